@@ -1,0 +1,259 @@
+"""The allocation engine: how a payment and account credit are spread over open invoices.
+
+Pure and deterministic: no I/O, no clock, standard library (and :mod:`.money`) only. Amounts are
+integer minor units of the clinic's one currency.
+
+Rules (DOMAIN.md, "Paying an invoice"):
+
+* the pool is ``payment total + available credit``;
+* amounts staff typed always win; the automatic mode distributes the rest of the pool over the
+  invoices they did not touch, in the mode's order; ``OFF`` distributes nothing;
+* no invoice gets more than its balance; typing more than the pool is refused;
+* each invoice's amount is funded by the payment's money first (invoices taken in the mode's order,
+  oldest first when the mode has none), then by credit; money not applied becomes credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from .errors import BillingError
+from .money import DEFAULT_CURRENCY, format_amount
+
+
+class AllocationMode(StrEnum):
+    """The clinic-wide automatic allocation setting (Settings > Finances > Invoices)."""
+
+    OLDEST_FIRST = "oldest_first"
+    NEWEST_FIRST = "newest_first"
+    SOURCE_INVOICE = "source_invoice"
+    OFF = "off"
+
+    @property
+    def label(self) -> str:
+        """How the setting reads in the settings pane."""
+        return _MODE_LABELS[self]
+
+
+_MODE_LABELS = {
+    AllocationMode.OLDEST_FIRST: "Oldest invoice first",
+    AllocationMode.NEWEST_FIRST: "Newest invoice first",
+    AllocationMode.SOURCE_INVOICE: "Only the invoice being paid",
+    AllocationMode.OFF: "Off (allocate by hand)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvoice:
+    """What the engine needs to know of one open invoice."""
+
+    id: int
+    number: int
+    issue_date: date
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLine:
+    """The outcome for one open invoice."""
+
+    invoice_id: int
+    number: int
+    issue_date: date
+    balance: int
+    applied: int
+    from_money: int
+    from_credit: int
+    typed: bool
+
+    @property
+    def balance_after(self) -> int:
+        """What the invoice will still owe after saving."""
+        return self.balance - self.applied
+
+    @property
+    def closes(self) -> bool:
+        """Whether saving makes the invoice paid."""
+        return self.applied > 0 and self.applied == self.balance
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationPlan:
+    """Exactly what saving a payment will do. Lines are in the patient's invoice order."""
+
+    mode: AllocationMode
+    source_invoice: int | None
+    payment_total: int
+    credit_available: int
+    lines: tuple[PlanLine, ...]
+    applied_total: int = field(init=False)
+    money_applied: int = field(init=False)
+    credit_used: int = field(init=False)
+    to_credit: int = field(init=False)
+    credit_after: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        applied = sum(line.applied for line in self.lines)
+        money = sum(line.from_money for line in self.lines)
+        credit = sum(line.from_credit for line in self.lines)
+        object.__setattr__(self, "applied_total", applied)
+        object.__setattr__(self, "money_applied", money)
+        object.__setattr__(self, "credit_used", credit)
+        object.__setattr__(self, "to_credit", self.payment_total - money)
+        object.__setattr__(self, "credit_after", self.credit_available - credit + self.to_credit)
+
+    @property
+    def closes(self) -> frozenset[int]:
+        """Ids of the invoices that become paid."""
+        return frozenset(line.invoice_id for line in self.lines if line.closes)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when saving would change nothing: no money and nothing applied."""
+        return self.payment_total == 0 and self.applied_total == 0
+
+    def line(self, invoice_id: int) -> PlanLine:
+        """The line of one invoice (``KeyError`` if it is not one of the patient's open invoices)."""
+        for candidate in self.lines:
+            if candidate.invoice_id == invoice_id:
+                return candidate
+        raise KeyError(invoice_id)
+
+
+def _oldest_key(invoice: OpenInvoice) -> tuple[date, int]:
+    return (invoice.issue_date, invoice.number)
+
+
+def fill_order(
+    invoices: Sequence[OpenInvoice], mode: AllocationMode, source_invoice: int | None
+) -> list[OpenInvoice]:
+    """The invoices the automatic mode fills, in the order it fills them."""
+    if mode is AllocationMode.OLDEST_FIRST:
+        return sorted(invoices, key=_oldest_key)
+    if mode is AllocationMode.NEWEST_FIRST:
+        return sorted(invoices, key=_oldest_key, reverse=True)
+    if mode is AllocationMode.SOURCE_INVOICE:
+        return [inv for inv in invoices if inv.id == source_invoice]
+    return []
+
+
+def funding_order(
+    invoices: Sequence[OpenInvoice], mode: AllocationMode, source_invoice: int | None
+) -> list[OpenInvoice]:
+    """The order in which the payment's money reaches invoices (credit covers the rest)."""
+    if mode is AllocationMode.NEWEST_FIRST:
+        return sorted(invoices, key=_oldest_key, reverse=True)
+    oldest = sorted(invoices, key=_oldest_key)
+    if mode is AllocationMode.SOURCE_INVOICE and source_invoice is not None:
+        return [inv for inv in oldest if inv.id == source_invoice] + [
+            inv for inv in oldest if inv.id != source_invoice
+        ]
+    return oldest
+
+
+def allocate(
+    invoices: Sequence[OpenInvoice],
+    *,
+    payment_total: int,
+    credit_available: int,
+    mode: AllocationMode,
+    typed: Mapping[int, int] | None = None,
+    source_invoice: int | None = None,
+    currency: str = DEFAULT_CURRENCY,
+) -> AllocationPlan:
+    """Plan how a payment and the patient's credit go to their open invoices.
+
+    Args:
+        invoices: the patient's open invoices (balance > 0), any order.
+        payment_total: the new payment's money (sum of its sources), >= 0.
+        credit_available: the patient's account credit before this payment, >= 0.
+        mode: the automatic allocation mode.
+        typed: amounts staff typed per invoice id; they win over the mode (0 excludes an invoice).
+        source_invoice: the invoice the payment was entered from, if any.
+        currency: for amounts in error messages.
+
+    Returns:
+        The plan; with an automatic mode, typed amounts plus what the mode filled in.
+
+    Raises:
+        BillingError: a typed amount is negative, above its invoice's balance, for an invoice that is
+            not open, or the typed total is more than the payment plus the available credit.
+    """
+    typed = dict(typed or {})
+    by_id = {inv.id: inv for inv in invoices}
+    if len(by_id) != len(invoices):
+        raise ValueError("Each open invoice must appear once.")
+    if any(inv.balance <= 0 for inv in invoices):
+        raise ValueError("Open invoices have a positive balance.")
+    if payment_total < 0 or credit_available < 0:
+        raise ValueError("Payment total and available credit cannot be negative.")
+    if source_invoice is not None and source_invoice not in by_id:
+        raise BillingError("The invoice this payment was entered from is not open any more.")
+
+    def money(minor: int) -> str:
+        return format_amount(minor, currency)
+
+    for invoice_id, amount in typed.items():
+        invoice = by_id.get(invoice_id)
+        if invoice is None:
+            raise BillingError(
+                f"Invoice {invoice_id} is not one of this patient's open invoices; "
+                "nothing can be applied to it."
+            )
+        if amount < 0:
+            raise BillingError(f"Invoice #{invoice.number}: an applied amount cannot be negative.")
+        if amount > invoice.balance:
+            raise BillingError(
+                f"Invoice #{invoice.number}: {money(amount)} is more than its balance of "
+                f"{money(invoice.balance)}."
+            )
+    pool = payment_total + credit_available
+    typed_total = sum(typed.values())
+    if typed_total > pool:
+        raise BillingError(
+            f"{money(typed_total)} applied but only {money(pool)} available "
+            f"({money(payment_total)} payment + {money(credit_available)} account credit). "
+            "Lower the amounts or add to the payment."
+        )
+
+    applied = dict(typed)
+    remaining = pool - typed_total
+    for invoice in fill_order(invoices, mode, source_invoice):
+        if remaining == 0:
+            break
+        if invoice.id in applied:
+            continue
+        amount = min(invoice.balance, remaining)
+        applied[invoice.id] = amount
+        remaining -= amount
+
+    money_left = payment_total
+    funded: dict[int, int] = {}
+    for invoice in funding_order(invoices, mode, source_invoice):
+        from_money = min(applied.get(invoice.id, 0), money_left)
+        funded[invoice.id] = from_money
+        money_left -= from_money
+
+    lines = tuple(
+        PlanLine(
+            invoice_id=inv.id,
+            number=inv.number,
+            issue_date=inv.issue_date,
+            balance=inv.balance,
+            applied=applied.get(inv.id, 0),
+            from_money=funded[inv.id],
+            from_credit=applied.get(inv.id, 0) - funded[inv.id],
+            typed=inv.id in typed,
+        )
+        for inv in sorted(invoices, key=_oldest_key)
+    )
+    return AllocationPlan(
+        mode=mode,
+        source_invoice=source_invoice,
+        payment_total=payment_total,
+        credit_available=credit_available,
+        lines=lines,
+    )

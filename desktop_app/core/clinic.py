@@ -1,0 +1,813 @@
+"""The headless API: one Qt-free door to the ledger for the windows, scripts and tests.
+
+Every write runs in one transaction that first locks the patient's account row (``FOR UPDATE`` on
+PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` takes the database write lock), re-reads what it depends
+on, and either saves everything or nothing. A refused call raises :class:`BillingError` and leaves
+the database unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from . import audit
+from .allocation import AllocationMode, OpenInvoice, allocate
+from .currencies import normalize_currency
+from .db.engine import WRITE_OPTION, default_database_url, is_sqlite, make_engine
+from .db.migrate import upgrade
+from .db.models import (
+    Application,
+    Counter,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    Payment,
+    PaymentSource,
+    PaymentType,
+    Setting,
+)
+from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
+from .invoicing import parse_lines
+from .money import AmountInput, format_amount, parse_minor, to_decimal
+from .records import (
+    ApplicationRecord,
+    InvoiceLineRecord,
+    InvoiceRecord,
+    PatientRecord,
+    PaymentPreview,
+    PaymentRecord,
+)
+from .verify import verify_ledger
+
+OWNER = "database owner"
+MAX_NAME = 200
+MAX_REQUEST_ID = 200
+PG_LOCK_TIMEOUT = "5s"
+
+
+def _clean_name(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BillingError(f"Enter the patient's {what}.")
+    if len(value) > MAX_NAME:
+        raise BillingError(f"The {what} is longer than {MAX_NAME} characters.")
+    return value.strip()
+
+
+def _check_request_id(request_id: object) -> str:
+    if not isinstance(request_id, str) or not request_id.strip():
+        raise BillingError("Each save needs a request id (any unique text).")
+    if len(request_id) > MAX_REQUEST_ID:
+        raise BillingError(f"A request id is at most {MAX_REQUEST_ID} characters.")
+    return request_id
+
+
+def _not_future(day: date | None, what: str) -> date:
+    today = date.today()
+    if day is None:
+        return today
+    if not isinstance(day, date):
+        raise BillingError(f"The {what} date must be a date.")
+    if day > today:
+        raise BillingError(f"The {what} date {day.isoformat()} is in the future.")
+    return day
+
+
+class Clinic:
+    """One clinic's ledger, on a SQLite file or a PostgreSQL server.
+
+    Open with :meth:`open`; close with :meth:`close` (or use it as a context manager).
+    """
+
+    def __init__(self, engine: Engine, *, actor: str = OWNER) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._actor = actor
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Clinic:
+        """Open (creating or upgrading the schema of) the clinic at ``url``.
+
+        Args:
+            url: ``sqlite:///path/clinic.db`` or ``postgresql+psycopg://user@host/db``; by default
+                the SQLite file in the user's data folder.
+        """
+        engine = make_engine(url or default_database_url())
+        try:
+            upgrade(engine)
+        except Exception:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for maintenance tools and tests, not for windows)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Clinic:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One all-or-nothing write transaction; database trouble becomes a clear BillingError."""
+        try:
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                if not is_sqlite(self._engine):
+                    session.connection().exec_driver_sql(
+                        f"SET LOCAL lock_timeout = '{PG_LOCK_TIMEOUT}'"
+                    )
+                yield session
+        except OperationalError as exc:
+            raise _operational_error(exc) from exc
+
+    def _lock_patient(self, session: Session, patient_id: int) -> Patient:
+        patient = session.scalars(
+            select(Patient).where(Patient.id == patient_id).with_for_update()
+        ).one_or_none()
+        if patient is None:
+            raise NotFoundError(f"There is no patient {patient_id}.")
+        return patient
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def _setting(self, session: Session, key: str) -> str:
+        value = session.get(Setting, key)
+        if value is None:
+            raise RuntimeError(f"The clinic database has no {key!r} setting.")
+        return value.value
+
+    def _put_setting(self, key: str, value: str) -> None:
+        with self._write() as session:
+            row = session.get(Setting, key)
+            before = row.value if row else None
+            if row is None:
+                session.add(Setting(key=key, value=value))
+            else:
+                row.value = value
+            audit.record(session, self._actor, "change setting", "setting", None,
+                         {key: before}, {key: value})
+
+    @property
+    def allocation_mode(self) -> AllocationMode:
+        """The clinic's automatic allocation mode (oldest first by default)."""
+        with self._read() as session:
+            return AllocationMode(self._setting(session, "allocation_mode"))
+
+    def set_allocation_mode(self, mode: AllocationMode | str) -> None:
+        """Change the automatic allocation mode; the next preview uses it."""
+        try:
+            mode = AllocationMode(mode)
+        except ValueError:
+            choices = ", ".join(m.value for m in AllocationMode)
+            raise BillingError(f"Unknown allocation mode {mode!r}; choose one of {choices}.") from None
+        self._put_setting("allocation_mode", mode.value)
+
+    @property
+    def currency(self) -> str:
+        """The clinic's currency (ISO 4217)."""
+        with self._read() as session:
+            return self._setting(session, "currency")
+
+    def set_currency(self, code: str) -> None:
+        """Change the currency; refused once any invoice or payment exists."""
+        try:
+            code = normalize_currency(code)
+        except ValueError as exc:
+            raise BillingError(str(exc)) from None
+        with self._read() as session:
+            used = session.scalar(select(func.count()).select_from(Invoice)) or session.scalar(
+                select(func.count()).select_from(Payment)
+            )
+        if used:
+            raise BillingError(
+                "The currency cannot change once invoices or payments exist: their amounts are in "
+                f"{self.currency}."
+            )
+        self._put_setting("currency", code)
+
+    @property
+    def clinic_name(self) -> str:
+        """The clinic's name, as printed on documents."""
+        with self._read() as session:
+            return self._setting(session, "clinic_name")
+
+    def set_clinic_name(self, name: str) -> None:
+        """Rename the clinic."""
+        if not isinstance(name, str) or not name.strip():
+            raise BillingError("Enter the clinic's name.")
+        if len(name) > MAX_NAME:
+            raise BillingError(f"The clinic's name is longer than {MAX_NAME} characters.")
+        self._put_setting("clinic_name", name.strip())
+
+    def payment_types(self, *, include_inactive: bool = False) -> list[str]:
+        """Payment type names in display order (active ones unless asked otherwise)."""
+        query = select(PaymentType.name).order_by(PaymentType.position, PaymentType.id)
+        if not include_inactive:
+            query = query.where(PaymentType.active.is_(True))
+        with self._read() as session:
+            return list(session.scalars(query))
+
+    def add_payment_type(self, name: str) -> None:
+        """Add a payment type (or reactivate one of that name)."""
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 60:
+            raise BillingError("A payment type needs a name of 1 to 60 characters.")
+        name = name.strip()
+        with self._write() as session:
+            existing = session.scalars(
+                select(PaymentType).where(func.lower(PaymentType.name) == name.lower())
+            ).one_or_none()
+            if existing is not None:
+                if existing.active:
+                    raise BillingError(f"There is already a payment type called {existing.name}.")
+                existing.active = True
+            else:
+                position = session.scalar(select(func.max(PaymentType.position))) or 0
+                session.add(PaymentType(name=name, active=True, position=position + 1))
+            audit.record(session, self._actor, "add payment type", "payment_type", None,
+                         None, {"name": name})
+
+    def deactivate_payment_type(self, name: str) -> None:
+        """Hide a payment type from new payments (saved payments keep it)."""
+        with self._write() as session:
+            row = session.scalars(select(PaymentType).where(PaymentType.name == name)).one_or_none()
+            if row is None or not row.active:
+                raise BillingError(f"There is no active payment type called {name!r}.")
+            row.active = False
+            audit.record(session, self._actor, "deactivate payment type", "payment_type", row.id,
+                         {"active": True}, {"active": False})
+
+    # -- patients ----------------------------------------------------------------------------
+
+    def add_patient(self, first_name: str, last_name: str) -> int:
+        """Add a patient with no credit; returns their id."""
+        first = _clean_name(first_name, "first name")
+        last = _clean_name(last_name, "last name")
+        with self._write() as session:
+            patient = Patient(first_name=first, last_name=last, created_at=audit.now(),
+                              credit_minor=0, outstanding_minor=0)
+            session.add(patient)
+            session.flush()
+            audit.record(session, self._actor, "add patient", "patient", patient.id, None,
+                         {"first_name": first, "last_name": last})
+            return patient.id
+
+    def patient(self, patient_id: int) -> PatientRecord:
+        """One patient with their credit and outstanding balance."""
+        with self._read() as session:
+            row = session.get(Patient, patient_id)
+            if row is None:
+                raise NotFoundError(f"There is no patient {patient_id}.")
+            currency = self._setting(session, "currency")
+            return PatientRecord(row.id, row.first_name, row.last_name,
+                                 to_decimal(row.credit_minor, currency),
+                                 to_decimal(row.outstanding_minor, currency))
+
+    def credit(self, patient_id: int) -> Decimal:
+        """The patient's available account credit."""
+        return self.patient(patient_id).credit
+
+    # -- invoices ----------------------------------------------------------------------------
+
+    def create_invoice(
+        self, patient_id: int, lines: Sequence[Sequence[Any]], *, issue_date: date | None = None,
+        due_date: date | None = None,
+    ) -> int:
+        """Issue an invoice; returns its id. Numbers are sequential across the clinic.
+
+        Args:
+            patient_id: who is billed.
+            lines: ``(description, unit price, quantity[, tax rate %])`` per billable item.
+            issue_date: defaults to today.
+            due_date: optional; not before the issue date.
+        """
+        issue_date = issue_date or date.today()
+        if due_date is not None and due_date < issue_date:
+            raise BillingError("The due date is before the issue date.")
+        with self._write() as session:
+            currency = self._setting(session, "currency")
+            parsed = parse_lines(lines, currency)
+            patient = self._lock_patient(session, patient_id)
+            counter = session.scalars(
+                select(Counter).where(Counter.name == "invoice_number").with_for_update()
+            ).one()
+            counter.value += 1
+            total = sum(line.amount_minor for line in parsed)
+            invoice = Invoice(number=counter.value, patient_id=patient_id, issue_date=issue_date,
+                              due_date=due_date, total_minor=total, paid_minor=0, status="open",
+                              created_at=audit.now())
+            session.add(invoice)
+            session.flush()
+            session.add_all(
+                InvoiceLine(invoice_id=invoice.id, position=i, description=ln.description,
+                            unit_price_minor=ln.unit_price_minor, quantity=ln.quantity,
+                            tax_rate_bp=ln.tax_rate_bp, tax_minor=ln.tax_minor,
+                            amount_minor=ln.amount_minor)
+                for i, ln in enumerate(parsed)
+            )
+            patient.outstanding_minor += total
+            audit.record(session, self._actor, "create invoice", "invoice", invoice.id, None,
+                         {"number": invoice.number, "patient_id": patient_id, "total": total,
+                          "issue_date": issue_date})
+            return invoice.id
+
+    def invoice(self, invoice_id: int) -> InvoiceRecord:
+        """One invoice with its lines, total, paid, balance and status."""
+        with self._read() as session:
+            row = session.get(Invoice, invoice_id)
+            if row is None:
+                raise NotFoundError(f"There is no invoice {invoice_id}.")
+            return _invoice_record(session, row, self._setting(session, "currency"))
+
+    def invoices(self, patient_id: int, *, open_only: bool = False) -> list[InvoiceRecord]:
+        """The patient's invoices by issue date, then number."""
+        query = select(Invoice).where(Invoice.patient_id == patient_id)
+        if open_only:
+            query = query.where(Invoice.status == "open")
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            rows = session.scalars(query.order_by(Invoice.issue_date, Invoice.number)).all()
+            return [_invoice_record(session, row, currency) for row in rows]
+
+    def void_invoice(self, invoice_id: int, reason: str | None = None) -> None:
+        """Void an invoice; whatever was applied to it returns to the patient's credit."""
+        with self._write() as session:
+            invoice = session.get(Invoice, invoice_id)
+            if invoice is None:
+                raise NotFoundError(f"There is no invoice {invoice_id}.")
+            patient = self._lock_patient(session, invoice.patient_id)
+            session.refresh(invoice)
+            if invoice.status == "void":
+                raise BillingError(f"Invoice #{invoice.number} is already void.")
+            before = {"status": invoice.status, "paid": invoice.paid_minor}
+            returned = _remove_applications(
+                session, Application.invoice_id == invoice.id, "invoice voided")
+            patient.outstanding_minor -= invoice.total_minor - invoice.paid_minor
+            patient.credit_minor += returned
+            invoice.paid_minor = 0
+            invoice.status = "void"
+            invoice.voided_at = audit.now()
+            invoice.void_reason = reason
+            audit.record(session, self._actor, "void invoice", "invoice", invoice.id, before,
+                         {"status": "void", "paid": 0, "returned_to_credit": returned,
+                          "reason": reason})
+
+    # -- payments ----------------------------------------------------------------------------
+
+    def preview_payment(
+        self,
+        patient_id: int,
+        sources: Mapping[str, AmountInput] | None = None,
+        applied: Mapping[int, AmountInput] | None = None,
+        source_invoice: int | None = None,
+        *,
+        payment_date: date | None = None,
+        mode: AllocationMode | None = None,
+    ) -> PaymentPreview:
+        """Work out exactly what saving a payment would do, without saving anything.
+
+        Args:
+            patient_id: who pays.
+            sources: amount per payment type name (``{"Cash": "20.00"}``); empty for a payment made
+                wholly from account credit.
+            applied: amounts staff typed per invoice id; the automatic mode fills in the rest.
+            source_invoice: the invoice the payment was entered from, if any.
+            payment_date: defaults to today; never in the future.
+            mode: override the clinic's allocation mode (defaults to the setting).
+
+        Raises:
+            BillingError: a bad amount, an unknown payment type, an invoice that is paid, void or
+                another patient's, more than a balance, or more than payment plus credit.
+        """
+        day = _not_future(payment_date, "payment")
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            mode = AllocationMode(mode or self._setting(session, "allocation_mode"))
+            patient = session.get(Patient, patient_id)
+            if patient is None:
+                raise NotFoundError(f"There is no patient {patient_id}.")
+            source_minor = self._parse_sources(session, sources or {}, currency)
+            typed = self._parse_typed(session, patient_id, applied or {}, currency)
+            if source_invoice is not None:
+                self._check_payable(session, patient_id, source_invoice)
+            open_rows = _open_invoices(session, patient_id)
+            plan = allocate(
+                open_rows,
+                payment_total=sum(minor for _, minor in source_minor),
+                credit_available=patient.credit_minor,
+                mode=mode,
+                typed=typed,
+                source_invoice=source_invoice,
+                currency=currency,
+            )
+        return PaymentPreview(patient_id, currency, day, tuple(source_minor),
+                              tuple(sorted(typed.items())), plan)
+
+    def _parse_sources(
+        self, session: Session, sources: Mapping[str, AmountInput], currency: str
+    ) -> list[tuple[str, int]]:
+        if not isinstance(sources, Mapping):
+            raise BillingError("Give the payment sources as payment type -> amount.")
+        active = set(session.scalars(select(PaymentType.name).where(PaymentType.active.is_(True))))
+        parsed: list[tuple[str, int]] = []
+        for name, amount in sources.items():
+            if name not in active:
+                raise BillingError(
+                    f"{name!r} is not a payment type of this clinic; use one of "
+                    f"{', '.join(sorted(active))}."
+                )
+            minor = parse_minor(amount, currency, what=str(name))
+            if minor:
+                parsed.append((name, minor))
+        return parsed
+
+    def _parse_typed(
+        self, session: Session, patient_id: int, applied: Mapping[int, AmountInput], currency: str
+    ) -> dict[int, int]:
+        if not isinstance(applied, Mapping):
+            raise BillingError("Give the applied amounts as invoice id -> amount.")
+        typed: dict[int, int] = {}
+        for invoice_id, amount in applied.items():
+            invoice = self._check_payable(session, patient_id, invoice_id)
+            typed[invoice.id] = parse_minor(amount, currency, what=f"invoice #{invoice.number}")
+        return typed
+
+    def _check_payable(self, session: Session, patient_id: int, invoice_id: object) -> Invoice:
+        invoice = session.get(Invoice, invoice_id) if isinstance(invoice_id, int) else None
+        if invoice is None:
+            raise NotFoundError(f"There is no invoice {invoice_id!r}.")
+        if invoice.patient_id != patient_id:
+            raise BillingError(
+                f"Invoice #{invoice.number} belongs to another patient; nothing from this "
+                "patient can be applied to it."
+            )
+        if invoice.status != "open":
+            raise BillingError(f"Invoice #{invoice.number} is {invoice.status}; nothing more can "
+                               "be applied to it.")
+        return invoice
+
+    def record_payment(self, preview: PaymentPreview, request_id: str) -> int:
+        """Save exactly what ``preview`` shows, in one transaction; returns the payment id.
+
+        The same ``request_id`` again returns the first payment's id and records nothing.
+
+        Raises:
+            ConcurrentChangeError: the patient's credit or a touched invoice changed since the
+                preview (another workstation saved); preview again.
+            BillingError: there is nothing to save, or the preview no longer adds up.
+        """
+        request_id = _check_request_id(request_id)
+        if not isinstance(preview, PaymentPreview):
+            raise BillingError("Save a preview made by preview_payment().")
+        try:
+            with self._write() as session:
+                existing = _payment_for_request(session, request_id, preview.patient_id)
+                if existing is not None:
+                    return existing
+                return self._save_payment(session, preview, request_id)
+        except IntegrityError:
+            # Another save with the same request id committed first: that one is the payment.
+            with self._read() as session:
+                existing = _payment_for_request(session, request_id, preview.patient_id)
+            if existing is None:
+                raise
+            return existing
+
+    def _save_payment(self, session: Session, preview: PaymentPreview, request_id: str) -> int:
+        plan = preview.plan
+        if plan.is_empty:
+            raise BillingError("There is nothing to save: the payment is $0 and applies nothing.")
+        _not_future(preview.payment_date, "payment")
+        currency = self._setting(session, "currency")
+        if currency != preview.currency:
+            raise ConcurrentChangeError("The clinic's currency changed; preview the payment again.")
+        patient = self._lock_patient(session, preview.patient_id)
+        if patient.credit_minor != plan.credit_available:
+            raise ConcurrentChangeError(
+                f"The patient's account credit changed from "
+                f"{format_amount(plan.credit_available, currency)} to "
+                f"{format_amount(patient.credit_minor, currency)} since the preview (saved on "
+                "another computer). Nothing was saved; check the new figures and save again."
+            )
+        touched = [line for line in plan.lines if line.applied]
+        invoices = {
+            inv.id: inv
+            for inv in session.scalars(
+                select(Invoice).where(Invoice.id.in_([ln.invoice_id for ln in touched]))
+            )
+        }
+        for line in touched:
+            current = invoices.get(line.invoice_id)
+            if (current is None or current.patient_id != preview.patient_id
+                    or current.status != "open"
+                    or current.total_minor - current.paid_minor != line.balance):
+                raise ConcurrentChangeError(
+                    f"Invoice #{line.number} changed since the preview (saved on another "
+                    "computer). Nothing was saved; check the new figures and save again."
+                )
+        # The preview is a plain object: re-derive it so only a plan the engine made is saved.
+        recheck = allocate(
+            [OpenInvoice(ln.invoice_id, ln.number, ln.issue_date, ln.balance) for ln in plan.lines],
+            payment_total=sum(minor for _, minor in preview.sources_minor),
+            credit_available=patient.credit_minor,
+            mode=plan.mode,
+            typed={ln.invoice_id: ln.applied for ln in plan.lines},
+            source_invoice=plan.source_invoice,
+            currency=currency,
+        )
+        if [(ln.invoice_id, ln.applied, ln.from_money) for ln in recheck.lines] != [
+            (ln.invoice_id, ln.applied, ln.from_money) for ln in plan.lines
+        ] or recheck.payment_total != plan.payment_total:
+            raise BillingError("The preview does not add up; preview the payment again.")
+
+        type_ids = dict(session.execute(select(PaymentType.name, PaymentType.id)).tuples().all())
+        payment = Payment(patient_id=preview.patient_id, kind="payment",
+                          payment_date=preview.payment_date, total_minor=plan.payment_total,
+                          request_id=request_id, created_at=audit.now())
+        session.add(payment)
+        session.flush()
+        for name, minor in preview.sources_minor:
+            if name not in type_ids:
+                raise ConcurrentChangeError(f"The payment type {name!r} was removed; preview again.")
+            session.add(PaymentSource(payment_id=payment.id, payment_type_id=type_ids[name],
+                                      amount_minor=minor))
+        stamp = audit.now()
+        for line in touched:
+            session.add(Application(payment_id=payment.id, invoice_id=line.invoice_id,
+                                    amount_minor=line.applied, from_money_minor=line.from_money,
+                                    from_credit_minor=line.from_credit, created_at=stamp))
+            invoice = invoices[line.invoice_id]
+            invoice.paid_minor += line.applied
+            invoice.status = "paid" if invoice.paid_minor == invoice.total_minor else "open"
+        patient.credit_minor = plan.credit_after
+        patient.outstanding_minor -= plan.applied_total
+        session.flush()
+        audit.record(
+            session, self._actor, "record payment", "payment", payment.id,
+            {"credit": plan.credit_available},
+            {"patient_id": preview.patient_id, "total": plan.payment_total,
+             "sources": dict(preview.sources_minor),
+             "applied": {str(ln.invoice_id): ln.applied for ln in touched},
+             "credit_used": plan.credit_used, "to_credit": plan.to_credit,
+             "credit": plan.credit_after, "request_id": request_id},
+        )
+        return payment.id
+
+    def payment(self, payment_id: int) -> PaymentRecord:
+        """One payment or refund: total, money and credit applied, sources and invoices paid."""
+        with self._read() as session:
+            row = session.get(Payment, payment_id)
+            if row is None:
+                raise NotFoundError(f"There is no payment {payment_id}.")
+            return _payment_record(session, row, self._setting(session, "currency"))
+
+    def payments(self, patient_id: int) -> list[PaymentRecord]:
+        """The patient's payments and refunds, oldest first."""
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            rows = session.scalars(
+                select(Payment).where(Payment.patient_id == patient_id)
+                .order_by(Payment.payment_date, Payment.id)
+            ).all()
+            return [_payment_record(session, row, currency) for row in rows]
+
+    def refund_credit(
+        self, patient_id: int, amount: AmountInput, *, method: str, request_id: str,
+        refund_date: date | None = None, reason: str | None = None,
+    ) -> int:
+        """Return account credit to the patient by ``method``; returns the refund's id.
+
+        Never more than the available credit. The same ``request_id`` again returns the first
+        refund's id and records nothing.
+        """
+        request_id = _check_request_id(request_id)
+        day = _not_future(refund_date, "refund")
+        try:
+            with self._write() as session:
+                existing = _payment_for_request(session, request_id, patient_id)
+                if existing is not None:
+                    return existing
+                currency = self._setting(session, "currency")
+                minor = parse_minor(amount, currency, what="the refund")
+                if minor == 0:
+                    raise BillingError("Enter the amount to refund.")
+                type_id = session.scalar(
+                    select(PaymentType.id).where(PaymentType.name == method,
+                                                 PaymentType.active.is_(True)))
+                if type_id is None:
+                    raise BillingError(f"{method!r} is not a payment type of this clinic.")
+                patient = self._lock_patient(session, patient_id)
+                if minor > patient.credit_minor:
+                    raise BillingError(
+                        f"Only {format_amount(patient.credit_minor, currency)} of account credit "
+                        f"is available; {format_amount(minor, currency)} cannot be refunded."
+                    )
+                refund = Payment(patient_id=patient_id, kind="refund", payment_date=day,
+                                 total_minor=-minor, request_id=request_id, note=reason,
+                                 created_at=audit.now())
+                session.add(refund)
+                session.flush()
+                session.add(PaymentSource(payment_id=refund.id, payment_type_id=type_id,
+                                          amount_minor=-minor))
+                before = patient.credit_minor
+                patient.credit_minor -= minor
+                audit.record(session, self._actor, "refund credit", "payment", refund.id,
+                             {"credit": before},
+                             {"credit": patient.credit_minor, "refunded": minor, "method": method,
+                              "reason": reason, "request_id": request_id})
+                return refund.id
+        except IntegrityError:
+            with self._read() as session:
+                existing = _payment_for_request(session, request_id, patient_id)
+            if existing is None:
+                raise
+            return existing
+
+    def reverse_payment(self, payment_id: int, reason: str | None = None) -> None:
+        """Archive a payment or refund: its applications go, the invoices it paid reopen, and the
+        credit it created disappears.
+
+        Raises:
+            BillingError: already reversed, or the credit it created was already spent (reverse
+                that spending first).
+        """
+        with self._write() as session:
+            payment = session.get(Payment, payment_id)
+            if payment is None:
+                raise NotFoundError(f"There is no payment {payment_id}.")
+            patient = self._lock_patient(session, payment.patient_id)
+            session.refresh(payment)
+            if payment.reversed_at is not None:
+                raise BillingError(f"Payment {payment_id} is already reversed.")
+            currency = self._setting(session, "currency")
+            live = session.scalar(
+                select(func.coalesce(func.sum(Application.amount_minor), 0)).where(
+                    Application.payment_id == payment.id, Application.removed_at.is_(None))
+            ) or 0
+            credit_after = patient.credit_minor - payment.total_minor + live
+            if credit_after < 0:
+                raise BillingError(
+                    f"This payment left {format_amount(payment.total_minor - live, currency)} as "
+                    f"account credit, but only {format_amount(patient.credit_minor, currency)} "
+                    "credit remains: the rest was already used to pay invoices. Reverse those "
+                    "credit payments first."
+                )
+            _remove_applications(session, Application.payment_id == payment.id,
+                                 "payment reversed")
+            before = patient.credit_minor
+            patient.outstanding_minor += live
+            patient.credit_minor = credit_after
+            payment.reversed_at = audit.now()
+            payment.reverse_reason = reason
+            audit.record(session, self._actor, "reverse payment", "payment", payment.id,
+                         {"credit": before, "reversed": False},
+                         {"credit": credit_after, "reversed": True, "reason": reason})
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Recompute every ledger invariant (I1-I7) from the records; [] when the ledger is sound."""
+        with self._read() as session:
+            return verify_ledger(session, self._setting(session, "currency"))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _operational_error(exc: OperationalError) -> BillingError:
+    text = str(exc.orig).lower()
+    if "locked" in text or "busy" in text or "lock timeout" in text:
+        return DatabaseBusyError(
+            "The clinic database is busy: another computer is saving. Nothing was saved; "
+            "try again in a moment."
+        )
+    if "full" in text or "no space" in text:
+        return BillingError("The database is full (no disk space). Nothing was saved.")
+    return BillingError(f"The database could not complete the save ({exc.orig}). Nothing was saved.")
+
+
+def _open_invoices(session: Session, patient_id: int) -> list[OpenInvoice]:
+    rows = session.execute(
+        select(Invoice.id, Invoice.number, Invoice.issue_date,
+               Invoice.total_minor - Invoice.paid_minor)
+        .where(Invoice.patient_id == patient_id, Invoice.status == "open")
+        .order_by(Invoice.issue_date, Invoice.number)
+    ).tuples()
+    return [OpenInvoice(i, n, d, b) for i, n, d, b in rows]
+
+
+def _payment_for_request(session: Session, request_id: str, patient_id: int) -> int | None:
+    row = session.execute(
+        select(Payment.id, Payment.patient_id).where(Payment.request_id == request_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    if row.patient_id != patient_id:
+        raise BillingError("That request id was already used for another patient's payment.")
+    return row.id
+
+
+def _remove_applications(session: Session, condition: Any, reason: str) -> int:
+    """Remove the live applications matching ``condition``; reopen their invoices.
+
+    Returns the amount removed. Patient totals are the caller's to adjust.
+    """
+    stamp = audit.now()
+    removed = 0
+    apps = session.scalars(
+        select(Application).where(condition, Application.removed_at.is_(None))
+    ).all()
+    for app in apps:
+        invoice = session.get_one(Invoice, app.invoice_id)
+        invoice.paid_minor -= app.amount_minor
+        if invoice.status == "paid":
+            invoice.status = "open"
+        app.removed_at = stamp
+        app.removed_reason = reason
+        removed += app.amount_minor
+    return removed
+
+
+def _invoice_record(session: Session, row: Invoice, currency: str) -> InvoiceRecord:
+    lines = session.scalars(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == row.id).order_by(InvoiceLine.position)
+    ).all()
+
+    def d(minor: int) -> Decimal:
+        return to_decimal(minor, currency)
+
+    balance = 0 if row.status == "void" else row.total_minor - row.paid_minor
+    return InvoiceRecord(
+        id=row.id, number=row.number, patient_id=row.patient_id, issue_date=row.issue_date,
+        due_date=row.due_date, total=d(row.total_minor), paid=d(row.paid_minor),
+        balance=d(balance), status=row.status,
+        lines=tuple(
+            InvoiceLineRecord(ln.description, d(ln.unit_price_minor), ln.quantity,
+                              Decimal(ln.tax_rate_bp).scaleb(-2), d(ln.tax_minor),
+                              d(ln.amount_minor))
+            for ln in lines
+        ),
+    )
+
+
+def _payment_record(session: Session, row: Payment, currency: str) -> PaymentRecord:
+    def d(minor: int) -> Decimal:
+        return to_decimal(minor, currency)
+
+    sources = session.execute(
+        select(PaymentType.name, PaymentSource.amount_minor)
+        .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
+        .where(PaymentSource.payment_id == row.id).order_by(PaymentSource.id)
+    ).tuples().all()
+    apps = session.execute(
+        select(Application, Invoice.number)
+        .join(Invoice, Invoice.id == Application.invoice_id)
+        .where(Application.payment_id == row.id).order_by(Application.id)
+    ).tuples().all()
+    live = [app for app, _ in apps if app.removed_at is None]
+    return PaymentRecord(
+        id=row.id, patient_id=row.patient_id, kind=row.kind, payment_date=row.payment_date,
+        total=d(row.total_minor),
+        money_applied=d(sum(app.from_money_minor for app in live)),
+        credit_applied=d(sum(app.from_credit_minor for app in live)),
+        sources={name: d(minor) for name, minor in sources},
+        applications=tuple(
+            ApplicationRecord(app.id, app.invoice_id, number, d(app.amount_minor),
+                              d(app.from_money_minor), d(app.from_credit_minor),
+                              app.removed_at is not None)
+            for app, number in apps
+        ),
+        reversed=row.reversed_at is not None, request_id=row.request_id, note=row.note,
+    )

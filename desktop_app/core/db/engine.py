@@ -1,0 +1,69 @@
+"""Engines for SQLite (embedded default) and PostgreSQL (a clinic's shared server).
+
+Every SQLite connection turns on foreign keys, WAL and a busy timeout. Transactions are begun by
+hand so that writes take the database's write lock up front (``BEGIN IMMEDIATE``): two front-desk
+saves queue instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+#: How long a SQLite save waits for another computer's save before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Execution option that marks a connection as a writer.
+WRITE_OPTION = "clinic_write"
+
+
+def default_database_url() -> str:
+    """The SQLite file in the user's data folder (created on first use)."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("Clinic Ledger", "Clinic Ledger"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'clinic.db'}"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Whether the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with the connection set-up the ledger relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            raise ValueError("Clinic Ledger needs a database file, not an in-memory database.")
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    raise ValueError(
+        f"Unsupported database {parsed.get_backend_name()!r}: use a SQLite file or a "
+        "postgresql+psycopg:// server URL."
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        writer = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")

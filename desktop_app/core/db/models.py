@@ -1,0 +1,216 @@
+"""SQLAlchemy 2 typed models of the ledger.
+
+Money columns hold integer minor units (``BigInteger``): never ``Numeric``, which SQLite reads back
+through float. Posted records are never edited in place: a reversal or removal is stamped on the
+record (``reversed_at``, ``removed_at``), and every change is written to the append-only audit log.
+
+Cached figures (``Patient.credit_minor``, ``Patient.outstanding_minor``, ``Invoice.paid_minor``) are
+updated in the same transaction as the money movement and re-checked by ``verify()`` (invariant I7).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints the same way."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Setting(Base):
+    """A clinic-wide setting (allocation mode, currency, clinic name)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Counter(Base):
+    """A sequence the clinic numbers things with (invoice numbers), locked while it is advanced."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Patient(Base):
+    """A patient and their account: cached credit and outstanding balance."""
+
+    __tablename__ = "patients"
+    __table_args__ = (
+        CheckConstraint("credit_minor >= 0", name="credit_not_negative"),
+        CheckConstraint("outstanding_minor >= 0", name="outstanding_not_negative"),
+        Index("ix_patients_name", "last_name", "first_name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(200))
+    last_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    credit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    outstanding_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Invoice(Base):
+    """An invoice issued to one patient. ``paid_minor`` caches the sum of its live applications."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("total_minor > 0", name="total_positive"),
+        CheckConstraint("paid_minor >= 0 AND paid_minor <= total_minor", name="paid_within_total"),
+        CheckConstraint("status IN ('open', 'paid', 'void')", name="status_known"),
+        Index("ix_invoices_patient_open", "patient_id", "status", "issue_date", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class InvoiceLine(Base):
+    """One billable item: unit price x quantity, plus tax at ``tax_rate_bp`` hundredths of a percent."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("tax_rate_bp >= 0 AND tax_rate_bp <= 10000", name="tax_rate_range"),
+        CheckConstraint("amount_minor = unit_price_minor * quantity + tax_minor", name="amount_sum"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class PaymentType(Base):
+    """A way money arrives or leaves: Cash, EFTPOS, Credit card, ... (a clinic setting)."""
+
+    __tablename__ = "payment_types"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Payment(Base):
+    """Money received from a patient (``kind='payment'``, total >= 0) or returned (``'refund'``, < 0).
+
+    ``request_id`` is the save request's idempotency key: one payment per key, however often Save is
+    pressed or retried (invariant I5).
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'payment' AND total_minor >= 0) OR (kind = 'refund' AND total_minor < 0)",
+            name="kind_sign",
+        ),
+        Index("ix_payments_patient", "patient_id", "payment_date", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    payment_date: Mapped[date] = mapped_column(Date)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reverse_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class PaymentSource(Base):
+    """One payment type's share of a payment (negative for a refund)."""
+
+    __tablename__ = "payment_sources"
+    __table_args__ = (CheckConstraint("amount_minor <> 0", name="amount_nonzero"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    payment_type_id: Mapped[int] = mapped_column(ForeignKey("payment_types.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class Application(Base):
+    """An amount applied to an invoice by a payment: from the payment's money, from credit, or both.
+
+    A removed application (``removed_at`` set) no longer counts: the invoice reopens and the amount
+    returns to the patient's credit.
+    """
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("from_money_minor >= 0 AND from_credit_minor >= 0", name="parts_positive"),
+        CheckConstraint("amount_minor = from_money_minor + from_credit_minor", name="parts_sum"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    from_money_minor: Mapped[int] = mapped_column(BigInteger)
+    from_credit_minor: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """One change: who, when, what, before and after (JSON). The database refuses edits and deletes."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)

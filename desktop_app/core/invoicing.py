@@ -1,0 +1,110 @@
+"""Invoice lines: parsing what staff entered and the exact line arithmetic (standard library only).
+
+A line is ``unit price x quantity`` plus tax at an optional percentage. Tax is the one amount the
+ledger computes rather than receives, so it is rounded half up to the minor unit, per line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from .errors import BillingError
+from .money import format_amount, max_major, parse_minor
+
+MAX_QUANTITY = 10_000
+MAX_DESCRIPTION = 500
+#: Tax rates are held in hundredths of a percent (10% -> 1000).
+BASIS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    """One validated invoice line, amounts in minor units."""
+
+    description: str
+    unit_price_minor: int
+    quantity: int
+    tax_rate_bp: int
+    tax_minor: int
+
+    @property
+    def amount_minor(self) -> int:
+        """Line total including tax."""
+        return self.unit_price_minor * self.quantity + self.tax_minor
+
+
+def _quantity(value: object, where: str) -> int:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise BillingError(f"{where}: the quantity must be a whole number such as 1 or 2.")
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)  # type: ignore[arg-type]
+    except (InvalidOperation, TypeError, ValueError):
+        raise BillingError(f"{where}: the quantity {value!r} is not a number.") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise BillingError(f"{where}: the quantity must be a whole number such as 1 or 2.")
+    if not 1 <= number <= MAX_QUANTITY:
+        raise BillingError(f"{where}: the quantity must be between 1 and {MAX_QUANTITY:,}.")
+    return int(number)
+
+
+def parse_tax_rate(value: object, where: str = "Tax rate") -> int:
+    """A percentage such as ``"10"`` or ``Decimal("12.5")`` as hundredths of a percent."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool) or isinstance(value, float):
+        raise BillingError(f"{where}: give the tax rate as text or a Decimal, such as 10.")
+    try:
+        text = value.strip().removesuffix("%") if isinstance(value, str) else value
+        rate = Decimal(text)  # type: ignore[arg-type]
+    except (InvalidOperation, TypeError, ValueError):
+        raise BillingError(f"{where}: {value!r} is not a percentage.") from None
+    if not rate.is_finite() or not 0 <= rate <= 100:
+        raise BillingError(f"{where}: the tax rate must be between 0 and 100 percent.")
+    hundredths = rate * 100
+    if hundredths != hundredths.to_integral_value():
+        raise BillingError(f"{where}: the tax rate can have at most two decimals.")
+    return int(hundredths)
+
+
+def tax_on(amount_minor: int, rate_bp: int) -> int:
+    """Tax on a non-negative amount, rounded half up to the minor unit."""
+    return (amount_minor * rate_bp + BASIS // 2) // BASIS
+
+
+def parse_lines(lines: Sequence[Sequence[object]], currency: str) -> list[LineInput]:
+    """Validate invoice lines given as ``(description, unit price, quantity[, tax rate %])``.
+
+    Raises:
+        BillingError: no lines, an empty description, a bad price, quantity or tax rate, or an
+            invoice total of zero or above the ceiling.
+    """
+    if isinstance(lines, (str, bytes)) or not lines:
+        raise BillingError("An invoice needs at least one line.")
+    parsed: list[LineInput] = []
+    for number, raw in enumerate(lines, start=1):
+        where = f"Line {number}"
+        if isinstance(raw, (str, bytes)) or len(raw) not in (3, 4):
+            raise BillingError(f"{where}: give a description, a unit price and a quantity.")
+        description, price, quantity = raw[0], raw[1], raw[2]
+        if not isinstance(description, str) or not description.strip():
+            raise BillingError(f"{where}: enter a description.")
+        if len(description) > MAX_DESCRIPTION:
+            raise BillingError(f"{where}: the description is longer than {MAX_DESCRIPTION} characters.")
+        unit = parse_minor(price, currency, what=f"{where} unit price")  # type: ignore[arg-type]
+        qty = _quantity(quantity, where)
+        rate = parse_tax_rate(raw[3] if len(raw) == 4 else None, f"{where} tax rate")
+        parsed.append(LineInput(description, unit, qty, rate, tax_on(unit * qty, rate)))
+    total = sum(line.amount_minor for line in parsed)
+    if total <= 0:
+        raise BillingError("The invoice total is zero: there is nothing to bill.")
+    limit = parse_minor(max_major(currency), currency)
+    if total > limit:
+        raise BillingError(
+            f"The invoice total of {format_amount(total, currency)} is above the limit of "
+            f"{format_amount(limit, currency)}; check the prices and quantities."
+        )
+    return parsed
+
+

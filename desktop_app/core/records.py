@@ -1,0 +1,199 @@
+"""Frozen rows the API hands out. They hold no database objects, so they survive any commit.
+
+Amounts are ``Decimal`` quantized to the currency's minor unit; ``*_minor`` twins keep the exact
+integers for code that computes with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .allocation import AllocationMode, AllocationPlan, PlanLine
+from .money import to_decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    """A patient with their account credit and what they owe on open invoices."""
+
+    id: int
+    first_name: str
+    last_name: str
+    credit: Decimal
+    outstanding: Decimal
+
+    @property
+    def full_name(self) -> str:
+        """First and last name."""
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLineRecord:
+    """One billable item as saved."""
+
+    description: str
+    unit_price: Decimal
+    quantity: int
+    tax_rate: Decimal
+    tax: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRecord:
+    """An invoice. ``balance`` is ``total - paid`` (0 for a void invoice: nothing is owed)."""
+
+    id: int
+    number: int
+    patient_id: int
+    issue_date: date
+    due_date: date | None
+    total: Decimal
+    paid: Decimal
+    balance: Decimal
+    status: str
+    lines: tuple[InvoiceLineRecord, ...]
+
+    @property
+    def is_open(self) -> bool:
+        """Whether something is still owed."""
+        return self.status == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRecord:
+    """An amount a payment applied to an invoice, split into money and credit."""
+
+    id: int
+    invoice_id: int
+    invoice_number: int
+    amount: Decimal
+    from_money: Decimal
+    from_credit: Decimal
+    removed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    """A saved payment or refund.
+
+    ``total`` is the money received (negative for a refund); ``money_applied`` and
+    ``credit_applied`` split what its live applications paid into new money and account credit.
+    A payment made wholly from credit shows ``total == money_applied == 0``.
+    """
+
+    id: int
+    patient_id: int
+    kind: str
+    payment_date: date
+    total: Decimal
+    money_applied: Decimal
+    credit_applied: Decimal
+    sources: dict[str, Decimal]
+    applications: tuple[ApplicationRecord, ...]
+    reversed: bool
+    request_id: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPreview:
+    """Exactly what saving a payment will do; pass it to ``Clinic.record_payment`` to save it.
+
+    The amounts are views of the allocation ``plan`` (integer minor units) as Decimals.
+    ``applied`` and ``from_credit`` list the invoices that receive something; ``balance_after``
+    lists every open invoice of the patient.
+    """
+
+    patient_id: int
+    currency: str
+    payment_date: date
+    sources_minor: tuple[tuple[str, int], ...]
+    typed_minor: tuple[tuple[int, int], ...]
+    plan: AllocationPlan
+
+    def _d(self, minor: int) -> Decimal:
+        return to_decimal(minor, self.currency)
+
+    @property
+    def mode(self) -> AllocationMode:
+        """The automatic allocation mode the preview used."""
+        return self.plan.mode
+
+    @property
+    def source_invoice(self) -> int | None:
+        """The invoice the payment was entered from, if any."""
+        return self.plan.source_invoice
+
+    @property
+    def sources(self) -> dict[str, Decimal]:
+        """Amount per payment type (only the ones with an amount)."""
+        return {name: self._d(minor) for name, minor in self.sources_minor}
+
+    @property
+    def payment_total(self) -> Decimal:
+        """The new money: the sum of the sources (may be 0)."""
+        return self._d(self.plan.payment_total)
+
+    @property
+    def credit_available(self) -> Decimal:
+        """The patient's account credit before saving."""
+        return self._d(self.plan.credit_available)
+
+    @property
+    def credit_used(self) -> Decimal:
+        """Account credit this payment applies to invoices."""
+        return self._d(self.plan.credit_used)
+
+    @property
+    def money_applied(self) -> Decimal:
+        """The part of the new money applied to invoices."""
+        return self._d(self.plan.money_applied)
+
+    @property
+    def to_credit(self) -> Decimal:
+        """New money not applied to any invoice: it becomes account credit."""
+        return self._d(self.plan.to_credit)
+
+    @property
+    def credit_after(self) -> Decimal:
+        """The patient's account credit after saving."""
+        return self._d(self.plan.credit_after)
+
+    @property
+    def applied(self) -> dict[int, Decimal]:
+        """Invoice id -> amount applied (typed plus filled in), for invoices that get something."""
+        return {ln.invoice_id: self._d(ln.applied) for ln in self.plan.lines if ln.applied}
+
+    @property
+    def from_credit(self) -> dict[int, Decimal]:
+        """Invoice id -> the part of its amount paid from account credit."""
+        return {ln.invoice_id: self._d(ln.from_credit) for ln in self.plan.lines if ln.from_credit}
+
+    @property
+    def balance_after(self) -> dict[int, Decimal]:
+        """Invoice id -> balance after saving, for every open invoice of the patient."""
+        return {ln.invoice_id: self._d(ln.balance_after) for ln in self.plan.lines}
+
+    @property
+    def closes(self) -> set[int]:
+        """Ids of the invoices that become paid."""
+        return set(self.plan.closes)
+
+    @property
+    def lines(self) -> tuple[PlanLine, ...]:
+        """Per open invoice: balance, applied, from money, from credit (minor units)."""
+        return self.plan.lines
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to save (no money and nothing applied)."""
+        return self.plan.is_empty
+
+    @property
+    def leaves_credit_with_open_invoices(self) -> bool:
+        """Money would go to credit while an invoice of the patient stays open."""
+        return self.plan.to_credit > 0 and any(ln.balance_after > 0 for ln in self.plan.lines)

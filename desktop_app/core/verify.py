@@ -1,0 +1,199 @@
+"""Verify the ledger: recompute every invariant of DOMAIN.md from the raw records.
+
+Each violation comes back as one sentence in plain words. The checks are set-based SQL, so a clinic
+with a million invoices verifies in seconds, not hours.
+
+I1 per patient: money received - money refunded = applied to invoices + account credit.
+I2 account credit >= 0.
+I3 per invoice: 0 <= paid <= total, and the status matches the balance.
+I4 an application's payment and invoice belong to the same patient; no dangling references.
+I5 one payment per request id.
+I6 a payment and its applications exist together: its sources add up to its total, and it records
+   money or applications (never nothing).
+I7 every cached figure (patient credit and outstanding, invoice paid and total) equals the
+   figure recomputed from the records.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from .db.models import (
+    Application,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    Payment,
+    PaymentSource,
+)
+from .money import format_amount
+
+
+def verify_ledger(session: Session, currency: str) -> list[str]:
+    """All invariant violations found, as sentences; an empty list when the ledger is sound."""
+
+    def m(minor: int) -> str:
+        return format_amount(int(minor), currency)
+
+    problems: list[str] = []
+    live = Application.removed_at.is_(None)
+    counted = Payment.reversed_at.is_(None)
+
+    received = (
+        select(Payment.patient_id.label("pid"),
+               func.sum(case((Payment.total_minor > 0, Payment.total_minor), else_=0)).label("inn"),
+               func.sum(case((Payment.total_minor < 0, -Payment.total_minor), else_=0)).label("out"))
+        .where(counted).group_by(Payment.patient_id).subquery()
+    )
+    applied = (
+        select(Payment.patient_id.label("pid"), func.sum(Application.amount_minor).label("amt"))
+        .join(Payment, Payment.id == Application.payment_id)
+        .where(live).group_by(Payment.patient_id).subquery()
+    )
+    paid_by_invoice = (
+        select(Application.invoice_id.label("iid"), func.sum(Application.amount_minor).label("amt"))
+        .where(live).group_by(Application.invoice_id).subquery()
+    )
+    owed = (
+        select(Invoice.patient_id.label("pid"),
+               func.sum(Invoice.total_minor - func.coalesce(paid_by_invoice.c.amt, 0)).label("amt"))
+        .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
+        .where(Invoice.status == "open").group_by(Invoice.patient_id).subquery()
+    )
+    patients = session.execute(
+        select(Patient.id, Patient.first_name, Patient.last_name, Patient.credit_minor,
+               Patient.outstanding_minor,
+               func.coalesce(received.c.inn, 0), func.coalesce(received.c.out, 0),
+               func.coalesce(applied.c.amt, 0), func.coalesce(owed.c.amt, 0))
+        .outerjoin(received, received.c.pid == Patient.id)
+        .outerjoin(applied, applied.c.pid == Patient.id)
+        .outerjoin(owed, owed.c.pid == Patient.id)
+        .order_by(Patient.id)
+    ).tuples()
+    for pid, first, last, credit, outstanding, inn, out, used, owing in patients:
+        who = f"Patient {pid} ({first} {last})"
+        recomputed = inn - out - used
+        if inn - out != used + credit:
+            problems.append(
+                f"I1 {who}: received {m(inn)} less refunded {m(out)} is {m(inn - out)}, but "
+                f"applied {m(used)} plus account credit {m(credit)} is {m(used + credit)}."
+            )
+        if recomputed < 0 or credit < 0:
+            problems.append(f"I2 {who}: account credit is negative ({m(min(recomputed, credit))}).")
+        if credit != recomputed:
+            problems.append(
+                f"I7 {who}: stored account credit {m(credit)} differs from the records "
+                f"({m(recomputed)})."
+            )
+        if outstanding != owing:
+            problems.append(
+                f"I7 {who}: stored outstanding balance {m(outstanding)} differs from the open "
+                f"invoices ({m(owing)})."
+            )
+
+    line_totals = (
+        select(InvoiceLine.invoice_id.label("iid"), func.sum(InvoiceLine.amount_minor).label("amt"))
+        .group_by(InvoiceLine.invoice_id).subquery()
+    )
+    recomputed_paid = func.coalesce(paid_by_invoice.c.amt, 0)
+    line_sum = func.coalesce(line_totals.c.amt, 0)
+    expected_status = case(
+        (Invoice.status == "void", literal("void")),
+        (recomputed_paid == Invoice.total_minor, literal("paid")),
+        else_=literal("open"),
+    )
+    invoices = session.execute(
+        select(Invoice.number, Invoice.status, Invoice.total_minor, Invoice.paid_minor,
+               recomputed_paid, line_sum, expected_status)
+        .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
+        .outerjoin(line_totals, line_totals.c.iid == Invoice.id)
+        .where(or_(
+            Invoice.paid_minor != recomputed_paid,
+            recomputed_paid < 0, recomputed_paid > Invoice.total_minor,
+            Invoice.status != expected_status,
+            and_(Invoice.status == "void", recomputed_paid != 0),
+            Invoice.total_minor != line_sum,
+        ))
+        .order_by(Invoice.number)
+    ).tuples()
+    for number, status, total, paid, real_paid, lines, expected in invoices:
+        what = f"Invoice #{number}"
+        if not 0 <= real_paid <= total:
+            problems.append(f"I3 {what}: paid {m(real_paid)} is outside 0 to its total {m(total)}.")
+        if status == "void" and real_paid:
+            problems.append(f"I3 {what}: void but still has {m(real_paid)} applied to it.")
+        elif status != expected:
+            problems.append(
+                f"I3 {what}: status is {status} but its balance "
+                f"{m(total - real_paid)} makes it {expected}."
+            )
+        if paid != real_paid:
+            problems.append(
+                f"I7 {what}: stored paid amount {m(paid)} differs from its applications "
+                f"({m(real_paid)})."
+            )
+        if total != lines:
+            problems.append(f"I7 {what}: total {m(total)} differs from its lines ({m(lines)}).")
+
+    inv = aliased(Invoice)
+    pay = aliased(Payment)
+    for app_id, number, pay_id, pay_patient, inv_patient, reversed_, inv_status in session.execute(
+        select(Application.id, inv.number, Application.payment_id, pay.patient_id, inv.patient_id,
+               pay.reversed_at.is_not(None), inv.status)
+        .outerjoin(pay, pay.id == Application.payment_id)
+        .outerjoin(inv, inv.id == Application.invoice_id)
+        .where(or_(pay.id.is_(None), inv.id.is_(None), pay.patient_id != inv.patient_id,
+                   and_(live, or_(pay.reversed_at.is_not(None), inv.status == "void"))))
+    ).tuples():
+        if pay_patient is None or inv_patient is None:
+            problems.append(f"I4 Application {app_id}: refers to a missing payment or invoice.")
+        elif pay_patient != inv_patient:
+            problems.append(
+                f"I4 Application {app_id}: payment {pay_id} of patient {pay_patient} is applied "
+                f"to invoice #{number} of patient {inv_patient}."
+            )
+        elif reversed_:
+            problems.append(
+                f"I4 Application {app_id}: payment {pay_id} is reversed but still pays "
+                f"invoice #{number}."
+            )
+        elif inv_status == "void":
+            problems.append(f"I4 Application {app_id}: still applied to void invoice #{number}.")
+
+    for request_id, count in session.execute(
+        select(Payment.request_id, func.count()).group_by(Payment.request_id)
+        .having(func.count() > 1)
+    ).tuples():
+        problems.append(f"I5 Request {request_id!r} recorded {count} payments instead of one.")
+
+    sources = (
+        select(PaymentSource.payment_id.label("pay"), func.sum(PaymentSource.amount_minor).label("amt"))
+        .group_by(PaymentSource.payment_id).subquery()
+    )
+    apps = (
+        select(Application.payment_id.label("pay"), func.count().label("n"),
+               func.sum(Application.from_money_minor).label("money"))
+        .group_by(Application.payment_id).subquery()
+    )
+    source_sum = func.coalesce(sources.c.amt, 0)
+    app_count = func.coalesce(apps.c.n, 0)
+    money_applied = func.coalesce(apps.c.money, 0)
+    for pay_id, total, src, n_apps, money in session.execute(
+        select(Payment.id, Payment.total_minor, source_sum, app_count, money_applied)
+        .outerjoin(sources, sources.c.pay == Payment.id)
+        .outerjoin(apps, apps.c.pay == Payment.id)
+        .where(or_(Payment.total_minor != source_sum,
+                   and_(Payment.total_minor == 0, app_count == 0),
+                   money_applied > case((Payment.total_minor > 0, Payment.total_minor), else_=0)))
+        .order_by(Payment.id)
+    ).tuples():
+        if total != src:
+            problems.append(f"I6 Payment {pay_id}: total {m(total)} but its sources add up to {m(src)}.")
+        if total == 0 and n_apps == 0:
+            problems.append(f"I6 Payment {pay_id}: records no money and pays no invoice.")
+        if money > max(total, 0):
+            problems.append(
+                f"I6 Payment {pay_id}: applied {m(money)} of its own money but received only {m(total)}."
+            )
+    return problems

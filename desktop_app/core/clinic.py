@@ -372,9 +372,10 @@ class Clinic:
             if invoice.status == "void":
                 raise BillingError(f"Invoice #{invoice.number} is already void.")
             before = {"status": invoice.status, "paid": invoice.paid_minor}
+            still_owed = invoice.total_minor - invoice.paid_minor
             returned = _remove_applications(
                 session, Application.invoice_id == invoice.id, "invoice voided")
-            patient.outstanding_minor -= invoice.total_minor - invoice.paid_minor
+            patient.outstanding_minor -= still_owed
             patient.credit_minor += returned
             invoice.paid_minor = 0
             invoice.status = "void"
@@ -552,7 +553,7 @@ class Clinic:
         ] or recheck.payment_total != plan.payment_total:
             raise BillingError("The preview does not add up; preview the payment again.")
 
-        type_ids = dict(session.execute(select(PaymentType.name, PaymentType.id)).tuples().all())
+        type_ids = dict(session.execute(select(PaymentType.name, PaymentType.id)).all())
         payment = Payment(patient_id=preview.patient_id, kind="payment",
                           payment_date=preview.payment_date, total_minor=plan.payment_total,
                           request_id=request_id, created_at=audit.now())
@@ -724,7 +725,7 @@ def _open_invoices(session: Session, patient_id: int) -> list[OpenInvoice]:
                Invoice.total_minor - Invoice.paid_minor)
         .where(Invoice.patient_id == patient_id, Invoice.status == "open")
         .order_by(Invoice.issue_date, Invoice.number)
-    ).tuples()
+    )
     return [OpenInvoice(i, n, d, b) for i, n, d, b in rows]
 
 
@@ -790,12 +791,12 @@ def _payment_record(session: Session, row: Payment, currency: str) -> PaymentRec
         select(PaymentType.name, PaymentSource.amount_minor)
         .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
         .where(PaymentSource.payment_id == row.id).order_by(PaymentSource.id)
-    ).tuples().all()
+    ).all()
     apps = session.execute(
         select(Application, Invoice.number)
         .join(Invoice, Invoice.id == Application.invoice_id)
         .where(Application.payment_id == row.id).order_by(Application.id)
-    ).tuples().all()
+    ).all()
     live = [app for app, _ in apps if app.removed_at is None]
     return PaymentRecord(
         id=row.id, patient_id=row.patient_id, kind=row.kind, payment_date=row.payment_date,

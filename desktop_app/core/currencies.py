@@ -31,13 +31,14 @@ MINOR_UNITS: dict[str, int] = {
 }
 
 #: Symbols a person may type in front of an amount, by currency code (besides the code itself).
+#: The first is the one messages show.
 SYMBOLS: dict[str, tuple[str, ...]] = {
-    "AUD": ("A$", "$"),
-    "NZD": ("NZ$", "$"),
-    "USD": ("US$", "$"),
-    "CAD": ("CA$", "$"),
-    "SGD": ("S$", "$"),
-    "HKD": ("HK$", "$"),
+    "AUD": ("$", "A$"),
+    "NZD": ("$", "NZ$"),
+    "USD": ("$", "US$"),
+    "CAD": ("$", "CA$"),
+    "SGD": ("$", "S$"),
+    "HKD": ("$", "HK$"),
     "GBP": ("£",),
     "EUR": ("€",),
     "JPY": ("¥", "￥"),

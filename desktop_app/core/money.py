@@ -143,7 +143,7 @@ def format_amount(minor: int, currency: str = DEFAULT_CURRENCY) -> str:
     magnitude = to_decimal(abs(minor), currency)
     number = f"{magnitude:,.{exponent}f}"
     symbols = SYMBOLS.get(currency)
-    text = f"{symbols[-1]}{number}" if symbols else f"{currency} {number}"
+    text = f"{symbols[0]}{number}" if symbols else f"{currency} {number}"
     return f"-{text}" if minor < 0 else text
 
 

@@ -70,7 +70,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
         .outerjoin(applied, applied.c.pid == Patient.id)
         .outerjoin(owed, owed.c.pid == Patient.id)
         .order_by(Patient.id)
-    ).tuples()
+    )
     for pid, first, last, credit, outstanding, inn, out, used, owing in patients:
         who = f"Patient {pid} ({first} {last})"
         recomputed = inn - out - used
@@ -116,7 +116,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
             Invoice.total_minor != line_sum,
         ))
         .order_by(Invoice.number)
-    ).tuples()
+    )
     for number, status, total, paid, real_paid, lines, expected in invoices:
         what = f"Invoice #{number}"
         if not 0 <= real_paid <= total:
@@ -145,7 +145,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
         .outerjoin(inv, inv.id == Application.invoice_id)
         .where(or_(pay.id.is_(None), inv.id.is_(None), pay.patient_id != inv.patient_id,
                    and_(live, or_(pay.reversed_at.is_not(None), inv.status == "void"))))
-    ).tuples():
+    ):
         if pay_patient is None or inv_patient is None:
             problems.append(f"I4 Application {app_id}: refers to a missing payment or invoice.")
         elif pay_patient != inv_patient:
@@ -164,7 +164,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
     for request_id, count in session.execute(
         select(Payment.request_id, func.count()).group_by(Payment.request_id)
         .having(func.count() > 1)
-    ).tuples():
+    ):
         problems.append(f"I5 Request {request_id!r} recorded {count} payments instead of one.")
 
     sources = (
@@ -187,7 +187,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
                    and_(Payment.total_minor == 0, app_count == 0),
                    money_applied > case((Payment.total_minor > 0, Payment.total_minor), else_=0)))
         .order_by(Payment.id)
-    ).tuples():
+    ):
         if total != src:
             problems.append(f"I6 Payment {pay_id}: total {m(total)} but its sources add up to {m(src)}.")
         if total == 0 and n_apps == 0:

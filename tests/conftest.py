@@ -1,0 +1,127 @@
+"""Fixtures: a fresh clinic on SQLite and on a real PostgreSQL server for every test.
+
+The PostgreSQL server comes from ``CLINIC_TEST_PG_URL`` (``.ci/run`` starts one and sets it) or,
+when that is unset, from a throwaway cluster this suite starts itself. PostgreSQL tests never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, settings
+from sqlalchemy.engine import make_url
+
+from desktop_app.core import Clinic
+from tests.pg_server import start_cluster
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+    derandomize=True,
+)
+settings.register_profile(
+    "long", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+    max_examples=2000,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+PG_ENV = "CLINIC_TEST_PG_URL"
+TEMPLATE_DB = "clinic_ledger_template"
+
+
+def _libpq(url: str) -> str:
+    """A psycopg connection string for an SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+class PgDatabases:
+    """Makes a fresh, migrated database per test by copying a migrated template (fast)."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self._made: list[str] = []
+        with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+            conn.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+        Clinic.open(_with_database(admin_url, TEMPLATE_DB)).close()
+
+    def new(self) -> str:
+        """A new database with the current schema and default settings; returns its URL."""
+        name = f"clinic_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+        self._made.append(name)
+        return _with_database(self.admin_url, name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:
+            for name in self._made:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self._made.clear()
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[PgDatabases]:
+    """The PostgreSQL server for this run (never skipped: a missing server is an error)."""
+    url = os.environ.get(PG_ENV)
+    cluster = None
+    if not url:
+        cluster = start_cluster()
+        url = cluster.url
+    databases = PgDatabases(url)
+    try:
+        yield databases
+    finally:
+        databases.drop_all()
+        if cluster is not None:
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite clinic file to copy for each test."""
+    path = tmp_path_factory.mktemp("template") / "clinic.db"
+    Clinic.open(f"sqlite:///{path}").close()
+    return path
+
+
+@pytest.fixture
+def new_sqlite_url(sqlite_template: Path, tmp_path: Path) -> Callable[[], str]:
+    """Makes fresh SQLite clinic files in this test's folder."""
+    counter = iter(range(1_000_000))
+
+    def make() -> str:
+        path = tmp_path / f"clinic{next(counter)}.db"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite:///{path}"
+
+    return make
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh clinic database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("new_sqlite_url")())
+    return str(request.getfixturevalue("pg_databases").new())
+
+
+@pytest.fixture
+def clinic(db_url: str) -> Iterator[Clinic]:
+    """A fresh clinic (default settings: oldest first, AUD, the five payment types)."""
+    opened = Clinic.open(db_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

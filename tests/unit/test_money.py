@@ -1,0 +1,110 @@
+"""Money: exact parsing of what a receptionist types, and refusals that say what to fix."""
+
+from decimal import Decimal
+
+import pytest
+
+from desktop_app.core import BillingError, Money, format_amount, parse_minor, to_decimal
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [
+        ("12", 1200), ("12.5", 1250), ("12.50", 1250), ("$12.50", 1250), ("1,234.50", 123450),
+        ("$1,234.50", 123450), ("  7.05 ", 705), ("A$3", 300), ("AUD 3.10", 310), ("3.10 AUD", 310),
+        ("10.500", 1050), (".5", 50), ("0", 0), ("12.", 1200), (Decimal("10.50"), 1050),
+        (Decimal("1E+1"), 1000), (5, 500), ("10,000,000", 1_000_000_000),
+    ],
+)
+def test_accepts_what_people_type(typed, cents):
+    assert parse_minor(typed) == cents
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("", "Enter an amount"),
+        ("   ", "Enter an amount"),
+        ("abc", "is not an amount"),
+        ("12.3.4", "is not an amount"),
+        ("1,23.45", "is not an amount"),
+        ("12,34", "is not an amount"),
+        ("1e3", "is not an amount"),
+        ("NaN", "is not a number"),
+        ("-inf", "is not a number"),
+        ("Infinity", "is not a number"),
+        (Decimal("NaN"), "is not a number"),
+        (Decimal("Infinity"), "is not a number"),
+        ("10.005", "more than 2 decimals"),
+        (Decimal("0.001"), "more than 2 decimals"),
+        ("-5", "cannot be negative"),
+        ("-$5.00", "cannot be negative"),
+        ("$-5.00", "cannot be negative"),
+        ("10000000.01", "above the limit"),
+        ("99999999999999999999999", "above the limit"),
+        (10.5, "exact"),
+        (True, "exact"),
+        (None, "is not an amount"),
+        ("£5", "is not an amount"),
+    ],
+)
+def test_refuses_bad_amounts_with_a_reason(typed, reason):
+    with pytest.raises(BillingError, match=reason):
+        parse_minor(typed)
+
+
+def test_negative_allowed_only_when_asked():
+    assert parse_minor("-5.25", allow_negative=True) == -525
+
+
+def test_field_name_in_message_keeps_its_case():
+    with pytest.raises(BillingError, match=r"^EFTPOS: "):
+        parse_minor("x", what="EFTPOS")
+
+
+@pytest.mark.parametrize(
+    ("currency", "typed", "minor"),
+    [("JPY", "500", 500), ("KWD", "1.250", 1250), ("CLF", "1.2345", 12345), ("GBP", "£2.50", 250),
+     ("EUR", "€1,000", 100000), ("jpy", "¥1,200", 1200), ("JPY", "5,000,000,000", 5_000_000_000)],
+)
+def test_currency_minor_units(currency, typed, minor):
+    assert parse_minor(typed, currency) == minor
+
+
+def test_currency_precision_is_enforced():
+    with pytest.raises(BillingError, match="more than 0 decimals for JPY"):
+        parse_minor("500.5", "JPY")
+    with pytest.raises(ValueError, match="not an ISO 4217"):
+        parse_minor("5", "XYZ")
+
+
+def test_decimals_out_are_quantized():
+    assert str(to_decimal(5000)) == "50.00"
+    assert str(to_decimal(0)) == "0.00"
+    assert str(to_decimal(1250, "KWD")) == "1.250"
+    assert str(to_decimal(500, "JPY")) == "500"
+
+
+def test_formatting_for_messages():
+    assert format_amount(123450) == "$1,234.50"
+    assert format_amount(-500) == "-$5.00"
+    assert format_amount(500, "JPY") == "¥500"
+    assert format_amount(1250, "KWD") == "KWD 1.250"
+
+
+def test_money_value_type():
+    a = Money.parse("10.50")
+    b = Money(250)
+    assert (a + b).minor == 1300
+    assert (a - b) == Money(800)
+    assert -b == Money(-250)
+    assert a > b and b < a and a >= a and b <= b
+    assert not Money.zero() and bool(b)
+    assert str(a) == "$10.50"
+    assert a.to_decimal() == Decimal("10.50")
+    with pytest.raises(ValueError, match="Cannot combine"):
+        a + Money(1, "NZD")
+    with pytest.raises(TypeError):
+        Money(1.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        a + 1  # type: ignore[operator]

@@ -23,11 +23,17 @@ from tests.pg_server import start_cluster
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 settings.register_profile(
-    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+    "ci",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
     derandomize=True,
 )
 settings.register_profile(
-    "long", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+    "long",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
     max_examples=2000,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -63,6 +69,13 @@ class PgDatabases:
             conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
         self._made.append(name)
         return _with_database(self.admin_url, name)
+
+    def drop(self, url: str) -> None:
+        """Drop one database made by :meth:`new`."""
+        name = make_url(url).database
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self._made.remove(str(name))
 
     def drop_all(self) -> None:
         with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:

@@ -15,10 +15,13 @@ def snapshot(clinic: Clinic) -> dict[str, list[tuple[Any, ...]]]:
     tables = [*Base.metadata.sorted_tables]
     with clinic.engine.connect() as conn:
         result = {
-            table.name: [tuple(row) for row in conn.execute(
-                table.select().order_by(*table.primary_key.columns))]
+            table.name: [
+                tuple(row)
+                for row in conn.execute(table.select().order_by(*table.primary_key.columns))
+            ]
             for table in tables
         }
-        result["alembic_version"] = [tuple(r) for r in conn.execute(
-            text("SELECT version_num FROM alembic_version"))]
+        result["alembic_version"] = [
+            tuple(r) for r in conn.execute(text("SELECT version_num FROM alembic_version"))
+        ]
     return result

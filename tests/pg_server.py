@@ -54,8 +54,15 @@ class LocalCluster:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-m",
-                      "immediate", "-w", "stop")
+            self._run(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.folder / "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            )
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -68,10 +75,32 @@ def start_cluster() -> LocalCluster:
     if as_postgres:
         shutil.chown(folder, "postgres", "postgres")
     cluster = LocalCluster(folder, _free_port(), bindir, as_postgres)
-    cluster._run(str(bindir / "initdb"), "-D", str(folder / "data"), "-U", "postgres",
-                 "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
-    options = (f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {folder} -c fsync=off "
-               "-c max_connections=100")
-    cluster._run(str(bindir / "pg_ctl"), "-D", str(folder / "data"), "-l",
-                 str(folder / "pg.log"), "-w", "-t", "30", "-o", options, "start")
+    cluster._run(
+        str(bindir / "initdb"),
+        "-D",
+        str(folder / "data"),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {folder} -c fsync=off "
+        "-c max_connections=100"
+    )
+    cluster._run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(folder / "data"),
+        "-l",
+        str(folder / "pg.log"),
+        "-w",
+        "-t",
+        "30",
+        "-o",
+        options,
+        "start",
+    )
     return cluster

@@ -11,6 +11,7 @@ from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotF
 from .money import Money, format_amount, parse_minor, to_decimal
 from .records import (
     ApplicationRecord,
+    ClinicSummary,
     InvoiceLineRecord,
     InvoiceRecord,
     PatientRecord,
@@ -24,6 +25,7 @@ __all__ = [
     "ApplicationRecord",
     "BillingError",
     "Clinic",
+    "ClinicSummary",
     "ConcurrentChangeError",
     "DatabaseBusyError",
     "InvoiceLineRecord",

@@ -116,7 +116,7 @@ class AllocationPlan:
         return self.payment_total == 0 and self.applied_total == 0
 
     def line(self, invoice_id: int) -> PlanLine:
-        """The line of one invoice (``KeyError`` if it is not one of the patient's open invoices)."""
+        """The line of one invoice (``KeyError`` if it is not an open invoice of the patient)."""
         for candidate in self.lines:
             if candidate.invoice_id == invoice_id:
                 return candidate
@@ -179,8 +179,8 @@ def allocate(
         The plan; with an automatic mode, typed amounts plus what the mode filled in.
 
     Raises:
-        BillingError: a typed amount is negative, above its invoice's balance, for an invoice that is
-            not open, or the typed total is more than the payment plus the available credit.
+        BillingError: a typed amount is negative, above its invoice's balance, for an invoice
+            that is not open, or the typed total is more than the payment plus the available credit.
     """
     typed = dict(typed or {})
     by_id = {inv.id: inv for inv in invoices}

@@ -40,6 +40,7 @@ from .invoicing import parse_lines
 from .money import AmountInput, format_amount, parse_minor, to_decimal
 from .records import (
     ApplicationRecord,
+    ClinicSummary,
     InvoiceLineRecord,
     InvoiceRecord,
     PatientRecord,
@@ -128,7 +129,9 @@ class Clinic:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -177,8 +180,9 @@ class Clinic:
                 session.add(Setting(key=key, value=value))
             else:
                 row.value = value
-            audit.record(session, self._actor, "change setting", "setting", None,
-                         {key: before}, {key: value})
+            audit.record(
+                session, self._actor, "change setting", "setting", None, {key: before}, {key: value}
+            )
 
     @property
     def allocation_mode(self) -> AllocationMode:
@@ -192,7 +196,9 @@ class Clinic:
             mode = AllocationMode(mode)
         except ValueError:
             choices = ", ".join(m.value for m in AllocationMode)
-            raise BillingError(f"Unknown allocation mode {mode!r}; choose one of {choices}.") from None
+            raise BillingError(
+                f"Unknown allocation mode {mode!r}; choose one of {choices}."
+            ) from None
         self._put_setting("allocation_mode", mode.value)
 
     @property
@@ -256,8 +262,9 @@ class Clinic:
             else:
                 position = session.scalar(select(func.max(PaymentType.position))) or 0
                 session.add(PaymentType(name=name, active=True, position=position + 1))
-            audit.record(session, self._actor, "add payment type", "payment_type", None,
-                         None, {"name": name})
+            audit.record(
+                session, self._actor, "add payment type", "payment_type", None, None, {"name": name}
+            )
 
     def deactivate_payment_type(self, name: str) -> None:
         """Hide a payment type from new payments (saved payments keep it)."""
@@ -266,8 +273,15 @@ class Clinic:
             if row is None or not row.active:
                 raise BillingError(f"There is no active payment type called {name!r}.")
             row.active = False
-            audit.record(session, self._actor, "deactivate payment type", "payment_type", row.id,
-                         {"active": True}, {"active": False})
+            audit.record(
+                session,
+                self._actor,
+                "deactivate payment type",
+                "payment_type",
+                row.id,
+                {"active": True},
+                {"active": False},
+            )
 
     # -- patients ----------------------------------------------------------------------------
 
@@ -276,12 +290,24 @@ class Clinic:
         first = _clean_name(first_name, "first name")
         last = _clean_name(last_name, "last name")
         with self._write() as session:
-            patient = Patient(first_name=first, last_name=last, created_at=audit.now(),
-                              credit_minor=0, outstanding_minor=0)
+            patient = Patient(
+                first_name=first,
+                last_name=last,
+                created_at=audit.now(),
+                credit_minor=0,
+                outstanding_minor=0,
+            )
             session.add(patient)
             session.flush()
-            audit.record(session, self._actor, "add patient", "patient", patient.id, None,
-                         {"first_name": first, "last_name": last})
+            audit.record(
+                session,
+                self._actor,
+                "add patient",
+                "patient",
+                patient.id,
+                None,
+                {"first_name": first, "last_name": last},
+            )
             return patient.id
 
     def patient(self, patient_id: int) -> PatientRecord:
@@ -291,9 +317,13 @@ class Clinic:
             if row is None:
                 raise NotFoundError(f"There is no patient {patient_id}.")
             currency = self._setting(session, "currency")
-            return PatientRecord(row.id, row.first_name, row.last_name,
-                                 to_decimal(row.credit_minor, currency),
-                                 to_decimal(row.outstanding_minor, currency))
+            return PatientRecord(
+                row.id,
+                row.first_name,
+                row.last_name,
+                to_decimal(row.credit_minor, currency),
+                to_decimal(row.outstanding_minor, currency),
+            )
 
     def credit(self, patient_id: int) -> Decimal:
         """The patient's available account credit."""
@@ -302,7 +332,11 @@ class Clinic:
     # -- invoices ----------------------------------------------------------------------------
 
     def create_invoice(
-        self, patient_id: int, lines: Sequence[Sequence[Any]], *, issue_date: date | None = None,
+        self,
+        patient_id: int,
+        lines: Sequence[Sequence[Any]],
+        *,
+        issue_date: date | None = None,
         due_date: date | None = None,
     ) -> int:
         """Issue an invoice; returns its id. Numbers are sequential across the clinic.
@@ -325,22 +359,46 @@ class Clinic:
             ).one()
             counter.value += 1
             total = sum(line.amount_minor for line in parsed)
-            invoice = Invoice(number=counter.value, patient_id=patient_id, issue_date=issue_date,
-                              due_date=due_date, total_minor=total, paid_minor=0, status="open",
-                              created_at=audit.now())
+            invoice = Invoice(
+                number=counter.value,
+                patient_id=patient_id,
+                issue_date=issue_date,
+                due_date=due_date,
+                total_minor=total,
+                paid_minor=0,
+                status="open",
+                created_at=audit.now(),
+            )
             session.add(invoice)
             session.flush()
             session.add_all(
-                InvoiceLine(invoice_id=invoice.id, position=i, description=ln.description,
-                            unit_price_minor=ln.unit_price_minor, quantity=ln.quantity,
-                            tax_rate_bp=ln.tax_rate_bp, tax_minor=ln.tax_minor,
-                            amount_minor=ln.amount_minor)
+                InvoiceLine(
+                    invoice_id=invoice.id,
+                    position=i,
+                    description=ln.description,
+                    unit_price_minor=ln.unit_price_minor,
+                    quantity=ln.quantity,
+                    tax_rate_bp=ln.tax_rate_bp,
+                    tax_minor=ln.tax_minor,
+                    amount_minor=ln.amount_minor,
+                )
                 for i, ln in enumerate(parsed)
             )
             patient.outstanding_minor += total
-            audit.record(session, self._actor, "create invoice", "invoice", invoice.id, None,
-                         {"number": invoice.number, "patient_id": patient_id, "total": total,
-                          "issue_date": issue_date})
+            audit.record(
+                session,
+                self._actor,
+                "create invoice",
+                "invoice",
+                invoice.id,
+                None,
+                {
+                    "number": invoice.number,
+                    "patient_id": patient_id,
+                    "total": total,
+                    "issue_date": issue_date,
+                },
+            )
             return invoice.id
 
     def invoice(self, invoice_id: int) -> InvoiceRecord:
@@ -349,7 +407,8 @@ class Clinic:
             row = session.get(Invoice, invoice_id)
             if row is None:
                 raise NotFoundError(f"There is no invoice {invoice_id}.")
-            return _invoice_record(session, row, self._setting(session, "currency"))
+            lines = _lines_by_invoice(session, [row.id]).get(row.id, [])
+            return _invoice_record(row, lines, self._setting(session, "currency"))
 
     def invoices(self, patient_id: int, *, open_only: bool = False) -> list[InvoiceRecord]:
         """The patient's invoices by issue date, then number."""
@@ -359,7 +418,8 @@ class Clinic:
         with self._read() as session:
             currency = self._setting(session, "currency")
             rows = session.scalars(query.order_by(Invoice.issue_date, Invoice.number)).all()
-            return [_invoice_record(session, row, currency) for row in rows]
+            lines = _lines_by_invoice(session, [row.id for row in rows])
+            return [_invoice_record(row, lines.get(row.id, []), currency) for row in rows]
 
     def void_invoice(self, invoice_id: int, reason: str | None = None) -> None:
         """Void an invoice; whatever was applied to it returns to the patient's credit."""
@@ -374,16 +434,23 @@ class Clinic:
             before = {"status": invoice.status, "paid": invoice.paid_minor}
             still_owed = invoice.total_minor - invoice.paid_minor
             returned = _remove_applications(
-                session, Application.invoice_id == invoice.id, "invoice voided")
+                session, Application.invoice_id == invoice.id, "invoice voided"
+            )
             patient.outstanding_minor -= still_owed
             patient.credit_minor += returned
             invoice.paid_minor = 0
             invoice.status = "void"
             invoice.voided_at = audit.now()
             invoice.void_reason = reason
-            audit.record(session, self._actor, "void invoice", "invoice", invoice.id, before,
-                         {"status": "void", "paid": 0, "returned_to_credit": returned,
-                          "reason": reason})
+            audit.record(
+                session,
+                self._actor,
+                "void invoice",
+                "invoice",
+                invoice.id,
+                before,
+                {"status": "void", "paid": 0, "returned_to_credit": returned, "reason": reason},
+            )
 
     # -- payments ----------------------------------------------------------------------------
 
@@ -433,8 +500,9 @@ class Clinic:
                 source_invoice=source_invoice,
                 currency=currency,
             )
-        return PaymentPreview(patient_id, currency, day, tuple(source_minor),
-                              tuple(sorted(typed.items())), plan)
+        return PaymentPreview(
+            patient_id, currency, day, tuple(source_minor), tuple(sorted(typed.items())), plan
+        )
 
     def _parse_sources(
         self, session: Session, sources: Mapping[str, AmountInput], currency: str
@@ -475,8 +543,9 @@ class Clinic:
                 "patient can be applied to it."
             )
         if invoice.status != "open":
-            raise BillingError(f"Invoice #{invoice.number} is {invoice.status}; nothing more can "
-                               "be applied to it.")
+            raise BillingError(
+                f"Invoice #{invoice.number} is {invoice.status}; nothing more can be applied to it."
+            )
         return invoice
 
     def record_payment(self, preview: PaymentPreview, request_id: str) -> int:
@@ -531,9 +600,12 @@ class Clinic:
         }
         for line in touched:
             current = invoices.get(line.invoice_id)
-            if (current is None or current.patient_id != preview.patient_id
-                    or current.status != "open"
-                    or current.total_minor - current.paid_minor != line.balance):
+            if (
+                current is None
+                or current.patient_id != preview.patient_id
+                or current.status != "open"
+                or current.total_minor - current.paid_minor != line.balance
+            ):
                 raise ConcurrentChangeError(
                     f"Invoice #{line.number} changed since the preview (saved on another "
                     "computer). Nothing was saved; check the new figures and save again."
@@ -554,21 +626,38 @@ class Clinic:
             raise BillingError("The preview does not add up; preview the payment again.")
 
         type_ids = dict(session.execute(select(PaymentType.name, PaymentType.id)).all())
-        payment = Payment(patient_id=preview.patient_id, kind="payment",
-                          payment_date=preview.payment_date, total_minor=plan.payment_total,
-                          request_id=request_id, created_at=audit.now())
+        payment = Payment(
+            patient_id=preview.patient_id,
+            kind="payment",
+            payment_date=preview.payment_date,
+            total_minor=plan.payment_total,
+            request_id=request_id,
+            created_at=audit.now(),
+        )
         session.add(payment)
         session.flush()
         for name, minor in preview.sources_minor:
             if name not in type_ids:
-                raise ConcurrentChangeError(f"The payment type {name!r} was removed; preview again.")
-            session.add(PaymentSource(payment_id=payment.id, payment_type_id=type_ids[name],
-                                      amount_minor=minor))
+                raise ConcurrentChangeError(
+                    f"The payment type {name!r} was removed; preview again."
+                )
+            session.add(
+                PaymentSource(
+                    payment_id=payment.id, payment_type_id=type_ids[name], amount_minor=minor
+                )
+            )
         stamp = audit.now()
         for line in touched:
-            session.add(Application(payment_id=payment.id, invoice_id=line.invoice_id,
-                                    amount_minor=line.applied, from_money_minor=line.from_money,
-                                    from_credit_minor=line.from_credit, created_at=stamp))
+            session.add(
+                Application(
+                    payment_id=payment.id,
+                    invoice_id=line.invoice_id,
+                    amount_minor=line.applied,
+                    from_money_minor=line.from_money,
+                    from_credit_minor=line.from_credit,
+                    created_at=stamp,
+                )
+            )
             invoice = invoices[line.invoice_id]
             invoice.paid_minor += line.applied
             invoice.status = "paid" if invoice.paid_minor == invoice.total_minor else "open"
@@ -576,13 +665,22 @@ class Clinic:
         patient.outstanding_minor -= plan.applied_total
         session.flush()
         audit.record(
-            session, self._actor, "record payment", "payment", payment.id,
+            session,
+            self._actor,
+            "record payment",
+            "payment",
+            payment.id,
             {"credit": plan.credit_available},
-            {"patient_id": preview.patient_id, "total": plan.payment_total,
-             "sources": dict(preview.sources_minor),
-             "applied": {str(ln.invoice_id): ln.applied for ln in touched},
-             "credit_used": plan.credit_used, "to_credit": plan.to_credit,
-             "credit": plan.credit_after, "request_id": request_id},
+            {
+                "patient_id": preview.patient_id,
+                "total": plan.payment_total,
+                "sources": dict(preview.sources_minor),
+                "applied": {str(ln.invoice_id): ln.applied for ln in touched},
+                "credit_used": plan.credit_used,
+                "to_credit": plan.to_credit,
+                "credit": plan.credit_after,
+                "request_id": request_id,
+            },
         )
         return payment.id
 
@@ -599,14 +697,21 @@ class Clinic:
         with self._read() as session:
             currency = self._setting(session, "currency")
             rows = session.scalars(
-                select(Payment).where(Payment.patient_id == patient_id)
+                select(Payment)
+                .where(Payment.patient_id == patient_id)
                 .order_by(Payment.payment_date, Payment.id)
             ).all()
             return [_payment_record(session, row, currency) for row in rows]
 
     def refund_credit(
-        self, patient_id: int, amount: AmountInput, *, method: str, request_id: str,
-        refund_date: date | None = None, reason: str | None = None,
+        self,
+        patient_id: int,
+        amount: AmountInput,
+        *,
+        method: str,
+        request_id: str,
+        refund_date: date | None = None,
+        reason: str | None = None,
     ) -> int:
         """Return account credit to the patient by ``method``; returns the refund's id.
 
@@ -625,8 +730,10 @@ class Clinic:
                 if minor == 0:
                     raise BillingError("Enter the amount to refund.")
                 type_id = session.scalar(
-                    select(PaymentType.id).where(PaymentType.name == method,
-                                                 PaymentType.active.is_(True)))
+                    select(PaymentType.id).where(
+                        PaymentType.name == method, PaymentType.active.is_(True)
+                    )
+                )
                 if type_id is None:
                     raise BillingError(f"{method!r} is not a payment type of this clinic.")
                 patient = self._lock_patient(session, patient_id)
@@ -635,19 +742,39 @@ class Clinic:
                         f"Only {format_amount(patient.credit_minor, currency)} of account credit "
                         f"is available; {format_amount(minor, currency)} cannot be refunded."
                     )
-                refund = Payment(patient_id=patient_id, kind="refund", payment_date=day,
-                                 total_minor=-minor, request_id=request_id, note=reason,
-                                 created_at=audit.now())
+                refund = Payment(
+                    patient_id=patient_id,
+                    kind="refund",
+                    payment_date=day,
+                    total_minor=-minor,
+                    request_id=request_id,
+                    note=reason,
+                    created_at=audit.now(),
+                )
                 session.add(refund)
                 session.flush()
-                session.add(PaymentSource(payment_id=refund.id, payment_type_id=type_id,
-                                          amount_minor=-minor))
+                session.add(
+                    PaymentSource(
+                        payment_id=refund.id, payment_type_id=type_id, amount_minor=-minor
+                    )
+                )
                 before = patient.credit_minor
                 patient.credit_minor -= minor
-                audit.record(session, self._actor, "refund credit", "payment", refund.id,
-                             {"credit": before},
-                             {"credit": patient.credit_minor, "refunded": minor, "method": method,
-                              "reason": reason, "request_id": request_id})
+                audit.record(
+                    session,
+                    self._actor,
+                    "refund credit",
+                    "payment",
+                    refund.id,
+                    {"credit": before},
+                    {
+                        "credit": patient.credit_minor,
+                        "refunded": minor,
+                        "method": method,
+                        "reason": reason,
+                        "request_id": request_id,
+                    },
+                )
                 return refund.id
         except IntegrityError:
             with self._read() as session:
@@ -673,33 +800,68 @@ class Clinic:
             if payment.reversed_at is not None:
                 raise BillingError(f"Payment {payment_id} is already reversed.")
             currency = self._setting(session, "currency")
-            live = session.scalar(
-                select(func.coalesce(func.sum(Application.amount_minor), 0)).where(
-                    Application.payment_id == payment.id, Application.removed_at.is_(None))
-            ) or 0
+            live = (
+                session.scalar(
+                    select(func.coalesce(func.sum(Application.amount_minor), 0)).where(
+                        Application.payment_id == payment.id, Application.removed_at.is_(None)
+                    )
+                )
+                or 0
+            )
             credit_after = patient.credit_minor - payment.total_minor + live
             if credit_after < 0:
                 raise BillingError(
                     f"This payment left {format_amount(payment.total_minor - live, currency)} as "
                     f"account credit, but only {format_amount(patient.credit_minor, currency)} "
-                    "credit remains: the rest was already used to pay invoices. Reverse those "
-                    "credit payments first."
+                    "credit remains: the rest was already used (applied to invoices or refunded). "
+                    "Reverse that first."
                 )
-            _remove_applications(session, Application.payment_id == payment.id,
-                                 "payment reversed")
+            _remove_applications(session, Application.payment_id == payment.id, "payment reversed")
             before = patient.credit_minor
             patient.outstanding_minor += live
             patient.credit_minor = credit_after
             payment.reversed_at = audit.now()
             payment.reverse_reason = reason
-            audit.record(session, self._actor, "reverse payment", "payment", payment.id,
-                         {"credit": before, "reversed": False},
-                         {"credit": credit_after, "reversed": True, "reason": reason})
+            audit.record(
+                session,
+                self._actor,
+                "reverse payment",
+                "payment",
+                payment.id,
+                {"credit": before, "reversed": False},
+                {"credit": credit_after, "reversed": True, "reason": reason},
+            )
 
     # -- checks ------------------------------------------------------------------------------
 
+    def summary(self) -> ClinicSummary:
+        """Patients, open invoices, what is owed and how much account credit the clinic holds."""
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            patients, outstanding, credit = session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(Patient.outstanding_minor), 0),
+                    func.coalesce(func.sum(Patient.credit_minor), 0),
+                )
+            ).one()
+            open_invoices = (
+                session.scalar(
+                    select(func.count()).select_from(Invoice).where(Invoice.status == "open")
+                )
+                or 0
+            )
+            return ClinicSummary(
+                self._setting(session, "clinic_name"),
+                currency,
+                patients,
+                open_invoices,
+                to_decimal(outstanding, currency),
+                to_decimal(credit, currency),
+            )
+
     def verify(self) -> list[str]:
-        """Recompute every ledger invariant (I1-I7) from the records; [] when the ledger is sound."""
+        """Recompute every ledger invariant (I1-I7) from the records; [] when all is sound."""
         with self._read() as session:
             return verify_ledger(session, self._setting(session, "currency"))
 
@@ -716,13 +878,16 @@ def _operational_error(exc: OperationalError) -> BillingError:
         )
     if "full" in text or "no space" in text:
         return BillingError("The database is full (no disk space). Nothing was saved.")
-    return BillingError(f"The database could not complete the save ({exc.orig}). Nothing was saved.")
+    return BillingError(
+        f"The database could not complete the save ({exc.orig}). Nothing was saved."
+    )
 
 
 def _open_invoices(session: Session, patient_id: int) -> list[OpenInvoice]:
     rows = session.execute(
-        select(Invoice.id, Invoice.number, Invoice.issue_date,
-               Invoice.total_minor - Invoice.paid_minor)
+        select(
+            Invoice.id, Invoice.number, Invoice.issue_date, Invoice.total_minor - Invoice.paid_minor
+        )
         .where(Invoice.patient_id == patient_id, Invoice.status == "open")
         .order_by(Invoice.issue_date, Invoice.number)
     )
@@ -737,7 +902,7 @@ def _payment_for_request(session: Session, request_id: str, patient_id: int) -> 
         return None
     if row.patient_id != patient_id:
         raise BillingError("That request id was already used for another patient's payment.")
-    return row.id
+    return int(row.id)
 
 
 def _remove_applications(session: Session, condition: Any, reason: str) -> int:
@@ -761,23 +926,44 @@ def _remove_applications(session: Session, condition: Any, reason: str) -> int:
     return removed
 
 
-def _invoice_record(session: Session, row: Invoice, currency: str) -> InvoiceRecord:
-    lines = session.scalars(
-        select(InvoiceLine).where(InvoiceLine.invoice_id == row.id).order_by(InvoiceLine.position)
-    ).all()
+def _lines_by_invoice(session: Session, invoice_ids: list[int]) -> dict[int, list[InvoiceLine]]:
+    """The lines of several invoices in one query, in line order."""
+    grouped: dict[int, list[InvoiceLine]] = {}
+    if not invoice_ids:
+        return grouped
+    for line in session.scalars(
+        select(InvoiceLine)
+        .where(InvoiceLine.invoice_id.in_(invoice_ids))
+        .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+    ):
+        grouped.setdefault(line.invoice_id, []).append(line)
+    return grouped
 
+
+def _invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) -> InvoiceRecord:
     def d(minor: int) -> Decimal:
         return to_decimal(minor, currency)
 
     balance = 0 if row.status == "void" else row.total_minor - row.paid_minor
     return InvoiceRecord(
-        id=row.id, number=row.number, patient_id=row.patient_id, issue_date=row.issue_date,
-        due_date=row.due_date, total=d(row.total_minor), paid=d(row.paid_minor),
-        balance=d(balance), status=row.status,
+        id=row.id,
+        number=row.number,
+        patient_id=row.patient_id,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        total=d(row.total_minor),
+        paid=d(row.paid_minor),
+        balance=d(balance),
+        status=row.status,
         lines=tuple(
-            InvoiceLineRecord(ln.description, d(ln.unit_price_minor), ln.quantity,
-                              Decimal(ln.tax_rate_bp).scaleb(-2), d(ln.tax_minor),
-                              d(ln.amount_minor))
+            InvoiceLineRecord(
+                ln.description,
+                d(ln.unit_price_minor),
+                ln.quantity,
+                Decimal(ln.tax_rate_bp).scaleb(-2),
+                d(ln.tax_minor),
+                d(ln.amount_minor),
+            )
             for ln in lines
         ),
     )
@@ -790,25 +976,38 @@ def _payment_record(session: Session, row: Payment, currency: str) -> PaymentRec
     sources = session.execute(
         select(PaymentType.name, PaymentSource.amount_minor)
         .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
-        .where(PaymentSource.payment_id == row.id).order_by(PaymentSource.id)
+        .where(PaymentSource.payment_id == row.id)
+        .order_by(PaymentSource.id)
     ).all()
     apps = session.execute(
         select(Application, Invoice.number)
         .join(Invoice, Invoice.id == Application.invoice_id)
-        .where(Application.payment_id == row.id).order_by(Application.id)
+        .where(Application.payment_id == row.id)
+        .order_by(Application.id)
     ).all()
     live = [app for app, _ in apps if app.removed_at is None]
     return PaymentRecord(
-        id=row.id, patient_id=row.patient_id, kind=row.kind, payment_date=row.payment_date,
+        id=row.id,
+        patient_id=row.patient_id,
+        kind=row.kind,
+        payment_date=row.payment_date,
         total=d(row.total_minor),
         money_applied=d(sum(app.from_money_minor for app in live)),
         credit_applied=d(sum(app.from_credit_minor for app in live)),
         sources={name: d(minor) for name, minor in sources},
         applications=tuple(
-            ApplicationRecord(app.id, app.invoice_id, number, d(app.amount_minor),
-                              d(app.from_money_minor), d(app.from_credit_minor),
-                              app.removed_at is not None)
+            ApplicationRecord(
+                app.id,
+                app.invoice_id,
+                number,
+                d(app.amount_minor),
+                d(app.from_money_minor),
+                d(app.from_credit_minor),
+                app.removed_at is not None,
+            )
             for app, number in apps
         ),
-        reversed=row.reversed_at is not None, request_id=row.request_id, note=row.note,
+        reversed=row.reversed_at is not None,
+        request_id=row.request_id,
+        note=row.note,
     )

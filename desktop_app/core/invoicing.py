@@ -36,7 +36,7 @@ class LineInput:
 
 
 def _quantity(value: object, where: str) -> int:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise BillingError(f"{where}: the quantity must be a whole number such as 1 or 2.")
     try:
         number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)  # type: ignore[arg-type]
@@ -53,7 +53,7 @@ def parse_tax_rate(value: object, where: str = "Tax rate") -> int:
     """A percentage such as ``"10"`` or ``Decimal("12.5")`` as hundredths of a percent."""
     if value is None or value == "":
         return 0
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise BillingError(f"{where}: give the tax rate as text or a Decimal, such as 10.")
     try:
         text = value.strip().removesuffix("%") if isinstance(value, str) else value
@@ -91,7 +91,9 @@ def parse_lines(lines: Sequence[Sequence[object]], currency: str) -> list[LineIn
         if not isinstance(description, str) or not description.strip():
             raise BillingError(f"{where}: enter a description.")
         if len(description) > MAX_DESCRIPTION:
-            raise BillingError(f"{where}: the description is longer than {MAX_DESCRIPTION} characters.")
+            raise BillingError(
+                f"{where}: the description is longer than {MAX_DESCRIPTION} characters."
+            )
         unit = parse_minor(price, currency, what=f"{where} unit price")  # type: ignore[arg-type]
         qty = _quantity(quantity, where)
         rate = parse_tax_rate(raw[3] if len(raw) == 4 else None, f"{where} tax rate")
@@ -106,5 +108,3 @@ def parse_lines(lines: Sequence[Sequence[object]], currency: str) -> list[LineIn
             f"{format_amount(limit, currency)}; check the prices and quantities."
         )
     return parsed
-
-

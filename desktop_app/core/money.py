@@ -1,8 +1,9 @@
 """Exact money in integer minor units, and parsing what a person typed.
 
-Money never passes through ``float``. Amounts live as integers of the currency's minor unit (cents for
-AUD, yen for JPY, fils for KWD); :class:`decimal.Decimal` appears only at the edges, when parsing input
-and when handing amounts back to callers. Input that would need rounding is refused, never rounded.
+Money never passes through ``float``. Amounts live as integers of the currency's minor unit
+(cents for AUD, yen for JPY, fils for KWD); :class:`decimal.Decimal` appears only at the edges,
+when parsing input and when handing amounts back to callers. Input that would need rounding is
+refused, never rounded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ DEFAULT_CURRENCY: Final = "AUD"
 MAX_MAJOR: Final = 10_000_000
 #: Currencies whose unit is worth so little that the ceiling is raised (10 billion units).
 _HIGH_DENOMINATION: Final = frozenset(
-    "JPY KRW IDR VND IRR LAK UZS PYG UGX COP CLP MMK KHR GNF SLE LBP MGA TZS KPW SYP".split()
+    """
+        JPY KRW IDR VND IRR LAK UZS PYG UGX COP CLP MMK KHR GNF SLE LBP MGA TZS KPW SYP
+    """.split()
 )
 
 _NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?$|^\.\d+$")
@@ -75,16 +78,19 @@ def _decimal_from_text(text: str, currency: str, what: str) -> Decimal:
 
 
 def parse_minor(
-    value: AmountInput, currency: str = DEFAULT_CURRENCY, *, allow_negative: bool = False,
+    value: AmountInput,
+    currency: str = DEFAULT_CURRENCY,
+    *,
+    allow_negative: bool = False,
     what: str = "the amount",
 ) -> int:
     """Parse an amount into integer minor units of ``currency``.
 
-    Accepts ``12``, ``12.5``, ``12.50``, ``$12.50``, ``1,234.50`` (strings), ``Decimal`` and ``int``.
+    Accepts ``12``, ``12.5``, ``12.50``, ``$12.50``, ``1,234.50`` (text), ``Decimal`` and ``int``.
     ``10.5``, ``10.50`` and ``10.500`` are the same amount.
 
     Args:
-        value: what a person typed, or an exact ``Decimal``/``int`` from code. A ``float`` is refused.
+        value: what a person typed, or an exact ``Decimal``/``int`` from code (never a float).
         currency: ISO 4217 code whose minor unit applies.
         allow_negative: accept amounts below zero (only internal operations such as refunds do).
         what: how to name the field in an error message, e.g. ``"Cash"``.
@@ -94,7 +100,7 @@ def parse_minor(
             above the ceiling, or a float.
     """
     currency = normalize_currency(currency)
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise BillingError(
             f"{_cap(what)}: amounts must be exact; pass text or a Decimal, not {value!r}."
         )
@@ -135,7 +141,7 @@ def to_decimal(minor: int, currency: str = DEFAULT_CURRENCY) -> Decimal:
 
 
 def format_amount(minor: int, currency: str = DEFAULT_CURRENCY) -> str:
-    """A plain, locale-free rendering for messages: ``$1,234.50``, ``-$5.00``, ``¥500``, ``KWD 1.250``.
+    """Locale-free rendering for messages: ``$1,234.50``, ``-$5.00``, ``¥500``, ``KWD 1.250``.
 
     Windows format amounts for the clinic's locale; this is for error messages and logs.
     """
@@ -169,7 +175,11 @@ class Money:
 
     @classmethod
     def parse(
-        cls, value: AmountInput, currency: str = DEFAULT_CURRENCY, *, allow_negative: bool = False,
+        cls,
+        value: AmountInput,
+        currency: str = DEFAULT_CURRENCY,
+        *,
+        allow_negative: bool = False,
         what: str = "the amount",
     ) -> Money:
         """Parse typed input; see :func:`parse_minor` for what is accepted and refused."""

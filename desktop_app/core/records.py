@@ -31,6 +31,18 @@ class PatientRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ClinicSummary:
+    """Headline figures of the whole clinic."""
+
+    clinic_name: str
+    currency: str
+    patients: int
+    open_invoices: int
+    outstanding: Decimal
+    credit_held: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceLineRecord:
     """One billable item as saved."""
 

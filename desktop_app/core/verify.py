@@ -16,7 +16,11 @@ I7 every cached figure (patient credit and outstanding, invoice paid and total) 
 
 from __future__ import annotations
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Unpack
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .db.models import (
@@ -30,48 +34,186 @@ from .db.models import (
 from .money import format_amount
 
 
+@dataclass(frozen=True)
+class _Queries:
+    patients: Select[Unpack[tuple[Any, ...]]]
+    invoices: Select[Unpack[tuple[Any, ...]]]
+    applications: Select[Unpack[tuple[Any, ...]]]
+    request_ids: Select[Unpack[tuple[Any, ...]]]
+    payments: Select[Unpack[tuple[Any, ...]]]
+
+
+@cache
+def _queries() -> _Queries:
+    """The verification statements, built once (SQLAlchemy then reuses their compiled form)."""
+    live = Application.removed_at.is_(None)
+    counted = Payment.reversed_at.is_(None)
+
+    received = (
+        select(
+            Payment.patient_id.label("pid"),
+            func.sum(case((Payment.total_minor > 0, Payment.total_minor), else_=0)).label("inn"),
+            func.sum(case((Payment.total_minor < 0, -Payment.total_minor), else_=0)).label("out"),
+        )
+        .where(counted)
+        .group_by(Payment.patient_id)
+        .subquery()
+    )
+    applied = (
+        select(Payment.patient_id.label("pid"), func.sum(Application.amount_minor).label("amt"))
+        .join(Payment, Payment.id == Application.payment_id)
+        .where(live)
+        .group_by(Payment.patient_id)
+        .subquery()
+    )
+    paid_by_invoice = (
+        select(Application.invoice_id.label("iid"), func.sum(Application.amount_minor).label("amt"))
+        .where(live)
+        .group_by(Application.invoice_id)
+        .subquery()
+    )
+    owed = (
+        select(
+            Invoice.patient_id.label("pid"),
+            func.sum(Invoice.total_minor - func.coalesce(paid_by_invoice.c.amt, 0)).label("amt"),
+        )
+        .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
+        .where(Invoice.status == "open")
+        .group_by(Invoice.patient_id)
+        .subquery()
+    )
+    patients = (
+        select(
+            Patient.id,
+            Patient.first_name,
+            Patient.last_name,
+            Patient.credit_minor,
+            Patient.outstanding_minor,
+            func.coalesce(received.c.inn, 0),
+            func.coalesce(received.c.out, 0),
+            func.coalesce(applied.c.amt, 0),
+            func.coalesce(owed.c.amt, 0),
+        )
+        .outerjoin(received, received.c.pid == Patient.id)
+        .outerjoin(applied, applied.c.pid == Patient.id)
+        .outerjoin(owed, owed.c.pid == Patient.id)
+        .order_by(Patient.id)
+    )
+
+    line_totals = (
+        select(InvoiceLine.invoice_id.label("iid"), func.sum(InvoiceLine.amount_minor).label("amt"))
+        .group_by(InvoiceLine.invoice_id)
+        .subquery()
+    )
+    recomputed_paid = func.coalesce(paid_by_invoice.c.amt, 0)
+    line_sum = func.coalesce(line_totals.c.amt, 0)
+    expected_status = case(
+        (Invoice.status == "void", literal("void")),
+        (recomputed_paid == Invoice.total_minor, literal("paid")),
+        else_=literal("open"),
+    )
+    invoices = (
+        select(
+            Invoice.number,
+            Invoice.status,
+            Invoice.total_minor,
+            Invoice.paid_minor,
+            recomputed_paid,
+            line_sum,
+            expected_status,
+        )
+        .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
+        .outerjoin(line_totals, line_totals.c.iid == Invoice.id)
+        .where(
+            or_(
+                Invoice.paid_minor != recomputed_paid,
+                recomputed_paid < 0,
+                recomputed_paid > Invoice.total_minor,
+                Invoice.status != expected_status,
+                and_(Invoice.status == "void", recomputed_paid != 0),
+                Invoice.total_minor != line_sum,
+            )
+        )
+        .order_by(Invoice.number)
+    )
+
+    inv = aliased(Invoice)
+    pay = aliased(Payment)
+    applications = (
+        select(
+            Application.id,
+            inv.number,
+            Application.payment_id,
+            pay.patient_id,
+            inv.patient_id,
+            pay.reversed_at.is_not(None),
+            inv.status,
+        )
+        .outerjoin(pay, pay.id == Application.payment_id)
+        .outerjoin(inv, inv.id == Application.invoice_id)
+        .where(
+            or_(
+                pay.id.is_(None),
+                inv.id.is_(None),
+                pay.patient_id != inv.patient_id,
+                and_(live, or_(pay.reversed_at.is_not(None), inv.status == "void")),
+            )
+        )
+        .order_by(Application.id)
+    )
+
+    request_ids = (
+        select(Payment.request_id, func.count())
+        .group_by(Payment.request_id)
+        .having(func.count() > 1)
+    )
+
+    sources = (
+        select(
+            PaymentSource.payment_id.label("pay"), func.sum(PaymentSource.amount_minor).label("amt")
+        )
+        .group_by(PaymentSource.payment_id)
+        .subquery()
+    )
+    apps = (
+        select(
+            Application.payment_id.label("pay"),
+            func.count().label("n"),
+            func.sum(Application.from_money_minor).label("money"),
+        )
+        .group_by(Application.payment_id)
+        .subquery()
+    )
+    source_sum = func.coalesce(sources.c.amt, 0)
+    app_count = func.coalesce(apps.c.n, 0)
+    money_applied = func.coalesce(apps.c.money, 0)
+    payments = (
+        select(Payment.id, Payment.total_minor, source_sum, app_count, money_applied)
+        .outerjoin(sources, sources.c.pay == Payment.id)
+        .outerjoin(apps, apps.c.pay == Payment.id)
+        .where(
+            or_(
+                Payment.total_minor != source_sum,
+                and_(Payment.total_minor == 0, app_count == 0),
+                money_applied > case((Payment.total_minor > 0, Payment.total_minor), else_=0),
+            )
+        )
+        .order_by(Payment.id)
+    )
+    return _Queries(patients, invoices, applications, request_ids, payments)
+
+
 def verify_ledger(session: Session, currency: str) -> list[str]:
     """All invariant violations found, as sentences; an empty list when the ledger is sound."""
 
     def m(minor: int) -> str:
         return format_amount(int(minor), currency)
 
+    queries = _queries()
     problems: list[str] = []
-    live = Application.removed_at.is_(None)
-    counted = Payment.reversed_at.is_(None)
-
-    received = (
-        select(Payment.patient_id.label("pid"),
-               func.sum(case((Payment.total_minor > 0, Payment.total_minor), else_=0)).label("inn"),
-               func.sum(case((Payment.total_minor < 0, -Payment.total_minor), else_=0)).label("out"))
-        .where(counted).group_by(Payment.patient_id).subquery()
-    )
-    applied = (
-        select(Payment.patient_id.label("pid"), func.sum(Application.amount_minor).label("amt"))
-        .join(Payment, Payment.id == Application.payment_id)
-        .where(live).group_by(Payment.patient_id).subquery()
-    )
-    paid_by_invoice = (
-        select(Application.invoice_id.label("iid"), func.sum(Application.amount_minor).label("amt"))
-        .where(live).group_by(Application.invoice_id).subquery()
-    )
-    owed = (
-        select(Invoice.patient_id.label("pid"),
-               func.sum(Invoice.total_minor - func.coalesce(paid_by_invoice.c.amt, 0)).label("amt"))
-        .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
-        .where(Invoice.status == "open").group_by(Invoice.patient_id).subquery()
-    )
-    patients = session.execute(
-        select(Patient.id, Patient.first_name, Patient.last_name, Patient.credit_minor,
-               Patient.outstanding_minor,
-               func.coalesce(received.c.inn, 0), func.coalesce(received.c.out, 0),
-               func.coalesce(applied.c.amt, 0), func.coalesce(owed.c.amt, 0))
-        .outerjoin(received, received.c.pid == Patient.id)
-        .outerjoin(applied, applied.c.pid == Patient.id)
-        .outerjoin(owed, owed.c.pid == Patient.id)
-        .order_by(Patient.id)
-    )
-    for pid, first, last, credit, outstanding, inn, out, used, owing in patients:
+    for pid, first, last, credit, outstanding, inn, out, used, owing in session.execute(
+        queries.patients
+    ):
         who = f"Patient {pid} ({first} {last})"
         recomputed = inn - out - used
         if inn - out != used + credit:
@@ -92,32 +234,9 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
                 f"invoices ({m(owing)})."
             )
 
-    line_totals = (
-        select(InvoiceLine.invoice_id.label("iid"), func.sum(InvoiceLine.amount_minor).label("amt"))
-        .group_by(InvoiceLine.invoice_id).subquery()
-    )
-    recomputed_paid = func.coalesce(paid_by_invoice.c.amt, 0)
-    line_sum = func.coalesce(line_totals.c.amt, 0)
-    expected_status = case(
-        (Invoice.status == "void", literal("void")),
-        (recomputed_paid == Invoice.total_minor, literal("paid")),
-        else_=literal("open"),
-    )
-    invoices = session.execute(
-        select(Invoice.number, Invoice.status, Invoice.total_minor, Invoice.paid_minor,
-               recomputed_paid, line_sum, expected_status)
-        .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
-        .outerjoin(line_totals, line_totals.c.iid == Invoice.id)
-        .where(or_(
-            Invoice.paid_minor != recomputed_paid,
-            recomputed_paid < 0, recomputed_paid > Invoice.total_minor,
-            Invoice.status != expected_status,
-            and_(Invoice.status == "void", recomputed_paid != 0),
-            Invoice.total_minor != line_sum,
-        ))
-        .order_by(Invoice.number)
-    )
-    for number, status, total, paid, real_paid, lines, expected in invoices:
+    for number, status, total, paid, real_paid, lines, expected in session.execute(
+        queries.invoices
+    ):
         what = f"Invoice #{number}"
         if not 0 <= real_paid <= total:
             problems.append(f"I3 {what}: paid {m(real_paid)} is outside 0 to its total {m(total)}.")
@@ -136,15 +255,8 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
         if total != lines:
             problems.append(f"I7 {what}: total {m(total)} differs from its lines ({m(lines)}).")
 
-    inv = aliased(Invoice)
-    pay = aliased(Payment)
     for app_id, number, pay_id, pay_patient, inv_patient, reversed_, inv_status in session.execute(
-        select(Application.id, inv.number, Application.payment_id, pay.patient_id, inv.patient_id,
-               pay.reversed_at.is_not(None), inv.status)
-        .outerjoin(pay, pay.id == Application.payment_id)
-        .outerjoin(inv, inv.id == Application.invoice_id)
-        .where(or_(pay.id.is_(None), inv.id.is_(None), pay.patient_id != inv.patient_id,
-                   and_(live, or_(pay.reversed_at.is_not(None), inv.status == "void"))))
+        queries.applications
     ):
         if pay_patient is None or inv_patient is None:
             problems.append(f"I4 Application {app_id}: refers to a missing payment or invoice.")
@@ -161,39 +273,19 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
         elif inv_status == "void":
             problems.append(f"I4 Application {app_id}: still applied to void invoice #{number}.")
 
-    for request_id, count in session.execute(
-        select(Payment.request_id, func.count()).group_by(Payment.request_id)
-        .having(func.count() > 1)
-    ):
+    for request_id, count in session.execute(queries.request_ids):
         problems.append(f"I5 Request {request_id!r} recorded {count} payments instead of one.")
 
-    sources = (
-        select(PaymentSource.payment_id.label("pay"), func.sum(PaymentSource.amount_minor).label("amt"))
-        .group_by(PaymentSource.payment_id).subquery()
-    )
-    apps = (
-        select(Application.payment_id.label("pay"), func.count().label("n"),
-               func.sum(Application.from_money_minor).label("money"))
-        .group_by(Application.payment_id).subquery()
-    )
-    source_sum = func.coalesce(sources.c.amt, 0)
-    app_count = func.coalesce(apps.c.n, 0)
-    money_applied = func.coalesce(apps.c.money, 0)
-    for pay_id, total, src, n_apps, money in session.execute(
-        select(Payment.id, Payment.total_minor, source_sum, app_count, money_applied)
-        .outerjoin(sources, sources.c.pay == Payment.id)
-        .outerjoin(apps, apps.c.pay == Payment.id)
-        .where(or_(Payment.total_minor != source_sum,
-                   and_(Payment.total_minor == 0, app_count == 0),
-                   money_applied > case((Payment.total_minor > 0, Payment.total_minor), else_=0)))
-        .order_by(Payment.id)
-    ):
+    for pay_id, total, src, n_apps, money in session.execute(queries.payments):
         if total != src:
-            problems.append(f"I6 Payment {pay_id}: total {m(total)} but its sources add up to {m(src)}.")
+            problems.append(
+                f"I6 Payment {pay_id}: total {m(total)} but its sources add up to {m(src)}."
+            )
         if total == 0 and n_apps == 0:
             problems.append(f"I6 Payment {pay_id}: records no money and pays no invoice.")
         if money > max(total, 0):
             problems.append(
-                f"I6 Payment {pay_id}: applied {m(money)} of its own money but received only {m(total)}."
+                f"I6 Payment {pay_id}: applied {m(money)} of its own money but received only "
+                f"{m(total)}."
             )
     return problems

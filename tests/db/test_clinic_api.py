@@ -33,7 +33,11 @@ def test_seed_walkthrough_pay_an_invoice_with_account_credit(clinic):
     # "Save that payment, and you'll now see that the invoice is paid (and closed)."
     pay_id = clinic.record_payment(preview, "seed-1")
     invoice = clinic.invoice(iid)
-    assert (invoice.status, invoice.paid, invoice.balance) == ("paid", Decimal("50.00"), Decimal("0.00"))
+    assert (invoice.status, invoice.paid, invoice.balance) == (
+        "paid",
+        Decimal("50.00"),
+        Decimal("0.00"),
+    )
     # "the total payment is $0, and $0.00 was applied to invoices"
     payment = clinic.payment(pay_id)
     assert payment.total == Decimal("0.00") and payment.money_applied == Decimal("0.00")
@@ -76,8 +80,10 @@ def test_worked_examples_through_the_api(clinic, mode, typed, applied, credit_af
     clinic.set_allocation_mode(mode)
     pid = clinic.add_patient("Grace", "Hopper")
     prepay(clinic, pid, "60")
-    ids = {"A": clinic.create_invoice(pid, [("Consult", "40", 1)], issue_date=NOV1),
-           "B": clinic.create_invoice(pid, [("Consult", "40", 1)], issue_date=NOV5)}
+    ids = {
+        "A": clinic.create_invoice(pid, [("Consult", "40", 1)], issue_date=NOV1),
+        "B": clinic.create_invoice(pid, [("Consult", "40", 1)], issue_date=NOV5),
+    }
     typed_ids = {ids[k]: v for k, v in (typed or {}).items()}
     preview = clinic.preview_payment(pid, applied=typed_ids, source_invoice=ids["B"])
     assert preview.applied == {ids[k]: Decimal(v) for k, v in applied.items()}
@@ -97,7 +103,10 @@ def test_partial_credit_plus_cash_and_overpayment(clinic):
     pay = clinic.record_payment(preview, "mix")
     record = clinic.payment(pay)
     assert (record.total, record.money_applied, record.credit_applied) == (
-        Decimal("20.00"), Decimal("20.00"), Decimal("30.00"))
+        Decimal("20.00"),
+        Decimal("20.00"),
+        Decimal("30.00"),
+    )
     b = clinic.create_invoice(pid, [("Consult", "50", 1)], issue_date=NOV2)
     over = clinic.preview_payment(pid, sources={"EFTPOS": "70"}, source_invoice=b)
     assert over.to_credit == Decimal("20.00") and not over.leaves_credit_with_open_invoices
@@ -110,14 +119,21 @@ def test_partial_credit_plus_cash_and_overpayment(clinic):
 def test_what_is_previewed_is_exactly_what_is_saved(clinic):
     pid = clinic.add_patient("Mary", "Somerville")
     prepay(clinic, pid, "75.25")
-    ids = [clinic.create_invoice(pid, [("Session", f"{30 + i}.10", 1)], issue_date=NOV1 + timedelta(days=i))
-           for i in range(4)]
-    preview = clinic.preview_payment(pid, sources={"Cash": "10", "EFTPOS": "15.50"},
-                                     applied={ids[2]: "5"}, source_invoice=ids[3])
+    ids = [
+        clinic.create_invoice(
+            pid, [("Session", f"{30 + i}.10", 1)], issue_date=NOV1 + timedelta(days=i)
+        )
+        for i in range(4)
+    ]
+    preview = clinic.preview_payment(
+        pid, sources={"Cash": "10", "EFTPOS": "15.50"}, applied={ids[2]: "5"}, source_invoice=ids[3]
+    )
     pay = clinic.record_payment(preview, "exact")
     saved = clinic.payment(pay)
     assert {a.invoice_id: a.amount for a in saved.applications} == preview.applied
-    assert {a.invoice_id: a.from_credit for a in saved.applications if a.from_credit} == preview.from_credit
+    assert {
+        a.invoice_id: a.from_credit for a in saved.applications if a.from_credit
+    } == preview.from_credit
     assert saved.sources == {"Cash": Decimal("10.00"), "EFTPOS": Decimal("15.50")}
     assert clinic.credit(pid) == preview.credit_after
     for iid, balance in preview.balance_after.items():
@@ -147,11 +163,13 @@ def test_refund_reverse_and_void_keep_the_ledger_sound(clinic):
     prepay_id = prepay(clinic, pid, "100")
     iid = clinic.create_invoice(pid, [("Consult", "50", 1)], issue_date=NOV2)
     spend = clinic.record_payment(clinic.preview_payment(pid, source_invoice=iid), "spend")
-    with pytest.raises(BillingError, match="already used to pay invoices"):
+    with pytest.raises(BillingError, match="already used"):
         clinic.reverse_payment(prepay_id)
     refund = clinic.refund_credit(pid, "10", method="Cash", request_id="r1", reason="moving away")
     assert clinic.refund_credit(pid, "10", method="Cash", request_id="r1") == refund
-    assert clinic.payment(refund).total == Decimal("-10.00") and clinic.credit(pid) == Decimal("40.00")
+    assert clinic.payment(refund).total == Decimal("-10.00") and clinic.credit(pid) == Decimal(
+        "40.00"
+    )
     with pytest.raises(BillingError, match=r"Only \$40.00 of account credit"):
         clinic.refund_credit(pid, "40.01", method="Cash", request_id="r2")
     clinic.reverse_payment(spend, reason="wrong invoice")
@@ -176,7 +194,13 @@ def test_refund_reverse_and_void_keep_the_ledger_sound(clinic):
 
 def test_settings_persist_and_apply_at_once(clinic, db_url):
     assert clinic.allocation_mode is AllocationMode.OLDEST_FIRST
-    assert clinic.payment_types() == ["Cash", "EFTPOS", "Credit card", "Bank transfer", "Health fund"]
+    assert clinic.payment_types() == [
+        "Cash",
+        "EFTPOS",
+        "Credit card",
+        "Bank transfer",
+        "Health fund",
+    ]
     clinic.set_allocation_mode("newest_first")
     clinic.set_clinic_name("Harbour Physio")
     clinic.add_payment_type("HICAPS")
@@ -213,10 +237,15 @@ def test_currency_setting(clinic):
 
 
 def test_unknown_records_are_clear_errors(clinic):
-    for call in (lambda: clinic.patient(999), lambda: clinic.invoice(999),
-                 lambda: clinic.payment(999), lambda: clinic.void_invoice(999),
-                 lambda: clinic.reverse_payment(999), lambda: clinic.preview_payment(999),
-                 lambda: clinic.create_invoice(999, [("Consult", "5", 1)])):
+    for call in (
+        lambda: clinic.patient(999),
+        lambda: clinic.invoice(999),
+        lambda: clinic.payment(999),
+        lambda: clinic.void_invoice(999),
+        lambda: clinic.reverse_payment(999),
+        lambda: clinic.preview_payment(999),
+        lambda: clinic.create_invoice(999, [("Consult", "5", 1)]),
+    ):
         with pytest.raises(NotFoundError):
             call()
     assert issubclass(NotFoundError, BillingError) and issubclass(BillingError, ValueError)

@@ -22,8 +22,9 @@ def test_same_request_id_returns_the_first_payment_and_records_nothing(clinic):
     assert clinic.record_payment(other, "save-1") == first
     assert snapshot(clinic) == before
     assert clinic.credit(pid) == Decimal("30.00")
-    assert clinic.refund_credit(pid, "5", method="Cash", request_id="refund-1") == \
-        clinic.refund_credit(pid, "5", method="Cash", request_id="refund-1")
+    assert clinic.refund_credit(
+        pid, "5", method="Cash", request_id="refund-1"
+    ) == clinic.refund_credit(pid, "5", method="Cash", request_id="refund-1")
     assert clinic.credit(pid) == Decimal("25.00")
 
 
@@ -62,8 +63,9 @@ def test_touched_invoice_changed_elsewhere(clinic, db_url):
     iid = clinic.create_invoice(pid, [("Consult", "60", 1)])
     mine = clinic.preview_payment(pid, sources={"Cash": "60"}, source_invoice=iid)
     with Clinic.open(db_url) as other:
-        other.record_payment(other.preview_payment(pid, sources={"EFTPOS": "10"},
-                                                   applied={iid: "10"}), "desk-2")
+        other.record_payment(
+            other.preview_payment(pid, sources={"EFTPOS": "10"}, applied={iid: "10"}), "desk-2"
+        )
     with pytest.raises(ConcurrentChangeError, match="changed since the preview"):
         clinic.record_payment(mine, "desk-1")
     with Clinic.open(db_url) as other:

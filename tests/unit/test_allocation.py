@@ -6,8 +6,12 @@ import pytest
 
 from desktop_app.core import AllocationMode, BillingError, OpenInvoice, allocate
 
-OLDEST, NEWEST, SOURCE, OFF = (AllocationMode.OLDEST_FIRST, AllocationMode.NEWEST_FIRST,
-                               AllocationMode.SOURCE_INVOICE, AllocationMode.OFF)
+OLDEST, NEWEST, SOURCE, OFF = (
+    AllocationMode.OLDEST_FIRST,
+    AllocationMode.NEWEST_FIRST,
+    AllocationMode.SOURCE_INVOICE,
+    AllocationMode.OFF,
+)
 A = OpenInvoice(id=1, number=101, issue_date=date(2026, 11, 1), balance=4000)
 B = OpenInvoice(id=2, number=102, issue_date=date(2026, 11, 5), balance=4000)
 
@@ -50,8 +54,9 @@ def test_overpayment_goes_to_credit():
     ],
 )
 def test_modes_from_the_newer_invoice(mode, typed, expected, credit_after):
-    plan = allocate([A, B], payment_total=0, credit_available=6000, mode=mode, typed=typed,
-                    source_invoice=2)
+    plan = allocate(
+        [A, B], payment_total=0, credit_available=6000, mode=mode, typed=typed, source_invoice=2
+    )
     assert applied(plan) == expected
     assert plan.credit_after == credit_after
     assert plan.is_empty == (expected == {})
@@ -84,14 +89,21 @@ def test_money_funds_invoices_in_mode_order_before_credit():
 
 
 def test_source_mode_funds_the_source_invoice_first():
-    plan = allocate([A, B], payment_total=4000, credit_available=4000, mode=SOURCE,
-                    typed={1: 4000}, source_invoice=2)
+    plan = allocate(
+        [A, B],
+        payment_total=4000,
+        credit_available=4000,
+        mode=SOURCE,
+        typed={1: 4000},
+        source_invoice=2,
+    )
     assert plan.line(2).from_money == 4000 and plan.line(1).from_credit == 4000
 
 
 def test_off_mode_funds_oldest_first():
-    plan = allocate([A, B], payment_total=1000, credit_available=8000, mode=OFF,
-                    typed={1: 4000, 2: 4000})
+    plan = allocate(
+        [A, B], payment_total=1000, credit_available=8000, mode=OFF, typed={1: 4000, 2: 4000}
+    )
     assert plan.line(1).from_money == 1000 and plan.line(2).from_money == 0
 
 
@@ -115,9 +127,11 @@ def test_prepayment_with_no_invoices():
 
 @pytest.mark.parametrize(
     ("typed", "reason"),
-    [({1: 4001}, r"Invoice #101: \$40.01 is more than its balance of \$40.00"),
-     ({1: -1}, "cannot be negative"),
-     ({9: 100}, "not one of this patient's open invoices")],
+    [
+        ({1: 4001}, r"Invoice #101: \$40.01 is more than its balance of \$40.00"),
+        ({1: -1}, "cannot be negative"),
+        ({9: 100}, "not one of this patient's open invoices"),
+    ],
 )
 def test_bad_typed_amounts(typed, reason):
     with pytest.raises(BillingError, match=reason):
@@ -135,8 +149,9 @@ def test_engine_rejects_impossible_inputs():
     with pytest.raises(ValueError):
         allocate([A], payment_total=-1, credit_available=0, mode=OFF)
     with pytest.raises(ValueError):
-        allocate([OpenInvoice(1, 1, date(2026, 1, 1), 0)], payment_total=0, credit_available=0,
-                 mode=OFF)
+        allocate(
+            [OpenInvoice(1, 1, date(2026, 1, 1), 0)], payment_total=0, credit_available=0, mode=OFF
+        )
 
 
 def test_mode_labels():

@@ -14,9 +14,12 @@ amounts = st.integers(min_value=0, max_value=500_000)
 def scenarios(draw):
     count = draw(st.integers(min_value=0, max_value=12))
     invoices = [
-        OpenInvoice(id=i + 1, number=100 + draw(st.integers(0, 1000)) * 20 + i,
-                    issue_date=date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 30))),
-                    balance=draw(st.integers(min_value=1, max_value=200_000)))
+        OpenInvoice(
+            id=i + 1,
+            number=100 + draw(st.integers(0, 1000)) * 20 + i,
+            issue_date=date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 30))),
+            balance=draw(st.integers(min_value=1, max_value=200_000)),
+        )
         for i in range(count)
     ]
     mode = draw(st.sampled_from(list(AllocationMode)))
@@ -30,8 +33,14 @@ def scenarios(draw):
 
 def plan_or_none(invoices, total, credit, mode, source, typed):
     try:
-        return allocate(invoices, payment_total=total, credit_available=credit, mode=mode,
-                        typed=typed, source_invoice=source)
+        return allocate(
+            invoices,
+            payment_total=total,
+            credit_available=credit,
+            mode=mode,
+            typed=typed,
+            source_invoice=source,
+        )
     except BillingError:
         assert sum(typed.values()) > total + credit  # the only refusal for valid typed amounts
         return None
@@ -45,14 +54,14 @@ def test_conservation_and_limits(scenario):
         return
     balances = {inv.id: inv.balance for inv in invoices}
     for line in plan.lines:
-        assert 0 <= line.applied <= balances[line.invoice_id]          # no over-allocation
+        assert 0 <= line.applied <= balances[line.invoice_id]  # no over-allocation
         assert line.from_money + line.from_credit == line.applied
         assert line.from_money >= 0 and line.from_credit >= 0
         if line.typed:
-            assert line.applied == typed[line.invoice_id]             # typed amounts win
+            assert line.applied == typed[line.invoice_id]  # typed amounts win
     # Conservation: new money + credit before = applied + credit after.
     assert total + credit == plan.applied_total + plan.credit_after
-    assert plan.credit_used <= credit                                 # no overdraft
+    assert plan.credit_used <= credit  # no overdraft
     assert plan.credit_after >= 0
     assert plan.money_applied <= total
     # Money funds invoices before credit: credit is only used once the money is all applied.
@@ -66,8 +75,11 @@ def test_automatic_modes_use_the_pool_fully(scenario):
     plan = plan_or_none(invoices, total, credit, mode, source, typed)
     if plan is None or mode is AllocationMode.OFF:
         return
-    eligible = [ln for ln in plan.lines if not ln.typed and (
-        mode is not AllocationMode.SOURCE_INVOICE or ln.invoice_id == source)]
+    eligible = [
+        ln
+        for ln in plan.lines
+        if not ln.typed and (mode is not AllocationMode.SOURCE_INVOICE or ln.invoice_id == source)
+    ]
     pool_left = total + credit - plan.applied_total
     # Either the pool is used up or every invoice the mode may fill is fully paid.
     assert pool_left == 0 or all(ln.balance_after == 0 for ln in eligible)
@@ -87,4 +99,5 @@ def test_off_mode_applies_exactly_the_typed_amounts(scenario):
     plan = plan_or_none(invoices, total, credit, AllocationMode.OFF, source, typed)
     if plan is not None:
         assert {ln.invoice_id: ln.applied for ln in plan.lines if ln.applied} == {
-            k: v for k, v in typed.items() if v}
+            k: v for k, v in typed.items() if v
+        }

@@ -103,14 +103,16 @@ class Invoice(Base):
 
 
 class InvoiceLine(Base):
-    """One billable item: unit price x quantity, plus tax at ``tax_rate_bp`` hundredths of a percent."""
+    """One billable item: unit price x quantity, plus tax (``tax_rate_bp``: 1/100 of a percent)."""
 
     __tablename__ = "invoice_lines"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
         CheckConstraint("tax_rate_bp >= 0 AND tax_rate_bp <= 10000", name="tax_rate_range"),
-        CheckConstraint("amount_minor = unit_price_minor * quantity + tax_minor", name="amount_sum"),
+        CheckConstraint(
+            "amount_minor = unit_price_minor * quantity + tax_minor", name="amount_sum"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -136,7 +138,8 @@ class PaymentType(Base):
 
 
 class Payment(Base):
-    """Money received from a patient (``kind='payment'``, total >= 0) or returned (``'refund'``, < 0).
+    """Money received from a patient (``kind='payment'``, total >= 0) or returned to them
+    (``kind='refund'``, total < 0).
 
     ``request_id`` is the save request's idempotency key: one payment per key, however often Save is
     pressed or retried (invariant I5).
@@ -201,7 +204,7 @@ class Application(Base):
 
 
 class AuditEntry(Base):
-    """One change: who, when, what, before and after (JSON). The database refuses edits and deletes."""
+    """One change: who, when, what, before and after (JSON). The database refuses edits/deletes."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)

@@ -1,0 +1,94 @@
+"""Composition root: parse the command line, open the clinic's database, run the command.
+
+    clinic-ledger [--database URL] [info]     where the ledger is and its headline figures
+    clinic-ledger [--database URL] verify     recompute every ledger invariant; exit 1 on a problem
+
+Without ``--database`` the clinic lives in a SQLite file in the user's data folder, created on
+first use. A clinic with several front-desk computers points them all at one PostgreSQL server:
+``--database postgresql+psycopg://user@server/clinic``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+
+from desktop_app import __version__
+from desktop_app.core import BillingError, Clinic, format_amount, parse_minor
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clinic-ledger",
+        description="Clinic Ledger: invoices, payments and patient account credit.",
+    )
+    parser.add_argument("--version", action="version", version=f"Clinic Ledger {__version__}")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="sqlite:///path/to/clinic.db or postgresql+psycopg://user@host/db "
+        "(default: clinic.db in your data folder)",
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="info",
+        choices=["info", "verify"],
+        help="info (default): the ledger's headline figures; verify: check every "
+        "invariant and exit 1 if any is broken",
+    )
+    return parser
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return format_amount(parse_minor(amount, currency), currency)
+
+
+def _info(clinic: Clinic) -> int:
+    summary = clinic.summary()
+    currency = summary.currency
+    print(f"Clinic Ledger {__version__}: {summary.clinic_name}")
+    rows = [
+        ("Database", clinic.url),
+        ("Currency", currency),
+        ("Allocation mode", clinic.allocation_mode.label),
+        ("Payment types", ", ".join(clinic.payment_types())),
+        ("Patients", f"{summary.patients:,}"),
+        (
+            "Open invoices",
+            f"{summary.open_invoices:,} ({_money(summary.outstanding, currency)} outstanding)",
+        ),
+        ("Account credit held", _money(summary.credit_held, currency)),
+    ]
+    for label, value in rows:
+        print(f"{label + ':':<21}{value}")
+    return 0
+
+
+def _verify(clinic: Clinic) -> int:
+    problems = clinic.verify()
+    if not problems:
+        print(f"Ledger verified: every invariant holds ({clinic.url}).")
+        return 0
+    print(f"Ledger verification found {len(problems)} problem(s):")
+    for problem in problems:
+        print(f"  - {problem}")
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        clinic = Clinic.open(args.database)
+    except (BillingError, ValueError) as exc:
+        print(f"clinic-ledger: {exc}", file=sys.stderr)
+        return 2
+    with clinic:
+        return _verify(clinic) if args.command == "verify" else _info(clinic)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

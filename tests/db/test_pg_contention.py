@@ -1,0 +1,93 @@
+"""Several processes spend the same patient's credit at the same moment on PostgreSQL.
+
+Every process previews while the credit is untouched, then all save at once (a barrier). The
+patient-row lock serialises the saves; the first wins and the others see the credit moved and get
+ConcurrentChangeError. The credit is never spent twice and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from decimal import Decimal
+
+from desktop_app.core import Clinic, ConcurrentChangeError
+
+WORKERS = 6
+
+
+def _spend_all_credit(url: str, pid: int, invoice_id: int, barrier, results, worker: int) -> None:
+    with Clinic.open(url) as clinic:
+        preview = clinic.preview_payment(
+            pid, applied={invoice_id: "100"}, source_invoice=invoice_id
+        )
+        barrier.wait(timeout=60)
+        try:
+            pay_id = clinic.record_payment(preview, f"worker-{worker}")
+            results.put(("saved", pay_id))
+        except ConcurrentChangeError:
+            results.put(("refused", None))
+        except Exception as exc:  # reported to the test, which fails on it
+            results.put(("error", repr(exc)))
+
+
+def _spend_on_different_invoices(url, pid, invoice_id, barrier, results, worker) -> None:
+    with Clinic.open(url) as clinic:
+        preview = clinic.preview_payment(pid, applied={invoice_id: "30"}, source_invoice=invoice_id)
+        barrier.wait(timeout=60)
+        try:
+            results.put(("saved", clinic.record_payment(preview, f"worker-{worker}")))
+        except ConcurrentChangeError:
+            results.put(("refused", None))
+        except Exception as exc:
+            results.put(("error", repr(exc)))
+
+
+def _run(target, url: str, pid: int, invoice_ids: list[int]) -> list[tuple[str, object]]:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(invoice_ids))
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=target, args=(url, pid, iid, barrier, results, n))
+        for n, iid in enumerate(invoice_ids)
+    ]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    return outcomes
+
+
+def test_credit_is_never_spent_twice(pg_databases):
+    url = pg_databases.new()
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Ada", "Lovelace")
+        clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "prepay")
+        invoices = [clinic.create_invoice(pid, [("Consult", "100", 1)]) for _ in range(WORKERS)]
+    outcomes = _run(_spend_all_credit, url, pid, invoices)
+    assert [o for o in outcomes if o[0] == "error"] == []
+    saved = [o for o in outcomes if o[0] == "saved"]
+    assert len(saved) == 1 and len(outcomes) - len(saved) == WORKERS - 1
+    with Clinic.open(url) as clinic:
+        assert clinic.credit(pid) == Decimal("0.00")
+        assert sum(clinic.invoice(i).paid for i in invoices) == Decimal("100.00")
+        assert clinic.verify() == []
+
+
+def test_each_saved_payment_is_accounted_for(pg_databases):
+    """Previews that each fit the credit but not together: one saves, the rest must re-preview."""
+    url = pg_databases.new()
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Ada", "Lovelace")
+        clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "prepay")
+        invoices = [clinic.create_invoice(pid, [("Consult", "30", 1)]) for _ in range(WORKERS)]
+    outcomes = _run(_spend_on_different_invoices, url, pid, invoices)
+    assert [o for o in outcomes if o[0] == "error"] == []
+    saved = [pay_id for kind, pay_id in outcomes if kind == "saved"]
+    with Clinic.open(url) as clinic:
+        spent = sum(clinic.payment(p).credit_applied for p in saved)
+        assert clinic.credit(pid) == Decimal("100.00") - spent >= 0
+        assert sum(clinic.invoice(i).paid for i in invoices) == spent
+        assert clinic.verify() == []
+    assert len(saved) == 1  # every preview saw the untouched $100; only the first can stand

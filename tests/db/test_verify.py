@@ -1,0 +1,159 @@
+"""verify() finds each kind of damage, described in plain words, and is silent on a sound ledger."""
+
+import sqlite3
+from datetime import date
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from desktop_app.core import Clinic
+
+
+@pytest.fixture
+def books(clinic: Clinic):
+    """Ada prepaid $100, paid invoice #1 ($50) from credit; Grace owes invoice #2 ($40)."""
+    ada = clinic.add_patient("Ada", "Lovelace")
+    grace = clinic.add_patient("Grace", "Hopper")
+    clinic.record_payment(clinic.preview_payment(ada, sources={"Cash": "100"}), "prepay")
+    paid = clinic.create_invoice(ada, [("Consult", "50", 1)], issue_date=date(2026, 11, 2))
+    clinic.record_payment(clinic.preview_payment(ada, source_invoice=paid), "credit")
+    owed = clinic.create_invoice(grace, [("Consult", "40", 1)], issue_date=date(2026, 11, 2))
+    assert clinic.verify() == []
+    return clinic, {"ada": ada, "grace": grace, "paid": paid, "owed": owed}
+
+
+def tamper(clinic: Clinic, sql: str, **params) -> None:
+    with clinic.engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "UPDATE patients SET credit_minor = credit_minor + 1 WHERE id = :ada",
+            [
+                "I1 Patient 1 (Ada Lovelace): received $100.00 less refunded $0.00 is $100.00, but "
+                "applied $50.00 plus account credit $50.01 is $100.01.",
+                "I7 Patient 1 (Ada Lovelace): stored account credit $50.01 differs from the "
+                "records "
+                "($50.00).",
+            ],
+        ),
+        (
+            "UPDATE payments SET reversed_at = CURRENT_TIMESTAMP WHERE request_id = 'prepay'",
+            ["I2 Patient 1 (Ada Lovelace): account credit is negative (-$50.00)."],
+        ),
+        (
+            "UPDATE invoices SET status = 'paid' WHERE id = :owed",
+            ["I3 Invoice #2: status is paid but its balance $40.00 makes it open."],
+        ),
+        (
+            "UPDATE invoices SET paid_minor = 4000, status = 'open' WHERE id = :paid",
+            [
+                "I3 Invoice #1: status is open but its balance $0.00 makes it paid.",
+                "I7 Invoice #1: stored paid amount $40.00 differs from its applications ($50.00).",
+            ],
+        ),
+        (
+            "UPDATE patients SET outstanding_minor = 1 WHERE id = :grace",
+            [
+                "I7 Patient 2 (Grace Hopper): stored outstanding balance $0.01 differs from "
+                "the open "
+                "invoices ($40.00)."
+            ],
+        ),
+        (
+            "UPDATE invoice_lines SET unit_price_minor = 4500, amount_minor = 4500 "
+            "WHERE invoice_id = :paid",
+            ["I7 Invoice #1: total $50.00 differs from its lines ($45.00)."],
+        ),
+        (
+            "UPDATE applications SET invoice_id = :owed",
+            ["I4 Application 1: payment 2 of patient 1 is applied to invoice #2 of patient 2."],
+        ),
+        (
+            "UPDATE payment_sources SET amount_minor = 9000",
+            ["I6 Payment 1: total $100.00 but its sources add up to $90.00."],
+        ),
+        (
+            "UPDATE applications SET from_money_minor = 5000, from_credit_minor = 0",
+            ["I6 Payment 2: applied $50.00 of its own money but received only $0.00."],
+        ),
+        (
+            "UPDATE invoices SET status = 'void' WHERE id = :paid",
+            [
+                "I3 Invoice #1: void but still has $50.00 applied to it.",
+                "I4 Application 1: still applied to void invoice #1.",
+            ],
+        ),
+    ],
+    ids=[
+        "cached-credit",
+        "negative-credit",
+        "status",
+        "paid-cache",
+        "outstanding",
+        "line-total",
+        "cross-patient",
+        "sources",
+        "money-overspent",
+        "void-applied",
+    ],
+)
+def test_verify_names_the_damage(books, sql, expected):
+    clinic, ids = books
+    tamper(clinic, sql, **ids)
+    problems = clinic.verify()
+    for sentence in expected:
+        assert sentence in problems
+    assert all(p.split()[0] in {"I1", "I2", "I3", "I4", "I5", "I6", "I7"} for p in problems)
+
+
+def test_verify_finds_an_empty_payment_and_a_live_application_of_a_reversed_payment(books):
+    clinic, _ = books
+    tamper(
+        clinic, "UPDATE payments SET reversed_at = CURRENT_TIMESTAMP WHERE request_id = 'credit'"
+    )
+    problems = clinic.verify()
+    assert "I4 Application 1: payment 2 is reversed but still pays invoice #1." in problems
+    tamper(clinic, "DELETE FROM applications")
+    assert "I6 Payment 2: records no money and pays no invoice." in clinic.verify()
+
+
+def test_verify_finds_dangling_references_on_sqlite(new_sqlite_url):
+    url = new_sqlite_url()
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Ada", "Lovelace")
+        iid = clinic.create_invoice(pid, [("Consult", "50", 1)])
+        clinic.record_payment(
+            clinic.preview_payment(pid, sources={"Cash": "50"}, source_invoice=iid), "pay"
+        )
+    raw = sqlite3.connect(make_url(url).database)
+    raw.execute("PRAGMA foreign_keys = OFF")
+    raw.execute("DELETE FROM payment_sources")
+    raw.execute("DELETE FROM payments")
+    raw.commit()
+    raw.close()
+    with Clinic.open(url) as clinic:
+        assert "I4 Application 1: refers to a missing payment or invoice." in clinic.verify()
+
+
+def test_verify_finds_duplicate_request_ids_on_postgresql(pg_databases):
+    url = pg_databases.new()
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Ada", "Lovelace")
+        clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "5"}), "twice")
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute("ALTER TABLE payments DROP CONSTRAINT uq_payments_request_id")
+        conn.execute(
+            "INSERT INTO payments (patient_id, kind, payment_date, total_minor, request_id, "
+            "created_at) SELECT patient_id, kind, payment_date, 0, request_id, created_at "
+            "FROM payments"
+        )
+    with Clinic.open(url) as clinic:
+        problems = clinic.verify()
+    assert "I5 Request 'twice' recorded 2 payments instead of one." in problems

@@ -1,0 +1,49 @@
+"""The layer rules of ARCHITECTURE.md, checked on the source: the core never imports Qt, and the
+domain (money, currencies, allocation, invoicing, errors) imports only the standard library."""
+
+import ast
+import sys
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[2] / "desktop_app" / "core"
+DOMAIN = ["money.py", "currencies.py", "allocation.py", "invoicing.py", "errors.py"]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add("." * node.level + (node.module or ""))
+    return names
+
+
+def test_core_never_imports_qt():
+    offenders = {
+        str(path.relative_to(CORE)): sorted(
+            m
+            for m in imported_modules(path)
+            if m.split(".")[0] in {"PySide6", "shiboken6", "PyQt6"}
+        )
+        for path in CORE.rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_domain_imports_only_the_standard_library_and_itself():
+    for name in DOMAIN:
+        for module in imported_modules(CORE / name):
+            if module.startswith("."):
+                assert module.lstrip(".").split(".")[0] in {m[:-3] for m in DOMAIN}, (name, module)
+            else:
+                assert module.split(".")[0] in sys.stdlib_module_names | {"__future__"}, (
+                    name,
+                    module,
+                )
+
+
+def test_core_does_not_import_float_for_money():
+    for path in CORE.rglob("*.py"):
+        assert "float(" not in path.read_text(encoding="utf-8"), path

@@ -128,30 +128,37 @@ def _oldest_key(invoice: OpenInvoice) -> tuple[date, int]:
 
 
 def fill_order(
-    invoices: Sequence[OpenInvoice], mode: AllocationMode, source_invoice: int | None
+    oldest: Sequence[OpenInvoice], mode: AllocationMode, source_invoice: int | None
 ) -> list[OpenInvoice]:
-    """The invoices the automatic mode fills, in the order it fills them."""
+    """The invoices the automatic mode fills, in the order it fills them.
+
+    Args:
+        oldest: the open invoices sorted oldest first (issue date, then number).
+    """
     if mode is AllocationMode.OLDEST_FIRST:
-        return sorted(invoices, key=_oldest_key)
+        return list(oldest)
     if mode is AllocationMode.NEWEST_FIRST:
-        return sorted(invoices, key=_oldest_key, reverse=True)
+        return oldest[::-1]
     if mode is AllocationMode.SOURCE_INVOICE:
-        return [inv for inv in invoices if inv.id == source_invoice]
+        return [inv for inv in oldest if inv.id == source_invoice]
     return []
 
 
 def funding_order(
-    invoices: Sequence[OpenInvoice], mode: AllocationMode, source_invoice: int | None
+    oldest: Sequence[OpenInvoice], mode: AllocationMode, source_invoice: int | None
 ) -> list[OpenInvoice]:
-    """The order in which the payment's money reaches invoices (credit covers the rest)."""
+    """The order in which the payment's money reaches invoices (credit covers the rest).
+
+    Args:
+        oldest: the open invoices sorted oldest first (issue date, then number).
+    """
     if mode is AllocationMode.NEWEST_FIRST:
-        return sorted(invoices, key=_oldest_key, reverse=True)
-    oldest = sorted(invoices, key=_oldest_key)
+        return oldest[::-1]
     if mode is AllocationMode.SOURCE_INVOICE and source_invoice is not None:
         return [inv for inv in oldest if inv.id == source_invoice] + [
             inv for inv in oldest if inv.id != source_invoice
         ]
-    return oldest
+    return list(oldest)
 
 
 def allocate(
@@ -219,9 +226,10 @@ def allocate(
             "Lower the amounts or add to the payment."
         )
 
+    oldest = sorted(invoices, key=_oldest_key)
     applied = dict(typed)
     remaining = pool - typed_total
-    for invoice in fill_order(invoices, mode, source_invoice):
+    for invoice in fill_order(oldest, mode, source_invoice):
         if remaining == 0:
             break
         if invoice.id in applied:
@@ -232,23 +240,23 @@ def allocate(
 
     money_left = payment_total
     funded: dict[int, int] = {}
-    for invoice in funding_order(invoices, mode, source_invoice):
+    for invoice in funding_order(oldest, mode, source_invoice):
         from_money = min(applied.get(invoice.id, 0), money_left)
         funded[invoice.id] = from_money
         money_left -= from_money
 
     lines = tuple(
         PlanLine(
-            invoice_id=inv.id,
-            number=inv.number,
-            issue_date=inv.issue_date,
-            balance=inv.balance,
-            applied=applied.get(inv.id, 0),
-            from_money=funded[inv.id],
-            from_credit=applied.get(inv.id, 0) - funded[inv.id],
-            typed=inv.id in typed,
+            inv.id,
+            inv.number,
+            inv.issue_date,
+            inv.balance,
+            applied.get(inv.id, 0),
+            funded[inv.id],
+            applied.get(inv.id, 0) - funded[inv.id],
+            inv.id in typed,
         )
-        for inv in sorted(invoices, key=_oldest_key)
+        for inv in oldest
     )
     return AllocationPlan(
         mode=mode,

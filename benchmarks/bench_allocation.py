@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from desktop_app.core import AllocationMode, Clinic, OpenInvoice, allocate
+from desktop_app.core.audit import now
 from desktop_app.core.db.models import Counter, Invoice, InvoiceLine, Patient
 
 
@@ -48,30 +49,42 @@ def build_clinic(path: Path, count: int) -> tuple[Clinic, int]:
     clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "500"}), "credit")
     start = date(2020, 1, 1)
     rows = [
-        {"number": n + 1, "patient_id": pid, "issue_date": start + timedelta(days=n % 2000),
-         "total_minor": 5000 + n, "paid_minor": 0, "status": "open",
-         "created_at": clinic_now()}
+        {
+            "number": n + 1,
+            "patient_id": pid,
+            "issue_date": start + timedelta(days=n % 2000),
+            "total_minor": 5000 + n,
+            "paid_minor": 0,
+            "status": "open",
+            "created_at": now(),
+        }
         for n in range(count)
     ]
     with clinic.engine.begin() as conn:
         conn.execute(insert(Invoice), rows)
         ids = conn.execute(select(Invoice.id, Invoice.total_minor)).all()
-        conn.execute(insert(InvoiceLine), [
-            {"invoice_id": i, "position": 0, "description": "Treatment", "unit_price_minor": t,
-             "quantity": 1, "tax_rate_bp": 0, "tax_minor": 0, "amount_minor": t}
-            for i, t in ids
-        ])
-        conn.execute(Patient.__table__.update().values(
-            outstanding_minor=sum(r["total_minor"] for r in rows)))
+        conn.execute(
+            insert(InvoiceLine),
+            [
+                {
+                    "invoice_id": i,
+                    "position": 0,
+                    "description": "Treatment",
+                    "unit_price_minor": t,
+                    "quantity": 1,
+                    "tax_rate_bp": 0,
+                    "tax_minor": 0,
+                    "amount_minor": t,
+                }
+                for i, t in ids
+            ],
+        )
+        conn.execute(
+            Patient.__table__.update().values(outstanding_minor=sum(r["total_minor"] for r in rows))
+        )
         conn.execute(Counter.__table__.update().values(value=count))
     assert clinic.verify() == []
     return clinic, pid
-
-
-def clinic_now():
-    from desktop_app.core.audit import now
-
-    return now()
 
 
 def main() -> None:
@@ -80,8 +93,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
     start = date(2020, 1, 1)
-    invoices = [OpenInvoice(i + 1, i + 1, start + timedelta(days=i % 2000), 5000 + i)
-                for i in range(args.invoices)]
+    invoices = [
+        OpenInvoice(i + 1, i + 1, start + timedelta(days=i % 2000), 5000 + i)
+        for i in range(args.invoices)
+    ]
 
     def bare_loop() -> int:
         total = 0
@@ -89,33 +104,52 @@ def main() -> None:
             total += inv.balance
         return total
 
-    print(f"# {args.invoices} open invoices, {args.runs} runs, Python {platform.python_version()},"
-          f" {platform.machine()}, {platform.system()}")
+    print(
+        f"# {args.invoices} open invoices, {args.runs} runs, Python {platform.python_version()},"
+        f" {platform.machine()}, {platform.system()}"
+    )
     print(f"{'scenario':48} {'median ms':>10} {'p95 ms':>8} {'x baseline':>10}")
     base, base95 = measure(bare_loop, args.runs)
     print(f"{'baseline: bare loop over the invoices':48} {base:10.3f} {base95:8.3f} {1:10.1f}")
     typed = {invoices[10].id: 1000, invoices[500].id: 2500}
     for mode in AllocationMode:
-        med, p95 = measure(lambda mode=mode: allocate(
-            invoices, payment_total=120_000, credit_available=50_000, mode=mode, typed=typed,
-            source_invoice=invoices[-1].id), args.runs)
+        med, p95 = measure(
+            lambda mode=mode: allocate(
+                invoices,
+                payment_total=120_000,
+                credit_available=50_000,
+                mode=mode,
+                typed=typed,
+                source_invoice=invoices[-1].id,
+            ),
+            args.runs,
+        )
         print(f"{'engine: allocate, ' + mode.value:48} {med:10.3f} {p95:8.3f} {med / base:10.1f}")
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         clinic, pid = build_clinic(path, args.invoices)
         raw = sqlite3.connect(path)
-        query = ("SELECT id, number, issue_date, total_minor - paid_minor FROM invoices "
-                 "WHERE patient_id = ? AND status = 'open' ORDER BY issue_date, number")
+        query = (
+            "SELECT id, number, issue_date, total_minor - paid_minor FROM invoices "
+            "WHERE patient_id = ? AND status = 'open' ORDER BY issue_date, number"
+        )
         raw_med, raw95 = measure(lambda: raw.execute(query, (pid,)).fetchall(), args.runs)
-        print(f"{'baseline: raw sqlite3, the open invoices':48} {raw_med:10.3f} {raw95:8.3f} "
-              f"{1:10.1f}")
+        print(
+            f"{'baseline: raw sqlite3, the open invoices':48} {raw_med:10.3f} {raw95:8.3f} "
+            f"{1:10.1f}"
+        )
         source = invoices[-1].id
-        med, p95 = measure(lambda: clinic.preview_payment(
-            pid, sources={"Cash": "1200"}, applied={source: "10"}, source_invoice=source),
-            args.runs)
-        print(f"{'Clinic.preview_payment (SQLite, all of it)':48} {med:10.3f} {p95:8.3f} "
-              f"{med / raw_med:10.1f}")
+        med, p95 = measure(
+            lambda: clinic.preview_payment(
+                pid, sources={"Cash": "1200"}, applied={source: "10"}, source_invoice=source
+            ),
+            args.runs,
+        )
+        print(
+            f"{'Clinic.preview_payment (SQLite, all of it)':48} {med:10.3f} {p95:8.3f} "
+            f"{med / raw_med:10.1f}"
+        )
         raw.close()
         clinic.close()
 

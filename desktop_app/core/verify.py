@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -36,11 +36,11 @@ from .money import format_amount
 
 @dataclass(frozen=True)
 class _Queries:
-    patients: Select[Unpack[tuple[Any, ...]]]
-    invoices: Select[Unpack[tuple[Any, ...]]]
-    applications: Select[Unpack[tuple[Any, ...]]]
-    request_ids: Select[Unpack[tuple[Any, ...]]]
-    payments: Select[Unpack[tuple[Any, ...]]]
+    patients: Select[*tuple[Any, ...]]
+    invoices: Select[*tuple[Any, ...]]
+    applications: Select[*tuple[Any, ...]]
+    request_ids: Select[*tuple[Any, ...]]
+    payments: Select[*tuple[Any, ...]]
 
 
 @cache

@@ -138,7 +138,7 @@ def fill_order(
     if mode is AllocationMode.OLDEST_FIRST:
         return list(oldest)
     if mode is AllocationMode.NEWEST_FIRST:
-        return oldest[::-1]
+        return list(reversed(oldest))
     if mode is AllocationMode.SOURCE_INVOICE:
         return [inv for inv in oldest if inv.id == source_invoice]
     return []
@@ -153,7 +153,7 @@ def funding_order(
         oldest: the open invoices sorted oldest first (issue date, then number).
     """
     if mode is AllocationMode.NEWEST_FIRST:
-        return oldest[::-1]
+        return list(reversed(oldest))
     if mode is AllocationMode.SOURCE_INVOICE and source_invoice is not None:
         return [inv for inv in oldest if inv.id == source_invoice] + [
             inv for inv in oldest if inv.id != source_invoice

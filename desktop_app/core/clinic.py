@@ -563,10 +563,13 @@ class Clinic:
             raise BillingError("Save a preview made by preview_payment().")
         try:
             with self._write() as session:
+                # Lock first, then look: a retry racing the original save waits for it and
+                # then finds it, instead of being refused as a concurrent change.
+                patient = self._lock_patient(session, preview.patient_id)
                 existing = _payment_for_request(session, request_id, preview.patient_id)
                 if existing is not None:
                     return existing
-                return self._save_payment(session, preview, request_id)
+                return self._save_payment(session, patient, preview, request_id)
         except IntegrityError:
             # Another save with the same request id committed first: that one is the payment.
             with self._read() as session:
@@ -575,7 +578,9 @@ class Clinic:
                 raise
             return existing
 
-    def _save_payment(self, session: Session, preview: PaymentPreview, request_id: str) -> int:
+    def _save_payment(
+        self, session: Session, patient: Patient, preview: PaymentPreview, request_id: str
+    ) -> int:
         plan = preview.plan
         if plan.is_empty:
             raise BillingError("There is nothing to save: the payment is $0 and applies nothing.")
@@ -583,7 +588,6 @@ class Clinic:
         currency = self._setting(session, "currency")
         if currency != preview.currency:
             raise ConcurrentChangeError("The clinic's currency changed; preview the payment again.")
-        patient = self._lock_patient(session, preview.patient_id)
         if patient.credit_minor != plan.credit_available:
             raise ConcurrentChangeError(
                 f"The patient's account credit changed from "
@@ -722,6 +726,7 @@ class Clinic:
         day = _not_future(refund_date, "refund")
         try:
             with self._write() as session:
+                patient = self._lock_patient(session, patient_id)
                 existing = _payment_for_request(session, request_id, patient_id)
                 if existing is not None:
                     return existing
@@ -736,7 +741,6 @@ class Clinic:
                 )
                 if type_id is None:
                     raise BillingError(f"{method!r} is not a payment type of this clinic.")
-                patient = self._lock_patient(session, patient_id)
                 if minor > patient.credit_minor:
                     raise BillingError(
                         f"Only {format_amount(patient.credit_minor, currency)} of account credit "

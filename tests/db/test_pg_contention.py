@@ -91,3 +91,27 @@ def test_each_saved_payment_is_accounted_for(pg_databases):
         assert sum(clinic.invoice(i).paid for i in invoices) == spent
         assert clinic.verify() == []
     assert len(saved) == 1  # every preview saw the untouched $100; only the first can stand
+
+
+def _save_with_shared_request_id(url, pid, invoice_id, barrier, results, worker) -> None:
+    with Clinic.open(url) as clinic:
+        preview = clinic.preview_payment(pid, sources={"Cash": "10"}, source_invoice=invoice_id)
+        barrier.wait(timeout=60)
+        try:
+            results.put(("saved", clinic.record_payment(preview, "the-same-save")))
+        except Exception as exc:
+            results.put(("error", repr(exc)))
+
+
+def test_simultaneous_retries_of_one_save_record_one_payment(pg_databases):
+    url = pg_databases.new()
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Ada", "Lovelace")
+        invoice = clinic.create_invoice(pid, [("Consult", "50", 1)])
+    outcomes = _run(_save_with_shared_request_id, url, pid, [invoice] * WORKERS)
+    assert [o for o in outcomes if o[0] == "error"] == []
+    assert len({pay_id for _, pay_id in outcomes}) == 1
+    with Clinic.open(url) as clinic:
+        assert len(clinic.payments(pid)) == 1
+        assert clinic.invoice(invoice).paid == Decimal("10.00")
+        assert clinic.verify() == []

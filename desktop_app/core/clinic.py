@@ -38,9 +38,11 @@ from .db.models import (
 from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
 from .invoicing import parse_lines
 from .money import AmountInput, format_amount, parse_minor, to_decimal
+from .payment_draft import PaymentDraft
 from .records import (
     ApplicationRecord,
     ClinicSummary,
+    CreditMovement,
     InvoiceLineRecord,
     InvoiceRecord,
     PatientRecord,
@@ -329,6 +331,84 @@ class Clinic:
         """The patient's available account credit."""
         return self.patient(patient_id).credit
 
+    def patient_ids(
+        self, search: str = "", *, sort: str = "name", descending: bool = False
+    ) -> list[int]:
+        """Ids of the patients matching ``search``, in display order (for windowed lists).
+
+        Args:
+            search: words that must each start or appear in the first or last name (any case).
+            sort: ``"name"`` (last, first), ``"credit"`` or ``"outstanding"``.
+            descending: reverse the order.
+        """
+        keys = {
+            "name": [func.lower(Patient.last_name), func.lower(Patient.first_name)],
+            "credit": [Patient.credit_minor],
+            "outstanding": [Patient.outstanding_minor],
+        }
+        if sort not in keys:
+            raise BillingError(f"Patients can be sorted by {', '.join(keys)}, not {sort!r}.")
+        order = [*keys[sort], Patient.id]
+        query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
+        for word in search.split():
+            pattern = (
+                "%"
+                + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                + "%"
+            )
+            query = query.where(
+                func.lower(Patient.first_name).like(pattern, escape="\\")
+                | func.lower(Patient.last_name).like(pattern, escape="\\")
+            )
+        with self._read() as session:
+            return list(session.scalars(query))
+
+    def patients_by_ids(self, patient_ids: Sequence[int]) -> list[PatientRecord]:
+        """The patients with these ids, in the same order (ids that do not exist are left out)."""
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            rows = {
+                row.id: row
+                for row in session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))
+            }
+            return [
+                PatientRecord(
+                    row.id,
+                    row.first_name,
+                    row.last_name,
+                    to_decimal(row.credit_minor, currency),
+                    to_decimal(row.outstanding_minor, currency),
+                )
+                for pid in patient_ids
+                if (row := rows.get(pid)) is not None
+            ]
+
+    def credit_history(self, patient_id: int) -> list[CreditMovement]:
+        """Every change to the patient's account credit, oldest first, with the running balance.
+
+        Answers "where did this credit come from?" (payments and overpayments, returns from voided
+        invoices and reversals) and "what used it?" (invoices paid from credit, refunds).
+        """
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            if session.get(Patient, patient_id) is None:
+                raise NotFoundError(f"There is no patient {patient_id}.")
+            events = _credit_events(session, patient_id, currency)
+        movements: list[CreditMovement] = []
+        balance = 0
+        for _, day, description, change, payment_id in sorted(events, key=lambda e: e[0]):
+            balance += change
+            movements.append(
+                CreditMovement(
+                    day,
+                    description,
+                    to_decimal(change, currency),
+                    to_decimal(balance, currency),
+                    payment_id,
+                )
+            )
+        return movements
+
     # -- invoices ----------------------------------------------------------------------------
 
     def create_invoice(
@@ -454,6 +534,54 @@ class Clinic:
 
     # -- payments ----------------------------------------------------------------------------
 
+    def payment_draft(
+        self,
+        patient_id: int,
+        source_invoice: int | None = None,
+        *,
+        payment_date: date | None = None,
+        mode: AllocationMode | None = None,
+    ) -> PaymentDraft:
+        """Start entering a payment: read the patient's credit and open invoices once.
+
+        The payment dialog previews every keystroke with ``draft.preview(...)`` (no database
+        work) and saves with :meth:`record_payment`.
+
+        Args:
+            patient_id: who pays.
+            source_invoice: the invoice the payment was entered from, if any.
+            payment_date: defaults to today; never in the future.
+            mode: override the clinic's allocation mode (defaults to the setting).
+        """
+        day = _not_future(payment_date, "payment")
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            chosen = AllocationMode(mode or self._setting(session, "allocation_mode"))
+            patient = session.get(Patient, patient_id)
+            if patient is None:
+                raise NotFoundError(f"There is no patient {patient_id}.")
+            if source_invoice is not None:
+                self._check_payable(session, patient_id, source_invoice)
+            types = tuple(
+                session.scalars(
+                    select(PaymentType.name)
+                    .where(PaymentType.active.is_(True))
+                    .order_by(PaymentType.position, PaymentType.id)
+                )
+            )
+            return PaymentDraft(
+                patient_id=patient_id,
+                patient_name=f"{patient.first_name} {patient.last_name}",
+                currency=currency,
+                mode=chosen,
+                source_invoice=source_invoice,
+                payment_date=day,
+                payment_types=types,
+                credit_available=patient.credit_minor,
+                open_invoices=tuple(_open_invoices(session, patient_id)),
+                explain_not_open=lambda invoice_id: self._explain_not_open(patient_id, invoice_id),
+            )
+
     def preview_payment(
         self,
         patient_id: int,
@@ -479,59 +607,17 @@ class Clinic:
             BillingError: a bad amount, an unknown payment type, an invoice that is paid, void or
                 another patient's, more than a balance, or more than payment plus credit.
         """
-        day = _not_future(payment_date, "payment")
+        draft = self.payment_draft(patient_id, source_invoice, payment_date=payment_date, mode=mode)
+        return draft.preview(sources, applied)
+
+    def _explain_not_open(self, patient_id: int, invoice_id: object) -> None:
+        """Raise the reason an invoice cannot take a payment from this patient."""
         with self._read() as session:
-            currency = self._setting(session, "currency")
-            mode = AllocationMode(mode or self._setting(session, "allocation_mode"))
-            patient = session.get(Patient, patient_id)
-            if patient is None:
-                raise NotFoundError(f"There is no patient {patient_id}.")
-            source_minor = self._parse_sources(session, sources or {}, currency)
-            typed = self._parse_typed(session, patient_id, applied or {}, currency)
-            if source_invoice is not None:
-                self._check_payable(session, patient_id, source_invoice)
-            open_rows = _open_invoices(session, patient_id)
-            plan = allocate(
-                open_rows,
-                payment_total=sum(minor for _, minor in source_minor),
-                credit_available=patient.credit_minor,
-                mode=mode,
-                typed=typed,
-                source_invoice=source_invoice,
-                currency=currency,
-            )
-        return PaymentPreview(
-            patient_id, currency, day, tuple(source_minor), tuple(sorted(typed.items())), plan
-        )
-
-    def _parse_sources(
-        self, session: Session, sources: Mapping[str, AmountInput], currency: str
-    ) -> list[tuple[str, int]]:
-        if not isinstance(sources, Mapping):
-            raise BillingError("Give the payment sources as payment type -> amount.")
-        active = set(session.scalars(select(PaymentType.name).where(PaymentType.active.is_(True))))
-        parsed: list[tuple[str, int]] = []
-        for name, amount in sources.items():
-            if name not in active:
-                raise BillingError(
-                    f"{name!r} is not a payment type of this clinic; use one of "
-                    f"{', '.join(sorted(active))}."
-                )
-            minor = parse_minor(amount, currency, what=str(name))
-            if minor:
-                parsed.append((name, minor))
-        return parsed
-
-    def _parse_typed(
-        self, session: Session, patient_id: int, applied: Mapping[int, AmountInput], currency: str
-    ) -> dict[int, int]:
-        if not isinstance(applied, Mapping):
-            raise BillingError("Give the applied amounts as invoice id -> amount.")
-        typed: dict[int, int] = {}
-        for invoice_id, amount in applied.items():
             invoice = self._check_payable(session, patient_id, invoice_id)
-            typed[invoice.id] = parse_minor(amount, currency, what=f"invoice #{invoice.number}")
-        return typed
+        raise ConcurrentChangeError(
+            f"Invoice #{invoice.number} was issued or reopened after this payment was started; "
+            "start the payment again to include it."
+        )
 
     def _check_payable(self, session: Session, patient_id: int, invoice_id: object) -> Invoice:
         invoice = session.get(Invoice, invoice_id) if isinstance(invoice_id, int) else None
@@ -896,6 +982,71 @@ def _open_invoices(session: Session, patient_id: int) -> list[OpenInvoice]:
         .order_by(Invoice.issue_date, Invoice.number)
     )
     return [OpenInvoice(i, n, d, b) for i, n, d, b in rows]
+
+
+def _credit_events(
+    session: Session, patient_id: int, currency: str
+) -> list[tuple[tuple[Any, int, int], date, str, int, int | None]]:
+    """Credit changes as (sort key, day, description, change in minor units, payment id)."""
+    payments = session.scalars(select(Payment).where(Payment.patient_id == patient_id)).all()
+    apps = session.execute(
+        select(Application, Invoice.number)
+        .join(Invoice, Invoice.id == Application.invoice_id)
+        .join(Payment, Payment.id == Application.payment_id)
+        .where(Payment.patient_id == patient_id)
+        .order_by(Application.id)
+    ).all()
+    by_payment: dict[int, list[tuple[Application, int]]] = {}
+    for app, number in apps:
+        by_payment.setdefault(app.payment_id, []).append((app, number))
+    events: list[tuple[tuple[Any, int, int], date, str, int, int | None]] = []
+
+    def money(minor: int) -> str:
+        return format_amount(minor, currency)
+
+    for pay in payments:
+        own = by_payment.get(pay.id, [])
+        change = pay.total_minor - sum(app.amount_minor for app, _ in own)
+        from_credit = [(app, n) for app, n in own if app.from_credit_minor]
+        if pay.kind == "refund":
+            what = f"Refund of {money(-pay.total_minor)}"
+        elif from_credit and pay.total_minor == 0:
+            what = "Credit applied to " + ", ".join(f"invoice #{n}" for _, n in from_credit)
+        elif change > 0:
+            what = f"Payment of {money(pay.total_minor)}: {money(change)} left as credit"
+        else:
+            what = f"Payment of {money(pay.total_minor)}, with credit applied to " + ", ".join(
+                f"invoice #{n}" for _, n in from_credit
+            )
+        if change:
+            events.append(((pay.created_at, pay.id, 0), pay.payment_date, what, change, pay.id))
+        if pay.reversed_at is not None:
+            returned = sum(
+                app.amount_minor for app, _ in own if app.removed_reason == "payment reversed"
+            )
+            undo = returned - pay.total_minor
+            if undo:
+                events.append(
+                    (
+                        (pay.reversed_at, pay.id, 1),
+                        pay.reversed_at.date(),
+                        f"{'Refund' if pay.kind == 'refund' else 'Payment'} {pay.id} reversed",
+                        undo,
+                        pay.id,
+                    )
+                )
+    for app, number in apps:
+        if app.removed_at is not None and app.removed_reason != "payment reversed":
+            events.append(
+                (
+                    (app.removed_at, app.payment_id, 2),
+                    app.removed_at.date(),
+                    f"Returned from invoice #{number} ({app.removed_reason})",
+                    app.amount_minor,
+                    app.payment_id,
+                )
+            )
+    return events
 
 
 def _payment_for_request(session: Session, request_id: str, patient_id: int) -> int | None:

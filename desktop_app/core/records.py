@@ -43,6 +43,17 @@ class ClinicSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditMovement:
+    """One change to a patient's account credit, with the balance after it."""
+
+    day: date
+    description: str
+    change: Decimal
+    balance: Decimal
+    payment_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceLineRecord:
     """One billable item as saved."""
 

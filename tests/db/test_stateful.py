@@ -214,6 +214,8 @@ class LedgerMachine(RuleBasedStateMachine):
             assert record.credit == Decimal(dec(self.credit[pid]))
             owed = sum(self.total[i] - self.paid[i] for i in self.open_invoices(pid))
             assert record.outstanding == Decimal(dec(owed))
+            history = self.clinic.credit_history(pid)
+            assert (history[-1].balance if history else Decimal("0.00")) == record.credit
             for invoice in self.clinic.invoices(pid):
                 iid = invoice.id
                 assert invoice.paid == Decimal(dec(self.paid[iid]))

@@ -1,0 +1,99 @@
+"""A payment being entered: the patient's figures loaded once, previewed on every keystroke.
+
+The payment dialog makes one draft when it opens; each keystroke calls :meth:`PaymentDraft.preview`,
+which only runs the pure allocation engine in memory. Saving goes through
+``Clinic.record_payment``, which re-checks everything against the database under the patient's
+lock; if another computer changed the patient meanwhile, the dialog makes a fresh draft.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from .allocation import AllocationMode, OpenInvoice, allocate
+from .errors import BillingError
+from .money import AmountInput, parse_minor
+from .records import PaymentPreview
+
+
+@dataclass(frozen=True)
+class PaymentDraft:
+    """Everything a preview needs, read in one transaction when the payment was started.
+
+    Attributes:
+        payment_types: the active payment types, in display order.
+        credit_available: the patient's account credit, in minor units.
+        open_invoices: the patient's open invoices, oldest first.
+        explain_not_open: raises the right BillingError for an invoice id that is not one of
+            ``open_invoices`` (paid, void, another patient's, missing, or issued since).
+    """
+
+    patient_id: int
+    patient_name: str
+    currency: str
+    mode: AllocationMode
+    source_invoice: int | None
+    payment_date: date
+    payment_types: tuple[str, ...]
+    credit_available: int
+    open_invoices: tuple[OpenInvoice, ...]
+    explain_not_open: Callable[[object], None]
+
+    def parse_source(self, name: str, amount: AmountInput) -> int:
+        """One source amount in minor units, or a BillingError naming the payment type."""
+        if name not in self.payment_types:
+            raise BillingError(
+                f"{name!r} is not a payment type of this clinic; use one of "
+                f"{', '.join(self.payment_types)}."
+            )
+        return parse_minor(amount, self.currency, what=str(name))
+
+    def parse_applied(self, invoice_id: object, amount: AmountInput) -> int:
+        """One typed "Apply to invoices" amount in minor units, or a BillingError."""
+        invoice = self._open_by_id().get(invoice_id)  # type: ignore[call-overload]
+        if invoice is None:
+            self.explain_not_open(invoice_id)
+            raise BillingError(f"Invoice {invoice_id!r} is not open.")  # pragma: no cover
+        return parse_minor(amount, self.currency, what=f"invoice #{invoice.number}")
+
+    def _open_by_id(self) -> dict[int, OpenInvoice]:
+        return {inv.id: inv for inv in self.open_invoices}
+
+    def preview(
+        self,
+        sources: Mapping[str, AmountInput] | None = None,
+        applied: Mapping[int, AmountInput] | None = None,
+    ) -> PaymentPreview:
+        """Exactly what saving would do with these sources and typed amounts; saves nothing.
+
+        Raises:
+            BillingError: a bad amount, an unknown payment type, an invoice that is not open for
+                this patient, more than a balance, or more than payment plus credit.
+        """
+        if not isinstance(sources or {}, Mapping) or not isinstance(applied or {}, Mapping):
+            raise BillingError("Give sources as type -> amount and applied as invoice -> amount.")
+        source_minor = [
+            (name, minor)
+            for name, amount in (sources or {}).items()
+            if (minor := self.parse_source(name, amount))
+        ]
+        typed = {iid: self.parse_applied(iid, amount) for iid, amount in (applied or {}).items()}
+        plan = allocate(
+            self.open_invoices,
+            payment_total=sum(minor for _, minor in source_minor),
+            credit_available=self.credit_available,
+            mode=self.mode,
+            typed=typed,
+            source_invoice=self.source_invoice,
+            currency=self.currency,
+        )
+        return PaymentPreview(
+            self.patient_id,
+            self.currency,
+            self.payment_date,
+            tuple(source_minor),
+            tuple(sorted(typed.items())),
+            plan,
+        )

@@ -15,7 +15,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -341,7 +341,7 @@ class Clinic:
             sort: ``"name"`` (last, first), ``"credit"`` or ``"outstanding"``.
             descending: reverse the order.
         """
-        keys = {
+        keys: dict[str, list[ColumnElement[Any]]] = {
             "name": [func.lower(Patient.last_name), func.lower(Patient.first_name)],
             "credit": [Patient.credit_minor],
             "outstanding": [Patient.outstanding_minor],
@@ -351,11 +351,7 @@ class Clinic:
         order = [*keys[sort], Patient.id]
         query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
         for word in search.split():
-            pattern = (
-                "%"
-                + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                + "%"
-            )
+            pattern = "%" + _escape_like(word.lower()) + "%"
             query = query.where(
                 func.lower(Patient.first_name).like(pattern, escape="\\")
                 | func.lower(Patient.last_name).like(pattern, escape="\\")
@@ -982,6 +978,11 @@ def _open_invoices(session: Session, patient_id: int) -> list[OpenInvoice]:
         .order_by(Invoice.issue_date, Invoice.number)
     )
     return [OpenInvoice(i, n, d, b) for i, n, d, b in rows]
+
+
+def _escape_like(text: str) -> str:
+    """Make ``%``, ``_`` and the escape character itself match literally in a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _credit_events(

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from . import audit
 from .allocation import AllocationMode, OpenInvoice, allocate
@@ -341,7 +341,7 @@ class Clinic:
             sort: ``"name"`` (last, first), ``"credit"`` or ``"outstanding"``.
             descending: reverse the order.
         """
-        keys: dict[str, list[ColumnElement[Any]]] = {
+        keys: dict[str, list[ColumnElement[Any] | InstrumentedAttribute[int]]] = {
             "name": [func.lower(Patient.last_name), func.lower(Patient.first_name)],
             "credit": [Patient.credit_minor],
             "outstanding": [Patient.outstanding_minor],

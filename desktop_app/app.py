@@ -1,6 +1,7 @@
 """Composition root: parse the command line, open the clinic's database, run the command.
 
-    clinic-ledger [--database URL] [info]     where the ledger is and its headline figures
+    clinic-ledger [--database URL] [--demo]   the desktop app (the default)
+    clinic-ledger [--database URL] info       where the ledger is and its headline figures
     clinic-ledger [--database URL] verify     recompute every ledger invariant; exit 1 on a problem
 
 Without ``--database`` the clinic lives in a SQLite file in the user's data folder, created on
@@ -78,6 +79,20 @@ def _verify(clinic: Clinic) -> int:
     return 1
 
 
+def _run_window(clinic: Clinic) -> int:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Clinic Ledger")
+    app.setOrganizationName("Clinic Ledger")
+    window = MainWindow(clinic, QSettings())
+    window.show()
+    return int(app.exec())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -87,7 +102,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"clinic-ledger: {exc}", file=sys.stderr)
         return 2
     with clinic:
-        return _verify(clinic) if args.command == "verify" else _info(clinic)
+        if args.demo:
+            if clinic.summary().patients:
+                print(
+                    "clinic-ledger: --demo fills only an empty database; this one has "
+                    "patients, so it opens as it is.",
+                    file=sys.stderr,
+                )
+            else:
+                from desktop_app.core.demo import populate
+
+                populate(clinic)
+        if args.command == "verify":
+            return _verify(clinic)
+        if args.command == "info":
+            return _info(clinic)
+        return _run_window(clinic)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,381 @@
+"""The main window: patients on the left (search as you type), the chosen patient on the right.
+
+The patient panel shows account credit prominently, then tabs for invoices, payments and the
+account credit history. Every action has a menu entry and a shortcut.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core import Clinic, InvoiceRecord, PaymentRecord
+from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
+from desktop_app.ui.dialogs.patient_dialog import PatientDialog
+from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
+from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
+from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.models.patients import PatientTableModel
+from desktop_app.ui.models.records import Column, RecordTableModel
+from desktop_app.ui.settings.settings_dialog import SettingsDialog
+
+SEARCH_DELAY_MS = 120
+ROW_HEIGHT = 26
+CREDIT_STYLE = "color: #17663a;"
+
+
+def _table(name: str) -> QTableView:
+    """A read-only table with fixed row heights (never sized to its contents)."""
+    view = QTableView()
+    view.setAccessibleName(name)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    return view
+
+
+class MainWindow(QMainWindow):
+    """Clinic Ledger's main window over one open clinic."""
+
+    def __init__(self, clinic: Clinic, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.clinic = clinic
+        self._settings = settings
+        self.formatter = Formatter(clinic.currency)
+        self._patient_id: int | None = None
+        self.setWindowTitle(f"Clinic Ledger: {clinic.clinic_name}")
+        self.resize(1180, 720)
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._on_search_timer_timeout)
+        self._build()
+        self._build_actions()
+        self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}")
+        if settings is not None and settings.value("main_window/geometry") is not None:
+            self.restoreGeometry(settings.value("main_window/geometry"))
+        if self.patient_model.rowCount() > 0:
+            self.patient_view.selectRow(0)
+        self._show_patient()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        splitter = QSplitter()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Find patient (Ctrl+F)")
+        self.search_edit.setAccessibleName("Find patient")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
+        left_layout.addWidget(self.search_edit)
+        self.patient_model = PatientTableModel(self.clinic, self.formatter, self)
+        self.patient_view = _table("Patients")
+        self.patient_view.setModel(self.patient_model)
+        self.patient_view.setSortingEnabled(True)
+        self.patient_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.patient_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.patient_view.selectionModel().currentRowChanged.connect(
+            self._on_patient_view_current_row_changed
+        )
+        left_layout.addWidget(self.patient_view, 1)
+        self.new_patient_button = QPushButton("&New patient…")
+        self.new_patient_button.clicked.connect(self.new_patient)
+        left_layout.addWidget(self.new_patient_button)
+        splitter.addWidget(left)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        self.name_label = QLabel()
+        font = QFont(self.name_label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.name_label.setFont(font)
+        right_layout.addWidget(self.name_label)
+        figures = QHBoxLayout()
+        self.credit_label = QLabel()
+        self.credit_label.setAccessibleName("Account credit")
+        credit_font = QFont(font)
+        credit_font.setPointSizeF(font.pointSizeF() * 0.9)
+        self.credit_label.setFont(credit_font)
+        self.credit_label.setStyleSheet(CREDIT_STYLE)
+        self.outstanding_label = QLabel()
+        self.outstanding_label.setAccessibleName("Outstanding")
+        self.outstanding_label.setFont(credit_font)
+        figures.addWidget(self.credit_label)
+        figures.addSpacing(40)
+        figures.addWidget(self.outstanding_label)
+        figures.addStretch(1)
+        right_layout.addLayout(figures)
+        buttons = QHBoxLayout()
+        self.invoice_button = QPushButton("New &invoice…")
+        self.invoice_button.clicked.connect(self.new_invoice)
+        self.pay_button = QPushButton("Enter &payment…")
+        self.pay_button.clicked.connect(self.enter_payment)
+        buttons.addWidget(self.invoice_button)
+        buttons.addWidget(self.pay_button)
+        buttons.addStretch(1)
+        right_layout.addLayout(buttons)
+
+        money = self.formatter.money
+        day = self.formatter.day
+        self.invoice_model = RecordTableModel(
+            [
+                Column("Invoice", lambda i: f"#{i.number}"),
+                Column("Issued", lambda i: day(i.issue_date)),
+                Column("Due", lambda i: day(i.due_date)),
+                Column("Total", lambda i: money(i.total), money=True),
+                Column("Paid", lambda i: money(i.paid), money=True),
+                Column("Balance", lambda i: money(i.balance), money=True),
+                Column("Status", lambda i: i.status.capitalize()),
+            ],
+            self,
+        )
+        self.payment_model = RecordTableModel(
+            [
+                Column("Date", lambda p: day(p.payment_date)),
+                Column("Kind", lambda p: "Refund" if p.kind == "refund" else "Payment"),
+                Column("Total", lambda p: money(p.total), money=True),
+                Column("Money applied", lambda p: money(p.money_applied), money=True),
+                Column("Credit applied", lambda p: money(p.credit_applied), money=True),
+                Column(
+                    "Invoices",
+                    lambda p: ", ".join(
+                        f"#{a.invoice_number}" for a in p.applications if not a.removed
+                    ),
+                ),
+                Column("Status", lambda p: "Reversed" if p.reversed else ""),
+            ],
+            self,
+        )
+        self.credit_model = RecordTableModel(
+            [
+                Column("Date", lambda m: day(m.day)),
+                Column("What happened", lambda m: m.description),
+                Column("Change", lambda m: money(m.change), money=True),
+                Column("Credit after", lambda m: money(m.balance), money=True),
+            ],
+            self,
+        )
+        self.tabs = QTabWidget()
+        self.invoice_view = _table("Invoices")
+        self.invoice_view.setModel(self.invoice_model)
+        self.invoice_view.activated.connect(self._on_invoice_view_activated)
+        self.payment_view = _table("Payments")
+        self.payment_view.setModel(self.payment_model)
+        self.payment_view.activated.connect(self._on_payment_view_activated)
+        self.credit_view = _table("Account credit history")
+        self.credit_view.setModel(self.credit_model)
+        self.credit_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.tabs.addTab(self.invoice_view, "In&voices")
+        self.tabs.addTab(self.payment_view, "Pa&yments")
+        self.tabs.addTab(self.credit_view, "Account &credit")
+        right_layout.addWidget(self.tabs, 1)
+        hint = QLabel(
+            "Enter on an open invoice enters a payment from it; Enter on a payment "
+            "shows its detail."
+        )
+        hint.setStyleSheet("color: #5a5a5a;")
+        right_layout.addWidget(hint)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([430, 750])
+        self.setCentralWidget(splitter)
+
+    def _build_actions(self) -> None:
+        def action(
+            text: str, shortcut: QKeySequence | QKeySequence.StandardKey | str, slot: Any
+        ) -> QAction:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            return act
+
+        self.find_action = action(
+            "&Find patient", QKeySequence.StandardKey.Find, self._on_find_action_triggered
+        )
+        self.new_patient_action = action("&New patient…", "Ctrl+Shift+N", self.new_patient)
+        self.new_invoice_action = action(
+            "New &invoice…", QKeySequence.StandardKey.New, self.new_invoice
+        )
+        self.payment_action = action("Enter &payment…", "Ctrl+P", self.enter_payment)
+        self.settings_action = action(
+            "&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings
+        )
+        if self.settings_action.shortcut().isEmpty():
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.verify_action = action("&Verify ledger", "Ctrl+Shift+V", self.verify_ledger)
+        quit_action = action("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addActions([self.new_patient_action, self.settings_action])
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        patient_menu = menu.addMenu("&Patient")
+        patient_menu.addActions([self.find_action, self.new_invoice_action, self.payment_action])
+        tools_menu = menu.addMenu("&Tools")
+        tools_menu.addAction(self.verify_action)
+
+    # -- showing ----------------------------------------------------------------------------
+
+    @property
+    def patient_id(self) -> int | None:
+        """The patient shown on the right."""
+        return self._patient_id
+
+    def select_patient(self, patient_id: int) -> None:
+        """Select a patient in the list (clearing the search if it hides them)."""
+        row = self.patient_model.row_of(patient_id)
+        if row < 0:
+            self.search_edit.clear()
+            self.patient_model.set_search("")
+            row = self.patient_model.row_of(patient_id)
+        self.patient_view.selectRow(row)
+        self._patient_id = patient_id
+        self._show_patient()
+
+    def _show_patient(self) -> None:
+        pid = self._patient_id
+        has_patient = pid is not None
+        for widget in (self.invoice_button, self.pay_button):
+            widget.setEnabled(has_patient)
+        for act in (self.new_invoice_action, self.payment_action):
+            act.setEnabled(has_patient)
+        if pid is None:
+            self.name_label.setText("No patient selected")
+            self.credit_label.setText("")
+            self.outstanding_label.setText("")
+            for model in (self.invoice_model, self.payment_model, self.credit_model):
+                model.set_records([])
+            return
+        patient = self.clinic.patient(pid)
+        self.name_label.setText(patient.full_name)
+        self.credit_label.setText(f"Account credit: {self.formatter.money(patient.credit)}")
+        self.outstanding_label.setText(f"Outstanding: {self.formatter.money(patient.outstanding)}")
+        self.invoice_model.set_records(self.clinic.invoices(pid))
+        self.payment_model.set_records(self.clinic.payments(pid))
+        self.credit_model.set_records(self.clinic.credit_history(pid))
+
+    def _after_change(self) -> None:
+        """Re-read everything shown after a save."""
+        keep = self._patient_id
+        self.patient_model.reload()
+        if keep is not None:
+            self.select_patient(keep)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def new_patient(self) -> None:
+        """Add a patient and show them."""
+        dialog = PatientDialog(self.clinic, self)
+        if dialog.exec() and dialog.patient_id is not None:
+            self.patient_model.reload()
+            self.select_patient(dialog.patient_id)
+
+    def new_invoice(self) -> None:
+        """Invoice the shown patient (and optionally go straight to the payment)."""
+        if self._patient_id is None:
+            return
+        dialog = InvoiceDialog(
+            self.clinic, self.formatter, self._patient_id, self.name_label.text(), self
+        )
+        if dialog.exec() and dialog.invoice_id is not None:
+            self._after_change()
+            if dialog.pay_now:
+                self.enter_payment(dialog.invoice_id)
+
+    def enter_payment(self, source_invoice: int | None = None) -> None:
+        """Open the payment dialog for the shown patient, from an invoice if one is given."""
+        if self._patient_id is None:
+            return
+        dialog = self.payment_dialog(source_invoice if isinstance(source_invoice, int) else None)
+        if dialog.exec():
+            self._after_change()
+
+    def payment_dialog(self, source_invoice: int | None = None) -> PaymentDialog:
+        """A payment dialog for the shown patient (not yet shown)."""
+        assert self._patient_id is not None
+        return PaymentDialog(self.clinic, self.formatter, self._patient_id, source_invoice, self)
+
+    def open_settings(self) -> None:
+        """Open the settings; what is saved applies to the next payment at once."""
+        dialog = SettingsDialog(self.clinic, self)
+        if dialog.exec():
+            self.formatter = Formatter(self.clinic.currency, self.formatter.locale)
+            self.setWindowTitle(f"Clinic Ledger: {self.clinic.clinic_name}")
+            self._after_change()
+
+    def verify_ledger(self) -> list[str]:
+        """Recompute every ledger invariant and say what was found."""
+        problems = self.clinic.verify()
+        if problems:
+            QMessageBox.warning(
+                self,
+                "Verify ledger",
+                f"{len(problems)} problem(s) found:\n\n" + "\n".join(problems),
+            )
+        else:
+            QMessageBox.information(
+                self, "Verify ledger", "The ledger is sound: every invariant holds."
+            )
+        return problems
+
+    # -- slots ------------------------------------------------------------------------------
+
+    def _on_search_edit_text_changed(self, _text: str) -> None:
+        self._search_timer.start()
+
+    def _on_search_timer_timeout(self) -> None:
+        self.patient_model.set_search(self.search_edit.text())
+        if self.patient_model.rowCount():
+            self.patient_view.selectRow(0)
+        else:
+            self._patient_id = None
+            self._show_patient()
+
+    def _on_find_action_triggered(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def _on_patient_view_current_row_changed(self, current: QModelIndex, _: QModelIndex) -> None:
+        if current.isValid():
+            pid = self.patient_model.patient_id(current.row())
+            if pid != self._patient_id:
+                self._patient_id = pid
+                self._show_patient()
+
+    def _on_invoice_view_activated(self, index: QModelIndex) -> None:
+        invoice: InvoiceRecord = self.invoice_model.record(index.row())
+        if invoice.is_open:
+            self.enter_payment(invoice.id)
+
+    def _on_payment_view_activated(self, index: QModelIndex) -> None:
+        payment: PaymentRecord = self.payment_model.record(index.row())
+        PaymentDetailDialog(self.clinic.payment(payment.id), self.formatter, self).exec()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self._settings is not None:
+            self._settings.setValue("main_window/geometry", self.saveGeometry())
+        super().closeEvent(event)

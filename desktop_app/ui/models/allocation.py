@@ -1,0 +1,167 @@
+"""The "Apply to invoices" table of the payment dialog: one editable amount per open invoice.
+
+Amounts staff type are kept as typed (and win over automatic allocation); the other rows show what
+the automatic mode filled in, in grey. Clearing a typed amount hands the invoice back to the mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+
+from desktop_app.core import OpenInvoice, PaymentPreview, PlanLine, to_decimal
+from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.models.records import LEFT, RIGHT, Index
+
+INVOICE, ISSUED, BALANCE, APPLY, FROM_CREDIT, BALANCE_AFTER, AFTER = range(7)
+HEADERS = ("Invoice", "Issued", "Balance", "Apply", "From credit", "Balance after", "After saving")
+AUTO_COLOUR = QColor("#6b6b6b")
+ERROR_BACKGROUND = QColor("#fdecea")
+
+
+class AllocationModel(QAbstractTableModel):
+    """Open invoices with typed and automatic amounts and the preview's outcome per invoice.
+
+    Signals:
+        typed_changed: staff typed, changed or cleared an amount.
+    """
+
+    typed_changed = Signal()
+
+    def __init__(self, formatter: Formatter, currency: str, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._formatter = formatter
+        self._currency = currency
+        self._invoices: list[OpenInvoice] = []
+        self._typed: dict[int, str] = {}
+        self._errors: dict[int, str] = {}
+        self._lines: dict[int, PlanLine] = {}
+
+    # -- state ------------------------------------------------------------------------------
+
+    def set_invoices(self, invoices: list[OpenInvoice] | tuple[OpenInvoice, ...]) -> None:
+        """Show these open invoices (oldest first); typed amounts of invoices gone are dropped."""
+        self.beginResetModel()
+        self._invoices = list(invoices)
+        ids = {inv.id for inv in self._invoices}
+        self._typed = {k: v for k, v in self._typed.items() if k in ids}
+        self._errors.clear()
+        self._lines.clear()
+        self.endResetModel()
+
+    @property
+    def typed(self) -> dict[int, str]:
+        """Invoice id -> the text staff typed."""
+        return dict(self._typed)
+
+    def invoice_row(self, invoice_id: int) -> int:
+        """The row of an invoice (-1 if it is not listed)."""
+        return next((r for r, inv in enumerate(self._invoices) if inv.id == invoice_id), -1)
+
+    def set_errors(self, errors: dict[int, str]) -> None:
+        """Mark typed amounts that are refused, with the reason."""
+        self._errors = dict(errors)
+        self._changed_all()
+
+    def set_preview(self, preview: PaymentPreview | None) -> None:
+        """Show the outcome of a preview (None: the typed amounts are not valid yet)."""
+        self._lines = {} if preview is None else {ln.invoice_id: ln for ln in preview.lines}
+        self._changed_all()
+
+    def _changed_all(self) -> None:
+        if self._invoices:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._invoices) - 1, len(HEADERS) - 1)
+            )
+
+    def _money(self, minor: int) -> str:
+        return self._formatter.money(to_decimal(minor, self._currency))
+
+    # -- Qt ---------------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._invoices)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsEditable if index.column() == APPLY else base
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._invoices):
+            return None
+        invoice = self._invoices[index.row()]
+        column = index.column()
+        line = self._lines.get(invoice.id)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._display(invoice, column, line)
+        if role == Qt.ItemDataRole.EditRole and column == APPLY:
+            if invoice.id in self._typed:
+                return self._typed[invoice.id]
+            return str(to_decimal(line.applied, self._currency)) if line and line.applied else ""
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(LEFT if column in (INVOICE, ISSUED, AFTER) else RIGHT)
+        if role == Qt.ItemDataRole.ForegroundRole and column == APPLY:
+            return None if invoice.id in self._typed else QBrush(AUTO_COLOUR)
+        if (
+            role == Qt.ItemDataRole.BackgroundRole
+            and column == APPLY
+            and invoice.id in self._errors
+        ):
+            return QBrush(ERROR_BACKGROUND)
+        if role == Qt.ItemDataRole.ToolTipRole and column == APPLY:
+            if invoice.id in self._errors:
+                return self._errors[invoice.id]
+            if invoice.id in self._typed:
+                return "Typed by you. Clear it to let automatic allocation decide."
+            return "Filled in automatically. Type an amount to change it."
+        return None
+
+    def _display(self, invoice: OpenInvoice, column: int, line: PlanLine | None) -> str:
+        if column == INVOICE:
+            return f"#{invoice.number}"
+        if column == ISSUED:
+            return self._formatter.day(invoice.issue_date)
+        if column == BALANCE:
+            return self._money(invoice.balance)
+        if column == APPLY:
+            if invoice.id in self._typed:
+                return self._typed[invoice.id]
+            return self._money(line.applied) if line and line.applied else ""
+        if line is None:
+            return ""
+        if column == FROM_CREDIT:
+            return self._money(line.from_credit) if line.from_credit else ""
+        if column == BALANCE_AFTER:
+            return self._money(line.balance_after)
+        return "Paid" if line.closes else ("Part paid" if line.applied else "Open")
+
+    def setData(  # noqa: N802
+        self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:
+        if role != Qt.ItemDataRole.EditRole or index.column() != APPLY or not index.isValid():
+            return False
+        invoice = self._invoices[index.row()]
+        text = "" if value is None else str(value).strip()
+        if text:
+            self._typed[invoice.id] = text
+        else:
+            self._typed.pop(invoice.id, None)
+        self.dataChanged.emit(index, index)
+        self.typed_changed.emit()
+        return True
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(LEFT if section in (INVOICE, ISSUED, AFTER) else RIGHT)
+        return None

@@ -1,0 +1,118 @@
+"""The patient list: ids in display order plus a bounded cache of rows fetched in windows.
+
+Searching and sorting are done by the database (``Clinic.patient_ids``); the model only ever holds
+the ids and the rows near what is on screen, so it stays quick with many thousands of patients.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+
+from desktop_app.core import Clinic, PatientRecord
+from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.models.records import LEFT, RIGHT, Index
+
+WINDOW = 200
+CACHE_LIMIT = 2000
+SORT_KEYS = ("name", "credit", "outstanding")
+HEADERS = ("Patient", "Account credit", "Outstanding")
+
+
+class PatientTableModel(QAbstractTableModel):
+    """Patients matching the current search, sorted by name, credit or outstanding balance."""
+
+    def __init__(self, clinic: Clinic, formatter: Formatter, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._clinic = clinic
+        self._formatter = formatter
+        self._search = ""
+        self._sort = "name"
+        self._descending = False
+        self._ids: list[int] = []
+        self._rows: OrderedDict[int, PatientRecord] = OrderedDict()
+        self.reload()
+
+    # -- what the window asks for -----------------------------------------------------------
+
+    def set_search(self, text: str) -> None:
+        """Show only patients whose names match every word of ``text``."""
+        if text != self._search:
+            self._search = text
+            self.reload()
+
+    def reload(self) -> None:
+        """Fetch the ids again (after a save) and forget cached rows."""
+        self.beginResetModel()
+        self._ids = self._clinic.patient_ids(
+            self._search, sort=self._sort, descending=self._descending
+        )
+        self._rows.clear()
+        self.endResetModel()
+
+    def patient_id(self, row: int) -> int:
+        """The id of the patient on ``row``."""
+        return self._ids[row]
+
+    def row_of(self, patient_id: int) -> int:
+        """The row showing ``patient_id``, or -1 if the search hides it."""
+        try:
+            return self._ids.index(patient_id)
+        except ValueError:
+            return -1
+
+    def patient(self, row: int) -> PatientRecord:
+        """The patient on ``row`` (fetched with its neighbours if not cached)."""
+        pid = self._ids[row]
+        cached = self._rows.get(pid)
+        if cached is not None:
+            self._rows.move_to_end(pid)
+            return cached
+        start = max(0, row - WINDOW // 2)
+        for record in self._clinic.patients_by_ids(self._ids[start : start + WINDOW]):
+            self._rows[record.id] = record
+        while len(self._rows) > CACHE_LIMIT:
+            self._rows.popitem(last=False)
+        return self._rows[pid]
+
+    # -- Qt ---------------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._ids):
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            record = self.patient(index.row())
+            if index.column() == 0:
+                return f"{record.last_name}, {record.first_name}"
+            amount = record.credit if index.column() == 1 else record.outstanding
+            return self._formatter.money(amount)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(LEFT if index.column() == 0 else RIGHT)
+        return None
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(LEFT if section == 0 else RIGHT)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in the database by the column's key."""
+        if not 0 <= column < len(SORT_KEYS):
+            return
+        self._sort = SORT_KEYS[column]
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self.reload()

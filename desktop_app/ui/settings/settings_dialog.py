@@ -1,0 +1,190 @@
+"""Settings: General (clinic name, currency), Finances > Invoices (automatic allocation) and
+Payment types. Everything is saved in the clinic's database, so every computer sees the same, and
+the next payment dialog uses it at once.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QRadioButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core import AllocationMode, BillingError, Clinic
+from desktop_app.core.currencies import MINOR_UNITS
+
+PAGES = ("General", "Finances > Invoices", "Payment types")
+AUTOMATIC_MODES = (
+    AllocationMode.OLDEST_FIRST,
+    AllocationMode.NEWEST_FIRST,
+    AllocationMode.SOURCE_INVOICE,
+)
+PROBLEM_STYLE = "color: #a61b1b;"
+
+
+class SettingsDialog(QDialog):
+    """The clinic's settings. OK saves every page; Cancel changes nothing."""
+
+    def __init__(self, clinic: Clinic, parent: QWidget | None = None, page: int = 0) -> None:
+        super().__init__(parent)
+        self._clinic = clinic
+        self.setWindowTitle("Settings")
+        self.setMinimumSize(640, 380)
+        outer = QVBoxLayout(self)
+        body = QHBoxLayout()
+        self.page_list = QListWidget()
+        self.page_list.addItems(list(PAGES))
+        self.page_list.setAccessibleName("Settings sections")
+        self.page_list.setMaximumWidth(180)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._general_page())
+        self.pages.addWidget(self._invoices_page())
+        self.pages.addWidget(self._payment_types_page())
+        self.page_list.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.page_list.setCurrentRow(page)
+        body.addWidget(self.page_list)
+        body.addWidget(self.pages, 1)
+        outer.addLayout(body, 1)
+        self.message_label = QLabel()
+        self.message_label.setStyleSheet(PROBLEM_STYLE)
+        self.message_label.setWordWrap(True)
+        outer.addWidget(self.message_label)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._on_buttons_accepted)
+        buttons.rejected.connect(self.reject)
+        outer.addWidget(buttons)
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def _general_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.name_edit = QLineEdit(self._clinic.clinic_name)
+        self.name_edit.setAccessibleName("Clinic name")
+        self.currency_combo = QComboBox()
+        self.currency_combo.addItems(sorted(MINOR_UNITS))
+        self.currency_combo.setCurrentText(self._clinic.currency)
+        self.currency_combo.setAccessibleName("Currency")
+        form.addRow("Clinic &name:", self.name_edit)
+        form.addRow("&Currency:", self.currency_combo)
+        note = QLabel("The currency can change only before the first invoice or payment.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        return page
+
+    def _invoices_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        mode = self._clinic.allocation_mode
+        self.automatic_check = QCheckBox(
+            "&Automatically allocate payments and account credit to open invoices"
+        )
+        self.automatic_check.setChecked(mode is not AllocationMode.OFF)
+        layout.addWidget(self.automatic_check)
+        self.mode_group = QButtonGroup(page)
+        self.mode_buttons: dict[AllocationMode, QRadioButton] = {}
+        for choice in AUTOMATIC_MODES:
+            button = QRadioButton(choice.label)
+            button.setAccessibleName(f"Allocation: {choice.label}")
+            self.mode_group.addButton(button)
+            self.mode_buttons[choice] = button
+            layout.addWidget(button)
+        chosen = mode if mode is not AllocationMode.OFF else AllocationMode.OLDEST_FIRST
+        self.mode_buttons[chosen].setChecked(True)
+        self.automatic_check.toggled.connect(self._on_automatic_check_toggled)
+        self._on_automatic_check_toggled(self.automatic_check.isChecked())
+        explain = QLabel(
+            'When on, the payment dialog fills in "Apply to invoices" from the payment and the '
+            "patient's account credit; amounts staff type always win. When off, nothing is filled "
+            "in and staff type each amount."
+        )
+        explain.setWordWrap(True)
+        layout.addWidget(explain)
+        layout.addStretch(1)
+        return page
+
+    def _payment_types_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.types_list = QListWidget()
+        self.types_list.setAccessibleName("Payment types")
+        self.types_list.addItems(self._clinic.payment_types())
+        layout.addWidget(self.types_list, 1)
+        row = QHBoxLayout()
+        self.new_type_edit = QLineEdit()
+        self.new_type_edit.setPlaceholderText("New payment type, e.g. HICAPS")
+        self.new_type_edit.setAccessibleName("New payment type")
+        add = QPushButton("A&dd")
+        add.clicked.connect(self._on_add_clicked)
+        remove = QPushButton("&Remove selected")
+        remove.clicked.connect(self._on_remove_clicked)
+        row.addWidget(self.new_type_edit, 1)
+        row.addWidget(add)
+        row.addWidget(remove)
+        layout.addLayout(row)
+        return page
+
+    # -- reading the pages ------------------------------------------------------------------
+
+    def chosen_mode(self) -> AllocationMode:
+        """The allocation mode the Finances > Invoices page shows."""
+        if not self.automatic_check.isChecked():
+            return AllocationMode.OFF
+        return next(m for m, b in self.mode_buttons.items() if b.isChecked())
+
+    def _types_shown(self) -> list[str]:
+        return [self.types_list.item(i).text() for i in range(self.types_list.count())]
+
+    # -- slots ------------------------------------------------------------------------------
+
+    def _on_automatic_check_toggled(self, checked: bool) -> None:
+        for button in self.mode_buttons.values():
+            button.setEnabled(checked)
+
+    def _on_add_clicked(self) -> None:
+        name = self.new_type_edit.text().strip()
+        if name and name.lower() not in {t.lower() for t in self._types_shown()}:
+            self.types_list.addItem(name)
+        self.new_type_edit.clear()
+
+    def _on_remove_clicked(self) -> None:
+        row = self.types_list.currentRow()
+        if row >= 0:
+            self.types_list.takeItem(row)
+
+    def _on_buttons_accepted(self) -> None:
+        clinic = self._clinic
+        try:
+            if self.name_edit.text().strip() != clinic.clinic_name:
+                clinic.set_clinic_name(self.name_edit.text())
+            if self.currency_combo.currentText() != clinic.currency:
+                clinic.set_currency(self.currency_combo.currentText())
+            if self.chosen_mode() is not clinic.allocation_mode:
+                clinic.set_allocation_mode(self.chosen_mode())
+            existing = clinic.payment_types()
+            shown = self._types_shown()
+            for name in shown:
+                if name not in existing:
+                    clinic.add_payment_type(name)
+            for name in existing:
+                if name not in shown:
+                    clinic.deactivate_payment_type(name)
+        except BillingError as exc:
+            self.message_label.setText(str(exc))
+            return
+        self.accept()

@@ -14,7 +14,7 @@ from datetime import date
 
 from .allocation import AllocationMode, OpenInvoice, allocate
 from .errors import BillingError
-from .money import AmountInput, parse_minor
+from .money import AmountInput, format_amount, parse_minor
 from .records import PaymentPreview
 
 
@@ -51,12 +51,18 @@ class PaymentDraft:
         return parse_minor(amount, self.currency, what=str(name))
 
     def parse_applied(self, invoice_id: object, amount: AmountInput) -> int:
-        """One typed "Apply to invoices" amount in minor units, or a BillingError."""
+        """One typed "Apply to invoices" amount in minor units, at most the invoice's balance."""
         invoice = self._open_by_id().get(invoice_id)  # type: ignore[call-overload]
         if invoice is None:
             self.explain_not_open(invoice_id)
             raise BillingError(f"Invoice {invoice_id!r} is not open.")  # pragma: no cover
-        return parse_minor(amount, self.currency, what=f"invoice #{invoice.number}")
+        minor = parse_minor(amount, self.currency, what=f"invoice #{invoice.number}")
+        if minor > invoice.balance:
+            raise BillingError(
+                f"Invoice #{invoice.number}: {format_amount(minor, self.currency)} is more than "
+                f"its balance of {format_amount(invoice.balance, self.currency)}."
+            )
+        return minor
 
     def _open_by_id(self) -> dict[int, OpenInvoice]:
         return {inv.id: inv for inv in self.open_invoices}

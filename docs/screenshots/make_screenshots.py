@@ -12,12 +12,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop_app.core import AllocationMode, Clinic  # noqa: E402
-from desktop_app.core.demo import populate  # noqa: E402
-from desktop_app.ui.main_window import MainWindow  # noqa: E402
-from desktop_app.ui.settings.settings_dialog import SettingsDialog  # noqa: E402
+from desktop_app.core import AllocationMode, Clinic
+from desktop_app.core.demo import populate
+from desktop_app.ui.main_window import MainWindow
+from desktop_app.ui.settings.settings_dialog import SettingsDialog
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,12 +37,17 @@ def main() -> None:
         # The seed's situation: a patient with credit and two open invoices.
         pid = clinic.add_patient("Ada", "Lovelace")
         clinic.record_payment(
-            clinic.preview_payment(pid, sources={"EFTPOS": "100.00"}, payment_date=date(2026, 11, 1)),
+            clinic.preview_payment(
+                pid, sources={"EFTPOS": "100.00"}, payment_date=date(2026, 11, 1)
+            ),
             "shot-prepay",
         )
-        clinic.create_invoice(pid, [("Initial consultation", "95.00", 1)], issue_date=date(2026, 11, 2))
+        clinic.create_invoice(
+            pid, [("Initial consultation", "95.00", 1)], issue_date=date(2026, 11, 2)
+        )
         newer = clinic.create_invoice(
-            pid, [("Standard consultation", "75.00", 1), ("Strapping tape", "12.50", 1, "10")],
+            pid,
+            [("Standard consultation", "75.00", 1), ("Strapping tape", "12.50", 1, "10")],
             issue_date=date(2026, 11, 9),
         )
         window = MainWindow(clinic)

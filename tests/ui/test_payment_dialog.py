@@ -108,12 +108,18 @@ def test_partial_credit_plus_cash(qtbot, clinic, formatter):
     dialog = open_dialog(qtbot, clinic, formatter, pid, source=a)
     type_source(qtbot, dialog, "Cash", "20")
     assert cell(dialog, a, APPLY) == "$50.00" and cell(dialog, a, FROM_CREDIT) == "$30.00"
-    assert cell(dialog, a, AFTER) == "Paid" and dialog.closes_label.text() == f"#{clinic.invoice(a).number}"
+    assert (
+        cell(dialog, a, AFTER) == "Paid"
+        and dialog.closes_label.text() == f"#{clinic.invoice(a).number}"
+    )
     assert dialog.total_label.text() == "$20.00" and dialog.credit_after_label.text() == "$0.00"
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     payment = clinic.payment(dialog.saved_payment_id)
     assert (payment.total, payment.money_applied, payment.credit_applied) == (
-        Decimal("20.00"), Decimal("20.00"), Decimal("30.00"))
+        Decimal("20.00"),
+        Decimal("20.00"),
+        Decimal("30.00"),
+    )
     assert clinic.invoice(a).status == "paid" and clinic.credit(pid) == Decimal("0.00")
 
 
@@ -179,7 +185,9 @@ def test_bad_input_is_marked_on_the_field_and_disables_save(
 
 def cell_tooltip(dialog: PaymentDialog, invoice_id: int) -> str:
     model = dialog.allocation_model
-    return model.data(model.index(model.invoice_row(invoice_id), APPLY), Qt.ItemDataRole.ToolTipRole)
+    return model.data(
+        model.index(model.invoice_row(invoice_id), APPLY), Qt.ItemDataRole.ToolTipRole
+    )
 
 
 def test_fixing_the_input_clears_the_mark(qtbot, clinic, formatter):
@@ -226,8 +234,13 @@ def test_sources_and_table_have_accessible_names_and_tab_order(qtbot, clinic, fo
     pid = clinic.add_patient("Ada", "Lovelace")
     dialog = open_dialog(qtbot, clinic, formatter, pid)
     names = [edit.accessibleName() for edit in dialog.source_edits.values()]
-    assert names == ["Cash amount", "EFTPOS amount", "Credit card amount", "Bank transfer amount",
-                     "Health fund amount"]
+    assert names == [
+        "Cash amount",
+        "EFTPOS amount",
+        "Credit card amount",
+        "Bank transfer amount",
+        "Health fund amount",
+    ]
     assert dialog.table.accessibleName() == "Apply to invoices"
     type_source(qtbot, dialog, "Cash", "5")  # Save is enabled (a disabled button is skipped)
     dialog.activateWindow()

@@ -33,12 +33,17 @@ def _parser() -> argparse.ArgumentParser:
         "(default: clinic.db in your data folder)",
     )
     parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="fill a new, empty database with a demo clinic so you can try everything",
+    )
+    parser.add_argument(
         "command",
         nargs="?",
-        default="info",
-        choices=["info", "verify"],
-        help="info (default): the ledger's headline figures; verify: check every "
-        "invariant and exit 1 if any is broken",
+        default="app",
+        choices=["app", "info", "verify"],
+        help="app (default): open the window; info: the ledger's headline figures; "
+        "verify: check every invariant and exit 1 if any is broken",
     )
     return parser
 

@@ -37,7 +37,7 @@ from .db.models import (
 )
 from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
 from .invoicing import parse_lines
-from .money import AmountInput, format_amount, parse_minor, to_decimal
+from .money import AmountInput, format_amount, max_major, parse_minor, to_decimal
 from .payment_draft import PaymentDraft
 from .records import (
     ApplicationRecord,
@@ -215,16 +215,39 @@ class Clinic:
             code = normalize_currency(code)
         except ValueError as exc:
             raise BillingError(str(exc)) from None
-        with self._read() as session:
+        with self._write() as session:
+            # The exclusive lock makes invoices and payments (which share-lock the currency)
+            # wait, so none can be made in another currency between the check and the change.
+            current = self._locked_currency(session, exclusive=True)
             used = session.scalar(select(func.count()).select_from(Invoice)) or session.scalar(
                 select(func.count()).select_from(Payment)
             )
-        if used:
-            raise BillingError(
-                "The currency cannot change once invoices or payments exist: their amounts are in "
-                f"{self.currency}."
+            if used and code != current:
+                raise BillingError(
+                    "The currency cannot change once invoices or payments exist: their amounts "
+                    f"are in {current}."
+                )
+            session.get_one(Setting, "currency").value = code
+            audit.record(
+                session,
+                self._actor,
+                "change setting",
+                "setting",
+                None,
+                {"currency": current},
+                {"currency": code},
             )
-        self._put_setting("currency", code)
+
+    def _locked_currency(self, session: Session, *, exclusive: bool = False) -> str:
+        """The currency, locked for this transaction (shared by money movements, exclusive when
+        changing it; SQLite's write lock already serialises both)."""
+        return str(
+            session.scalars(
+                select(Setting.value)
+                .where(Setting.key == "currency")
+                .with_for_update(read=not exclusive)
+            ).one()
+        )
 
     @property
     def clinic_name(self) -> str:
@@ -427,7 +450,7 @@ class Clinic:
         if due_date is not None and due_date < issue_date:
             raise BillingError("The due date is before the issue date.")
         with self._write() as session:
-            currency = self._setting(session, "currency")
+            currency = self._locked_currency(session)
             parsed = parse_lines(lines, currency)
             patient = self._lock_patient(session, patient_id)
             counter = session.scalars(
@@ -646,28 +669,34 @@ class Clinic:
         try:
             with self._write() as session:
                 # Lock first, then look: a retry racing the original save waits for it and
-                # then finds it, instead of being refused as a concurrent change.
+                # then finds it, instead of being refused as a concurrent change. Locks are
+                # always taken currency first, then patient, so two saves cannot deadlock.
+                currency = self._locked_currency(session)
                 patient = self._lock_patient(session, preview.patient_id)
-                existing = _payment_for_request(session, request_id, preview.patient_id)
+                existing = _payment_for_request(session, request_id, preview.patient_id, "payment")
                 if existing is not None:
                     return existing
-                return self._save_payment(session, patient, preview, request_id)
+                return self._save_payment(session, currency, patient, preview, request_id)
         except IntegrityError:
             # Another save with the same request id committed first: that one is the payment.
             with self._read() as session:
-                existing = _payment_for_request(session, request_id, preview.patient_id)
+                existing = _payment_for_request(session, request_id, preview.patient_id, "payment")
             if existing is None:
                 raise
             return existing
 
     def _save_payment(
-        self, session: Session, patient: Patient, preview: PaymentPreview, request_id: str
+        self,
+        session: Session,
+        currency: str,
+        patient: Patient,
+        preview: PaymentPreview,
+        request_id: str,
     ) -> int:
         plan = preview.plan
         if plan.is_empty:
             raise BillingError("There is nothing to save: the payment is $0 and applies nothing.")
         _not_future(preview.payment_date, "payment")
-        currency = self._setting(session, "currency")
         if currency != preview.currency:
             raise ConcurrentChangeError("The clinic's currency changed; preview the payment again.")
         if patient.credit_minor != plan.credit_available:
@@ -711,7 +740,23 @@ class Clinic:
         ] or recheck.payment_total != plan.payment_total:
             raise BillingError("The preview does not add up; preview the payment again.")
 
-        type_ids = dict(session.execute(select(PaymentType.name, PaymentType.id)).all())
+        type_ids = dict(
+            session.execute(
+                select(PaymentType.name, PaymentType.id).where(PaymentType.active.is_(True))
+            ).all()
+        )
+        names = [name for name, _ in preview.sources_minor]
+        limit = parse_minor(max_major(currency), currency)
+        if len(set(names)) != len(names) or any(
+            not 0 < minor <= limit for _, minor in preview.sources_minor
+        ):
+            raise BillingError("The preview does not add up; preview the payment again.")
+        for name in names:
+            if name not in type_ids:
+                raise ConcurrentChangeError(
+                    f"The payment type {name!r} is no longer in use (changed in settings); "
+                    "choose another and save again."
+                )
         payment = Payment(
             patient_id=preview.patient_id,
             kind="payment",
@@ -723,10 +768,6 @@ class Clinic:
         session.add(payment)
         session.flush()
         for name, minor in preview.sources_minor:
-            if name not in type_ids:
-                raise ConcurrentChangeError(
-                    f"The payment type {name!r} was removed; preview again."
-                )
             session.add(
                 PaymentSource(
                     payment_id=payment.id, payment_type_id=type_ids[name], amount_minor=minor
@@ -808,12 +849,12 @@ class Clinic:
         day = _not_future(refund_date, "refund")
         try:
             with self._write() as session:
+                currency = self._locked_currency(session)
                 patient = self._lock_patient(session, patient_id)
-                existing = _payment_for_request(session, request_id, patient_id)
+                minor = parse_minor(amount, currency, what="the refund")
+                existing = _payment_for_request(session, request_id, patient_id, "refund", -minor)
                 if existing is not None:
                     return existing
-                currency = self._setting(session, "currency")
-                minor = parse_minor(amount, currency, what="the refund")
                 if minor == 0:
                     raise BillingError("Enter the amount to refund.")
                 type_id = session.scalar(
@@ -864,7 +905,8 @@ class Clinic:
                 return refund.id
         except IntegrityError:
             with self._read() as session:
-                existing = _payment_for_request(session, request_id, patient_id)
+                minor = parse_minor(amount, self.currency, what="the refund")
+                existing = _payment_for_request(session, request_id, patient_id, "refund", -minor)
             if existing is None:
                 raise
             return existing
@@ -1050,14 +1092,27 @@ def _credit_events(
     return events
 
 
-def _payment_for_request(session: Session, request_id: str, patient_id: int) -> int | None:
+def _payment_for_request(
+    session: Session, request_id: str, patient_id: int, kind: str, total: int | None = None
+) -> int | None:
+    """The record already saved under ``request_id``, if any.
+
+    A retry must be the same kind of save for the same patient (and, for a refund, the same
+    amount); anything else reusing the id is refused rather than mistaken for the first save.
+    """
     row = session.execute(
-        select(Payment.id, Payment.patient_id).where(Payment.request_id == request_id)
+        select(Payment.id, Payment.patient_id, Payment.kind, Payment.total_minor).where(
+            Payment.request_id == request_id
+        )
     ).one_or_none()
     if row is None:
         return None
     if row.patient_id != patient_id:
         raise BillingError("That request id was already used for another patient's payment.")
+    if row.kind != kind or (total is not None and row.total_minor != total):
+        raise BillingError(
+            f"That request id was already used for a different {row.kind}; nothing was saved."
+        )
     return int(row.id)
 
 

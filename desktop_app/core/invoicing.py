@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from .errors import BillingError
-from .money import format_amount, max_major, parse_minor
+from .money import format_amount, max_major, parse_minor, scaled_exactly
 
 MAX_QUANTITY = 10_000
 MAX_DESCRIPTION = 500
@@ -62,10 +62,10 @@ def parse_tax_rate(value: object, where: str = "Tax rate") -> int:
         raise BillingError(f"{where}: {value!r} is not a percentage.") from None
     if not rate.is_finite() or not 0 <= rate <= 100:
         raise BillingError(f"{where}: the tax rate must be between 0 and 100 percent.")
-    hundredths = rate * 100
-    if hundredths != hundredths.to_integral_value():
+    hundredths = scaled_exactly(rate, 2)
+    if hundredths is None:
         raise BillingError(f"{where}: the tax rate can have at most two decimals.")
-    return int(hundredths)
+    return hundredths
 
 
 def tax_on(amount_minor: int, rate_bp: int) -> int:

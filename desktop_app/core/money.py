@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final
 
 from .currencies import MINOR_UNITS, SYMBOLS, normalize_currency
@@ -123,16 +123,38 @@ def parse_minor(
             "check for a typing mistake."
         )
     exponent = MINOR_UNITS[currency]
-    try:
-        minor = amount.scaleb(exponent)
-        if minor != minor.to_integral_value():
-            raise BillingError(
-                f"{_cap(what)}: {value} has more than {exponent} decimal"
-                f"{'' if exponent == 1 else 's'} for {currency}; amounts are never rounded."
-            )
-    except InvalidOperation as exc:  # pragma: no cover - guarded by the ceiling above
-        raise BillingError(f"{_cap(what)}: {value!r} is not an amount.") from exc
-    return int(minor)
+    minor = scaled_exactly(amount, exponent)
+    if minor is None:
+        raise BillingError(
+            f"{_cap(what)}: {value} has more than {exponent} decimal"
+            f"{'' if exponent == 1 else 's'} for {currency}; amounts are never rounded."
+        )
+    return minor
+
+
+def scaled_exactly(amount: Decimal, places: int) -> int | None:
+    """``amount x 10**places`` as an int, or None when that is not a whole number.
+
+    Works on the digits themselves: Decimal arithmetic would round past 28 significant digits
+    (``1.00000000000000000000000000001`` must be refused, not read as 1.00).
+    """
+    sign, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):  # NaN or Infinity
+        return None
+    number = int("".join(map(str, digits)) or "0")
+    if number == 0:
+        return 0
+    shift = exponent + places
+    if shift >= 0:
+        value = number * int(10**shift)
+    elif -shift > len(digits):  # more places than digits: a non-zero fraction remains
+        return None
+    else:
+        divisor = int(10 ** (-shift))  # shift < 0 here: an exact integer power
+        value, rest = divmod(number, divisor)
+        if rest:
+            return None
+    return -value if sign else value
 
 
 def to_decimal(minor: int, currency: str = DEFAULT_CURRENCY) -> Decimal:

@@ -8,8 +8,9 @@ I2 account credit >= 0.
 I3 per invoice: 0 <= paid <= total, and the status matches the balance.
 I4 an application's payment and invoice belong to the same patient; no dangling references.
 I5 one payment per request id.
-I6 a payment and its applications exist together: its sources add up to its total, and it records
-   money or applications (never nothing).
+I6 a payment and its applications exist together: its sources add up to its total (each with the
+   sign of its kind), it records money or applications (never nothing), and its own money funds its
+   invoices before credit does (money applied = min(total, applied)).
 I7 every cached figure (patient credit and outstanding, invoice paid and total) equals the
    figure recomputed from the records.
 """
@@ -168,10 +169,17 @@ def _queries() -> _Queries:
         .having(func.count() > 1)
     )
 
+    wrong_sign = or_(
+        and_(Payment.kind == "payment", PaymentSource.amount_minor <= 0),
+        and_(Payment.kind == "refund", PaymentSource.amount_minor >= 0),
+    )
     sources = (
         select(
-            PaymentSource.payment_id.label("pay"), func.sum(PaymentSource.amount_minor).label("amt")
+            PaymentSource.payment_id.label("pay"),
+            func.sum(PaymentSource.amount_minor).label("amt"),
+            func.sum(case((wrong_sign, 1), else_=0)).label("wrong"),
         )
+        .join(Payment, Payment.id == PaymentSource.payment_id)
         .group_by(PaymentSource.payment_id)
         .subquery()
     )
@@ -180,6 +188,7 @@ def _queries() -> _Queries:
             Application.payment_id.label("pay"),
             func.count().label("n"),
             func.sum(Application.from_money_minor).label("money"),
+            func.sum(Application.amount_minor).label("amt"),
         )
         .group_by(Application.payment_id)
         .subquery()
@@ -187,15 +196,34 @@ def _queries() -> _Queries:
     source_sum = func.coalesce(sources.c.amt, 0)
     app_count = func.coalesce(apps.c.n, 0)
     money_applied = func.coalesce(apps.c.money, 0)
+    wrong_sources = func.coalesce(sources.c.wrong, 0)
+    # DOMAIN.md: the payment's money funds its invoices first, so (counting applications later
+    # removed too, as they were made) the money applied is min(total, everything applied).
+    applied_all = func.coalesce(apps.c.amt, 0)
+    expected_money = case(
+        (Payment.total_minor <= 0, 0),
+        (Payment.total_minor < applied_all, Payment.total_minor),
+        else_=applied_all,
+    )
     payments = (
-        select(Payment.id, Payment.total_minor, source_sum, app_count, money_applied)
+        select(
+            Payment.id,
+            Payment.kind,
+            Payment.total_minor,
+            source_sum,
+            app_count,
+            money_applied,
+            expected_money,
+            wrong_sources,
+        )
         .outerjoin(sources, sources.c.pay == Payment.id)
         .outerjoin(apps, apps.c.pay == Payment.id)
         .where(
             or_(
                 Payment.total_minor != source_sum,
                 and_(Payment.total_minor == 0, app_count == 0),
-                money_applied > case((Payment.total_minor > 0, Payment.total_minor), else_=0),
+                money_applied != expected_money,
+                wrong_sources > 0,
             )
         )
         .order_by(Payment.id)
@@ -276,16 +304,21 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
     for request_id, count in session.execute(queries.request_ids):
         problems.append(f"I5 Request {request_id!r} recorded {count} payments instead of one.")
 
-    for pay_id, total, src, n_apps, money in session.execute(queries.payments):
+    for pay_id, kind, total, src, n_apps, money, expected, wrong in session.execute(
+        queries.payments
+    ):
         if total != src:
             problems.append(
                 f"I6 Payment {pay_id}: total {m(total)} but its sources add up to {m(src)}."
             )
         if total == 0 and n_apps == 0:
             problems.append(f"I6 Payment {pay_id}: records no money and pays no invoice.")
-        if money > max(total, 0):
+        if money != expected:
             problems.append(
-                f"I6 Payment {pay_id}: applied {m(money)} of its own money but received only "
-                f"{m(total)}."
+                f"I6 Payment {pay_id}: {m(money)} of its own money applied to invoices, but a "
+                f"payment of {m(total)} funds them with {m(expected)} before any credit."
             )
+        if wrong:
+            sign = "zero or negative" if kind == "payment" else "zero or positive"
+            problems.append(f"I6 {kind.capitalize()} {pay_id}: {wrong} {sign} source amount(s).")
     return problems

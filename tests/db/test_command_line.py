@@ -15,7 +15,7 @@ def test_info_and_verify(new_sqlite_url, capsys):
         pid = clinic.add_patient("Ada", "Lovelace")
         clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "p")
         clinic.create_invoice(pid, [("Consult", "50", 1)])
-    assert main(["--database", url]) == 0
+    assert main(["--database", url, "info"]) == 0
     out = capsys.readouterr().out
     assert "Patients:            1\n" in out and "Account credit held: $100.00\n" in out
     assert "Open invoices:       1 ($50.00 outstanding)" in out and "Oldest invoice first" in out
@@ -44,3 +44,20 @@ def test_runs_as_a_module(new_sqlite_url):
     )
     assert done.returncode == 0, done.stderr
     assert "every invariant holds" in done.stdout
+
+
+def test_demo_fills_only_an_empty_database(new_sqlite_url, capsys):
+    url = new_sqlite_url()
+    assert main(["--database", url, "--demo", "verify"]) == 0
+    with Clinic.open(url) as clinic:
+        summary = clinic.summary()
+        assert summary.patients == 40 and summary.clinic_name == "Harbour Physiotherapy"
+        assert summary.credit_held > 0 and summary.open_invoices > 0
+        paid = [
+            i for pid in clinic.patient_ids() for i in clinic.invoices(pid) if i.status == "paid"
+        ]
+        assert paid
+    assert main(["--database", url, "--demo", "info"]) == 0
+    assert "only an empty database" in capsys.readouterr().err
+    with Clinic.open(url) as clinic:
+        assert clinic.summary().patients == 40

@@ -92,6 +92,69 @@ def test_hand_made_preview_is_refused(clinic):
     assert clinic.invoice(iid).status == "open"
 
 
+def test_forged_or_stale_sources_are_refused_at_save_and_change_nothing(clinic):
+    import dataclasses
+
+    pid = clinic.add_patient("Ada", "Lovelace")
+    clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "50"}), "prepay")
+    iid = clinic.create_invoice(pid, [("Consult", "50", 1)])
+    from_credit = clinic.preview_payment(pid, source_invoice=iid)
+    before = snapshot(clinic)
+    forged = [
+        (("Cash", 100000), ("EFTPOS", -100000)),  # adds up to $0 with a negative source
+        (("Cash", 0),),
+        (("Cash", 1000), ("Cash", 1000)),
+        (("Cash", 10**15),),
+    ]
+    for sources in forged:
+        total = sum(minor for _, minor in sources)
+        if total != 0:
+            continue  # a changed total is refused by the re-derived plan (tested above)
+        with pytest.raises(BillingError, match="does not add up"):
+            clinic.record_payment(dataclasses.replace(from_credit, sources_minor=sources), "f")
+    duplicate = clinic.preview_payment(pid, sources={"Cash": "20"}, source_invoice=iid)
+    with pytest.raises(BillingError, match="does not add up"):
+        clinic.record_payment(
+            dataclasses.replace(duplicate, sources_minor=(("Cash", 1000), ("Cash", 1000))), "d"
+        )
+    stale = clinic.preview_payment(pid, sources={"Cash": "20"}, source_invoice=iid)
+    clinic.deactivate_payment_type("Cash")
+    before = snapshot(clinic)
+    with pytest.raises(ConcurrentChangeError, match="no longer in use"):
+        clinic.record_payment(stale, "stale")
+    assert snapshot(clinic) == before
+
+
+def test_request_id_of_one_kind_is_not_taken_for_another(clinic):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "20"}), "shared")
+    before = snapshot(clinic)
+    with pytest.raises(BillingError, match="already used for a different payment"):
+        clinic.refund_credit(pid, "5", method="Cash", request_id="shared")
+    refund = clinic.refund_credit(pid, "5", method="Cash", request_id="refund-1")
+    with pytest.raises(BillingError, match="already used for a different refund"):
+        clinic.refund_credit(pid, "6", method="Cash", request_id="refund-1")
+    with pytest.raises(BillingError, match="already used for a different refund"):
+        clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "5"}), "refund-1")
+    assert clinic.refund_credit(pid, "5", method="Cash", request_id="refund-1") == refund
+    assert clinic.credit(pid) == Decimal("15.00")
+    assert len(clinic.payments(pid)) == 2 and snapshot(clinic)["payments"] != before["payments"]
+
+
+def test_writes_hold_the_sqlite_write_lock_from_their_first_statement(new_sqlite_url):
+    url = new_sqlite_url()
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Ada", "Lovelace")
+        with clinic._write() as session:
+            clinic._lock_patient(session, pid)  # only a read so far
+            other_computer = sqlite3.connect(make_url(url).database, timeout=0)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other_computer.execute("BEGIN IMMEDIATE")
+            finally:
+                other_computer.close()
+
+
 def test_sqlite_busy_database_gives_a_retryable_error(new_sqlite_url, monkeypatch):
     import desktop_app.core.db.engine as engine_module
 

@@ -80,7 +80,10 @@ def tamper(clinic: Clinic, sql: str, **params) -> None:
         ),
         (
             "UPDATE applications SET from_money_minor = 5000, from_credit_minor = 0",
-            ["I6 Payment 2: applied $50.00 of its own money but received only $0.00."],
+            [
+                "I6 Payment 2: $50.00 of its own money applied to invoices, but a payment of "
+                "$0.00 funds them with $0.00 before any credit."
+            ],
         ),
         (
             "UPDATE invoices SET status = 'void' WHERE id = :paid",
@@ -157,3 +160,31 @@ def test_verify_finds_duplicate_request_ids_on_postgresql(pg_databases):
     with Clinic.open(url) as clinic:
         problems = clinic.verify()
     assert "I5 Request 'twice' recorded 2 payments instead of one." in problems
+
+
+def test_verify_checks_how_each_payment_split_money_and_credit(clinic):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    iid = clinic.create_invoice(pid, [("Consult", "50", 1)])
+    pay = clinic.record_payment(
+        clinic.preview_payment(pid, sources={"Cash": "50"}, source_invoice=iid), "cash"
+    )
+    assert clinic.verify() == []
+    # Rewritten as if paid from credit although $50 cash came in: totals still balance.
+    tamper(clinic, "UPDATE applications SET from_money_minor = 0, from_credit_minor = 5000")
+    assert clinic.verify() == [
+        f"I6 Payment {pay}: $0.00 of its own money applied to invoices, but a payment of $50.00 "
+        "funds them with $50.00 before any credit."
+    ]
+
+
+def test_verify_flags_sources_with_the_wrong_sign(clinic):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    pay = clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "10"}), "p")
+    tamper(
+        clinic,
+        "INSERT INTO payment_sources (payment_id, payment_type_id, amount_minor) "
+        "SELECT :pay, id, -1000 FROM payment_types WHERE name = 'EFTPOS'",
+        pay=pay,
+    )
+    tamper(clinic, "UPDATE payment_sources SET amount_minor = 2000 WHERE amount_minor = 1000")
+    assert f"I6 Payment {pay}: 1 zero or negative source amount(s)." in clinic.verify()

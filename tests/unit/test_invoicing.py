@@ -33,6 +33,8 @@ def test_tax_rounds_half_up():
         ([("Consult", "50", "two")], "not a number"),
         ([("Consult", "50", 1, "110")], "between 0 and 100"),
         ([("Consult", "50", 1, "10.125")], "two decimals"),
+        ([("Consult", "50", 1, "10.000000000000000000000000000001")], "two decimals"),
+        ([("Consult", "50", "1.00000000000000000000000000001")], "whole number"),
         ([("Consult", "50", 1, 10.0)], "tax rate"),
         ([("Consult", "0", 1)], "nothing to bill"),
         ([("Consult", "10000000", 2)], "above the limit"),

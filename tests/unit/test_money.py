@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from desktop_app.core import BillingError, Money, format_amount, parse_minor, to_decimal
 
@@ -26,6 +28,8 @@ from desktop_app.core import BillingError, Money, format_amount, parse_minor, to
         ("12.", 1200),
         (Decimal("10.50"), 1050),
         (Decimal("1E+1"), 1000),
+        ("1.000000000000000000000000000000", 100),
+        (Decimal("0E+1000000"), 0),
         (5, 500),
         ("10,000,000", 1_000_000_000),
     ],
@@ -50,6 +54,10 @@ def test_accepts_what_people_type(typed, cents):
         (Decimal("NaN"), "is not a number"),
         (Decimal("Infinity"), "is not a number"),
         ("10.005", "more than 2 decimals"),
+        ("1.00000000000000000000000000001", "more than 2 decimals"),
+        ("0.0099999999999999999999999999999", "more than 2 decimals"),
+        ("9999999.9999999999999999999999", "more than 2 decimals"),
+        (Decimal("1E-1000000"), "more than 2 decimals"),
         (Decimal("0.001"), "more than 2 decimals"),
         ("-5", "cannot be negative"),
         ("-$5.00", "cannot be negative"),
@@ -129,3 +137,22 @@ def test_money_value_type():
         Money(1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         a + 1  # type: ignore[operator]
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=None),
+    st.integers(min_value=0, max_value=4),
+)
+def test_scaling_is_exact_at_any_length(amount, places):
+    from decimal import localcontext
+
+    from desktop_app.core.money import scaled_exactly
+
+    with localcontext() as ctx:
+        ctx.prec = 10_000  # enough digits that nothing here is rounded
+        scaled = amount.scaleb(places)
+        whole = scaled == scaled.to_integral_value()
+        result = scaled_exactly(amount, places)
+        assert (result is not None) == whole
+        if whole:
+            assert Decimal(result) == scaled

@@ -15,9 +15,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from desktop_app import __version__
-from desktop_app.core import BillingError, Clinic, format_amount, parse_minor
+from desktop_app.core import BillingError, format_amount, parse_minor
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,23 +88,73 @@ def _verify(clinic: Clinic) -> int:
     return 1
 
 
-def _run_window(clinic: Clinic) -> int:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+def _fill_demo(clinic: Clinic) -> None:
+    """Fill an empty clinic with the demo; leave one with patients as it is."""
+    if clinic.summary().patients:
+        print(
+            "clinic-ledger: --demo fills only an empty database; this one has patients, so it "
+            "opens as it is.",
+            file=sys.stderr,
+        )
+        return
+    from desktop_app.core.demo import populate
+
+    populate(clinic)
+
+
+def start_window(database: str | None, demo: bool) -> tuple[Any, Any]:
+    """Show the main window at once, then open the clinic on the next turn of the event loop.
+
+    Importing the database layer and reading the first patients takes longer than showing a
+    window, so the window comes first and fills in. Returns ``(application, window)``; the
+    window's ``is_ready`` turns true once the patients are listed.
+    """
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop_app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Clinic Ledger")
     app.setOrganizationName("Clinic Ledger")
-    window = MainWindow(clinic, QSettings())
+    window = MainWindow(None, QSettings())
     window.show()
-    return int(app.exec())
+
+    def open_clinic() -> None:
+        from desktop_app.core import Clinic
+
+        try:
+            clinic = Clinic.open(database)
+            if demo:
+                _fill_demo(clinic)
+        except (BillingError, ValueError) as exc:
+            QMessageBox.critical(
+                window, "Clinic Ledger", f"The clinic's database could not be opened.\n\n{exc}"
+            )
+            app.exit(2)
+            return
+        window.open_clinic(clinic)
+
+    QTimer.singleShot(0, open_clinic)
+    return app, window
+
+
+def _run_window(database: str | None, demo: bool) -> int:
+    app, window = start_window(database, demo)
+    try:
+        return int(app.exec())
+    finally:
+        if window.is_ready:
+            window.clinic.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "app":
+        return _run_window(args.database, args.demo)
+    from desktop_app.core import Clinic
+
     try:
         clinic = Clinic.open(args.database)
     except (BillingError, ValueError) as exc:
@@ -108,21 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with clinic:
         if args.demo:
-            if clinic.summary().patients:
-                print(
-                    "clinic-ledger: --demo fills only an empty database; this one has "
-                    "patients, so it opens as it is.",
-                    file=sys.stderr,
-                )
-            else:
-                from desktop_app.core.demo import populate
-
-                populate(clinic)
-        if args.command == "verify":
-            return _verify(clinic)
-        if args.command == "info":
-            return _info(clinic)
-        return _run_window(clinic)
+            _fill_demo(clinic)
+        return _verify(clinic) if args.command == "verify" else _info(clinic)
 
 
 if __name__ == "__main__":

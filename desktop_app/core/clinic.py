@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from . import audit
@@ -108,6 +108,12 @@ class Clinic:
         engine = make_engine(url or default_database_url())
         try:
             upgrade(engine)
+        except DBAPIError as exc:
+            engine.dispose()
+            raise BillingError(
+                f"The clinic's database at {engine.url.render_as_string(hide_password=True)} "
+                f"could not be opened: {exc.orig}"
+            ) from exc
         except Exception:
             engine.dispose()
             raise

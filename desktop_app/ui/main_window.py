@@ -6,7 +6,7 @@ account credit history. Every action has a menu entry and a shortcut.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import Clinic, InvoiceRecord, PaymentRecord
 from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
@@ -35,6 +34,9 @@ from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.patients import PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic, InvoiceRecord, PaymentRecord
 
 SEARCH_DELAY_MS = 120
 ROW_HEIGHT = 26
@@ -57,24 +59,75 @@ def _table(name: str) -> QTableView:
 
 
 class MainWindow(QMainWindow):
-    """Clinic Ledger's main window over one open clinic."""
+    """Clinic Ledger's main window.
 
-    def __init__(self, clinic: Clinic, settings: QSettings | None = None) -> None:
+    It can be shown before the clinic's database is open (start-up shows the window at once and
+    opens the database on the next turn of the event loop); :meth:`open_clinic` fills it.
+    """
+
+    def __init__(self, clinic: Clinic | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
-        self.clinic = clinic
+        self._clinic: Clinic | None = None
         self._settings = settings
-        self.formatter = Formatter(clinic.currency)
+        self.formatter = Formatter("AUD")
         self._patient_id: int | None = None
-        self.setWindowTitle(f"Clinic Ledger: {clinic.clinic_name}")
+        self._patient_model: PatientTableModel | None = None
+        self.setWindowTitle("Clinic Ledger")
         self.resize(1180, 720)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self._on_search_timer_timeout)
         self._build()
         self._build_actions()
-        self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}")
         if settings is not None and settings.value("main_window/geometry") is not None:
             self.restoreGeometry(settings.value("main_window/geometry"))
-        if self.patient_model.rowCount() > 0:
+        self.statusBar().showMessage("Opening the clinic's database…")
+        for widget in (self.search_edit, self.new_patient_button):
+            widget.setEnabled(False)
+        for act in (self.new_patient_action, self.settings_action, self.verify_action):
+            act.setEnabled(False)
+        self._show_patient()
+        if clinic is not None:
+            self.open_clinic(clinic)
+
+    @property
+    def clinic(self) -> Clinic:
+        """The open clinic."""
+        if self._clinic is None:
+            raise RuntimeError("The clinic's database is not open yet.")
+        return self._clinic
+
+    @property
+    def patient_model(self) -> PatientTableModel:
+        """The patient list's model (once the clinic is open)."""
+        if self._patient_model is None:
+            raise RuntimeError("The clinic's database is not open yet.")
+        return self._patient_model
+
+    @property
+    def is_ready(self) -> bool:
+        """Whether the clinic is open and its patients listed."""
+        return self._patient_model is not None
+
+    def open_clinic(self, clinic: Clinic) -> None:
+        """Show this clinic: its patients, settings and name."""
+        self._clinic = clinic
+        self.formatter = Formatter(clinic.currency, self.formatter.locale)
+        self.setWindowTitle(f"Clinic Ledger: {clinic.clinic_name}")
+        model = PatientTableModel(clinic, self.formatter, self)
+        self._patient_model = model
+        self.patient_view.setModel(model)
+        self.patient_view.setSortingEnabled(True)
+        self.patient_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.patient_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.patient_view.selectionModel().currentRowChanged.connect(
+            self._on_patient_view_current_row_changed
+        )
+        for widget in (self.search_edit, self.new_patient_button):
+            widget.setEnabled(True)
+        for act in (self.new_patient_action, self.settings_action, self.verify_action):
+            act.setEnabled(True)
+        self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}")
+        if model.rowCount() > 0:
             self.patient_view.selectRow(0)
         self._show_patient()
 
@@ -90,15 +143,7 @@ class MainWindow(QMainWindow):
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
         left_layout.addWidget(self.search_edit)
-        self.patient_model = PatientTableModel(self.clinic, self.formatter, self)
         self.patient_view = _table("Patients")
-        self.patient_view.setModel(self.patient_model)
-        self.patient_view.setSortingEnabled(True)
-        self.patient_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.patient_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.patient_view.selectionModel().currentRowChanged.connect(
-            self._on_patient_view_current_row_changed
-        )
         left_layout.addWidget(self.patient_view, 1)
         self.new_patient_button = QPushButton("&New patient…")
         self.new_patient_button.clicked.connect(self.new_patient)
@@ -132,14 +177,18 @@ class MainWindow(QMainWindow):
         self.invoice_button = QPushButton("New &invoice…")
         self.invoice_button.clicked.connect(self.new_invoice)
         self.pay_button = QPushButton("Enter &payment…")
-        self.pay_button.clicked.connect(self.enter_payment)
+        self.pay_button.clicked.connect(self._on_payment_action_triggered)
         buttons.addWidget(self.invoice_button)
         buttons.addWidget(self.pay_button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
 
-        money = self.formatter.money
-        day = self.formatter.day
+        def money(amount: Any) -> str:  # the current formatter: settings may replace it
+            return self.formatter.money(amount)
+
+        def day(value: Any) -> str:
+            return self.formatter.day(value)
+
         self.invoice_model = RecordTableModel(
             [
                 Column("Invoice", lambda i: f"#{i.number}"),
@@ -220,7 +269,7 @@ class MainWindow(QMainWindow):
         self.new_invoice_action = action(
             "New &invoice…", QKeySequence.StandardKey.New, self.new_invoice
         )
-        self.payment_action = action("Enter &payment…", "Ctrl+P", self.enter_payment)
+        self.payment_action = action("Enter &payment…", "Ctrl+P", self._on_payment_action_triggered)
         self.settings_action = action(
             "&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings
         )
@@ -310,7 +359,7 @@ class MainWindow(QMainWindow):
         """Open the payment dialog for the shown patient, from an invoice if one is given."""
         if self._patient_id is None:
             return
-        dialog = self.payment_dialog(source_invoice if isinstance(source_invoice, int) else None)
+        dialog = self.payment_dialog(source_invoice)
         if dialog.exec():
             self._after_change()
 
@@ -354,6 +403,11 @@ class MainWindow(QMainWindow):
         else:
             self._patient_id = None
             self._show_patient()
+
+    def _on_payment_action_triggered(self) -> None:
+        # Not connected to enter_payment directly: triggered/clicked pass checked=False, and a
+        # bool is an int to Python.
+        self.enter_payment(None)
 
     def _on_find_action_triggered(self) -> None:
         self.search_edit.setFocus()

@@ -30,8 +30,11 @@ def test_info_and_verify(new_sqlite_url, capsys):
 
 
 def test_bad_database_url_is_a_clear_error(capsys):
-    assert main(["--database", "mysql://nowhere/clinic"]) == 2
+    assert main(["--database", "mysql://nowhere/clinic", "info"]) == 2
     assert "Unsupported database" in capsys.readouterr().err
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:9/clinic?connect_timeout=2"
+    assert main(["--database", unreachable, "verify"]) == 2
+    assert "could not be opened" in capsys.readouterr().err
 
 
 def test_runs_as_a_module(new_sqlite_url):

@@ -7,6 +7,7 @@ shown are the totals saved.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError, Clinic, to_decimal
+from desktop_app.core import BillingError, to_decimal
 from desktop_app.core.invoicing import parse_lines
 from desktop_app.ui.formatting import Formatter
 
@@ -33,6 +34,10 @@ DESCRIPTION, QUANTITY, PRICE, TAX, AMOUNT = range(5)
 HEADERS = ("Description", "Qty", "Unit price", "Tax %", "Amount")
 PROBLEM_STYLE = "color: #a61b1b;"
 PAYMENT_TERMS_DAYS = 14
+
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
 
 
 def _qdate(value: date) -> QDate:

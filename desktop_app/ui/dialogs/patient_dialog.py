@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
-from desktop_app.core import BillingError, Clinic
+from desktop_app.core import BillingError
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
+
 
 PROBLEM_STYLE = "color: #a61b1b;"
 

@@ -6,6 +6,8 @@ changed hands when the credit was created; this payment only allocated it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -17,9 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import ApplicationRecord, PaymentRecord
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import Column, RecordTableModel
+
+if TYPE_CHECKING:
+    from desktop_app.core import PaymentRecord
 
 
 class PaymentDetailDialog(QDialog):
@@ -61,7 +65,7 @@ class PaymentDetailDialog(QDialog):
             ],
             self,
         )
-        self.model.set_records(list[ApplicationRecord](payment.applications))
+        self.model.set_records(list(payment.applications))
         table = QTableView()
         table.setModel(self.model)
         table.setAccessibleName("Invoices paid")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
@@ -33,7 +34,6 @@ from PySide6.QtWidgets import (
 from desktop_app.core import (
     AllocationMode,
     BillingError,
-    Clinic,
     ConcurrentChangeError,
     PaymentPreview,
     to_decimal,
@@ -41,6 +41,10 @@ from desktop_app.core import (
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.allocation import APPLY, AllocationModel
 from desktop_app.ui.widgets.money_edit import MoneyEdit
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
+
 
 PROBLEM_STYLE = "color: #a61b1b; font-weight: 600;"
 WARNING_STYLE = "color: #8a5300;"

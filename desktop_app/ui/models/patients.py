@@ -7,13 +7,16 @@ the ids and the rows near what is on screen, so it stays quick with many thousan
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-from desktop_app.core import Clinic, PatientRecord
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic, PatientRecord
+
 
 WINDOW = 200
 CACHE_LIMIT = 2000
@@ -33,6 +36,7 @@ class PatientTableModel(QAbstractTableModel):
         self._descending = False
         self._ids: list[int] = []
         self._rows: OrderedDict[int, PatientRecord] = OrderedDict()
+        self._loaded = False
         self.reload()
 
     # -- what the window asks for -----------------------------------------------------------
@@ -50,6 +54,7 @@ class PatientTableModel(QAbstractTableModel):
             self._search, sort=self._sort, descending=self._descending
         )
         self._rows.clear()
+        self._loaded = True
         self.endResetModel()
 
     def patient_id(self, row: int) -> int:
@@ -113,6 +118,8 @@ class PatientTableModel(QAbstractTableModel):
         """Sort in the database by the column's key."""
         if not 0 <= column < len(SORT_KEYS):
             return
-        self._sort = SORT_KEYS[column]
-        self._descending = order == Qt.SortOrder.DescendingOrder
+        key, descending = SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder
+        if self._loaded and (key, descending) == (self._sort, self._descending):
+            return  # the view re-applies its sort when set up: nothing changed
+        self._sort, self._descending = key, descending
         self.reload()

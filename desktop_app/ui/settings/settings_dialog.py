@@ -5,6 +5,8 @@ the next payment dialog uses it at once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -23,8 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import AllocationMode, BillingError, Clinic
+from desktop_app.core import AllocationMode, BillingError
 from desktop_app.core.currencies import MINOR_UNITS
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
+
 
 PAGES = ("General", "Finances > Invoices", "Payment types")
 AUTOMATIC_MODES = (

@@ -1,0 +1,35 @@
+"""Start-up: the window appears at once, then the clinic opens and fills it."""
+
+from PySide6.QtWidgets import QMessageBox
+
+from desktop_app.app import start_window
+
+
+def test_window_shows_first_then_fills_with_the_demo_clinic(qtbot, new_sqlite_url):
+    _, window = start_window(new_sqlite_url(), demo=True)
+    qtbot.addWidget(window)
+    assert window.isVisible() and not window.is_ready
+    assert "Opening the clinic's database" in window.statusBar().currentMessage()
+    assert not window.new_patient_action.isEnabled()
+    qtbot.waitUntil(lambda: window.is_ready, timeout=10_000)
+    assert window.patient_model.rowCount() == 40
+    assert window.windowTitle() == "Clinic Ledger: Harbour Physiotherapy"
+    assert window.name_label.text() != "No patient selected"
+    assert window.new_patient_action.isEnabled()
+    window.clinic.close()
+
+
+def test_a_database_that_cannot_open_is_explained(qtbot, with_modal):
+    shown: list[str] = []
+
+    def read(box) -> None:
+        assert isinstance(box, QMessageBox)
+        shown.append(box.text())
+        box.accept()
+
+    with_modal(read)
+    _, window = start_window("mysql://nowhere/clinic", demo=False)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
+    assert "could not be opened" in shown[0] and "Unsupported database" in shown[0]
+    assert not window.is_ready

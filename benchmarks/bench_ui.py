@@ -45,8 +45,7 @@ print("shown", flush=True)
 APP_WINDOW = """
 import sys
 from desktop_app.app import start_window
-app, window = start_window(sys.argv[1], demo=False)
-app.processEvents()
+app, window = start_window(sys.argv[1], demo=False)  # returns once the window is painted
 window.grab()
 print("shown", flush=True)
 while not window.is_ready:

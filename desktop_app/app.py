@@ -119,6 +119,7 @@ def start_window(database: str | None, demo: bool) -> tuple[Any, Any]:
     app.setOrganizationName("Clinic Ledger")
     window = MainWindow(None, QSettings())
     window.show()
+    app.processEvents()  # paint the window before the slower work below starts
 
     def open_clinic() -> None:
         from desktop_app.core import Clinic

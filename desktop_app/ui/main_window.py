@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
     def open_clinic(self, clinic: Clinic) -> None:
         """Show this clinic: its patients, settings and name."""
         self._clinic = clinic
-        self.formatter = Formatter(clinic.currency, self.formatter.locale)
+        self.formatter = self.formatter.for_currency(clinic.currency)
         self.setWindowTitle(f"Clinic Ledger: {clinic.clinic_name}")
         model = PatientTableModel(clinic, self.formatter, self)
         self._patient_model = model
@@ -372,7 +372,7 @@ class MainWindow(QMainWindow):
         """Open the settings; what is saved applies to the next payment at once."""
         dialog = SettingsDialog(self.clinic, self)
         if dialog.exec():
-            self.formatter = Formatter(self.clinic.currency, self.formatter.locale)
+            self.formatter = self.formatter.for_currency(self.clinic.currency)
             self.setWindowTitle(f"Clinic Ledger: {self.clinic.clinic_name}")
             self._after_change()
 

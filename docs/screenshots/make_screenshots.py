@@ -43,12 +43,16 @@ def main() -> None:
             "shot-prepay",
         )
         clinic.create_invoice(
-            pid, [("Initial consultation", "95.00", 1)], issue_date=date(2026, 11, 2)
+            pid,
+            [("Initial consultation", "95.00", 1)],
+            issue_date=date(2026, 11, 2),
+            due_date=date(2026, 11, 16),
         )
         newer = clinic.create_invoice(
             pid,
             [("Standard consultation", "75.00", 1), ("Strapping tape", "12.50", 1, "10")],
             issue_date=date(2026, 11, 9),
+            due_date=date(2026, 11, 23),
         )
         window = MainWindow(clinic)
         window.resize(1180, 700)

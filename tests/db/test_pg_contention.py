@@ -15,14 +15,16 @@ from desktop_app.core import Clinic, ConcurrentChangeError
 WORKERS = 6
 
 
-def _spend_all_credit(url: str, pid: int, invoice_id: int, barrier, results, worker: int) -> None:
+def _pay_at_once(url, pid, invoice_id, barrier, results, worker, sources, applied, request_id):
+    """Preview, wait until every worker has, then all save at the same moment."""
     with Clinic.open(url) as clinic:
+        typed = {invoice_id: applied} if applied else {}
         preview = clinic.preview_payment(
-            pid, applied={invoice_id: "100"}, source_invoice=invoice_id
+            pid, sources=sources, applied=typed, source_invoice=invoice_id
         )
         barrier.wait(timeout=60)
         try:
-            pay_id = clinic.record_payment(preview, f"worker-{worker}")
+            pay_id = clinic.record_payment(preview, request_id.format(worker=worker))
             results.put(("saved", pay_id))
         except ConcurrentChangeError:
             results.put(("refused", None))
@@ -30,24 +32,17 @@ def _spend_all_credit(url: str, pid: int, invoice_id: int, barrier, results, wor
             results.put(("error", repr(exc)))
 
 
-def _spend_on_different_invoices(url, pid, invoice_id, barrier, results, worker) -> None:
-    with Clinic.open(url) as clinic:
-        preview = clinic.preview_payment(pid, applied={invoice_id: "30"}, source_invoice=invoice_id)
-        barrier.wait(timeout=60)
-        try:
-            results.put(("saved", clinic.record_payment(preview, f"worker-{worker}")))
-        except ConcurrentChangeError:
-            results.put(("refused", None))
-        except Exception as exc:
-            results.put(("error", repr(exc)))
-
-
-def _run(target, url: str, pid: int, invoice_ids: list[int]) -> list[tuple[str, object]]:
+def _run(
+    url: str, pid: int, invoice_ids: list[int], sources: dict, applied: str | None, request_id: str
+) -> list[tuple[str, object]]:
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(len(invoice_ids))
     results = ctx.Queue()
     procs = [
-        ctx.Process(target=target, args=(url, pid, iid, barrier, results, n))
+        ctx.Process(
+            target=_pay_at_once,
+            args=(url, pid, iid, barrier, results, n, sources, applied, request_id),
+        )
         for n, iid in enumerate(invoice_ids)
     ]
     for proc in procs:
@@ -65,7 +60,7 @@ def test_credit_is_never_spent_twice(pg_databases):
         pid = clinic.add_patient("Ada", "Lovelace")
         clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "prepay")
         invoices = [clinic.create_invoice(pid, [("Consult", "100", 1)]) for _ in range(WORKERS)]
-    outcomes = _run(_spend_all_credit, url, pid, invoices)
+    outcomes = _run(url, pid, invoices, {}, "100", "worker-{worker}")
     assert [o for o in outcomes if o[0] == "error"] == []
     saved = [o for o in outcomes if o[0] == "saved"]
     assert len(saved) == 1 and len(outcomes) - len(saved) == WORKERS - 1
@@ -82,7 +77,7 @@ def test_each_saved_payment_is_accounted_for(pg_databases):
         pid = clinic.add_patient("Ada", "Lovelace")
         clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "prepay")
         invoices = [clinic.create_invoice(pid, [("Consult", "30", 1)]) for _ in range(WORKERS)]
-    outcomes = _run(_spend_on_different_invoices, url, pid, invoices)
+    outcomes = _run(url, pid, invoices, {}, "30", "worker-{worker}")
     assert [o for o in outcomes if o[0] == "error"] == []
     saved = [pay_id for kind, pay_id in outcomes if kind == "saved"]
     with Clinic.open(url) as clinic:
@@ -93,22 +88,12 @@ def test_each_saved_payment_is_accounted_for(pg_databases):
     assert len(saved) == 1  # every preview saw the untouched $100; only the first can stand
 
 
-def _save_with_shared_request_id(url, pid, invoice_id, barrier, results, worker) -> None:
-    with Clinic.open(url) as clinic:
-        preview = clinic.preview_payment(pid, sources={"Cash": "10"}, source_invoice=invoice_id)
-        barrier.wait(timeout=60)
-        try:
-            results.put(("saved", clinic.record_payment(preview, "the-same-save")))
-        except Exception as exc:
-            results.put(("error", repr(exc)))
-
-
 def test_simultaneous_retries_of_one_save_record_one_payment(pg_databases):
     url = pg_databases.new()
     with Clinic.open(url) as clinic:
         pid = clinic.add_patient("Ada", "Lovelace")
         invoice = clinic.create_invoice(pid, [("Consult", "50", 1)])
-    outcomes = _run(_save_with_shared_request_id, url, pid, [invoice] * WORKERS)
+    outcomes = _run(url, pid, [invoice] * WORKERS, {"Cash": "10"}, None, "the-same-save")
     assert [o for o in outcomes if o[0] == "error"] == []
     assert len({pay_id for _, pay_id in outcomes}) == 1
     with Clinic.open(url) as clinic:

@@ -13,10 +13,11 @@ from PySide6.QtGui import QBrush, QColor
 
 from desktop_app.core import OpenInvoice, PaymentPreview, PlanLine, to_decimal
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.models.records import LEFT, RIGHT, Index
+from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
 
 INVOICE, ISSUED, BALANCE, APPLY, FROM_CREDIT, BALANCE_AFTER, AFTER = range(7)
 HEADERS = ("Invoice", "Issued", "Balance", "Apply", "From credit", "Balance after", "After saving")
+AMOUNT_COLUMNS = frozenset({BALANCE, APPLY, FROM_CREDIT, BALANCE_AFTER})
 AUTO_COLOUR = QColor("#6b6b6b")
 ERROR_BACKGROUND = QColor("#fdecea")
 
@@ -104,7 +105,7 @@ class AllocationModel(QAbstractTableModel):
                 return self._typed[invoice.id]
             return str(to_decimal(line.applied, self._currency)) if line and line.applied else ""
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(LEFT if column in (INVOICE, ISSUED, AFTER) else RIGHT)
+            return int(RIGHT if column in AMOUNT_COLUMNS else LEFT)
         if role == Qt.ItemDataRole.ForegroundRole and column == APPLY:
             return None if invoice.id in self._typed else QBrush(AUTO_COLOUR)
         if (
@@ -158,10 +159,4 @@ class AllocationModel(QAbstractTableModel):
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(LEFT if section in (INVOICE, ISSUED, AFTER) else RIGHT)
-        return None
+        return header_data(HEADERS, AMOUNT_COLUMNS, section, orientation, role)

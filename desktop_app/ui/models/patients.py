@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.models.records import LEFT, RIGHT, Index
+from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, PatientRecord
@@ -106,13 +106,7 @@ class PatientTableModel(QAbstractTableModel):
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(LEFT if section == 0 else RIGHT)
-        return None
+        return header_data(HEADERS, (1, 2), section, orientation, role)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort in the database by the column's key."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,23 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 Index = QModelIndex | QPersistentModelIndex
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+
+def header_data(
+    titles: Sequence[str],
+    amount_columns: Container[int],
+    section: int,
+    orientation: Qt.Orientation,
+    role: int,
+) -> Any:
+    """Horizontal header text and alignment for a table model (amount columns right-aligned)."""
+    if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(titles):
+        return None
+    if role == Qt.ItemDataRole.DisplayRole:
+        return titles[section]
+    if role == Qt.ItemDataRole.TextAlignmentRole:
+        return int(RIGHT if section in amount_columns else LEFT)
+    return None
 
 
 @dataclass(frozen=True)
@@ -59,9 +76,6 @@ class RecordTableModel(QAbstractTableModel):
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._columns):
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self._columns[section].title
-            if role == Qt.ItemDataRole.TextAlignmentRole:
-                return int(RIGHT if self._columns[section].money else LEFT)
-        return None
+        titles = [column.title for column in self._columns]
+        amounts = {n for n, column in enumerate(self._columns) if column.money}
+        return header_data(titles, amounts, section, orientation, role)

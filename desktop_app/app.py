@@ -129,10 +129,11 @@ def start_window(database: str | None, demo: bool) -> tuple[Any, Any]:
             if demo:
                 _fill_demo(clinic)
         except (BillingError, ValueError) as exc:
+            window.open_error = str(exc)
             QMessageBox.critical(
                 window, "Clinic Ledger", f"The clinic's database could not be opened.\n\n{exc}"
             )
-            app.exit(2)
+            window.close()  # the last window: the application's event loop ends
             return
         window.open_clinic(clinic)
 
@@ -143,10 +144,11 @@ def start_window(database: str | None, demo: bool) -> tuple[Any, Any]:
 def _run_window(database: str | None, demo: bool) -> int:
     app, window = start_window(database, demo)
     try:
-        return int(app.exec())
+        code = int(app.exec())
     finally:
         if window.is_ready:
             window.clinic.close()
+    return 2 if window.open_error else code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -72,6 +72,8 @@ class MainWindow(QMainWindow):
         self.formatter = Formatter("AUD")
         self._patient_id: int | None = None
         self._patient_model: PatientTableModel | None = None
+        #: Why the clinic's database could not be opened, if it could not.
+        self.open_error: str | None = None
         self.setWindowTitle("Clinic Ledger")
         self.resize(1180, 720)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)

@@ -321,3 +321,26 @@ def test_verify_ledger_menu_reports_a_sound_ledger(qtbot, window, with_modal):
     assert window.verify_action.isEnabled()
     window.verify_action.trigger()
     assert messages == ["The ledger is sound: every invariant holds."]
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "reason"),
+    [("", "Lovelace", "first name"), ("Ada", "   ", "last name"), ("Ada", "x" * 201, "longer")],
+)
+def test_patient_dialog_refuses_bad_names(qtbot, clinic, first, last, reason):
+    dialog = PatientDialog(clinic)
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.first_edit, first)
+    qtbot.keyClicks(dialog.last_edit, last)
+    dialog._on_buttons_accepted()
+    assert reason in dialog.message_label.text() and dialog.patient_id is None
+    assert clinic.patient_ids() == []
+
+
+def test_settings_refuse_an_empty_clinic_name(qtbot, clinic):
+    dialog = SettingsDialog(clinic)
+    qtbot.addWidget(dialog)
+    dialog.name_edit.setText("  ")
+    dialog._on_buttons_accepted()
+    assert "Enter the clinic's name" in dialog.message_label.text()
+    assert clinic.clinic_name == "My Clinic"

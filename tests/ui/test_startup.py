@@ -3,6 +3,7 @@
 from PySide6.QtWidgets import QMessageBox
 
 from desktop_app.app import start_window
+from desktop_app.core import Clinic
 
 
 def test_window_shows_first_then_fills_with_the_demo_clinic(qtbot, new_sqlite_url):
@@ -32,4 +33,19 @@ def test_a_database_that_cannot_open_is_explained(qtbot, with_modal):
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
     assert "could not be opened" in shown[0] and "Unsupported database" in shown[0]
-    assert not window.is_ready
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert not window.is_ready and "Unsupported database" in (window.open_error or "")
+
+
+def test_window_opens_a_clinic_on_postgresql(qtbot, pg_databases):
+    url = pg_databases.new()
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Grace", "Hopper")
+        clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "25"}), "p")
+    _, window = start_window(url, demo=False)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.is_ready, timeout=10_000)
+    assert window.name_label.text() == "Grace Hopper"
+    assert window.credit_label.text().endswith("$25.00")
+    assert "postgresql+psycopg://" in window.statusBar().currentMessage()
+    window.clinic.close()

@@ -54,6 +54,7 @@ from .verify import verify_ledger
 OWNER = "database owner"
 MAX_NAME = 200
 MAX_REQUEST_ID = 200
+MAX_PAYMENT_TYPE = 60
 PG_LOCK_TIMEOUT = "5s"
 
 
@@ -63,6 +64,47 @@ def _clean_name(value: object, what: str) -> str:
     if len(value) > MAX_NAME:
         raise BillingError(f"The {what} is longer than {MAX_NAME} characters.")
     return value.strip()
+
+
+def _clean_clinic_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise BillingError("Enter the clinic's name.")
+    if len(name) > MAX_NAME:
+        raise BillingError(f"The clinic's name is longer than {MAX_NAME} characters.")
+    return name.strip()
+
+
+def _allocation_mode(mode: AllocationMode | str) -> AllocationMode:
+    try:
+        return AllocationMode(mode)
+    except ValueError:
+        choices = ", ".join(m.value for m in AllocationMode)
+        raise BillingError(f"Unknown allocation mode {mode!r}; choose one of {choices}.") from None
+
+
+def _currency_code(code: str) -> str:
+    try:
+        return normalize_currency(code)
+    except ValueError as exc:
+        raise BillingError(str(exc)) from None
+
+
+def _clean_payment_type(name: object) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_PAYMENT_TYPE:
+        raise BillingError(f"A payment type needs a name of 1 to {MAX_PAYMENT_TYPE} characters.")
+    return name.strip()
+
+
+def _clean_payment_types(names: Sequence[str]) -> list[str]:
+    cleaned = [_clean_payment_type(name) for name in names]
+    if not cleaned:
+        raise BillingError("Keep at least one payment type.")
+    seen: set[str] = set()
+    for name in cleaned:
+        if name.lower() in seen:
+            raise BillingError(f"The payment type {name} is listed twice.")
+        seen.add(name.lower())
+    return cleaned
 
 
 def _check_request_id(request_id: object) -> str:
@@ -180,17 +222,111 @@ class Clinic:
             raise RuntimeError(f"The clinic database has no {key!r} setting.")
         return value.value
 
-    def _put_setting(self, key: str, value: str) -> None:
+    def update_settings(
+        self,
+        *,
+        clinic_name: str | None = None,
+        currency: str | None = None,
+        allocation_mode: AllocationMode | str | None = None,
+        payment_types: Sequence[str] | None = None,
+    ) -> None:
+        """Change several clinic settings in one transaction: all of them, or (on a refusal) none.
+
+        Args:
+            clinic_name: the clinic's name.
+            currency: an ISO 4217 code; refused once any invoice or payment exists.
+            allocation_mode: the automatic allocation mode.
+            payment_types: the active payment types, in display order. Types left out are
+                retired (saved payments keep them); a retired name given again comes back.
+        """
+        name = None if clinic_name is None else _clean_clinic_name(clinic_name)
+        mode = None if allocation_mode is None else _allocation_mode(allocation_mode)
+        code = None if currency is None else _currency_code(currency)
+        types = None if payment_types is None else _clean_payment_types(payment_types)
         with self._write() as session:
-            row = session.get(Setting, key)
-            before = row.value if row else None
-            if row is None:
-                session.add(Setting(key=key, value=value))
-            else:
-                row.value = value
+            if code is not None:
+                self._change_currency(session, code)
+            if name is not None:
+                self._change_setting(session, "clinic_name", name)
+            if mode is not None:
+                self._change_setting(session, "allocation_mode", mode.value)
+            if types is not None:
+                self._change_payment_types(session, types)
+
+    def _change_setting(self, session: Session, key: str, value: str) -> None:
+        row = session.get_one(Setting, key)
+        if row.value != value:
             audit.record(
-                session, self._actor, "change setting", "setting", None, {key: before}, {key: value}
+                session,
+                self._actor,
+                "change setting",
+                "setting",
+                None,
+                {key: row.value},
+                {key: value},
             )
+            row.value = value
+
+    def _change_currency(self, session: Session, code: str) -> None:
+        # The exclusive lock makes invoices and payments (which share-lock the currency) wait,
+        # so none can be made in another currency between the check and the change.
+        current = self._locked_currency(session, exclusive=True)
+        if code == current:
+            return
+        if self._money_recorded(session):
+            raise BillingError(
+                "The currency cannot change once invoices or payments exist: their amounts "
+                f"are in {current}."
+            )
+        self._change_setting(session, "currency", code)
+
+    @staticmethod
+    def _money_recorded(session: Session) -> bool:
+        return bool(
+            session.scalar(select(func.count()).select_from(Invoice))
+            or session.scalar(select(func.count()).select_from(Payment))
+        )
+
+    def _change_payment_types(self, session: Session, names: list[str]) -> None:
+        rows = {row.name.lower(): row for row in session.scalars(select(PaymentType))}
+        wanted = {name.lower() for name in names}
+        for key, row in rows.items():
+            if row.active and key not in wanted:
+                row.active = False
+                audit.record(
+                    session,
+                    self._actor,
+                    "retire payment type",
+                    "payment_type",
+                    row.id,
+                    {"active": True},
+                    {"active": False},
+                )
+        for position, name in enumerate(names):
+            existing = rows.get(name.lower())
+            if existing is None:
+                session.add(PaymentType(name=name, active=True, position=position))
+                audit.record(
+                    session,
+                    self._actor,
+                    "add payment type",
+                    "payment_type",
+                    None,
+                    None,
+                    {"name": name},
+                )
+            else:
+                if not existing.active:
+                    audit.record(
+                        session,
+                        self._actor,
+                        "add payment type",
+                        "payment_type",
+                        existing.id,
+                        {"active": False},
+                        {"active": True},
+                    )
+                existing.active, existing.position = True, position
 
     @property
     def allocation_mode(self) -> AllocationMode:
@@ -200,14 +336,7 @@ class Clinic:
 
     def set_allocation_mode(self, mode: AllocationMode | str) -> None:
         """Change the automatic allocation mode; the next preview uses it."""
-        try:
-            mode = AllocationMode(mode)
-        except ValueError:
-            choices = ", ".join(m.value for m in AllocationMode)
-            raise BillingError(
-                f"Unknown allocation mode {mode!r}; choose one of {choices}."
-            ) from None
-        self._put_setting("allocation_mode", mode.value)
+        self.update_settings(allocation_mode=mode)
 
     @property
     def currency(self) -> str:
@@ -215,34 +344,15 @@ class Clinic:
         with self._read() as session:
             return self._setting(session, "currency")
 
+    @property
+    def currency_can_change(self) -> bool:
+        """False once any invoice or payment exists (their amounts are in the currency)."""
+        with self._read() as session:
+            return not self._money_recorded(session)
+
     def set_currency(self, code: str) -> None:
         """Change the currency; refused once any invoice or payment exists."""
-        try:
-            code = normalize_currency(code)
-        except ValueError as exc:
-            raise BillingError(str(exc)) from None
-        with self._write() as session:
-            # The exclusive lock makes invoices and payments (which share-lock the currency)
-            # wait, so none can be made in another currency between the check and the change.
-            current = self._locked_currency(session, exclusive=True)
-            used = session.scalar(select(func.count()).select_from(Invoice)) or session.scalar(
-                select(func.count()).select_from(Payment)
-            )
-            if used and code != current:
-                raise BillingError(
-                    "The currency cannot change once invoices or payments exist: their amounts "
-                    f"are in {current}."
-                )
-            session.get_one(Setting, "currency").value = code
-            audit.record(
-                session,
-                self._actor,
-                "change setting",
-                "setting",
-                None,
-                {"currency": current},
-                {"currency": code},
-            )
+        self.update_settings(currency=code)
 
     def _locked_currency(self, session: Session, *, exclusive: bool = False) -> str:
         """The currency, locked for this transaction (shared by money movements, exclusive when
@@ -263,11 +373,7 @@ class Clinic:
 
     def set_clinic_name(self, name: str) -> None:
         """Rename the clinic."""
-        if not isinstance(name, str) or not name.strip():
-            raise BillingError("Enter the clinic's name.")
-        if len(name) > MAX_NAME:
-            raise BillingError(f"The clinic's name is longer than {MAX_NAME} characters.")
-        self._put_setting("clinic_name", name.strip())
+        self.update_settings(clinic_name=name)
 
     def payment_types(self, *, include_inactive: bool = False) -> list[str]:
         """Payment type names in display order (active ones unless asked otherwise)."""
@@ -279,9 +385,7 @@ class Clinic:
 
     def add_payment_type(self, name: str) -> None:
         """Add a payment type (or reactivate one of that name)."""
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 60:
-            raise BillingError("A payment type needs a name of 1 to 60 characters.")
-        name = name.strip()
+        name = _clean_payment_type(name)
         with self._write() as session:
             existing = session.scalars(
                 select(PaymentType).where(func.lower(PaymentType.name) == name.lower())

@@ -271,3 +271,34 @@ def test_future_dates_are_refused(clinic):
         clinic.refund_credit(pid, "1", method="Cash", request_id="x", refund_date=tomorrow)
     with pytest.raises(BillingError, match="due date is before"):
         clinic.create_invoice(pid, [("Consult", "5", 1)], issue_date=NOV5, due_date=NOV1)
+
+
+def test_update_settings_is_all_or_nothing(clinic):
+    from tests.helpers import snapshot
+
+    clinic.create_invoice(clinic.add_patient("Ada", "Lovelace"), [("Consult", "5", 1)])
+    assert not clinic.currency_can_change
+    before = snapshot(clinic)
+    with pytest.raises(BillingError, match="cannot change once invoices"):
+        clinic.update_settings(
+            clinic_name="Harbour Physio",
+            currency="EUR",
+            allocation_mode="off",
+            payment_types=["EFTPOS"],
+        )
+    assert snapshot(clinic) == before
+    with pytest.raises(BillingError, match="listed twice"):
+        clinic.update_settings(payment_types=["Cash", "cash"])
+    with pytest.raises(BillingError, match="at least one"):
+        clinic.update_settings(payment_types=[])
+    assert snapshot(clinic) == before
+    # Retire Cash and bring it back under another spelling, reorder, add: one save.
+    clinic.update_settings(payment_types=["HICAPS", "EFTPOS"])
+    clinic.update_settings(
+        clinic_name="Harbour Physio",
+        allocation_mode="off",
+        payment_types=["cash", "EFTPOS", "HICAPS"],
+    )
+    assert clinic.payment_types() == ["Cash", "EFTPOS", "HICAPS"]
+    assert (clinic.clinic_name, clinic.allocation_mode) == ("Harbour Physio", AllocationMode.OFF)
+    assert clinic.currency == "AUD"

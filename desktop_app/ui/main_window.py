@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core import BillingError
 from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
@@ -47,6 +49,7 @@ def _table(name: str) -> QTableView:
     """A read-only table with fixed row heights (never sized to its contents)."""
     view = QTableView()
     view.setAccessibleName(name)
+    view.setTabKeyNavigation(False)  # Tab leaves the table; arrow keys move between rows
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -155,6 +158,8 @@ class MainWindow(QMainWindow):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         self.name_label = QLabel()
+        self.name_label.setWordWrap(True)
+        self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         font = QFont(self.name_label.font())
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
@@ -284,7 +289,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.new_patient_action, self.settings_action])
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
-        patient_menu = menu.addMenu("&Patient")
+        patient_menu = menu.addMenu("P&atient")
         patient_menu.addActions([self.find_action, self.new_invoice_action, self.payment_action])
         tools_menu = menu.addMenu("&Tools")
         tools_menu.addAction(self.verify_action)
@@ -361,7 +366,12 @@ class MainWindow(QMainWindow):
         """Open the payment dialog for the shown patient, from an invoice if one is given."""
         if self._patient_id is None:
             return
-        dialog = self.payment_dialog(source_invoice)
+        try:
+            dialog = self.payment_dialog(source_invoice)
+        except BillingError as exc:  # e.g. the invoice was paid on another computer meanwhile
+            QMessageBox.information(self, "Enter payment", str(exc))
+            self._after_change()
+            return
         if dialog.exec():
             self._after_change()
 
@@ -375,6 +385,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.clinic, self)
         if dialog.exec():
             self.formatter = self.formatter.for_currency(self.clinic.currency)
+            self.patient_model.set_formatter(self.formatter)
             self.setWindowTitle(f"Clinic Ledger: {self.clinic.clinic_name}")
             self._after_change()
 

@@ -344,3 +344,89 @@ def test_settings_refuse_an_empty_clinic_name(qtbot, clinic):
     dialog._on_buttons_accepted()
     assert "Enter the clinic's name" in dialog.message_label.text()
     assert clinic.clinic_name == "My Clinic"
+
+
+def test_invoice_paid_elsewhere_is_explained_and_the_view_refreshed(
+    qtbot, window, clinic, with_modal
+):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    iid = clinic.create_invoice(pid, [("Consult", "50", 1)])
+    window.patient_model.reload()
+    window.select_patient(pid)
+    assert window.invoice_model.data(window.invoice_model.index(0, 6)) == "Open"
+    with Clinic.open(clinic.url) as other_desk:
+        other_desk.record_payment(
+            other_desk.preview_payment(pid, sources={"EFTPOS": "50"}, source_invoice=iid), "d2"
+        )
+    messages: list[str] = []
+
+    def read(box: QDialog) -> None:
+        messages.append(box.text())  # type: ignore[attr-defined]
+        box.accept()
+
+    with_modal(read)
+    window.invoice_view.activated.emit(window.invoice_model.index(0, 0))
+    assert messages and "is paid" in messages[0]
+    assert window.invoice_model.data(window.invoice_model.index(0, 6)) == "Paid"
+
+
+def test_tab_leaves_the_main_window_tables(window, clinic):
+    for first in ("Ada", "Grace"):
+        clinic.add_patient(first, "Smith")
+    window.patient_model.reload()
+    window.activateWindow()
+    window.patient_view.setFocus()
+    window.patient_view.selectRow(0)
+    from PySide6.QtTest import QTest
+
+    QTest.keyClick(window.patient_view, Qt.Key.Key_Tab)
+    assert window.focusWidget() is not window.patient_view
+
+
+def test_settings_refusal_saves_nothing_and_currency_is_fixed_once_used(qtbot, clinic):
+    clinic.create_invoice(clinic.add_patient("Ada", "Lovelace"), [("Consult", "5", 1)])
+    dialog = SettingsDialog(clinic)
+    qtbot.addWidget(dialog)
+    assert not dialog.currency_combo.isEnabled()
+    dialog.name_edit.setText("Harbour Physio")
+    dialog.automatic_check.setChecked(False)
+    dialog.types_list.clear()  # no payment types at all: refused
+    dialog._on_buttons_accepted()
+    assert "at least one payment type" in dialog.message_label.text()
+    assert clinic.clinic_name == "My Clinic"  # nothing half-saved
+    assert clinic.allocation_mode is AllocationMode.OLDEST_FIRST
+
+
+def test_removing_and_re_adding_a_type_under_another_spelling(qtbot, clinic):
+    dialog = SettingsDialog(clinic, page=2)
+    qtbot.addWidget(dialog)
+    dialog.types_list.setCurrentRow(0)
+    dialog._on_remove_clicked()  # Cash
+    dialog.new_type_edit.setText("cash")
+    dialog._on_add_clicked()
+    dialog._on_buttons_accepted()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert clinic.payment_types() == [
+        "EFTPOS",
+        "Credit card",
+        "Bank transfer",
+        "Health fund",
+        "Cash",
+    ]
+
+
+def test_patient_list_follows_a_currency_change(qtbot, window, clinic, with_modal):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    window.patient_model.reload()
+    window.select_patient(pid)
+
+    def to_euro(dialog: QDialog) -> None:
+        assert isinstance(dialog, SettingsDialog)
+        dialog.currency_combo.setCurrentText("EUR")
+        dialog._on_buttons_accepted()
+
+    with_modal(to_euro)
+    window.settings_action.trigger()
+    model = window.patient_model
+    assert model.data(model.index(0, 1)) == "EUR0.00"  # Babel's en_AU way of writing euros
+    assert window.credit_label.text() == "Account credit: EUR0.00"

@@ -222,7 +222,9 @@ def test_concurrent_change_refreshes_the_preview_and_says_why(
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert dialog.saved_payment_id is None and dialog.isVisible()
     assert snapshot(clinic) == before
-    assert "another computer changed" in dialog.message_label.text()
+    message = dialog.message_label.text()
+    assert "credit changed from $60.00 to $45.00" in message  # amounts shown whole
+    assert "saved on another computer" in message and "Nothing was saved" in message
     assert dialog.credit_available_label.text() == "$45.00"
     assert cell(dialog, a, APPLY) == "$40.00" and cell(dialog, b, APPLY) == "$5.00"
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
@@ -249,3 +251,106 @@ def test_sources_and_table_have_accessible_names_and_tab_order(qtbot, clinic, fo
     assert dialog.focusWidget() is dialog.table
     qtbot.keyClick(dialog.table, Qt.Key.Key_Tab)
     assert dialog.focusWidget() is dialog.save_button
+
+
+def test_changing_the_date_keeps_the_figures_on_screen(qtbot, clinic, formatter, two_invoices):
+    pid, a, _ = two_invoices
+    dialog = open_dialog(qtbot, clinic, formatter, pid, source=a)
+    with Clinic.open(clinic.url) as other_desk:  # meanwhile: a refund and a new invoice
+        other_desk.refund_credit(pid, "30", method="Cash", request_id="desk-2")
+        other_desk.create_invoice(pid, [("Consult", "50", 1)])
+    dialog.date_edit.setDate(dialog.date_edit.date().addDays(-1))
+    assert dialog.allocation_model.rowCount() == 2  # the table was not silently swapped
+    assert dialog.credit_available_label.text() == "$60.00"
+    assert dialog.preview.payment_date < date.today()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.saved_payment_id is None  # refused: the credit moved; nothing unseen saved
+    assert "credit changed from $60.00 to $30.00" in dialog.message_label.text()
+    assert dialog.allocation_model.rowCount() == 3  # now refreshed, in plain view
+
+
+def test_save_shortcut_with_an_amount_still_being_typed_shows_it_first(
+    qtbot, clinic, formatter, two_invoices
+):
+    pid, a, b = two_invoices
+    dialog = open_dialog(qtbot, clinic, formatter, pid, source=a)
+    dialog.activateWindow()  # shortcuts work in the active window, as on a real screen
+    qtbot.waitUntil(dialog.isActiveWindow)
+    model = dialog.allocation_model
+    index = model.index(model.invoice_row(b), APPLY)
+    dialog.table.setCurrentIndex(index)
+    dialog.table.edit(index)
+    editor = next(e for e in dialog.table.findChildren(QLineEdit) if e.isVisible())
+    editor.selectAll()
+    qtbot.keyClicks(editor, "5")
+    qtbot.keyClick(editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.saved_payment_id is None  # not saved yet: the new figures are shown first
+    assert (
+        cell(dialog, b, APPLY) == "5" and "check it and save again" in dialog.message_label.text()
+    )
+    qtbot.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    saved = clinic.payment(dialog.saved_payment_id)
+    assert {x.invoice_id: x.amount for x in saved.applications} == {
+        a: Decimal("40.00"),
+        b: Decimal("5.00"),
+    }
+
+
+def test_tab_leaves_the_apply_table_for_save(qtbot, clinic, formatter, two_invoices):
+    pid, a, _ = two_invoices
+    dialog = open_dialog(qtbot, clinic, formatter, pid, source=a)
+    assert dialog.save_button.isEnabled()
+    dialog.activateWindow()
+    dialog.table.setFocus()
+    dialog.table.setCurrentIndex(dialog.allocation_model.index(0, APPLY))
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is dialog.save_button
+
+
+def test_confirming_an_automatic_amount_unchanged_keeps_it_automatic(
+    qtbot, clinic, formatter, two_invoices
+):
+    pid, a, b = two_invoices
+    dialog = open_dialog(qtbot, clinic, formatter, pid, source=a)
+    model = dialog.allocation_model
+    index = model.index(model.invoice_row(a), APPLY)
+    assert model.setData(index, model.data(index, Qt.ItemDataRole.EditRole)) is False
+    assert model.typed == {}
+    type_source(qtbot, dialog, "Cash", "10")  # still follows the mode: A $40, B $30
+    assert cell(dialog, b, APPLY) == "$30.00"
+
+
+def test_one_request_id_per_dialog(qtbot, clinic, formatter):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    dialog = open_dialog(qtbot, clinic, formatter, pid)
+    request_id = dialog.request_id
+    type_source(qtbot, dialog, "Cash", "25")
+    assert dialog.request_id == request_id
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    # A second save of the same dialog (a retry) is the same payment, not a new one.
+    assert clinic.record_payment(dialog.preview, dialog.request_id) == dialog.saved_payment_id
+    assert len(clinic.payments(pid)) == 1
+
+
+def test_a_very_long_name_does_not_stretch_the_dialog(qtbot, clinic, formatter):
+    pid = clinic.add_patient("A" * 200, "B" * 200)
+    dialog = open_dialog(qtbot, clinic, formatter, pid)
+    assert dialog.minimumSizeHint().width() < 1200
+
+
+def test_payment_type_retired_elsewhere_refuses_and_marks_the_field(qtbot, clinic, formatter):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    dialog = open_dialog(qtbot, clinic, formatter, pid)
+    type_source(qtbot, dialog, "Cash", "10")
+    with Clinic.open(clinic.url) as other_desk:
+        other_desk.update_settings(payment_types=["EFTPOS", "Credit card"])
+    before = snapshot(clinic)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.saved_payment_id is None and snapshot(clinic) == before
+    assert "no longer in use" in dialog.message_label.text()
+    assert "not a payment type" in (dialog.source_edits["Cash"].error or "")
+    assert not dialog.save_button.isEnabled()
+    type_source(qtbot, dialog, "Cash", "")
+    type_source(qtbot, dialog, "EFTPOS", "10")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert clinic.payment(dialog.saved_payment_id).sources == {"EFTPOS": Decimal("10.00")}

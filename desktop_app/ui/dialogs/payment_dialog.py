@@ -8,6 +8,7 @@ meanwhile, the save is refused, the figures are read again and the dialog says w
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import date
 from itertools import pairwise
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QAbstractItemView,
     QDateEdit,
     QDialog,
@@ -25,7 +27,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -96,6 +100,8 @@ class PaymentDialog(QDialog):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         title = QLabel(self._draft.patient_name)
+        title.setWordWrap(True)
+        title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout.addWidget(_big(title, 1.3))
         self.source_label = QLabel()
         layout.addWidget(self.source_label)
@@ -145,6 +151,7 @@ class PaymentDialog(QDialog):
         self.table = QTableView()
         self.table.setModel(self.allocation_model)
         self.table.setAccessibleName("Apply to invoices")
+        self.table.setTabKeyNavigation(False)  # Tab moves on to Save; arrows move between cells
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(
@@ -303,8 +310,8 @@ class PaymentDialog(QDialog):
         if problems:
             text, style = problems[0], PROBLEM_STYLE
         elif preview is not None and preview.is_empty:
-            text = (
-                "Nothing to save yet: enter an amount in a payment source, or in Apply to invoices."
+            text = "Nothing to save yet: enter an amount in a payment source" + (
+                ", or in Apply to invoices." if self._draft.open_invoices else "."
             )
             style = INFO_STYLE
         elif preview is not None and preview.leaves_credit_with_open_invoices:
@@ -324,22 +331,24 @@ class PaymentDialog(QDialog):
     # -- slots ------------------------------------------------------------------------------
 
     def _on_source_text_edited(self, _text: str) -> None:
+        self._notice = ""
         self._refresh()
 
     def _on_allocation_model_typed_changed(self) -> None:
+        if self.table.state() != QAbstractItemView.State.EditingState:
+            self._notice = ""
         self._refresh()
 
     def _on_date_edit_date_changed(self, value: QDate) -> None:
+        # Only the date changes: the figures on screen stay the ones the preview was made from
+        # (the save re-checks them against the database either way).
         day = date(value.year(), value.month(), value.day())
-        try:
-            self._draft = self._clinic.payment_draft(
-                self._patient_id, self._source_invoice, payment_date=day
-            )
-        except BillingError as exc:
-            self._notice = str(exc)
+        self._draft = dataclasses.replace(self._draft, payment_date=day)
         self._refresh()
 
     def _on_save_button_clicked(self) -> None:
+        if self._commit_open_editor():
+            return  # the amount just typed changed the preview: let it be seen before saving
         preview = self._preview
         if self._saved_id is not None or preview is None or preview.is_empty:
             return
@@ -359,6 +368,21 @@ class PaymentDialog(QDialog):
         self.saved.emit(payment_id)
         self.accept()
 
+    def _commit_open_editor(self) -> bool:
+        """Finish an Apply cell still being typed in; True if that changed the preview."""
+        if self.table.state() != QAbstractItemView.State.EditingState:
+            return False
+        before = self._preview
+        for editor in self.table.viewport().findChildren(QLineEdit):
+            if editor.isVisible():  # the Apply cell's editor: hand its text to the model
+                self.table.commitData(editor)
+                self.table.closeEditor(editor, QAbstractItemDelegate.EndEditHint.NoHint)
+        if self._preview is before:
+            return False
+        self._notice = "The amount you were typing is now applied; check it and save again."
+        self._refresh()
+        return True
+
     def _reload_after_change(self, reason: str) -> None:
         day = self._draft.payment_date
         source = self._source_invoice
@@ -371,11 +395,13 @@ class PaymentDialog(QDialog):
             self._draft = self._clinic.payment_draft(self._patient_id, None, payment_date=day)
         else:
             self._source_invoice = source
-        self._notice = (
-            f"Not saved: another computer changed this patient's account. {reason.split('.')[0]}."
-            " The figures below are up to date; check them and save again."
-        )
+        self._notice = f"{reason} The figures below are now up to date."
         self._load_draft()
+
+    @property
+    def request_id(self) -> str:
+        """The one request id this dialog saves with, however often Save is pressed."""
+        return self._request_id
 
     @property
     def saved_payment_id(self) -> int | None:

@@ -148,6 +148,8 @@ class AllocationModel(QAbstractTableModel):
             return False
         invoice = self._invoices[index.row()]
         text = "" if value is None else str(value).strip()
+        if invoice.id not in self._typed and text == self.data(index, Qt.ItemDataRole.EditRole):
+            return False  # an automatic amount confirmed unchanged stays automatic
         if text:
             self._typed[invoice.id] = text
         else:

@@ -47,6 +47,11 @@ class PatientTableModel(QAbstractTableModel):
             self._search = text
             self.reload()
 
+    def set_formatter(self, formatter: Formatter) -> None:
+        """Show amounts with another formatter (after the currency changed)."""
+        self._formatter = formatter
+        self.reload()
+
     def reload(self) -> None:
         """Fetch the ids again (after a save) and forget cached rows."""
         self.beginResetModel()

@@ -86,6 +86,7 @@ class SettingsDialog(QDialog):
         self.currency_combo.addItems(sorted(MINOR_UNITS))
         self.currency_combo.setCurrentText(self._clinic.currency)
         self.currency_combo.setAccessibleName("Currency")
+        self.currency_combo.setEnabled(self._clinic.currency_can_change)
         form.addRow("Clinic &name:", self.name_edit)
         form.addRow("&Currency:", self.currency_combo)
         note = QLabel("The currency can change only before the first invoice or payment.")
@@ -174,22 +175,13 @@ class SettingsDialog(QDialog):
             self.types_list.takeItem(row)
 
     def _on_buttons_accepted(self) -> None:
-        clinic = self._clinic
-        try:
-            if self.name_edit.text().strip() != clinic.clinic_name:
-                clinic.set_clinic_name(self.name_edit.text())
-            if self.currency_combo.currentText() != clinic.currency:
-                clinic.set_currency(self.currency_combo.currentText())
-            if self.chosen_mode() is not clinic.allocation_mode:
-                clinic.set_allocation_mode(self.chosen_mode())
-            existing = clinic.payment_types()
-            shown = self._types_shown()
-            for name in shown:
-                if name not in existing:
-                    clinic.add_payment_type(name)
-            for name in existing:
-                if name not in shown:
-                    clinic.deactivate_payment_type(name)
+        try:  # every page in one save: all of it, or (on a refusal) none of it
+            self._clinic.update_settings(
+                clinic_name=self.name_edit.text(),
+                currency=self.currency_combo.currentText(),
+                allocation_mode=self.chosen_mode(),
+                payment_types=self._types_shown(),
+            )
         except BillingError as exc:
             self.message_label.setText(str(exc))
             return

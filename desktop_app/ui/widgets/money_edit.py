@@ -19,7 +19,6 @@ class MoneyEdit(QLineEdit):
     def __init__(self, accessible_name: str, parent: Any = None) -> None:
         super().__init__(parent)
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.setPlaceholderText("0.00")
         self.setAccessibleName(accessible_name)
         self.setClearButtonEnabled(False)
         self.setMaxLength(32)

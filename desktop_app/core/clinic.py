@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from . import audit
+from . import audit, read_models
 from .allocation import AllocationMode, OpenInvoice, allocate
 from .currencies import normalize_currency
 from .db.engine import WRITE_OPTION, default_database_url, is_sqlite, make_engine
@@ -40,10 +40,8 @@ from .invoicing import parse_lines
 from .money import AmountInput, format_amount, max_major, parse_minor, to_decimal
 from .payment_draft import PaymentDraft
 from .records import (
-    ApplicationRecord,
     ClinicSummary,
     CreditMovement,
-    InvoiceLineRecord,
     InvoiceRecord,
     PatientRecord,
     PaymentPreview,
@@ -484,7 +482,7 @@ class Clinic:
         order = [*keys[sort], Patient.id]
         query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
         for word in search.split():
-            pattern = "%" + _escape_like(word.lower()) + "%"
+            pattern = "%" + read_models.escape_like(word.lower()) + "%"
             query = query.where(
                 func.lower(Patient.first_name).like(pattern, escape="\\")
                 | func.lower(Patient.last_name).like(pattern, escape="\\")
@@ -522,7 +520,7 @@ class Clinic:
             currency = self._setting(session, "currency")
             if session.get(Patient, patient_id) is None:
                 raise NotFoundError(f"There is no patient {patient_id}.")
-            events = _credit_events(session, patient_id, currency)
+            events = read_models.credit_events(session, patient_id, currency)
         movements: list[CreditMovement] = []
         balance = 0
         for _, day, description, change, payment_id in sorted(events, key=lambda e: e[0]):
@@ -616,8 +614,8 @@ class Clinic:
             row = session.get(Invoice, invoice_id)
             if row is None:
                 raise NotFoundError(f"There is no invoice {invoice_id}.")
-            lines = _lines_by_invoice(session, [row.id]).get(row.id, [])
-            return _invoice_record(row, lines, self._setting(session, "currency"))
+            lines = read_models.lines_by_invoice(session, [row.id]).get(row.id, [])
+            return read_models.invoice_record(row, lines, self._setting(session, "currency"))
 
     def invoices(self, patient_id: int, *, open_only: bool = False) -> list[InvoiceRecord]:
         """The patient's invoices by issue date, then number."""
@@ -627,8 +625,10 @@ class Clinic:
         with self._read() as session:
             currency = self._setting(session, "currency")
             rows = session.scalars(query.order_by(Invoice.issue_date, Invoice.number)).all()
-            lines = _lines_by_invoice(session, [row.id for row in rows])
-            return [_invoice_record(row, lines.get(row.id, []), currency) for row in rows]
+            lines = read_models.lines_by_invoice(session, [row.id for row in rows])
+            return [
+                read_models.invoice_record(row, lines.get(row.id, []), currency) for row in rows
+            ]
 
     def void_invoice(self, invoice_id: int, reason: str | None = None) -> None:
         """Void an invoice; whatever was applied to it returns to the patient's credit."""
@@ -707,7 +707,7 @@ class Clinic:
                 payment_date=day,
                 payment_types=types,
                 credit_available=patient.credit_minor,
-                open_invoices=tuple(_open_invoices(session, patient_id)),
+                open_invoices=tuple(read_models.open_invoices(session, patient_id)),
                 explain_not_open=lambda invoice_id: self._explain_not_open(patient_id, invoice_id),
             )
 
@@ -927,7 +927,7 @@ class Clinic:
             row = session.get(Payment, payment_id)
             if row is None:
                 raise NotFoundError(f"There is no payment {payment_id}.")
-            return _payment_record(session, row, self._setting(session, "currency"))
+            return read_models.payment_record(session, row, self._setting(session, "currency"))
 
     def payments(self, patient_id: int) -> list[PaymentRecord]:
         """The patient's payments and refunds, oldest first."""
@@ -938,7 +938,7 @@ class Clinic:
                 .where(Payment.patient_id == patient_id)
                 .order_by(Payment.payment_date, Payment.id)
             ).all()
-            return [_payment_record(session, row, currency) for row in rows]
+            return [read_models.payment_record(session, row, currency) for row in rows]
 
     def refund_credit(
         self,
@@ -1121,87 +1121,6 @@ def _operational_error(exc: OperationalError) -> BillingError:
     )
 
 
-def _open_invoices(session: Session, patient_id: int) -> list[OpenInvoice]:
-    rows = session.execute(
-        select(
-            Invoice.id, Invoice.number, Invoice.issue_date, Invoice.total_minor - Invoice.paid_minor
-        )
-        .where(Invoice.patient_id == patient_id, Invoice.status == "open")
-        .order_by(Invoice.issue_date, Invoice.number)
-    )
-    return [OpenInvoice(i, n, d, b) for i, n, d, b in rows]
-
-
-def _escape_like(text: str) -> str:
-    """Make ``%``, ``_`` and the escape character itself match literally in a LIKE pattern."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _credit_events(
-    session: Session, patient_id: int, currency: str
-) -> list[tuple[tuple[Any, int, int], date, str, int, int | None]]:
-    """Credit changes as (sort key, day, description, change in minor units, payment id)."""
-    payments = session.scalars(select(Payment).where(Payment.patient_id == patient_id)).all()
-    apps = session.execute(
-        select(Application, Invoice.number)
-        .join(Invoice, Invoice.id == Application.invoice_id)
-        .join(Payment, Payment.id == Application.payment_id)
-        .where(Payment.patient_id == patient_id)
-        .order_by(Application.id)
-    ).all()
-    by_payment: dict[int, list[tuple[Application, int]]] = {}
-    for app, number in apps:
-        by_payment.setdefault(app.payment_id, []).append((app, number))
-    events: list[tuple[tuple[Any, int, int], date, str, int, int | None]] = []
-
-    def money(minor: int) -> str:
-        return format_amount(minor, currency)
-
-    for pay in payments:
-        own = by_payment.get(pay.id, [])
-        change = pay.total_minor - sum(app.amount_minor for app, _ in own)
-        from_credit = [(app, n) for app, n in own if app.from_credit_minor]
-        if pay.kind == "refund":
-            what = f"Refund of {money(-pay.total_minor)}"
-        elif from_credit and pay.total_minor == 0:
-            what = "Credit applied to " + ", ".join(f"invoice #{n}" for _, n in from_credit)
-        elif change > 0:
-            what = f"Payment of {money(pay.total_minor)}: {money(change)} left as credit"
-        else:
-            what = f"Payment of {money(pay.total_minor)}, with credit applied to " + ", ".join(
-                f"invoice #{n}" for _, n in from_credit
-            )
-        if change:
-            events.append(((pay.created_at, pay.id, 0), pay.payment_date, what, change, pay.id))
-        if pay.reversed_at is not None:
-            returned = sum(
-                app.amount_minor for app, _ in own if app.removed_reason == "payment reversed"
-            )
-            undo = returned - pay.total_minor
-            if undo:
-                events.append(
-                    (
-                        (pay.reversed_at, pay.id, 1),
-                        pay.reversed_at.date(),
-                        f"{'Refund' if pay.kind == 'refund' else 'Payment'} {pay.id} reversed",
-                        undo,
-                        pay.id,
-                    )
-                )
-    for app, number in apps:
-        if app.removed_at is not None and app.removed_reason != "payment reversed":
-            events.append(
-                (
-                    (app.removed_at, app.payment_id, 2),
-                    app.removed_at.date(),
-                    f"Returned from invoice #{number} ({app.removed_reason})",
-                    app.amount_minor,
-                    app.payment_id,
-                )
-            )
-    return events
-
-
 def _payment_for_request(
     session: Session, request_id: str, patient_id: int, kind: str, total: int | None = None
 ) -> int | None:
@@ -1245,90 +1164,3 @@ def _remove_applications(session: Session, condition: Any, reason: str) -> int:
         app.removed_reason = reason
         removed += app.amount_minor
     return removed
-
-
-def _lines_by_invoice(session: Session, invoice_ids: list[int]) -> dict[int, list[InvoiceLine]]:
-    """The lines of several invoices in one query, in line order."""
-    grouped: dict[int, list[InvoiceLine]] = {}
-    if not invoice_ids:
-        return grouped
-    for line in session.scalars(
-        select(InvoiceLine)
-        .where(InvoiceLine.invoice_id.in_(invoice_ids))
-        .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
-    ):
-        grouped.setdefault(line.invoice_id, []).append(line)
-    return grouped
-
-
-def _invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) -> InvoiceRecord:
-    def d(minor: int) -> Decimal:
-        return to_decimal(minor, currency)
-
-    balance = 0 if row.status == "void" else row.total_minor - row.paid_minor
-    return InvoiceRecord(
-        id=row.id,
-        number=row.number,
-        patient_id=row.patient_id,
-        issue_date=row.issue_date,
-        due_date=row.due_date,
-        total=d(row.total_minor),
-        paid=d(row.paid_minor),
-        balance=d(balance),
-        status=row.status,
-        lines=tuple(
-            InvoiceLineRecord(
-                ln.description,
-                d(ln.unit_price_minor),
-                ln.quantity,
-                Decimal(ln.tax_rate_bp).scaleb(-2),
-                d(ln.tax_minor),
-                d(ln.amount_minor),
-            )
-            for ln in lines
-        ),
-    )
-
-
-def _payment_record(session: Session, row: Payment, currency: str) -> PaymentRecord:
-    def d(minor: int) -> Decimal:
-        return to_decimal(minor, currency)
-
-    sources = session.execute(
-        select(PaymentType.name, PaymentSource.amount_minor)
-        .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
-        .where(PaymentSource.payment_id == row.id)
-        .order_by(PaymentSource.id)
-    ).all()
-    apps = session.execute(
-        select(Application, Invoice.number)
-        .join(Invoice, Invoice.id == Application.invoice_id)
-        .where(Application.payment_id == row.id)
-        .order_by(Application.id)
-    ).all()
-    live = [app for app, _ in apps if app.removed_at is None]
-    return PaymentRecord(
-        id=row.id,
-        patient_id=row.patient_id,
-        kind=row.kind,
-        payment_date=row.payment_date,
-        total=d(row.total_minor),
-        money_applied=d(sum(app.from_money_minor for app in live)),
-        credit_applied=d(sum(app.from_credit_minor for app in live)),
-        sources={name: d(minor) for name, minor in sources},
-        applications=tuple(
-            ApplicationRecord(
-                app.id,
-                app.invoice_id,
-                number,
-                d(app.amount_minor),
-                d(app.from_money_minor),
-                d(app.from_credit_minor),
-                app.removed_at is not None,
-            )
-            for app, number in apps
-        ),
-        reversed=row.reversed_at is not None,
-        request_id=row.request_id,
-        note=row.note,
-    )

@@ -47,3 +47,16 @@ def test_domain_imports_only_the_standard_library_and_itself():
 def test_core_does_not_import_float_for_money():
     for path in CORE.rglob("*.py"):
         assert "float(" not in path.read_text(encoding="utf-8"), path
+
+
+def test_windows_never_import_the_database_layer():
+    ui = CORE.parent / "ui"
+    offenders = {
+        str(path.relative_to(ui)): sorted(
+            m
+            for m in imported_modules(path)
+            if m.split(".")[0] == "sqlalchemy" or m.startswith("desktop_app.core.db")
+        )
+        for path in ui.rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

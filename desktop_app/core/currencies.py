@@ -62,8 +62,3 @@ def normalize_currency(code: str) -> str:
     if upper not in MINOR_UNITS:
         raise ValueError(f"{code!r} is not an ISO 4217 currency code (for example AUD, NZD, GBP).")
     return upper
-
-
-def minor_unit(code: str) -> int:
-    """Number of decimals of the currency's minor unit (2 for AUD, 0 for JPY, 3 for KWD)."""
-    return MINOR_UNITS[normalize_currency(code)]

@@ -8,11 +8,17 @@ ConcurrentChangeError. The credit is never spent twice and nothing is lost.
 from __future__ import annotations
 
 import multiprocessing
+import random
+import threading
 from decimal import Decimal
 
-from desktop_app.core import Clinic, ConcurrentChangeError
+from sqlalchemy import select
+
+from desktop_app.core import BillingError, Clinic, ConcurrentChangeError
+from desktop_app.core.db.models import Patient
 
 WORKERS = 6
+ATTEMPTS = 100
 
 
 def _pay_at_once(url, pid, invoice_id, barrier, results, worker, sources, applied, request_id):
@@ -100,3 +106,113 @@ def test_simultaneous_retries_of_one_save_record_one_payment(pg_databases):
         assert len(clinic.payments(pid)) == 1
         assert clinic.invoice(invoice).paid == Decimal("10.00")
         assert clinic.verify() == []
+
+
+def _hammer(url, pid, invoice_ids, barrier, results, worker) -> None:
+    """100 attempts to pay the shared invoices from the shared credit (plus a little cash)."""
+    rng = random.Random(worker)
+    saved, refused = [], 0
+    with Clinic.open(url) as clinic:
+        barrier.wait(timeout=60)
+        for attempt in range(ATTEMPTS):
+            target = rng.choice(invoice_ids)
+            cash = str(rng.choice([0, 0, 5, 12]))
+            try:
+                preview = clinic.preview_payment(
+                    pid, sources={"Cash": cash}, applied={}, source_invoice=target
+                )
+                if preview.is_empty:
+                    continue
+                saved.append(clinic.record_payment(preview, f"w{worker}-{attempt}"))
+            except ConcurrentChangeError:
+                refused += 1
+            except BillingError:
+                refused += 1  # e.g. the invoice was paid by another worker before the preview
+    results.put((saved, refused))
+
+
+def test_eight_processes_hundred_attempts_each(pg_databases):
+    url = pg_databases.new()
+    with Clinic.open(url) as clinic:
+        clinic.set_allocation_mode("source_invoice")
+        pid = clinic.add_patient("Ada", "Lovelace")
+        clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "300"}), "prepay")
+        invoices = [clinic.create_invoice(pid, [("Consult", "40", 1)]) for _ in range(20)]
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(8), ctx.Queue()
+    procs = [
+        ctx.Process(target=_hammer, args=(url, pid, invoices, barrier, results, n))
+        for n in range(8)
+    ]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=300) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+        assert proc.exitcode == 0
+    saved = [pay_id for ids, _ in outcomes for pay_id in ids]
+    assert saved and sum(refused for _, refused in outcomes) > 0  # there was contention
+    with Clinic.open(url) as clinic:
+        assert clinic.verify() == []
+        payments = [clinic.payment(p) for p in saved]
+        cash_in = sum(p.total for p in payments)
+        credit_used = sum(p.credit_applied for p in payments)
+        paid = sum(clinic.invoice(i).paid for i in invoices)
+        assert all(clinic.invoice(i).paid <= Decimal("40.00") for i in invoices)  # none overpaid
+        assert clinic.credit(pid) >= 0
+        # Every success is accounted for: what was paid came from their cash and the credit.
+        assert paid == sum(p.money_applied for p in payments) + credit_used
+        assert clinic.credit(pid) == Decimal("300.00") + cash_in - paid
+
+
+class _UnlockedClinic(Clinic):
+    """The control: the same saves with the row locks taken away (test only)."""
+
+    both_read: threading.Barrier
+
+    def _lock_patient(self, session, patient_id):
+        patient = session.scalars(select(Patient).where(Patient.id == patient_id)).one()
+        self.both_read.wait(timeout=30)  # both saves have read the credit before either writes
+        return patient
+
+    def _locked_currency(self, session, *, exclusive=False):
+        return self._setting(session, "currency")
+
+
+def _two_desks_spend(url, clinic_class):
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Ada", "Lovelace")
+        clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "prepay")
+        a = clinic.create_invoice(pid, [("Consult", "60", 1)])
+        b = clinic.create_invoice(pid, [("Consult", "60", 1)])
+    outcomes: list[str] = []
+    previewed = threading.Barrier(2)  # both desks look at the same $100 before either saves
+
+    def desk(invoice_id: int) -> None:
+        with clinic_class.open(url) as front_desk:
+            preview = front_desk.preview_payment(
+                pid, applied={invoice_id: "60"}, source_invoice=invoice_id, mode="source_invoice"
+            )
+            previewed.wait(timeout=30)
+            try:
+                front_desk.record_payment(preview, f"desk-{invoice_id}")
+                outcomes.append("saved")
+            except ConcurrentChangeError:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=desk, args=(i,)) for i in (a, b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with Clinic.open(url) as clinic:
+        return sorted(outcomes), clinic.verify()
+
+
+def test_the_lock_is_what_keeps_credit_from_being_spent_twice(pg_databases):
+    _UnlockedClinic.both_read = threading.Barrier(2)
+    outcomes, problems = _two_desks_spend(pg_databases.new(), _UnlockedClinic)
+    assert outcomes == ["saved", "saved"]  # without the lock both desks spend the same $100
+    assert any(p.startswith("I2") for p in problems)  # ... and the books no longer balance
+    outcomes, problems = _two_desks_spend(pg_databases.new(), Clinic)
+    assert outcomes == ["refused", "saved"] and problems == []

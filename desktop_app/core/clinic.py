@@ -927,7 +927,9 @@ class Clinic:
             row = session.get(Payment, payment_id)
             if row is None:
                 raise NotFoundError(f"There is no payment {payment_id}.")
-            return read_models.payment_record(session, row, self._setting(session, "currency"))
+            return read_models.payment_records(session, [row], self._setting(session, "currency"))[
+                0
+            ]
 
     def payments(self, patient_id: int) -> list[PaymentRecord]:
         """The patient's payments and refunds, oldest first."""
@@ -938,7 +940,7 @@ class Clinic:
                 .where(Payment.patient_id == patient_id)
                 .order_by(Payment.payment_date, Payment.id)
             ).all()
-            return [read_models.payment_record(session, row, currency) for row in rows]
+            return read_models.payment_records(session, rows, currency)
 
     def refund_credit(
         self,

@@ -73,48 +73,64 @@ def invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) ->
     )
 
 
-def payment_record(session: Session, row: Payment, currency: str) -> PaymentRecord:
+def payment_records(
+    session: Session, rows: Sequence[Payment], currency: str
+) -> list[PaymentRecord]:
+    """Payments with their sources and applications, in two queries whatever their number."""
+
     def d(minor: int) -> Decimal:
         return to_decimal(minor, currency)
 
-    sources = session.execute(
-        select(PaymentType.name, PaymentSource.amount_minor)
-        .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
-        .where(PaymentSource.payment_id == row.id)
-        .order_by(PaymentSource.id)
-    ).all()
-    apps = session.execute(
-        select(Application, Invoice.number)
-        .join(Invoice, Invoice.id == Application.invoice_id)
-        .where(Application.payment_id == row.id)
-        .order_by(Application.id)
-    ).all()
-    live = [app for app, _ in apps if app.removed_at is None]
-    return PaymentRecord(
-        id=row.id,
-        patient_id=row.patient_id,
-        kind=row.kind,
-        payment_date=row.payment_date,
-        total=d(row.total_minor),
-        money_applied=d(sum(app.from_money_minor for app in live)),
-        credit_applied=d(sum(app.from_credit_minor for app in live)),
-        sources={name: d(minor) for name, minor in sources},
-        applications=tuple(
-            ApplicationRecord(
-                app.id,
-                app.invoice_id,
-                number,
-                d(app.amount_minor),
-                d(app.from_money_minor),
-                d(app.from_credit_minor),
-                app.removed_at is not None,
+    ids = [row.id for row in rows]
+    sources: dict[int, list[tuple[str, int]]] = {}
+    apps: dict[int, list[tuple[Application, int]]] = {}
+    if ids:
+        for payment_id, name, minor in session.execute(
+            select(PaymentSource.payment_id, PaymentType.name, PaymentSource.amount_minor)
+            .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
+            .where(PaymentSource.payment_id.in_(ids))
+            .order_by(PaymentSource.id)
+        ):
+            sources.setdefault(payment_id, []).append((name, minor))
+        for app, number in session.execute(
+            select(Application, Invoice.number)
+            .join(Invoice, Invoice.id == Application.invoice_id)
+            .where(Application.payment_id.in_(ids))
+            .order_by(Application.id)
+        ):
+            apps.setdefault(app.payment_id, []).append((app, number))
+    records = []
+    for row in rows:
+        own = apps.get(row.id, [])
+        live = [app for app, _ in own if app.removed_at is None]
+        records.append(
+            PaymentRecord(
+                id=row.id,
+                patient_id=row.patient_id,
+                kind=row.kind,
+                payment_date=row.payment_date,
+                total=d(row.total_minor),
+                money_applied=d(sum(app.from_money_minor for app in live)),
+                credit_applied=d(sum(app.from_credit_minor for app in live)),
+                sources={name: d(minor) for name, minor in sources.get(row.id, [])},
+                applications=tuple(
+                    ApplicationRecord(
+                        app.id,
+                        app.invoice_id,
+                        number,
+                        d(app.amount_minor),
+                        d(app.from_money_minor),
+                        d(app.from_credit_minor),
+                        app.removed_at is not None,
+                    )
+                    for app, number in own
+                ),
+                reversed=row.reversed_at is not None,
+                request_id=row.request_id,
+                note=row.note,
             )
-            for app, number in apps
-        ),
-        reversed=row.reversed_at is not None,
-        request_id=row.request_id,
-        note=row.note,
-    )
+        )
+    return records
 
 
 def credit_events(

@@ -60,12 +60,20 @@ def _run(
     return outcomes
 
 
-def test_credit_is_never_spent_twice(pg_databases):
-    url = pg_databases.new()
+def _credit_and_invoices(url: str, invoice_amount: str) -> tuple[int, list[int]]:
+    """A patient with $100 of credit and one open invoice per worker."""
     with Clinic.open(url) as clinic:
         pid = clinic.add_patient("Ada", "Lovelace")
         clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "prepay")
-        invoices = [clinic.create_invoice(pid, [("Consult", "100", 1)]) for _ in range(WORKERS)]
+        invoices = [
+            clinic.create_invoice(pid, [("Consult", invoice_amount, 1)]) for _ in range(WORKERS)
+        ]
+    return pid, invoices
+
+
+def test_credit_is_never_spent_twice(pg_databases):
+    url = pg_databases.new()
+    pid, invoices = _credit_and_invoices(url, "100")
     outcomes = _run(url, pid, invoices, {}, "100", "worker-{worker}")
     assert [o for o in outcomes if o[0] == "error"] == []
     saved = [o for o in outcomes if o[0] == "saved"]
@@ -79,10 +87,7 @@ def test_credit_is_never_spent_twice(pg_databases):
 def test_each_saved_payment_is_accounted_for(pg_databases):
     """Previews that each fit the credit but not together: one saves, the rest must re-preview."""
     url = pg_databases.new()
-    with Clinic.open(url) as clinic:
-        pid = clinic.add_patient("Ada", "Lovelace")
-        clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "prepay")
-        invoices = [clinic.create_invoice(pid, [("Consult", "30", 1)]) for _ in range(WORKERS)]
+    pid, invoices = _credit_and_invoices(url, "30")
     outcomes = _run(url, pid, invoices, {}, "30", "worker-{worker}")
     assert [o for o in outcomes if o[0] == "error"] == []
     saved = [pay_id for kind, pay_id in outcomes if kind == "saved"]

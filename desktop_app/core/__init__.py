@@ -23,12 +23,16 @@ if TYPE_CHECKING:
     from .records import (
         ApplicationRecord,
         ClinicSummary,
+        CreditLot,
         CreditMovement,
+        CreditNoteRecord,
+        CreditUse,
         InvoiceLineRecord,
         InvoiceRecord,
         PatientRecord,
         PaymentPreview,
         PaymentRecord,
+        TransferRecord,
     )
 
 _HOMES = {
@@ -40,12 +44,16 @@ _HOMES = {
     "records": [
         "ApplicationRecord",
         "ClinicSummary",
+        "CreditLot",
         "CreditMovement",
+        "CreditNoteRecord",
+        "CreditUse",
         "InvoiceLineRecord",
         "InvoiceRecord",
         "PatientRecord",
         "PaymentPreview",
         "PaymentRecord",
+        "TransferRecord",
     ],
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
@@ -58,7 +66,10 @@ __all__ = [
     "Clinic",
     "ClinicSummary",
     "ConcurrentChangeError",
+    "CreditLot",
     "CreditMovement",
+    "CreditNoteRecord",
+    "CreditUse",
     "DatabaseBusyError",
     "InvoiceLineRecord",
     "InvoiceRecord",
@@ -70,6 +81,7 @@ __all__ = [
     "PaymentPreview",
     "PaymentRecord",
     "PlanLine",
+    "TransferRecord",
     "allocate",
     "format_amount",
     "parse_minor",

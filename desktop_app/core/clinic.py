@@ -19,14 +19,18 @@ from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from . import audit, read_models
+from . import audit, audit_log, corrections, credit_trace, read_models
 from .allocation import AllocationMode, OpenInvoice, allocate
+from .audit_log import AuditFilter, AuditRecord
+from .corrections import MAX_REASON
 from .currencies import normalize_currency
 from .db.engine import WRITE_OPTION, default_database_url, is_sqlite, make_engine
 from .db.migrate import upgrade
 from .db.models import (
     Application,
     Counter,
+    CreditNote,
+    CreditTransfer,
     Invoice,
     InvoiceLine,
     Patient,
@@ -41,12 +45,16 @@ from .money import AmountInput, format_amount, max_major, parse_minor, to_decima
 from .payment_draft import PaymentDraft
 from .records import (
     ClinicSummary,
+    CreditLot,
     CreditMovement,
+    CreditNoteRecord,
     InvoiceRecord,
     PatientRecord,
     PaymentPreview,
     PaymentRecord,
+    TransferRecord,
 )
+from .text import check_text, optional_text, required_text
 from .verify import verify_ledger
 
 OWNER = "database owner"
@@ -61,7 +69,7 @@ def _clean_name(value: object, what: str) -> str:
         raise BillingError(f"Enter the patient's {what}.")
     if len(value) > MAX_NAME:
         raise BillingError(f"The {what} is longer than {MAX_NAME} characters.")
-    return value.strip()
+    return check_text(value.strip(), what, MAX_NAME)
 
 
 def _clean_clinic_name(name: object) -> str:
@@ -69,7 +77,7 @@ def _clean_clinic_name(name: object) -> str:
         raise BillingError("Enter the clinic's name.")
     if len(name) > MAX_NAME:
         raise BillingError(f"The clinic's name is longer than {MAX_NAME} characters.")
-    return name.strip()
+    return check_text(name.strip(), "clinic's name", MAX_NAME)
 
 
 def _allocation_mode(mode: AllocationMode | str) -> AllocationMode:
@@ -90,7 +98,7 @@ def _currency_code(code: str) -> str:
 def _clean_payment_type(name: object) -> str:
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_PAYMENT_TYPE:
         raise BillingError(f"A payment type needs a name of 1 to {MAX_PAYMENT_TYPE} characters.")
-    return name.strip()
+    return check_text(name.strip(), "payment type's name", MAX_PAYMENT_TYPE)
 
 
 def _clean_payment_types(names: Sequence[str]) -> list[str]:
@@ -520,18 +528,18 @@ class Clinic:
             currency = self._setting(session, "currency")
             if session.get(Patient, patient_id) is None:
                 raise NotFoundError(f"There is no patient {patient_id}.")
-            events = read_models.credit_events(session, patient_id, currency)
+            events = credit_trace.patient_events(session, patient_id, currency)
         movements: list[CreditMovement] = []
         balance = 0
-        for _, day, description, change, payment_id in sorted(events, key=lambda e: e[0]):
-            balance += change
+        for event in sorted(events, key=lambda e: e.sort_key):
+            balance += event.change
             movements.append(
                 CreditMovement(
-                    day,
-                    description,
-                    to_decimal(change, currency),
+                    event.day,
+                    event.description,
+                    to_decimal(event.change, currency),
                     to_decimal(balance, currency),
-                    payment_id,
+                    event.payment_id,
                 )
             )
         return movements
@@ -631,35 +639,27 @@ class Clinic:
             ]
 
     def void_invoice(self, invoice_id: int, reason: str | None = None) -> None:
-        """Void an invoice; whatever was applied to it returns to the patient's credit."""
+        """Void an invoice; whatever was applied to it returns to the patient's credit.
+
+        Refused for an invoice with credit notes (credit the rest instead, or reverse them).
+        """
+        reason = optional_text(reason, "reason", MAX_REASON)
         with self._write() as session:
-            invoice = session.get(Invoice, invoice_id)
-            if invoice is None:
-                raise NotFoundError(f"There is no invoice {invoice_id}.")
-            patient = self._lock_patient(session, invoice.patient_id)
-            session.refresh(invoice)
-            if invoice.status == "void":
-                raise BillingError(f"Invoice #{invoice.number} is already void.")
-            before = {"status": invoice.status, "paid": invoice.paid_minor}
-            still_owed = invoice.total_minor - invoice.paid_minor
-            returned = _remove_applications(
-                session, Application.invoice_id == invoice.id, "invoice voided"
+            invoice = self._locked_invoice(session, invoice_id)
+            patient = session.get_one(Patient, invoice.patient_id)
+            corrections.void_invoice(
+                session, self._actor, self._setting(session, "currency"), patient, invoice, reason
             )
-            patient.outstanding_minor -= still_owed
-            patient.credit_minor += returned
-            invoice.paid_minor = 0
-            invoice.status = "void"
-            invoice.voided_at = audit.now()
-            invoice.void_reason = reason
-            audit.record(
-                session,
-                self._actor,
-                "void invoice",
-                "invoice",
-                invoice.id,
-                before,
-                {"status": "void", "paid": 0, "returned_to_credit": returned, "reason": reason},
-            )
+
+    def _locked_invoice(self, session: Session, invoice_id: int) -> Invoice:
+        """The invoice, after locking the currency and its patient (re-read under the lock)."""
+        self._locked_currency(session)
+        invoice = session.get(Invoice, invoice_id) if isinstance(invoice_id, int) else None
+        if invoice is None:
+            raise NotFoundError(f"There is no invoice {invoice_id!r}.")
+        self._lock_patient(session, invoice.patient_id)
+        session.refresh(invoice)
+        return invoice
 
     # -- payments ----------------------------------------------------------------------------
 
@@ -829,7 +829,7 @@ class Clinic:
                 current is None
                 or current.patient_id != preview.patient_id
                 or current.status != "open"
-                or current.total_minor - current.paid_minor != line.balance
+                or current.total_minor - current.paid_minor - current.credited_minor != line.balance
             ):
                 raise ConcurrentChangeError(
                     f"Invoice #{line.number} changed since the preview (saved on another "
@@ -897,7 +897,7 @@ class Clinic:
             )
             invoice = invoices[line.invoice_id]
             invoice.paid_minor += line.applied
-            invoice.status = "paid" if invoice.paid_minor == invoice.total_minor else "open"
+            corrections.settle_status(invoice)
         patient.credit_minor = plan.credit_after
         patient.outstanding_minor -= plan.applied_total
         session.flush()
@@ -959,6 +959,7 @@ class Clinic:
         """
         request_id = _check_request_id(request_id)
         day = _not_future(refund_date, "refund")
+        reason = optional_text(reason, "reason", MAX_REASON)
         try:
             with self._write() as session:
                 currency = self._locked_currency(session)
@@ -967,54 +968,17 @@ class Clinic:
                 existing = _payment_for_request(session, request_id, patient_id, "refund", -minor)
                 if existing is not None:
                     return existing
-                if minor == 0:
-                    raise BillingError("Enter the amount to refund.")
-                type_id = session.scalar(
-                    select(PaymentType.id).where(
-                        PaymentType.name == method, PaymentType.active.is_(True)
-                    )
-                )
-                if type_id is None:
-                    raise BillingError(f"{method!r} is not a payment type of this clinic.")
-                if minor > patient.credit_minor:
-                    raise BillingError(
-                        f"Only {format_amount(patient.credit_minor, currency)} of account credit "
-                        f"is available; {format_amount(minor, currency)} cannot be refunded."
-                    )
-                refund = Payment(
-                    patient_id=patient_id,
-                    kind="refund",
-                    payment_date=day,
-                    total_minor=-minor,
-                    request_id=request_id,
-                    note=reason,
-                    created_at=audit.now(),
-                )
-                session.add(refund)
-                session.flush()
-                session.add(
-                    PaymentSource(
-                        payment_id=refund.id, payment_type_id=type_id, amount_minor=-minor
-                    )
-                )
-                before = patient.credit_minor
-                patient.credit_minor -= minor
-                audit.record(
+                return corrections.refund(
                     session,
                     self._actor,
-                    "refund credit",
-                    "payment",
-                    refund.id,
-                    {"credit": before},
-                    {
-                        "credit": patient.credit_minor,
-                        "refunded": minor,
-                        "method": method,
-                        "reason": reason,
-                        "request_id": request_id,
-                    },
+                    currency,
+                    patient,
+                    minor,
+                    method=method,
+                    day=day,
+                    request_id=request_id,
+                    reason=reason,
                 )
-                return refund.id
         except IntegrityError:
             with self._read() as session:
                 minor = parse_minor(amount, self.currency, what="the refund")
@@ -1028,49 +992,230 @@ class Clinic:
         credit it created disappears.
 
         Raises:
-            BillingError: already reversed, or the credit it created was already spent (reverse
-                that spending first).
+            BillingError: already reversed, or the credit it created was already spent (the
+                message names what used it: reverse or remove that first).
         """
+        reason = optional_text(reason, "reason", MAX_REASON)
         with self._write() as session:
-            payment = session.get(Payment, payment_id)
+            currency = self._locked_currency(session)
+            payment = session.get(Payment, payment_id) if isinstance(payment_id, int) else None
             if payment is None:
-                raise NotFoundError(f"There is no payment {payment_id}.")
+                raise NotFoundError(f"There is no payment {payment_id!r}.")
             patient = self._lock_patient(session, payment.patient_id)
             session.refresh(payment)
-            if payment.reversed_at is not None:
-                raise BillingError(f"Payment {payment_id} is already reversed.")
-            currency = self._setting(session, "currency")
-            live = (
-                session.scalar(
-                    select(func.coalesce(func.sum(Application.amount_minor), 0)).where(
-                        Application.payment_id == payment.id, Application.removed_at.is_(None)
+            corrections.reverse_payment(session, self._actor, currency, patient, payment, reason)
+
+    def remove_application(self, application_id: int, reason: str) -> None:
+        """Take one amount a payment applied off its invoice: the invoice reopens and the amount
+        returns to the patient's account credit (the payment itself stays)."""
+        reason = required_text(reason, "reason for removing it", MAX_REASON)
+        with self._write() as session:
+            currency = self._locked_currency(session)
+            app = (
+                session.get(Application, application_id)
+                if isinstance(application_id, int)
+                else None
+            )
+            if app is None:
+                raise NotFoundError(f"There is no applied amount {application_id!r}.")
+            payment = session.get_one(Payment, app.payment_id)
+            patient = self._lock_patient(session, payment.patient_id)
+            session.refresh(app)
+            corrections.remove_application(session, self._actor, currency, patient, app, reason)
+
+    def credit_note(
+        self,
+        invoice_id: int,
+        amount: AmountInput | None = None,
+        *,
+        reason: str,
+        request_id: str,
+        note_date: date | None = None,
+        refund_method: str | None = None,
+    ) -> int:
+        """Credit all (``amount`` None) or part of an invoice; returns the credit note's id.
+
+        What the invoice still owed is reduced first; what the patient had already paid comes back
+        as account credit, and with ``refund_method`` that credit is refunded at once (one
+        transaction). The same ``request_id`` again returns the first credit note's id.
+        """
+        request_id = _check_request_id(request_id)
+        reason = required_text(reason, "reason for the credit note", MAX_REASON)
+        day = _not_future(note_date, "credit note")
+        try:
+            with self._write() as session:
+                invoice = self._locked_invoice(session, invoice_id)
+                currency = self._setting(session, "currency")
+                patient = session.get_one(Patient, invoice.patient_id)
+                existing = session.scalars(
+                    select(CreditNote).where(CreditNote.request_id == request_id)
+                ).one_or_none()
+                if existing is not None:
+                    if existing.invoice_id != invoice.id:
+                        raise BillingError(
+                            "That request id was already used for another credit note."
+                        )
+                    return existing.id
+                minor = None if amount is None else parse_minor(amount, currency, what="the credit")
+                note = corrections.issue_credit_note(
+                    session,
+                    self._actor,
+                    currency,
+                    patient,
+                    invoice,
+                    minor,
+                    day=day,
+                    reason=reason,
+                    request_id=request_id,
+                )
+                if refund_method is not None:
+                    if note.to_credit_minor == 0:
+                        raise BillingError(
+                            "Nothing of this credit note becomes account credit (it only "
+                            "reduces what the invoice still owes), so there is nothing to refund."
+                        )
+                    corrections.refund(
+                        session,
+                        self._actor,
+                        currency,
+                        patient,
+                        note.to_credit_minor,
+                        method=refund_method,
+                        day=day,
+                        request_id=f"credit-note-{note.id}-refund",
+                        reason=f"Refund of credit note CN-{note.number}: {reason}",
+                    )
+                return note.id
+        except IntegrityError:
+            with self._read() as session:
+                found = session.scalar(
+                    select(CreditNote.id).where(
+                        CreditNote.request_id == request_id, CreditNote.invoice_id == invoice_id
                     )
                 )
-                or 0
+            if found is None:
+                raise
+            return int(found)
+
+    def reverse_credit_note(self, credit_note_id: int, reason: str | None = None) -> None:
+        """Undo a credit note: the invoice owes that part again and the credit it gave is taken
+        back (refused, naming what used it, while that credit is spent)."""
+        reason = optional_text(reason, "reason", MAX_REASON)
+        with self._write() as session:
+            currency = self._locked_currency(session)
+            note = (
+                session.get(CreditNote, credit_note_id) if isinstance(credit_note_id, int) else None
             )
-            credit_after = patient.credit_minor - payment.total_minor + live
-            if credit_after < 0:
-                raise BillingError(
-                    f"This payment left {format_amount(payment.total_minor - live, currency)} as "
-                    f"account credit, but only {format_amount(patient.credit_minor, currency)} "
-                    "credit remains: the rest was already used (applied to invoices or refunded). "
-                    "Reverse that first."
+            if note is None:
+                raise NotFoundError(f"There is no credit note {credit_note_id!r}.")
+            patient = self._lock_patient(session, note.patient_id)
+            session.refresh(note)
+            corrections.reverse_credit_note(session, self._actor, currency, patient, note, reason)
+
+    def credit_notes(self, patient_id: int) -> list[CreditNoteRecord]:
+        """The patient's credit notes, oldest first."""
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            return read_models.credit_note_records(
+                session, CreditNote.patient_id == patient_id, currency
+            )
+
+    def transfer_credit(
+        self,
+        from_patient_id: int,
+        to_patient_id: int,
+        amount: AmountInput,
+        *,
+        reason: str,
+        request_id: str,
+        transfer_date: date | None = None,
+    ) -> int:
+        """Move account credit to another patient (a family account); returns the transfer's id.
+
+        Both patients' credit histories show it. The same ``request_id`` again returns the first
+        transfer's id.
+        """
+        request_id = _check_request_id(request_id)
+        reason = required_text(reason, "reason for the transfer", MAX_REASON)
+        day = _not_future(transfer_date, "transfer")
+        if from_patient_id == to_patient_id:
+            raise BillingError("Choose another patient to transfer the credit to.")
+        try:
+            with self._write() as session:
+                currency = self._locked_currency(session)
+                first, second = sorted((from_patient_id, to_patient_id))
+                locked = {pid: self._lock_patient(session, pid) for pid in (first, second)}
+                existing = session.scalars(
+                    select(CreditTransfer).where(CreditTransfer.request_id == request_id)
+                ).one_or_none()
+                if existing is not None:
+                    if (existing.from_patient_id, existing.to_patient_id) != (
+                        from_patient_id,
+                        to_patient_id,
+                    ):
+                        raise BillingError("That request id was already used for another transfer.")
+                    return existing.id
+                minor = parse_minor(amount, currency, what="the transfer")
+                return corrections.transfer(
+                    session,
+                    self._actor,
+                    currency,
+                    locked[from_patient_id],
+                    locked[to_patient_id],
+                    minor,
+                    day=day,
+                    reason=reason,
+                    request_id=request_id,
                 )
-            _remove_applications(session, Application.payment_id == payment.id, "payment reversed")
-            before = patient.credit_minor
-            patient.outstanding_minor += live
-            patient.credit_minor = credit_after
-            payment.reversed_at = audit.now()
-            payment.reverse_reason = reason
-            audit.record(
+        except IntegrityError:
+            with self._read() as session:
+                found = session.scalar(
+                    select(CreditTransfer.id).where(
+                        CreditTransfer.request_id == request_id,
+                        CreditTransfer.from_patient_id == from_patient_id,
+                    )
+                )
+            if found is None:
+                raise
+            return int(found)
+
+    def reverse_transfer(self, transfer_id: int, reason: str | None = None) -> None:
+        """Send transferred credit back (refused, naming what used it, once it is spent)."""
+        reason = optional_text(reason, "reason", MAX_REASON)
+        with self._write() as session:
+            currency = self._locked_currency(session)
+            row = session.get(CreditTransfer, transfer_id) if isinstance(transfer_id, int) else None
+            if row is None:
+                raise NotFoundError(f"There is no credit transfer {transfer_id!r}.")
+            first, second = sorted((row.from_patient_id, row.to_patient_id))
+            locked = {pid: self._lock_patient(session, pid) for pid in (first, second)}
+            session.refresh(row)
+            corrections.reverse_transfer(
                 session,
                 self._actor,
-                "reverse payment",
-                "payment",
-                payment.id,
-                {"credit": before, "reversed": False},
-                {"credit": credit_after, "reversed": True, "reason": reason},
+                currency,
+                locked[row.from_patient_id],
+                locked[row.to_patient_id],
+                row,
+                reason,
             )
+
+    def transfers(self, patient_id: int) -> list[TransferRecord]:
+        """Credit transfers to or from the patient, oldest first."""
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            return read_models.transfer_records(session, patient_id, currency)
+
+    def credit_sources(self, patient_id: int) -> list[CreditLot]:
+        """Where the patient's credit came from: one lot per origin (a payment, a credit note, a
+        transfer, money returned from an invoice), oldest first, with what used each and what
+        remains. Credit is spent oldest first; the remaining amounts add up to the credit."""
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            if session.get(Patient, patient_id) is None:
+                raise NotFoundError(f"There is no patient {patient_id}.")
+            lots = credit_trace.trace(credit_trace.patient_events(session, patient_id, currency))
+        return [read_models.credit_lot_record(lot, currency) for lot in lots]
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -1104,6 +1249,45 @@ class Clinic:
         """Recompute every ledger invariant (I1-I7) from the records; [] when all is sound."""
         with self._read() as session:
             return verify_ledger(session, self._setting(session, "currency"))
+
+    # -- audit log (read only) ---------------------------------------------------------------
+
+    def audit_entry_ids(
+        self, filt: AuditFilter | None = None, *, newest_first: bool = True
+    ) -> list[int]:
+        """Ids of the audit entries matching ``filt`` (all by default), newest first.
+
+        For windowed lists: fetch the rows shown with :meth:`audit_entries_by_ids`.
+        """
+
+        with self._read() as session:
+            return audit_log.audit_entry_ids(session, filt, newest_first)
+
+    def audit_entries_by_ids(self, entry_ids: Sequence[int]) -> list[AuditRecord]:
+        """The audit entries with these ids, in the same order, with summaries in plain words."""
+
+        with self._read() as session:
+            return audit_log.audit_entries_by_ids(
+                session, entry_ids, self._setting(session, "currency")
+            )
+
+    def audit_count(self, filt: AuditFilter | None = None) -> int:
+        """How many audit entries match ``filt`` (all by default)."""
+
+        with self._read() as session:
+            return audit_log.audit_count(session, filt)
+
+    def audit_actions(self) -> list[str]:
+        """Every action name in the audit log, alphabetically."""
+
+        with self._read() as session:
+            return audit_log.audit_actions(session)
+
+    def audit_actors(self) -> list[str]:
+        """Everyone who appears in the audit log, alphabetically."""
+
+        with self._read() as session:
+            return audit_log.audit_actors(session)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -1145,24 +1329,3 @@ def _payment_for_request(
             f"That request id was already used for a different {row.kind}; nothing was saved."
         )
     return int(row.id)
-
-
-def _remove_applications(session: Session, condition: Any, reason: str) -> int:
-    """Remove the live applications matching ``condition``; reopen their invoices.
-
-    Returns the amount removed. Patient totals are the caller's to adjust.
-    """
-    stamp = audit.now()
-    removed = 0
-    apps = session.scalars(
-        select(Application).where(condition, Application.removed_at.is_(None))
-    ).all()
-    for app in apps:
-        invoice = session.get_one(Invoice, app.invoice_id)
-        invoice.paid_minor -= app.amount_minor
-        if invoice.status == "paid":
-            invoice.status = "open"
-        app.removed_at = stamp
-        app.removed_reason = reason
-        removed += app.amount_minor
-    return removed

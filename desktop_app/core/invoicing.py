@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import BillingError
 from .money import format_amount, max_major, parse_minor, scaled_exactly
+from .text import check_text
 
 MAX_QUANTITY = 10_000
 MAX_DESCRIPTION = 500
@@ -94,6 +95,7 @@ def parse_lines(lines: Sequence[Sequence[object]], currency: str) -> list[LineIn
             raise BillingError(
                 f"{where}: the description is longer than {MAX_DESCRIPTION} characters."
             )
+        check_text(description, f"description on line {number}", MAX_DESCRIPTION)
         unit = parse_minor(price, currency, what=f"{where} unit price")  # type: ignore[arg-type]
         qty = _quantity(quantity, where)
         rate = parse_tax_rate(raw[3] if len(raw) == 4 else None, f"{where} tax rate")

@@ -6,7 +6,6 @@ Everything here only reads. The write paths live in :mod:`desktop_app.core.clini
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -14,15 +13,38 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .allocation import OpenInvoice
-from .db.models import Application, Invoice, InvoiceLine, Payment, PaymentSource, PaymentType
-from .money import format_amount, to_decimal
-from .records import ApplicationRecord, InvoiceLineRecord, InvoiceRecord, PaymentRecord
+from .credit_trace import Lot
+from .db.models import (
+    Application,
+    CreditNote,
+    CreditTransfer,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    Payment,
+    PaymentSource,
+    PaymentType,
+)
+from .money import to_decimal
+from .records import (
+    ApplicationRecord,
+    CreditLot,
+    CreditNoteRecord,
+    CreditUse,
+    InvoiceLineRecord,
+    InvoiceRecord,
+    PaymentRecord,
+    TransferRecord,
+)
 
 
 def open_invoices(session: Session, patient_id: int) -> list[OpenInvoice]:
     rows = session.execute(
         select(
-            Invoice.id, Invoice.number, Invoice.issue_date, Invoice.total_minor - Invoice.paid_minor
+            Invoice.id,
+            Invoice.number,
+            Invoice.issue_date,
+            Invoice.total_minor - Invoice.paid_minor - Invoice.credited_minor,
         )
         .where(Invoice.patient_id == patient_id, Invoice.status == "open")
         .order_by(Invoice.issue_date, Invoice.number)
@@ -48,7 +70,7 @@ def invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) ->
     def d(minor: int) -> Decimal:
         return to_decimal(minor, currency)
 
-    balance = 0 if row.status == "void" else row.total_minor - row.paid_minor
+    balance = 0 if row.status == "void" else row.total_minor - row.paid_minor - row.credited_minor
     return InvoiceRecord(
         id=row.id,
         number=row.number,
@@ -59,6 +81,7 @@ def invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) ->
         paid=d(row.paid_minor),
         balance=d(balance),
         status=row.status,
+        credited=d(row.credited_minor),
         lines=tuple(
             InvoiceLineRecord(
                 ln.description,
@@ -133,71 +156,82 @@ def payment_records(
     return records
 
 
-def credit_events(
-    session: Session, patient_id: int, currency: str
-) -> list[tuple[tuple[Any, int, int], date, str, int, int | None]]:
-    """Credit changes as (sort key, day, description, change in minor units, payment id)."""
-    payments = session.scalars(select(Payment).where(Payment.patient_id == patient_id)).all()
-    apps = session.execute(
-        select(Application, Invoice.number)
-        .join(Invoice, Invoice.id == Application.invoice_id)
-        .join(Payment, Payment.id == Application.payment_id)
-        .where(Payment.patient_id == patient_id)
-        .order_by(Application.id)
-    ).all()
-    by_payment: dict[int, list[tuple[Application, int]]] = {}
-    for app, number in apps:
-        by_payment.setdefault(app.payment_id, []).append((app, number))
-    events: list[tuple[tuple[Any, int, int], date, str, int, int | None]] = []
-
-    def money(minor: int) -> str:
-        return format_amount(minor, currency)
-
-    for pay in payments:
-        own = by_payment.get(pay.id, [])
-        change = pay.total_minor - sum(app.amount_minor for app, _ in own)
-        from_credit = [(app, n) for app, n in own if app.from_credit_minor]
-        if pay.kind == "refund":
-            what = f"Refund of {money(-pay.total_minor)}"
-        elif from_credit and pay.total_minor == 0:
-            what = "Credit applied to " + ", ".join(f"invoice #{n}" for _, n in from_credit)
-        elif change > 0:
-            what = f"Payment of {money(pay.total_minor)}: {money(change)} left as credit"
-        else:
-            what = f"Payment of {money(pay.total_minor)}, with credit applied to " + ", ".join(
-                f"invoice #{n}" for _, n in from_credit
-            )
-        if change:
-            events.append(((pay.created_at, pay.id, 0), pay.payment_date, what, change, pay.id))
-        if pay.reversed_at is not None:
-            returned = sum(
-                app.amount_minor for app, _ in own if app.removed_reason == "payment reversed"
-            )
-            undo = returned - pay.total_minor
-            if undo:
-                events.append(
-                    (
-                        (pay.reversed_at, pay.id, 1),
-                        pay.reversed_at.date(),
-                        f"{'Refund' if pay.kind == 'refund' else 'Payment'} {pay.id} reversed",
-                        undo,
-                        pay.id,
-                    )
-                )
-    for app, number in apps:
-        if app.removed_at is not None and app.removed_reason != "payment reversed":
-            events.append(
-                (
-                    (app.removed_at, app.payment_id, 2),
-                    app.removed_at.date(),
-                    f"Returned from invoice #{number} ({app.removed_reason})",
-                    app.amount_minor,
-                    app.payment_id,
-                )
-            )
-    return events
-
-
 def escape_like(text: str) -> str:
     """Make ``%``, ``_`` and the escape character itself match literally in a LIKE pattern."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def credit_note_records(session: Session, condition: Any, currency: str) -> list[CreditNoteRecord]:
+    """Credit notes matching ``condition``, oldest first, with their invoice numbers."""
+    rows = session.execute(
+        select(CreditNote, Invoice.number)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(condition)
+        .order_by(CreditNote.note_date, CreditNote.number)
+    ).all()
+    return [
+        CreditNoteRecord(
+            id=note.id,
+            number=note.number,
+            invoice_id=note.invoice_id,
+            invoice_number=number,
+            patient_id=note.patient_id,
+            note_date=note.note_date,
+            amount=to_decimal(note.amount_minor, currency),
+            applied=to_decimal(note.applied_minor, currency),
+            to_credit=to_decimal(note.to_credit_minor, currency),
+            reason=note.reason,
+            reversed=note.reversed_at is not None,
+        )
+        for note, number in rows
+    ]
+
+
+def transfer_records(session: Session, patient_id: int, currency: str) -> list[TransferRecord]:
+    """Credit transfers to or from one patient, oldest first, with both patients' names."""
+    rows = session.scalars(
+        select(CreditTransfer)
+        .where(
+            (CreditTransfer.from_patient_id == patient_id)
+            | (CreditTransfer.to_patient_id == patient_id)
+        )
+        .order_by(CreditTransfer.transfer_date, CreditTransfer.id)
+    ).all()
+    ids = {r.from_patient_id for r in rows} | {r.to_patient_id for r in rows}
+    names = {
+        pid: f"{first} {last}"
+        for pid, first, last in session.execute(
+            select(Patient.id, Patient.first_name, Patient.last_name).where(Patient.id.in_(ids))
+        )
+    }
+    return [
+        TransferRecord(
+            id=row.id,
+            from_patient_id=row.from_patient_id,
+            from_name=names.get(row.from_patient_id, ""),
+            to_patient_id=row.to_patient_id,
+            to_name=names.get(row.to_patient_id, ""),
+            transfer_date=row.transfer_date,
+            amount=to_decimal(row.amount_minor, currency),
+            reason=row.reason,
+            reversed=row.reversed_at is not None,
+        )
+        for row in rows
+    ]
+
+
+def credit_lot_record(lot: Lot, currency: str) -> CreditLot:
+    """A traced lot of credit as the API hands it out."""
+    return CreditLot(
+        origin=lot.origin[0],
+        origin_id=lot.origin[1],
+        day=lot.day,
+        description=lot.description,
+        amount=to_decimal(lot.amount, currency),
+        remaining=to_decimal(lot.remaining, currency),
+        uses=tuple(
+            CreditUse(day, what, to_decimal(minor, currency))
+            for day, what, minor in lot.uses
+            if minor  # a use since undone (its credit came back) no longer counts
+        ),
+    )

@@ -54,6 +54,69 @@ class CreditMovement:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditUse:
+    """Something that used part of a lot of credit: an invoice, a refund, a transfer."""
+
+    day: date
+    description: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLot:
+    """Credit from one origin and what became of it.
+
+    ``origin`` is ``"payment"``, ``"credit_note"`` or ``"transfer"`` (``origin_id`` its id).
+    Credit is spent oldest lot first; ``remaining`` of all lots adds up to the patient's credit.
+    """
+
+    origin: str
+    origin_id: int
+    day: date
+    description: str
+    amount: Decimal
+    remaining: Decimal
+    uses: tuple[CreditUse, ...]
+
+    @property
+    def used(self) -> Decimal:
+        """How much of the lot has been used."""
+        return self.amount - self.remaining
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoteRecord:
+    """A credit note: ``applied`` reduced what the invoice owed, ``to_credit`` became credit."""
+
+    id: int
+    number: int
+    invoice_id: int
+    invoice_number: int
+    patient_id: int
+    note_date: date
+    amount: Decimal
+    applied: Decimal
+    to_credit: Decimal
+    reason: str
+    reversed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """Account credit moved from one patient to another."""
+
+    id: int
+    from_patient_id: int
+    from_name: str
+    to_patient_id: int
+    to_name: str
+    transfer_date: date
+    amount: Decimal
+    reason: str
+    reversed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceLineRecord:
     """One billable item as saved."""
 
@@ -67,7 +130,10 @@ class InvoiceLineRecord:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceRecord:
-    """An invoice. ``balance`` is ``total - paid`` (0 for a void invoice: nothing is owed)."""
+    """An invoice. ``balance`` is ``total - paid - credited`` (0 for a void invoice).
+
+    ``credited`` is the part of its credit notes that reduced what it owed.
+    """
 
     id: int
     number: int
@@ -79,6 +145,7 @@ class InvoiceRecord:
     balance: Decimal
     status: str
     lines: tuple[InvoiceLineRecord, ...]
+    credited: Decimal = Decimal(0)
 
     @property
     def is_open(self) -> bool:

@@ -3,10 +3,14 @@
 Each violation comes back as one sentence in plain words. The checks are set-based SQL, so a clinic
 with a million invoices verifies in seconds, not hours.
 
-I1 per patient: money received - money refunded = applied to invoices + account credit.
+I1 per patient: money received - money refunded + credit from credit notes + credit transferred
+   in - credit transferred out = applied to invoices + account credit.
 I2 account credit >= 0.
-I3 per invoice: 0 <= paid <= total, and the status matches the balance.
-I4 an application's payment and invoice belong to the same patient; no dangling references.
+I3 per invoice: 0 <= paid + credited <= total (credited: the part of its credit notes that reduced
+   what it owed), the status matches the balance, and its live credit notes add up to no more than
+   its total (none on a void invoice).
+I4 an application's (or credit note's) payment and invoice belong to the same patient; no dangling
+   references.
 I5 one payment per request id.
 I6 a payment and its applications exist together: its sources add up to its total (each with the
    sign of its kind), it records money or applications (never nothing), and its own money funds its
@@ -26,6 +30,8 @@ from sqlalchemy.orm import Session, aliased
 
 from .db.models import (
     Application,
+    CreditNote,
+    CreditTransfer,
     Invoice,
     InvoiceLine,
     Patient,
@@ -42,6 +48,7 @@ class _Queries:
     applications: Select[*tuple[Any, ...]]
     request_ids: Select[*tuple[Any, ...]]
     payments: Select[*tuple[Any, ...]]
+    credit_notes: Select[*tuple[Any, ...]]
 
 
 @cache
@@ -73,14 +80,58 @@ def _queries() -> _Queries:
         .group_by(Application.invoice_id)
         .subquery()
     )
+    live_note = CreditNote.reversed_at.is_(None)
+    noted_by_invoice = (
+        select(
+            CreditNote.invoice_id.label("iid"),
+            func.sum(CreditNote.applied_minor).label("applied"),
+            func.sum(CreditNote.amount_minor).label("amt"),
+        )
+        .where(live_note)
+        .group_by(CreditNote.invoice_id)
+        .subquery()
+    )
     owed = (
         select(
             Invoice.patient_id.label("pid"),
-            func.sum(Invoice.total_minor - func.coalesce(paid_by_invoice.c.amt, 0)).label("amt"),
+            func.sum(
+                Invoice.total_minor
+                - func.coalesce(paid_by_invoice.c.amt, 0)
+                - func.coalesce(noted_by_invoice.c.applied, 0)
+            ).label("amt"),
         )
         .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
+        .outerjoin(noted_by_invoice, noted_by_invoice.c.iid == Invoice.id)
         .where(Invoice.status == "open")
         .group_by(Invoice.patient_id)
+        .subquery()
+    )
+    noted = (
+        select(
+            CreditNote.patient_id.label("pid"),
+            func.sum(CreditNote.to_credit_minor).label("amt"),
+        )
+        .where(live_note)
+        .group_by(CreditNote.patient_id)
+        .subquery()
+    )
+    live_transfer = CreditTransfer.reversed_at.is_(None)
+    sent = (
+        select(
+            CreditTransfer.from_patient_id.label("pid"),
+            func.sum(CreditTransfer.amount_minor).label("amt"),
+        )
+        .where(live_transfer)
+        .group_by(CreditTransfer.from_patient_id)
+        .subquery()
+    )
+    got = (
+        select(
+            CreditTransfer.to_patient_id.label("pid"),
+            func.sum(CreditTransfer.amount_minor).label("amt"),
+        )
+        .where(live_transfer)
+        .group_by(CreditTransfer.to_patient_id)
         .subquery()
     )
     patients = (
@@ -94,10 +145,15 @@ def _queries() -> _Queries:
             func.coalesce(received.c.out, 0),
             func.coalesce(applied.c.amt, 0),
             func.coalesce(owed.c.amt, 0),
+            func.coalesce(noted.c.amt, 0),
+            func.coalesce(got.c.amt, 0) - func.coalesce(sent.c.amt, 0),
         )
         .outerjoin(received, received.c.pid == Patient.id)
         .outerjoin(applied, applied.c.pid == Patient.id)
         .outerjoin(owed, owed.c.pid == Patient.id)
+        .outerjoin(noted, noted.c.pid == Patient.id)
+        .outerjoin(sent, sent.c.pid == Patient.id)
+        .outerjoin(got, got.c.pid == Patient.id)
         .order_by(Patient.id)
     )
 
@@ -107,10 +163,12 @@ def _queries() -> _Queries:
         .subquery()
     )
     recomputed_paid = func.coalesce(paid_by_invoice.c.amt, 0)
+    recomputed_credited = func.coalesce(noted_by_invoice.c.applied, 0)
+    noted_total = func.coalesce(noted_by_invoice.c.amt, 0)
     line_sum = func.coalesce(line_totals.c.amt, 0)
     expected_status = case(
         (Invoice.status == "void", literal("void")),
-        (recomputed_paid == Invoice.total_minor, literal("paid")),
+        (recomputed_paid + recomputed_credited == Invoice.total_minor, literal("paid")),
         else_=literal("open"),
     )
     invoices = (
@@ -122,16 +180,22 @@ def _queries() -> _Queries:
             recomputed_paid,
             line_sum,
             expected_status,
+            Invoice.credited_minor,
+            recomputed_credited,
+            noted_total,
         )
         .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
+        .outerjoin(noted_by_invoice, noted_by_invoice.c.iid == Invoice.id)
         .outerjoin(line_totals, line_totals.c.iid == Invoice.id)
         .where(
             or_(
                 Invoice.paid_minor != recomputed_paid,
+                Invoice.credited_minor != recomputed_credited,
                 recomputed_paid < 0,
-                recomputed_paid > Invoice.total_minor,
+                recomputed_paid + recomputed_credited > Invoice.total_minor,
+                noted_total > Invoice.total_minor,
                 Invoice.status != expected_status,
-                and_(Invoice.status == "void", recomputed_paid != 0),
+                and_(Invoice.status == "void", recomputed_paid + noted_total != 0),
                 Invoice.total_minor != line_sum,
             )
         )
@@ -228,7 +292,14 @@ def _queries() -> _Queries:
         )
         .order_by(Payment.id)
     )
-    return _Queries(patients, invoices, applications, request_ids, payments)
+    note_invoice = aliased(Invoice)
+    credit_notes = (
+        select(CreditNote.number, CreditNote.patient_id, note_invoice.patient_id)
+        .outerjoin(note_invoice, note_invoice.id == CreditNote.invoice_id)
+        .where(or_(note_invoice.id.is_(None), note_invoice.patient_id != CreditNote.patient_id))
+        .order_by(CreditNote.number)
+    )
+    return _Queries(patients, invoices, applications, request_ids, payments, credit_notes)
 
 
 def verify_ledger(session: Session, currency: str) -> list[str]:
@@ -239,15 +310,20 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
 
     queries = _queries()
     problems: list[str] = []
-    for pid, first, last, credit, outstanding, inn, out, used, owing in session.execute(
-        queries.patients
-    ):
+    for row in session.execute(queries.patients):
+        pid, first, last, credit, outstanding, inn, out, used, owing, noted, moved = row
         who = f"Patient {pid} ({first} {last})"
-        recomputed = inn - out - used
-        if inn - out != used + credit:
+        recomputed = inn - out + noted + moved - used
+        if inn - out + noted + moved != used + credit:
+            extra = ""
+            if noted:
+                extra += f" plus credit notes {m(noted)}"
+            if moved:
+                extra += f" plus transfers {m(moved)}"
             problems.append(
-                f"I1 {who}: received {m(inn)} less refunded {m(out)} is {m(inn - out)}, but "
-                f"applied {m(used)} plus account credit {m(credit)} is {m(used + credit)}."
+                f"I1 {who}: received {m(inn)} less refunded {m(out)}{extra} is "
+                f"{m(inn - out + noted + moved)}, but applied {m(used)} plus account credit "
+                f"{m(credit)} is {m(used + credit)}."
             )
         if recomputed < 0 or credit < 0:
             problems.append(f"I2 {who}: account credit is negative ({m(min(recomputed, credit))}).")
@@ -262,18 +338,28 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
                 f"invoices ({m(owing)})."
             )
 
-    for number, status, total, paid, real_paid, lines, expected in session.execute(
-        queries.invoices
-    ):
+    for row in session.execute(queries.invoices):
+        number, status, total, paid, real_paid, lines, expected, credited, real_credited, cn = row
         what = f"Invoice #{number}"
-        if not 0 <= real_paid <= total:
-            problems.append(f"I3 {what}: paid {m(real_paid)} is outside 0 to its total {m(total)}.")
-        if status == "void" and real_paid:
-            problems.append(f"I3 {what}: void but still has {m(real_paid)} applied to it.")
+        if not 0 <= real_paid <= real_paid + real_credited <= total:
+            problems.append(
+                f"I3 {what}: paid {m(real_paid)} and credited {m(real_credited)} are outside 0 "
+                f"to its total {m(total)}."
+            )
+        if cn > total:
+            problems.append(f"I3 {what}: credit notes of {m(cn)} exceed its total {m(total)}.")
+        if status == "void" and (real_paid or cn):
+            notes = f" and {m(cn)} of live credit notes" if cn else ""
+            problems.append(f"I3 {what}: void but still has {m(real_paid)} applied{notes} to it.")
         elif status != expected:
             problems.append(
                 f"I3 {what}: status is {status} but its balance "
-                f"{m(total - real_paid)} makes it {expected}."
+                f"{m(total - real_paid - real_credited)} makes it {expected}."
+            )
+        if credited != real_credited:
+            problems.append(
+                f"I7 {what}: stored credited amount {m(credited)} differs from its credit notes "
+                f"({m(real_credited)})."
             )
         if paid != real_paid:
             problems.append(
@@ -321,4 +407,10 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
         if wrong:
             sign = "zero or negative" if kind == "payment" else "zero or positive"
             problems.append(f"I6 {kind.capitalize()} {pay_id}: {wrong} {sign} source amount(s).")
+
+    for number, note_patient, invoice_patient in session.execute(queries.credit_notes):
+        problems.append(
+            f"I4 Credit note CN-{number}: of patient {note_patient} but its invoice "
+            + ("is missing." if invoice_patient is None else f"is patient {invoice_patient}'s.")
+        )
     return problems

@@ -64,22 +64,34 @@ def test_credit_history_explains_every_change(clinic):
     use = clinic.record_payment(
         clinic.preview_payment(pid, source_invoice=a, applied={b: "0"}), "u"
     )
-    clinic.record_payment(
+    over = clinic.record_payment(
         clinic.preview_payment(pid, sources={"EFTPOS": "40"}, applied={b: "30"}), "over"
     )
-    clinic.refund_credit(pid, "20", method="Cash", request_id="r")
+    refund = clinic.refund_credit(pid, "20", method="Cash", request_id="r")
     clinic.reverse_payment(use)
-    clinic.record_payment(clinic.preview_payment(pid, source_invoice=a), "again")
+    again = clinic.record_payment(clinic.preview_payment(pid, source_invoice=a), "again")
     clinic.void_invoice(a)
     history = clinic.credit_history(pid)
     assert [(m.description, m.change, m.balance) for m in history] == [
-        ("Payment of $100.00: $100.00 left as credit", Decimal("100.00"), Decimal("100.00")),
-        ("Credit applied to invoice #1", Decimal("-50.00"), Decimal("50.00")),
-        ("Payment of $40.00: $10.00 left as credit", Decimal("10.00"), Decimal("60.00")),
-        ("Refund of $20.00", Decimal("-20.00"), Decimal("40.00")),
-        (f"Payment {use} reversed", Decimal("50.00"), Decimal("90.00")),
-        ("Credit applied to invoice #1", Decimal("-50.00"), Decimal("40.00")),
-        ("Returned from invoice #1 (invoice voided)", Decimal("50.00"), Decimal("90.00")),
+        (
+            f"Payment {prepay} (Cash) of $100.00: $100.00 left as credit",
+            Decimal("100.00"),
+            Decimal("100.00"),
+        ),
+        (f"Credit applied to invoice #1 (payment {use})", Decimal("-50.00"), Decimal("50.00")),
+        (
+            f"Payment {over} (EFTPOS) of $40.00: $10.00 left as credit",
+            Decimal("10.00"),
+            Decimal("60.00"),
+        ),
+        (f"Refund {refund} (Cash) of $20.00", Decimal("-20.00"), Decimal("40.00")),
+        (
+            f"Credit returned from invoice #1 (payment {use} reversed)",
+            Decimal("50.00"),
+            Decimal("90.00"),
+        ),
+        (f"Credit applied to invoice #1 (payment {again})", Decimal("-50.00"), Decimal("40.00")),
+        ("Credit returned from invoice #1 (invoice voided)", Decimal("50.00"), Decimal("90.00")),
     ]
     assert history[-1].balance == clinic.credit(pid)
     assert history[0].payment_id == prepay

@@ -1,4 +1,7 @@
-"""Schema: migrations run on open, match the models, and protect the audit log."""
+"""Schema: migrations run on open (an older database is upgraded), match the models, and protect
+the audit log."""
+
+from decimal import Decimal
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -45,6 +48,16 @@ def test_every_money_movement_is_audited(clinic):
     clinic.reverse_payment(refund)
     clinic.reverse_payment(pay)
     clinic.void_invoice(iid)
+    other = clinic.create_invoice(pid, [("Consult", "50", 1)])
+    paid = clinic.record_payment(
+        clinic.preview_payment(pid, source_invoice=other, sources={"Cash": "50"}), "q"
+    )
+    clinic.remove_application(clinic.payment(paid).applications[0].id, "applied by mistake")
+    note = clinic.credit_note(other, "10", reason="discount", request_id="cn")
+    clinic.reverse_credit_note(note)
+    family = clinic.add_patient("Byron", "Lovelace")
+    moved = clinic.transfer_credit(pid, family, "5", reason="family account", request_id="t")
+    clinic.reverse_transfer(moved)
     clinic.set_allocation_mode("off")
     with clinic.engine.connect() as conn:
         actions = [r[0] for r in conn.execute(text("SELECT action FROM audit_log ORDER BY id"))]
@@ -53,9 +66,17 @@ def test_every_money_movement_is_audited(clinic):
         "create invoice",
         "record payment",
         "refund credit",
-        "reverse payment",
+        "reverse refund",
         "reverse payment",
         "void invoice",
+        "create invoice",
+        "record payment",
+        "remove application",
+        "issue credit note",
+        "reverse credit note",
+        "add patient",
+        "transfer credit",
+        "reverse transfer",
         "change setting",
     ]
 
@@ -85,3 +106,50 @@ def test_unsupported_urls_are_refused(tmp_path):
         make_engine("mysql://somewhere/clinic")
     with pytest.raises(ValueError, match="needs a database file"):
         make_engine("sqlite://")
+
+
+def _database_at_first_revision(url: str) -> None:
+    """A clinic database as the first release made it: schema 0001 with one paid invoice and
+    $20.00 of credit from an overpayment."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001_initial")
+        stamp = "2026-11-01 09:00:00.000000"
+        for statement in [
+            "INSERT INTO patients (id, first_name, last_name, created_at, credit_minor, "
+            f"outstanding_minor) VALUES (1, 'Ada', 'Lovelace', '{stamp}', 2000, 0)",
+            "INSERT INTO invoices (id, number, patient_id, issue_date, total_minor, paid_minor, "
+            f"status, created_at) VALUES (1, 1, 1, '2026-11-01', 5000, 5000, 'paid', '{stamp}')",
+            "INSERT INTO invoice_lines (invoice_id, position, description, unit_price_minor, "
+            "quantity, tax_rate_bp, tax_minor, amount_minor) "
+            "VALUES (1, 0, 'Consult', 5000, 1, 0, 0, 5000)",
+            "UPDATE counters SET value = 1 WHERE name = 'invoice_number'",
+            "INSERT INTO payments (id, patient_id, kind, payment_date, total_minor, request_id, "
+            f"created_at) VALUES (1, 1, 'payment', '2026-11-01', 7000, 'old-1', '{stamp}')",
+            "INSERT INTO payment_sources (payment_id, payment_type_id, amount_minor) "
+            "VALUES (1, 1, 7000)",
+            "INSERT INTO applications (payment_id, invoice_id, amount_minor, from_money_minor, "
+            f"from_credit_minor, created_at) VALUES (1, 1, 5000, 5000, 0, '{stamp}')",
+        ]:
+            connection.execute(text(statement))
+    engine.dispose()
+
+
+def test_a_database_from_the_first_schema_is_upgraded_on_open_and_keeps_its_money(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _database_at_first_revision(url)
+    with Clinic.open(url) as clinic:
+        with clinic.engine.connect() as conn:
+            assert current_revision(conn) == HEAD_REVISION
+        assert clinic.verify() == []
+        assert clinic.credit(1) == Decimal("20.00")
+        assert clinic.invoice(1).status == "paid" and clinic.invoice(1).credited == 0
+        assert [lot.remaining for lot in clinic.credit_sources(1)] == [Decimal("20.00")]
+        clinic.credit_note(1, "10", reason="discount", request_id="after-upgrade")
+        assert clinic.credit(1) == Decimal("30.00") and clinic.verify() == []

@@ -1,15 +1,23 @@
 """Hypothesis drives the Clinic API through long random sequences of operations.
 
-After every step the ledger must verify clean (I1-I7), and each patient's credit and each invoice's
-paid amount must equal a shadow model kept here from what the previews promised. The shadow is
-deliberately simple arithmetic, separate from the code under test.
+Every money movement is in play: payments (typed, automatic, from credit), pressing Save again,
+stale previews, refunds, reversals of payments and refunds, removing one application, voids,
+credit notes (some refunded at once) and their reversals, transfers between patients and their
+reversals, and changes of the allocation mode. Refusals are expected exactly where the rules say.
 
-Profiles: CI runs the default (``HYPOTHESIS_PROFILE=ci``, derandomized); for a longer run by hand:
-``HYPOTHESIS_PROFILE=long pytest tests/db/test_stateful.py``.
+After every step the ledger must verify clean (I1-I7), every patient's credit and outstanding
+balance must equal a shadow model kept here with plain arithmetic (separate from the code under
+test), and for the patients the step touched: each invoice's paid, credited and status, the credit
+history's running balance, and the credit lots (where the credit came from) adding up to the credit.
+
+Profiles: CI runs the default (``HYPOTHESIS_PROFILE=ci``, derandomized): 200 sequences of 50 steps
+on SQLite, 40 on PostgreSQL. For a longer run by hand (2,000 sequences of 100 steps):
+``HYPOTHESIS_PROFILE=long STATEFUL_STEPS=100 .venv/bin/python -m pytest tests/db/test_stateful.py``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -48,11 +56,17 @@ class LedgerMachine(RuleBasedStateMachine):
         self.patients: list[int] = []
         self.credit: dict[int, int] = {}  # shadow: patient -> credit in cents
         self.paid: dict[int, int] = {}  # shadow: invoice -> paid in cents
+        self.credited: dict[int, int] = {}  # shadow: invoice -> credited (reduced owed) in cents
         self.total: dict[int, int] = {}
         self.owner: dict[int, int] = {}
         self.void: set[int] = set()
         self.payments: list[int] = []
         self.saved: list[tuple[object, str, int]] = []
+        # credit note id -> [invoice, amount, applied, to_credit, reversed]
+        self.notes: dict[int, list[int]] = {}
+        # transfer id -> [from, to, amount, reversed]
+        self.transfers: dict[int, list[int]] = {}
+        self.touched: set[int] = set()
         self.counter = 0
 
     def teardown(self) -> None:
@@ -63,12 +77,14 @@ class LedgerMachine(RuleBasedStateMachine):
         self.counter += 1
         return f"req-{self.counter}"
 
+    def owed(self, iid: int) -> int:
+        return 0 if iid in self.void else self.total[iid] - self.paid[iid] - self.credited[iid]
+
     def open_invoices(self, pid: int) -> list[int]:
-        return [
-            i
-            for i, p in self.owner.items()
-            if p == pid and i not in self.void and self.paid[i] < self.total[i]
-        ]
+        return [i for i, p in self.owner.items() if p == pid and self.owed(i) > 0]
+
+    def live_notes_amount(self, iid: int) -> int:
+        return sum(n[1] for n in self.notes.values() if n[0] == iid and not n[4])
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -77,6 +93,7 @@ class LedgerMachine(RuleBasedStateMachine):
         pid = self.clinic.add_patient("Patient", f"No {len(self.patients) + 1}")
         self.patients.append(pid)
         self.credit[pid] = 0
+        self.touched.add(pid)
 
     @precondition(lambda self: self.patients)
     @rule(
@@ -92,7 +109,9 @@ class LedgerMachine(RuleBasedStateMachine):
             [("Treatment", dec(price), quantity)],
             issue_date=date(2026, 10, 1) + timedelta(days=days),
         )
-        self.owner[iid], self.total[iid], self.paid[iid] = pid, price * quantity, 0
+        self.owner[iid], self.total[iid] = pid, price * quantity
+        self.paid[iid] = self.credited[iid] = 0
+        self.touched.add(pid)
 
     @rule(mode=st.sampled_from(list(AllocationMode)))
     def set_mode(self, mode) -> None:
@@ -102,12 +121,13 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def pay(self, data) -> None:
         pid = data.draw(st.sampled_from(self.patients))
+        self.touched.add(pid)
         sources = data.draw(st.dictionaries(st.sampled_from(TYPES), cents, max_size=2))
         open_ids = self.open_invoices(pid)
         typed = {}
         for iid in open_ids:
             if data.draw(st.booleans()):
-                typed[iid] = data.draw(st.integers(0, self.total[iid] - self.paid[iid]))
+                typed[iid] = data.draw(st.integers(0, self.owed(iid)))
         source = data.draw(st.sampled_from([None, *open_ids]))
         pool = sum(sources.values()) + self.credit[pid]
         try:
@@ -157,13 +177,14 @@ class LedgerMachine(RuleBasedStateMachine):
         self.refund(pid, max(1, self.credit[pid] * share // 100))
 
     def refund(self, pid: int, amount: int) -> None:
+        self.touched.add(pid)
         request_id = self.next_id()
         if amount > self.credit[pid]:
             with pytest.raises(BillingError, match="Only"):
                 self.clinic.refund_credit(pid, dec(amount), method="Cash", request_id=request_id)
             return
         refund_id = self.clinic.refund_credit(
-            pid, dec(amount), method="Cash", request_id=request_id
+            pid, dec(amount), method="Cash", request_id=request_id, reason="Moving away"
         )
         self.payments.append(refund_id)
         self.credit[pid] -= amount
@@ -175,6 +196,7 @@ class LedgerMachine(RuleBasedStateMachine):
         record = self.clinic.payment(pay_id)
         live = [a for a in record.applications if not a.removed]
         pid = record.patient_id
+        self.touched.add(pid)
         change = -int(record.total.scaleb(2)) + sum(int(a.amount.scaleb(2)) for a in live)
         if record.reversed:
             with pytest.raises(BillingError, match="already reversed"):
@@ -183,23 +205,151 @@ class LedgerMachine(RuleBasedStateMachine):
             with pytest.raises(BillingError, match="already used"):
                 self.clinic.reverse_payment(pay_id)
         else:
-            self.clinic.reverse_payment(pay_id)
+            self.clinic.reverse_payment(pay_id, "entered twice")
             self.credit[pid] += change
             for app in live:
                 self.paid[app.invoice_id] -= int(app.amount.scaleb(2))
+
+    @precondition(lambda self: self.payments)
+    @rule(data=st.data())
+    def remove_one_application(self, data) -> None:
+        pay_id = data.draw(st.sampled_from(self.payments))
+        record = self.clinic.payment(pay_id)
+        if not record.applications:
+            return
+        app = data.draw(st.sampled_from(record.applications))
+        self.touched.add(record.patient_id)
+        if app.removed:
+            with pytest.raises(BillingError, match="already removed"):
+                self.clinic.remove_application(app.id, "wrong invoice")
+            return
+        self.clinic.remove_application(app.id, "wrong invoice")
+        amount = int(app.amount.scaleb(2))
+        self.credit[record.patient_id] += amount
+        self.paid[app.invoice_id] -= amount
 
     @precondition(lambda self: self.owner)
     @rule(data=st.data())
     def void_invoice(self, data) -> None:
         iid = data.draw(st.sampled_from(sorted(self.owner)))
+        self.touched.add(self.owner[iid])
         if iid in self.void:
             with pytest.raises(BillingError, match="already void"):
                 self.clinic.void_invoice(iid)
             return
-        self.clinic.void_invoice(iid)
+        if self.live_notes_amount(iid):
+            with pytest.raises(BillingError, match="has credit notes"):
+                self.clinic.void_invoice(iid)
+            return
+        self.clinic.void_invoice(iid, "billed in error")
         self.credit[self.owner[iid]] += self.paid[iid]
         self.paid[iid] = 0
         self.void.add(iid)
+
+    @precondition(lambda self: self.owner)
+    @rule(data=st.data(), refund_at_once=st.booleans())
+    def credit_note(self, data, refund_at_once) -> None:
+        iid = data.draw(st.sampled_from(sorted(self.owner)))
+        pid = self.owner[iid]
+        self.touched.add(pid)
+        method = "Cash" if refund_at_once else None
+        left = self.total[iid] - self.live_notes_amount(iid)
+        if iid in self.void or left == 0:
+            with pytest.raises(BillingError, match=r"void|credited in full"):
+                self.clinic.credit_note(
+                    iid, reason="goodwill", request_id=self.next_id(), refund_method=method
+                )
+            return
+        amount = data.draw(st.one_of(st.none(), st.integers(1, left + 5)))
+        minor = left if amount is None else amount
+        if minor > left:
+            with pytest.raises(BillingError, match="can still be credited"):
+                self.clinic.credit_note(
+                    iid, dec(minor), reason="goodwill", request_id=self.next_id()
+                )
+            return
+        applied = min(minor, self.owed(iid))
+        to_credit = minor - applied
+        request_id = self.next_id()
+        call = {
+            "reason": "goodwill",
+            "request_id": request_id,
+            "refund_method": method,
+            "note_date": date(2026, 11, 1),
+        }
+        if refund_at_once and to_credit == 0:
+            with pytest.raises(BillingError, match="nothing to refund"):
+                self.clinic.credit_note(iid, None if amount is None else dec(minor), **call)
+            return
+        note_id = self.clinic.credit_note(iid, None if amount is None else dec(minor), **call)
+        assert self.clinic.credit_note(iid, dec(minor), **call) == note_id  # Save pressed twice
+        self.notes[note_id] = [iid, minor, applied, to_credit, 0]
+        self.credited[iid] += applied
+        if not refund_at_once:
+            self.credit[pid] += to_credit
+
+    @precondition(lambda self: self.notes)
+    @rule(data=st.data())
+    def reverse_credit_note(self, data) -> None:
+        note_id = data.draw(st.sampled_from(sorted(self.notes)))
+        iid, _, applied, to_credit, reversed_ = self.notes[note_id]
+        pid = self.owner[iid]
+        self.touched.add(pid)
+        if reversed_:
+            with pytest.raises(BillingError, match="already reversed"):
+                self.clinic.reverse_credit_note(note_id)
+        elif self.credit[pid] < to_credit:
+            with pytest.raises(BillingError, match="already used"):
+                self.clinic.reverse_credit_note(note_id)
+        else:
+            self.clinic.reverse_credit_note(note_id, "issued by mistake")
+            self.notes[note_id][4] = 1
+            self.credited[iid] -= applied
+            self.credit[pid] -= to_credit
+
+    @precondition(lambda self: len(self.patients) >= 2)
+    @rule(data=st.data(), share=st.integers(0, 120))
+    def transfer_credit(self, data, share) -> None:
+        sender = data.draw(st.sampled_from(self.patients))
+        receiver = data.draw(st.sampled_from(self.patients))
+        self.touched |= {sender, receiver}
+        amount = max(1, self.credit[sender] * share // 100)
+        if sender == receiver:
+            with pytest.raises(BillingError, match="another patient"):
+                self.clinic.transfer_credit(
+                    sender, receiver, dec(amount), reason="family", request_id=self.next_id()
+                )
+            return
+        if amount > self.credit[sender]:
+            with pytest.raises(BillingError, match="has only"):
+                self.clinic.transfer_credit(
+                    sender, receiver, dec(amount), reason="family", request_id=self.next_id()
+                )
+            return
+        transfer_id = self.clinic.transfer_credit(
+            sender, receiver, dec(amount), reason="family", request_id=self.next_id()
+        )
+        self.transfers[transfer_id] = [sender, receiver, amount, 0]
+        self.credit[sender] -= amount
+        self.credit[receiver] += amount
+
+    @precondition(lambda self: self.transfers)
+    @rule(data=st.data())
+    def reverse_transfer(self, data) -> None:
+        transfer_id = data.draw(st.sampled_from(sorted(self.transfers)))
+        sender, receiver, amount, reversed_ = self.transfers[transfer_id]
+        self.touched |= {sender, receiver}
+        if reversed_:
+            with pytest.raises(BillingError, match="already reversed"):
+                self.clinic.reverse_transfer(transfer_id)
+        elif self.credit[receiver] < amount:
+            with pytest.raises(BillingError, match="already used"):
+                self.clinic.reverse_transfer(transfer_id)
+        else:
+            self.clinic.reverse_transfer(transfer_id, "wrong family member")
+            self.transfers[transfer_id][3] = 1
+            self.credit[sender] += amount
+            self.credit[receiver] -= amount
 
     # -- invariants --------------------------------------------------------------------------
 
@@ -209,33 +359,46 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def matches_the_shadow_model(self) -> None:
-        for pid in self.patients:
-            record = self.clinic.patient(pid)
+        for record in self.clinic.patients_by_ids(self.patients):
+            pid = record.id
             assert record.credit == Decimal(dec(self.credit[pid]))
-            owed = sum(self.total[i] - self.paid[i] for i in self.open_invoices(pid))
+            owed = sum(self.owed(i) for i in self.open_invoices(pid))
             assert record.outstanding == Decimal(dec(owed))
+        for pid in self.touched:
+            credit = Decimal(dec(self.credit[pid]))
             history = self.clinic.credit_history(pid)
-            assert (history[-1].balance if history else Decimal("0.00")) == record.credit
+            assert (history[-1].balance if history else Decimal("0.00")) == credit
+            lots = self.clinic.credit_sources(pid)
+            assert sum((lot.remaining for lot in lots), Decimal("0.00")) == credit
+            assert all(Decimal(0) <= lot.remaining <= lot.amount for lot in lots)
             for invoice in self.clinic.invoices(pid):
                 iid = invoice.id
-                assert invoice.paid == Decimal(dec(self.paid[iid]))
-                expected = (
-                    "void"
-                    if iid in self.void
-                    else "paid"
-                    if self.paid[iid] == self.total[iid]
-                    else "open"
+                assert (invoice.paid, invoice.credited) == (
+                    Decimal(dec(self.paid[iid])),
+                    Decimal(dec(self.credited[iid])),
                 )
+                expected = "void" if iid in self.void else "paid" if self.owed(iid) == 0 else "open"
                 assert invoice.status == expected
+        self.touched.clear()
 
 
+STEPS = int(os.environ.get("STATEFUL_STEPS", "50"))
+
+
+@pytest.mark.timeout(1200)
 def test_random_operation_sequences_on_sqlite(new_sqlite_url):
     class OnSqlite(LedgerMachine):
         open_url = staticmethod(new_sqlite_url)
 
-    run_state_machine_as_test(OnSqlite, settings=settings(settings(), stateful_step_count=60))
+    run_state_machine_as_test(
+        OnSqlite,
+        settings=settings(
+            settings(), max_examples=settings().max_examples * 2, stateful_step_count=STEPS
+        ),
+    )
 
 
+@pytest.mark.timeout(1200)
 def test_random_operation_sequences_on_postgresql(pg_databases):
     class OnPostgres(LedgerMachine):
         open_url = staticmethod(pg_databases.new)
@@ -244,6 +407,6 @@ def test_random_operation_sequences_on_postgresql(pg_databases):
     run_state_machine_as_test(
         OnPostgres,
         settings=settings(
-            settings(), max_examples=settings().max_examples * 3 // 10, stateful_step_count=60
+            settings(), max_examples=settings().max_examples * 4 // 10, stateful_step_count=STEPS
         ),
     )

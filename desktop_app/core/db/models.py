@@ -79,7 +79,11 @@ class Patient(Base):
 
 
 class Invoice(Base):
-    """An invoice issued to one patient. ``paid_minor`` caches the sum of its live applications."""
+    """An invoice issued to one patient.
+
+    ``paid_minor`` caches the sum of its live applications; ``credited_minor`` the part of its live
+    credit notes that reduced what is owed. The balance is ``total - paid - credited``.
+    """
 
     __tablename__ = "invoices"
     __table_args__ = (
@@ -87,6 +91,10 @@ class Invoice(Base):
         CheckConstraint("paid_minor >= 0 AND paid_minor <= total_minor", name="paid_within_total"),
         CheckConstraint("status IN ('open', 'paid', 'void')", name="status_known"),
         Index("ix_invoices_patient_open", "patient_id", "status", "issue_date", "number"),
+        CheckConstraint(
+            "credited_minor >= 0 AND paid_minor + credited_minor <= total_minor",
+            name="settled_within_total",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -100,6 +108,7 @@ class Invoice(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     void_reason: Mapped[str | None] = mapped_column(Text)
+    credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class InvoiceLine(Base):
@@ -207,7 +216,11 @@ class AuditEntry(Base):
     """One change: who, when, what, before and after (JSON). The database refuses edits/deletes."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+        Index("ix_audit_log_at", "at", "id"),
+        Index("ix_audit_log_action", "action"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -217,3 +230,54 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(BigInteger)
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+
+
+class CreditNote(Base):
+    """All or part of an invoice taken back.
+
+    ``applied_minor`` reduces what the invoice still owes; ``to_credit_minor`` (the part the patient
+    had already paid) becomes account credit. A reversed credit note (``reversed_at``) no longer
+    counts.
+    """
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("applied_minor >= 0 AND to_credit_minor >= 0", name="parts_positive"),
+        CheckConstraint("amount_minor = applied_minor + to_credit_minor", name="parts_sum"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    note_date: Mapped[date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    applied_minor: Mapped[int] = mapped_column(BigInteger)
+    to_credit_minor: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reverse_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CreditTransfer(Base):
+    """Account credit moved from one patient to another (a family account); both sides see it."""
+
+    __tablename__ = "credit_transfers"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("from_patient_id <> to_patient_id", name="two_patients"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    to_patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    transfer_date: Mapped[date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reverse_reason: Mapped[str | None] = mapped_column(Text)

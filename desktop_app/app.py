@@ -3,6 +3,8 @@
     clinic-ledger [--database URL] [--demo]   the desktop app (the default)
     clinic-ledger [--database URL] info       where the ledger is and its headline figures
     clinic-ledger [--database URL] verify     recompute every ledger invariant; exit 1 on a problem
+    clinic-ledger [--database URL] backup PATH   save a checked copy of the clinic's SQLite file
+    clinic-ledger [--database URL] restore PATH  replace it with a backup (the current one is kept)
 
 Without ``--database`` the clinic lives in a SQLite file in the user's data folder, created on
 first use. A clinic with several front-desk computers points them all at one PostgreSQL server:
@@ -45,11 +47,35 @@ def _parser() -> argparse.ArgumentParser:
         "command",
         nargs="?",
         default="app",
-        choices=["app", "info", "verify"],
+        choices=["app", "info", "verify", "backup", "restore"],
         help="app (default): open the window; info: the ledger's headline figures; "
-        "verify: check every invariant and exit 1 if any is broken",
+        "verify: check every invariant and exit 1 if any is broken; "
+        "backup PATH: save a checked copy of the database to PATH (a file or a folder); "
+        "restore PATH: replace the database with the backup at PATH, keeping the current one "
+        "as a copy next to it",
+    )
+    parser.add_argument(
+        "path", nargs="?", metavar="PATH", help="the backup file (backup and restore only)"
     )
     return parser
+
+
+def _backup_or_restore(command: str, database: str | None, path: str) -> int:
+    """Run ``backup`` or ``restore`` without opening the clinic first; 1 and stderr on failure."""
+    from desktop_app.core.backup import backup_database, restore_database
+    from desktop_app.core.db.engine import default_database_url
+
+    url = database or default_database_url()
+    try:
+        if command == "restore":
+            print(restore_database(path, url).describe())
+            return 0
+        result = backup_database(url, path)
+    except BillingError as exc:
+        print(f"clinic-ledger: {exc}", file=sys.stderr)
+        return 1
+    print(result.describe(), file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -153,7 +179,14 @@ def _run_window(database: str | None, demo: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command in ("backup", "restore"):
+        if args.path is None:
+            parser.error(f"{args.command} needs a PATH: the backup file")
+        return _backup_or_restore(args.command, args.database, args.path)
+    if args.path is not None:
+        parser.error(f"unrecognized arguments: {args.path}")
     if args.command == "app":
         return _run_window(args.database, args.demo)
     from desktop_app.core import Clinic

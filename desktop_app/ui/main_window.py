@@ -1,11 +1,14 @@
 """The main window: patients on the left (search as you type), the chosen patient on the right.
 
-The patient panel shows account credit prominently, then tabs for invoices, payments and the
-account credit history. Every action has a menu entry and a shortcut.
+The patient panel shows account credit prominently, then tabs for invoices, payments, the
+account credit (its history, and where it came from), and credit notes and transfers. Every action
+has a menu entry; the corrections (refunds, credit notes, voids, reversals, transfers) also sit in
+each table's context menu and act on the selected row.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer
@@ -17,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSizePolicy,
@@ -28,6 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError
+from desktop_app.ui.correction_actions import CorrectionActions
+from desktop_app.ui.dialogs import backup_restore
 from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
@@ -38,11 +44,50 @@ from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
 
 if TYPE_CHECKING:
-    from desktop_app.core import Clinic, InvoiceRecord, PaymentRecord
+    from desktop_app.core import (
+        Clinic,
+        CreditNoteRecord,
+        InvoiceRecord,
+        PaymentRecord,
+        TransferRecord,
+    )
+    from desktop_app.core.backup import BackupResult, RestoreResult
 
 SEARCH_DELAY_MS = 120
 ROW_HEIGHT = 26
 CREDIT_STYLE = "color: #17663a;"
+
+
+def _titled_pages(parts: list[tuple[str, QWidget]]) -> QWidget:
+    """A vertical splitter of titled tables (one tab holding related lists)."""
+    splitter = QSplitter(Qt.Orientation.Vertical)
+    for title, widget in parts:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 4, 0, 0)
+        label = QLabel(title)
+        label.setBuddy(widget)
+        layout.addWidget(label)
+        layout.addWidget(widget, 1)
+        splitter.addWidget(page)
+    return splitter
+
+
+def _stretch_only(view: QTableView, stretch: set[int], width: int = 105) -> None:
+    """Fixed-width columns (dates, amounts) except the text columns, which share the rest."""
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setDefaultSectionSize(width)
+    for column in stretch:
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+
+
+def _context(view: QTableView, actions: list[QAction], submenu: QMenu | None = None) -> None:
+    """Give a table a right-click menu of these actions (and a submenu)."""
+    view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+    view.addActions(actions)
+    if submenu is not None:
+        view.addAction(submenu.menuAction())
 
 
 def _table(name: str) -> QTableView:
@@ -131,6 +176,9 @@ class MainWindow(QMainWindow):
             widget.setEnabled(True)
         for act in (self.new_patient_action, self.settings_action, self.verify_action):
             act.setEnabled(True)
+        self.audit_log_action.setEnabled(True)
+        for act in (self.backup_action, self.restore_action):
+            act.setEnabled(True)
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}")
         if model.rowCount() > 0:
             self.patient_view.selectRow(0)
@@ -185,8 +233,12 @@ class MainWindow(QMainWindow):
         self.invoice_button.clicked.connect(self.new_invoice)
         self.pay_button = QPushButton("Enter &payment…")
         self.pay_button.clicked.connect(self._on_payment_action_triggered)
+        self.refund_button = QPushButton("&Refund credit…")
+        self.transfer_button = QPushButton("&Transfer credit…")
         buttons.addWidget(self.invoice_button)
         buttons.addWidget(self.pay_button)
+        buttons.addWidget(self.refund_button)
+        buttons.addWidget(self.transfer_button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
 
@@ -203,6 +255,7 @@ class MainWindow(QMainWindow):
                 Column("Due", lambda i: day(i.due_date)),
                 Column("Total", lambda i: money(i.total), money=True),
                 Column("Paid", lambda i: money(i.paid), money=True),
+                Column("Credited", lambda i: money(i.credited) if i.credited else "", money=True),
                 Column("Balance", lambda i: money(i.balance), money=True),
                 Column("Status", lambda i: i.status.capitalize()),
             ],
@@ -234,6 +287,44 @@ class MainWindow(QMainWindow):
             ],
             self,
         )
+        self.lot_model = RecordTableModel(
+            [
+                Column("Date", lambda lot: day(lot.day)),
+                Column("Came from", lambda lot: lot.description),
+                Column("Amount", lambda lot: money(lot.amount), money=True),
+                Column("Used", lambda lot: money(lot.used), money=True),
+                Column("Remaining", lambda lot: money(lot.remaining), money=True),
+                Column(
+                    "Used by",
+                    lambda lot: "; ".join(f"{u.description} ({money(u.amount)})" for u in lot.uses),
+                ),
+            ],
+            self,
+        )
+        self.credit_note_model = RecordTableModel(
+            [
+                Column("Credit note", lambda n: f"CN-{n.number}"),
+                Column("Date", lambda n: day(n.note_date)),
+                Column("Invoice", lambda n: f"#{n.invoice_number}"),
+                Column("Amount", lambda n: money(n.amount), money=True),
+                Column("Less owed", lambda n: money(n.applied), money=True),
+                Column("To credit", lambda n: money(n.to_credit), money=True),
+                Column("Reason", lambda n: n.reason),
+                Column("Status", lambda n: "Reversed" if n.reversed else ""),
+            ],
+            self,
+        )
+        self.transfer_model = RecordTableModel(
+            [
+                Column("Date", lambda t: day(t.transfer_date)),
+                Column("From", lambda t: t.from_name),
+                Column("To", lambda t: t.to_name),
+                Column("Amount", lambda t: money(t.amount), money=True),
+                Column("Reason", lambda t: t.reason),
+                Column("Status", lambda t: "Reversed" if t.reversed else ""),
+            ],
+            self,
+        )
         self.tabs = QTabWidget()
         self.invoice_view = _table("Invoices")
         self.invoice_view.setModel(self.invoice_model)
@@ -243,10 +334,29 @@ class MainWindow(QMainWindow):
         self.payment_view.activated.connect(self._on_payment_view_activated)
         self.credit_view = _table("Account credit history")
         self.credit_view.setModel(self.credit_model)
-        self.credit_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        _stretch_only(self.credit_view, {1})
+        self.lot_view = _table("Where the account credit came from")
+        self.lot_view.setModel(self.lot_model)
+        self.credit_note_view = _table("Credit notes")
+        self.credit_note_view.setModel(self.credit_note_model)
+        self.transfer_view = _table("Credit transfers")
+        self.transfer_view.setModel(self.transfer_model)
+        _stretch_only(self.lot_view, {1, 5})
+        _stretch_only(self.credit_note_view, {6}, width=90)
+        _stretch_only(self.transfer_view, {1, 2, 4})
+        credit_page = _titled_pages(
+            [
+                ("History of the account credit", self.credit_view),
+                ("Where it came from (credit is spent oldest first)", self.lot_view),
+            ]
+        )
+        corrections_page = _titled_pages(
+            [("Credit notes", self.credit_note_view), ("Credit transfers", self.transfer_view)]
+        )
         self.tabs.addTab(self.invoice_view, "In&voices")
         self.tabs.addTab(self.payment_view, "Pa&yments")
-        self.tabs.addTab(self.credit_view, "Account &credit")
+        self.tabs.addTab(credit_page, "Account &credit")
+        self.tabs.addTab(corrections_page, "Credit notes && &transfers")
         right_layout.addWidget(self.tabs, 1)
         hint = QLabel(
             "Enter on an open invoice enters a payment from it; Enter on a payment "
@@ -283,16 +393,52 @@ class MainWindow(QMainWindow):
         if self.settings_action.shortcut().isEmpty():
             self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.verify_action = action("&Verify ledger", "Ctrl+Shift+V", self.verify_ledger)
+        self.audit_log_action = action(
+            "&Audit log…", "Ctrl+Shift+L", self._on_audit_log_action_triggered
+        )
+        self.audit_log_action.setEnabled(False)  # until the clinic is open
+        self._audit_log_window: QWidget | None = None  # made on first use
         quit_action = action("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self.backup_action = QAction("&Back up…", self)
+        self.backup_action.triggered.connect(self._on_backup_action_triggered)
+        self.restore_action = QAction("&Restore from backup…", self)
+        self.restore_action.triggered.connect(self._on_restore_action_triggered)
+        for act in (self.backup_action, self.restore_action):
+            act.setEnabled(False)  # until the clinic is open
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.new_patient_action, self.settings_action])
         file_menu.addSeparator()
+        file_menu.addActions([self.backup_action, self.restore_action])
+        file_menu.addSeparator()
         file_menu.addAction(quit_action)
         patient_menu = menu.addMenu("P&atient")
         patient_menu.addActions([self.find_action, self.new_invoice_action, self.payment_action])
+        self.corrections = CorrectionActions(self, self)
+        fixes = self.corrections
+        patient_menu.addSeparator()
+        patient_menu.addActions(fixes.actions[:4])
+        patient_menu.addSeparator()
+        patient_menu.addAction(fixes.reverse_payment_action)
+        patient_menu.addMenu(fixes.remove_menu)
+        patient_menu.addActions(fixes.actions[5:])
+        self.refund_button.clicked.connect(fixes.refund_action.trigger)
+        self.transfer_button.clicked.connect(fixes.transfer_action.trigger)
+        _context(self.invoice_view, [fixes.credit_note_action, fixes.void_action])
+        _context(self.payment_view, [fixes.reverse_payment_action], fixes.remove_menu)
+        _context(self.credit_note_view, [fixes.reverse_credit_note_action])
+        _context(self.transfer_view, [fixes.reverse_transfer_action])
+        _context(self.credit_view, [fixes.refund_action, fixes.transfer_action])
+        for view in (
+            self.invoice_view,
+            self.payment_view,
+            self.credit_note_view,
+            self.transfer_view,
+        ):
+            view.selectionModel().selectionChanged.connect(self._on_record_selection_changed)
         tools_menu = menu.addMenu("&Tools")
         tools_menu.addAction(self.verify_action)
+        tools_menu.addAction(self.audit_log_action)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -304,27 +450,32 @@ class MainWindow(QMainWindow):
     def select_patient(self, patient_id: int) -> None:
         """Select a patient in the list (clearing the search if it hides them)."""
         row = self.patient_model.row_of(patient_id)
-        if row < 0:
+        if row < 0:  # hidden by the search, or added since the list was read
             self.search_edit.clear()
+            self._search_timer.stop()
             self.patient_model.set_search("")
+            self.patient_model.reload()
             row = self.patient_model.row_of(patient_id)
         self.patient_view.selectRow(row)
+        self.patient_view.scrollTo(self.patient_model.index(row, 0))
         self._patient_id = patient_id
         self._show_patient()
 
     def _show_patient(self) -> None:
         pid = self._patient_id
         has_patient = pid is not None
-        for widget in (self.invoice_button, self.pay_button):
+        for widget in (self.invoice_button, self.pay_button, self.refund_button):
             widget.setEnabled(has_patient)
+        self.transfer_button.setEnabled(has_patient)
         for act in (self.new_invoice_action, self.payment_action):
             act.setEnabled(has_patient)
         if pid is None:
             self.name_label.setText("No patient selected")
             self.credit_label.setText("")
             self.outstanding_label.setText("")
-            for model in (self.invoice_model, self.payment_model, self.credit_model):
+            for model in self._patient_models:
                 model.set_records([])
+            self._update_corrections()
             return
         patient = self.clinic.patient(pid)
         self.name_label.setText(patient.full_name)
@@ -333,6 +484,54 @@ class MainWindow(QMainWindow):
         self.invoice_model.set_records(self.clinic.invoices(pid))
         self.payment_model.set_records(self.clinic.payments(pid))
         self.credit_model.set_records(self.clinic.credit_history(pid))
+        self.lot_model.set_records(self.clinic.credit_sources(pid))
+        self.credit_note_model.set_records(self.clinic.credit_notes(pid))
+        self.transfer_model.set_records(self.clinic.transfers(pid))
+        self._update_corrections()
+
+    @property
+    def _patient_models(self) -> list[RecordTableModel]:
+        return [
+            self.invoice_model,
+            self.payment_model,
+            self.credit_model,
+            self.lot_model,
+            self.credit_note_model,
+            self.transfer_model,
+        ]
+
+    def _update_corrections(self) -> None:
+        if hasattr(self, "corrections"):  # not during construction
+            self.corrections.update()
+
+    @staticmethod
+    def _selected(view: QTableView, model: RecordTableModel) -> Any:
+        rows = view.selectionModel().selectedRows() if view.selectionModel() else []
+        return model.record(rows[0].row()) if rows else None
+
+    def selected_invoice(self) -> InvoiceRecord | None:
+        """The invoice selected on the Invoices tab."""
+        return self._selected(self.invoice_view, self.invoice_model)  # type: ignore[no-any-return]
+
+    def selected_payment(self) -> PaymentRecord | None:
+        """The payment or refund selected on the Payments tab."""
+        return self._selected(self.payment_view, self.payment_model)  # type: ignore[no-any-return]
+
+    def selected_credit_note(self) -> CreditNoteRecord | None:
+        """The credit note selected on the Credit notes & transfers tab."""
+        return self._selected(  # type: ignore[no-any-return]
+            self.credit_note_view, self.credit_note_model
+        )
+
+    def selected_transfer(self) -> TransferRecord | None:
+        """The transfer selected on the Credit notes & transfers tab."""
+        return self._selected(  # type: ignore[no-any-return]
+            self.transfer_view, self.transfer_model
+        )
+
+    def refresh_after_change(self) -> None:
+        """Re-read the patient list and the shown patient after a correction was saved."""
+        self._after_change()
 
     def _after_change(self) -> None:
         """Re-read everything shown after a save."""
@@ -404,7 +603,58 @@ class MainWindow(QMainWindow):
             )
         return problems
 
+    def open_audit_log(self) -> QWidget:
+        """Show the audit log window (read-only, non-modal), or bring it to the front."""
+        from desktop_app.ui.dialogs.audit_log_dialog import AuditLogDialog  # loaded on first use
+
+        window = self._audit_log_window
+        if isinstance(window, AuditLogDialog) and window.log is self.clinic:
+            window.reload()
+        else:
+            if window is not None:
+                window.close()
+            window = AuditLogDialog(self.clinic, self.formatter, self)
+            self._audit_log_window = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def back_up(self) -> BackupResult | None:
+        """Save a checked copy of the clinic's database (or say how a server is backed up)."""
+        return backup_restore.back_up(self, self.clinic, self._choose_backup_path)
+
+    def restore_from_backup(self) -> RestoreResult | None:
+        """Replace the clinic's data with a backup after confirmation, then show the clinic again.
+
+        The current data is kept as a copy next to the database file.
+        """
+        outcome = backup_restore.restore(self, self.clinic, self._choose_restore_path)
+        if outcome is None:
+            return None
+        result, reopened = outcome
+        self._patient_id = None
+        self.open_clinic(reopened)
+        return result
+
+    def _choose_backup_path(self, database: Path) -> Path | None:
+        """Where to save a backup of ``database`` (None: cancelled). Tests replace this."""
+        return backup_restore.choose_file(self, database, saving=True)
+
+    def _choose_restore_path(self, database: Path) -> Path | None:
+        """Which backup to restore into ``database`` (None: cancelled). Tests replace this."""
+        return backup_restore.choose_file(self, database, saving=False)
+
     # -- slots ------------------------------------------------------------------------------
+
+    def _on_backup_action_triggered(self) -> None:
+        self.back_up()
+
+    def _on_restore_action_triggered(self) -> None:
+        self.restore_from_backup()
+
+    def _on_record_selection_changed(self, *_args: object) -> None:
+        self._update_corrections()
 
     def _on_search_edit_text_changed(self, _text: str) -> None:
         self._search_timer.start()
@@ -425,6 +675,9 @@ class MainWindow(QMainWindow):
     def _on_find_action_triggered(self) -> None:
         self.search_edit.setFocus()
         self.search_edit.selectAll()
+
+    def _on_audit_log_action_triggered(self) -> None:
+        self.open_audit_log()  # not connected directly: triggered passes checked
 
     def _on_patient_view_current_row_changed(self, current: QModelIndex, _: QModelIndex) -> None:
         if current.isValid():

@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.core import AllocationMode, Clinic
 from desktop_app.core.demo import populate
+from desktop_app.ui.dialogs.audit_log_dialog import AuditLogDialog
+from desktop_app.ui.dialogs.money_actions import CreditNoteDialog, RefundDialog
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
 
@@ -42,7 +44,7 @@ def main() -> None:
             ),
             "shot-prepay",
         )
-        clinic.create_invoice(
+        older = clinic.create_invoice(
             pid,
             [("Initial consultation", "95.00", 1)],
             issue_date=date(2026, 11, 2),
@@ -72,6 +74,63 @@ def main() -> None:
         settings = SettingsDialog(clinic, window, page=1)
         grab(settings, "settings-finances-invoices.png")
         settings.close()
+        # The audit log after $5 of credit is refunded and the rest pays the older invoice.
+        clinic.refund_credit(
+            pid, "5.00", method="Cash", request_id="shot-refund", reason="parking refund"
+        )
+        clinic.record_payment(
+            clinic.preview_payment(pid, source_invoice=older, payment_date=date(2026, 11, 20)),
+            "shot-from-credit",
+        )
+        log = window.open_audit_log()
+        assert isinstance(log, AuditLogDialog)
+        log.resize(1080, 680)
+        shown = [log.model.entry(row) for row in range(3)]
+        log.table.selectRow([e.action if e else "" for e in shown].index("record payment"))
+        grab(log, "audit-log.png")
+        log.close()
+        # A credit note for $80 of a half-paid $100 invoice, then a refund of the credit it left.
+        gid = clinic.add_patient("Grace", "Hopper")
+        plan = clinic.create_invoice(
+            gid, [("Treatment plan (4 sessions)", "100.00", 1)], issue_date=date(2026, 11, 12)
+        )
+        clinic.record_payment(
+            clinic.preview_payment(
+                gid,
+                sources={"EFTPOS": "50.00"},
+                source_invoice=plan,
+                payment_date=date(2026, 11, 12),
+            ),
+            "shot-half-paid",
+        )
+        note = CreditNoteDialog(clinic, plan, window.formatter, window)
+        note.part_radio.setChecked(True)
+        note.amount_edit.setText("80")
+        note.reason_edit.setText("Two sessions cancelled")
+        note.date_edit.setDate(date(2026, 11, 13))
+        grab(note, "credit-note-dialog.png")
+        note.save_button.click()
+        refund = RefundDialog(clinic, gid, window.formatter, window)
+        refund.reason_edit.setText("Treatment finished early")
+        grab(refund, "refund-dialog.png")
+        refund.close()
+        # Grace's account credit: its history, and where it came from (spent oldest first).
+        clinic.record_payment(
+            clinic.preview_payment(gid, sources={"Cash": "20.00"}, payment_date=date(2026, 11, 14)),
+            "shot-grace-prepay",
+        )
+        follow_up = clinic.create_invoice(
+            gid, [("Review consultation", "45.00", 1)], issue_date=date(2026, 11, 18)
+        )
+        clinic.record_payment(
+            clinic.preview_payment(gid, source_invoice=follow_up, payment_date=date(2026, 11, 18)),
+            "shot-grace-use",
+        )
+        window.select_patient(gid)
+        window.tabs.setCurrentIndex(2)
+        grab(window, "credit-tab.png")
+        window.tabs.setCurrentIndex(3)
+        grab(window, "credit-notes-and-transfers.png")
         window.close()
         clinic.close()
     app.quit()

@@ -102,8 +102,8 @@ def test_seed_walkthrough_pay_an_invoice_with_account_credit(qtbot, window, with
 
     # "the invoice is paid (and closed) with account credit"
     invoices = window.invoice_model
-    assert invoices.data(invoices.index(0, 6)) == "Paid"
-    assert invoices.data(invoices.index(0, 5)) == "$0.00"
+    assert invoices.data(invoices.index(0, 7)) == "Paid"
+    assert invoices.data(invoices.index(0, 6)) == "$0.00"
     # "the total payment is $0, and $0.00 was applied to invoices"
     payments = window.payment_model
     assert payments.rowCount() == 2
@@ -117,7 +117,7 @@ def test_seed_walkthrough_pay_an_invoice_with_account_credit(qtbot, window, with
     # "The patient will now have a lower balance of credit than they did earlier."
     assert window.credit_label.text() == "Account credit: $50.00"
     history = window.credit_model
-    assert history.data(history.index(1, 1)) == "Credit applied to invoice #1"
+    assert history.data(history.index(1, 1)) == "Credit applied to invoice #1 (payment 2)"
     assert history.data(history.index(1, 3)) == "$50.00"
     assert clinic.credit(pid) == Decimal("50.00") and clinic.verify() == []
 
@@ -353,7 +353,7 @@ def test_invoice_paid_elsewhere_is_explained_and_the_view_refreshed(
     iid = clinic.create_invoice(pid, [("Consult", "50", 1)])
     window.patient_model.reload()
     window.select_patient(pid)
-    assert window.invoice_model.data(window.invoice_model.index(0, 6)) == "Open"
+    assert window.invoice_model.data(window.invoice_model.index(0, 7)) == "Open"
     with Clinic.open(clinic.url) as other_desk:
         other_desk.record_payment(
             other_desk.preview_payment(pid, sources={"EFTPOS": "50"}, source_invoice=iid), "d2"
@@ -367,7 +367,7 @@ def test_invoice_paid_elsewhere_is_explained_and_the_view_refreshed(
     with_modal(read)
     window.invoice_view.activated.emit(window.invoice_model.index(0, 0))
     assert messages and "is paid" in messages[0]
-    assert window.invoice_model.data(window.invoice_model.index(0, 6)) == "Paid"
+    assert window.invoice_model.data(window.invoice_model.index(0, 7)) == "Paid"
 
 
 def test_tab_leaves_the_main_window_tables(window, clinic):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtWidgets import QDialog, QLineEdit
 
 from desktop_app.core import AllocationMode, Clinic
 from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
@@ -124,7 +125,7 @@ def test_partial_credit_plus_cash(qtbot, clinic, formatter):
 
 
 def test_overpayment_becomes_credit_with_a_warning_while_invoices_stay_open(
-    qtbot, clinic, formatter
+    qtbot, clinic, formatter, with_modal
 ):
     pid = clinic.add_patient("Ada", "Lovelace")
     a = clinic.create_invoice(pid, [("Consult", "50", 1)], issue_date=NOV1)
@@ -135,6 +136,23 @@ def test_overpayment_becomes_credit_with_a_warning_while_invoices_stay_open(
     assert dialog.to_credit_label.text() == "$20.00"
     assert "$20.00 will be left as account credit" in dialog.message_label.text()
     assert cell(dialog, b, BALANCE_AFTER) == "$50.00"
+    asked: list[str] = []
+
+    def answer(label: str) -> Callable[[QDialog], None]:
+        def act(box: QDialog) -> None:
+            asked.append(box.text())
+            next(b for b in box.buttons() if b.text() == label).click()
+
+        return act
+
+    with_modal(answer("Go back"))  # the default: nothing is saved
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert asked == [
+        "$20.00 of this payment will be left as account credit, but the patient still owes on "
+        "invoice #2 ($50.00)."
+    ]
+    assert clinic.payments(pid) == [] and dialog.isVisible()
+    with_modal(answer("Save as credit"))
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert clinic.credit(pid) == Decimal("20.00") and clinic.invoice(a).status == "paid"
 

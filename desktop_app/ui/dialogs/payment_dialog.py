@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
     QTableView,
@@ -352,6 +353,8 @@ class PaymentDialog(QDialog):
         preview = self._preview
         if self._saved_id is not None or preview is None or preview.is_empty:
             return
+        if preview.leaves_credit_with_open_invoices and not self.confirm_leaving_credit(preview):
+            return
         self.save_button.setEnabled(False)
         try:
             payment_id = self._clinic.record_payment(preview, self._request_id)
@@ -367,6 +370,30 @@ class PaymentDialog(QDialog):
         self._saved_id = payment_id
         self.saved.emit(payment_id)
         self.accept()
+
+    def confirm_leaving_credit(self, preview: PaymentPreview) -> bool:
+        """Ask before money becomes credit while this patient still owes on invoices (the usual
+        source of "mystery credit"); True to save anyway. "Go back" is the default."""
+        still_owed = [ln for ln in preview.plan.lines if ln.balance_after > 0]
+        owed = ", ".join(f"#{ln.number} ({self._money(ln.balance_after)})" for ln in still_owed)
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Leave money as account credit?")
+        box.setText(
+            f"{self._money(preview.plan.to_credit)} of this payment will be left as account "
+            "credit, but the patient still owes on "
+            f"{'invoice' if len(still_owed) == 1 else 'invoices'} {owed}."
+        )
+        box.setInformativeText(
+            "Go back to apply it to those invoices, or save it as credit if that is meant "
+            "(for example, a prepayment for future visits)."
+        )
+        keep = box.addButton("Save as credit", QMessageBox.ButtonRole.AcceptRole)
+        back = box.addButton("Go back", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+        box.exec()
+        return box.clickedButton() is keep
 
     def _commit_open_editor(self) -> bool:
         """Finish an Apply cell still being typed in; True if that changed the preview."""

@@ -67,7 +67,11 @@ class RecordTableModel(QAbstractTableModel):
         if not index.isValid() or index.row() >= len(self._records):
             return None
         column = self._columns[index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        if role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.AccessibleTextRole,
+            Qt.ItemDataRole.ToolTipRole,  # the whole text where a narrow column cuts it
+        ):
             return column.text(self._records[index.row()])
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(RIGHT if column.money else LEFT)

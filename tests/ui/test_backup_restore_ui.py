@@ -1,0 +1,211 @@
+"""File > Back up… and File > Restore from backup…, as a receptionist uses them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QWidget
+
+from desktop_app.core import Clinic
+from desktop_app.ui.main_window import MainWindow
+
+Answer = Callable[[QWidget], None]
+
+
+@pytest.fixture
+def answer(qtbot) -> Callable[..., list[str]]:
+    """Answer the next modal dialogs in turn; returns the texts of the message boxes seen."""
+
+    def schedule(*answers: Answer) -> list[str]:
+        queue = list(answers)
+        handled: list[QWidget] = []
+        texts: list[str] = []
+
+        def attempt() -> None:
+            dialog = QApplication.activeModalWidget()
+            if dialog is None or dialog in handled or not dialog.isVisible():
+                QTimer.singleShot(10, attempt)
+                return
+            handled.append(dialog)
+            if isinstance(dialog, QMessageBox):
+                texts.append(f"{dialog.text()}\n{dialog.informativeText()}".strip())
+            queue.pop(0)(dialog)
+            if queue:
+                QTimer.singleShot(0, attempt)
+
+        QTimer.singleShot(0, attempt)
+        return texts
+
+    return schedule
+
+
+def ok(box: QWidget) -> None:
+    assert isinstance(box, QMessageBox)
+    box.accept()
+
+
+def click(button: QMessageBox.StandardButton) -> Answer:
+    def press(box: QWidget) -> None:
+        assert isinstance(box, QMessageBox)
+        box.button(button).click()
+
+    return press
+
+
+def make_window(qtbot, clinic: Clinic) -> MainWindow:
+    window = MainWindow(clinic)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_back_up_from_the_file_menu(qtbot, clinic, tmp_path, answer):
+    clinic.add_patient("Ada", "Lovelace")
+    window = make_window(qtbot, clinic)
+    chosen = tmp_path / "friday.db"
+    asked: list[Path] = []
+    window._choose_backup_path = lambda database: asked.append(database) or chosen
+    file_menu = window.menuBar().actions()[0].menu()
+    assert {"&Back up…", "&Restore from backup…"} <= {a.text() for a in file_menu.actions()}
+
+    texts = answer(ok)
+    window.backup_action.trigger()
+
+    assert asked == [Path(clinic.url.removeprefix("sqlite:///")).resolve()]
+    assert chosen.exists()
+    assert texts and f"Backed up 1 patient and 0 invoices to {chosen}" in texts[0]
+    assert "every ledger invariant holds" in texts[0]
+    with Clinic.open(f"sqlite:///{chosen}") as copy:
+        assert [copy.patient(p).full_name for p in copy.patient_ids()] == ["Ada Lovelace"]
+
+
+def test_cancelling_the_file_choice_does_nothing(qtbot, clinic, tmp_path):
+    window = make_window(qtbot, clinic)
+    window._choose_backup_path = lambda _database: None
+    window._choose_restore_path = lambda _database: None
+    assert window.back_up() is None
+    assert window.restore_from_backup() is None
+    assert window.clinic is clinic and QApplication.activeModalWidget() is None
+
+
+def test_restore_after_confirmation_shows_the_backed_up_clinic(qtbot, clinic, tmp_path, answer):
+    clinic.add_patient("Ada", "Lovelace")
+    window = make_window(qtbot, clinic)
+    backup = tmp_path / "monday.db"
+    window._choose_backup_path = lambda _database: backup
+    answer(ok)
+    window.backup_action.trigger()
+    clinic.add_patient("Grace", "Hopper")
+    window.patient_model.reload()
+    assert window.patient_model.rowCount() == 2
+    window._choose_restore_path = lambda _database: backup
+
+    texts = answer(click(QMessageBox.StandardButton.Yes), ok)
+    window.restore_action.trigger()
+
+    assert "Replace the clinic's data with the backup monday.db?" in texts[0]
+    assert "current data is kept as a copy" in texts[0]
+    assert f"Restored 1 patient and 0 invoices from {backup}" in texts[1]
+    assert "before the restore is saved as" in texts[1]
+    assert window.clinic is not clinic  # reopened on the restored file
+    assert window.patient_model.rowCount() == 1
+    assert window.name_label.text() == "Ada Lovelace"
+    assert window.clinic.verify() == []
+    (kept,) = Path(clinic.url.removeprefix("sqlite:///")).parent.glob("*.before-restore-*.db")
+    assert f"saved as {kept}." in texts[1]
+    with Clinic.open(f"sqlite:///{kept}") as previous:
+        assert len(previous.patient_ids()) == 2
+    window.clinic.close()
+
+
+def test_restore_defaults_to_no_and_enter_keeps_the_data(qtbot, clinic, tmp_path, answer):
+    clinic.add_patient("Ada", "Lovelace")
+    window = make_window(qtbot, clinic)
+    backup = tmp_path / "b.db"
+    window._choose_backup_path = lambda _database: backup
+    answer(ok)
+    window.back_up()
+    clinic.add_patient("Grace", "Hopper")
+    window._choose_restore_path = lambda _database: backup
+    defaults: list[bool] = []
+
+    def press_enter(box: QWidget) -> None:
+        assert isinstance(box, QMessageBox)
+        defaults.append(box.defaultButton() is box.button(QMessageBox.StandardButton.No))
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+
+    answer(press_enter)
+    assert window.restore_from_backup() is None
+    assert defaults == [True]
+    assert window.clinic is clinic and len(clinic.patient_ids()) == 2
+    assert not list(Path(clinic.url.removeprefix("sqlite:///")).parent.glob("*.before-restore-*"))
+
+
+def test_a_bad_backup_is_explained_and_the_clinic_keeps_working(qtbot, clinic, tmp_path, answer):
+    clinic.add_patient("Ada", "Lovelace")
+    window = make_window(qtbot, clinic)
+    notes = tmp_path / "notes.db"
+    notes.write_text("not a database", encoding="utf-8")
+    window._choose_restore_path = lambda _database: notes
+
+    texts = answer(click(QMessageBox.StandardButton.Yes), ok)
+    window.restore_action.trigger()
+
+    assert texts[1].startswith("Nothing was restored.") and "not a database file" in texts[1]
+    pid = window.clinic.add_patient("Grace", "Hopper")  # the closed clinic reconnects
+    window.patient_model.reload()
+    window.select_patient(pid)
+    assert window.name_label.text() == "Grace Hopper"
+
+
+def test_back_up_asks_with_qt_file_dialog_suggesting_a_dated_name(
+    qtbot, clinic, tmp_path, with_modal
+):
+    window = make_window(qtbot, clinic)
+    database = Path(clinic.url.removeprefix("sqlite:///"))
+    seen: list[tuple[bool, bool, str]] = []
+    target = tmp_path / "chosen.db"
+
+    def choose(dialog: QDialog) -> None:
+        assert isinstance(dialog, QFileDialog)
+        seen.append(
+            (
+                dialog.testOption(QFileDialog.Option.DontUseNativeDialog),
+                dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave,
+                Path(dialog.selectedFiles()[0]).name,
+            )
+        )
+        dialog.selectFile(str(target))
+        dialog.accept()
+
+    with_modal(choose)
+    assert window._choose_backup_path(database) == target
+    assert seen == [(True, True, f"{database.stem}-backup-{date.today().isoformat()}.db")]
+
+    with_modal(lambda dialog: dialog.reject())
+    assert window._choose_restore_path(database) is None
+
+
+def test_actions_wait_for_the_clinic_to_open(qtbot):
+    window = MainWindow(None)
+    qtbot.addWidget(window)
+    assert not window.backup_action.isEnabled() and not window.restore_action.isEnabled()
+
+
+def test_a_clinic_server_gets_guidance_instead(qtbot, pg_databases, answer):
+    with Clinic.open(pg_databases.new()) as clinic:
+        clinic.add_patient("Ada", "Lovelace")
+        window = make_window(qtbot, clinic)
+        asked: list[Path] = []
+        window._choose_backup_path = window._choose_restore_path = asked.append
+        for act in (window.backup_action, window.restore_action):
+            texts = answer(ok)
+            act.trigger()
+            assert "pg_dump --format=custom --file=clinic.dump" in texts[0]
+            assert "pg_restore --clean --if-exists" in texts[0]
+        assert asked == [] and window.clinic is clinic

@@ -1,19 +1,46 @@
-"""Writing the append-only audit log: who, when, what, before and after."""
+"""Writing the append-only audit log (who, when, what, before and after), and the clock every money
+movement is stamped with."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .db.models import AuditEntry
 
+_clock_lock = threading.Lock()
+_last: datetime | None = None
+
 
 def now() -> datetime:
-    """The current moment in UTC (every stored timestamp is UTC)."""
-    return datetime.now(UTC)
+    """The current moment in UTC (every stored timestamp is UTC), strictly later than the last one
+    this process handed out, even where the system clock ticks coarsely."""
+    global _last
+    with _clock_lock:
+        moment_ = datetime.now(UTC)
+        if _last is not None and moment_ <= _last:
+            moment_ = _last + timedelta(microseconds=1)
+        _last = moment_
+        return moment_
+
+
+def moment(session: Session) -> datetime:
+    """The time to stamp a money movement with, which also orders the ledger's history.
+
+    Call it after the patient's row is locked. On PostgreSQL it is the server's clock: every
+    front-desk computer shares it, and a save that waited for another's lock reads a time after
+    that one committed, whatever the computers' own clocks say. SQLite lives on one computer: its
+    clock (strictly increasing within the process).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        server_time: datetime = session.scalars(select(func.clock_timestamp())).one()
+        return server_time
+    return now()
 
 
 def _dump(value: dict[str, Any] | None) -> str | None:
@@ -34,7 +61,7 @@ def record(
     """Add one audit entry to the current transaction (it commits or rolls back with the change)."""
     session.add(
         AuditEntry(
-            at=now(),
+            at=moment(session),
             actor=actor,
             action=action,
             entity=entity,

@@ -434,7 +434,7 @@ class Clinic:
             patient = Patient(
                 first_name=first,
                 last_name=last,
-                created_at=audit.now(),
+                created_at=audit.moment(session),
                 credit_minor=0,
                 outstanding_minor=0,
             )
@@ -582,7 +582,7 @@ class Clinic:
                 total_minor=total,
                 paid_minor=0,
                 status="open",
-                created_at=audit.now(),
+                created_at=audit.moment(session),
             )
             session.add(invoice)
             session.flush()
@@ -873,7 +873,7 @@ class Clinic:
             payment_date=preview.payment_date,
             total_minor=plan.payment_total,
             request_id=request_id,
-            created_at=audit.now(),
+            created_at=audit.moment(session),
         )
         session.add(payment)
         session.flush()
@@ -883,7 +883,7 @@ class Clinic:
                     payment_id=payment.id, payment_type_id=type_ids[name], amount_minor=minor
                 )
             )
-        stamp = audit.now()
+        stamp = audit.moment(session)
         for line in touched:
             session.add(
                 Application(
@@ -1050,13 +1050,23 @@ class Clinic:
                 existing = session.scalars(
                     select(CreditNote).where(CreditNote.request_id == request_id)
                 ).one_or_none()
+                minor = None if amount is None else parse_minor(amount, currency, what="the credit")
                 if existing is not None:
-                    if existing.invoice_id != invoice.id:
+                    refunded = session.scalar(
+                        select(Payment.id).where(
+                            Payment.request_id == f"credit-note-{existing.id}-refund"
+                        )
+                    )
+                    if (
+                        existing.invoice_id != invoice.id
+                        or (minor is not None and minor != existing.amount_minor)
+                        or (refund_method is not None) != (refunded is not None)
+                    ):
                         raise BillingError(
-                            "That request id was already used for another credit note."
+                            "That request id was already used for a different credit note; "
+                            "nothing was saved."
                         )
                     return existing.id
-                minor = None if amount is None else parse_minor(amount, currency, what="the credit")
                 note = corrections.issue_credit_note(
                     session,
                     self._actor,
@@ -1094,7 +1104,10 @@ class Clinic:
                     )
                 )
             if found is None:
-                raise
+                raise BillingError(
+                    "That request id is already in use by another save; nothing was saved. "
+                    "Save again with a new one."
+                ) from None
             return int(found)
 
     def reverse_credit_note(self, credit_note_id: int, reason: str | None = None) -> None:
@@ -1138,6 +1151,9 @@ class Clinic:
         request_id = _check_request_id(request_id)
         reason = required_text(reason, "reason for the transfer", MAX_REASON)
         day = _not_future(transfer_date, "transfer")
+        for pid in (from_patient_id, to_patient_id):
+            if not isinstance(pid, int) or isinstance(pid, bool):
+                raise NotFoundError(f"There is no patient {pid!r}.")
         if from_patient_id == to_patient_id:
             raise BillingError("Choose another patient to transfer the credit to.")
         try:
@@ -1148,14 +1164,22 @@ class Clinic:
                 existing = session.scalars(
                     select(CreditTransfer).where(CreditTransfer.request_id == request_id)
                 ).one_or_none()
+                minor = parse_minor(amount, currency, what="the transfer")
                 if existing is not None:
-                    if (existing.from_patient_id, existing.to_patient_id) != (
+                    if (
+                        existing.from_patient_id,
+                        existing.to_patient_id,
+                        existing.amount_minor,
+                    ) != (
                         from_patient_id,
                         to_patient_id,
+                        minor,
                     ):
-                        raise BillingError("That request id was already used for another transfer.")
+                        raise BillingError(
+                            "That request id was already used for a different transfer; nothing "
+                            "was saved."
+                        )
                     return existing.id
-                minor = parse_minor(amount, currency, what="the transfer")
                 return corrections.transfer(
                     session,
                     self._actor,
@@ -1176,7 +1200,10 @@ class Clinic:
                     )
                 )
             if found is None:
-                raise
+                raise BillingError(
+                    "That request id is already in use by another save; nothing was saved. "
+                    "Save again with a new one."
+                ) from None
             return int(found)
 
     def reverse_transfer(self, transfer_id: int, reason: str | None = None) -> None:

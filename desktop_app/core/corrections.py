@@ -69,7 +69,7 @@ def remove_applications(session: Session, condition: Any, reason: str) -> tuple[
     Returns (amount removed, part of it that came from the payments' own money). Patient totals
     are the caller's to adjust.
     """
-    stamp = audit.now()
+    stamp = audit.moment(session)
     removed = money = 0
     for app in session.scalars(
         select(Application).where(condition, Application.removed_at.is_(None))
@@ -83,6 +83,43 @@ def remove_applications(session: Session, condition: Any, reason: str) -> tuple[
         removed += app.amount_minor
         money += app.from_money_minor
     return removed, money
+
+
+def refuse_if_credit_notes_need_it(
+    session: Session, currency: str, condition: Any, what: str
+) -> None:
+    """Refuse to take payments off invoices whose credit notes already turned what was paid on them
+    into account credit: that credit would then rest on money no longer paid. Reverse the credit
+    note first."""
+    removing: dict[int, int] = {}
+    for invoice_id, amount in session.execute(
+        select(Application.invoice_id, Application.amount_minor).where(
+            condition, Application.removed_at.is_(None)
+        )
+    ):
+        removing[invoice_id] = removing.get(invoice_id, 0) + amount
+    if not removing:
+        return
+    returned: dict[int, list[tuple[int, int]]] = {}
+    for invoice_id, number, to_credit in session.execute(
+        select(CreditNote.invoice_id, CreditNote.number, CreditNote.to_credit_minor).where(
+            CreditNote.invoice_id.in_(removing),
+            CreditNote.reversed_at.is_(None),
+            CreditNote.to_credit_minor > 0,
+        )
+    ):
+        returned.setdefault(invoice_id, []).append((number, to_credit))
+    for invoice_id, notes in sorted(returned.items()):
+        invoice = session.get_one(Invoice, invoice_id)
+        given = sum(minor for _, minor in notes)
+        if invoice.paid_minor - removing[invoice_id] < given:
+            names = ", ".join(f"CN-{number}" for number, _ in notes)
+            raise BillingError(
+                f"{what} would take {_money(removing[invoice_id], currency)} off invoice "
+                f"#{invoice.number}, but its credit note {names} already returned "
+                f"{_money(given, currency)} of what was paid on it as account credit. Reverse "
+                "the credit note first; nothing was changed."
+            )
 
 
 def settle_status(invoice: Invoice) -> None:
@@ -124,7 +161,7 @@ def refund(
         total_minor=-minor,
         request_id=request_id,
         note=reason,
-        created_at=audit.now(),
+        created_at=audit.moment(session),
     )
     session.add(row)
     session.flush()
@@ -172,6 +209,9 @@ def reverse_payment(
         or 0
     )
     credit_after = patient.credit_minor - payment.total_minor + live
+    refuse_if_credit_notes_need_it(
+        session, currency, Application.payment_id == payment.id, f"Reversing payment {payment.id}"
+    )
     if credit_after < 0:
         refuse_spent(
             session,
@@ -185,7 +225,7 @@ def reverse_payment(
     before = patient.credit_minor
     patient.outstanding_minor += live
     patient.credit_minor = credit_after
-    payment.reversed_at = audit.now()
+    payment.reversed_at = audit.moment(session)
     payment.reverse_reason = reason
     audit.record(
         session,
@@ -216,6 +256,9 @@ def remove_application(
     if app.removed_at is not None:
         raise BillingError("That amount was already removed from the invoice.")
     invoice = session.get_one(Invoice, app.invoice_id)
+    refuse_if_credit_notes_need_it(
+        session, currency, Application.id == app.id, "Removing this amount"
+    )
     remove_applications(session, Application.id == app.id, reason)
     before = patient.credit_minor
     patient.credit_minor += app.amount_minor
@@ -265,7 +308,7 @@ def void_invoice(
         )
         listed = ", ".join(f"CN-{n}" for n in notes)
         hint = (
-            f"issue a credit note for the remaining {_money(owed, currency)} instead"
+            f"issue a credit note for the rest of its total ({_money(owed, currency)}) instead"
             if owed
             else "it is already credited in full"
         )
@@ -282,7 +325,7 @@ def void_invoice(
     patient.credit_minor += returned
     invoice.paid_minor = 0
     invoice.status = "void"
-    invoice.voided_at = audit.now()
+    invoice.voided_at = audit.moment(session)
     invoice.void_reason = reason
     audit.record(
         session,
@@ -364,7 +407,7 @@ def issue_credit_note(
         to_credit_minor=to_credit,
         reason=reason,
         request_id=request_id,
-        created_at=audit.now(),
+        created_at=audit.moment(session),
     )
     session.add(note)
     before = {
@@ -426,7 +469,7 @@ def reverse_credit_note(
     settle_status(invoice)
     patient.outstanding_minor += note.applied_minor
     patient.credit_minor -= note.to_credit_minor
-    note.reversed_at = audit.now()
+    note.reversed_at = audit.moment(session)
     note.reverse_reason = reason
     audit.record(
         session,
@@ -475,7 +518,7 @@ def transfer(
         amount_minor=minor,
         reason=reason,
         request_id=request_id,
-        created_at=audit.now(),
+        created_at=audit.moment(session),
     )
     session.add(row)
     before = {"from_credit": sender.credit_minor, "to_credit": receiver.credit_minor}
@@ -525,7 +568,7 @@ def reverse_transfer(
     before = {"from_credit": sender.credit_minor, "to_credit": receiver.credit_minor}
     receiver.credit_minor -= row.amount_minor
     sender.credit_minor += row.amount_minor
-    row.reversed_at = audit.now()
+    row.reversed_at = audit.moment(session)
     row.reverse_reason = reason
     audit.record(
         session,

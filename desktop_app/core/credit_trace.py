@@ -62,9 +62,10 @@ class CreditEvent:
     target: Key | None = None
 
     @property
-    def sort_key(self) -> tuple[Any, int, int]:
-        """When it was saved, then a stable order among changes saved together."""
-        return (self.at, *self.order)
+    def sort_key(self) -> tuple[Any, int, int, int]:
+        """When it was saved; at the same moment, credit arriving before credit leaving (within one
+        save, e.g. a credit note refunded at once, that is the order it happened in)."""
+        return (self.at, 0 if self.change > 0 else 1, *self.order)
 
 
 @dataclass(slots=True)
@@ -97,7 +98,9 @@ def trace(events: Iterable[CreditEvent]) -> list[Lot]:
             lots.append(lot)
             by_origin.setdefault(event.origin, []).append(lot)
         elif event.restore is not None and event.change > 0:
-            _give_back(taken.get(event.restore, []), event.change)
+            left = _give_back(taken.get(event.restore, []), event.change)
+            if left:
+                _unattributed(lots, event, left)
         elif event.change < 0:
             preferred = by_origin.get(event.target, []) if event.target else []
             first = {id(lot) for lot in preferred}
@@ -114,19 +117,17 @@ def trace(events: Iterable[CreditEvent]) -> list[Lot]:
                 lot.uses.append((event.day, event.description, part))
                 taken.setdefault(key, []).append(_Taken(lot, part, len(lot.uses) - 1))
                 need -= part
-            if need:  # clocks of two computers disagreeing: keep the books whole regardless
-                lot = Lot(("unattributed", 0), event.day, "Credit used before it was recorded")
-                lot.remaining = -need
-                lot.uses.append((event.day, event.description, need))
-                lots.append(lot)
+            if need:
+                _unattributed(lots, event, -need)
     return lots
 
 
-def _give_back(takes: list[_Taken], amount: int) -> None:
-    """Return ``amount`` to the lots a use took it from, newest take first."""
+def _give_back(takes: list[_Taken], amount: int) -> int:
+    """Return ``amount`` to the lots a use took it from, newest take first; returns what no lot
+    took (0 normally)."""
     for take in reversed(takes):
         if amount == 0:
-            return
+            return 0
         part = min(amount, take.amount)
         if part <= 0:
             continue
@@ -135,8 +136,18 @@ def _give_back(takes: list[_Taken], amount: int) -> None:
         day, what, used = take.lot.uses[take.index]
         take.lot.uses[take.index] = (day, what, used - part)
         amount -= part
-    if amount:
-        raise AssertionError("credit given back that was never taken")
+    return amount
+
+
+def _unattributed(lots: list[Lot], event: CreditEvent, amount: int) -> None:
+    """Credit moved that no lot accounts for (records saved in an order the clocks disagree on):
+    keep the lots adding up to the credit, in a lot that says so."""
+    lot = Lot(("unattributed", 0), event.day, "Credit not matched to where it came from")
+    lot.amount = max(amount, 0)
+    lot.remaining = amount
+    if amount < 0:
+        lot.uses.append((event.day, event.description, -amount))
+    lots.append(lot)
 
 
 def patient_events(session: Session, patient_id: int, currency: str) -> list[CreditEvent]:

@@ -86,6 +86,7 @@ def _queries() -> _Queries:
             CreditNote.invoice_id.label("iid"),
             func.sum(CreditNote.applied_minor).label("applied"),
             func.sum(CreditNote.amount_minor).label("amt"),
+            func.sum(CreditNote.to_credit_minor).label("returned"),
         )
         .where(live_note)
         .group_by(CreditNote.invoice_id)
@@ -165,6 +166,7 @@ def _queries() -> _Queries:
     recomputed_paid = func.coalesce(paid_by_invoice.c.amt, 0)
     recomputed_credited = func.coalesce(noted_by_invoice.c.applied, 0)
     noted_total = func.coalesce(noted_by_invoice.c.amt, 0)
+    noted_returned = func.coalesce(noted_by_invoice.c.returned, 0)
     line_sum = func.coalesce(line_totals.c.amt, 0)
     expected_status = case(
         (Invoice.status == "void", literal("void")),
@@ -183,6 +185,7 @@ def _queries() -> _Queries:
             Invoice.credited_minor,
             recomputed_credited,
             noted_total,
+            noted_returned,
         )
         .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
         .outerjoin(noted_by_invoice, noted_by_invoice.c.iid == Invoice.id)
@@ -194,6 +197,7 @@ def _queries() -> _Queries:
                 recomputed_paid < 0,
                 recomputed_paid + recomputed_credited > Invoice.total_minor,
                 noted_total > Invoice.total_minor,
+                recomputed_paid < noted_returned,
                 Invoice.status != expected_status,
                 and_(Invoice.status == "void", recomputed_paid + noted_total != 0),
                 Invoice.total_minor != line_sum,
@@ -288,6 +292,7 @@ def _queries() -> _Queries:
                 and_(Payment.total_minor == 0, app_count == 0),
                 money_applied != expected_money,
                 wrong_sources > 0,
+                and_(Payment.kind == "refund", app_count > 0),
             )
         )
         .order_by(Payment.id)
@@ -339,7 +344,19 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
             )
 
     for row in session.execute(queries.invoices):
-        number, status, total, paid, real_paid, lines, expected, credited, real_credited, cn = row
+        (
+            number,
+            status,
+            total,
+            paid,
+            real_paid,
+            lines,
+            expected,
+            credited,
+            real_credited,
+            cn,
+            returned,
+        ) = row
         what = f"Invoice #{number}"
         if not 0 <= real_paid <= real_paid + real_credited <= total:
             problems.append(
@@ -348,6 +365,11 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
             )
         if cn > total:
             problems.append(f"I3 {what}: credit notes of {m(cn)} exceed its total {m(total)}.")
+        if real_paid < returned:
+            problems.append(
+                f"I3 {what}: its credit notes returned {m(returned)} of what was paid as credit, "
+                f"but only {m(real_paid)} is paid on it."
+            )
         if status == "void" and (real_paid or cn):
             notes = f" and {m(cn)} of live credit notes" if cn else ""
             problems.append(f"I3 {what}: void but still has {m(real_paid)} applied{notes} to it.")
@@ -399,6 +421,8 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
             )
         if total == 0 and n_apps == 0:
             problems.append(f"I6 Payment {pay_id}: records no money and pays no invoice.")
+        if kind == "refund" and n_apps:
+            problems.append(f"I6 Refund {pay_id}: pays invoices ({n_apps} application(s)).")
         if money != expected:
             problems.append(
                 f"I6 Payment {pay_id}: {m(money)} of its own money applied to invoices, but a "

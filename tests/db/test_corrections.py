@@ -136,7 +136,9 @@ def test_credit_note_refusals_change_nothing(clinic, ada):
 def test_void_is_refused_while_an_invoice_has_credit_notes(clinic, ada):
     iid = clinic.create_invoice(ada, [("Consult", "100", 1)])
     note = clinic.credit_note(iid, "30", reason="Discount", request_id="c")
-    with pytest.raises(BillingError, match=r"CN-1.*credit note for the remaining \$70\.00"):
+    with pytest.raises(
+        BillingError, match=r"CN-1.*credit note for the rest of its total \(\$70\.00\)"
+    ):
         clinic.void_invoice(iid)
     clinic.reverse_credit_note(note, "Discount not approved")
     assert clinic.invoice(iid).balance == D("100.00")
@@ -205,7 +207,7 @@ def test_transfer_moves_credit_between_patients_and_both_histories_show_it(clini
     ]:
         with pytest.raises(BillingError, match=message):
             clinic.transfer_credit(*args, reason="r", request_id="t2")
-    with pytest.raises(BillingError, match="another transfer"):
+    with pytest.raises(BillingError, match="different transfer"):
         clinic.transfer_credit(byron, ada, "1", reason="r", request_id="t")
     assert snapshot(clinic) == before
 
@@ -268,3 +270,66 @@ def test_text_with_nul_or_control_characters_is_refused_everywhere(clinic, ada):
     assert snapshot(clinic) == before
     iid = clinic.create_invoice(ada, [("Consult\twith notes\nand a second line", "10", 1)])
     assert clinic.invoice(iid).lines[0].description == "Consult\twith notes\nand a second line"
+
+
+def test_payments_behind_a_credit_note_stay_until_the_note_is_reversed(clinic, ada):
+    iid = clinic.create_invoice(ada, [("Consult", "100", 1)])
+    payment = pay(clinic, ada, "p", sources={"Cash": "100"}, applied={iid: "100"})
+    note = clinic.credit_note(iid, reason="Cancelled", request_id="cn")  # $100 back as credit
+    before = snapshot(clinic)
+    with pytest.raises(BillingError, match=r"CN-1 already returned \$100\.00.*Reverse the credit"):
+        clinic.reverse_payment(payment)  # e.g. the card payment was charged back
+    with pytest.raises(BillingError, match="Reverse the credit note first"):
+        clinic.remove_application(clinic.payment(payment).applications[0].id, "wrong invoice")
+    assert snapshot(clinic) == before
+    clinic.reverse_credit_note(note, "Charge-back instead")
+    clinic.reverse_payment(payment, "Charged back")
+    assert clinic.invoice(iid).balance == D("100.00") and clinic.credit(ada) == D("0.00")
+    assert clinic.verify() == []
+
+
+def test_a_request_id_is_not_reused_for_a_different_credit_note_or_transfer(clinic, ada):
+    byron = clinic.add_patient("Byron", "Lovelace")
+    iid = clinic.create_invoice(ada, [("Consult", "100", 1)])
+    pay(clinic, ada, "p", sources={"Cash": "150"}, applied={iid: "100"})
+    clinic.credit_note(iid, "10", reason="Discount", request_id="cn")
+    clinic.transfer_credit(ada, byron, "10", reason="Family", request_id="t")
+    before = snapshot(clinic)
+    for call in [
+        lambda: clinic.credit_note(iid, "90", reason="Discount", request_id="cn"),
+        lambda: clinic.credit_note(
+            iid, "10", reason="Discount", request_id="cn", refund_method="Cash"
+        ),
+        lambda: clinic.transfer_credit(ada, byron, "40", reason="Family", request_id="t"),
+    ]:
+        with pytest.raises(BillingError, match="already used for a different"):
+            call()
+    assert snapshot(clinic) == before
+
+
+def test_credit_saved_in_one_clock_tick_is_traced_in_the_order_it_happened(
+    clinic, ada, monkeypatch
+):
+    """Some systems' clocks tick every 15 ms: a credit note refunded at once, its refund and the
+    refund's reversal can all be saved within one tick. The history and the lots must still
+    follow the order they happened in (SQLite stamps with this computer's clock; PostgreSQL with
+    the server's)."""
+    from datetime import UTC, datetime
+
+    from desktop_app.core import audit
+
+    class CoarseClock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return datetime(2026, 11, 25, 9, 0, tzinfo=tz or UTC)
+
+    iid = clinic.create_invoice(ada, [("Consult", "100", 1)])
+    pay(clinic, ada, "p", sources={"Cash": "100"}, applied={iid: "100"})
+    monkeypatch.setattr(audit, "datetime", CoarseClock)
+    clinic.credit_note(iid, "40", reason="Discount", request_id="c", refund_method="Cash")
+    refund = clinic.payments(ada)[-1].id
+    clinic.reverse_payment(refund, "Refunded by mistake")
+    assert [m.balance for m in clinic.credit_history(ada)] == [D("40.00"), D("0.00"), D("40.00")]
+    [lot] = clinic.credit_sources(ada)
+    assert (lot.origin, lot.remaining, lot.uses) == ("credit_note", D("40.00"), ())
+    assert clinic.verify() == []

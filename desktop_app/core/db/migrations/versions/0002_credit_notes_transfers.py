@@ -121,6 +121,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_context().dialect.name == "sqlite":
+        # invoices.credited_minor carries a CHECK that SQLite cannot drop in place, and rebuilding
+        # the invoices table under its references is not worth the risk: restore a backup instead.
+        raise NotImplementedError(
+            "Schema 0002 cannot be downgraded on SQLite; restore a backup taken before upgrading."
+        )
     if op.get_context().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
     op.drop_index("ix_audit_log_action", "audit_log")

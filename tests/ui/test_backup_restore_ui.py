@@ -209,3 +209,4 @@ def test_a_clinic_server_gets_guidance_instead(qtbot, pg_databases, answer):
             assert "pg_dump --format=custom --file=clinic.dump" in texts[0]
             assert "pg_restore --clean --if-exists" in texts[0]
         assert asked == [] and window.clinic is clinic
+        window.close()  # before the clinic closes: a repaint must not open a new connection

@@ -48,4 +48,5 @@ def test_window_opens_a_clinic_on_postgresql(qtbot, pg_databases):
     assert window.name_label.text() == "Grace Hopper"
     assert window.credit_label.text().endswith("$25.00")
     assert "postgresql+psycopg://" in window.statusBar().currentMessage()
+    window.close()  # before the clinic closes: a repaint must not open a new connection
     window.clinic.close()

@@ -5,6 +5,7 @@
     clinic-ledger [--database URL] verify     recompute every ledger invariant; exit 1 on a problem
     clinic-ledger [--database URL] backup PATH   save a checked copy of the clinic's SQLite file
     clinic-ledger [--database URL] restore PATH  replace it with a backup (the current one is kept)
+    clinic-ledger [--database URL] import KIND CSV  import patients, invoices, payments or credit
 
 Without ``--database`` the clinic lives in a SQLite file in the user's data folder, created on
 first use. A clinic with several front-desk computers points them all at one PostgreSQL server:
@@ -47,17 +48,62 @@ def _parser() -> argparse.ArgumentParser:
         "command",
         nargs="?",
         default="app",
-        choices=["app", "info", "verify", "backup", "restore"],
+        choices=["app", "info", "verify", "backup", "restore", "import"],
         help="app (default): open the window; info: the ledger's headline figures; "
         "verify: check every invariant and exit 1 if any is broken; "
         "backup PATH: save a checked copy of the database to PATH (a file or a folder); "
         "restore PATH: replace the database with the backup at PATH, keeping the current one "
-        "as a copy next to it",
+        "as a copy next to it; "
+        "import KIND CSV: import a CSV file of KIND patients, invoices, payments or credit "
+        "(opening balances), all of it or nothing (formats: docs/import-formats.md)",
     )
     parser.add_argument(
         "path", nargs="?", metavar="PATH", help="the backup file (backup and restore only)"
     )
+    parser.add_argument("csv", nargs="?", metavar="CSV", help="the CSV file (import only)")
     return parser
+
+
+#: Seconds between two progress lines of a long import.
+IMPORT_PROGRESS_EVERY = 2.0
+
+
+def _import(clinic: Clinic, kind: str, path: str) -> int:
+    """Import one CSV file: the summary on stdout (0), or each problem on stderr (1)."""
+    import time
+
+    from desktop_app.core.importing import ImportCancelled, ImportRefused, import_file
+
+    last = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < IMPORT_PROGRESS_EVERY or not total:
+            return
+        last = now
+        rows = total // 2
+        step = f"checked {done:,}" if done <= rows else f"saved {done - rows:,}"
+        print(f"Importing {kind}: {step} of {rows:,} rows", file=sys.stderr, flush=True)
+
+    try:
+        result = import_file(clinic, kind, path, progress=progress)
+    except ImportRefused as exc:
+        headline = str(exc).splitlines()[0]
+        print(f"clinic-ledger: {headline}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        if exc.more:
+            print(f"  and {exc.more:,} more", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("clinic-ledger: import cancelled; nothing was saved.", file=sys.stderr)
+        return 130
+    except (ImportCancelled, BillingError) as exc:
+        print(f"clinic-ledger: {exc}", file=sys.stderr)
+        return 1
+    print(result.describe())
+    return 0
 
 
 def _backup_or_restore(command: str, database: str | None, path: str) -> int:
@@ -181,11 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.csv is not None and args.command != "import":
+        parser.error(f"unrecognized arguments: {args.csv}")
+    if args.command == "import":
+        from desktop_app.core.importing import KINDS
+
+        if args.path not in KINDS or args.csv is None:
+            parser.error(
+                f"import needs a KIND ({', '.join(KINDS)}) and the CSV file: import KIND CSV"
+            )
     if args.command in ("backup", "restore"):
         if args.path is None:
             parser.error(f"{args.command} needs a PATH: the backup file")
         return _backup_or_restore(args.command, args.database, args.path)
-    if args.path is not None:
+    if args.path is not None and args.command != "import":
         parser.error(f"unrecognized arguments: {args.path}")
     if args.command == "app":
         return _run_window(args.database, args.demo)
@@ -199,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with clinic:
         if args.demo:
             _fill_demo(clinic)
+        if args.command == "import":
+            return _import(clinic, args.path, args.csv)
         return _verify(clinic) if args.command == "verify" else _info(clinic)
 
 

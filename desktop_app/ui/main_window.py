@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         TransferRecord,
     )
     from desktop_app.core.backup import BackupResult, RestoreResult
+    from desktop_app.ui.dialogs.import_dialog import ImportDialog
 
 SEARCH_DELAY_MS = 120
 ROW_HEIGHT = 26
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self.audit_log_action.setEnabled(True)
         for act in (self.backup_action, self.restore_action):
             act.setEnabled(True)
+        self.import_action.setEnabled(True)
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}")
         if model.rowCount() > 0:
             self.patient_view.selectRow(0)
@@ -405,11 +407,16 @@ class MainWindow(QMainWindow):
         self.restore_action.triggered.connect(self._on_restore_action_triggered)
         for act in (self.backup_action, self.restore_action):
             act.setEnabled(False)  # until the clinic is open
+        self.import_action = QAction("&Import…", self)
+        self.import_action.triggered.connect(self._on_import_action_triggered)
+        self.import_action.setEnabled(False)  # until the clinic is open
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.new_patient_action, self.settings_action])
         file_menu.addSeparator()
         file_menu.addActions([self.backup_action, self.restore_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.import_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         patient_menu = menu.addMenu("P&atient")
@@ -645,7 +652,27 @@ class MainWindow(QMainWindow):
         """Which backup to restore into ``database`` (None: cancelled). Tests replace this."""
         return backup_restore.choose_file(self, database, saving=False)
 
+    def import_dialog(self) -> ImportDialog:
+        """File > Import…'s dialog (not yet shown); the lists are re-read after an import."""
+        from desktop_app.ui.dialogs.import_dialog import ImportDialog  # loaded on first use
+
+        dialog = ImportDialog(self.clinic, self)
+        dialog.imported.connect(self._on_import_dialog_imported)
+        return dialog
+
+    def import_csv(self) -> None:
+        """Import a CSV file from the clinic's previous system (File > Import…)."""
+        self.import_dialog().exec()
+
     # -- slots ------------------------------------------------------------------------------
+
+    def _on_import_action_triggered(self) -> None:
+        self.import_csv()
+
+    def _on_import_dialog_imported(self, _result: object) -> None:
+        self.refresh_after_change()
+        if self._patient_id is None and self.patient_model.rowCount():
+            self.patient_view.selectRow(0)
 
     def _on_backup_action_triggered(self) -> None:
         self.back_up()

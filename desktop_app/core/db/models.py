@@ -76,6 +76,9 @@ class Patient(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     credit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     outstanding_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The patient's id in the clinic's previous system (set by a CSV import; links its files).
+    external_id: Mapped[str | None] = mapped_column(String(100), index=True, unique=True)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class Invoice(Base):
@@ -109,6 +112,7 @@ class Invoice(Base):
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     void_reason: Mapped[str | None] = mapped_column(Text)
     credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class InvoiceLine(Base):
@@ -173,6 +177,7 @@ class Payment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reverse_reason: Mapped[str | None] = mapped_column(Text)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 
 class PaymentSource(Base):
@@ -281,3 +286,22 @@ class CreditTransfer(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reverse_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportBatch(Base):
+    """One CSV file imported (patients, invoices, payments or opening credit balances).
+
+    The file's SHA-256 recognises the same file imported again (nothing is changed the second
+    time); patients, invoices and payments it created carry its id.
+    """
+
+    __tablename__ = "import_batches"
+    __table_args__ = (Index("ix_import_batches_file", "kind", "sha256", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,454 @@
+"""CSV import on SQLite and PostgreSQL: each kind, idempotency, every kind of malformed file (each
+refused by row and column with nothing saved), cancel, progress, and bulk writing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from desktop_app.core.import_csv import MAX_PROBLEMS
+from desktop_app.core.importing import (
+    KINDS,
+    OPENING_BALANCE_TYPE,
+    ImportCancelled,
+    ImportProblem,
+    ImportRefused,
+    import_file,
+    template,
+)
+from tests.helpers import snapshot
+
+PATIENTS = "external_id,first_name,last_name\nP1,Ada,Lovelace\nP2,Grace,Hopper\n"
+INVOICES = (
+    "invoice_number,patient_external_id,issue_date,due_date,description,unit_price,quantity,"
+    "tax_rate\n"
+    "501,P1,2026-10-01,2026-10-31,Consult,90.00,1,\n"
+    "501,P1,2026-10-01,2026-10-31,Band,12.50,2,10\n"
+    "502,P2,2026-10-02,,Consult,60,1,\n"
+)
+
+
+def write(tmp_path: Path, body: str | bytes, name: str = "file.csv") -> Path:
+    path = tmp_path / name
+    if isinstance(body, str):
+        path.write_text(body, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(body)
+    return path
+
+
+def refused(clinic, tmp_path, kind, body, name="bad.csv") -> list[ImportProblem]:
+    """Import ``body`` expecting a refusal that changes nothing; returns the problems."""
+    before = snapshot(clinic)
+    with pytest.raises(ImportRefused) as caught:
+        import_file(clinic, kind, write(tmp_path, body, name))
+    assert snapshot(clinic) == before
+    assert caught.value.problems
+    assert "nothing was saved" in str(caught.value)
+    return caught.value.problems
+
+
+def where(problems: list[ImportProblem]) -> list[tuple[int | None, str | None]]:
+    return [(p.row, p.column) for p in problems]
+
+
+@pytest.fixture
+def with_patients(clinic, tmp_path):
+    import_file(clinic, "patients", write(tmp_path, PATIENTS, "patients.csv"))
+    return clinic
+
+
+@pytest.fixture
+def with_invoices(with_patients, tmp_path):
+    import_file(with_patients, "invoices", write(tmp_path, INVOICES, "invoices.csv"))
+    return with_patients
+
+
+# -- each kind --------------------------------------------------------------------------------
+
+
+def test_the_templates_import_in_order_and_the_ledger_verifies(clinic):
+    results = {kind: import_file(clinic, kind, Path(str(template(kind)))) for kind in KINDS}
+    assert clinic.verify() == []
+    assert results["patients"].created == {"patients": 3}
+    assert results["invoices"].created == {"invoices": 3, "lines": 4}
+    assert results["payments"].created == {"payments": 3, "applied to invoices": 2}
+    assert results["credit"].created == {"opening balances": 1}
+    assert results["credit"].ignored == 1  # a balance of zero
+    assert results["invoices"].describe() == "Imported 3 invoices (4 lines) from invoices.csv."
+
+    by_name = {clinic.patient(pid).full_name: pid for pid in clinic.patient_ids()}
+    ada = by_name["Ada Lovelace"]
+    assert by_name["Ka\u02bbiulani O'Brien-Núñez"]  # text verbatim
+    # Invoice 1001: 90 + 2 x 12.50 + 10% tax on the bands = 117.50; $100 EFTPOS paid on it.
+    (inv,) = clinic.invoices(ada)
+    assert (inv.number, inv.total, inv.paid, inv.status) == (1001, Decimal("117.50"), 100, "open")
+    assert clinic.patient(ada).outstanding == Decimal("17.50")
+    assert clinic.credit(ada) == Decimal("40.00")
+    (lot,) = clinic.credit_sources(ada)
+    assert lot.description.endswith("(Opening balance) of $40.00: $40.00 left as credit")
+    # Opening balances' payment type exists but is not offered for new payments.
+    assert OPENING_BALANCE_TYPE not in clinic.payment_types()
+    assert OPENING_BALANCE_TYPE in clinic.payment_types(include_inactive=True)
+    # New invoices continue after the imported numbers.
+    new = clinic.create_invoice(ada, [("Consult", "50", 1)])
+    assert clinic.invoice(new).number == 1004
+    # One audit entry per import.
+    with clinic.engine.connect() as conn:
+        actions = [r[0] for r in conn.execute(text("SELECT action FROM audit_log ORDER BY id"))]
+    assert actions == [f"import {kind}" for kind in KINDS] + ["create invoice"]
+
+
+def test_payments_apply_up_to_the_balance_and_the_rest_becomes_credit(with_invoices, tmp_path):
+    clinic = with_invoices
+    body = (
+        "payment_ref,patient_external_id,payment_date,amount,method,invoice_number\n"
+        "A,P1,2026-10-05,100,eftpos,501\n"  # payment types match in any case
+        "B,P1,2026-10-06,20,Cash,501\n"  # 17.50 left on 501, 2.50 to credit
+        "C,P2,2026-10-06,$1,000.00,Cash,\n"  # not quoted: the comma splits it
+    )
+    assert where(refused(clinic, tmp_path, "payments", body)) == [(4, None)]
+    body = body.replace("$1,000.00", '"$1,000.00"')
+    result = import_file(clinic, "payments", write(tmp_path, body))
+    assert result.created == {"payments": 3, "applied to invoices": 2}
+    grace, ada = clinic.patient_ids(sort="name")  # Hopper, Lovelace
+    invoice = clinic.invoices(ada)[0]
+    assert (invoice.paid, invoice.status, invoice.balance) == (Decimal("117.50"), "paid", 0)
+    assert clinic.credit(ada) == Decimal("2.50") and clinic.patient(ada).outstanding == 0
+    assert clinic.credit(grace) == Decimal("1000.00")
+    assert clinic.patient(grace).outstanding == Decimal("60.00")
+    assert {p.request_id for p in clinic.payments(ada)} == {"import:A", "import:B"}
+    assert clinic.verify() == []
+    # The credit spends like any other.
+    pay = clinic.record_payment(clinic.preview_payment(grace, sources={}), "desk-1")
+    assert clinic.payment(pay).credit_applied == Decimal("60.00")
+    assert clinic.verify() == []
+
+
+def test_opening_balances_once_per_patient(with_patients, tmp_path):
+    clinic = with_patients
+    body = "patient_external_id,amount,as_of\nP1,40.00,2026-09-30\n"
+    import_file(clinic, "credit", write(tmp_path, body, "a.csv"))
+    # Another file with the same balance: already there; with another amount: refused.
+    again = import_file(clinic, "credit", write(tmp_path, body + "P2,5,2026-09-30\n", "b.csv"))
+    assert (again.created, again.skipped) == ({"opening balances": 1}, 1)
+    problems = refused(clinic, tmp_path, "credit", body.replace("40.00", "41"), "c.csv")
+    assert where(problems) == [(2, "amount")]
+    assert "already has an opening balance of $40.00 as of 2026-09-30" in problems[0].reason
+    assert clinic.verify() == []
+
+
+def test_opening_balance_problems(with_patients, tmp_path):
+    future = (date.today() + timedelta(days=1)).isoformat()
+    body = (
+        "Patient External ID, Amount ,AS OF\n"  # headers in any case and spacing
+        "P1,-5,2026-09-30\n"
+        f"P2,5,{future}\n"
+        "P1,5,2026-09-30\n"
+        "P9,5,2026-09-30\n"
+    )
+    problems = refused(with_patients, tmp_path, "credit", body)
+    assert where(problems) == [
+        (2, "amount"),
+        (3, "as_of"),
+        (4, "patient_external_id"),
+        (5, "patient_external_id"),  # the ledger's checks are reported with the rows' own
+    ]
+    assert "what a patient owes is imported as an invoice" in problems[0].reason
+    assert "in the future" in problems[1].reason
+    assert "already has an opening balance on row 2" in problems[2].reason
+
+
+# -- idempotency ------------------------------------------------------------------------------
+
+
+def test_the_same_file_again_changes_nothing(clinic, tmp_path):
+    for kind in KINDS:
+        import_file(clinic, kind, Path(str(template(kind))))
+    before = snapshot(clinic)
+    for kind in KINDS:
+        result = import_file(clinic, kind, Path(str(template(kind))))
+        assert result.already_imported and result.created == {}
+        assert "was already imported on" in result.describe()
+        assert result.describe().endswith("nothing changed.")
+    assert snapshot(clinic) == before
+
+
+def test_a_new_file_repeating_imported_rows_skips_them(with_invoices, tmp_path):
+    clinic = with_invoices
+    before = snapshot(clinic)
+    patients = import_file(clinic, "patients", write(tmp_path, PATIENTS + "\n", "p2.csv"))
+    assert (patients.created, patients.skipped) == ({"patients": 0}, 2)
+    assert patients.describe() == (
+        "Nothing new to import from p2.csv. 2 rows were already in the clinic and left as they are."
+    )
+    invoices = import_file(clinic, "invoices", write(tmp_path, INVOICES + "\n", "i2.csv"))
+    assert (invoices.created["invoices"], invoices.skipped) == (0, 3)
+    assert snapshot(clinic) == before  # nothing new: not even an audit entry
+    more = INVOICES + "503,P2,2026-10-09,,Consult,60,1,\n"
+    result = import_file(clinic, "invoices", write(tmp_path, more, "i3.csv"))
+    assert (result.created, result.skipped) == ({"invoices": 1, "lines": 1}, 3)
+    assert clinic.verify() == []
+
+
+def test_an_import_never_renames_a_patient(with_patients, tmp_path):
+    body = PATIENTS.replace("Grace,Hopper", "Grace,Brewster") + "P3,Alan,Turing\n"
+    problems = refused(with_patients, tmp_path, "patients", body)
+    assert where(problems) == [(3, "last_name")]
+    assert "already in the clinic as Grace Hopper" in problems[0].reason
+
+
+# -- malformed files --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sep", "what"), [(";", "semicolons"), ("\t", "tabs")])
+def test_another_separator_is_named(clinic, tmp_path, sep, what):
+    (problem,) = refused(clinic, tmp_path, "patients", PATIENTS.replace(",", sep))
+    assert problem.row is None
+    assert f"This file uses {what} between values; save it as comma-separated" in problem.reason
+
+
+def test_a_byte_order_mark_and_crlf_are_accepted(clinic, tmp_path):
+    body = "\ufeff" + PATIENTS.replace("\n", "\r\n")
+    result = import_file(clinic, "patients", write(tmp_path, body))
+    assert result.created == {"patients": 2}
+    assert sorted(clinic.patient(p).full_name for p in clinic.patient_ids()) == [
+        "Ada Lovelace",
+        "Grace Hopper",
+    ]
+
+
+def test_a_file_that_is_not_utf8_is_refused_where_it_goes_wrong(clinic, tmp_path):
+    body = (PATIENTS + "P3,José,Núñez\n").encode("cp1252")
+    (problem,) = refused(clinic, tmp_path, "patients", body)
+    offset = body.index("é".encode("cp1252"))
+    assert f"byte 0xE9 at byte offset {offset} (line 4) is not valid UTF-8" in problem.reason
+    assert "CSV UTF-8" in problem.reason
+    (utf16,) = refused(clinic, tmp_path, "patients", PATIENTS.encode("utf-16"))
+    assert "UTF-16" in utf16.reason
+
+
+def test_cut_short_and_overlong_rows(clinic, tmp_path):
+    body = PATIENTS + "P3,Alan\nP4,Alan,Turing,extra\nP5,Alan,Turing,,\n"
+    problems = refused(clinic, tmp_path, "patients", body)
+    assert where(problems) == [(4, "last_name"), (5, None), (6, None)]
+    assert "has 2 of the 3 values" in problems[0].reason and "cut short" in problems[0].reason
+    assert "double quotes" in problems[1].reason
+    # A file cut off inside a quoted value.
+    problems = refused(clinic, tmp_path, "patients", PATIENTS + 'P3,"Alan,Tur')
+    assert where(problems) == [(4, None)]
+    assert "cut short" in problems[0].reason
+
+
+def test_header_problems_name_the_columns(clinic, tmp_path):
+    problems = refused(clinic, tmp_path, "patients", "external_id,first_name,surname\nP1,A,B\n")
+    assert where(problems) == [(1, "surname"), (1, "last_name")]
+    assert "Unknown column 'surname'" in problems[0].reason
+    assert problems[1].reason == "The required column last_name is missing."
+    (empty,) = refused(clinic, tmp_path, "patients", "")
+    assert "empty" in empty.reason
+    (header_only,) = refused(clinic, tmp_path, "patients", "external_id,first_name,last_name\n")
+    assert "no data rows" in header_only.reason
+
+
+def test_nul_and_empty_text_are_refused(clinic, tmp_path):
+    body = "external_id,first_name,last_name\nP1,Ada\x00,Lovelace\nP2,,Hopper\n"
+    problems = refused(clinic, tmp_path, "patients", body)
+    assert where(problems) == [(2, "first_name"), (3, "first_name")]
+    assert "NUL character" in problems[0].reason
+    assert "Empty" in problems[1].reason
+
+
+def test_duplicate_invoice_numbers(with_patients, tmp_path):
+    clinic = with_patients
+    apart = INVOICES + "501,P1,2026-10-01,2026-10-31,Late line,5,1,\n"
+    problems = refused(clinic, tmp_path, "invoices", apart)
+    assert where(problems) == [(5, "invoice_number")]
+    assert "Invoice 501 already appeared on rows 2-3" in problems[0].reason
+    # A number the clinic already used in the app.
+    ada = clinic.patient_ids(sort="name")[1]
+    clinic.create_invoice(ada, [("Consult", "50", 1)])  # number 1
+    body = INVOICES.replace("502,", "1,")
+    problems = refused(clinic, tmp_path, "invoices", body)
+    assert where(problems) == [(4, "invoice_number")]
+    assert "Invoice number 1 is already in the clinic: it was issued in the app" in (
+        problems[0].reason
+    )
+    # An imported invoice with the same number but other lines.
+    import_file(clinic, "invoices", write(tmp_path, INVOICES, "good.csv"))
+    problems = refused(clinic, tmp_path, "invoices", INVOICES.replace("60,1", "61,1"))
+    assert where(problems) == [(4, "invoice_number")]
+    assert "imported earlier with other details" in problems[0].reason
+
+
+def test_invoice_rows_must_agree_and_add_up(with_patients, tmp_path):
+    body = (
+        "invoice_number,patient_external_id,issue_date,due_date,description,unit_price,quantity\n"
+        "7,P1,2026-10-01,,A,10,1\n"
+        "7,P2,2026-10-01,2026-11-01,B,10,1\n"
+        "8,P1,2026-10-05,2026-10-01,C,10,1\n"
+        "9,P1,01/10/2026,,D,0,1\n"
+        "10,P1,2026-02-30,,E,10,1.5\n"
+        "INV-11,P1,2026-10-01,,F,10,1\n"
+    )
+    problems = refused(with_patients, tmp_path, "invoices", body)
+    assert where(problems) == [
+        (3, "patient_external_id"),
+        (3, "due_date"),
+        (4, "due_date"),
+        (5, "issue_date"),
+        (6, "issue_date"),
+        (6, "quantity"),
+        (7, "invoice_number"),
+    ]
+    assert "Invoice 7 has patient_external_id P1 on row 2" in problems[0].reason
+    assert "Invoice 7 has due_date (empty) on row 2" in problems[1].reason
+    assert "YYYY-MM-DD" in problems[3].reason
+    assert "not a date of the calendar" in problems[4].reason
+
+
+def test_an_invoice_of_zero_is_refused(with_patients, tmp_path):
+    body = "invoice_number,patient_external_id,issue_date,description,unit_price,quantity\n"
+    problems = refused(with_patients, tmp_path, "invoices", body + "9,P1,2026-10-01,D,0,1\n")
+    assert where(problems) == [(2, "unit_price")]
+    assert "total is zero" in problems[0].reason
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("12.345", "has more than 2 decimals for AUD; amounts are never rounded"),
+        ("abc", "'abc' is not an amount"),
+        ("NaN", "is not a number"),
+        ("20000000", "above the limit"),
+        ("", "Empty: enter an amount"),
+        ("1e3", "is not an amount"),
+    ],
+)
+def test_bad_amounts_use_the_ledgers_messages(with_patients, tmp_path, amount, reason):
+    body = "payment_ref,patient_external_id,payment_date,amount,method\n"
+    body += f"A,P1,2026-10-01,{amount},Cash\n"
+    (problem,) = refused(with_patients, tmp_path, "payments", body)
+    assert (problem.row, problem.column) == (2, "amount")
+    assert reason in problem.reason
+
+
+def test_payment_problems_by_row_and_column(with_invoices, tmp_path):
+    clinic = with_invoices
+    future = (date.today() + timedelta(days=1)).isoformat()
+    body = (
+        "payment_ref,patient_external_id,payment_date,amount,method,invoice_number\n"
+        "A,P1,2026-10-01,10,Bitcoin,\n"
+        "B,P9,2026-10-01,10,Cash,\n"
+        f"C,P1,{future},10,Cash,\n"
+        "D,P1,2026-10-01,10,Cash,502\n"  # Grace's invoice
+        "E,P1,2026-10-01,10,Cash,999\n"
+        "A,P1,2026-10-01,10,Cash,\n"
+        "F,P1,2026-10-01,0,Cash,\n"
+        f"G,P1,2026-10-01,10,{OPENING_BALANCE_TYPE},\n"
+    )
+    problems = refused(clinic, tmp_path, "payments", body)
+    assert where(problems) == [
+        (2, "method"),
+        (3, "patient_external_id"),
+        (4, "payment_date"),
+        (5, "invoice_number"),
+        (6, "invoice_number"),
+        (7, "payment_ref"),
+        (8, "amount"),
+        (9, "method"),  # the opening balances' type is not for payments
+    ]
+    assert "'Bitcoin' is not a payment type of this clinic" in problems[0].reason
+    assert "belongs to another patient" in problems[3].reason
+    assert "There is no invoice 999" in problems[4].reason
+
+
+def test_a_payment_reference_imported_with_other_details_is_refused(with_invoices, tmp_path):
+    body = "payment_ref,patient_external_id,payment_date,amount,method\nA,P1,2026-10-01,10,Cash\n"
+    import_file(with_invoices, "payments", write(tmp_path, body, "one.csv"))
+    problems = refused(with_invoices, tmp_path, "payments", body.replace(",10,", ",11,"))
+    assert where(problems) == [(2, "payment_ref")]
+    assert "already imported with other details ($10.00 on 2026-10-01)" in problems[0].reason
+
+
+def test_all_problems_are_counted_and_the_first_ones_listed(clinic, tmp_path):
+    body = "external_id,first_name,last_name\n" + "".join(f"P{i},,X\n" for i in range(250))
+    with pytest.raises(ImportRefused) as caught:
+        import_file(clinic, "patients", write(tmp_path, body))
+    assert len(caught.value.problems) == MAX_PROBLEMS and caught.value.more == 50
+    assert "250 problems found" in str(caught.value) and "and 240 more" in str(caught.value)
+
+
+def test_unknown_kind_and_missing_file(clinic, tmp_path):
+    with pytest.raises(Exception, match="Unknown import kind 'doctors'"):
+        import_file(clinic, "doctors", tmp_path / "x.csv")
+    with pytest.raises(Exception, match="There is no file"):
+        import_file(clinic, "patients", tmp_path / "missing.csv")
+
+
+# -- progress, cancel, bulk -------------------------------------------------------------------
+
+
+def many_patients(count: int) -> str:
+    return "external_id,first_name,last_name\n" + "".join(
+        f"X{i},First{i},Last{i}\n" for i in range(count)
+    )
+
+
+def test_progress_is_reported_in_both_phases(clinic, tmp_path):
+    seen: list[tuple[int, int]] = []
+    import_file(
+        clinic,
+        "patients",
+        write(tmp_path, many_patients(3000)),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen[-1] == (6000, 6000)
+    done = [d for d, total in seen if total == 6000]
+    assert done == sorted(done)  # never backwards
+    assert any(d < 3000 for d in done[1:]) and any(3000 < d < 6000 for d in done)
+    assert len(seen) >= 6
+
+
+@pytest.mark.parametrize("stop_after", [1500, 4500])  # checking rows, then writing them
+def test_cancel_saves_nothing(clinic, tmp_path, stop_after):
+    before = snapshot(clinic)
+    reached: list[int] = []
+    with pytest.raises(ImportCancelled, match="cancelled; nothing was saved"):
+        import_file(
+            clinic,
+            "patients",
+            write(tmp_path, many_patients(3000)),
+            progress=lambda done, _total: reached.append(done),
+            cancel=lambda: bool(reached) and reached[-1] >= stop_after,
+        )
+    assert snapshot(clinic) == before
+
+
+def test_twenty_thousand_invoice_lines_are_written_in_bulk(with_patients, tmp_path):
+    clinic = with_patients
+    rows = ["invoice_number,patient_external_id,issue_date,description,unit_price,quantity"]
+    rows += [
+        f"{10_000 + i // 2},P{1 + i % 4 // 2},2026-10-01,Line {i},10.50,2" for i in range(20_000)
+    ]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(clinic.engine, "before_cursor_execute", count)
+    try:
+        result = import_file(clinic, "invoices", write(tmp_path, "\n".join(rows) + "\n"))
+    finally:
+        event.remove(clinic.engine, "before_cursor_execute", count)
+    assert result.created == {"invoices": 10_000, "lines": 20_000}
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) < 100, len(inserts)  # chunks, not one statement per row
+    assert len(statements) < 200
+    summary = clinic.summary()
+    assert summary.open_invoices == 10_000 and summary.outstanding == Decimal("420000.00")
+    assert clinic.verify() == []

@@ -1,0 +1,94 @@
+"""``clinic-ledger import KIND CSV``: the summary and exit 0, each problem and exit 1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop_app import app
+from desktop_app.app import main
+from desktop_app.core import Clinic
+from desktop_app.core.importing import template
+
+
+def test_import_prints_the_summary_and_a_second_run_changes_nothing(new_sqlite_url, capsys):
+    url = new_sqlite_url()
+    for kind in ("patients", "invoices"):
+        assert main(["--database", url, "import", kind, str(template(kind))]) == 0
+    out = capsys.readouterr().out
+    assert "Imported 3 patients from patients.csv." in out
+    assert "Imported 3 invoices (4 lines) from invoices.csv." in out
+    assert main(["--database", url, "import", "patients", str(template("patients"))]) == 0
+    assert "patients.csv was already imported on" in capsys.readouterr().out
+    with Clinic.open(url) as clinic:
+        assert clinic.summary().patients == 3 and clinic.verify() == []
+    assert main(["--database", url, "info"]) == 0  # the other commands still work
+
+
+def test_a_refused_file_prints_each_problem_and_exits_1(new_sqlite_url, tmp_path, capsys):
+    url = new_sqlite_url()
+    main(["--database", url, "import", "patients", str(template("patients"))])
+    capsys.readouterr()
+    bad = tmp_path / "payments.csv"
+    bad.write_text(
+        "payment_ref,patient_external_id,payment_date,amount,method\n"
+        "A,P-1001,2026-10-01,12.345,Cash\n"
+        "B,P-9999,2026-10-01,10,Cash\n",
+        encoding="utf-8",
+    )
+    assert main(["--database", url, "import", "payments", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines[0] == (
+        "clinic-ledger: payments.csv was not imported: 2 problems found, nothing was saved."
+    )
+    assert lines[1].startswith("  row 2, column amount: Amount: 12.345 has more than 2 decimals")
+    assert lines[2].startswith("  row 3, column patient_external_id: There is no patient")
+    with Clinic.open(url) as clinic:
+        assert clinic.payments(clinic.patient_ids()[0]) == []
+    assert main(["--database", url, "import", "patients", str(tmp_path / "nowhere.csv")]) == 1
+    assert "There is no file" in capsys.readouterr().err
+
+
+def test_usage_errors(new_sqlite_url, capsys):
+    url = new_sqlite_url()
+    for argv in (["import"], ["import", "patients"], ["import", "doctors", "x.csv"]):
+        with pytest.raises(SystemExit) as usage:
+            main(["--database", url, *argv])
+        assert usage.value.code == 2
+    err = capsys.readouterr().err
+    assert "import needs a KIND (patients, invoices, payments, credit) and the CSV file" in err
+    for argv in (["backup", "a.db", "b.csv"], ["info", "x", "y"]):
+        with pytest.raises(SystemExit):
+            main(["--database", url, *argv])
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_progress_goes_to_stderr(new_sqlite_url, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(app, "IMPORT_PROGRESS_EVERY", 0.0)
+    url = new_sqlite_url()
+    rows = "".join(f"X{i},First{i},Last{i}\n" for i in range(2500))
+    big = tmp_path / "many.csv"
+    big.write_text("external_id,first_name,last_name\n" + rows, encoding="utf-8")
+    assert main(["--database", url, "import", "patients", str(big)]) == 0
+    captured = capsys.readouterr()
+    for step in ("checked 2,500", "saved 1,000", "saved 2,500"):
+        assert f"Importing patients: {step} of 2,500 rows\n" in captured.err
+    assert captured.out == "Imported 2,500 patients from many.csv.\n"
+
+
+def test_runs_as_a_module(new_sqlite_url):
+    url = new_sqlite_url()
+    csv = str(Path(str(template("patients"))))
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--database", url, "import", "patients", csv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Imported 3 patients" in done.stdout

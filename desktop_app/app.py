@@ -6,6 +6,8 @@
     clinic-ledger [--database URL] backup PATH   save a checked copy of the clinic's SQLite file
     clinic-ledger [--database URL] restore PATH  replace it with a backup (the current one is kept)
     clinic-ledger [--database URL] import KIND CSV  import patients, invoices, payments or credit
+    clinic-ledger [--database URL] export KIND PATH  export patients, invoices, invoice_lines or
+                                                     payments to a CSV file
 
 Without ``--database`` the clinic lives in a SQLite file in the user's data folder, created on
 first use. A clinic with several front-desk computers points them all at one PostgreSQL server:
@@ -48,19 +50,23 @@ def _parser() -> argparse.ArgumentParser:
         "command",
         nargs="?",
         default="app",
-        choices=["app", "info", "verify", "backup", "restore", "import"],
+        choices=["app", "info", "verify", "backup", "restore", "import", "export"],
         help="app (default): open the window; info: the ledger's headline figures; "
         "verify: check every invariant and exit 1 if any is broken; "
         "backup PATH: save a checked copy of the database to PATH (a file or a folder); "
         "restore PATH: replace the database with the backup at PATH, keeping the current one "
         "as a copy next to it; "
         "import KIND CSV: import a CSV file of KIND patients, invoices, payments or credit "
-        "(opening balances), all of it or nothing (formats: docs/import-formats.md)",
+        "(opening balances), all of it or nothing (formats: docs/import-formats.md); "
+        "export KIND PATH: write every row of KIND patients, invoices, invoice_lines or payments "
+        "to the CSV file PATH (UTF-8 with BOM, for a spreadsheet)",
     )
     parser.add_argument(
         "path", nargs="?", metavar="PATH", help="the backup file (backup and restore only)"
     )
-    parser.add_argument("csv", nargs="?", metavar="CSV", help="the CSV file (import only)")
+    parser.add_argument(
+        "csv", nargs="?", metavar="CSV", help="the CSV file (import; export's PATH)"
+    )
     return parser
 
 
@@ -122,6 +128,25 @@ def _backup_or_restore(command: str, database: str | None, path: str) -> int:
         return 1
     print(result.describe(), file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
+
+
+def _export(clinic: Clinic, kind: str, path: str) -> int:
+    """Export every row of ``kind``: what was written on stdout (0), or the reason on stderr (1).
+
+    Nothing is left under ``path`` unless the export completed (Ctrl+C included).
+    """
+    from desktop_app.core.export import export_csv, rows_text
+
+    try:
+        rows = export_csv(clinic, kind, path)
+    except KeyboardInterrupt:
+        print("clinic-ledger: export cancelled; no file was written.", file=sys.stderr)
+        return 130
+    except BillingError as exc:
+        print(f"clinic-ledger: {exc}", file=sys.stderr)
+        return 1
+    print(f"Exported {rows_text(kind, rows)} to {path}.")
+    return 0
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -227,8 +252,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.csv is not None and args.command != "import":
+    if args.csv is not None and args.command not in ("import", "export"):
         parser.error(f"unrecognized arguments: {args.csv}")
+    if args.command == "export":
+        from desktop_app.core.export import KINDS as EXPORT_KINDS
+
+        if args.path not in EXPORT_KINDS or args.csv is None:
+            parser.error(
+                f"export needs a KIND ({', '.join(EXPORT_KINDS)}) and a PATH: export KIND PATH"
+            )
     if args.command == "import":
         from desktop_app.core.importing import KINDS
 
@@ -240,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.path is None:
             parser.error(f"{args.command} needs a PATH: the backup file")
         return _backup_or_restore(args.command, args.database, args.path)
-    if args.path is not None and args.command != "import":
+    if args.path is not None and args.command not in ("import", "export"):
         parser.error(f"unrecognized arguments: {args.path}")
     if args.command == "app":
         return _run_window(args.database, args.demo)
@@ -256,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _fill_demo(clinic)
         if args.command == "import":
             return _import(clinic, args.path, args.csv)
+        if args.command == "export":
+            return _export(clinic, args.path, args.csv)
         return _verify(clinic) if args.command == "verify" else _info(clinic)
 
 

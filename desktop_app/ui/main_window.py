@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         self.audit_log_action.setEnabled(True)
         for act in (self.backup_action, self.restore_action):
             act.setEnabled(True)
+        for act in (self.export_action, self.invoice_list_action):
+            act.setEnabled(True)
         self.import_action.setEnabled(True)
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}")
         if model.rowCount() > 0:
@@ -407,6 +409,14 @@ class MainWindow(QMainWindow):
         self.restore_action.triggered.connect(self._on_restore_action_triggered)
         for act in (self.backup_action, self.restore_action):
             act.setEnabled(False)  # until the clinic is open
+        self.export_action = QAction("&Export…", self)
+        self.export_action.triggered.connect(self._on_export_action_triggered)
+        self.invoice_list_action = action(
+            "All &invoices…", "Ctrl+Shift+I", self._on_invoice_list_action_triggered
+        )
+        for act in (self.export_action, self.invoice_list_action):
+            act.setEnabled(False)  # until the clinic is open
+        self._invoice_list_window: QWidget | None = None  # made on first use
         self.import_action = QAction("&Import…", self)
         self.import_action.triggered.connect(self._on_import_action_triggered)
         self.import_action.setEnabled(False)  # until the clinic is open
@@ -417,6 +427,7 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.backup_action, self.restore_action])
         file_menu.addSeparator()
         file_menu.addAction(self.import_action)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         patient_menu = menu.addMenu("P&atient")
@@ -446,6 +457,7 @@ class MainWindow(QMainWindow):
         tools_menu = menu.addMenu("&Tools")
         tools_menu.addAction(self.verify_action)
         tools_menu.addAction(self.audit_log_action)
+        tools_menu.addAction(self.invoice_list_action)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -627,6 +639,32 @@ class MainWindow(QMainWindow):
         window.activateWindow()
         return window
 
+    def open_invoice_list(self) -> QWidget:
+        """Show every patient's invoices (non-modal), or bring the window to the front."""
+        from desktop_app.ui.dialogs.invoice_list import InvoiceListWindow  # loaded on first use
+
+        window = self._invoice_list_window
+        if isinstance(window, InvoiceListWindow) and window.clinic is self.clinic:
+            window.reload()
+        else:
+            if window is not None:
+                window.close()
+            window = InvoiceListWindow(self.clinic, self.formatter, self)
+            window.patient_chosen.connect(self._on_invoice_list_patient_chosen)
+            self._invoice_list_window = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def open_export(self) -> QWidget:
+        """Export patients, invoices, invoice lines or payments to a CSV file (modal)."""
+        from desktop_app.ui.dialogs.export_dialog import ExportDialog  # loaded on first use
+
+        dialog = ExportDialog(self.clinic, self)
+        dialog.exec()
+        return dialog
+
     def back_up(self) -> BackupResult | None:
         """Save a checked copy of the clinic's database (or say how a server is backed up)."""
         return backup_restore.back_up(self, self.clinic, self._choose_backup_path)
@@ -705,6 +743,17 @@ class MainWindow(QMainWindow):
 
     def _on_audit_log_action_triggered(self) -> None:
         self.open_audit_log()  # not connected directly: triggered passes checked
+
+    def _on_invoice_list_action_triggered(self) -> None:
+        self.open_invoice_list()
+
+    def _on_export_action_triggered(self) -> None:
+        self.open_export()
+
+    def _on_invoice_list_patient_chosen(self, patient_id: int) -> None:
+        self.select_patient(patient_id)
+        self.raise_()
+        self.activateWindow()
 
     def _on_patient_view_current_row_changed(self, current: QModelIndex, _: QModelIndex) -> None:
         if current.isValid():

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -24,6 +25,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -68,6 +71,14 @@ class Patient(Base):
         CheckConstraint("credit_minor >= 0", name="credit_not_negative"),
         CheckConstraint("outstanding_minor >= 0", name="outstanding_not_negative"),
         Index("ix_patients_name", "last_name", "first_name", "id"),
+        Index(
+            "ix_patients_lower_name",
+            func.lower(text("last_name")),
+            func.lower(text("first_name")),
+            "id",
+        ),
+        Index("ix_patients_credit", "credit_minor", "id"),
+        Index("ix_patients_outstanding", "outstanding_minor", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -94,6 +105,11 @@ class Invoice(Base):
         CheckConstraint("paid_minor >= 0 AND paid_minor <= total_minor", name="paid_within_total"),
         CheckConstraint("status IN ('open', 'paid', 'void')", name="status_known"),
         Index("ix_invoices_patient_open", "patient_id", "status", "issue_date", "number"),
+        # The clinic-wide invoice list's orders (migration 0004).
+        Index("ix_invoices_issue_date", "issue_date", "number"),
+        Index("ix_invoices_status_number", "status", "number"),
+        Index("ix_invoices_status_issue_date", "status", "issue_date", "number"),
+        Index("ix_invoices_status_owed", "status", "owed_minor", "number"),
         CheckConstraint(
             "credited_minor >= 0 AND paid_minor + credited_minor <= total_minor",
             name="settled_within_total",
@@ -112,6 +128,10 @@ class Invoice(Base):
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     void_reason: Mapped[str | None] = mapped_column(Text)
     credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: ``total - paid - credited``, computed by the database (the balance of an open invoice).
+    owed_minor: Mapped[int] = mapped_column(
+        BigInteger, Computed("total_minor - paid_minor - credited_minor")
+    )
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
 
 

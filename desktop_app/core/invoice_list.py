@@ -1,0 +1,436 @@
+"""The clinic-wide invoice list: one page at a time, sorted, filtered and searched by the database.
+
+A window shows the list a page at a time with keyset paging: each page ends with ``next_key``, and
+the next page is the rows after that key in the same order (``WHERE (key) > (:last) ORDER BY key
+LIMIT n``). Nothing is ever counted or skipped with ``OFFSET``, so page 5,000 of a million invoices
+costs what page 1 does.
+
+Sort orders (each ascending or descending), every one served by an index (migration 0004):
+
+* ``number``: the invoice number (unique).
+* ``issue_date``: issue date, then number (``ix_invoices_issue_date``; with a status filter,
+  ``ix_invoices_status_issue_date``).
+* ``patient``: the patient's last name, first name and id, then number (``ix_patients_name``, then
+  the patient's invoices by ``ix_invoices_patient_open``). Names sort as the database compares text
+  (SQLite: by code point, so ``de Souza`` after ``Zhang``); the id keeps two patients of the same
+  name apart.
+* ``balance``: what is still owed, then number. Only an open invoice owes anything (a paid or void
+  one owes 0: the ledger keeps status and balance in step), so the order is the paid and void
+  invoices by number, then the open ones by ``owed_minor`` (a column the database computes:
+  ``total - paid - credited``) and number (``ix_invoices_status_owed``); descending, the reverse.
+
+Search: text that is a whole number (``1042`` or ``#1042``) finds that invoice number; anything else
+is words that must each appear in the patient's first or last name (any case; ``%`` and ``_`` match
+themselves). A name search first finds the matching patients; when there are few (up to
+:data:`FEW_PATIENTS`) the invoices are read through the patient index, otherwise the list is read
+in display order and filtered as it goes (many matches are dense, so a page comes quickly).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
+
+from .db.models import Invoice, Patient
+from .errors import BillingError
+from .money import to_decimal
+from .read_models import escape_like
+
+SORTS: Final = ("number", "issue_date", "patient", "balance")
+STATUSES: Final = ("open", "paid", "void")
+#: The most rows one page may ask for.
+MAX_LIMIT: Final = 5000
+#: A name search matching at most this many patients reads their invoices by patient.
+FEW_PATIENTS: Final = 1000
+_NUMBER_SEARCH = re.compile(r"^#?\s*(\d{1,18})$")
+
+InvoiceKey = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceListRow:
+    """One invoice as the clinic-wide list shows it.
+
+    ``patient_name`` is ``"Last, First"`` (as the patient list shows it, and as the patient sort
+    orders it). ``balance`` is ``total - paid - credited``, 0 for a void invoice.
+    """
+
+    id: int
+    number: int
+    patient_id: int
+    patient_name: str
+    issue_date: date
+    due_date: date | None
+    total: Decimal
+    paid: Decimal
+    credited: Decimal
+    balance: Decimal
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePage:
+    """One page of the invoice list.
+
+    ``next_key`` is None on the last page; otherwise pass it as ``after`` to get the next page (with
+    the same sort, search and status).
+    """
+
+    rows: list[InvoiceListRow]
+    next_key: InvoiceKey | None
+
+
+# -- steering SQLite's planner ---------------------------------------------------------------
+
+
+class _unindexed(GenericFunction[Any]):  # noqa: N801 - a SQL function's name
+    """``+column`` on SQLite: the same value, but the planner will not use an index for the term.
+
+    SQLite has no statistics unless ANALYZE ran, so where two indexes could serve a query it may
+    pick the one that reads far more rows (the status index and a sort of every paid invoice, say,
+    rather than the few patients a name search found). Other databases get the plain column.
+    """
+
+    inherit_cache = True
+
+
+@compiles(_unindexed)
+def _compile_plain(element: _unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_unindexed, "sqlite")
+def _compile_sqlite(element: _unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.clauses, **kw))
+
+
+def _plain(column: Any, steer: bool) -> Any:
+    """``column``, not usable by an index when ``steer`` (see :class:`_unindexed`)."""
+    return _unindexed(column, type_=column.type) if steer else column
+
+
+# -- what to list ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Filter:
+    """A resolved search and status filter."""
+
+    status: str | None = None
+    number: int | None = None  # the search is an invoice number
+    patient_ids: tuple[int, ...] | None = None  # a name search matching few patients
+    names: tuple[ColumnElement[bool], ...] = ()  # a name search matching many patients
+    nothing: bool = False  # the search can match nothing
+
+    @property
+    def by_patient(self) -> bool:
+        """Read through the patient index (few patients): other terms must not use an index."""
+        return self.patient_ids is not None
+
+    def conditions(self, *, steer_status: bool = False) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.status is not None:
+            found.append(_plain(Invoice.status, steer_status or self.by_patient) == self.status)
+        if self.number is not None:
+            found.append(Invoice.number == self.number)
+        if self.patient_ids is not None:
+            # Written into the statement (whole numbers only): old SQLite takes 999 parameters.
+            ids: BindParameter[int] = bindparam(
+                "patient_ids", list(self.patient_ids), expanding=True
+            )
+            found.append(Invoice.patient_id.in_(ids.render_literal_execute()))
+        found.extend(self.names)
+        return found
+
+
+def _name_conditions(search: str) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for word in search.split():
+        pattern = "%" + escape_like(word.lower()) + "%"
+        conditions.append(
+            func.lower(Patient.first_name).like(pattern, escape="\\")
+            | func.lower(Patient.last_name).like(pattern, escape="\\")
+        )
+    return conditions
+
+
+def _check_status(status: str | None) -> str | None:
+    if status in (None, ""):
+        return None
+    if status not in STATUSES:
+        raise BillingError(f"Invoices can be filtered by {', '.join(STATUSES)}, not {status!r}.")
+    return status
+
+
+def _resolve(session: Session, search: str, status: str | None) -> _Filter:
+    status = _check_status(status)
+    if not isinstance(search, str):
+        raise BillingError("Search for an invoice number or words of a patient's name.")
+    text = search.strip()
+    if not text:
+        return _Filter(status)
+    number = _NUMBER_SEARCH.match(text)
+    if number is not None:
+        return _Filter(status, number=int(number.group(1)))
+    names = _name_conditions(text)
+    ids = list(session.scalars(select(Patient.id).where(*names).limit(FEW_PATIENTS + 1)))
+    if not ids:
+        return _Filter(status, nothing=True)
+    if len(ids) <= FEW_PATIENTS:
+        return _Filter(status, patient_ids=tuple(sorted(ids)))
+    return _Filter(status, names=tuple(names))
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def _columns(*, patients_first: bool = False) -> Select[*tuple[Any, ...]]:
+    """The list's columns; ``patients_first`` reads patients in name order, then their invoices.
+
+    (Without it SQLite may read every invoice and sort them all by name for the first page.)
+    """
+    patient_id = _plain(Patient.id, patients_first)
+    return select(
+        Invoice.id,
+        Invoice.number,
+        Invoice.patient_id,
+        Patient.first_name,
+        Patient.last_name,
+        Invoice.issue_date,
+        Invoice.due_date,
+        Invoice.total_minor,
+        Invoice.paid_minor,
+        Invoice.credited_minor,
+        Invoice.status,
+    ).join(Patient, patient_id == Invoice.patient_id)
+
+
+def _after(sort: str, after: InvoiceKey | None) -> InvoiceKey | None:
+    """Check a key handed back by the caller (it must come from a page of the same sort)."""
+    if after is None:
+        return None
+    sizes = {"number": 1, "issue_date": 2, "balance": 2, "patient": 4}
+    if not isinstance(after, tuple) or len(after) != sizes[sort]:
+        raise BillingError(
+            f"The key {after!r} does not continue a list sorted by {sort}; start from the top."
+        )
+    return after
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """One index range read in order; a page reads its segments in turn until it is full."""
+
+    where: list[ColumnElement[bool]]
+    order: list[Any]
+    patients_first: bool = False
+
+
+def _ordered(columns: Sequence[Any], descending: bool) -> list[Any]:
+    return [c.desc() if descending else c.asc() for c in columns]
+
+
+def _beyond(columns: Sequence[Any], key: Sequence[Any], descending: bool) -> ColumnElement[bool]:
+    """Rows after ``key`` in the order of ``columns``."""
+    if len(columns) == 1:
+        single: ColumnElement[bool] = columns[0] < key[0] if descending else columns[0] > key[0]
+        return single
+    row = tuple_(*columns)
+    return row < tuple(key) if descending else row > tuple(key)
+
+
+def _segments(
+    sort: str, descending: bool, after: InvoiceKey | None, filt: _Filter
+) -> list[_Segment]:
+    steer = filt.by_patient
+
+    def p(column: Any) -> Any:
+        return _plain(column, steer)
+
+    base = filt.conditions()
+    if sort == "number":
+        keys = [p(Invoice.number)]
+        where = base if after is None else [*base, _beyond(keys, after, descending)]
+        return [_Segment(where, _ordered([Invoice.number], descending))]
+    if sort == "issue_date":
+        keys = [p(Invoice.issue_date), p(Invoice.number)]
+        where = base if after is None else [*base, _beyond(keys, after, descending)]
+        return [_Segment(where, _ordered([Invoice.issue_date, Invoice.number], descending))]
+    if sort == "patient":
+        return _patient_segments(descending, after, filt)
+    return _balance_segments(descending, after, filt)
+
+
+def _patient_segments(descending: bool, after: InvoiceKey | None, filt: _Filter) -> list[_Segment]:
+    steer = filt.by_patient
+    segments = []
+    patient_keys = [Patient.last_name, Patient.first_name, Patient.id]
+    rest = filt.conditions(steer_status=True)  # read patients by name, not invoices by status
+    if after is not None:
+        last, first, patient_id, number = after
+        # The rest of the patient the last page ended in, then the patients after them.
+        # (Only the patient's id may use an index: their invoices are few.)
+        only_patient = _Filter(filt.status, filt.number, (patient_id,), filt.names)
+        segments.append(
+            _Segment(
+                [
+                    *only_patient.conditions(),
+                    _beyond([_plain(Invoice.number, True)], [number], descending),
+                ],
+                _ordered([Invoice.number], descending),
+            )
+        )
+        keys = [_plain(c, steer) for c in patient_keys]
+        rest = [*rest, _beyond(keys, (last, first, patient_id), descending)]
+    order = _ordered([*patient_keys, Invoice.number], descending)
+    segments.append(_Segment(rest, order, patients_first=not steer))
+    return segments
+
+
+def _balance_segments(descending: bool, after: InvoiceKey | None, filt: _Filter) -> list[_Segment]:
+    """Paid and void invoices (balance 0) by number, and open ones by what they owe."""
+    steer = filt.by_patient
+    owing_keys = [_plain(Invoice.owed_minor, steer), _plain(Invoice.number, steer)]
+    base = filt.conditions()  # with a status filter, it holds the status
+    settled_status = [_plain(Invoice.status, steer) != "open"] if filt.status is None else []
+    owing_status = [_plain(Invoice.status, steer) == "open"] if filt.status is None else []
+    owing = _Segment(
+        [*base, *owing_status], _ordered([Invoice.owed_minor, Invoice.number], descending)
+    )
+    settled = _Segment([*base, *settled_status], _ordered([Invoice.number], descending))
+    wanted = []
+    if filt.status in (None, "open"):
+        wanted.append(("owing", owing))
+    if filt.status in (None, "paid", "void"):
+        wanted.append(("settled", settled))
+    if not descending:
+        wanted.reverse()  # balance 0 first
+    if after is not None:
+        balance, number = after
+        where = "owing" if balance > 0 else "settled"
+        names = [name for name, _ in wanted]
+        if where not in names:
+            return []
+        wanted = wanted[names.index(where) :]
+        name, first = wanted[0]
+        beyond = (
+            _beyond(owing_keys, (balance, number), descending)
+            if name == "owing"
+            else _beyond([_plain(Invoice.number, steer)], [number], descending)
+        )
+        wanted[0] = (name, _Segment([*first.where, beyond], first.order))
+    return [segment for _, segment in wanted]
+
+
+def _key(sort: str, row: Any) -> InvoiceKey:
+    """Where the next page starts: the sort key of the last row of this one."""
+    _, number, pid, first, last, issued, _due, total, paid, credited, state = row
+    if sort == "number":
+        return (number,)
+    if sort == "issue_date":
+        return (issued, number)
+    if sort == "balance":  # only an open invoice owes anything (see the module's description)
+        return (total - paid - credited if state == "open" else 0, number)
+    return (last, first, pid, number)
+
+
+def invoice_page(
+    session: Session,
+    currency: str,
+    *,
+    sort: str = "number",
+    descending: bool = False,
+    search: str = "",
+    status: str | None = None,
+    after: InvoiceKey | None = None,
+    limit: int = 200,
+) -> InvoicePage:
+    """One page of the clinic's invoices; see the module's description of sorts and search.
+
+    Args:
+        session: an open session (one read transaction).
+        currency: the clinic's currency (amounts come back as Decimals with its decimals).
+        sort: ``"number"``, ``"issue_date"``, ``"patient"`` or ``"balance"``.
+        descending: reverse the order.
+        search: an invoice number, or words of the patient's name.
+        status: ``"open"``, ``"paid"``, ``"void"``, or None for all.
+        after: the previous page's ``next_key`` (None for the first page).
+        limit: rows per page, 1 to :data:`MAX_LIMIT`.
+    """
+    if sort not in SORTS:
+        raise BillingError(f"Invoices can be sorted by {', '.join(SORTS)}, not {sort!r}.")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise BillingError(f"A page holds 1 to {MAX_LIMIT} invoices.")
+    after = _after(sort, after)
+    filt = _resolve(session, search, status)
+    if filt.nothing:
+        return InvoicePage([], None)
+    found: list[Any] = []
+    connection = session.connection()
+    for segment in _segments(sort, descending, after, filt):
+        query = (
+            _columns(patients_first=segment.patients_first)
+            .where(*segment.where)
+            .order_by(*segment.order)
+            .limit(limit + 1 - len(found))  # one more than asked: is there a next page?
+        )
+        found.extend(connection.execute(query).all())
+        if len(found) > limit:
+            break
+    amounts: dict[int, Decimal] = {}  # fees repeat: convert each amount once
+
+    def amount(minor: int) -> Decimal:
+        value = amounts.get(minor)
+        if value is None:
+            value = amounts[minor] = to_decimal(minor, currency)
+        return value
+
+    rows = [
+        InvoiceListRow(
+            id=iid,
+            number=number,
+            patient_id=pid,
+            patient_name=f"{last}, {first}",
+            issue_date=issued,
+            due_date=due,
+            total=amount(total),
+            paid=amount(paid),
+            credited=amount(credited),
+            balance=amount(0 if state == "void" else total - paid - credited),
+            status=state,
+        )
+        for iid, number, pid, first, last, issued, due, total, paid, credited, state in found[
+            :limit
+        ]
+    ]
+    if len(found) <= limit:
+        return InvoicePage(rows, None)
+    last_row = found[limit - 1]
+    return InvoicePage(rows, _key(sort, last_row))
+
+
+def invoice_count(session: Session, search: str = "", status: str | None = None) -> int:
+    """How many invoices match ``search`` and ``status`` (for the list's "N invoices" label).
+
+    A count reads every matching index entry: about 10 ms per 100,000 invoices on SQLite, more for
+    a name search matching many patients. Windows ask for it after showing the first page.
+    """
+    filt = _resolve(session, search, status)
+    if filt.nothing:
+        return 0
+    query = select(func.count()).select_from(Invoice)
+    if filt.names:  # many patients: count their invoices through the patient index
+        matching = select(Patient.id).where(*filt.names)
+        filt = _Filter(filt.status, filt.number)
+        query = query.where(Invoice.patient_id.in_(matching))
+    return int(session.scalar(query.where(*filt.conditions())) or 0)

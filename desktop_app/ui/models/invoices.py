@@ -1,0 +1,289 @@
+"""Every patient's invoices, a page at a time (``fetchMore`` with keyset paging).
+
+The model holds only the pages read so far: the first when it is (re)loaded, and one more each
+time the view scrolls to the end of what is loaded (Qt asks ``canFetchMore``/``fetchMore``).
+Sorting and searching are done by the database (``Clinic.invoice_page``): a header click re-reads
+the first page in the new order. Rows are formatted when first shown, so a page of 200 costs one
+query and only the visible rows are ever formatted.
+
+Loaded rows are capped at :data:`MAX_ROWS`; past that the window suggests narrowing the search or
+reversing the sort (the oldest of a million invoices is one header click away, not 5,000 pages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+
+from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
+    from desktop_app.core.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
+
+PAGE_SIZE = 200
+MAX_ROWS = 50_000
+NUMBER, PATIENT, ISSUED, DUE, TOTAL, PAID, CREDITED, BALANCE, STATUS = range(9)
+HEADERS = ("Invoice", "Patient", "Issued", "Due", "Total", "Paid", "Credited", "Balance", "Status")
+AMOUNTS = (TOTAL, PAID, CREDITED, BALANCE)
+#: Columns a header click sorts by, and the database's name for each order.
+SORT_KEYS = {NUMBER: "number", PATIENT: "patient", ISSUED: "issue_date", BALANCE: "balance"}
+STATUS_FILTERS = (("All", None), ("Open", "open"), ("Paid", "paid"), ("Void", "void"))
+_TEXT_ROLES = frozenset(
+    int(role.value)
+    for role in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        Qt.ItemDataRole.ToolTipRole,  # the whole text where a narrow column cuts it
+    )
+)
+_ALIGNMENT_ROLE = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_ALIGNMENTS = tuple(int((RIGHT if c in AMOUNTS else LEFT).value) for c in range(len(HEADERS)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    sort: str = "number"
+    descending: bool = False
+    search: str = ""
+    status: str | None = None
+
+
+class _Texts:
+    """Formatted amounts and dates, remembered: the same fees and days recur on many rows."""
+
+    def __init__(self, formatter: Formatter) -> None:
+        self.formatter = formatter
+        self._money: dict[Decimal, str] = {}
+        self._days: dict[date | None, str] = {}
+
+    def money(self, amount: Decimal) -> str:
+        text = self._money.get(amount)
+        if text is None:
+            if len(self._money) > 20_000:
+                self._money.clear()
+            text = self._money[amount] = self.formatter.money(amount)
+        return text
+
+    def day(self, value: date | None) -> str:
+        text = self._days.get(value)
+        if text is None:
+            if len(self._days) > 20_000:
+                self._days.clear()
+            text = self._days[value] = self.formatter.day(value)
+        return text
+
+
+class InvoiceListModel(QAbstractTableModel):
+    """The clinic's invoices matching a search and status, in a database-side order."""
+
+    def __init__(
+        self,
+        clinic: Clinic,
+        formatter: Formatter,
+        parent: Any = None,
+        *,
+        page_size: int = PAGE_SIZE,
+        max_rows: int = MAX_ROWS,
+    ) -> None:
+        super().__init__(parent)
+        self._clinic = clinic
+        self._texts = _Texts(formatter)
+        self._page_size = page_size
+        self._max_rows = max_rows
+        self._query = _Query()
+        self._rows: list[InvoiceListRow] = []
+        self._shown: list[tuple[str, ...] | None] = []
+        self._next: InvoiceKey | None = None
+        self._changing = False  # inside a reset or an insertion: no nested fetch
+        self.pages_read = 0
+        self.reload()
+
+    # -- what the window asks for -----------------------------------------------------------
+
+    @property
+    def sort_key(self) -> str:
+        """The order in use: ``number``, ``patient``, ``issue_date`` or ``balance``."""
+        return self._query.sort
+
+    @property
+    def descending(self) -> bool:
+        """Whether the order is reversed."""
+        return self._query.descending
+
+    @property
+    def search(self) -> str:
+        """The search in use."""
+        return self._query.search
+
+    @property
+    def status(self) -> str | None:
+        """The status shown (None: all)."""
+        return self._query.status
+
+    def sort_column(self) -> int:
+        """The column the current order sorts by."""
+        return next(c for c, key in SORT_KEYS.items() if key == self._query.sort)
+
+    def set_search(self, text: str) -> None:
+        """Show only invoices with this number, or of patients whose names match every word."""
+        self._change(search=text.strip())
+
+    def set_status(self, status: str | None) -> None:
+        """Show only ``open``, ``paid`` or ``void`` invoices (None: all)."""
+        self._change(status=status or None)
+
+    def set_order(self, sort: str, descending: bool = False) -> None:
+        """Sort by ``number``, ``patient``, ``issue_date`` or ``balance``."""
+        self._change(sort=sort, descending=descending)
+
+    def set_formatter(self, formatter: Formatter) -> None:
+        """Show amounts with another formatter (after the currency changed)."""
+        self.beginResetModel()
+        self._texts = _Texts(formatter)
+        self._shown = [None] * len(self._rows)
+        self.endResetModel()
+
+    def _change(self, **changes: Any) -> None:
+        query = replace(self._query, **changes)
+        if query != self._query:
+            self._query = query
+            self.reload()
+
+    def reload(self) -> None:
+        """Read the first page again (after a save, or in a new order)."""
+        self._changing = True
+        self.beginResetModel()
+        self._rows, self._shown, self._next = [], [], None
+        try:
+            self._append(self._read(None))
+        finally:  # a failed read leaves an empty list, not a half-reset model
+            self.endResetModel()
+            self._changing = False
+
+    def invoice(self, row: int) -> InvoiceListRow:
+        """The invoice on ``row`` (a loaded row)."""
+        return self._rows[row]
+
+    def row_of(self, invoice_id: int) -> int:
+        """The row showing ``invoice_id`` among the loaded rows, or -1."""
+        return next((n for n, r in enumerate(self._rows) if r.id == invoice_id), -1)
+
+    @property
+    def has_more(self) -> bool:
+        """Whether the database holds more matching invoices than are loaded."""
+        return self._next is not None
+
+    @property
+    def at_limit(self) -> bool:
+        """More invoices match, but :data:`MAX_ROWS` are loaded: no more are fetched."""
+        return self._next is not None and len(self._rows) >= self._max_rows
+
+    def count(self) -> int:
+        """How many invoices match (a separate query: see ``Clinic.invoice_count``)."""
+        return int(self._clinic.invoice_count(self._query.search, self._query.status))
+
+    def _read(self, after: InvoiceKey | None) -> InvoicePage:
+        q = self._query
+        self.pages_read += 1
+        page: InvoicePage = self._clinic.invoice_page(
+            sort=q.sort,
+            descending=q.descending,
+            search=q.search,
+            status=q.status,
+            after=after,
+            limit=self._page_size,
+        )
+        return page
+
+    def _append(self, page: InvoicePage) -> None:
+        self._rows.extend(page.rows)
+        self._shown.extend([None] * len(page.rows))
+        self._next = page.next_key
+
+    # -- Qt ---------------------------------------------------------------------------------
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008, N802
+        # Not while the rows are changing: whoever reacts to a reset or an insertion (a view, a
+        # model tester) asks again once it is over, instead of nesting another insertion in it.
+        return (
+            not parent.isValid()
+            and self._next is not None
+            and not self.at_limit
+            and not self._changing
+        )
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008, N802
+        if not self.canFetchMore(parent):
+            return
+        page = self._read(self._next)
+        if not page.rows:
+            self._next = None
+            return
+        start = len(self._rows)
+        self._changing = True
+        try:
+            self.beginInsertRows(QModelIndex(), start, start + len(page.rows) - 1)
+            self._append(page)
+            self.endInsertRows()
+        finally:
+            self._changing = False
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def _format(self, row: int) -> tuple[str, ...]:
+        """The texts of ``row``, worked out when it is first shown."""
+        r = self._rows[row]
+        money, day = self._texts.money, self._texts.day
+        shown = self._shown[row] = (
+            f"#{r.number}",
+            r.patient_name,
+            day(r.issue_date),
+            day(r.due_date),
+            money(r.total),
+            money(r.paid),
+            money(r.credited) if r.credited else "",
+            money(r.balance),
+            r.status.capitalize(),
+        )
+        return shown
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # Called for every role of every visible cell on each repaint: plain ints, no Qt enums.
+        if role in _TEXT_ROLES:
+            row = index.row()
+            if 0 <= row < len(self._shown):
+                shown = self._shown[row]
+                if shown is None:
+                    shown = self._format(row)
+                return shown[index.column()]
+        elif role == _ALIGNMENT_ROLE and index.isValid():
+            return _ALIGNMENTS[index.column()]
+        return None
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.ToolTipRole
+            and orientation == Qt.Orientation.Horizontal
+            and section in SORT_KEYS
+        ):
+            return f"Sort by {HEADERS[section].lower()} (click again to reverse)"
+        return header_data(HEADERS, AMOUNTS, section, orientation, role)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in the database (columns without an order of their own are ignored)."""
+        key = SORT_KEYS.get(column)
+        if key is None:
+            return
+        self.set_order(key, order == Qt.SortOrder.DescendingOrder)

@@ -26,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -81,9 +83,23 @@ class ExportCancelled(BillingError):  # noqa: N818 - it is not a failure
 _FORMULA_FIRST: Final = frozenset(FORMULA_START)
 
 
+#: A formula hidden after a field separator a spreadsheet may split on (``;`` in much of Europe,
+#: tab, ``|``), after spaces or invisible characters, or written with full-width look-alikes.
+_HIDDEN_FORMULA: Final = re.compile(r"(?:^|[,;\t|])[\s\u200b\u200c\u200d\u2060\ufeff]*[=+\-@]")
+
+
 def safe_text(value: str) -> str:
-    """``value`` as a spreadsheet shows it literally: ``'`` before a would-be formula."""
-    return "'" + value if value[:1] in _FORMULA_FIRST else value
+    """``value`` as a spreadsheet shows it literally: ``'`` before a would-be formula.
+
+    Besides a first character of ``= + - @``, tab or CR (OWASP's list), the cell is also defused
+    when such a character follows a separator some spreadsheets split cells on, or leading spaces
+    or invisible characters, including full-width look-alikes (compared after NFKC).
+    """
+    if value[:1] in _FORMULA_FIRST:
+        return "'" + value
+    if _HIDDEN_FORMULA.search(unicodedata.normalize("NFKC", value)):
+        return "'" + value
+    return value
 
 
 def amount_text(minor: int, currency: str) -> str:

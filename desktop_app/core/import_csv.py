@@ -132,6 +132,19 @@ def decode(data: bytes, file_name: str) -> str:
     skipped = 0
     if data.startswith(codecs.BOM_UTF8):
         data, skipped = data[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
+    first_line = data.split(b"\n", 1)[0]
+    if first_line.count(b"\x00") * 3 > len(first_line) > 0:
+        raise refuse_file(
+            file_name,
+            "The file is saved as UTF-16 (\u201cUnicode text\u201d), not UTF-8; " + _SAVE_AS + ".",
+        )
+    for sep, what in ((b";", "semicolons"), (b"\t", "tabs"), (b"|", "vertical bars")):
+        if sep in first_line and b"," not in first_line:
+            raise refuse_file(
+                file_name,
+                f"This file uses {what} between values; save it as comma-separated "
+                "(\u201cCSV UTF-8 (Comma delimited)\u201d) and import it again.",
+            )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -175,7 +175,9 @@ def test_payments_and_refunds(clinic, ledger, tmp_path):
     assert paid["kind"] == "payment" and paid["patient_name"] == "Ada Lovelace"
     assert paid["total"] == "78.50"
     # A payment type named like a formula defuses the whole cell; the amounts stay numbers.
-    assert paid["sources"] == "Cash 20.00; EFTPOS 57.50; =HYPERLINK(evil) 1.00"
+    assert (
+        paid["sources"] == "'Cash 20.00; EFTPOS 57.50; =HYPERLINK(evil) 1.00"
+    )  # split on ";" it hides a formula
     assert paid["money_applied"] == str(clinic.payment(ledger["paid"]).money_applied)
     assert paid["credit_applied"] == "0.00" and paid["reversed"] == "no"
     assert paid["invoices"].split("; ")[0] == f"#{first.number}"
@@ -295,7 +297,11 @@ def test_amount_text_is_the_decimal_without_a_symbol(currency):
 def test_safe_text():
     for text in ("=SUM(A1)", "+1", "-2", "@cmd", "\tx", "\rx"):
         assert safe_text(text) == "'" + text
-    for text in ("", "Ada", "'quoted", " =x", "1+1", "#12"):
+    # Formulas hidden after a separator a spreadsheet may split on (";" in much of Europe, tab,
+    # "|"), after spaces or invisible characters, or in full-width look-alikes.
+    for text in ("Bob;=cmd|' /C calc'!A0;", "a\t=1", " =x", "\u200b=1", "\uff1dSUM(A1)", "x|@y"):
+        assert safe_text(text) == "'" + text
+    for text in ("", "Ada", "'quoted", "1+1", "#12", "Smith-Jones", "Dr Who (A-1)", "x | y"):
         assert safe_text(text) == text
 
 

@@ -206,8 +206,11 @@ def test_an_import_never_renames_a_patient(with_patients, tmp_path):
 
 
 @pytest.mark.parametrize(("sep", "what"), [(";", "semicolons"), ("\t", "tabs")])
-def test_another_separator_is_named(clinic, tmp_path, sep, what):
-    (problem,) = refused(clinic, tmp_path, "patients", PATIENTS.replace(",", sep))
+@pytest.mark.parametrize("quoted", [False, True])
+def test_another_separator_is_named(clinic, tmp_path, sep, what, quoted):
+    rows = [line.split(",") for line in PATIENTS.splitlines()]
+    body = "".join(sep.join(f'"{v}"' if quoted else v for v in row) + "\n" for row in rows)
+    (problem,) = refused(clinic, tmp_path, "patients", body)
     assert problem.row is None
     assert f"This file uses {what} between values; save it as comma-separated" in problem.reason
 
@@ -228,8 +231,9 @@ def test_a_file_that_is_not_utf8_is_refused_where_it_goes_wrong(clinic, tmp_path
     offset = body.index("é".encode("cp1252"))
     assert f"byte 0xE9 at byte offset {offset} (line 4) is not valid UTF-8" in problem.reason
     assert "CSV UTF-8" in problem.reason
-    (utf16,) = refused(clinic, tmp_path, "patients", PATIENTS.encode("utf-16"))
-    assert "UTF-16" in utf16.reason
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):  # with and without a byte order mark
+        (utf16,) = refused(clinic, tmp_path, "patients", PATIENTS.encode(encoding))
+        assert "saved as UTF-16" in utf16.reason
 
 
 def test_cut_short_and_overlong_rows(clinic, tmp_path):

@@ -1440,6 +1440,29 @@ class _OpeningBalances(_Payments):
                 _PaymentRow(row, request_id, patient, day, amount, OPENING_BALANCE_TYPE)
             )
 
+    def check(self, session: Session, *, final: bool) -> None:
+        self._after_reversals(session)
+        super().check(session, final=final)
+
+    def _after_reversals(self, session: Session) -> None:
+        """A reversed opening balance can be replaced: the replacement takes the next request id
+        (``opening-balance:<external id>#2``, ...), the live one keeps its own."""
+        families: dict[str, list[tuple[str, bool]]] = {}
+        for rid, reversed_at in session.execute(
+            select(Payment.request_id, Payment.reversed_at).where(
+                Payment.request_id.startswith(self.request_prefix, autoescape=True)
+            )
+        ):
+            base, _, number = str(rid).rpartition("#")
+            if not (base and number.isdigit()):
+                base = str(rid)
+            families.setdefault(base, []).append((str(rid), reversed_at is None))
+        for r in self.rows:
+            base = self.request_prefix + r.patient
+            family = families.get(base, [])
+            live = [rid for rid, is_live in family if is_live]
+            r.request_id = live[0] if live else (f"{base}#{len(family) + 1}" if family else base)
+
     def _balance(self, text: str) -> int:
         if text.startswith("-"):
             raise BillingError(

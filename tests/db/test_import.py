@@ -142,6 +142,24 @@ def test_opening_balances_once_per_patient(with_patients, tmp_path):
     assert clinic.verify() == []
 
 
+def test_a_reversed_opening_balance_can_be_imported_again(with_patients, tmp_path):
+    clinic = with_patients
+    body = "patient_external_id,amount,as_of\nP1,40.00,2026-09-30\n"
+    import_file(clinic, "credit", write(tmp_path, body, "a.csv"))
+    pid = clinic.patient_ids("Lovelace")[0]
+    clinic.reverse_payment(clinic.payments(pid)[-1].id, "Wrong opening balance")
+    corrected = body.replace("40.00", "50.00")
+    result = import_file(clinic, "credit", write(tmp_path, corrected, "b.csv"))
+    assert result.created == {"opening balances": 1}
+    assert clinic.credit(pid) == Decimal("50.00")
+    again = import_file(clinic, "credit", write(tmp_path, corrected + "\n", "c.csv"))
+    assert (again.created, again.skipped) == ({"opening balances": 0}, 1)
+    clinic.reverse_payment(clinic.payments(pid)[-1].id, "Wrong again")
+    # (The very same file as a.csv would be recognised as already imported and change nothing.)
+    import_file(clinic, "credit", write(tmp_path, body + "\n", "d.csv"))
+    assert clinic.credit(pid) == Decimal("40.00") and clinic.verify() == []
+
+
 def test_opening_balance_problems(with_patients, tmp_path):
     future = (date.today() + timedelta(days=1)).isoformat()
     body = (

@@ -1218,7 +1218,14 @@ class _Payments(_Importer):
             saved = previous.get(r.request_id)
             if saved is None:
                 self.new.append(r)
-            elif saved == (r.patient_id, "payment", r.amount, r.day):
+            elif saved == (
+                r.patient_id,
+                "payment",
+                r.amount,
+                r.day,
+                r.method.lower(),
+                r.invoice_number if saved[5] is not None or r.invoice_number is None else None,
+            ):
                 self.skipped += 1
             else:
                 self._conflict(r, saved)
@@ -1249,26 +1256,42 @@ class _Payments(_Importer):
     @staticmethod
     def _previous(
         session: Session, request_ids: list[str]
-    ) -> dict[str, tuple[int, str, int, date]]:
-        """What was saved before under these request ids."""
-        query = select(
-            Payment.request_id,
-            Payment.patient_id,
-            Payment.kind,
-            Payment.total_minor,
-            Payment.payment_date,
+    ) -> dict[str, tuple[int, str, int, date, str, int | None]]:
+        """What was saved before under these request ids: patient, kind, amount, date, payment
+        type (lower case) and the invoice it was applied to, if any."""
+        query = (
+            select(
+                Payment.request_id,
+                Payment.patient_id,
+                Payment.kind,
+                Payment.total_minor,
+                Payment.payment_date,
+                func.lower(PaymentType.name),
+                Invoice.number,
+            )
+            .outerjoin(PaymentSource, PaymentSource.payment_id == Payment.id)
+            .outerjoin(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
+            .outerjoin(Application, Application.payment_id == Payment.id)
+            .outerjoin(Invoice, Invoice.id == Application.invoice_id)
         )
         if _many(request_ids):
             parts: Iterable[Any] = [query.where(Payment.import_batch_id.is_not(None))]
         else:
             parts = (query.where(Payment.request_id.in_(p)) for p in chunks(request_ids, 900))
-        found: dict[str, tuple[int, str, int, date]] = {}
+        found: dict[str, tuple[int, str, int, date, str, int | None]] = {}
         for statement in parts:
-            for rid, pid, kind, total, day in session.execute(statement):
-                found[str(rid)] = (int(pid), str(kind), int(total), day)
+            for rid, pid, kind, total, day, method, number in session.execute(statement):
+                found[str(rid)] = (
+                    int(pid),
+                    str(kind),
+                    int(total),
+                    day,
+                    str(method or ""),
+                    None if number is None else int(number),
+                )
         return found
 
-    def _conflict(self, r: _PaymentRow, saved: tuple[int, str, int, date]) -> None:
+    def _conflict(self, r: _PaymentRow, saved: tuple[int, str, int, date, str, int | None]) -> None:
         ref = r.request_id.removeprefix(self.request_prefix)
         self.problems.add(
             r.row,
@@ -1481,7 +1504,7 @@ class _OpeningBalances(_Payments):
         for r in rows:
             r.type_id = self.type_id or 0
 
-    def _conflict(self, r: _PaymentRow, saved: tuple[int, str, int, date]) -> None:
+    def _conflict(self, r: _PaymentRow, saved: tuple[int, str, int, date, str, int | None]) -> None:
         self.problems.add(
             r.row,
             "amount",

@@ -395,6 +395,17 @@ def test_a_payment_reference_imported_with_other_details_is_refused(with_invoice
     problems = refused(with_invoices, tmp_path, "payments", body.replace(",10,", ",11,"))
     assert where(problems) == [(2, "payment_ref")]
     assert "already imported with other details ($10.00 on 2026-10-01)" in problems[0].reason
+    # A corrected payment type or invoice is not a re-import either: it is refused, not skipped.
+    problems = refused(with_invoices, tmp_path, "payments", body.replace(",Cash", ",EFTPOS"))
+    assert where(problems) == [(2, "payment_ref")]
+    header = "payment_ref,patient_external_id,payment_date,amount,method,invoice_number\n"
+    import_file(
+        with_invoices, "payments", write(tmp_path, header + "B,P1,2026-10-01,10,Cash,501\n")
+    )
+    problems = refused(
+        with_invoices, tmp_path, "payments", header + "B,P1,2026-10-01,10,Cash,502\n"
+    )
+    assert where(problems) == [(2, "payment_ref")]
 
 
 def test_all_problems_are_counted_and_the_first_ones_listed(clinic, tmp_path):

@@ -69,6 +69,18 @@ _PATIENT_WITH_CURRENCY = select(
     select(Setting.value).where(Setting.key == "currency").scalar_subquery(),
 ).where(Patient.id == bindparam("pid"))
 
+_DRAFT_SETTINGS = select(Setting.key, Setting.value).where(
+    Setting.key.in_(["currency", "allocation_mode"])
+)
+_DRAFT_PATIENT = select(Patient.first_name, Patient.last_name, Patient.credit_minor).where(
+    Patient.id == bindparam("pid")
+)
+_ACTIVE_TYPES = (
+    select(PaymentType.name)
+    .where(PaymentType.active.is_(True))
+    .order_by(PaymentType.position, PaymentType.id)
+)
+
 OWNER = "database owner"
 MAX_NAME = 200
 MAX_REQUEST_ID = 200
@@ -724,29 +736,28 @@ class Clinic:
         """
         day = _not_future(payment_date, "payment")
         with self._read() as session:
-            currency = self._setting(session, "currency")
-            chosen = AllocationMode(mode or self._setting(session, "allocation_mode"))
-            patient = session.get(Patient, patient_id)
+            # Core statements on the session's connection (one snapshot, no ORM processing):
+            # this runs each time the payment dialog opens.
+            connection = session.connection()
+            settings = dict(connection.execute(_DRAFT_SETTINGS).all())
+            currency = settings["currency"]
+            chosen = AllocationMode(mode or settings["allocation_mode"])
+            patient = connection.execute(_DRAFT_PATIENT, {"pid": patient_id}).one_or_none()
             if patient is None:
                 raise NotFoundError(f"There is no patient {patient_id}.")
             if source_invoice is not None:
                 self._check_payable(session, patient_id, source_invoice)
-            types = tuple(
-                session.scalars(
-                    select(PaymentType.name)
-                    .where(PaymentType.active.is_(True))
-                    .order_by(PaymentType.position, PaymentType.id)
-                )
-            )
+            types = tuple(name for (name,) in connection.execute(_ACTIVE_TYPES))
+            first_name, last_name, credit_minor = patient
             return PaymentDraft(
                 patient_id=patient_id,
-                patient_name=f"{patient.first_name} {patient.last_name}",
+                patient_name=f"{first_name} {last_name}",
                 currency=currency,
                 mode=chosen,
                 source_invoice=source_invoice,
                 payment_date=day,
                 payment_types=types,
-                credit_available=patient.credit_minor,
+                credit_available=credit_minor,
                 open_invoices=tuple(read_models.open_invoices(session, patient_id)),
                 explain_not_open=lambda invoice_id: self._explain_not_open(patient_id, invoice_id),
             )

@@ -1,0 +1,608 @@
+"""Build a clinic database of a given size, reproducibly, for the benchmarks.
+
+The same ``--invoices``, ``--patients`` and ``--seed`` always give the same rows (ids, names,
+amounts, dates and timestamps included), on SQLite or PostgreSQL. The schema comes from
+``Clinic.open`` (the app's own migrations); the rows are then bulk-inserted with the raw driver
+(``sqlite3`` ``executemany`` / psycopg ``COPY``) in one transaction, with every cached figure
+(patients' credit and outstanding balance, invoices' paid amount and status) consistent, so
+``Clinic.verify()`` returns no problem.
+
+What is in it (``N`` invoices over ``M`` patients, ``M`` = N / 50 by default):
+
+* patients with an ``external_id`` (``P0000001``...) as if imported, a quarter of them with a
+  prepayment left as account credit;
+* invoices numbered 1..N in issue-date order from 2019 to 2026, one line (a fifth have two, some
+  taxed at 10%); about 76% paid by one payment, 4% overpaid (the rest becomes credit), 4% paid
+  from account credit, 6% part-paid, 1% void and the rest open;
+* from 5,000 invoices up, the last patient (the "busy" patient) has exactly 1,000 open invoices
+  and $500 of credit: the allocation-preview scenario.
+
+Run: ``python benchmarks/generate.py --invoices N [--patients M] [--seed S] [--database URL]
+[OUT]``. Without ``OUT`` or ``--database``, the file is cached under ``benchmarks/.data/`` by size,
+seed, schema revision and generator version, and reused when it is already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from desktop_app.core import Clinic  # noqa: E402
+from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS  # noqa: E402
+
+#: Bump when the generated content changes, so cached files are rebuilt.
+GENERATOR_VERSION = 1
+DATA = Path(__file__).resolve().parent / ".data"
+DEFAULT_SEED = 5
+BUSY_INVOICES = 1000
+BUSY_FROM = 5000  # a busy patient only from this many invoices up
+CHUNK = 50_000
+FIRST_DAY = date(2019, 1, 2)
+LAST_DAY = date(2026, 9, 30)
+
+FIRST = (
+    "Olivia Jack Charlotte William Amelia Noah Isla Thomas Mia Oliver Ava James Grace Lucas "
+    "Chloe Henry Zoe Liam Ruby Ethan Harper Leo Sophie Archie Ella Hamish Aroha Mei Priya Mateo"
+).split()
+LAST = (
+    "Nguyen Smith Wilson Brown Taylor Johnson White Martin Anderson Thompson Walker Harris Lee "
+    "Ryan Robinson Kelly King Davies Wright Patel Campbell Chen O'Brien Murphy Singh Kaur Ngata "
+    "Rossi Papadopoulos García"
+).split()
+#: (description, unit price in cents, taxed at 10%)
+SERVICES = (
+    ("Initial consultation", 9500, False),
+    ("Standard consultation", 7500, False),
+    ("Standard consultation", 7500, False),
+    ("Extended consultation", 11000, False),
+    ("Dry needling", 3000, False),
+    ("Strapping tape", 1250, True),
+    ("Resistance band", 1800, True),
+)
+PAYMENT_TYPES = 5  # ids 1..5: the payment types every new clinic starts with
+
+PATIENT_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "created_at",
+    "credit_minor",
+    "outstanding_minor",
+    "external_id",
+)
+INVOICE_COLUMNS = (
+    "id",
+    "number",
+    "patient_id",
+    "issue_date",
+    "due_date",
+    "total_minor",
+    "paid_minor",
+    "credited_minor",
+    "status",
+    "created_at",
+    "voided_at",
+    "void_reason",
+)
+LINE_COLUMNS = (
+    "id",
+    "invoice_id",
+    "position",
+    "description",
+    "unit_price_minor",
+    "quantity",
+    "tax_rate_bp",
+    "tax_minor",
+    "amount_minor",
+)
+PAYMENT_COLUMNS = (
+    "id",
+    "patient_id",
+    "kind",
+    "payment_date",
+    "total_minor",
+    "request_id",
+    "note",
+    "created_at",
+)
+SOURCE_COLUMNS = ("id", "payment_id", "payment_type_id", "amount_minor")
+APPLICATION_COLUMNS = (
+    "id",
+    "payment_id",
+    "invoice_id",
+    "amount_minor",
+    "from_money_minor",
+    "from_credit_minor",
+    "created_at",
+)
+TABLES = (
+    ("invoices", INVOICE_COLUMNS),
+    ("invoice_lines", LINE_COLUMNS),
+    ("payments", PAYMENT_COLUMNS),
+    ("payment_sources", SOURCE_COLUMNS),
+    ("applications", APPLICATION_COLUMNS),
+)
+
+
+@dataclass
+class Meta:
+    """What a generated database holds (saved next to a cached file as JSON)."""
+
+    invoices: int
+    patients: int
+    seed: int
+    busy_patient: int | None
+    rows: dict[str, int] = field(default_factory=dict)
+    build_seconds: float = 0.0
+    verify_seconds: float | None = None
+    generator_version: int = GENERATOR_VERSION
+    schema: str = field(default_factory=lambda: schema_key())
+
+
+def default_patients(invoices: int) -> int:
+    """50 invoices per patient on average (1M invoices: 20,000 patients), at least 20."""
+    return max(20, invoices // 50)
+
+
+def schema_key() -> str:
+    """The schema revision and a digest of the migration scripts (a changed script, same name,
+    still makes cached files stale)."""
+    digest = hashlib.sha1()
+    for script in sorted((MIGRATIONS / "versions").glob("*.py")):
+        digest.update(script.name.encode() + script.read_bytes())
+    return f"{HEAD_REVISION}-{digest.hexdigest()[:8]}"
+
+
+def cache_path(invoices: int, patients: int | None = None, seed: int = DEFAULT_SEED) -> Path:
+    """Where the cached SQLite file of this size and seed lives."""
+    m = default_patients(invoices) if patients is None else patients
+    return DATA / f"clinic-n{invoices}-p{m}-s{seed}-{schema_key()}-g{GENERATOR_VERSION}.db"
+
+
+def read_meta(path: Path) -> Meta:
+    """The sidecar description of a cached file."""
+    return Meta(**json.loads(path.with_suffix(".json").read_text()))
+
+
+# -- the rows ------------------------------------------------------------------------------------
+
+
+class _Days:
+    """ISO strings of dates, made once per day."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, str] = {}
+
+    def __call__(self, ordinal: int) -> str:
+        text = self._cache.get(ordinal)
+        if text is None:
+            text = self._cache[ordinal] = date.fromordinal(ordinal).isoformat()
+        return text
+
+
+def _stamp(day: str, second: int) -> str:
+    """A timestamp on ``day`` (UTC), in the form SQLAlchemy stores on SQLite."""
+    second %= 36_000
+    return f"{day} {8 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.000000"
+
+
+class Ledger:
+    """Generates the rows, patients first, then invoices and their payments in chunks.
+
+    Running credit and outstanding balance are tracked per patient as rows are made, so the
+    patients' cached figures (:meth:`patient_figures`) match the records exactly.
+    """
+
+    def __init__(self, invoices: int, patients: int, seed: int) -> None:
+        if invoices < 0 or patients < 1:
+            raise ValueError("need invoices >= 0 and patients >= 1")
+        self.n = invoices
+        self.m = patients
+        self.rng = random.Random(seed)
+        self.busy = patients if invoices >= BUSY_FROM and patients >= 2 else None
+        self.busy_step = invoices // BUSY_INVOICES if self.busy else 0
+        self.regular = patients - 1 if self.busy else patients
+        self.credit = [0] * (patients + 1)
+        self.outstanding = [0] * (patients + 1)
+        self.day = _Days()
+        self.next_line = 1
+        self.next_payment = 1
+        self.next_source = 1
+        self.next_application = 1
+        self.counts = {name: 0 for name, _ in TABLES} | {"patients": patients}
+
+    # patients and their prepayments ------------------------------------------------------------
+
+    def patients(self) -> list[tuple[Any, ...]]:
+        rng = self.rng
+        start = FIRST_DAY.toordinal() - 30
+        return [
+            (
+                pid,
+                rng.choice(FIRST),
+                rng.choice(LAST),
+                _stamp(self.day(start + pid % 30), pid * 37),
+                0,
+                0,
+                f"P{pid:07d}",
+            )
+            for pid in range(1, self.m + 1)
+        ]
+
+    def prepayments(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """A quarter of the patients (and always the busy one) prepaid: account credit."""
+        rng = self.rng
+        payments, sources = [], []
+        start = FIRST_DAY.toordinal() - 30
+        for pid in range(1, self.m + 1):
+            if pid == self.busy:
+                amount = 50_000
+            elif rng.random() < 0.25:
+                amount = rng.choice((5_000, 15_000, 20_000, 30_000, 37_500))
+            else:
+                continue
+            day = self.day(start + pid % 30)
+            payments.append(self._payment(pid, day, amount, pid * 41))
+            sources.append(self._source(payments[-1][0], rng.randint(1, PAYMENT_TYPES), amount))
+            self.credit[pid] += amount
+        self.counts["payments"] += len(payments)
+        self.counts["payment_sources"] += len(sources)
+        return payments, sources
+
+    def _payment(self, pid: int, day: str, total: int, second: int) -> tuple[Any, ...]:
+        pay_id = self.next_payment
+        self.next_payment += 1
+        return (pay_id, pid, "payment", day, total, f"gen-{pay_id}", None, _stamp(day, second))
+
+    def _source(self, pay_id: int, type_id: int, amount: int) -> tuple[Any, ...]:
+        sid = self.next_source
+        self.next_source += 1
+        return (sid, pay_id, type_id, amount)
+
+    # invoices ----------------------------------------------------------------------------------
+
+    def chunks(self) -> Iterator[dict[str, list[tuple[Any, ...]]]]:
+        """The invoices with their lines, payments, sources and applications, ``CHUNK`` at a
+        time, in invoice-number order."""
+        for first in range(0, self.n, CHUNK):
+            yield self._chunk(first, min(self.n, first + CHUNK))
+
+    def _lines(self, iid: int) -> tuple[list[tuple[Any, ...]], int]:
+        rng = self.rng
+        count = 2 if rng.random() < 0.2 else 1
+        lines, total = [], 0
+        for position in range(count):
+            description, price, taxed = SERVICES[rng.randrange(len(SERVICES))]
+            quantity = 2 if rng.random() < 0.1 else 1
+            rate = 1000 if taxed else 0
+            tax = (price * quantity * rate + 5000) // 10_000
+            amount = price * quantity + tax
+            lines.append(
+                (self.next_line, iid, position, description, price, quantity, rate, tax, amount)
+            )
+            self.next_line += 1
+            total += amount
+        return lines, total
+
+    def _chunk(self, first: int, last: int) -> dict[str, list[tuple[Any, ...]]]:
+        rng = self.rng
+        out: dict[str, list[tuple[Any, ...]]] = {name: [] for name, _ in TABLES}
+        invoices, lines_out = out["invoices"], out["invoice_lines"]
+        payments, sources, apps = out["payments"], out["payment_sources"], out["applications"]
+        start, span = FIRST_DAY.toordinal(), LAST_DAY.toordinal() - FIRST_DAY.toordinal()
+        n = self.n
+        credit, outstanding = self.credit, self.outstanding
+        for i in range(first, last):
+            iid = i + 1
+            ordinal = start + i * span // n
+            issue = self.day(ordinal)
+            due = self.day(ordinal + 14)
+            created = _stamp(issue, i * 7)
+            lines, total = self._lines(iid)
+            lines_out.extend(lines)
+            busy = self.busy is not None and i % self.busy_step == self.busy_step - 1
+            if busy:
+                pid = self.busy
+                how = 1.0  # open, nothing paid
+            else:
+                pid = rng.randint(1, self.regular)
+                how = rng.random()
+            paid, status, voided, reason = 0, "open", None, None
+            if how < 0.01:
+                status, voided, reason = "void", _stamp(issue, i * 7 + 600), "Entered twice"
+            elif how < 0.84:
+                pay_day = self.day(min(ordinal + rng.randrange(21), LAST_DAY.toordinal()))
+                from_credit = how >= 0.80 and credit[pid] >= total
+                if from_credit:
+                    money = 0
+                elif how < 0.76 or how >= 0.80:
+                    money = total
+                else:  # overpaid: rounded up to the next $10 and $10 more; the rest is credit
+                    money = (total // 1000 + 2) * 1000
+                payment = self._payment(pid, pay_day, money, i * 7 + 900)
+                payments.append(payment)
+                if money:
+                    sources.append(self._source(payment[0], rng.randint(1, PAYMENT_TYPES), money))
+                used = 0 if money else total
+                apps.append(
+                    (
+                        self.next_application,
+                        payment[0],
+                        iid,
+                        total,
+                        total - used,
+                        used,
+                        payment[7],
+                    )
+                )
+                self.next_application += 1
+                credit[pid] += money - total
+                paid, status = total, "paid"
+            elif how < 0.90:
+                part = max(1, total // 2)
+                pay_day = self.day(min(ordinal + rng.randrange(21), LAST_DAY.toordinal()))
+                payment = self._payment(pid, pay_day, part, i * 7 + 900)
+                payments.append(payment)
+                sources.append(self._source(payment[0], rng.randint(1, PAYMENT_TYPES), part))
+                apps.append((self.next_application, payment[0], iid, part, part, 0, payment[7]))
+                self.next_application += 1
+                paid = part
+            if status == "open":
+                outstanding[pid] += total - paid
+            invoices.append(
+                (iid, iid, pid, issue, due, total, paid, 0, status, created, voided, reason)
+            )
+        for name, _ in TABLES:
+            self.counts[name] += len(out[name])
+        return out
+
+    def patient_figures(self) -> list[tuple[int, int, int]]:
+        """``(credit, outstanding, id)`` of every patient, once all chunks are made."""
+        return [(self.credit[p], self.outstanding[p], p) for p in range(1, self.m + 1)]
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def build_sqlite(path: Path, invoices: int, patients: int, seed: int) -> Meta:
+    """Create ``path`` (it must not exist) with the schema and the generated rows."""
+    started = time.perf_counter()
+    if path.exists():
+        raise FileExistsError(path)
+    Clinic.open(f"sqlite:///{path}").close()
+    ledger = Ledger(invoices, patients, seed)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = DELETE")
+        db.execute("PRAGMA journal_mode = OFF")  # a half-built file is thrown away anyway
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute("PRAGMA cache_size = -400000")
+        tables = {name for name, _ in TABLES} | {"patients"}
+        indexes = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({', '.join('?' * len(tables))})",
+            sorted(tables),
+        ).fetchall()
+        db.execute("BEGIN")
+        for name, _ in indexes:  # rebuilt after the load: faster than random-order inserts
+            db.execute(f"DROP INDEX {name}")
+        db.executemany(_insert_sql("patients", PATIENT_COLUMNS), ledger.patients())
+        payments, sources = ledger.prepayments()
+        db.executemany(_insert_sql("payments", PAYMENT_COLUMNS), payments)
+        db.executemany(_insert_sql("payment_sources", SOURCE_COLUMNS), sources)
+        for chunk in ledger.chunks():
+            for name, columns in TABLES:
+                db.executemany(_insert_sql(name, columns), chunk[name])
+        db.executemany(
+            "UPDATE patients SET credit_minor = ?, outstanding_minor = ? WHERE id = ?",
+            ledger.patient_figures(),
+        )
+        db.execute("UPDATE counters SET value = ? WHERE name = 'invoice_number'", (invoices,))
+        for _, sql in indexes:
+            db.execute(sql)
+        db.execute("COMMIT")
+        db.execute("PRAGMA journal_mode = WAL")
+    finally:
+        db.close()
+    return Meta(
+        invoices,
+        patients,
+        seed,
+        ledger.busy,
+        dict(ledger.counts),
+        round(time.perf_counter() - started, 2),
+    )
+
+
+def _libpq(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def fresh_pg_database(admin_url: str, name: str) -> str:
+    """Drop (if there) and create database ``name`` on the server of ``admin_url``; its URL."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad database name {name!r}")
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def build_postgres(url: str, invoices: int, patients: int, seed: int) -> Meta:
+    """Fill the (new, empty) PostgreSQL database at ``url`` with the generated rows (COPY)."""
+    import psycopg
+
+    started = time.perf_counter()
+    Clinic.open(url).close()
+    ledger = Ledger(invoices, patients, seed)
+    with psycopg.connect(_libpq(url)) as conn:
+        if conn.execute("SELECT count(*) FROM patients").fetchone() != (0,):
+            raise RuntimeError(f"{url} already holds patients: give an empty database")
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute("SET synchronous_commit = off")
+
+        def copy(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+            with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as out:
+                for row in rows:
+                    out.write_row(row)
+
+        copy("patients", PATIENT_COLUMNS, ledger.patients())
+        payments, sources = ledger.prepayments()
+        copy("payments", PAYMENT_COLUMNS, payments)
+        copy("payment_sources", SOURCE_COLUMNS, sources)
+        for chunk in ledger.chunks():
+            for name, columns in TABLES:
+                copy(name, columns, chunk[name])
+        conn.execute(
+            "CREATE TEMP TABLE figures (credit bigint, owed bigint, pid int) ON COMMIT DROP"
+        )
+        copy("figures", ("credit", "owed", "pid"), ledger.patient_figures())
+        conn.execute(
+            "UPDATE patients p SET credit_minor = f.credit, outstanding_minor = f.owed "
+            "FROM figures f WHERE p.id = f.pid"
+        )
+        conn.execute("UPDATE counters SET value = %s WHERE name = 'invoice_number'", (invoices,))
+        for table in ("patients", *(name for name, _ in TABLES)):
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")  # what autovacuum does on a server soon after a load
+    return Meta(
+        invoices,
+        patients,
+        seed,
+        ledger.busy,
+        dict(ledger.counts),
+        round(time.perf_counter() - started, 2),
+    )
+
+
+def verify(url: str) -> tuple[list[str], float]:
+    """``Clinic.verify()`` and its time in seconds."""
+    with Clinic.open(url) as clinic:
+        started = time.perf_counter()
+        problems = clinic.verify()
+        return problems, time.perf_counter() - started
+
+
+def cached(
+    invoices: int,
+    patients: int | None = None,
+    seed: int = DEFAULT_SEED,
+    *,
+    check: bool | None = None,
+    quiet: bool = False,
+) -> Path:
+    """The cached SQLite file of this size and seed, built (and verified up to 100k invoices,
+    or when ``check``) if it is not there yet."""
+    m = default_patients(invoices) if patients is None else patients
+    path = cache_path(invoices, m, seed)
+    if path.exists() and path.with_suffix(".json").exists():
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.stem + f".partial-{os.getpid()}.db")
+    partial.unlink(missing_ok=True)
+    try:
+        meta = build_sqlite(partial, invoices, m, seed)
+        if check if check is not None else invoices <= 100_000:
+            problems, meta.verify_seconds = verify(f"sqlite:///{partial}")
+            if problems:
+                raise RuntimeError(f"generated ledger fails verify: {problems[:5]}")
+        os.replace(partial, path)
+    finally:
+        for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            leftover.unlink(missing_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(asdict(meta), indent=1))
+    for stale in DATA.glob(f"clinic-n{invoices}-p{m}-s{seed}-*"):  # older schema or generator
+        if stale.stem != path.stem and ".partial-" not in stale.name:
+            stale.unlink(missing_ok=True)
+    if not quiet:
+        _report(meta, str(path))
+    return path
+
+
+def _report(meta: Meta, where: str) -> None:
+    rows = ", ".join(f"{v:,} {k}" for k, v in meta.rows.items())
+    checked = (
+        f"; verify() found nothing in {meta.verify_seconds:.1f} s"
+        if meta.verify_seconds is not None
+        else "; not verified"
+    )
+    print(f"{where}: {rows}; built in {meta.build_seconds:.1f} s{checked}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, required=True)
+    parser.add_argument("--patients", type=int, help="default: invoices / 50, at least 20")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--database", help="a PostgreSQL URL (an empty database) instead")
+    parser.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run verify() at the end (default: up to 100,000 invoices)",
+    )
+    parser.add_argument("out", nargs="?", type=Path, help="SQLite file to create")
+    args = parser.parse_args(argv)
+    m = args.patients or default_patients(args.invoices)
+    check = args.verify if args.verify is not None else args.invoices <= 100_000
+    if args.database:
+        meta = build_postgres(args.database, args.invoices, m, args.seed)
+        url = args.database
+    elif args.out is None:
+        path = cached(args.invoices, m, args.seed, check=check, quiet=True)
+        meta = read_meta(path)
+        print(path)
+        _report(meta, str(path))
+        return 0
+    else:
+        if args.out.exists():
+            parser.error(f"{args.out} already exists")
+        meta = build_sqlite(args.out, args.invoices, m, args.seed)
+        url = f"sqlite:///{args.out}"
+    if check:
+        problems, meta.verify_seconds = verify(url)
+        if problems:
+            print("\n".join(problems[:20]), file=sys.stderr)
+            return 1
+    _report(meta, url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The benchmarks' data generator (benchmarks/generate.py) stays reproducible and sound: the same
+seed gives the same rows, and the ledger it builds passes Verify ledger, on SQLite and PostgreSQL.
+(No timing here: the figures live in benchmarks/README.md.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core import Clinic
+
+GENERATOR = Path(__file__).resolve().parents[2] / "benchmarks" / "generate.py"
+
+
+@pytest.fixture(scope="module")
+def generate():
+    spec = importlib.util.spec_from_file_location("bench_generate", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_generate", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dump(path: Path) -> list[str]:
+    db = sqlite3.connect(path)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
+
+
+def figures(url: str) -> tuple[object, ...]:
+    """Totals that any difference in the generated rows would change."""
+    with Clinic.open(url) as clinic, clinic.engine.connect() as conn:
+        return tuple(
+            tuple(conn.exec_driver_sql(sql).one())
+            for sql in (
+                "SELECT count(*), sum(total_minor), sum(paid_minor), sum(number * total_minor) "
+                "FROM invoices",
+                "SELECT count(*), sum(amount_minor), sum(invoice_id * amount_minor) "
+                "FROM invoice_lines",
+                "SELECT count(*), sum(total_minor), sum(id * total_minor) FROM payments",
+                "SELECT count(*), sum(amount_minor), sum(from_credit_minor) FROM applications",
+                "SELECT count(*), sum(credit_minor), sum(outstanding_minor), "
+                "sum(id * credit_minor) FROM patients",
+                "SELECT value FROM counters WHERE name = 'invoice_number'",
+            )
+        )
+
+
+def test_same_seed_same_rows_and_a_sound_ledger(generate, tmp_path):
+    first, second, other = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "c.db"
+    meta = generate.build_sqlite(first, 200, 12, 3)
+    generate.build_sqlite(second, 200, 12, 3)
+    generate.build_sqlite(other, 200, 12, 4)
+    assert dump(first) == dump(second)
+    assert dump(first) != dump(other)
+    assert meta.rows["invoices"] == 200 and meta.rows["patients"] == 12
+    for path in (first, other):
+        with Clinic.open(f"sqlite:///{path}") as clinic:
+            assert clinic.verify() == []
+            summary = clinic.summary()
+            assert summary.patients == 12
+    statuses = dict(
+        sqlite3.connect(first).execute("SELECT status, count(*) FROM invoices GROUP BY 1")
+    )
+    assert statuses["paid"] > statuses["open"] > 0  # a mix, not one kind of invoice
+
+
+def test_busy_patient_has_1000_open_invoices(generate, tmp_path):
+    path = tmp_path / "busy.db"
+    meta = generate.build_sqlite(path, generate.BUSY_FROM, 100, 5)
+    assert meta.busy_patient == 100
+    with Clinic.open(f"sqlite:///{path}") as clinic:
+        assert clinic.verify() == []
+        assert len(clinic.invoices(100, open_only=True)) == generate.BUSY_INVOICES
+        assert clinic.credit(100) == 500
+
+
+def test_postgres_gets_the_same_rows(generate, pg_databases, tmp_path):
+    path = tmp_path / "same.db"
+    generate.build_sqlite(path, 300, 15, 8)
+    url = pg_databases.new()
+    try:
+        generate.build_postgres(url, 300, 15, 8)
+        assert figures(url) == figures(f"sqlite:///{path}")
+        with Clinic.open(url) as clinic:
+            assert clinic.verify() == []
+            assert clinic.add_patient("After", "Load") == 16  # the id sequences moved on
+        with pytest.raises(RuntimeError, match="already holds patients"):
+            generate.build_postgres(url, 10, 2, 1)
+    finally:
+        pg_databases.drop(url)
+
+
+def test_database_names_are_checked_before_use(generate):
+    with pytest.raises(ValueError, match="bad database name"):
+        generate.fresh_pg_database("postgresql+psycopg://nobody@127.0.0.1:1/x", "x; DROP")

@@ -33,11 +33,9 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError
 from desktop_app.ui.correction_actions import CorrectionActions
-from desktop_app.ui.dialogs import backup_restore
 from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
-from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.patients import PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
@@ -53,6 +51,7 @@ if TYPE_CHECKING:
     )
     from desktop_app.core.backup import BackupResult, RestoreResult
     from desktop_app.ui.dialogs.import_dialog import ImportDialog
+    from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 
 SEARCH_DELAY_MS = 120
 ROW_HEIGHT = 26
@@ -596,6 +595,8 @@ class MainWindow(QMainWindow):
     def payment_dialog(self, source_invoice: int | None = None) -> PaymentDialog:
         """A payment dialog for the shown patient (not yet shown)."""
         assert self._patient_id is not None
+        from desktop_app.ui.dialogs.payment_dialog import PaymentDialog  # loaded on first use
+
         return PaymentDialog(self.clinic, self.formatter, self._patient_id, source_invoice, self)
 
     def open_settings(self) -> None:
@@ -667,6 +668,8 @@ class MainWindow(QMainWindow):
 
     def back_up(self) -> BackupResult | None:
         """Save a checked copy of the clinic's database (or say how a server is backed up)."""
+        from desktop_app.ui.dialogs import backup_restore  # loaded on first use
+
         return backup_restore.back_up(self, self.clinic, self._choose_backup_path)
 
     def restore_from_backup(self) -> RestoreResult | None:
@@ -674,6 +677,8 @@ class MainWindow(QMainWindow):
 
         The current data is kept as a copy next to the database file.
         """
+        from desktop_app.ui.dialogs import backup_restore  # loaded on first use
+
         outcome = backup_restore.restore(self, self.clinic, self._choose_restore_path)
         if outcome is None:
             return None
@@ -684,10 +689,14 @@ class MainWindow(QMainWindow):
 
     def _choose_backup_path(self, database: Path) -> Path | None:
         """Where to save a backup of ``database`` (None: cancelled). Tests replace this."""
+        from desktop_app.ui.dialogs import backup_restore  # loaded on first use
+
         return backup_restore.choose_file(self, database, saving=True)
 
     def _choose_restore_path(self, database: Path) -> Path | None:
         """Which backup to restore into ``database`` (None: cancelled). Tests replace this."""
+        from desktop_app.ui.dialogs import backup_restore  # loaded on first use
+
         return backup_restore.choose_file(self, database, saving=False)
 
     def import_dialog(self) -> ImportDialog:

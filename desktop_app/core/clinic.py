@@ -576,25 +576,21 @@ class Clinic:
         Answers "where did this credit come from?" (payments and overpayments, returns from voided
         invoices and reversals) and "what used it?" (invoices paid from credit, refunds).
         """
+        events, currency = self._credit_events(patient_id)
+        return _movements(events, currency)
+
+    def credit_account(self, patient_id: int) -> tuple[list[CreditMovement], list[CreditLot]]:
+        """:meth:`credit_history` and :meth:`credit_sources` together, from one read of the
+        records (the patient panel shows both on every selection)."""
+        events, currency = self._credit_events(patient_id)
+        return _movements(events, currency), _lots(events, currency)
+
+    def _credit_events(self, patient_id: int) -> tuple[list[credit_trace.CreditEvent], str]:
         with self._read() as session:
             currency = self._setting(session, "currency")
             if session.get(Patient, patient_id) is None:
                 raise NotFoundError(f"There is no patient {patient_id}.")
-            events = credit_trace.patient_events(session, patient_id, currency)
-        movements: list[CreditMovement] = []
-        balance = 0
-        for event in sorted(events, key=lambda e: e.sort_key):
-            balance += event.change
-            movements.append(
-                CreditMovement(
-                    event.day,
-                    event.description,
-                    to_decimal(event.change, currency),
-                    to_decimal(balance, currency),
-                    event.payment_id,
-                )
-            )
-        return movements
+            return credit_trace.patient_events(session, patient_id, currency), currency
 
     # -- invoices ----------------------------------------------------------------------------
 
@@ -1288,12 +1284,8 @@ class Clinic:
         """Where the patient's credit came from: one lot per origin (a payment, a credit note, a
         transfer, money returned from an invoice), oldest first, with what used each and what
         remains. Credit is spent oldest first; the remaining amounts add up to the credit."""
-        with self._read() as session:
-            currency = self._setting(session, "currency")
-            if session.get(Patient, patient_id) is None:
-                raise NotFoundError(f"There is no patient {patient_id}.")
-            lots = credit_trace.trace(credit_trace.patient_events(session, patient_id, currency))
-        return [read_models.credit_lot_record(lot, currency) for lot in lots]
+        events, currency = self._credit_events(patient_id)
+        return _lots(events, currency)
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -1454,3 +1446,26 @@ def _payment_for_request(
             f"That request id was already used for a different {row.kind}; nothing was saved."
         )
     return int(row.id)
+
+
+def _movements(events: list[credit_trace.CreditEvent], currency: str) -> list[CreditMovement]:
+    """Credit events in saved order, each with the running balance after it."""
+    movements: list[CreditMovement] = []
+    balance = 0
+    for event in sorted(events, key=lambda e: e.sort_key):
+        balance += event.change
+        movements.append(
+            CreditMovement(
+                event.day,
+                event.description,
+                to_decimal(event.change, currency),
+                to_decimal(balance, currency),
+                event.payment_id,
+            )
+        )
+    return movements
+
+
+def _lots(events: list[credit_trace.CreditEvent], currency: str) -> list[CreditLot]:
+    """Where the credit came from, traced from the same events."""
+    return [read_models.credit_lot_record(lot, currency) for lot in credit_trace.trace(events)]

@@ -63,14 +63,13 @@ def refuse_spent(
     )
 
 
-def remove_applications(session: Session, condition: Any, reason: str) -> tuple[int, int]:
+def remove_applications(session: Session, condition: Any, reason: str) -> int:
     """Remove the live applications matching ``condition`` and reopen their invoices.
 
-    Returns (amount removed, part of it that came from the payments' own money). Patient totals
-    are the caller's to adjust.
+    Returns the amount removed. Patient totals are the caller's to adjust.
     """
     stamp = audit.moment(session)
-    removed = money = 0
+    removed = 0
     for app in session.scalars(
         select(Application).where(condition, Application.removed_at.is_(None))
     ).all():
@@ -81,8 +80,7 @@ def remove_applications(session: Session, condition: Any, reason: str) -> tuple[
         app.removed_at = stamp
         app.removed_reason = reason
         removed += app.amount_minor
-        money += app.from_money_minor
-    return removed, money
+    return removed
 
 
 def refuse_if_credit_notes_need_it(
@@ -318,9 +316,7 @@ def void_invoice(
         )
     before = {"status": invoice.status, "paid": invoice.paid_minor}
     still_owed = invoice.total_minor - invoice.paid_minor - invoice.credited_minor
-    returned, _ = remove_applications(
-        session, Application.invoice_id == invoice.id, "invoice voided"
-    )
+    returned = remove_applications(session, Application.invoice_id == invoice.id, "invoice voided")
     patient.outstanding_minor -= still_owed
     patient.credit_minor += returned
     invoice.paid_minor = 0

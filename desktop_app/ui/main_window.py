@@ -501,8 +501,9 @@ class MainWindow(QMainWindow):
         self.outstanding_label.setText(f"Outstanding: {self.formatter.money(patient.outstanding)}")
         self.invoice_model.set_records(self.clinic.invoices(pid))
         self.payment_model.set_records(self.clinic.payments(pid))
-        self.credit_model.set_records(self.clinic.credit_history(pid))
-        self.lot_model.set_records(self.clinic.credit_sources(pid))
+        history, lots = self.clinic.credit_account(pid)  # one read of the records for both
+        self.credit_model.set_records(history)
+        self.lot_model.set_records(lots)
         self.credit_note_model.set_records(self.clinic.credit_notes(pid))
         self.transfer_model.set_records(self.clinic.transfers(pid))
         self._update_corrections()

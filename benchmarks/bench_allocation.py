@@ -26,6 +26,7 @@ from sqlalchemy import insert, select
 
 from desktop_app.core import AllocationMode, Clinic, OpenInvoice, allocate
 from desktop_app.core.audit import now
+from desktop_app.core.db.engine import SQLITE_CACHE_KIB
 from desktop_app.core.db.models import Counter, Invoice, InvoiceLine, Patient
 
 
@@ -130,6 +131,7 @@ def main() -> None:
         path = Path(folder) / "bench.db"
         clinic, pid = build_clinic(path, args.invoices)
         raw = sqlite3.connect(path)
+        raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # the app's page cache
         query = (
             "SELECT id, number, issue_date, total_minor - paid_minor FROM invoices "
             "WHERE patient_id = ? AND status = 'open' ORDER BY issue_date, number"

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from .errors import BillingError
 from .money import DEFAULT_CURRENCY, format_amount
@@ -46,9 +47,12 @@ _MODE_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class OpenInvoice:
-    """What the engine needs to know of one open invoice."""
+class OpenInvoice(NamedTuple):
+    """What the engine needs to know of one open invoice.
+
+    Named tuples rather than frozen dataclasses here and in :class:`PlanLine`: both are built a
+    thousand at a time on every preview of a busy patient, and a tuple builds several times faster.
+    """
 
     id: int
     number: int
@@ -56,9 +60,8 @@ class OpenInvoice:
     balance: int
 
 
-@dataclass(frozen=True, slots=True)
-class PlanLine:
-    """The outcome for one open invoice."""
+class PlanLine(NamedTuple):
+    """The outcome for one open invoice (immutable, like every plan)."""
 
     invoice_id: int
     number: int

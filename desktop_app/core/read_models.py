@@ -44,16 +44,20 @@ def open_invoices(session: Session, patient_id: int) -> list[OpenInvoice]:
     Read as Core rows on the session's connection: no ORM result processing, which for a patient
     with a thousand open invoices is most of the cost of opening the payment dialog.
     """
-    rows = session.connection().execute(
-        select(
-            Invoice.id,
-            Invoice.number,
-            Invoice.issue_date,
-            Invoice.total_minor - Invoice.paid_minor - Invoice.credited_minor,
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Invoice.id,
+                Invoice.number,
+                Invoice.issue_date,
+                Invoice.owed_minor,  # total - paid - credited, kept by the database
+            )
+            .where(Invoice.patient_id == patient_id, Invoice.status == "open")
+            .order_by(Invoice.issue_date, Invoice.number)
         )
-        .where(Invoice.patient_id == patient_id, Invoice.status == "open")
-        .order_by(Invoice.issue_date, Invoice.number)
-    )
+        .all()
+    )  # one fetch of every row: iterating fetches them one at a time
     return [OpenInvoice(i, n, d, b) for i, n, d, b in rows]
 
 

@@ -113,6 +113,109 @@ def test_fetch_more_reads_one_page_at_a_time(qtbot, clinic, formatter):
     )
 
 
+class _PageReads:
+    """Counts the clinic's page reads; can make the next ones fail."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, clinic: Clinic) -> None:
+        self.count = 0
+        self.fail = False
+        real = clinic.invoice_page
+
+        def counted(**kwargs):
+            self.count += 1
+            if self.fail:
+                raise RuntimeError("The database server went away.")
+            return real(**kwargs)
+
+        monkeypatch.setattr(clinic, "invoice_page", counted)
+
+
+def test_the_next_page_is_read_ahead_and_inserted_without_a_query(
+    qtbot, monkeypatch, clinic, formatter
+):
+    fill(clinic)
+    reads = _PageReads(monkeypatch, clinic)
+    model = InvoiceListModel(clinic, formatter, page_size=5)
+    assert reads.count == 1 and numbers(model) == [1, 2, 3, 4, 5]
+    qtbot.waitUntil(lambda: reads.count == 2)  # the next turn of the event loop reads page 2
+    assert model.rowCount() == 5  # read, not shown: the view has not scrolled there
+    model.fetchMore(QModelIndex())
+    assert reads.count == 2, "the page read ahead is inserted without another query"
+    assert numbers(model) == list(range(1, 11))
+    assert (model.pages_read, model.pages_read_ahead) == (2, 1)
+    qtbot.waitUntil(lambda: reads.count == 3)  # and the last page, ahead again
+    model.fetchMore(QModelIndex())
+    assert numbers(model) == list(range(1, 13)) and not model.has_more
+    qtbot.wait(20)
+    assert reads.count == 3, "nothing is read ahead past the last page"
+
+
+def test_a_page_read_ahead_is_dropped_when_the_search_or_order_changes(
+    qtbot, monkeypatch, clinic, formatter
+):
+    fill(clinic)
+    reads = _PageReads(monkeypatch, clinic)
+    model = InvoiceListModel(clinic, formatter, page_size=5)
+    qtbot.waitUntil(lambda: reads.count == 2)
+    model.set_order("number", descending=True)  # new first page; page 2 of the old order is gone
+    assert numbers(model) == [12, 11, 10, 9, 8]
+    model.cancel_read_ahead()  # nothing read ahead for the new order either
+    before = reads.count
+    model.fetchMore(QModelIndex())
+    assert reads.count == before + 1 and numbers(model) == list(range(12, 2, -1))
+    assert model.pages_read_ahead == 0
+
+
+def test_a_stale_page_read_ahead_is_read_again(qtbot, monkeypatch, clinic, formatter):
+    from desktop_app.ui.models import invoices as invoices_module
+
+    fill(clinic)
+    reads = _PageReads(monkeypatch, clinic)
+    model = InvoiceListModel(clinic, formatter, page_size=5)
+    qtbot.waitUntil(lambda: reads.count == 2)
+    clinic.void_invoice(model.invoice(0).id + 6)  # invoice #7 changes after page 2 was read
+    monkeypatch.setattr(invoices_module, "READ_AHEAD_FRESH_S", 0.0)
+    model.fetchMore(QModelIndex())
+    assert reads.count == 3 and model.pages_read_ahead == 0
+    assert model.invoice(6).number == 7 and model.invoice(6).status == "void"
+
+
+def test_a_failed_read_ahead_is_silent_and_the_fetch_reports_it(
+    qtbot, monkeypatch, clinic, formatter
+):
+    fill(clinic)
+    reads = _PageReads(monkeypatch, clinic)
+    model = InvoiceListModel(clinic, formatter, page_size=5)
+    reads.fail = True
+    qtbot.waitUntil(lambda: reads.count == 2)  # failed: nothing kept, nothing raised
+    assert model.rowCount() == 5
+    with pytest.raises(RuntimeError, match="went away"):
+        model.fetchMore(QModelIndex())
+    assert model.rowCount() == 5 and model.has_more  # nothing half-inserted
+    reads.fail = False
+    model.fetchMore(QModelIndex())
+    assert numbers(model) == list(range(1, 11))
+
+
+def test_read_ahead_can_be_turned_off_and_stops_when_the_window_closes(
+    qtbot, monkeypatch, clinic, formatter, closing
+):
+    fill(clinic)
+    reads = _PageReads(monkeypatch, clinic)
+    InvoiceListModel(clinic, formatter, page_size=5, read_ahead=False)
+    qtbot.wait(20)
+    assert reads.count == 1
+    pending = InvoiceListModel(clinic, formatter, page_size=5)  # its read ahead is due next turn
+    pending.cancel_read_ahead()
+    qtbot.wait(20)
+    assert reads.count == 2, "only the two first pages were read"
+    window = closing(InvoiceListWindow(clinic, formatter))
+    cancelled = []
+    monkeypatch.setattr(window.model, "cancel_read_ahead", lambda: cancelled.append(True))
+    window.close()
+    assert cancelled, "closing the window stops reading ahead (the clinic may close next)"
+
+
 def test_loaded_rows_are_capped(qtbot, clinic, formatter):
     fill(clinic)
     model = InvoiceListModel(clinic, formatter, page_size=5, max_rows=6)

@@ -15,6 +15,11 @@ from sqlalchemy.engine import make_url
 
 #: How long a SQLite save waits for another computer's save before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Page cache per SQLite connection, in KiB (SQLite's default is 2 MiB). A patient with a thousand
+#: open invoices spreads them over a thousand table pages of a large clinic's file; with the default
+#: cache every payment preview re-reads them from the operating system. The cache fills only as
+#: pages are read, so a small clinic never uses it all.
+SQLITE_CACHE_KIB = 64 * 1024
 #: Execution option that marks a connection as a writer.
 WRITE_OPTION = "clinic_write"
 
@@ -61,6 +66,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -300,10 +300,12 @@ class InvoiceListWindow(QDialog):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self._search_timer.stop()
+        self.model.cancel_read_ahead()
         self.wait_for_count()
         super().closeEvent(event)
 
     def done(self, result: int) -> None:  # Escape closes the window the same way
         self._search_timer.stop()
+        self.model.cancel_read_ahead()
         self.wait_for_count()
         super().done(result)

@@ -6,18 +6,25 @@ Sorting and searching are done by the database (``Clinic.invoice_page``): a head
 the first page in the new order. Rows are formatted when first shown, so a page of 200 costs one
 query and only the visible rows are ever formatted.
 
+Reading ahead: once a page is in, the next one is read on the next turn of the event loop (after
+the rows on screen are painted, while the person looks at them), so scrolling on to it later
+inserts rows already read instead of waiting for the database. A page read ahead is used only for
+the same search and order, from the same place, and only while it is fresh
+(:data:`READ_AHEAD_FRESH_S`); otherwise the page is read when it is needed, as before.
+
 Loaded rows are capped at :data:`MAX_ROWS`; past that the window suggests narrowing the search or
 reversing the sort (the oldest of a million invoices is one header click away, not 5,000 pages).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
@@ -28,6 +35,8 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 200
 MAX_ROWS = 50_000
+#: A page read ahead older than this is read again when it is needed (seconds).
+READ_AHEAD_FRESH_S = 30.0
 NUMBER, PATIENT, ISSUED, DUE, TOTAL, PAID, CREDITED, BALANCE, STATUS = range(9)
 HEADERS = ("Invoice", "Patient", "Issued", "Due", "Total", "Paid", "Credited", "Balance", "Status")
 AMOUNTS = (TOTAL, PAID, CREDITED, BALANCE)
@@ -52,6 +61,16 @@ class _Query:
     descending: bool = False
     search: str = ""
     status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """The next page, read before it was asked for."""
+
+    query: _Query
+    after: InvoiceKey
+    page: InvoicePage
+    read_at: float
 
 
 class _Texts:
@@ -90,6 +109,7 @@ class InvoiceListModel(QAbstractTableModel):
         *,
         page_size: int = PAGE_SIZE,
         max_rows: int = MAX_ROWS,
+        read_ahead: bool = True,
     ) -> None:
         super().__init__(parent)
         self._clinic = clinic
@@ -101,7 +121,15 @@ class InvoiceListModel(QAbstractTableModel):
         self._shown: list[tuple[str, ...] | None] = []
         self._next: InvoiceKey | None = None
         self._changing = False  # inside a reset or an insertion: no nested fetch
+        self._ahead: _Ahead | None = None
+        self._ahead_timer: QTimer | None = None
+        if read_ahead:
+            self._ahead_timer = QTimer(self, singleShot=True, interval=0)
+            self._ahead_timer.timeout.connect(self._on_ahead_timer_timeout)
+        #: Pages put into the list (first pages and fetches), whether read then or ahead.
         self.pages_read = 0
+        #: How many of those were read ahead.
+        self.pages_read_ahead = 0
         self.reload()
 
     # -- what the window asks for -----------------------------------------------------------
@@ -159,12 +187,13 @@ class InvoiceListModel(QAbstractTableModel):
         """Read the first page again (after a save, or in a new order)."""
         self._changing = True
         self.beginResetModel()
-        self._rows, self._shown, self._next = [], [], None
+        self._rows, self._shown, self._next, self._ahead = [], [], None, None
         try:
             self._append(self._read(None))
         finally:  # a failed read leaves an empty list, not a half-reset model
             self.endResetModel()
             self._changing = False
+        self._schedule_read_ahead()
 
     def invoice(self, row: int) -> InvoiceListRow:
         """The invoice on ``row`` (a loaded row)."""
@@ -189,8 +218,11 @@ class InvoiceListModel(QAbstractTableModel):
         return int(self._clinic.invoice_count(self._query.search, self._query.status))
 
     def _read(self, after: InvoiceKey | None) -> InvoicePage:
-        q = self._query
         self.pages_read += 1
+        return self._query_page(after)
+
+    def _query_page(self, after: InvoiceKey | None) -> InvoicePage:
+        q = self._query
         page: InvoicePage = self._clinic.invoice_page(
             sort=q.sort,
             descending=q.descending,
@@ -205,6 +237,54 @@ class InvoiceListModel(QAbstractTableModel):
         self._rows.extend(page.rows)
         self._shown.extend([None] * len(page.rows))
         self._next = page.next_key
+
+    def _schedule_read_ahead(self) -> None:
+        if self._ahead_timer is not None and self.canFetchMore():
+            self._ahead_timer.start()
+
+    def read_ahead(self) -> bool:
+        """Read the next page now, to be inserted when the view asks for it; False if none is due.
+
+        Runs on its own a turn of the event loop after each page goes in. A failed read is
+        dropped: the page is read again when it is needed, and that read reports the error.
+        """
+        after = self._next
+        if after is None or not self.canFetchMore() or self._fits(self._ahead, after):
+            return False
+        try:
+            page = self._query_page(after)
+        except Exception:  # reported by the read that needs the page
+            return False
+        self._ahead = _Ahead(self._query, after, page, time.monotonic())
+        return True
+
+    def _fits(self, ahead: _Ahead | None, after: InvoiceKey) -> bool:
+        """Whether a page read ahead is the page after ``after`` in the list as it is now."""
+        return (
+            ahead is not None
+            and ahead.query == self._query
+            and ahead.after == after
+            and time.monotonic() - ahead.read_at < READ_AHEAD_FRESH_S
+        )
+
+    def _next_page(self) -> InvoicePage:
+        """The page after the loaded rows: the one read ahead if it still fits, else read now."""
+        after = self._next
+        ahead, self._ahead = self._ahead, None  # used once at most
+        if after is not None and ahead is not None and self._fits(ahead, after):
+            self.pages_read += 1
+            self.pages_read_ahead += 1
+            return ahead.page
+        return self._read(after)
+
+    def cancel_read_ahead(self) -> None:
+        """Stop reading ahead and drop what was read (the window is closing)."""
+        if self._ahead_timer is not None:
+            self._ahead_timer.stop()
+        self._ahead = None
+
+    def _on_ahead_timer_timeout(self) -> None:
+        self.read_ahead()
 
     # -- Qt ---------------------------------------------------------------------------------
 
@@ -221,7 +301,7 @@ class InvoiceListModel(QAbstractTableModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008, N802
         if not self.canFetchMore(parent):
             return
-        page = self._read(self._next)
+        page = self._next_page()
         if not page.rows:
             self._next = None
             return
@@ -233,6 +313,7 @@ class InvoiceListModel(QAbstractTableModel):
             self.endInsertRows()
         finally:
             self._changing = False
+        self._schedule_read_ahead()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)

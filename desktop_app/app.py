@@ -1,6 +1,7 @@
 """Composition root: parse the command line, open the clinic's database, run the command.
 
     clinic-ledger [--database URL] [--demo]   the desktop app (the default)
+    clinic-ledger --self-test                 check this installation works (no screen needed)
     clinic-ledger [--database URL] info       where the ledger is and its headline figures
     clinic-ledger [--database URL] verify     recompute every ledger invariant; exit 1 on a problem
     clinic-ledger [--database URL] backup PATH   save a checked copy of the clinic's SQLite file
@@ -35,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Clinic Ledger: invoices, payments and patient account credit.",
     )
     parser.add_argument("--version", action="version", version=f"Clinic Ledger {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that this installation works, without a screen: a payment from account "
+        "credit in a temporary database, an old database upgraded, the main window opened and "
+        "closed; prints one line and exits 0 (or 1 naming the step that failed)",
+    )
     parser.add_argument(
         "--database",
         metavar="URL",
@@ -210,10 +218,14 @@ def start_window(database: str | None, demo: bool) -> tuple[Any, Any]:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.style import apply_style
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("Clinic Ledger")
     app.setOrganizationName("Clinic Ledger")
+    app.setApplicationVersion(__version__)
+    apply_style(app)
     window = MainWindow(None, QSettings())
     window.show()
     app.processEvents()  # paint the window before the slower work below starts
@@ -252,6 +264,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        if args.command != "app" or args.database or args.demo:
+            parser.error("--self-test takes no other arguments")
+        from desktop_app.self_test import run
+
+        return run()
     if args.csv is not None and args.command not in ("import", "export"):
         parser.error(f"unrecognized arguments: {args.csv}")
     if args.command == "export":

@@ -40,6 +40,7 @@ from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.patients import PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
+from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import (
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 
 SEARCH_DELAY_MS = 120
 ROW_HEIGHT = 26
-CREDIT_STYLE = "color: #17663a;"
+CREDIT_TONE = "credit"
 
 
 def _titled_pages(parts: list[tuple[str, QWidget]]) -> QWidget:
@@ -222,7 +223,7 @@ class MainWindow(QMainWindow):
         credit_font = QFont(font)
         credit_font.setPointSizeF(font.pointSizeF() * 0.9)
         self.credit_label.setFont(credit_font)
-        self.credit_label.setStyleSheet(CREDIT_STYLE)
+        set_tone(self.credit_label, CREDIT_TONE)
         self.outstanding_label = QLabel()
         self.outstanding_label.setAccessibleName("Outstanding")
         self.outstanding_label.setFont(credit_font)
@@ -365,7 +366,7 @@ class MainWindow(QMainWindow):
             "Enter on an open invoice enters a payment from it; Enter on a payment "
             "shows its detail."
         )
-        hint.setStyleSheet("color: #5a5a5a;")
+        set_tone(hint, "hint")
         right_layout.addWidget(hint)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)

@@ -16,6 +16,7 @@ from desktop_app.core import Clinic
 from desktop_app.core.db.engine import default_database_url, make_engine
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS, current_revision
 from desktop_app.core.db.models import Base
+from desktop_app.self_test import make_first_release_database
 
 
 def test_head_constant_matches_the_migration_scripts():
@@ -138,42 +139,9 @@ def test_unsupported_urls_are_refused(tmp_path):
         make_engine("sqlite://")
 
 
-def _database_at_first_revision(url: str) -> None:
-    """A clinic database as the first release made it: schema 0001 with one paid invoice and
-    $20.00 of credit from an overpayment."""
-    from alembic import command
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001_initial")
-        stamp = "2026-11-01 09:00:00.000000"
-        for statement in [
-            "INSERT INTO patients (id, first_name, last_name, created_at, credit_minor, "
-            f"outstanding_minor) VALUES (1, 'Ada', 'Lovelace', '{stamp}', 2000, 0)",
-            "INSERT INTO invoices (id, number, patient_id, issue_date, total_minor, paid_minor, "
-            f"status, created_at) VALUES (1, 1, 1, '2026-11-01', 5000, 5000, 'paid', '{stamp}')",
-            "INSERT INTO invoice_lines (invoice_id, position, description, unit_price_minor, "
-            "quantity, tax_rate_bp, tax_minor, amount_minor) "
-            "VALUES (1, 0, 'Consult', 5000, 1, 0, 0, 5000)",
-            "UPDATE counters SET value = 1 WHERE name = 'invoice_number'",
-            "INSERT INTO payments (id, patient_id, kind, payment_date, total_minor, request_id, "
-            f"created_at) VALUES (1, 1, 'payment', '2026-11-01', 7000, 'old-1', '{stamp}')",
-            "INSERT INTO payment_sources (payment_id, payment_type_id, amount_minor) "
-            "VALUES (1, 1, 7000)",
-            "INSERT INTO applications (payment_id, invoice_id, amount_minor, from_money_minor, "
-            f"from_credit_minor, created_at) VALUES (1, 1, 5000, 5000, 0, '{stamp}')",
-        ]:
-            connection.execute(text(statement))
-    engine.dispose()
-
-
 def test_a_database_from_the_first_schema_is_upgraded_on_open_and_keeps_its_money(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    _database_at_first_revision(url)
+    make_first_release_database(url)
     with Clinic.open(url) as clinic:
         with clinic.engine.connect() as conn:
             assert current_revision(conn) == HEAD_REVISION

@@ -44,6 +44,7 @@ from desktop_app.ui.models.audit_log import (
     AuditLogModel,
     action_text,
 )
+from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core.audit_log import AuditLogReader, AuditRecord
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 FILTER_DELAY_MS = 200
 ROW_HEIGHT = 26
 ALL_ACTIONS = "All actions"
-HINT_STYLE = "color: #5a5a5a;"
+HINT_TONE = "hint"
 COLUMN_WIDTHS = {WHEN: 170, WHO: 130, ACTION: 160, RECORD: 120}
 NOTHING_SELECTED = "Select an entry to see what it changed."
 
@@ -100,7 +101,7 @@ class AuditLogDialog(QDialog):
             "and after. The log is kept by the database and cannot be edited or deleted."
         )
         intro.setWordWrap(True)
-        intro.setStyleSheet(HINT_STYLE)
+        set_tone(intro, HINT_TONE)
         layout.addWidget(intro)
 
         filters = QGridLayout()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError
 from desktop_app.core.export import ExportCancelled, export_csv, rows_text
+from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -45,7 +46,7 @@ KINDS = (
     ("Payments and refunds", "payments"),
 )
 NAME_FILTERS = ["CSV files (*.csv)", "All files (*)"]
-HINT_STYLE = "color: #5a5a5a;"
+HINT_TONE = "hint"
 
 
 def suggested_name(kind: str, day: date | None = None) -> str:
@@ -138,7 +139,7 @@ class ExportDialog(QDialog):
             "apostrophe."
         )
         note.setWordWrap(True)
-        note.setStyleSheet(HINT_STYLE)
+        set_tone(note, HINT_TONE)
         layout.addWidget(note)
         self.progress_bar = QProgressBar()
         self.progress_bar.setAccessibleName("Export progress")

@@ -44,6 +44,7 @@ from desktop_app.core.importing import (
     import_file,
     template,
 )
+from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -57,8 +58,8 @@ KIND_LABELS = [
     ("credit", "Opening account credit balances"),
 ]
 NAME_FILTERS = ["CSV files (*.csv)", "All files (*)"]
-PROBLEM_STYLE = "color: #a61b1b;"
-DONE_STYLE = "color: #17663a;"
+PROBLEM_TONE = "problem"
+DONE_TONE = "done"
 
 
 def _documents() -> str:
@@ -309,8 +310,8 @@ class ImportDialog(QDialog):
         optional = ", ".join(c.name for c in columns if not c.required)
         self.columns_label.setText(required + (f" (optional: {optional})" if optional else ""))
 
-    def _set_status(self, text: str, style: str = "") -> None:
-        self.status_label.setStyleSheet(style)
+    def _set_status(self, text: str, tone: str | None = None) -> None:
+        set_tone(self.status_label, tone)
         self.status_label.setText(text)
 
     def _show_problems(self, problems: list[ImportProblem], more: int = 0) -> None:
@@ -373,7 +374,7 @@ class ImportDialog(QDialog):
         self.outcome = result
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
-        self._set_status(result.describe(), DONE_STYLE)
+        self._set_status(result.describe(), DONE_TONE)
         if result.batch_id is not None and not result.already_imported:
             self.imported.emit(result)
 
@@ -381,13 +382,13 @@ class ImportDialog(QDialog):
         self.problems = refusal.problems
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self._set_status(str(refusal).splitlines()[0], PROBLEM_STYLE)
+        self._set_status(str(refusal).splitlines()[0], PROBLEM_TONE)
         self._show_problems(refusal.problems, refusal.more)
 
     def _on_worker_failed(self, reason: str) -> None:
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
-        self._set_status(reason, PROBLEM_STYLE)
+        self._set_status(reason, PROBLEM_TONE)
 
     def _on_worker_finished(self) -> None:
         worker, self._worker = self._worker, None

@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 from desktop_app.core import BillingError, to_decimal
 from desktop_app.core.invoicing import parse_lines
 from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.style import set_tone
 
 DESCRIPTION, QUANTITY, PRICE, TAX, AMOUNT = range(5)
 HEADERS = ("Description", "Qty", "Unit price", "Tax %", "Amount")
-PROBLEM_STYLE = "color: #a61b1b;"
+PROBLEM_TONE = "problem"
 PAYMENT_TERMS_DAYS = 14
 
 
@@ -110,7 +111,7 @@ class InvoiceDialog(QDialog):
         layout.addLayout(row_buttons)
 
         self.message_label = QLabel()
-        self.message_label.setStyleSheet(PROBLEM_STYLE)
+        set_tone(self.message_label, PROBLEM_TONE)
         self.message_label.setWordWrap(True)
         layout.addWidget(self.message_label)
         buttons = QDialogButtonBox()

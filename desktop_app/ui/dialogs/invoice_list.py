@@ -38,6 +38,7 @@ from desktop_app.ui.models.invoices import (
     STATUS_FILTERS,
     InvoiceListModel,
 )
+from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -47,7 +48,7 @@ SEARCH_DELAY_MS = 200
 ROW_HEIGHT = 26
 AMOUNT_WIDTH = 100
 COLUMN_WIDTHS = {NUMBER: 90, PATIENT: 220, ISSUED: 105, DUE: 105, STATUS: 70}
-HINT_STYLE = "color: #5a5a5a;"
+HINT_TONE = "hint"
 COUNTING = "Counting…"
 
 
@@ -158,7 +159,7 @@ class InvoiceListWindow(QDialog):
 
         bottom = QHBoxLayout()
         self.hint_label = QLabel()
-        self.hint_label.setStyleSheet(HINT_STYLE)
+        set_tone(self.hint_label, HINT_TONE)
         self.hint_label.setWordWrap(True)
         bottom.addWidget(self.hint_label, 1)
         self.refresh_button = QPushButton("&Refresh")

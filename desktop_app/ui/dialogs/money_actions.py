@@ -45,13 +45,14 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, format_amount, parse_minor, to_decimal
 from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.style import set_tone
 from desktop_app.ui.widgets.money_edit import MoneyEdit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, InvoiceRecord, PatientRecord
 
-PROBLEM_STYLE = "color: #a61b1b; font-weight: 600;"
-INFO_STYLE = "color: #3d3d3d;"
+PROBLEM_TONE = "problem"
+INFO_TONE = "info"
 MIN_WIDTH = 460
 #: How many patients the transfer dialog lists for one search.
 MAX_MATCHES = 20
@@ -100,14 +101,14 @@ def _problem_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setAccessibleName("Problem")
-    label.setStyleSheet(PROBLEM_STYLE)
+    set_tone(label, PROBLEM_TONE)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
 
 def _show(label: QLabel, text: str, *, problem: bool = True) -> None:
     label.setText(text)
-    label.setStyleSheet(PROBLEM_STYLE if problem else INFO_STYLE)
+    set_tone(label, PROBLEM_TONE if problem else INFO_TONE)
     _fit_height(label.window())
 
 
@@ -364,7 +365,7 @@ class CreditNoteDialog(QDialog):
         )
         layout.addWidget(self.name_label)
         issued = QLabel(f"Issued {self._formatter.day(invoice.issue_date)}")
-        issued.setStyleSheet(INFO_STYLE)
+        set_tone(issued, INFO_TONE)
         layout.addWidget(issued)
 
         figures_box = QGroupBox("The invoice now")
@@ -665,7 +666,7 @@ class TransferDialog(QDialog):
         self.matches_list.itemSelectionChanged.connect(self._on_matches_selection_changed)
         form.addRow(self.matches_list)
         self.matches_hint = QLabel()
-        self.matches_hint.setStyleSheet(INFO_STYLE)
+        set_tone(self.matches_hint, INFO_TONE)
         self.matches_hint.setWordWrap(True)
         form.addRow(self.matches_hint)
         self.amount_edit = MoneyEdit("Amount to transfer")

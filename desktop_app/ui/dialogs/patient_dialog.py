@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from desktop_app.core import BillingError
+from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
 
 
-PROBLEM_STYLE = "color: #a61b1b;"
+PROBLEM_TONE = "problem"
 
 
 class PatientDialog(QDialog):
@@ -31,7 +32,7 @@ class PatientDialog(QDialog):
         form.addRow("&First name:", self.first_edit)
         form.addRow("&Last name:", self.last_edit)
         self.message_label = QLabel()
-        self.message_label.setStyleSheet(PROBLEM_STYLE)
+        set_tone(self.message_label, PROBLEM_TONE)
         self.message_label.setWordWrap(True)
         form.addRow(self.message_label)
         buttons = QDialogButtonBox(

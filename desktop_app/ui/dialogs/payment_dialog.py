@@ -45,15 +45,16 @@ from desktop_app.core import (
 )
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.allocation import APPLY, AllocationModel
+from desktop_app.ui.style import set_tone
 from desktop_app.ui.widgets.money_edit import MoneyEdit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
 
 
-PROBLEM_STYLE = "color: #a61b1b; font-weight: 600;"
-WARNING_STYLE = "color: #8a5300;"
-INFO_STYLE = "color: #3d3d3d;"
+PROBLEM_TONE = "problem"
+WARNING_TONE = "warning"
+INFO_TONE = "info"
 
 
 def _big(label: QLabel, points: float = 1.5) -> QLabel:
@@ -135,7 +136,7 @@ class PaymentDialog(QDialog):
             sources_form.addRow(f"{name}:", edit)
             self.source_edits[name] = edit
         hint = QLabel("Leave every source empty to pay from account credit only.")
-        hint.setStyleSheet(INFO_STYLE)
+        set_tone(hint, INFO_TONE)
         hint.setWordWrap(True)
         sources_form.addRow(hint)
         credit_row.addWidget(sources_box, 1)
@@ -145,7 +146,7 @@ class PaymentDialog(QDialog):
         apply_layout = QVBoxLayout(apply_box)
         self.mode_label = QLabel()
         self.mode_label.setWordWrap(True)
-        self.mode_label.setStyleSheet(INFO_STYLE)
+        set_tone(self.mode_label, INFO_TONE)
         apply_layout.addWidget(self.mode_label)
         self.allocation_model = AllocationModel(self._formatter, self._draft.currency, self)
         self.allocation_model.typed_changed.connect(self._on_allocation_model_typed_changed)
@@ -309,25 +310,25 @@ class PaymentDialog(QDialog):
 
     def _show_message(self, preview: PaymentPreview | None, problems: list[str]) -> None:
         if problems:
-            text, style = problems[0], PROBLEM_STYLE
+            text, style = problems[0], PROBLEM_TONE
         elif preview is not None and preview.is_empty:
             text = "Nothing to save yet: enter an amount in a payment source" + (
                 ", or in Apply to invoices." if self._draft.open_invoices else "."
             )
-            style = INFO_STYLE
+            style = INFO_TONE
         elif preview is not None and preview.leaves_credit_with_open_invoices:
             text = (
                 f"{self._money(preview.plan.to_credit)} will be left as account credit while "
                 "this patient still has invoices to pay. Apply it to them if that is meant."
             )
-            style = WARNING_STYLE
+            style = WARNING_TONE
         else:
-            text, style = "", INFO_STYLE
+            text, style = "", INFO_TONE
         if self._notice:
             text = f"{self._notice} {text}".strip()
-            style = WARNING_STYLE if style == INFO_STYLE else style
+            style = WARNING_TONE if style == INFO_TONE else style
         self.message_label.setText(text)
-        self.message_label.setStyleSheet(style)
+        set_tone(self.message_label, style)
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -364,7 +365,7 @@ class PaymentDialog(QDialog):
         except BillingError as exc:
             self._notice = ""
             self.message_label.setText(str(exc))
-            self.message_label.setStyleSheet(PROBLEM_STYLE)
+            set_tone(self.message_label, PROBLEM_TONE)
             self.save_button.setEnabled(True)
             return
         self._saved_id = payment_id

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import AllocationMode, BillingError
 from desktop_app.core.currencies import MINOR_UNITS
+from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -38,7 +39,7 @@ AUTOMATIC_MODES = (
     AllocationMode.NEWEST_FIRST,
     AllocationMode.SOURCE_INVOICE,
 )
-PROBLEM_STYLE = "color: #a61b1b;"
+PROBLEM_TONE = "problem"
 
 
 class SettingsDialog(QDialog):
@@ -65,7 +66,7 @@ class SettingsDialog(QDialog):
         body.addWidget(self.pages, 1)
         outer.addLayout(body, 1)
         self.message_label = QLabel()
-        self.message_label.setStyleSheet(PROBLEM_STYLE)
+        set_tone(self.message_label, PROBLEM_TONE)
         self.message_label.setWordWrap(True)
         outer.addWidget(self.message_label)
         buttons = QDialogButtonBox(

@@ -1,0 +1,224 @@
+"""``clinic-ledger --self-test``: prove an installed (or packaged) app works, without a screen.
+
+It runs on the packaged executable in CI, so everything a frozen build can lose is touched: the
+database layer and its migrations (data files), the PostgreSQL driver, Qt's offscreen platform,
+the icon and stylesheet, and the main window. Steps, each named in the result:
+
+1. ``payment``: in a new SQLite database in a temporary folder, a patient prepays $100.00 (account
+   credit), is invoiced $80.00 and pays it from credit; the invoice is paid, $20.00 of credit is
+   left and ``verify()`` finds nothing wrong.
+2. ``upgrade``: a database made by the first schema revision, holding a paid invoice and $20.00 of
+   credit, is opened: it is upgraded to the current schema with its money intact.
+3. ``data folder``: the default database lives in the per-user data folder, not beside the
+   executable (an update replaces the install folder).
+4. ``postgresql driver``: psycopg loads with its libpq.
+5. ``resources``: the icon (every size) and the stylesheet load from the package.
+6. ``window``: Qt starts offscreen with the icon, the stylesheet colours a problem red, and the
+   main window opens on the step 1 clinic, lists its patient, paints, and closes.
+
+Prints one line (``Clinic Ledger 0.1.0 self-test passed: ...``) and returns 0, or prints which
+step failed and why and returns 1. Nothing is written outside the temporary folder (the default
+data folder's location is computed, not created).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+from desktop_app import __version__
+
+#: A first-release clinic: one patient, a paid $50.00 invoice and a $70.00 payment ($20.00 credit).
+_FIRST_RELEASE_ROWS = (
+    "INSERT INTO patients (id, first_name, last_name, created_at, credit_minor, "
+    "outstanding_minor) VALUES (1, 'Ada', 'Lovelace', '{stamp}', 2000, 0)",
+    "INSERT INTO invoices (id, number, patient_id, issue_date, total_minor, paid_minor, "
+    "status, created_at) VALUES (1, 1, 1, '2026-11-01', 5000, 5000, 'paid', '{stamp}')",
+    "INSERT INTO invoice_lines (invoice_id, position, description, unit_price_minor, "
+    "quantity, tax_rate_bp, tax_minor, amount_minor) "
+    "VALUES (1, 0, 'Consult', 5000, 1, 0, 0, 5000)",
+    "UPDATE counters SET value = 1 WHERE name = 'invoice_number'",
+    "INSERT INTO payments (id, patient_id, kind, payment_date, total_minor, request_id, "
+    "created_at) VALUES (1, 1, 'payment', '2026-11-01', 7000, 'old-1', '{stamp}')",
+    "INSERT INTO payment_sources (payment_id, payment_type_id, amount_minor) VALUES (1, 1, 7000)",
+    "INSERT INTO applications (payment_id, invoice_id, amount_minor, from_money_minor, "
+    "from_credit_minor, created_at) VALUES (1, 1, 5000, 5000, 0, '{stamp}')",
+)
+FIRST_REVISION = "0001_initial"
+
+
+class SelfTestError(Exception):
+    """A step found the app not working."""
+
+
+def make_first_release_database(url: str) -> None:
+    """A clinic database as the first release made it: schema 0001 with one paid $50.00 invoice
+    and $20.00 of account credit from a $70.00 payment (patient 1, invoice 1)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from desktop_app.core.db.migrate import MIGRATIONS
+
+    engine = create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, FIRST_REVISION)
+            stamp = "2026-11-01 09:00:00.000000"
+            for statement in _FIRST_RELEASE_ROWS:
+                connection.execute(text(statement.format(stamp=stamp)))
+    finally:
+        engine.dispose()
+
+
+def _check(condition: bool, what: str) -> None:
+    if not condition:
+        raise SelfTestError(what)
+
+
+def _payment_from_credit(folder: Path) -> str:
+    from desktop_app.core import Clinic
+
+    url = f"sqlite:///{folder / 'self-test.db'}"
+    with Clinic.open(url) as clinic:
+        patient = clinic.add_patient("Self", "Test")
+        clinic.record_payment(clinic.preview_payment(patient, {"Cash": "100.00"}), "self-test-1")
+        _check(clinic.credit(patient) == Decimal("100.00"), "the prepayment is not account credit")
+        invoice = clinic.create_invoice(patient, [("Consultation", "80.00", 1)])
+        preview = clinic.preview_payment(patient, {}, source_invoice=invoice)
+        _check(
+            preview.plan.credit_used == 8000 and preview.plan.payment_total == 0,
+            "the preview does not pay the invoice from credit",
+        )
+        clinic.record_payment(preview, "self-test-2")
+        _check(clinic.invoice(invoice).status == "paid", "the invoice paid from credit is not paid")
+        _check(clinic.credit(patient) == Decimal("20.00"), "the credit left is not $20.00")
+        problems = clinic.verify()
+        _check(not problems, f"verify found: {'; '.join(problems)}")
+    return url
+
+
+def _upgrade(folder: Path) -> None:
+    from desktop_app.core import Clinic
+    from desktop_app.core.db.migrate import HEAD_REVISION, current_revision
+
+    url = f"sqlite:///{folder / 'first-release.db'}"
+    make_first_release_database(url)
+    with Clinic.open(url) as clinic:
+        with clinic.engine.connect() as connection:
+            revision = current_revision(connection)
+        _check(revision == HEAD_REVISION, f"upgraded to {revision}, not {HEAD_REVISION}")
+        _check(clinic.credit(1) == Decimal("20.00"), "the upgraded database lost its credit")
+        _check(clinic.invoice(1).status == "paid", "the upgraded database lost a payment")
+        problems = clinic.verify()
+        _check(not problems, f"verify after the upgrade found: {'; '.join(problems)}")
+
+
+def _data_folder() -> None:
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("Clinic Ledger", "Clinic Ledger")).resolve()
+    install = Path(sys.executable).resolve().parent
+    inside = install == folder or install in folder.parents
+    _check(not inside, f"the default database folder {folder} is inside the install folder")
+
+
+def _postgresql_driver() -> None:
+    import psycopg
+
+    _check(psycopg.pq.version() > 0, "psycopg has no libpq")
+
+
+def _resources() -> None:
+    from desktop_app import resources
+
+    for file in resources.icon_files():
+        _check(file.is_file() and file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{file} missing")
+    _check("tone" in resources.stylesheet(), "the stylesheet is missing")
+
+
+def _window(folder: Path, url: str) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from desktop_app.core import Clinic
+    from desktop_app.ui.main_window import MainWindow
+    from desktop_app.ui.style import apply_style, set_tone
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
+    _check(app.platformName() == "offscreen", f"Qt started on {app.platformName()!r}")
+    apply_style(app)
+    _check(not app.windowIcon().isNull(), "the window icon did not load")
+    message = QLabel("A problem")
+    set_tone(message, "problem")
+    message.ensurePolished()
+    colour = message.palette().color(QPalette.ColorRole.WindowText).name()
+    _check(colour == "#a61b1b", f"the stylesheet did not apply (a problem is {colour})")
+    # Window state goes to a file in the temporary folder, not the person's own settings.
+    settings = QSettings(str(folder / "self-test.ini"), QSettings.Format.IniFormat)
+    with Clinic.open(url) as clinic:
+        window = MainWindow(None, settings)
+        window.show()
+        app.processEvents()
+        window.open_clinic(clinic)
+        app.processEvents()
+        _check(window.is_ready, "the main window did not open the clinic")
+        _check(window.patient_model.rowCount() == 1, "the main window does not list the patient")
+        _check(not window.grab().isNull(), "the main window did not paint")
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+
+
+def run() -> int:
+    """Run every step; print one line; 0 when all pass, 1 when one fails."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no screen needed, wherever it runs
+    start = time.perf_counter()
+    done: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="clinic-ledger-self-test-") as temp:
+        folder = Path(temp)
+        url = ""
+
+        def payment() -> None:
+            nonlocal url
+            url = _payment_from_credit(folder)
+
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("payment", payment),
+            ("upgrade", lambda: _upgrade(folder)),
+            ("data folder", _data_folder),
+            ("postgresql driver", _postgresql_driver),
+            ("resources", _resources),
+            ("window", lambda: _window(folder, url)),
+        ]
+        for name, step in steps:
+            try:
+                step()
+            except Exception as exc:  # any failure is the answer: say which step and why
+                print(
+                    f"Clinic Ledger {__version__} self-test FAILED at {name}: "
+                    f"{type(exc).__name__}: {exc}",
+                    flush=True,
+                )
+                if os.environ.get("CLINIC_SELF_TEST_TRACEBACK"):
+                    traceback.print_exc()
+                return 1
+            done.append(name)
+    took = time.perf_counter() - start
+    frozen = " (packaged)" if getattr(sys, "frozen", False) else ""
+    print(
+        f"Clinic Ledger {__version__}{frozen} self-test passed: {', '.join(done)} in {took:.1f} s",
+        flush=True,
+    )
+    return 0

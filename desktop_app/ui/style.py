@@ -1,0 +1,71 @@
+"""The app's look: its icon, Qt's own translations and message tones, loaded from the package.
+
+Messages are coloured by tone (:data:`TONES`): a dynamic ``tone`` property that the stylesheet in
+``desktop_app/resources/style`` matches. The stylesheet is given to each toned label, not to the
+whole application: an application-wide stylesheet makes Qt draw every cell of every table through
+its stylesheet style, which measured about 20% slower repaints of the invoice list.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import QApplication, QWidget
+
+from desktop_app import resources
+
+#: What a message can say: ``problem`` (red, bold), ``warning`` (amber), ``info`` (dark grey),
+#: ``hint`` (grey), ``done`` and ``credit`` (green).
+TONES = ("problem", "warning", "info", "hint", "done", "credit")
+
+
+@cache
+def _stylesheet() -> str:
+    return resources.stylesheet()
+
+
+def set_tone(widget: QWidget, tone: str | None) -> None:
+    """Colour ``widget`` (a label) as ``tone``; None: the ordinary text colour."""
+    if tone is not None and tone not in TONES:
+        raise ValueError(f"Unknown tone {tone!r}: one of {', '.join(TONES)}.")
+    if widget.styleSheet() != _stylesheet():
+        widget.setStyleSheet(_stylesheet())
+    elif widget.property("tone") == tone:
+        return
+    widget.setProperty("tone", tone)
+    style = widget.style()
+    style.unpolish(widget)  # the stylesheet's [tone=...] rules are matched again
+    style.polish(widget)
+
+
+def app_icon() -> QIcon:
+    """The Clinic Ledger icon, every size of it."""
+    icon = QIcon()
+    for file in resources.icon_files():
+        pixmap = QPixmap()
+        if pixmap.loadFromData(file.read_bytes(), "PNG"):
+            icon.addPixmap(pixmap)
+    return icon
+
+
+def install_qt_translations(app: QApplication, locale: QLocale | None = None) -> QTranslator | None:
+    """Translate Qt's own texts (standard buttons, context menus) into the system's language.
+
+    The translations ship with Qt (in the package, frozen or not). The app's own texts are
+    English. Returns the installed translator, or None when Qt has none for the language.
+    """
+    translator = QTranslator(app)
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if translator.load(locale or QLocale(), "qtbase", "_", folder):
+        app.installTranslator(translator)
+        return translator
+    translator.deleteLater()
+    return None
+
+
+def apply_style(app: QApplication) -> None:
+    """Give the application its icon and Qt's translations for the system's language."""
+    app.setWindowIcon(app_icon())
+    install_qt_translations(app)

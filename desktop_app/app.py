@@ -250,8 +250,25 @@ def start_window(database: str | None, demo: bool) -> tuple[Any, Any]:
     return app, window
 
 
+#: Set to 1 to time start-up (benchmarks/bench_package.py): the app prints ``shown`` once its
+#: window is painted and ``ready`` once the patients are listed, then exits instead of waiting.
+STARTUP_PROBE = "CLINIC_LEDGER_STARTUP_PROBE"
+
+
 def _run_window(database: str | None, demo: bool) -> int:
+    import os
+
     app, window = start_window(database, demo)
+    if os.environ.get(STARTUP_PROBE) == "1":
+        window.grab()
+        print("shown", flush=True)
+        while not window.is_ready and window.open_error is None:
+            app.processEvents()
+        window.grab()
+        print("ready", flush=True)
+        if window.is_ready:
+            window.clinic.close()
+        return 2 if window.open_error else 0
     try:
         code = int(app.exec())
     finally:

@@ -13,8 +13,9 @@ the icon and stylesheet, and the main window. Steps, each named in the result:
    executable (an update replaces the install folder).
 4. ``postgresql driver``: psycopg loads with its libpq.
 5. ``resources``: the icon (every size) and the stylesheet load from the package.
-6. ``window``: Qt starts offscreen with the icon, the stylesheet colours a problem red, and the
-   main window opens on the step 1 clinic, lists its patient, paints, and closes.
+6. ``window``: Qt starts offscreen with the icon, the stylesheet colours a problem red, Qt's own
+   translations load (German), and the main window opens on the step 1 clinic, lists its patient,
+   paints, and closes.
 
 Prints one line (``Clinic Ledger 0.1.0 self-test passed: ...``) and returns 0, or prints which
 step failed and why and returns 1. Nothing is written outside the temporary folder (the default
@@ -143,17 +144,18 @@ def _resources() -> None:
 
     for file in resources.icon_files():
         _check(file.is_file() and file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{file} missing")
+    _check(resources.resource("import-templates", "invoices.csv").is_file(), "no CSV templates")
     _check("tone" in resources.stylesheet(), "the stylesheet is missing")
 
 
 def _window(folder: Path, url: str) -> None:
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QLocale, QSettings
     from PySide6.QtGui import QPalette
     from PySide6.QtWidgets import QApplication, QLabel
 
     from desktop_app.core import Clinic
     from desktop_app.ui.main_window import MainWindow
-    from desktop_app.ui.style import apply_style, set_tone
+    from desktop_app.ui.style import apply_style, install_qt_translations, set_tone
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
@@ -165,6 +167,10 @@ def _window(folder: Path, url: str) -> None:
     message.ensurePolished()
     colour = message.palette().color(QPalette.ColorRole.WindowText).name()
     _check(colour == "#a61b1b", f"the stylesheet did not apply (a problem is {colour})")
+    german = install_qt_translations(app, QLocale(QLocale.Language.German))
+    if german is None:
+        raise SelfTestError("Qt's translations are missing")
+    app.removeTranslator(german)
     # Window state goes to a file in the temporary folder, not the person's own settings.
     settings = QSettings(str(folder / "self-test.ini"), QSettings.Format.IniFormat)
     with Clinic.open(url) as clinic:

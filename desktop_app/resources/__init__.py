@@ -1,29 +1,27 @@
 """Files the app ships: icons, the stylesheet, the CSV import templates.
 
-They live inside the package so that they load the same way from a source checkout, an installed
-wheel and the packaged (frozen) app: through :mod:`importlib.resources`, never a path built from
-the working directory or the executable's folder.
+They live inside the package, next to this module, and are found from this module's own location,
+as the database migrations are: the same in a source checkout, an installed wheel and the packaged
+(frozen) app, whose build collects this folder (``packaging/clinic-ledger.spec``). Never a path
+built from the working directory or the executable's folder.
 """
 
 from __future__ import annotations
 
-from importlib import resources
-from importlib.resources.abc import Traversable
+from pathlib import Path
 
+FOLDER = Path(__file__).resolve().parent
 #: Pixel sizes of the window icon (``icons/clinic-ledger-<N>.png``; ``packaging/make_icons.py``).
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 STYLESHEET = "clinic-ledger.qss"
 
 
-def resource(*parts: str) -> Traversable:
+def resource(*parts: str) -> Path:
     """A file or folder under ``desktop_app/resources``."""
-    found = resources.files(__name__)
-    for part in parts:
-        found = found / part
-    return found
+    return FOLDER.joinpath(*parts)
 
 
-def icon_files() -> list[Traversable]:
+def icon_files() -> list[Path]:
     """The app icon's PNG files, smallest first."""
     return [resource("icons", f"clinic-ledger-{size}.png") for size in ICON_SIZES]
 

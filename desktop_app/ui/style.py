@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtCore import QLocale, QSize, QTranslator
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app import resources
@@ -41,12 +41,10 @@ def set_tone(widget: QWidget, tone: str | None) -> None:
 
 
 def app_icon() -> QIcon:
-    """The Clinic Ledger icon, every size of it."""
+    """The Clinic Ledger icon, every size of it (each file is read when that size is drawn)."""
     icon = QIcon()
-    for file in resources.icon_files():
-        pixmap = QPixmap()
-        if pixmap.loadFromData(file.read_bytes(), "PNG"):
-            icon.addPixmap(pixmap)
+    for file, size in zip(resources.icon_files(), resources.ICON_SIZES, strict=True):
+        icon.addFile(str(file), QSize(size, size))
     return icon
 
 
@@ -56,9 +54,14 @@ def install_qt_translations(app: QApplication, locale: QLocale | None = None) ->
     The translations ship with Qt (in the package, frozen or not). The app's own texts are
     English. Returns the installed translator, or None when Qt has none for the language.
     """
+    wanted = locale or QLocale()
+    if wanted.language() in (QLocale.Language.English, QLocale.Language.C):
+        return None  # Qt's own texts are English already
+    from PySide6.QtCore import QLibraryInfo  # only when a translation is wanted
+
     translator = QTranslator(app)
     folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-    if translator.load(locale or QLocale(), "qtbase", "_", folder):
+    if translator.load(wanted, "qtbase", "_", folder):
         app.installTranslator(translator)
         return translator
     translator.deleteLater()

@@ -67,3 +67,22 @@ def test_the_command_line_self_test_in_a_fresh_process(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("\n") == 1 and "self-test passed" in done.stdout
     assert list(tmp_path.iterdir()) == [], "nothing is written outside the temporary folder"
+
+
+def test_the_start_up_probe_shows_the_window_lists_the_patients_and_exits(tmp_path):
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "desktop_app", "--database", url, "--demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "QT_QPA_PLATFORM": "offscreen",
+            "CLINIC_LEDGER_STARTUP_PROBE": "1",
+        },
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["shown", "ready"]

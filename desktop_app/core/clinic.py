@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from . import audit, audit_log, corrections, credit_trace, invoice_list, read_models
 from .allocation import AllocationMode, OpenInvoice, allocate
 from .audit_log import AuditFilter, AuditRecord
 from .corrections import MAX_REASON
 from .currencies import normalize_currency
+from .db import raw as raw_sql
 from .db.engine import WRITE_OPTION, default_database_url, is_sqlite, make_engine
 from .db.migrate import upgrade
 from .db.models import (
@@ -166,7 +166,6 @@ class Clinic:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._actor = actor
-        self._compiled: dict[int, SQLCompiler] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -244,14 +243,7 @@ class Clinic:
         consistent on its own, so it skips the session, the explicit transaction and the result
         processing, and costs little more than the driver's own query.
         """
-        compiled = self._compiled.get(id(statement))
-        if compiled is None:
-            compiled = statement.compile(dialect=self._engine.dialect)
-            self._compiled[id(statement)] = compiled
-        values = compiled.construct_params(params) or {}
-        positions = compiled.positiontup
-        args: Any = [values[name] for name in positions] if positions else values
-        sql = compiled.string
+        sql, args = raw_sql.driver_sql(statement, self._engine.dialect, params)
         raw = self._engine.raw_connection()
         try:
             cursor = raw.cursor()

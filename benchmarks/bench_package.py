@@ -28,9 +28,9 @@ from pathlib import Path
 
 import generate
 from bench_ui import EMPTY_WINDOW
+from run_all import update_readme
 
 ROOT = Path(__file__).resolve().parent.parent
-README = Path(__file__).with_name("README.md")
 BEGIN_MARK = "<!-- package:begin (written by benchmarks/bench_package.py) -->"
 END_MARK = "<!-- package:end -->"
 PROBE = "CLINIC_LEDGER_STARTUP_PROBE"
@@ -140,14 +140,7 @@ def main() -> int:
     section = "\n".join(lines) + "\n"
     print(section)
     if args.readme:
-        text = README.read_text(encoding="utf-8")
-        if BEGIN_MARK in text and END_MARK in text:
-            head, rest = text.split(BEGIN_MARK, 1)
-            _, tail = rest.split(END_MARK, 1)
-            text = head + section.rstrip("\n") + tail
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        README.write_text(text, encoding="utf-8")
+        update_readme(section, BEGIN_MARK, END_MARK)
     return 0
 
 

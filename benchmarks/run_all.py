@@ -1050,11 +1050,13 @@ def render(results: list[dict[str, Any]], info: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(section: str) -> None:
+def update_readme(section: str, begin: str = BEGIN_MARK, end: str = END_MARK) -> None:
+    """Put ``section`` (which starts with ``begin`` and ends with ``end``) into the README, in
+    place of the one between those markers, or at the end the first time."""
     text = README.read_text(encoding="utf-8")
-    if BEGIN_MARK in text and END_MARK in text:
-        head, rest = text.split(BEGIN_MARK, 1)
-        _, tail = rest.split(END_MARK, 1)
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
         text = head + section.rstrip("\n") + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section

@@ -11,29 +11,10 @@
 #
 # Needs Python 3.11+ with venv, and the system libraries Qt loads (see .ci/run for the Debian list).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-
-PYTHON=python3
-OUT="$ROOT/dist"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --python) PYTHON=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    *) echo "usage: $0 [--python PYTHON] [--out DIR]" >&2; exit 2 ;;
-  esac
-done
-
-VENV="$ROOT/packaging/.build-venv"
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install -q --upgrade pip
-"$VENV/bin/pip" install -q "$ROOT[package]"
-VERSION=$("$VENV/bin/python" -c 'import desktop_app; print(desktop_app.__version__)')
-ARCH=$(uname -m)
-
-# The build runs outside the source tree's import path, so the package comes from the venv.
-"$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
-  --distpath "$OUT" --workpath "$ROOT/build/pyinstaller" "$ROOT/packaging/clinic-ledger.spec"
+# shellcheck source=packaging/common.sh
+source "$(dirname "$0")/common.sh"
+parse_build_args "$@"
+build_app
 
 APPDIR="$OUT/clinic-ledger"
 install -m 644 "$ROOT/resources/clinic-ledger.png" "$APPDIR/clinic-ledger.png"

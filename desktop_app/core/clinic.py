@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from . import audit, audit_log, corrections, credit_trace, invoice_list, read_models
+from . import audit, audit_log, corrections, credit_trace, invoice_list, read_models, reports
 from .allocation import AllocationMode, OpenInvoice, allocate
 from .audit_log import AuditFilter, AuditRecord
 from .corrections import MAX_REASON
@@ -1306,6 +1306,33 @@ class Clinic:
                 to_decimal(outstanding, currency),
                 to_decimal(credit, currency),
             )
+
+    # -- reports (read only) -------------------------------------------------------------------
+
+    def aged_receivables(self, as_of: date | None = None) -> reports.AgedReceivables:
+        """What every patient owes, aged by invoice date (0-30, 31-60, 61-90, over 90 days).
+
+        Args:
+            as_of: the day the ages are counted to (default today).
+        """
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            return reports.aged_receivables(session, currency, as_of or date.today())
+
+    def takings(
+        self, start: date, end: date | None = None, payment_type: str | None = None
+    ) -> reports.Takings:
+        """Money received and refunded per payment type from ``start`` to ``end`` (inclusive),
+        and where the received money went (applied to invoices or left as credit).
+
+        Args:
+            start: the first day.
+            end: the last day (default: ``start``, one day's takings).
+            payment_type: only this payment type's money.
+        """
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            return reports.takings(session, currency, start, end or start, payment_type)
 
     def verify(self) -> list[str]:
         """Recompute every ledger invariant (I1-I7) from the records; [] when all is sound."""

@@ -69,6 +69,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.transfers: dict[int, list[int]] = {}
         self.touched: set[int] = set()
         self.counter = 0
+        self.report_checks = 0
 
     def teardown(self) -> None:
         self.clinic.close()
@@ -376,6 +377,25 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def ledger_verifies(self) -> None:
         assert self.clinic.verify() == []
+
+    @invariant()
+    def reports_tie_out(self) -> None:
+        aged = self.clinic.aged_receivables()
+        owed = {pid: sum(self.owed(i) for i in self.open_invoices(pid)) for pid in self.patients}
+        assert aged.total == Decimal(dec(sum(owed.values())))
+        assert {row.patient_id: row.total for row in aged.rows} == {
+            pid: Decimal(dec(amount)) for pid, amount in owed.items() if amount
+        }
+        assert sum(aged.buckets, Decimal("0.00")) == aged.total
+        self.report_checks += 1
+        if self.report_checks % 8:  # the takings cross-check reads every payment: every 8th step
+            return
+        takings = self.clinic.takings(date(2000, 1, 1), date.today())
+        records = [p for pid in self.patients for p in self.clinic.payments(pid) if not p.reversed]
+        assert takings.net == sum((p.total for p in records), Decimal("0.00"))
+        assert takings.received == takings.applied_from_money + takings.to_credit
+        assert takings.applied_from_money == sum((p.money_applied for p in records), Decimal(0))
+        assert takings.credit_applied == sum((p.credit_applied for p in records), Decimal(0))
 
     @invariant()
     def matches_the_shadow_model(self) -> None:

@@ -1,0 +1,240 @@
+"""Reports for the front desk and the bookkeeper, computed by the database in a few aggregates.
+
+* :func:`aged_receivables`: what patients owe now, per patient, aged by invoice date into
+  0-30 days, 31-60, 61-90 and over 90 days, counted to today or a later day. Its total is the
+  clinic's outstanding balance (``Clinic.summary().outstanding``) to the cent.
+* :func:`takings`: money received and refunded between two dates per payment type, and where the
+  received money went: applied to invoices or left as account credit, plus account credit applied
+  to invoices by payments of those days. Reversed payments are left out (they are listed in
+  number only): reversing undoes a payment entered by mistake, so the days' takings are what
+  stands now.
+
+Amounts are integer minor units inside; the report rows carry ``Decimal`` amounts in the clinic's
+currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from .db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
+from .errors import BillingError
+from .money import to_decimal
+
+#: Upper bounds (days since the invoice date, inclusive) of the ageing buckets but the last.
+AGE_BUCKETS = (30, 60, 90)
+BUCKET_NAMES = ("0-30 days", "31-60 days", "61-90 days", "Over 90 days")
+
+
+@dataclass(frozen=True, slots=True)
+class AgedRow:
+    """What one patient owes, by age of the invoices."""
+
+    patient_id: int
+    patient_name: str
+    buckets: tuple[Decimal, Decimal, Decimal, Decimal]
+    total: Decimal
+    open_invoices: int
+    oldest_invoice: date
+
+
+@dataclass(frozen=True, slots=True)
+class AgedReceivables:
+    """Every patient who owes something, most owed first, and the bucket totals."""
+
+    as_of: date
+    rows: tuple[AgedRow, ...]
+    buckets: tuple[Decimal, Decimal, Decimal, Decimal]
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class TakingsLine:
+    """Money in and out by one payment type."""
+
+    payment_type: str
+    received: Decimal
+    refunded: Decimal  # a positive amount: what went back to patients
+    net: Decimal
+    payments: int  # payments and refunds that used this type
+
+
+@dataclass(frozen=True, slots=True)
+class Takings:
+    """The takings of a period (both dates included).
+
+    ``net == received - refunded``, and without a payment-type filter
+    ``received == applied_from_money + to_credit``. With a filter, the lines are that type's
+    money, and the split into applied and to-credit is of the whole payments that used it (a
+    payment split across types counts whole there).
+    """
+
+    start: date
+    end: date
+    payment_type: str | None
+    lines: tuple[TakingsLine, ...]
+    received: Decimal
+    refunded: Decimal
+    net: Decimal
+    applied_from_money: Decimal
+    to_credit: Decimal
+    credit_applied: Decimal
+    reversed_payments: int
+
+
+def aged_receivables(session: Session, currency: str, as_of: date) -> AgedReceivables:
+    """What every patient owes, aged by invoice date as of ``as_of`` (see the module).
+
+    The balances are today's, so the ages are counted to today or a later day (to see what
+    will be overdue by then); an earlier day is refused rather than shown with today's figures.
+    """
+    if as_of < date.today():
+        raise BillingError(
+            "Aged receivables show what is owed today: count the ages to today or a later day."
+        )
+    bounds = [as_of - timedelta(days=days) for days in AGE_BUCKETS]
+    owed = Invoice.owed_minor
+    bucket_sums = [
+        func.sum(case((Invoice.issue_date >= bounds[0], owed), else_=0)),
+        func.sum(
+            case(
+                (and_(Invoice.issue_date < bounds[0], Invoice.issue_date >= bounds[1]), owed),
+                else_=0,
+            )
+        ),
+        func.sum(
+            case(
+                (and_(Invoice.issue_date < bounds[1], Invoice.issue_date >= bounds[2]), owed),
+                else_=0,
+            )
+        ),
+        func.sum(case((Invoice.issue_date < bounds[2], owed), else_=0)),
+    ]
+    per_patient = (
+        select(
+            Invoice.patient_id,
+            *(s.label(f"b{n}") for n, s in enumerate(bucket_sums)),
+            func.sum(owed).label("total"),
+            func.count().label("n"),
+            func.min(Invoice.issue_date).label("oldest"),
+        )
+        .where(Invoice.status == "open", owed > 0)
+        .group_by(Invoice.patient_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(per_patient, Patient.first_name, Patient.last_name)
+        .join(Patient, Patient.id == per_patient.c.patient_id)
+        .order_by(per_patient.c.total.desc(), Patient.last_name, Patient.first_name, Patient.id)
+    ).all()
+
+    def d(minor: int) -> Decimal:
+        return to_decimal(int(minor), currency)
+
+    out: list[AgedRow] = []
+    sums = [0, 0, 0, 0]
+    for pid, b0, b1, b2, b3, total, count, oldest, first, last in rows:
+        minors = (int(b0), int(b1), int(b2), int(b3))
+        sums = [a + b for a, b in zip(sums, minors, strict=True)]
+        out.append(
+            AgedRow(
+                pid,
+                f"{last}, {first}",
+                (d(minors[0]), d(minors[1]), d(minors[2]), d(minors[3])),
+                d(total),
+                int(count),
+                oldest if isinstance(oldest, date) else date.fromisoformat(oldest),
+            )
+        )
+    return AgedReceivables(
+        as_of, tuple(out), (d(sums[0]), d(sums[1]), d(sums[2]), d(sums[3])), d(sum(sums))
+    )
+
+
+def takings(
+    session: Session,
+    currency: str,
+    start: date,
+    end: date,
+    payment_type: str | None = None,
+) -> Takings:
+    """The takings from ``start`` to ``end`` (inclusive), optionally of one payment type."""
+    if end < start:
+        raise BillingError("The report's end date is before its start date.")
+    type_id: int | None = None
+    if payment_type is not None:
+        type_id = session.scalar(select(PaymentType.id).where(PaymentType.name == payment_type))
+        if type_id is None:
+            raise BillingError(f"{payment_type!r} is not a payment type of this clinic.")
+    in_period = and_(Payment.payment_date >= start, Payment.payment_date <= end)
+    standing = and_(in_period, Payment.reversed_at.is_(None))
+    by_type = (
+        select(
+            PaymentType.name,
+            PaymentType.position,
+            func.sum(case((Payment.kind == "payment", PaymentSource.amount_minor), else_=0)),
+            func.sum(case((Payment.kind == "refund", -PaymentSource.amount_minor), else_=0)),
+            func.count(func.distinct(Payment.id)),
+        )
+        .join(PaymentSource, PaymentSource.payment_type_id == PaymentType.id)
+        .join(Payment, Payment.id == PaymentSource.payment_id)
+        .where(standing)
+        .group_by(PaymentType.id, PaymentType.name, PaymentType.position)
+        .order_by(PaymentType.position, PaymentType.name)
+    )
+    if type_id is not None:
+        by_type = by_type.where(PaymentType.id == type_id)
+
+    def d(minor: int) -> Decimal:
+        return to_decimal(int(minor), currency)
+
+    lines = tuple(
+        TakingsLine(name, d(received), d(refunded), d(received - refunded), int(count))
+        for name, _position, received, refunded, count in session.execute(by_type)
+    )
+    # Where the received money went: applications still standing, of the period's payments.
+    payments = select(Payment.id).where(standing, Payment.kind == "payment")
+    if type_id is not None:  # the payments that used this type (a split payment counts whole)
+        payments = payments.where(
+            Payment.id.in_(
+                select(PaymentSource.payment_id).where(PaymentSource.payment_type_id == type_id)
+            )
+        )
+    chosen = payments.subquery()
+    money_in = int(
+        session.scalar(
+            select(func.coalesce(func.sum(Payment.total_minor), 0)).where(
+                Payment.id.in_(select(chosen))
+            )
+        )
+        or 0
+    )
+    from_money, from_credit = session.execute(
+        select(
+            func.coalesce(func.sum(Application.from_money_minor), 0),
+            func.coalesce(func.sum(Application.from_credit_minor), 0),
+        ).where(Application.payment_id.in_(select(chosen)), Application.removed_at.is_(None))
+    ).one()
+    reversed_count = session.scalar(
+        select(func.count()).select_from(Payment).where(in_period, Payment.reversed_at.is_not(None))
+    )
+    received = sum((line.received for line in lines), d(0))
+    refunded = sum((line.refunded for line in lines), d(0))
+    return Takings(
+        start,
+        end,
+        payment_type,
+        lines,
+        received,
+        refunded,
+        received - refunded,
+        d(from_money),
+        d(int(money_in) - int(from_money)),
+        d(from_credit),
+        int(reversed_count or 0),
+    )

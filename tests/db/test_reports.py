@@ -1,0 +1,122 @@
+"""Reports: aged receivables and takings, on SQLite and PostgreSQL, tied out to the ledger."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from desktop_app.core import BillingError, Clinic
+
+TODAY = date.today()
+
+
+def days_ago(n: int) -> date:
+    return TODAY - timedelta(days=n)
+
+
+def pay(clinic: Clinic, pid: int, sources: dict[str, str], rid: str, **kw) -> int:
+    return clinic.record_payment(clinic.preview_payment(pid, sources, **kw), rid)
+
+
+@pytest.fixture
+def ledger(clinic: Clinic) -> dict[str, int]:
+    """Two patients with invoices of several ages, payments by several types, a refund and a
+    reversed payment."""
+    ada = clinic.add_patient("Ada", "Lovelace")
+    alan = clinic.add_patient("Alan", "Turing")
+    ids = {"ada": ada, "alan": alan}
+    ids["a_new"] = clinic.create_invoice(ada, [("Consult", "80", 1)], issue_date=days_ago(5))
+    ids["a_45"] = clinic.create_invoice(ada, [("Consult", "60", 1)], issue_date=days_ago(45))
+    ids["a_100"] = clinic.create_invoice(ada, [("Consult", "50", 1)], issue_date=days_ago(100))
+    ids["t_70"] = clinic.create_invoice(alan, [("Consult", "90", 1)], issue_date=days_ago(70))
+    ids["t_30"] = clinic.create_invoice(alan, [("Consult", "40", 1)], issue_date=days_ago(30))
+    # Yesterday: Ada pays $20 cash + $30 EFTPOS on the oldest invoice ($50, now paid).
+    pay(
+        clinic,
+        ada,
+        {"Cash": "20", "EFTPOS": "30"},
+        "p1",
+        source_invoice=ids["a_100"],
+        payment_date=days_ago(1),
+    )
+    # Yesterday: Alan prepays $150 by card: $130 to his invoices, $20 left as credit.
+    pay(clinic, alan, {"Credit card": "150"}, "p2", payment_date=days_ago(1))
+    # Yesterday: a $25 cash payment entered by mistake, then reversed.
+    ids["mistake"] = pay(clinic, ada, {"Cash": "25"}, "p3", payment_date=days_ago(1))
+    clinic.reverse_payment(ids["mistake"], "entered twice")
+    # Today: Alan gets $5 of his credit back in cash.
+    clinic.refund_credit(alan, "5", method="Cash", request_id="r1", reason="change")
+    return ids
+
+
+def test_aged_receivables_buckets_by_invoice_date_and_ties_to_the_outstanding_total(clinic, ledger):
+    report = clinic.aged_receivables()
+    assert [row.patient_name for row in report.rows] == ["Lovelace, Ada"]  # Alan owes nothing
+    (ada,) = report.rows
+    d = Decimal
+    assert ada.buckets == (d("80.00"), d("60.00"), d("0.00"), d("0.00"))
+    assert ada.total == d("140.00") and ada.open_invoices == 2
+    assert ada.oldest_invoice == days_ago(45)
+    assert report.total == clinic.summary().outstanding == clinic.patient(ledger["ada"]).outstanding
+    # As of 40 days on, the same invoices are older: 45 days becomes 85, 5 becomes 45.
+    later = clinic.aged_receivables(TODAY + timedelta(days=40))
+    assert later.buckets == (d("0.00"), d("80.00"), d("60.00"), d("0.00"))
+    assert later.total == report.total
+    with pytest.raises(BillingError, match="what is owed today"):
+        clinic.aged_receivables(days_ago(1))  # today's balances are not yesterday's
+
+
+def test_an_invoice_exactly_30_days_old_is_current_and_31_days_is_not(clinic):
+    pid = clinic.add_patient("Grace", "Hopper")
+    clinic.create_invoice(pid, [("Consult", "10", 1)], issue_date=days_ago(30))
+    clinic.create_invoice(pid, [("Consult", "20", 1)], issue_date=days_ago(31))
+    clinic.create_invoice(pid, [("Consult", "40", 1)], issue_date=days_ago(91))
+    buckets = clinic.aged_receivables().buckets
+    assert buckets == (Decimal("10.00"), Decimal("20.00"), Decimal("0.00"), Decimal("40.00"))
+
+
+def test_takings_by_payment_type_reconcile_and_leave_out_reversed_payments(clinic, ledger):
+    yesterday = clinic.takings(days_ago(1))
+    lines = {line.payment_type: line for line in yesterday.lines}
+    d = Decimal
+    assert set(lines) == {"Cash", "EFTPOS", "Credit card"}
+    assert lines["Cash"].received == d("20.00")  # the reversed $25 is not takings
+    assert lines["EFTPOS"].received == d("30.00")
+    assert lines["Credit card"].received == d("150.00")
+    assert yesterday.received == d("200.00") and yesterday.refunded == d("0.00")
+    assert yesterday.applied_from_money == d("180.00")  # $50 (Ada) + $130 (Alan)
+    assert yesterday.to_credit == d("20.00")
+    assert yesterday.received == yesterday.applied_from_money + yesterday.to_credit
+    assert yesterday.reversed_payments == 1
+    today = clinic.takings(TODAY)
+    assert [(x.payment_type, x.received, x.refunded, x.net) for x in today.lines] == [
+        ("Cash", d("0.00"), d("5.00"), d("-5.00"))
+    ]
+    both = clinic.takings(days_ago(1), TODAY)
+    assert both.net == d("195.00") and both.refunded == d("5.00")
+
+
+def test_takings_of_one_payment_type(clinic, ledger):
+    cash = clinic.takings(days_ago(1), TODAY, payment_type="Cash")
+    assert [line.payment_type for line in cash.lines] == ["Cash"]
+    assert (cash.received, cash.refunded, cash.net) == (
+        Decimal("20.00"),
+        Decimal("5.00"),
+        Decimal("15.00"),
+    )
+    with pytest.raises(BillingError, match="'Cheque' is not a payment type"):
+        clinic.takings(TODAY, payment_type="Cheque")
+    with pytest.raises(BillingError, match="end date is before its start date"):
+        clinic.takings(TODAY, days_ago(1))
+
+
+def test_credit_applied_by_a_payment_from_credit_is_reported(clinic):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    pay(clinic, pid, {"Cash": "100"}, "pre", payment_date=days_ago(2))
+    invoice = clinic.create_invoice(pid, [("Consult", "60", 1)])
+    clinic.record_payment(clinic.preview_payment(pid, {}, source_invoice=invoice), "from-credit")
+    today = clinic.takings(TODAY)
+    assert today.received == Decimal("0.00") and today.credit_applied == Decimal("60.00")
+    assert clinic.takings(days_ago(2)).to_credit == Decimal("100.00")

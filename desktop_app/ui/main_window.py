@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.audit_log_action.setEnabled(True)
         for act in (self.backup_action, self.restore_action):
             act.setEnabled(True)
-        for act in (self.export_action, self.invoice_list_action):
+        for act in (self.export_action, self.invoice_list_action, self.reports_action):
             act.setEnabled(True)
         self.import_action.setEnabled(True)
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}")
@@ -414,9 +414,11 @@ class MainWindow(QMainWindow):
         self.invoice_list_action = action(
             "All &invoices…", "Ctrl+Shift+I", self._on_invoice_list_action_triggered
         )
-        for act in (self.export_action, self.invoice_list_action):
+        self.reports_action = action("&Reports…", "Ctrl+Shift+D", self._on_reports_action_triggered)
+        for act in (self.export_action, self.invoice_list_action, self.reports_action):
             act.setEnabled(False)  # until the clinic is open
         self._invoice_list_window: QWidget | None = None  # made on first use
+        self._reports_window: QWidget | None = None
         self.import_action = QAction("&Import…", self)
         self.import_action.triggered.connect(self._on_import_action_triggered)
         self.import_action.setEnabled(False)  # until the clinic is open
@@ -458,6 +460,7 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.verify_action)
         tools_menu.addAction(self.audit_log_action)
         tools_menu.addAction(self.invoice_list_action)
+        tools_menu.addAction(self.reports_action)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -660,6 +663,23 @@ class MainWindow(QMainWindow):
         window.activateWindow()
         return window
 
+    def open_reports(self) -> QWidget:
+        """Show the takings and aged receivables reports (non-modal), read afresh."""
+        from desktop_app.ui.dialogs.reports import ReportsWindow  # loaded on first use
+
+        window = self._reports_window
+        if isinstance(window, ReportsWindow) and window.clinic is self.clinic:
+            window.refresh()
+        else:
+            if window is not None:
+                window.close()
+            window = ReportsWindow(self.clinic, self.formatter, self)
+            self._reports_window = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
     def open_export(self) -> QWidget:
         """Export patients, invoices, invoice lines or payments to a CSV file (modal)."""
         from desktop_app.ui.dialogs.export_dialog import ExportDialog  # loaded on first use
@@ -757,6 +777,9 @@ class MainWindow(QMainWindow):
 
     def _on_invoice_list_action_triggered(self) -> None:
         self.open_invoice_list()
+
+    def _on_reports_action_triggered(self) -> None:
+        self.open_reports()
 
     def _on_export_action_triggered(self) -> None:
         self.open_export()

@@ -18,6 +18,7 @@ from desktop_app.core import AllocationMode, Clinic
 from desktop_app.core.demo import populate
 from desktop_app.ui.dialogs.audit_log_dialog import AuditLogDialog
 from desktop_app.ui.dialogs.money_actions import CreditNoteDialog, RefundDialog
+from desktop_app.ui.dialogs.reports import ReportsWindow
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
 
@@ -131,6 +132,15 @@ def main() -> None:
         grab(window, "credit-tab.png")
         window.tabs.setCurrentIndex(3)
         grab(window, "credit-notes-and-transfers.png")
+        # Reports: the month's takings by payment type, and what patients owe by age.
+        reports = window.open_reports()
+        assert isinstance(reports, ReportsWindow)
+        reports.resize(960, 560)
+        reports.set_period(date(2026, 11, 1), date(2026, 11, 20))
+        grab(reports, "reports-takings.png")
+        reports.tabs.setCurrentIndex(1)
+        grab(reports, "reports-aged-receivables.png")
+        reports.close()
         window.close()
         clinic.close()
     app.quit()

@@ -1,0 +1,440 @@
+"""The Reports window (Tools > Reports…, Ctrl+Shift+D): takings and aged receivables.
+
+Non-modal. Each tab has its filters, a table sortable by any column (sorted here: the reports are
+a few hundred rows at most for takings, one row per owing patient for receivables), the totals
+that tie the table to the ledger, and Export to CSV (amounts as plain numbers, text made safe for
+spreadsheets). Reports are read when a filter changes; Refresh (F5) reads them again.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core import BillingError
+from desktop_app.core.export import safe_text
+from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.models.records import LEFT, RIGHT, Index
+from desktop_app.ui.style import set_tone
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
+    from desktop_app.core.reports import AgedReceivables, AgedRow, Takings, TakingsLine
+
+ALL_TYPES = "All payment types"
+ROW_HEIGHT = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a report table: its heading, the value of a row, how it is shown."""
+
+    title: str
+    value: Callable[[Any], Any]  # what sorts and what the CSV holds (Decimal, int, str, date)
+    money: bool = False
+
+
+class ReportTableModel(QAbstractTableModel):
+    """Read-only rows of a report, sorted by any column in memory."""
+
+    def __init__(self, columns: Sequence[Column], formatter: Formatter, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns = tuple(columns)
+        self.formatter = formatter
+        self._rows: list[Any] = []
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        """Show these rows (in the order given)."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, n: int) -> Any:
+        """The report row shown on line ``n``."""
+        return self._rows[n]
+
+    def text(self, row: Any, column: int) -> str:
+        """A cell as the table shows it."""
+        col = self.columns[column]
+        value = col.value(row)
+        if col.money:
+            return self.formatter.money(value)
+        if isinstance(value, date):
+            return self.formatter.day(value)
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self.text(self._rows[index.row()], index.column())
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            col = self.columns[index.column()]
+            numeric = col.money or isinstance(col.value(self._rows[index.row()]), int)
+            return int((RIGHT if numeric else LEFT).value)
+        return None
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section].title
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
+            return int((RIGHT if self.columns[section].money else LEFT).value)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort the rows by ``column`` (ties keep their order); -1 keeps the report's order."""
+        if not 0 <= column < len(self.columns):
+            return
+        self.layoutAboutToBeChanged.emit()
+        key = self.columns[column].value
+        self._rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        self.layoutChanged.emit()
+
+    def write_csv(self, path: Path, footer: Sequence[Sequence[str]] = ()) -> int:
+        """Write the rows as shown (order included) to ``path``; returns the number of rows."""
+        with path.open("w", newline="", encoding="utf-8-sig") as handle:
+            out = csv.writer(handle)
+            out.writerow([safe_text(c.title) for c in self.columns])
+            for row in self._rows:
+                out.writerow([_csv_cell(c.value(row)) for c in self.columns])
+            for line in footer:
+                out.writerow([safe_text(cell) for cell in line])
+        return len(self._rows)
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, Decimal | int):
+        return str(value)  # a number, not text: never a formula
+    if isinstance(value, date):
+        return value.isoformat()
+    return safe_text(str(value))
+
+
+TAKINGS_COLUMNS = (
+    Column("Payment type", lambda line: line.payment_type),
+    Column("Received", lambda line: line.received, money=True),
+    Column("Refunded", lambda line: line.refunded, money=True),
+    Column("Net", lambda line: line.net, money=True),
+    Column("Payments", lambda line: line.payments),
+)
+AGED_COLUMNS = (
+    Column("Patient", lambda row: row.patient_name),
+    Column("0-30 days", lambda row: row.buckets[0], money=True),
+    Column("31-60 days", lambda row: row.buckets[1], money=True),
+    Column("61-90 days", lambda row: row.buckets[2], money=True),
+    Column("Over 90 days", lambda row: row.buckets[3], money=True),
+    Column("Total owed", lambda row: row.total, money=True),
+    Column("Invoices", lambda row: row.open_invoices),
+    Column("Oldest invoice", lambda row: row.oldest_invoice),
+)
+
+
+def _qdate(day: date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def _day(edit: QDateEdit) -> date:
+    value = edit.date()
+    return date(value.year(), value.month(), value.day())
+
+
+def _table(model: ReportTableModel, name: str) -> QTableView:
+    table = QTableView()
+    table.setAccessibleName(name)
+    table.setModel(model)
+    # Unsorted at first: the report's own order (payment types as set up; most owed first).
+    table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    table.setSortingEnabled(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.setTabKeyNavigation(False)
+    rows = table.verticalHeader()
+    rows.setVisible(False)
+    rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    rows.setDefaultSectionSize(ROW_HEIGHT)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setDefaultSectionSize(110)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+class ReportsWindow(QDialog):
+    """Takings by payment type, and aged receivables."""
+
+    def __init__(self, clinic: Clinic, formatter: Formatter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._clinic = clinic
+        self._formatter = formatter
+        self.setWindowTitle("Reports")
+        self.setModal(False)
+        self.setSizeGripEnabled(True)
+        self.resize(900, 560)
+        self.takings_model = ReportTableModel(TAKINGS_COLUMNS, formatter, self)
+        self.aged_model = ReportTableModel(AGED_COLUMNS, formatter, self)
+        self.takings: Takings | None = None
+        self.aged: AgedReceivables | None = None
+        self._build()
+        self.refresh()
+
+    @property
+    def clinic(self) -> Clinic:
+        """The clinic reported on."""
+        return self._clinic
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_takings(), "&Takings")
+        self.tabs.addTab(self._build_aged(), "&Aged receivables")
+        layout.addWidget(self.tabs, 1)
+        bottom = QHBoxLayout()
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        bottom.addWidget(self.message_label, 1)
+        self.export_button = QPushButton("E&xport to CSV…")
+        self.export_button.clicked.connect(self._on_export_button_clicked)
+        self.refresh_button = QPushButton("&Refresh")
+        self.refresh_button.setToolTip("Read the report again (F5)")
+        self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        for button in (self.export_button, self.refresh_button, close):
+            button.setAutoDefault(False)
+            bottom.addWidget(button)
+        layout.addLayout(bottom)
+        QShortcut(QKeySequence("F5"), self, self.refresh)
+
+    def _build_takings(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        filters = QHBoxLayout()
+        today = _qdate(date.today())
+        self.start_edit = QDateEdit(today)
+        self.end_edit = QDateEdit(today)
+        for edit, name in ((self.start_edit, "From"), (self.end_edit, "To")):
+            edit.setCalendarPopup(True)
+            edit.setAccessibleName(name)
+            edit.setMaximumDate(today)
+            edit.dateChanged.connect(self._on_takings_filter_changed)
+        self.type_combo = QComboBox()
+        self.type_combo.setAccessibleName("Payment type")
+        self.type_combo.addItem(ALL_TYPES, None)
+        for name in self._clinic.payment_types(include_inactive=True):
+            self.type_combo.addItem(name, name)
+        self.type_combo.currentIndexChanged.connect(self._on_takings_filter_changed)
+        for text, widget in (
+            ("&From:", self.start_edit),
+            ("T&o:", self.end_edit),
+            ("&Payment type:", self.type_combo),
+        ):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            filters.addWidget(label)
+            filters.addWidget(widget)
+            filters.addSpacing(8)
+        filters.addStretch(1)
+        layout.addLayout(filters)
+        self.takings_table = _table(self.takings_model, "Takings by payment type")
+        layout.addWidget(self.takings_table, 1)
+        self.takings_summary = QLabel()
+        self.takings_summary.setAccessibleName("Takings reconciliation")
+        self.takings_summary.setWordWrap(True)
+        self.takings_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.takings_summary)
+        return page
+
+    def _build_aged(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        filters = QHBoxLayout()
+        self.as_of_edit = QDateEdit(_qdate(date.today()))
+        self.as_of_edit.setCalendarPopup(True)
+        self.as_of_edit.setAccessibleName("Ages counted to")
+        self.as_of_edit.setMinimumDate(_qdate(date.today()))  # today's balances: see the core
+        self.as_of_edit.dateChanged.connect(self._on_aged_filter_changed)
+        label = QLabel("Ages &counted to:")
+        label.setBuddy(self.as_of_edit)
+        filters.addWidget(label)
+        filters.addWidget(self.as_of_edit)
+        filters.addStretch(1)
+        layout.addLayout(filters)
+        self.aged_table = _table(self.aged_model, "Aged receivables")
+        layout.addWidget(self.aged_table, 1)
+        self.aged_summary = QLabel()
+        self.aged_summary.setAccessibleName("Aged receivables totals")
+        self.aged_summary.setWordWrap(True)
+        layout.addWidget(self.aged_summary)
+        return page
+
+    # -- what the window does ---------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read both reports again with the filters shown."""
+        self.show_takings()
+        self.show_aged()
+
+    def set_period(self, start: date, end: date) -> None:
+        """Show the takings from ``start`` to ``end``."""
+        self.start_edit.blockSignals(True)
+        self.start_edit.setDate(_qdate(start))
+        self.start_edit.blockSignals(False)
+        self.end_edit.setDate(_qdate(end))
+        self.show_takings()
+
+    def set_payment_type(self, name: str | None) -> None:
+        """Show only one payment type's takings (None: all)."""
+        self.type_combo.setCurrentIndex(max(self.type_combo.findData(name), 0))
+
+    def show_takings(self) -> None:
+        """Read and show the takings for the filters shown."""
+        start, end = _day(self.start_edit), _day(self.end_edit)
+        try:
+            report = self._clinic.takings(start, end, self.type_combo.currentData())
+        except BillingError as exc:
+            self.takings = None
+            self.takings_model.set_rows([])
+            self.takings_summary.setText("")
+            self._say(str(exc), "problem")
+            return
+        self.takings = report
+        self.takings_model.set_rows(report.lines)
+        self._reapply_sort(self.takings_table)
+        m = self._formatter.money
+        parts = [
+            f"Received {m(report.received)}, refunded {m(report.refunded)}: net {m(report.net)}.",
+            f"Of the payments' money, {m(report.applied_from_money)} was applied to invoices and "
+            f"{m(report.to_credit)} left as account credit; {m(report.credit_applied)} of "
+            "account credit was applied to invoices by the same payments.",
+        ]
+        if report.reversed_payments:
+            parts.append(
+                f"{report.reversed_payments:,} reversed payment"
+                f"{'s are' if report.reversed_payments != 1 else ' is'} not counted."
+            )
+        self.takings_summary.setText(" ".join(parts))
+        self._say("", None)
+
+    def show_aged(self) -> None:
+        """Read and show the aged receivables for the date shown."""
+        try:
+            report = self._clinic.aged_receivables(_day(self.as_of_edit))
+        except BillingError as exc:
+            self._say(str(exc), "problem")
+            return
+        self.aged = report
+        self.aged_model.set_rows(report.rows)
+        self._reapply_sort(self.aged_table)
+        m = self._formatter.money
+        buckets = ", ".join(
+            f"{name} {m(amount)}"
+            for name, amount in zip(
+                ("0-30 days", "31-60", "61-90", "over 90"), report.buckets, strict=True
+            )
+        )
+        self.aged_summary.setText(
+            f"{len(report.rows):,} patient{'' if len(report.rows) == 1 else 's'} owe "
+            f"{m(report.total)} in all ({buckets})."
+        )
+
+    def export(self, path: Path) -> int:
+        """Write the report on the current tab to ``path`` as CSV; returns the rows written."""
+        if self.tabs.currentIndex() == 0:
+            report = self.takings
+            footer = (
+                []
+                if report is None
+                else [
+                    ["Total", str(report.received), str(report.refunded), str(report.net)],
+                    ["Applied to invoices", str(report.applied_from_money)],
+                    ["Left as account credit", str(report.to_credit)],
+                    ["Account credit applied", str(report.credit_applied)],
+                ]
+            )
+            return self.takings_model.write_csv(path, footer)
+        aged = self.aged
+        footer = (
+            [] if aged is None else [["Total", *(str(b) for b in aged.buckets), str(aged.total)]]
+        )
+        return self.aged_model.write_csv(path, footer)
+
+    def _reapply_sort(self, table: QTableView) -> None:
+        header = table.horizontalHeader()
+        if header.isSortIndicatorShown() and header.sortIndicatorSection() >= 0:
+            table.model().sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+
+    def _say(self, text: str, tone: str | None) -> None:
+        self.message_label.setText(text)
+        set_tone(self.message_label, tone)
+
+    def _suggested_name(self) -> str:
+        if self.tabs.currentIndex() == 0:
+            start, end = _day(self.start_edit), _day(self.end_edit)
+            return f"takings-{start.isoformat()}-to-{end.isoformat()}.csv"
+        return f"aged-receivables-{_day(self.as_of_edit).isoformat()}.csv"
+
+    # -- slots ------------------------------------------------------------------------------
+
+    def _on_takings_filter_changed(self, *_args: object) -> None:
+        self.show_takings()
+
+    def _on_aged_filter_changed(self, *_args: object) -> None:
+        self.show_aged()
+
+    def _on_refresh_button_clicked(self) -> None:
+        self.refresh()
+
+    def _on_export_button_clicked(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export report", str(Path.home() / self._suggested_name()), "CSV files (*.csv)"
+        )
+        if not name:
+            return
+        try:
+            rows = self.export(Path(name))
+        except OSError as exc:
+            self._say(f"The report could not be saved: {exc.strerror or exc}.", "problem")
+            return
+        self._say(f"Exported {rows:,} row{'' if rows == 1 else 's'} to {name}.", "done")
+
+
+def aged_row_text(model: ReportTableModel, row: AgedRow | TakingsLine) -> list[str]:
+    """Every cell of one row as the table shows it (for tests and screen readers)."""
+    return [model.text(row, c) for c in range(len(model.columns))]

@@ -1,0 +1,155 @@
+"""Tools > Reports…: takings and aged receivables, filters, sorting, totals and CSV export."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+
+import pytest
+from PySide6.QtCore import QDate, QPoint, Qt
+
+from desktop_app.ui.dialogs.reports import ReportsWindow, aged_row_text
+from desktop_app.ui.main_window import MainWindow
+
+TODAY = date.today()
+
+
+def days_ago(n: int) -> date:
+    return TODAY - timedelta(days=n)
+
+
+@pytest.fixture
+def ledger(clinic):
+    ada = clinic.add_patient("Ada", "Lovelace")
+    alan = clinic.add_patient("Alan", "Turing")
+    grace = clinic.add_patient("Grace", "Hopper")
+    clinic.create_invoice(ada, [("Consult", "80", 1)], issue_date=days_ago(5))
+    clinic.create_invoice(ada, [("Consult", "60", 1)], issue_date=days_ago(45))
+    clinic.create_invoice(alan, [("Consult", "200", 1)], issue_date=days_ago(100))
+    clinic.create_invoice(grace, [("Consult", "30", 1)], issue_date=days_ago(70))
+    clinic.record_payment(clinic.preview_payment(ada, {"Cash": "20", "EFTPOS": "30"}), "p1")
+    clinic.record_payment(
+        clinic.preview_payment(grace, {"Credit card": "100"}, payment_date=days_ago(1)), "p2"
+    )
+    clinic.refund_credit(grace, "10", method="Cash", request_id="r1")
+    return {"ada": ada, "alan": alan, "grace": grace}
+
+
+@pytest.fixture
+def window(qtbot, clinic, formatter, ledger):
+    shown = ReportsWindow(clinic, formatter)
+    qtbot.addWidget(shown)
+    shown.show()
+    qtbot.waitExposed(shown)
+    yield shown
+    shown.close()
+
+
+def texts(window, model):
+    return [aged_row_text(model, model.row(r)) for r in range(model.rowCount())]
+
+
+def test_todays_takings_by_payment_type_and_their_reconciliation(window):
+    assert texts(window, window.takings_model) == [
+        ["Cash", "$20.00", "$10.00", "$10.00", "2"],
+        ["EFTPOS", "$30.00", "$0.00", "$30.00", "1"],
+    ]
+    summary = window.takings_summary.text()
+    assert "Received $50.00, refunded $10.00: net $40.00." in summary
+    assert "$50.00 was applied to invoices and $0.00 left as account credit" in summary
+
+
+def test_the_period_and_payment_type_filters(window):
+    window.set_period(days_ago(1), TODAY)
+    assert [row[0] for row in texts(window, window.takings_model)] == [
+        "Cash",
+        "EFTPOS",
+        "Credit card",
+    ]
+    assert "$100.00 of account credit" not in window.takings_summary.text()
+    assert "$80.00 was applied to invoices and $70.00 left as account credit" in (
+        window.takings_summary.text()
+    )
+    window.set_payment_type("Credit card")
+    assert texts(window, window.takings_model) == [
+        ["Credit card", "$100.00", "$0.00", "$100.00", "1"]
+    ]
+    window.set_payment_type(None)
+    window.start_edit.setDate(QDate(TODAY.year, TODAY.month, TODAY.day))
+    window.end_edit.setDate(QDate(*days_ago(3).timetuple()[:3]))  # the end before the start
+    assert window.takings_model.rowCount() == 0
+    assert "end date is before its start date" in window.message_label.text()
+
+
+def test_aged_receivables_sorted_by_any_column_with_totals(qtbot, window, clinic):
+    window.tabs.setCurrentIndex(1)
+    rows = texts(window, window.aged_model)
+    assert rows[0][:6] == ["Turing, Alan", "$0.00", "$0.00", "$0.00", "$200.00", "$200.00"]
+    assert [r[0] for r in rows] == ["Turing, Alan", "Lovelace, Ada"]  # Grace paid in full
+    assert "2 patients owe $290.00 in all" in window.aged_summary.text()
+    assert window.aged.total == clinic.summary().outstanding
+    header = window.aged_table.horizontalHeader()
+    qtbot.mouseClick(
+        header.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(header.sectionViewportPosition(0) + 5, header.height() // 2),
+    )
+    assert [r[0] for r in texts(window, window.aged_model)] == ["Lovelace, Ada", "Turing, Alan"]
+    window.as_of_edit.setDate(QDate(*(TODAY + timedelta(days=30)).timetuple()[:3]))
+    ada = next(r for r in texts(window, window.aged_model) if r[0] == "Lovelace, Ada")
+    assert ada[1:5] == ["$0.00", "$80.00", "$10.00", "$0.00"]  # 5 days old is now 35; 45 is 75
+    assert window.as_of_edit.minimumDate() == QDate(TODAY.year, TODAY.month, TODAY.day)
+
+
+def test_export_writes_the_table_as_shown_with_plain_numbers(window, tmp_path):
+    path = tmp_path / "takings.csv"
+    assert window.export(path) == 2
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["Payment type", "Received", "Refunded", "Net", "Payments"]
+    assert rows[1] == ["Cash", "20.00", "10.00", "10.00", "2"]
+    assert rows[-4] == ["Total", "50.00", "10.00", "40.00"]
+    window.tabs.setCurrentIndex(1)
+    aged = tmp_path / "aged.csv"
+    assert window.export(aged) == 2
+    with aged.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1][0] == "Turing, Alan" and rows[1][-1] == days_ago(100).isoformat()
+    assert rows[-1] == ["Total", "80.00", "10.00", "0.00", "200.00", "290.00"]
+
+
+def test_a_patient_name_that_looks_like_a_formula_is_exported_as_text(
+    clinic, formatter, qtbot, tmp_path
+):
+    pid = clinic.add_patient("Evil", "=HYPERLINK(x)")
+    clinic.create_invoice(pid, [("Consult", "10", 1)])
+    shown = ReportsWindow(clinic, formatter)
+    qtbot.addWidget(shown)
+    shown.tabs.setCurrentIndex(1)
+    path = tmp_path / "aged.csv"
+    shown.export(path)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        cell = list(csv.reader(handle))[1][0]
+    assert cell == "'=HYPERLINK(x), Evil"  # shown as text by a spreadsheet, never run
+    shown.close()
+
+
+def test_the_main_window_opens_reports_from_the_tools_menu(qtbot, clinic, ledger):
+    main = MainWindow(clinic)
+    qtbot.addWidget(main)
+    main.show()
+    assert main.reports_action.shortcut().toString() == "Ctrl+Shift+D"
+    main.reports_action.trigger()
+    window = main._reports_window
+    assert isinstance(window, ReportsWindow) and window.isVisible()
+    assert window.takings_model.rowCount() == 2
+    clinic.record_payment(clinic.preview_payment(ledger["alan"], {"Health fund": "5"}), "p9")
+    main.reports_action.trigger()  # again: the same window, read afresh
+    assert main._reports_window is window and window.takings_model.rowCount() == 3
+    window.close()
+    main.close()
+
+
+def test_the_report_models_pass_the_model_tester(qtmodeltester, window):
+    qtmodeltester.check(window.takings_model)
+    qtmodeltester.check(window.aged_model)

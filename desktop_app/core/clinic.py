@@ -19,7 +19,16 @@ from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from . import audit, audit_log, corrections, credit_trace, invoice_list, read_models, reports
+from . import (
+    audit,
+    audit_log,
+    corrections,
+    credit_trace,
+    invoice_list,
+    liability,
+    read_models,
+    reports,
+)
 from .allocation import AllocationMode, OpenInvoice, allocate
 from .audit_log import AuditFilter, AuditRecord
 from .corrections import MAX_REASON
@@ -1318,6 +1327,22 @@ class Clinic:
         with self._read() as session:
             currency = self._setting(session, "currency")
             return reports.aged_receivables(session, currency, as_of or date.today())
+
+    def credit_liability(
+        self, as_of: date | None = None, dormant_months: int = 12
+    ) -> liability.CreditLiability:
+        """The account credit held for each patient at the end of a day (the clinic's liability),
+        with last visit and payment, dormant credit, and the total at the last 12 month ends.
+
+        Args:
+            as_of: the day (default today; not after today).
+            dormant_months: credit is dormant after this many months without a visit or payment.
+        """
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            return liability.credit_liability(
+                session, currency, as_of or date.today(), dormant_months
+            )
 
     def takings(
         self, start: date, end: date | None = None, payment_type: str | None = None

@@ -120,3 +120,51 @@ def test_credit_applied_by_a_payment_from_credit_is_reported(clinic):
     today = clinic.takings(TODAY)
     assert today.received == Decimal("0.00") and today.credit_applied == Decimal("60.00")
     assert clinic.takings(days_ago(2)).to_credit == Decimal("100.00")
+
+
+def credit_on(clinic: Clinic, pid: int, day: date) -> Decimal:
+    """The oracle: the patient's credit history summed up to the end of ``day``."""
+    return sum((m.change for m in clinic.credit_history(pid) if m.day <= day), Decimal("0.00"))
+
+
+def test_credit_liability_on_any_day_matches_each_credit_history(clinic):
+    ada = clinic.add_patient("Ada", "Lovelace")
+    alan = clinic.add_patient("Alan", "Turing")
+    pay(clinic, ada, {"Cash": "100"}, "a1", payment_date=days_ago(40))
+    invoice = clinic.create_invoice(ada, [("Consult", "30", 1)], issue_date=days_ago(20))
+    pay(clinic, ada, {}, "a2", source_invoice=invoice, payment_date=days_ago(20))
+    clinic.transfer_credit(
+        ada, alan, "25", reason="family", request_id="t1", transfer_date=days_ago(10)
+    )
+    mistake = pay(clinic, alan, {"EFTPOS": "15"}, "t2", payment_date=days_ago(5))
+    clinic.refund_credit(ada, "5", method="Cash", request_id="r1", refund_date=days_ago(2))
+    clinic.reverse_payment(mistake, "entered twice")  # today
+    for back in (0, 1, 3, 6, 15, 25, 45):
+        day = days_ago(back)
+        report = clinic.credit_liability(day)
+        held = {row.patient_id: row.credit for row in report.rows}
+        for pid in (ada, alan):
+            expected = credit_on(clinic, pid, day)
+            assert held.get(pid, Decimal("0.00")) == expected, (back, pid)
+        assert report.total == sum(held.values(), Decimal("0.00"))
+    today = clinic.credit_liability()
+    assert today.total == clinic.summary().credit_held == Decimal("65.00")
+    assert today.series[-1] == (TODAY, today.total) and len(today.series) == 13
+
+
+def test_dormant_credit_and_last_visit(clinic):
+    ada = clinic.add_patient("Ada", "Lovelace")
+    alan = clinic.add_patient("Alan", "Turing")
+    pay(clinic, ada, {"Cash": "40"}, "a1", payment_date=days_ago(400))
+    pay(clinic, alan, {"Cash": "10"}, "b1", payment_date=days_ago(400))
+    clinic.create_invoice(alan, [("Consult", "5", 1)], issue_date=days_ago(30))
+    report = clinic.credit_liability(dormant_months=12)
+    rows = {row.patient_name: row for row in report.rows}
+    assert rows["Lovelace, Ada"].dormant and rows["Lovelace, Ada"].days_inactive == 400
+    assert rows["Lovelace, Ada"].last_visit is None
+    assert not rows["Turing, Alan"].dormant and rows["Turing, Alan"].last_visit == days_ago(30)
+    assert report.dormant_total == Decimal("40.00")
+    with pytest.raises(BillingError, match="day to come"):
+        clinic.credit_liability(TODAY + timedelta(days=1))
+    with pytest.raises(BillingError, match="1 to 120 months"):
+        clinic.credit_liability(dormant_months=0)

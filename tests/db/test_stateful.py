@@ -396,6 +396,15 @@ class LedgerMachine(RuleBasedStateMachine):
         assert takings.received == takings.applied_from_money + takings.to_credit
         assert takings.applied_from_money == sum((p.money_applied for p in records), Decimal(0))
         assert takings.credit_applied == sum((p.credit_applied for p in records), Decimal(0))
+        # The liability on any day equals each patient's credit history summed to that day.
+        histories = {pid: self.clinic.credit_history(pid) for pid in self.patients}
+        for day in (date(2026, 10, 31), date(2026, 11, 1), date.today()):
+            held = {row.patient_id: row.credit for row in self.clinic.credit_liability(day).rows}
+            for pid, history in histories.items():
+                expected = sum((m.change for m in history if m.day <= day), Decimal("0.00"))
+                assert held.get(pid, Decimal("0.00")) == expected, (day, pid)
+        today = self.clinic.credit_liability()
+        assert today.total == Decimal(dec(sum(self.credit.values())))
 
     @invariant()
     def matches_the_shadow_model(self) -> None:

@@ -140,6 +140,8 @@ def main() -> None:
         grab(reports, "reports-takings.png")
         reports.tabs.setCurrentIndex(1)
         grab(reports, "reports-aged-receivables.png")
+        reports.tabs.setCurrentIndex(2)
+        grab(reports, "reports-credit-held.png")
         reports.close()
         window.close()
         clinic.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import QDate, QPoint, Qt
@@ -153,3 +154,21 @@ def test_the_main_window_opens_reports_from_the_tools_menu(qtbot, clinic, ledger
 def test_the_report_models_pass_the_model_tester(qtmodeltester, window):
     qtmodeltester.check(window.takings_model)
     qtmodeltester.check(window.aged_model)
+
+
+def test_account_credit_held_on_a_day_with_dormant_credit_and_the_chart(window, clinic, ledger):
+    window.tabs.setCurrentIndex(2)
+    rows = texts(window, window.liability_model)
+    # Grace prepaid $100 yesterday: $30 paid her invoice, $10 refunded today, $60 held.
+    assert [row[:2] for row in rows] == [["Hopper, Grace", "$60.00"]]
+    assert rows[0][4] == "1" and rows[0][5] == ""  # last paid yesterday: not dormant
+    assert window.liability.total == clinic.summary().credit_held == Decimal("60.00")
+    assert "1 patient held $60.00 of account credit" in window.liability_summary.text()
+    points = window.liability_chart.points
+    assert len(points) == 13 and points[-1][1] == Decimal("60.00")
+    window.held_on_edit.setDate(QDate(*days_ago(1).timetuple()[:3]))  # before today's refund
+    assert window.liability.total == Decimal("70.00")
+    window.held_on_edit.setDate(QDate(*days_ago(2).timetuple()[:3]))  # before the prepayment
+    assert window.liability_model.rowCount() == 0 and window.liability.total == 0
+    grab = window.grab()
+    assert not grab.isNull()

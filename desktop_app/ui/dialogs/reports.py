@@ -1,4 +1,4 @@
-"""The Reports window (Tools > Reports…, Ctrl+Shift+D): takings and aged receivables.
+"""The Reports window (Tools > Reports…, Ctrl+Shift+D): takings, aged receivables, credit held.
 
 Non-modal. Each tab has its filters, a table sortable by any column (sorted here: the reports are
 a few hundred rows at most for takings, one row per owing patient for receivables), the totals
@@ -39,9 +39,11 @@ from desktop_app.core.export import safe_text
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index
 from desktop_app.ui.style import set_tone
+from desktop_app.ui.widgets.line_chart import LineChart
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
+    from desktop_app.core.liability import CreditLiability
     from desktop_app.core.reports import AgedReceivables, AgedRow, Takings, TakingsLine
 
 ALL_TYPES = "All payment types"
@@ -54,7 +56,7 @@ class Column:
 
     title: str
     value: Callable[[Any], Any]  # what sorts and what the CSV holds (Decimal, int, str, date)
-    money: bool = False
+    money: bool = False  # None (nothing to show) is an empty cell, sorted first
 
 
 class ReportTableModel(QAbstractTableModel):
@@ -80,6 +82,8 @@ class ReportTableModel(QAbstractTableModel):
         """A cell as the table shows it."""
         col = self.columns[column]
         value = col.value(row)
+        if value is None:
+            return ""
         if col.money:
             return self.formatter.money(value)
         if isinstance(value, date):
@@ -119,7 +123,12 @@ class ReportTableModel(QAbstractTableModel):
         if not 0 <= column < len(self.columns):
             return
         self.layoutAboutToBeChanged.emit()
-        key = self.columns[column].value
+        value = self.columns[column].value
+
+        def key(row: Any) -> tuple[bool, Any]:
+            found = value(row)
+            return (found is not None, found)
+
         self._rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
         self.layoutChanged.emit()
 
@@ -136,6 +145,8 @@ class ReportTableModel(QAbstractTableModel):
 
 
 def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, Decimal | int):
         return str(value)  # a number, not text: never a formula
     if isinstance(value, date):
@@ -159,6 +170,15 @@ AGED_COLUMNS = (
     Column("Total owed", lambda row: row.total, money=True),
     Column("Invoices", lambda row: row.open_invoices),
     Column("Oldest invoice", lambda row: row.oldest_invoice),
+)
+
+LIABILITY_COLUMNS = (
+    Column("Patient", lambda row: row.patient_name),
+    Column("Account credit", lambda row: row.credit, money=True),
+    Column("Last visit", lambda row: row.last_visit),
+    Column("Last payment", lambda row: row.last_payment),
+    Column("Days inactive", lambda row: row.days_inactive),
+    Column("Dormant", lambda row: "Dormant" if row.dormant else ""),
 )
 
 
@@ -207,8 +227,10 @@ class ReportsWindow(QDialog):
         self.resize(900, 560)
         self.takings_model = ReportTableModel(TAKINGS_COLUMNS, formatter, self)
         self.aged_model = ReportTableModel(AGED_COLUMNS, formatter, self)
+        self.liability_model = ReportTableModel(LIABILITY_COLUMNS, formatter, self)
         self.takings: Takings | None = None
         self.aged: AgedReceivables | None = None
+        self.liability: CreditLiability | None = None
         self._build()
         self.refresh()
 
@@ -224,6 +246,7 @@ class ReportsWindow(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_takings(), "&Takings")
         self.tabs.addTab(self._build_aged(), "&Aged receivables")
+        self.tabs.addTab(self._build_liability(), "Account &credit held")
         layout.addWidget(self.tabs, 1)
         bottom = QHBoxLayout()
         self.message_label = QLabel()
@@ -304,12 +327,76 @@ class ReportsWindow(QDialog):
         layout.addWidget(self.aged_summary)
         return page
 
+    def _build_liability(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        filters = QHBoxLayout()
+        today = _qdate(date.today())
+        self.held_on_edit = QDateEdit(today)
+        self.held_on_edit.setCalendarPopup(True)
+        self.held_on_edit.setAccessibleName("Credit held at the end of")
+        self.held_on_edit.setMaximumDate(today)
+        self.held_on_edit.dateChanged.connect(self._on_liability_filter_changed)
+        self.dormant_combo = QComboBox()
+        self.dormant_combo.setAccessibleName("Dormant after")
+        for months in (3, 6, 12, 18, 24, 36):
+            self.dormant_combo.addItem(f"{months} months", months)
+        self.dormant_combo.setCurrentIndex(self.dormant_combo.findData(12))
+        self.dormant_combo.currentIndexChanged.connect(self._on_liability_filter_changed)
+        for text, widget in (
+            ("Held at the &end of:", self.held_on_edit),
+            ("Dormant after no visit or payment for:", self.dormant_combo),
+        ):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            filters.addWidget(label)
+            filters.addWidget(widget)
+            filters.addSpacing(8)
+        filters.addStretch(1)
+        layout.addLayout(filters)
+        self.liability_table = _table(self.liability_model, "Account credit held")
+        layout.addWidget(self.liability_table, 1)
+        self.liability_chart = LineChart(self._formatter.money)
+        self.liability_chart.setAccessibleName("Total account credit held, month by month")
+        layout.addWidget(self.liability_chart)
+        self.liability_summary = QLabel()
+        self.liability_summary.setAccessibleName("Account credit totals")
+        self.liability_summary.setWordWrap(True)
+        layout.addWidget(self.liability_summary)
+        return page
+
     # -- what the window does ---------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Read both reports again with the filters shown."""
+        """Read the reports again with the filters shown."""
         self.show_takings()
         self.show_aged()
+        self.show_liability()
+
+    def show_liability(self) -> None:
+        """Read and show the account credit held on the day shown."""
+        try:
+            report = self._clinic.credit_liability(
+                _day(self.held_on_edit), self.dormant_combo.currentData()
+            )
+        except BillingError as exc:
+            self._say(str(exc), "problem")
+            return
+        self.liability = report
+        self.liability_model.set_rows(report.rows)
+        self._reapply_sort(self.liability_table)
+        *months, (day, total) = report.series
+        self.liability_chart.set_points(
+            [(f"{end:%b %Y}", held) for end, held in months] + [(self._formatter.day(day), total)]
+        )
+        m = self._formatter.money
+        dormant = sum(1 for row in report.rows if row.dormant)
+        self.liability_summary.setText(
+            f"{len(report.rows):,} patient{'' if len(report.rows) == 1 else 's'} held "
+            f"{m(report.total)} of account credit at the end of "
+            f"{self._formatter.day(report.as_of)}; {dormant:,} of them, {m(report.dormant_total)},"
+            f" dormant (no visit or payment for {report.dormant_months} months)."
+        )
 
     def set_period(self, start: date, end: date) -> None:
         """Show the takings from ``start`` to ``end``."""
@@ -389,6 +476,10 @@ class ReportsWindow(QDialog):
                 ]
             )
             return self.takings_model.write_csv(path, footer)
+        if self.tabs.currentIndex() == 2:
+            held = self.liability
+            footer = [] if held is None else [["Total", str(held.total)]]
+            return self.liability_model.write_csv(path, footer)
         aged = self.aged
         footer = (
             [] if aged is None else [["Total", *(str(b) for b in aged.buckets), str(aged.total)]]
@@ -408,6 +499,8 @@ class ReportsWindow(QDialog):
         if self.tabs.currentIndex() == 0:
             start, end = _day(self.start_edit), _day(self.end_edit)
             return f"takings-{start.isoformat()}-to-{end.isoformat()}.csv"
+        if self.tabs.currentIndex() == 2:
+            return f"account-credit-held-{_day(self.held_on_edit).isoformat()}.csv"
         return f"aged-receivables-{_day(self.as_of_edit).isoformat()}.csv"
 
     # -- slots ------------------------------------------------------------------------------
@@ -417,6 +510,9 @@ class ReportsWindow(QDialog):
 
     def _on_aged_filter_changed(self, *_args: object) -> None:
         self.show_aged()
+
+    def _on_liability_filter_changed(self, *_args: object) -> None:
+        self.show_liability()
 
     def _on_refresh_button_clicked(self) -> None:
         self.refresh()

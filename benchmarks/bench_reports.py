@@ -61,6 +61,44 @@ WHERE a.removed_at IS NULL AND p.kind = 'payment' AND p.reversed_at IS NULL
 )
 
 
+LIABILITY_SQL = (  # the statements of Clinic.credit_liability, for month ends back to :since
+    """
+SELECT id, patient_id, kind, payment_date, total_minor FROM payments WHERE payment_date > :since
+""",
+    """
+SELECT a.payment_id, p.patient_id, p.payment_date, a.from_money_minor, a.from_credit_minor
+FROM applications a JOIN payments p ON p.id = a.payment_id WHERE p.payment_date > :since
+""",
+    """
+SELECT p.patient_id, a.removed_at, a.removed_reason, a.from_money_minor, a.from_credit_minor
+FROM applications a JOIN payments p ON p.id = a.payment_id
+WHERE a.removed_at IS NOT NULL AND a.removed_at >= :since
+""",
+    """
+SELECT id, patient_id, kind, total_minor, reversed_at FROM payments
+WHERE reversed_at IS NOT NULL AND reversed_at >= :since
+""",
+    """
+SELECT patient_id, note_date, to_credit_minor, reversed_at FROM credit_notes
+WHERE to_credit_minor > 0 AND (note_date > :since OR reversed_at >= :since)
+""",
+    """
+SELECT from_patient_id, to_patient_id, transfer_date, amount_minor, reversed_at
+FROM credit_transfers WHERE transfer_date > :since OR reversed_at >= :since
+""",
+    "SELECT id, credit_minor FROM patients WHERE credit_minor != 0",
+    """
+SELECT patient_id, MAX(issue_date) FROM invoices
+WHERE issue_date <= :day AND status != 'void' GROUP BY patient_id
+""",
+    """
+SELECT patient_id, MAX(payment_date) FROM payments
+WHERE payment_date <= :day GROUP BY patient_id
+""",
+    "SELECT id, first_name, last_name FROM patients",
+)
+
+
 def timed(fn: Any) -> float:
     start = time.perf_counter()
     fn()
@@ -90,6 +128,13 @@ def main() -> int:
         "d90": (today - timedelta(days=90)).isoformat(),
     }
 
+    held_on = m_end if m_end < today else today
+    since = _twelve_month_ends_back(held_on)
+
+    def raw_liability() -> None:
+        for sql in LIABILITY_SQL:
+            raw.execute(sql, {"since": since.isoformat(), "day": held_on.isoformat()}).fetchall()
+
     def raw_takings(a: date, b: date) -> None:
         for sql in TAKINGS_SQL:
             raw.execute(sql, {"a": a.isoformat(), "b": b.isoformat()}).fetchall()
@@ -107,6 +152,10 @@ def main() -> int:
             f"takings, busiest month ({month})": (
                 lambda: clinic.takings(m_start, m_end),
                 lambda: raw_takings(m_start, m_end),
+            ),
+            f"account credit held at the end of {held_on} (and 12 month ends)": (
+                lambda: clinic.credit_liability(held_on),
+                raw_liability,
             ),
         }
         for ours, base in scenarios.values():  # warm the caches
@@ -130,6 +179,14 @@ def main() -> int:
         )
     raw.close()
     return 0
+
+
+def _twelve_month_ends_back(day: date) -> date:
+    """The earliest month end the liability's chart needs (12 month ends before ``day``)."""
+    first = day.replace(day=1)
+    for _ in range(11):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first - timedelta(days=1)
 
 
 if __name__ == "__main__":

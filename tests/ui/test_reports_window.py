@@ -161,7 +161,7 @@ def test_account_credit_held_on_a_day_with_dormant_credit_and_the_chart(window, 
     rows = texts(window, window.liability_model)
     # Grace prepaid $100 yesterday: $30 paid her invoice, $10 refunded today, $60 held.
     assert [row[:2] for row in rows] == [["Hopper, Grace", "$60.00"]]
-    assert rows[0][4] == "1" and rows[0][5] == ""  # last paid yesterday: not dormant
+    assert rows[0][4] == "0" and rows[0][5] == ""  # refunded today: active, not dormant
     assert window.liability.total == clinic.summary().credit_held == Decimal("60.00")
     assert "1 patient held $60.00 of account credit" in window.liability_summary.text()
     points = window.liability_chart.points

@@ -176,7 +176,7 @@ LIABILITY_COLUMNS = (
     Column("Patient", lambda row: row.patient_name),
     Column("Account credit", lambda row: row.credit, money=True),
     Column("Last visit", lambda row: row.last_visit),
-    Column("Last payment", lambda row: row.last_payment),
+    Column("Last paid or refunded", lambda row: row.last_payment),
     Column("Days inactive", lambda row: row.days_inactive),
     Column("Dormant", lambda row: "Dormant" if row.dormant else ""),
 )

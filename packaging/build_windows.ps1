@@ -52,5 +52,8 @@ try {
 $Iscc = Get-Command iscc -ErrorAction SilentlyContinue
 if ($Iscc) { $Iscc = $Iscc.Source } else { $Iscc = Join-Path ${env:ProgramFiles(x86)} "Inno Setup 6\ISCC.exe" }
 if (-not (Test-Path $Iscc)) { throw "Inno Setup 6 (ISCC.exe) was not found: choco install innosetup" }
-Invoke-Checked $Iscc @("/Q", "/DAppVersion=$Version", (Join-Path $Root "packaging\windows\clinic-ledger.iss"))
+# Inno Setup's version fields take numbers only: "0.2.0rc1" is installed as 0.2.0.
+$Numeric = ($Version -replace '[^0-9.].*$', '')
+Invoke-Checked $Iscc @("/Q", "/DAppVersion=$Version", "/DNumericVersion=$Numeric",
+    (Join-Path $Root "packaging\windows\clinic-ledger.iss"))
 Write-Host "Built dist\Clinic-Ledger-Setup.exe (Clinic Ledger $Version)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,6 +27,17 @@ def now() -> datetime:
             moment_ = _last + timedelta(microseconds=1)
         _last = moment_
         return moment_
+
+
+def local_day(stamp: datetime) -> date:
+    """The day a stored moment fell on at the front desk (this computer's time zone).
+
+    Moments are stored in UTC (SQLite hands them back without a zone; PostgreSQL in its session's
+    zone), while payment, credit note and transfer dates are the desk's own days: a reversal made
+    at 6 pm in Sydney is dated that day, not the UTC day before.
+    """
+    aware = stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+    return aware.astimezone().date()
 
 
 def moment(session: Session) -> datetime:

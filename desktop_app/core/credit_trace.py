@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from .audit import local_day
 from .db.models import (
     Application,
     CreditNote,
@@ -238,7 +239,7 @@ def _payment_events(
                 CreditEvent(
                     pay.reversed_at,
                     (pay.id, 9),
-                    pay.reversed_at.date(),
+                    local_day(pay.reversed_at),
                     f"Refund {pay.id} reversed",
                     -pay.total_minor,
                     pay.id,
@@ -284,7 +285,7 @@ def _payment_events(
                 CreditEvent(
                     app.removed_at,
                     (pay.id, 3),
-                    app.removed_at.date(),
+                    local_day(app.removed_at),
                     f"Credit returned from invoice #{number} ({why})",
                     app.from_credit_minor,
                     pay.id,
@@ -296,7 +297,7 @@ def _payment_events(
                 CreditEvent(
                     app.removed_at,
                     (pay.id, 4),
-                    app.removed_at.date(),
+                    local_day(app.removed_at),
                     f"Payment {pay.id}'s {money(app.from_money_minor)} returned from invoice "
                     f"#{number} ({why})",
                     app.from_money_minor,
@@ -318,7 +319,7 @@ def _payment_events(
                 CreditEvent(
                     pay.reversed_at,
                     (pay.id, 8),
-                    pay.reversed_at.date(),
+                    local_day(pay.reversed_at),
                     f"Payment {pay.id} reversed",
                     -taken,
                     pay.id,
@@ -349,7 +350,7 @@ def _credit_note_events(note: CreditNote, number: int, money: Any) -> list[Credi
             CreditEvent(
                 note.reversed_at,
                 (note.id, 8),
-                note.reversed_at.date(),
+                local_day(note.reversed_at),
                 f"Credit note CN-{note.number} reversed",
                 -note.to_credit_minor,
                 use=("credit_note_reversal", note.id),
@@ -382,7 +383,7 @@ def _transfer_events(
                 CreditEvent(
                     transfer.reversed_at,
                     (transfer.id, 9),
-                    transfer.reversed_at.date(),
+                    local_day(transfer.reversed_at),
                     f"Transfer to {other} reversed",
                     amount,
                     restore=use,
@@ -406,7 +407,7 @@ def _transfer_events(
                 CreditEvent(
                     transfer.reversed_at,
                     (transfer.id, 8),
-                    transfer.reversed_at.date(),
+                    local_day(transfer.reversed_at),
                     f"Transfer from {other} reversed",
                     -amount,
                     use=("transfer_reversal", transfer.id),

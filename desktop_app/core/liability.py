@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from .audit import local_day
 from .db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
 from .errors import BillingError
 from .money import to_decimal
@@ -58,7 +59,7 @@ class CreditLiability:
 
 
 def _day(value: Any) -> date:
-    return value.date() if isinstance(value, datetime) else value
+    return local_day(value) if isinstance(value, datetime) else value
 
 
 def changes_after(session: Session, day: date) -> dict[int, list[tuple[date, int]]]:

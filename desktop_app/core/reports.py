@@ -84,7 +84,7 @@ class Takings:
     applied_from_money: Decimal
     to_credit: Decimal
     credit_applied: Decimal
-    reversed_payments: int
+    reversed_payments: int  # payments (not refunds) of the period reversed, of the type if chosen
 
 
 def aged_receivables(session: Session, currency: str, as_of: date) -> AgedReceivables:
@@ -207,17 +207,17 @@ def takings(
     )
     # Where the received money went: applications still standing, of the period's payments.
     chosen = and_(standing, Payment.kind == "payment")
+    reversed_ones = and_(Payment.reversed_at.is_not(None), Payment.kind == "payment")
     if type_id is not None:  # the payments that used this type (a split payment counts whole)
-        chosen = and_(
-            chosen,
-            Payment.id.in_(
-                select(PaymentSource.payment_id).where(PaymentSource.payment_type_id == type_id)
-            ),
+        used_type = Payment.id.in_(
+            select(PaymentSource.payment_id).where(PaymentSource.payment_type_id == type_id)
         )
+        chosen = and_(chosen, used_type)
+        reversed_ones = and_(reversed_ones, used_type)
     money_in, reversed_count = session.execute(
         select(
             func.coalesce(func.sum(case((chosen, Payment.total_minor), else_=0)), 0),
-            func.coalesce(func.sum(case((Payment.reversed_at.is_not(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((reversed_ones, 1), else_=0)), 0),
         ).where(in_period)
     ).one()
     from_money, from_credit = session.execute(

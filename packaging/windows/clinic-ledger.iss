@@ -12,6 +12,9 @@
 #ifndef AppVersion
   #error Pass the version: iscc /DAppVersion=X.Y.Z clinic-ledger.iss
 #endif
+#ifndef NumericVersion
+  #define NumericVersion AppVersion
+#endif
 #define Root "..\.."
 
 [Setup]
@@ -20,7 +23,7 @@ AppName={#AppName}
 AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher={#AppName}
-VersionInfoVersion={#AppVersion}
+VersionInfoVersion={#NumericVersion}
 VersionInfoProductName={#AppName}
 VersionInfoDescription={#AppName} installer
 DefaultDirName={autopf}\{#AppName}

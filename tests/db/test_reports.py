@@ -106,6 +106,9 @@ def test_takings_of_one_payment_type(clinic, ledger):
         Decimal("5.00"),
         Decimal("15.00"),
     )
+    assert cash.reversed_payments == 1  # the mistaken $25 was cash
+    card = clinic.takings(days_ago(1), TODAY, payment_type="Credit card")
+    assert card.reversed_payments == 0 and card.received == Decimal("150.00")
     with pytest.raises(BillingError, match="'Cheque' is not a payment type"):
         clinic.takings(TODAY, payment_type="Cheque")
     with pytest.raises(BillingError, match="end date is before its start date"):
@@ -168,3 +171,27 @@ def test_dormant_credit_and_last_visit(clinic):
         clinic.credit_liability(TODAY + timedelta(days=1))
     with pytest.raises(BillingError, match="1 to 120 months"):
         clinic.credit_liability(dormant_months=0)
+
+
+@pytest.fixture(params=["Etc/GMT+12", "Australia/Sydney"])
+def desk_time_zone(request, monkeypatch):
+    """The front desk's time zone far from UTC, either way (Etc/GMT+12 is UTC-12)."""
+    import time
+
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_removals_and_reversals_are_dated_on_the_desks_day(desk_time_zone, clinic):
+    today = date.today()  # in the desk's zone
+    ada = clinic.add_patient("Ada", "Lovelace")
+    pay(clinic, ada, {"Cash": "100"}, "a1")
+    mistake = pay(clinic, ada, {"EFTPOS": "15"}, "a2")
+    clinic.reverse_payment(mistake, "entered twice")
+    assert [m.day for m in clinic.credit_history(ada)] == [today, today, today]
+    report = clinic.credit_liability(today)
+    assert report.total == clinic.summary().credit_held == Decimal("100.00")
+    assert clinic.credit_liability(today - timedelta(days=1)).total == Decimal("0.00")

@@ -135,19 +135,26 @@ def test_the_next_page_is_read_ahead_and_inserted_without_a_query(
 ):
     fill(clinic)
     reads = _PageReads(monkeypatch, clinic)
-    model = InvoiceListModel(clinic, formatter, page_size=5)
+    model = InvoiceListModel(clinic, formatter, page_size=5, max_rows=100)
     assert reads.count == 1 and numbers(model) == [1, 2, 3, 4, 5]
-    qtbot.waitUntil(lambda: reads.count == 2)  # the next turn of the event loop reads page 2
-    assert model.rowCount() == 5  # read, not shown: the view has not scrolled there
+    qtbot.wait(20)
+    assert reads.count == 1, "a first page (after a search, say) is not followed by a read"
+    model.fetchMore(QModelIndex())  # scrolled to page 2: read then
+    assert reads.count == 2 and numbers(model) == list(range(1, 11))
+    qtbot.waitUntil(lambda: reads.count == 3)  # the next turn of the event loop reads page 3
+    assert model.rowCount() == 10  # read, not shown: the view has not scrolled there
     model.fetchMore(QModelIndex())
-    assert reads.count == 2, "the page read ahead is inserted without another query"
-    assert numbers(model) == list(range(1, 11))
-    assert (model.pages_read, model.pages_read_ahead) == (2, 1)
-    qtbot.waitUntil(lambda: reads.count == 3)  # and the last page, ahead again
-    model.fetchMore(QModelIndex())
+    assert reads.count == 3, "the page read ahead is inserted without another query"
     assert numbers(model) == list(range(1, 13)) and not model.has_more
+    assert (model.pages_read, model.pages_read_ahead) == (3, 1)
     qtbot.wait(20)
     assert reads.count == 3, "nothing is read ahead past the last page"
+
+
+def scrolled(model: InvoiceListModel, reads: _PageReads) -> None:
+    """Scroll to the second page (read then), so the third is read ahead."""
+    model.fetchMore(QModelIndex())
+    assert reads.count == 2
 
 
 def test_a_page_read_ahead_is_dropped_when_the_search_or_order_changes(
@@ -155,14 +162,13 @@ def test_a_page_read_ahead_is_dropped_when_the_search_or_order_changes(
 ):
     fill(clinic)
     reads = _PageReads(monkeypatch, clinic)
-    model = InvoiceListModel(clinic, formatter, page_size=5)
-    qtbot.waitUntil(lambda: reads.count == 2)
-    model.set_order("number", descending=True)  # new first page; page 2 of the old order is gone
-    assert numbers(model) == [12, 11, 10, 9, 8]
-    model.cancel_read_ahead()  # nothing read ahead for the new order either
-    before = reads.count
+    model = InvoiceListModel(clinic, formatter, page_size=3)
+    scrolled(model, reads)
+    qtbot.waitUntil(lambda: reads.count == 3)
+    model.set_order("number", descending=True)  # new first page; page 3 of the old order is gone
+    assert numbers(model) == [12, 11, 10] and reads.count == 4
     model.fetchMore(QModelIndex())
-    assert reads.count == before + 1 and numbers(model) == list(range(12, 2, -1))
+    assert reads.count == 5 and numbers(model) == list(range(12, 6, -1))
     assert model.pages_read_ahead == 0
 
 
@@ -171,12 +177,13 @@ def test_a_stale_page_read_ahead_is_read_again(qtbot, monkeypatch, clinic, forma
 
     fill(clinic)
     reads = _PageReads(monkeypatch, clinic)
-    model = InvoiceListModel(clinic, formatter, page_size=5)
-    qtbot.waitUntil(lambda: reads.count == 2)
-    clinic.void_invoice(model.invoice(0).id + 6)  # invoice #7 changes after page 2 was read
+    model = InvoiceListModel(clinic, formatter, page_size=3)
+    scrolled(model, reads)
+    qtbot.waitUntil(lambda: reads.count == 3)
+    clinic.void_invoice(model.invoice(0).id + 6)  # invoice #7 changes after page 3 was read
     monkeypatch.setattr(invoices_module, "READ_AHEAD_FRESH_S", 0.0)
     model.fetchMore(QModelIndex())
-    assert reads.count == 3 and model.pages_read_ahead == 0
+    assert reads.count == 4 and model.pages_read_ahead == 0
     assert model.invoice(6).number == 7 and model.invoice(6).status == "void"
 
 
@@ -185,16 +192,17 @@ def test_a_failed_read_ahead_is_silent_and_the_fetch_reports_it(
 ):
     fill(clinic)
     reads = _PageReads(monkeypatch, clinic)
-    model = InvoiceListModel(clinic, formatter, page_size=5)
+    model = InvoiceListModel(clinic, formatter, page_size=3)
+    scrolled(model, reads)
     reads.fail = True
-    qtbot.waitUntil(lambda: reads.count == 2)  # failed: nothing kept, nothing raised
-    assert model.rowCount() == 5
+    qtbot.waitUntil(lambda: reads.count == 3)  # failed: nothing kept, nothing raised
+    assert model.rowCount() == 6
     with pytest.raises(RuntimeError, match="went away"):
         model.fetchMore(QModelIndex())
-    assert model.rowCount() == 5 and model.has_more  # nothing half-inserted
+    assert model.rowCount() == 6 and model.has_more  # nothing half-inserted
     reads.fail = False
     model.fetchMore(QModelIndex())
-    assert numbers(model) == list(range(1, 11))
+    assert numbers(model) == list(range(1, 10))
 
 
 def test_read_ahead_can_be_turned_off_and_stops_when_the_window_closes(
@@ -202,13 +210,15 @@ def test_read_ahead_can_be_turned_off_and_stops_when_the_window_closes(
 ):
     fill(clinic)
     reads = _PageReads(monkeypatch, clinic)
-    InvoiceListModel(clinic, formatter, page_size=5, read_ahead=False)
+    off = InvoiceListModel(clinic, formatter, page_size=3, read_ahead=False)
+    scrolled(off, reads)
     qtbot.wait(20)
-    assert reads.count == 1
-    pending = InvoiceListModel(clinic, formatter, page_size=5)  # its read ahead is due next turn
+    assert reads.count == 2
+    pending = InvoiceListModel(clinic, formatter, page_size=3)
+    pending.fetchMore(QModelIndex())  # its read ahead is due next turn
     pending.cancel_read_ahead()
     qtbot.wait(20)
-    assert reads.count == 2, "only the two first pages were read"
+    assert reads.count == 4, "only what was scrolled to was read"
     window = closing(InvoiceListWindow(clinic, formatter))
     cancelled = []
     monkeypatch.setattr(window.model, "cancel_read_ahead", lambda: cancelled.append(True))

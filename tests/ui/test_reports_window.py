@@ -102,7 +102,7 @@ def test_aged_receivables_sorted_by_any_column_with_totals(qtbot, window, clinic
     assert window.as_of_edit.minimumDate() == QDate(TODAY.year, TODAY.month, TODAY.day)
 
 
-def test_export_writes_the_table_as_shown_with_plain_numbers(window, tmp_path):
+def test_export_writes_the_table_as_shown_with_plain_numbers(window, tmp_path, clinic, ledger):
     path = tmp_path / "takings.csv"
     assert window.export(path) == 2
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -110,6 +110,16 @@ def test_export_writes_the_table_as_shown_with_plain_numbers(window, tmp_path):
     assert rows[0] == ["Payment type", "Received", "Refunded", "Net", "Payments"]
     assert rows[1] == ["Cash", "20.00", "10.00", "10.00", "2"]
     assert rows[-4] == ["Total", "50.00", "10.00", "40.00"]
+    clinic.refund_credit(ledger["grace"], "30", method="Cash", request_id="r2")
+    window.refresh()
+    window.set_payment_type("Cash")
+    assert window.export(path) == 1
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1] == ["Cash", "20.00", "40.00", "-20.00", "3"]
+    assert rows[-4] == ["Total", "20.00", "40.00", "-20.00"]  # a number, not text: no quote
+    assert "payments that used Cash" in window.takings_summary.text()
+    window.set_payment_type(None)
     window.tabs.setCurrentIndex(1)
     aged = tmp_path / "aged.csv"
     assert window.export(aged) == 2

@@ -132,7 +132,7 @@ class ReportTableModel(QAbstractTableModel):
         self._rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
         self.layoutChanged.emit()
 
-    def write_csv(self, path: Path, footer: Sequence[Sequence[str]] = ()) -> int:
+    def write_csv(self, path: Path, footer: Sequence[Sequence[Any]] = ()) -> int:
         """Write the rows as shown (order included) to ``path``; returns the number of rows."""
         with path.open("w", newline="", encoding="utf-8-sig") as handle:
             out = csv.writer(handle)
@@ -140,7 +140,7 @@ class ReportTableModel(QAbstractTableModel):
             for row in self._rows:
                 out.writerow([_csv_cell(c.value(row)) for c in self.columns])
             for line in footer:
-                out.writerow([safe_text(cell) for cell in line])
+                out.writerow([_csv_cell(cell) for cell in line])
         return len(self._rows)
 
 
@@ -368,7 +368,11 @@ class ReportsWindow(QDialog):
     # -- what the window does ---------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Read the reports again with the filters shown."""
+        """Read the reports again with the filters shown (today may have changed since)."""
+        today = _qdate(date.today())
+        for edit in (self.start_edit, self.end_edit, self.held_on_edit):
+            edit.setMaximumDate(today)
+        self.as_of_edit.setMinimumDate(today)
         self.show_takings()
         self.show_aged()
         self.show_liability()
@@ -380,6 +384,10 @@ class ReportsWindow(QDialog):
                 _day(self.held_on_edit), self.dormant_combo.currentData()
             )
         except BillingError as exc:
+            self.liability = None
+            self.liability_model.set_rows([])
+            self.liability_chart.set_points([])
+            self.liability_summary.setText("")
             self._say(str(exc), "problem")
             return
         self.liability = report
@@ -425,9 +433,14 @@ class ReportsWindow(QDialog):
         self.takings_model.set_rows(report.lines)
         self._reapply_sort(self.takings_table)
         m = self._formatter.money
+        whose = (
+            "the payments' money"
+            if report.payment_type is None
+            else f"the money of the payments that used {report.payment_type} (all their types)"
+        )
         parts = [
             f"Received {m(report.received)}, refunded {m(report.refunded)}: net {m(report.net)}.",
-            f"Of the payments' money, {m(report.applied_from_money)} was applied to invoices and "
+            f"Of {whose}, {m(report.applied_from_money)} was applied to invoices and "
             f"{m(report.to_credit)} left as account credit; {m(report.credit_applied)} of "
             "account credit was applied to invoices by the same payments.",
         ]
@@ -444,6 +457,9 @@ class ReportsWindow(QDialog):
         try:
             report = self._clinic.aged_receivables(_day(self.as_of_edit))
         except BillingError as exc:
+            self.aged = None
+            self.aged_model.set_rows([])
+            self.aged_summary.setText("")
             self._say(str(exc), "problem")
             return
         self.aged = report
@@ -469,21 +485,19 @@ class ReportsWindow(QDialog):
                 []
                 if report is None
                 else [
-                    ["Total", str(report.received), str(report.refunded), str(report.net)],
-                    ["Applied to invoices", str(report.applied_from_money)],
-                    ["Left as account credit", str(report.to_credit)],
-                    ["Account credit applied", str(report.credit_applied)],
+                    ["Total", report.received, report.refunded, report.net],
+                    ["Applied to invoices", report.applied_from_money],
+                    ["Left as account credit", report.to_credit],
+                    ["Account credit applied", report.credit_applied],
                 ]
             )
             return self.takings_model.write_csv(path, footer)
         if self.tabs.currentIndex() == 2:
             held = self.liability
-            footer = [] if held is None else [["Total", str(held.total)]]
+            footer = [] if held is None else [["Total", held.total]]
             return self.liability_model.write_csv(path, footer)
         aged = self.aged
-        footer = (
-            [] if aged is None else [["Total", *(str(b) for b in aged.buckets), str(aged.total)]]
-        )
+        footer = [] if aged is None else [["Total", *aged.buckets, aged.total]]
         return self.aged_model.write_csv(path, footer)
 
     def _reapply_sort(self, table: QTableView) -> None:

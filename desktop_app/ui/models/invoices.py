@@ -6,11 +6,12 @@ Sorting and searching are done by the database (``Clinic.invoice_page``): a head
 the first page in the new order. Rows are formatted when first shown, so a page of 200 costs one
 query and only the visible rows are ever formatted.
 
-Reading ahead: once a page is in, the next one is read on the next turn of the event loop (after
-the rows on screen are painted, while the person looks at them), so scrolling on to it later
-inserts rows already read instead of waiting for the database. A page read ahead is used only for
-the same search and order, from the same place, and only while it is fresh
-(:data:`READ_AHEAD_FRESH_S`); otherwise the page is read when it is needed, as before.
+Reading ahead: once the list has been scrolled to a second page, each next page is read on the
+next turn of the event loop (after the rows on screen are painted, while the person looks at
+them), so scrolling on to it later inserts rows already read instead of waiting for the
+database. A page read ahead is used only for the same search and order, from the same place,
+and only while it is fresh (:data:`READ_AHEAD_FRESH_S`); otherwise the page is read when it is
+needed, as before.
 
 Loaded rows are capped at :data:`MAX_ROWS`; past that the window suggests narrowing the search or
 reversing the sort (the oldest of a million invoices is one header click away, not 5,000 pages).
@@ -193,7 +194,8 @@ class InvoiceListModel(QAbstractTableModel):
         finally:  # a failed read leaves an empty list, not a half-reset model
             self.endResetModel()
             self._changing = False
-        self._schedule_read_ahead()
+        # No read ahead here: a reload follows each pause in typing a search, and most searches
+        # are never scrolled. Once the list is scrolled past a page, the next is read ahead.
 
     def invoice(self, row: int) -> InvoiceListRow:
         """The invoice on ``row`` (a loaded row)."""

@@ -25,6 +25,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from .audit import local_day
+from .db import raw
 from .db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
 from .errors import BillingError
 from .money import to_decimal
@@ -219,7 +220,7 @@ def credit_liability(
     holding = held_on(as_of)
     # One grouped scan each (a bounded list of ids would cost more than reading every patient).
     visits = {
-        pid: _as_date(last)
+        pid: raw.as_date(last)
         for pid, last in session.execute(
             select(Invoice.patient_id, func.max(Invoice.issue_date))
             .where(Invoice.issue_date <= as_of, Invoice.status != "void")
@@ -231,7 +232,7 @@ def credit_liability(
     # index alone, where filtering on the kind would read every payment's row as well (3x slower
     # at 900,000 payments on SQLite).
     payments = {
-        pid: _as_date(last)
+        pid: raw.as_date(last)
         for pid, last in session.execute(
             select(Payment.patient_id, func.max(Payment.payment_date))
             .where(Payment.payment_date <= as_of)
@@ -273,10 +274,6 @@ def credit_liability(
         d(dormant_minor),
         series,
     )
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _months_before(day: date, months: int) -> date:

@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from .db import raw
 from .db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
 from .errors import BillingError
 from .money import to_decimal
@@ -148,7 +149,7 @@ def aged_receivables(session: Session, currency: str, as_of: date) -> AgedReceiv
                 (d(minors[0]), d(minors[1]), d(minors[2]), d(minors[3])),
                 d(total),
                 int(count),
-                oldest if isinstance(oldest, date) else date.fromisoformat(oldest),
+                raw.as_date(oldest),
             )
         )
     return AgedReceivables(

@@ -214,6 +214,28 @@ def _table(model: ReportTableModel, name: str) -> QTableView:
     return table
 
 
+def _filter_row(fields: Sequence[tuple[str, QWidget]]) -> QHBoxLayout:
+    """A tab's filters: each field after its label (the label's mnemonic focuses the field)."""
+    row = QHBoxLayout()
+    for text, widget in fields:
+        label = QLabel(text)
+        label.setBuddy(widget)
+        row.addWidget(label)
+        row.addWidget(widget)
+        row.addSpacing(8)
+    row.addStretch(1)
+    return row
+
+
+def _summary(name: str) -> QLabel:
+    """The line of totals under a report's table."""
+    label = QLabel()
+    label.setAccessibleName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
 class ReportsWindow(QDialog):
     """Takings by payment type, and aged receivables."""
 
@@ -268,7 +290,6 @@ class ReportsWindow(QDialog):
     def _build_takings(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        filters = QHBoxLayout()
         today = _qdate(date.today())
         self.start_edit = QDateEdit(today)
         self.end_edit = QDateEdit(today)
@@ -283,54 +304,39 @@ class ReportsWindow(QDialog):
         for name in self._clinic.payment_types(include_inactive=True):
             self.type_combo.addItem(name, name)
         self.type_combo.currentIndexChanged.connect(self._on_takings_filter_changed)
-        for text, widget in (
-            ("&From:", self.start_edit),
-            ("T&o:", self.end_edit),
-            ("&Payment type:", self.type_combo),
-        ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            filters.addWidget(label)
-            filters.addWidget(widget)
-            filters.addSpacing(8)
-        filters.addStretch(1)
-        layout.addLayout(filters)
+        layout.addLayout(
+            _filter_row(
+                [
+                    ("&From:", self.start_edit),
+                    ("T&o:", self.end_edit),
+                    ("&Payment type:", self.type_combo),
+                ]
+            )
+        )
         self.takings_table = _table(self.takings_model, "Takings by payment type")
         layout.addWidget(self.takings_table, 1)
-        self.takings_summary = QLabel()
-        self.takings_summary.setAccessibleName("Takings reconciliation")
-        self.takings_summary.setWordWrap(True)
-        self.takings_summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.takings_summary = _summary("Takings reconciliation")
         layout.addWidget(self.takings_summary)
         return page
 
     def _build_aged(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        filters = QHBoxLayout()
         self.as_of_edit = QDateEdit(_qdate(date.today()))
         self.as_of_edit.setCalendarPopup(True)
         self.as_of_edit.setAccessibleName("Ages counted to")
         self.as_of_edit.setMinimumDate(_qdate(date.today()))  # today's balances: see the core
         self.as_of_edit.dateChanged.connect(self._on_aged_filter_changed)
-        label = QLabel("Ages &counted to:")
-        label.setBuddy(self.as_of_edit)
-        filters.addWidget(label)
-        filters.addWidget(self.as_of_edit)
-        filters.addStretch(1)
-        layout.addLayout(filters)
+        layout.addLayout(_filter_row([("Ages &counted to:", self.as_of_edit)]))
         self.aged_table = _table(self.aged_model, "Aged receivables")
         layout.addWidget(self.aged_table, 1)
-        self.aged_summary = QLabel()
-        self.aged_summary.setAccessibleName("Aged receivables totals")
-        self.aged_summary.setWordWrap(True)
+        self.aged_summary = _summary("Aged receivables totals")
         layout.addWidget(self.aged_summary)
         return page
 
     def _build_liability(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        filters = QHBoxLayout()
         today = _qdate(date.today())
         self.held_on_edit = QDateEdit(today)
         self.held_on_edit.setCalendarPopup(True)
@@ -343,25 +349,20 @@ class ReportsWindow(QDialog):
             self.dormant_combo.addItem(f"{months} months", months)
         self.dormant_combo.setCurrentIndex(self.dormant_combo.findData(12))
         self.dormant_combo.currentIndexChanged.connect(self._on_liability_filter_changed)
-        for text, widget in (
-            ("Held at the &end of:", self.held_on_edit),
-            ("Dormant after no visit or payment for:", self.dormant_combo),
-        ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            filters.addWidget(label)
-            filters.addWidget(widget)
-            filters.addSpacing(8)
-        filters.addStretch(1)
-        layout.addLayout(filters)
+        layout.addLayout(
+            _filter_row(
+                [
+                    ("Held at the &end of:", self.held_on_edit),
+                    ("Dormant after no visit or payment for:", self.dormant_combo),
+                ]
+            )
+        )
         self.liability_table = _table(self.liability_model, "Account credit held")
         layout.addWidget(self.liability_table, 1)
         self.liability_chart = LineChart(self._formatter.money)
         self.liability_chart.setAccessibleName("Total account credit held, month by month")
         layout.addWidget(self.liability_chart)
-        self.liability_summary = QLabel()
-        self.liability_summary.setAccessibleName("Account credit totals")
-        self.liability_summary.setWordWrap(True)
+        self.liability_summary = _summary("Account credit totals")
         layout.addWidget(self.liability_summary)
         return page
 

@@ -24,11 +24,13 @@ from . import (
     audit_log,
     corrections,
     credit_trace,
+    documents,
     invoice_list,
     liability,
     read_models,
     reports,
 )
+from . import letterhead as letterhead_rules
 from .allocation import AllocationMode, OpenInvoice, allocate
 from .audit_log import AuditFilter, AuditRecord
 from .corrections import MAX_REASON
@@ -52,6 +54,7 @@ from .db.models import (
 from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
 from .invoice_list import InvoiceKey, InvoicePage
 from .invoicing import parse_lines
+from .letterhead import Letterhead
 from .money import AmountInput, format_amount, max_major, parse_minor, to_decimal
 from .payment_draft import PaymentDraft
 from .records import (
@@ -287,6 +290,8 @@ class Clinic:
         currency: str | None = None,
         allocation_mode: AllocationMode | str | None = None,
         payment_types: Sequence[str] | None = None,
+        letterhead: Mapping[str, str] | None = None,
+        logo: bytes | None = None,
     ) -> None:
         """Change several clinic settings in one transaction: all of them, or (on a refusal) none.
 
@@ -296,8 +301,17 @@ class Clinic:
             allocation_mode: the automatic allocation mode.
             payment_types: the active payment types, in display order. Types left out are
                 retired (saved payments keep them); a retired name given again comes back.
+            letterhead: printed documents' text fields by setting key (``clinic_address``,
+                ``clinic_contact``, ``clinic_tax_number``, ``document_footer``); empty clears one.
+            logo: the logo image file's bytes (PNG or JPEG); ``b""`` removes the logo.
         """
         name = None if clinic_name is None else _clean_clinic_name(clinic_name)
+        texts = {}
+        for key, value in (letterhead or {}).items():
+            if key not in letterhead_rules.TEXT_SETTINGS:
+                raise BillingError(f"There is no letterhead setting {key!r}.")
+            texts[key] = letterhead_rules.clean_text_setting(key, value)
+        new_logo = None if logo is None else letterhead_rules.clean_logo(logo)
         mode = None if allocation_mode is None else _allocation_mode(allocation_mode)
         code = None if currency is None else _currency_code(currency)
         types = None if payment_types is None else _clean_payment_types(payment_types)
@@ -310,9 +324,18 @@ class Clinic:
                 self._change_setting(session, "allocation_mode", mode.value)
             if types is not None:
                 self._change_payment_types(session, types)
+            for key, value in texts.items():
+                self._change_setting(session, key, value)
+            if new_logo is not None:
+                self._change_logo(session, new_logo)
 
     def _change_setting(self, session: Session, key: str, value: str) -> None:
-        row = session.get_one(Setting, key)
+        row = session.get(Setting, key)
+        if row is None:  # a setting added after the database was made: empty until first set
+            if not value:
+                return
+            row = Setting(key=key, value="")
+            session.add(row)
         if row.value != value:
             audit.record(
                 session,
@@ -324,6 +347,44 @@ class Clinic:
                 {key: value},
             )
             row.value = value
+
+    def _change_logo(self, session: Session, data: bytes) -> None:
+        key = letterhead_rules.LOGO_SETTING
+        row = session.get(Setting, key)
+        old = letterhead_rules.decode_logo(row.value if row is not None else "") or b""
+        if old == data:
+            return
+        if row is None:
+            row = Setting(key=key, value="")
+            session.add(row)
+        row.value = letterhead_rules.encode_logo(data) if data else ""
+        audit.record(  # the audit log keeps the logo's fingerprint, not the image
+            session,
+            self._actor,
+            "change setting",
+            "setting",
+            None,
+            {key: letterhead_rules.logo_summary(old)},
+            {key: letterhead_rules.logo_summary(data)},
+        )
+
+    def _optional_setting(self, session: Session, key: str) -> str:
+        row = session.get(Setting, key)
+        return "" if row is None else row.value
+
+    def letterhead(self) -> Letterhead:
+        """The clinic's name, address, contact line, tax number, footer and logo for printing."""
+        with self._read() as session:
+            return Letterhead(
+                name=self._setting(session, "clinic_name"),
+                address=self._optional_setting(session, "clinic_address"),
+                contact=self._optional_setting(session, "clinic_contact"),
+                tax_number=self._optional_setting(session, "clinic_tax_number"),
+                footer=self._optional_setting(session, "document_footer"),
+                logo=letterhead_rules.decode_logo(
+                    self._optional_setting(session, letterhead_rules.LOGO_SETTING)
+                ),
+            )
 
     def _change_currency(self, session: Session, code: str) -> None:
         # The exclusive lock makes invoices and payments (which share-lock the currency) wait,
@@ -1358,6 +1419,39 @@ class Clinic:
         with self._read() as session:
             currency = self._setting(session, "currency")
             return reports.takings(session, currency, start, end or start, payment_type)
+
+    # -- printed documents ---------------------------------------------------------------------
+
+    def invoice_document(self, invoice_id: int) -> documents.InvoiceDocument:
+        """Invoice ``invoice_id`` as printed: letterhead, patient, lines, totals, what paid it."""
+        letterhead = self.letterhead()
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            return documents.invoice_document(session, letterhead, currency, invoice_id)
+
+    def receipt(self, payment_id: int) -> documents.ReceiptDocument:
+        """The receipt of payment (or refund) ``payment_id``: sources, money and credit applied,
+        credit left over, and the patient's credit just before and after it was saved."""
+        letterhead = self.letterhead()
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            return documents.receipt_document(session, letterhead, currency, payment_id)
+
+    def statement(
+        self, patient_id: int, start: date | None = None, end: date | None = None
+    ) -> documents.StatementDocument:
+        """The patient's statement from ``start`` (None: from the first record) to ``end``
+        (None: today; a later day is refused): every charge, payment and credit with a running
+        balance of owed less credit."""
+        end = _not_future(end, "statement's end")
+        if start is not None and not isinstance(start, date):
+            raise BillingError("The statement's start must be a date.")
+        letterhead = self.letterhead()
+        with self._read() as session:
+            currency = self._setting(session, "currency")
+            return documents.statement_document(
+                session, letterhead, currency, patient_id, start, end
+            )
 
     def verify(self) -> list[str]:
         """Recompute every ledger invariant (I1-I7) from the records; [] when all is sound."""

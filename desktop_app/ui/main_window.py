@@ -39,6 +39,7 @@ from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.patients import PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
+from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
 from desktop_app.ui.style import set_tone
 
@@ -239,10 +240,12 @@ class MainWindow(QMainWindow):
         self.pay_button.clicked.connect(self._on_payment_action_triggered)
         self.refund_button = QPushButton("&Refund credit…")
         self.transfer_button = QPushButton("&Transfer credit…")
+        self.statement_button = QPushButton("State&ment…")
         buttons.addWidget(self.invoice_button)
         buttons.addWidget(self.pay_button)
         buttons.addWidget(self.refund_button)
         buttons.addWidget(self.transfer_button)
+        buttons.addWidget(self.statement_button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
 
@@ -442,10 +445,21 @@ class MainWindow(QMainWindow):
         patient_menu.addAction(fixes.reverse_payment_action)
         patient_menu.addMenu(fixes.remove_menu)
         patient_menu.addActions(fixes.actions[5:])
+        self.printing = PrintActions(self, self)
+        patient_menu.addSeparator()
+        patient_menu.addActions(self.printing.actions)
         self.refund_button.clicked.connect(fixes.refund_action.trigger)
         self.transfer_button.clicked.connect(fixes.transfer_action.trigger)
-        _context(self.invoice_view, [fixes.credit_note_action, fixes.void_action])
-        _context(self.payment_view, [fixes.reverse_payment_action], fixes.remove_menu)
+        self.statement_button.clicked.connect(self.printing.statement_action.trigger)
+        _context(
+            self.invoice_view,
+            [self.printing.invoice_action, fixes.credit_note_action, fixes.void_action],
+        )
+        _context(
+            self.payment_view,
+            [self.printing.receipt_action, fixes.reverse_payment_action],
+            fixes.remove_menu,
+        )
         _context(self.credit_note_view, [fixes.reverse_credit_note_action])
         _context(self.transfer_view, [fixes.reverse_transfer_action])
         _context(self.credit_view, [fixes.refund_action, fixes.transfer_action])
@@ -489,6 +503,7 @@ class MainWindow(QMainWindow):
         for widget in (self.invoice_button, self.pay_button, self.refund_button):
             widget.setEnabled(has_patient)
         self.transfer_button.setEnabled(has_patient)
+        self.statement_button.setEnabled(has_patient)
         for act in (self.new_invoice_action, self.payment_action):
             act.setEnabled(has_patient)
         if pid is None:
@@ -526,6 +541,8 @@ class MainWindow(QMainWindow):
     def _update_corrections(self) -> None:
         if hasattr(self, "corrections"):  # not during construction
             self.corrections.update()
+        if hasattr(self, "printing"):
+            self.printing.update()
 
     @staticmethod
     def _selected(view: QTableView, model: RecordTableModel) -> Any:

@@ -405,6 +405,12 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert held.get(pid, Decimal("0.00")) == expected, (day, pid)
         today = self.clinic.credit_liability()
         assert today.total == Decimal(dec(sum(self.credit.values())))
+        # Each patient's statement over all time closes at what they owe less their credit.
+        for pid in self.patients:
+            owed = sum(self.owed(i) for i in self.open_invoices(pid))
+            statement = self.clinic.statement(pid)
+            assert statement.closing_balance == Decimal(dec(owed - self.credit[pid])), pid
+            assert statement.opening_balance == 0
 
     @invariant()
     def matches_the_shadow_model(self) -> None:

@@ -1,23 +1,29 @@
-"""Settings: General (clinic name, currency), Finances > Invoices (automatic allocation) and
-Payment types. Everything is saved in the clinic's database, so every computer sees the same, and
-the next payment dialog uses it at once.
+"""Settings: General (clinic name, currency), Finances > Invoices (automatic allocation),
+Payment types and Printed documents (address, contact line, tax number, footer, logo).
+Everything is saved in the clinic's database, so every computer sees the same, and the next
+payment dialog uses it at once.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
+    QPlainTextEdit,
     QPushButton,
     QRadioButton,
     QStackedWidget,
@@ -33,7 +39,8 @@ if TYPE_CHECKING:
     from desktop_app.core import Clinic
 
 
-PAGES = ("General", "Finances > Invoices", "Payment types")
+PAGES = ("General", "Finances > Invoices", "Payment types", "Printed documents")
+LOGO_PREVIEW_HEIGHT = 64
 AUTOMATIC_MODES = (
     AllocationMode.OLDEST_FIRST,
     AllocationMode.NEWEST_FIRST,
@@ -60,6 +67,7 @@ class SettingsDialog(QDialog):
         self.pages.addWidget(self._general_page())
         self.pages.addWidget(self._invoices_page())
         self.pages.addWidget(self._payment_types_page())
+        self.pages.addWidget(self._documents_page())
         self.page_list.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.page_list.setCurrentRow(page)
         body.addWidget(self.page_list)
@@ -147,6 +155,89 @@ class SettingsDialog(QDialog):
         layout.addLayout(row)
         return page
 
+    def _documents_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        head = self._clinic.letterhead()
+        self.address_edit = QPlainTextEdit(head.address)
+        self.address_edit.setAccessibleName("Clinic address")
+        self.address_edit.setMaximumHeight(80)
+        self.contact_edit = QLineEdit(head.contact)
+        self.contact_edit.setAccessibleName("Phone and email")
+        self.tax_number_edit = QLineEdit(head.tax_number)
+        self.tax_number_edit.setAccessibleName("Tax or business number")
+        self.tax_number_edit.setPlaceholderText(
+            "e.g. ABN 12 345 678 901 (invoices then read Tax invoice)"
+        )
+        self.footer_edit = QPlainTextEdit(head.footer)
+        self.footer_edit.setAccessibleName("Footer")
+        self.footer_edit.setPlaceholderText("e.g. how to pay, bank details, a thank-you")
+        self.footer_edit.setMaximumHeight(80)
+        self.logo_label = QLabel()
+        self.logo_label.setAccessibleName("Logo")
+        self.logo_bytes: bytes = head.logo or b""
+        self._show_logo()
+        logo_row = QHBoxLayout()
+        choose = QPushButton("C&hoose logo…")
+        choose.clicked.connect(self._on_choose_logo_clicked)
+        self.remove_logo_button = QPushButton("Remove lo&go")
+        self.remove_logo_button.clicked.connect(self._on_remove_logo_clicked)
+        logo_row.addWidget(self.logo_label, 1)
+        logo_row.addWidget(choose)
+        logo_row.addWidget(self.remove_logo_button)
+        form.addRow("&Address:", self.address_edit)
+        form.addRow("&Phone, email:", self.contact_edit)
+        form.addRow("Ta&x number:", self.tax_number_edit)
+        form.addRow("&Footer:", self.footer_edit)
+        form.addRow("Logo:", logo_row)
+        note = QLabel(
+            "Printed on invoices, receipts and statements, with the clinic's name. A PNG or JPEG "
+            "logo of at most 512 KB."
+        )
+        note.setWordWrap(True)
+        form.addRow(note)
+        return page
+
+    def _show_logo(self) -> None:
+        image = QImage.fromData(self.logo_bytes) if self.logo_bytes else QImage()
+        if image.isNull():
+            self.logo_label.setPixmap(QPixmap())
+            self.logo_label.setText("No logo" if not self.logo_bytes else "Unreadable image")
+        else:
+            self.logo_label.setPixmap(
+                QPixmap.fromImage(image).scaledToHeight(
+                    LOGO_PREVIEW_HEIGHT, Qt.TransformationMode.SmoothTransformation
+                )
+            )
+        if hasattr(self, "remove_logo_button"):
+            self.remove_logo_button.setEnabled(bool(self.logo_bytes))
+
+    def choose_logo_path(self) -> Path | None:
+        """Ask for the logo's image file (tests replace this)."""
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Choose logo", "", "Images (*.png *.jpg *.jpeg)"
+        )
+        return Path(name) if name else None
+
+    def set_logo_file(self, path: Path) -> None:
+        """Use the image at ``path`` as the logo (saved with OK; a bad file is refused then)."""
+        try:
+            self.logo_bytes = Path(path).read_bytes()
+        except OSError as exc:
+            self.message_label.setText(f"The logo could not be read: {exc.strerror}.")
+            return
+        self.message_label.setText("")
+        self._show_logo()
+
+    def letterhead_texts(self) -> dict[str, str]:
+        """The Printed documents page's text fields by setting key."""
+        return {
+            "clinic_address": self.address_edit.toPlainText(),
+            "clinic_contact": self.contact_edit.text(),
+            "clinic_tax_number": self.tax_number_edit.text(),
+            "document_footer": self.footer_edit.toPlainText(),
+        }
+
     # -- reading the pages ------------------------------------------------------------------
 
     def chosen_mode(self) -> AllocationMode:
@@ -170,6 +261,15 @@ class SettingsDialog(QDialog):
             self.types_list.addItem(name)
         self.new_type_edit.clear()
 
+    def _on_choose_logo_clicked(self) -> None:
+        path = self.choose_logo_path()
+        if path is not None:
+            self.set_logo_file(path)
+
+    def _on_remove_logo_clicked(self) -> None:
+        self.logo_bytes = b""
+        self._show_logo()
+
     def _on_remove_clicked(self) -> None:
         row = self.types_list.currentRow()
         if row >= 0:
@@ -182,6 +282,8 @@ class SettingsDialog(QDialog):
                 currency=self.currency_combo.currentText(),
                 allocation_mode=self.chosen_mode(),
                 payment_types=self._types_shown(),
+                letterhead=self.letterhead_texts(),
+                logo=self.logo_bytes,
             )
         except BillingError as exc:
             self.message_label.setText(str(exc))

@@ -1,0 +1,364 @@
+"""What printed documents say: an invoice, a payment receipt and a patient statement.
+
+The core works out every figure (headless and tested); the printing layer only lays them out.
+
+* A **receipt** shows where the money came from (each payment type), what it paid (money applied
+  and account credit applied, invoice by invoice), what was left as credit, and the patient's
+  account credit just before and just after the payment was saved.
+* A **statement** lists, for a period, everything that changed what the patient owes the clinic:
+  invoices (and voids), payments, refunds, credit notes and credit transfers (and their reversals),
+  with a running balance. The balance is what the patient owes *less* their account credit, so a
+  negative balance is credit held (printed as "credit"). Account credit applied to an invoice
+  moves money within the account and leaves the balance unchanged; the statement lists it anyway,
+  so the patient sees which invoices their credit paid. Over all time up to today the closing
+  balance equals ``outstanding - credit`` of the patient, the figures verify checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from . import credit_trace, read_models
+from .audit import local_day
+from .db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
+from .errors import BillingError, NotFoundError
+from .letterhead import Letterhead
+from .money import to_decimal
+from .records import CreditNoteRecord, InvoiceRecord, PatientRecord, PaymentRecord
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePaymentLine:
+    """A payment's live application to an invoice, as the invoice document lists it."""
+
+    payment_id: int
+    day: date
+    amount: Decimal
+    from_money: Decimal
+    from_credit: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDocument:
+    """An invoice as printed: its lines and totals, what paid it and what it still owes."""
+
+    letterhead: Letterhead
+    currency: str
+    patient: PatientRecord
+    invoice: InvoiceRecord
+    subtotal: Decimal
+    tax: Decimal
+    payments: tuple[InvoicePaymentLine, ...]
+    credit_notes: tuple[CreditNoteRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptDocument:
+    """A payment receipt: sources, money and credit applied per invoice, credit left over.
+
+    ``credit_before``/``credit_after`` are the patient's account credit just before and just after
+    the payment was saved (a later removal or reversal does not rewrite them).
+    """
+
+    letterhead: Letterhead
+    currency: str
+    patient: PatientRecord
+    payment: PaymentRecord
+    to_credit: Decimal
+    credit_before: Decimal
+    credit_after: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One line of a statement: a charge (positive ``change``), a payment or credit (negative),
+    or a note that changes nothing (credit applied to an invoice, ``change == 0``)."""
+
+    day: date
+    description: str
+    change: Decimal
+    balance: Decimal
+    note: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementDocument:
+    """A patient's statement for ``start`` to ``end`` (``start`` None: from the first record).
+
+    Balances are owed less credit: negative means the clinic holds the patient's credit.
+    ``open_invoices`` is filled in only for a statement to today (it lists today's balances).
+    """
+
+    letterhead: Letterhead
+    currency: str
+    patient: PatientRecord
+    start: date | None
+    end: date
+    opening_balance: Decimal
+    lines: tuple[StatementLine, ...]
+    closing_balance: Decimal
+    charges: Decimal
+    payments_and_credits: Decimal
+    credit_applied: Decimal
+    open_invoices: tuple[InvoiceRecord, ...]
+
+
+def patient_record(session: Session, patient_id: int, currency: str) -> PatientRecord:
+    """One patient as the API hands it out, or NotFoundError."""
+    row = session.get(Patient, patient_id) if isinstance(patient_id, int) else None
+    if row is None:
+        raise NotFoundError(f"There is no patient {patient_id!r}.")
+    return PatientRecord(
+        row.id,
+        row.first_name,
+        row.last_name,
+        to_decimal(row.credit_minor, currency),
+        to_decimal(row.outstanding_minor, currency),
+    )
+
+
+def invoice_document(
+    session: Session, letterhead: Letterhead, currency: str, invoice_id: int
+) -> InvoiceDocument:
+    """The invoice ``invoice_id`` as printed."""
+    row = session.get(Invoice, invoice_id) if isinstance(invoice_id, int) else None
+    if row is None:
+        raise NotFoundError(f"There is no invoice {invoice_id!r}.")
+    lines = read_models.lines_by_invoice(session, [row.id]).get(row.id, [])
+    record = read_models.invoice_record(row, lines, currency)
+    payments = tuple(
+        InvoicePaymentLine(
+            app.payment_id,
+            day,
+            to_decimal(app.amount_minor, currency),
+            to_decimal(app.from_money_minor, currency),
+            to_decimal(app.from_credit_minor, currency),
+        )
+        for app, day in session.execute(
+            select(Application, Payment.payment_date)
+            .join(Payment, Payment.id == Application.payment_id)
+            .where(Application.invoice_id == row.id, Application.removed_at.is_(None))
+            .order_by(Payment.payment_date, Application.id)
+        )
+    )
+    notes = tuple(
+        note
+        for note in read_models.credit_note_records(
+            session, CreditNote.invoice_id == row.id, currency
+        )
+        if not note.reversed
+    )
+    return InvoiceDocument(
+        letterhead=letterhead,
+        currency=currency,
+        patient=patient_record(session, row.patient_id, currency),
+        invoice=record,
+        subtotal=sum((ln.amount - ln.tax for ln in record.lines), Decimal(0)),
+        tax=sum((ln.tax for ln in record.lines), Decimal(0)),
+        payments=payments,
+        credit_notes=notes,
+    )
+
+
+def receipt_document(
+    session: Session, letterhead: Letterhead, currency: str, payment_id: int
+) -> ReceiptDocument:
+    """The receipt of payment (or refund) ``payment_id``."""
+    row = session.get(Payment, payment_id) if isinstance(payment_id, int) else None
+    if row is None:
+        raise NotFoundError(f"There is no payment {payment_id!r}.")
+    record = read_models.payment_records(session, [row], currency)[0]
+    events = credit_trace.patient_events(session, row.patient_id, currency)
+    saved = _stamp(row.created_at)
+    before = sum(e.change for e in events if _stamp(e.at) < saved)
+    # The payment's own save: credit left over (order 1), credit applied (2), a refund (0).
+    # Later removals and its reversal (orders 3 and up) happened after the receipt's moment.
+    after = before + sum(
+        e.change for e in events if e.payment_id == row.id and e.order[1] <= _SAVED_WITH_PAYMENT
+    )
+    return ReceiptDocument(
+        letterhead=letterhead,
+        currency=currency,
+        patient=patient_record(session, row.patient_id, currency),
+        payment=record,
+        to_credit=record.total - record.money_applied if record.kind == "payment" else Decimal(0),
+        credit_before=to_decimal(before, currency),
+        credit_after=to_decimal(after, currency),
+    )
+
+
+#: Credit events a payment's own save makes have an ``order`` of at most 2 (see credit_trace).
+_SAVED_WITH_PAYMENT = 2
+
+
+def _stamp(value: datetime) -> datetime:
+    """A stored moment as naive UTC, comparable with any other (SQLite hands them back without
+    a zone, PostgreSQL in its session's zone)."""
+    if value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    day: date
+    at: datetime
+    order: int
+    description: str
+    change: int
+    note: int = 0
+
+
+def statement_document(
+    session: Session,
+    letterhead: Letterhead,
+    currency: str,
+    patient_id: int,
+    start: date | None,
+    end: date,
+) -> StatementDocument:
+    """The patient's statement from ``start`` (None: the beginning) to ``end`` inclusive."""
+    if start is not None and start > end:
+        raise BillingError(
+            f"The statement starts on {start.isoformat()}, after it ends ({end.isoformat()})."
+        )
+    patient = patient_record(session, patient_id, currency)
+    changes = sorted(
+        _changes(session, patient_id, currency), key=lambda c: (c.day, _stamp(c.at), c.order)
+    )
+    opening = sum(c.change for c in changes if start is not None and c.day < start)
+    balance = opening
+    lines: list[StatementLine] = []
+    for item in changes:
+        if (start is not None and item.day < start) or item.day > end:
+            continue
+        balance += item.change
+        lines.append(
+            StatementLine(
+                item.day,
+                item.description,
+                to_decimal(item.change, currency),
+                to_decimal(balance, currency),
+                to_decimal(item.note, currency),
+            )
+        )
+    open_invoices: tuple[InvoiceRecord, ...] = ()
+    if end >= date.today():
+        rows = session.scalars(
+            select(Invoice)
+            .where(Invoice.patient_id == patient_id, Invoice.status == "open")
+            .order_by(Invoice.issue_date, Invoice.number)
+        ).all()
+        open_invoices = tuple(read_models.invoice_record(r, [], currency) for r in rows)
+    return StatementDocument(
+        letterhead=letterhead,
+        currency=currency,
+        patient=patient,
+        start=start,
+        end=end,
+        opening_balance=to_decimal(opening, currency),
+        lines=tuple(lines),
+        closing_balance=to_decimal(balance, currency),
+        charges=sum((ln.change for ln in lines if ln.change > 0), Decimal(0)),
+        payments_and_credits=-sum((ln.change for ln in lines if ln.change < 0), Decimal(0)),
+        credit_applied=sum((ln.note for ln in lines), Decimal(0)),
+        open_invoices=open_invoices,
+    )
+
+
+def _changes(session: Session, patient_id: int, currency: str) -> Iterable[_Change]:
+    """Every record of the patient that changed what they owe less their credit."""
+    for inv in session.scalars(select(Invoice).where(Invoice.patient_id == patient_id)):
+        yield _Change(inv.issue_date, inv.created_at, 0, f"Invoice #{inv.number}", inv.total_minor)
+        if inv.voided_at is not None:
+            yield _Change(
+                local_day(inv.voided_at),
+                inv.voided_at,
+                0,
+                f"Invoice #{inv.number} voided",
+                -inv.total_minor,
+            )
+    for pay in session.scalars(select(Payment).where(Payment.patient_id == patient_id)):
+        what = "Refund" if pay.kind == "refund" else "Payment"
+        if pay.total_minor:
+            yield _Change(pay.payment_date, pay.created_at, 1, f"{what} {pay.id}", -pay.total_minor)
+        if pay.reversed_at is not None and pay.total_minor:
+            yield _Change(
+                local_day(pay.reversed_at),
+                pay.reversed_at,
+                1,
+                f"{what} {pay.id} reversed",
+                pay.total_minor,
+            )
+    for app, number, day, at in session.execute(
+        select(Application, Invoice.number, Payment.payment_date, Payment.created_at)
+        .join(Invoice, Invoice.id == Application.invoice_id)
+        .join(Payment, Payment.id == Application.payment_id)
+        .where(
+            Payment.patient_id == patient_id,
+            Application.removed_at.is_(None),
+            Application.from_credit_minor > 0,
+        )
+    ):
+        yield _Change(
+            day, at, 2, f"Account credit applied to invoice #{number}", 0, app.from_credit_minor
+        )
+    for note, number in session.execute(
+        select(CreditNote, Invoice.number)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(CreditNote.patient_id == patient_id)
+    ):
+        label = f"Credit note {note.number} for invoice #{number}"
+        yield _Change(note.note_date, note.created_at, 3, label, -note.amount_minor)
+        if note.reversed_at is not None:
+            yield _Change(
+                local_day(note.reversed_at),
+                note.reversed_at,
+                3,
+                f"{label} reversed",
+                note.amount_minor,
+            )
+    names = _transfer_names(session, patient_id)
+    for tr in session.scalars(
+        select(CreditTransfer).where(
+            or_(
+                CreditTransfer.from_patient_id == patient_id,
+                CreditTransfer.to_patient_id == patient_id,
+            )
+        )
+    ):
+        outgoing = tr.from_patient_id == patient_id
+        other = names.get(tr.to_patient_id if outgoing else tr.from_patient_id, "another patient")
+        label = f"Credit transferred {'to' if outgoing else 'from'} {other}"
+        sign = 1 if outgoing else -1
+        yield _Change(tr.transfer_date, tr.created_at, 4, label, sign * tr.amount_minor)
+        if tr.reversed_at is not None:
+            yield _Change(
+                local_day(tr.reversed_at),
+                tr.reversed_at,
+                4,
+                f"{label} reversed",
+                -sign * tr.amount_minor,
+            )
+
+
+def _transfer_names(session: Session, patient_id: int) -> dict[int, str]:
+    ids = (
+        select(CreditTransfer.from_patient_id)
+        .where(CreditTransfer.to_patient_id == patient_id)
+        .union(
+            select(CreditTransfer.to_patient_id).where(CreditTransfer.from_patient_id == patient_id)
+        )
+    )
+    return {
+        pid: f"{first} {last}"
+        for pid, first, last in session.execute(
+            select(Patient.id, Patient.first_name, Patient.last_name).where(Patient.id.in_(ids))
+        )
+    }

@@ -1,0 +1,2 @@
+"""Printed documents: invoice, payment receipt and patient statement, previewed, printed and saved
+as PDF with Qt's print support."""

@@ -1,0 +1,127 @@
+"""The main window's print actions: the selected invoice, the selected payment's receipt, and the
+shown patient's statement. Each opens the print window (preview, Print…, Save PDF…).
+
+Qt's print support is loaded on the first print, not at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from .html import invoice_html, receipt_html, statement_html
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic, InvoiceRecord, PaymentRecord
+    from desktop_app.core.letterhead import Letterhead
+    from desktop_app.ui.formatting import Formatter
+
+    from .dialog import DocumentDialog
+
+
+class Host(Protocol):
+    """What printing needs from the window: the clinic, the formatter and the selection."""
+
+    @property
+    def clinic(self) -> Clinic: ...
+
+    formatter: Formatter
+
+    @property
+    def patient_id(self) -> int | None: ...
+
+    def selected_invoice(self) -> InvoiceRecord | None: ...
+
+    def selected_payment(self) -> PaymentRecord | None: ...
+
+
+class PrintActions(QObject):
+    """Print invoice, Print receipt and Statement, enabled to match the selection."""
+
+    def __init__(self, host: Host, window: QWidget) -> None:
+        super().__init__(window)
+        self._host = host
+        self._window = window
+
+        def action(text: str, slot: Callable[[], object], shortcut: str) -> QAction:
+            act = QAction(text, window)
+            act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(lambda _checked=False: slot())
+            return act
+
+        self.invoice_action = action("Print in&voice…", self.print_invoice, "Ctrl+Shift+P")
+        self.receipt_action = action("Print r&eceipt…", self.print_receipt, "Ctrl+Shift+E")
+        self.statement_action = action("&Statement…", self.statement, "Ctrl+Shift+S")
+        #: The last print window opened (for tests and screenshots).
+        self.last_dialog: DocumentDialog | None = None
+        self.update()
+
+    @property
+    def actions(self) -> list[QAction]:
+        """The three actions, in menu order."""
+        return [self.invoice_action, self.receipt_action, self.statement_action]
+
+    def update(self) -> None:
+        """Enable each action only when there is something to print."""
+        self.invoice_action.setEnabled(self._host.selected_invoice() is not None)
+        self.receipt_action.setEnabled(self._host.selected_payment() is not None)
+        self.statement_action.setEnabled(self._host.patient_id is not None)
+
+    def _dialog(self, title: str, **kwargs: object) -> DocumentDialog:
+        from .dialog import DocumentDialog  # loads QtPrintSupport
+
+        dialog = DocumentDialog(title, parent=self._window, **kwargs)  # type: ignore[arg-type]
+        self.last_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def print_invoice(self, invoice_id: int | None = None) -> DocumentDialog | None:
+        """The print window for an invoice (the selected one by default)."""
+        if invoice_id is None:
+            selected = self._host.selected_invoice()
+            if selected is None:
+                return None
+            invoice_id = selected.id
+        clinic, number = self._host.clinic, invoice_id
+
+        def build() -> tuple[str, Letterhead]:
+            document = clinic.invoice_document(number)
+            return invoice_html(document, self._host.formatter), document.letterhead
+
+        invoice = clinic.invoice(invoice_id)
+        return self._dialog(f"Invoice {invoice.number}", build=build)
+
+    def print_receipt(self, payment_id: int | None = None) -> DocumentDialog | None:
+        """The print window for a payment's receipt (the selected payment by default)."""
+        if payment_id is None:
+            selected = self._host.selected_payment()
+            if selected is None:
+                return None
+            payment_id = selected.id
+        clinic, number = self._host.clinic, payment_id
+
+        def build() -> tuple[str, Letterhead]:
+            document = clinic.receipt(number)
+            return receipt_html(document, self._host.formatter), document.letterhead
+
+        return self._dialog(f"Receipt {payment_id}", build=build)
+
+    def statement(self, start: date | None = None) -> DocumentDialog | None:
+        """The print window for the shown patient's statement (the last three months at first)."""
+        patient_id = self._host.patient_id
+        if patient_id is None:
+            return None
+        clinic = self._host.clinic
+        patient = clinic.patient(patient_id)
+
+        def build(first: date | None, last: date) -> tuple[str, Letterhead]:
+            document = clinic.statement(patient_id, first, last)
+            return statement_html(document, self._host.formatter), document.letterhead
+
+        title = f"Statement {patient.first_name} {patient.last_name}"
+        return self._dialog(title, period_build=build, period_start=start)

@@ -1,0 +1,330 @@
+"""Printed documents laid out as the HTML subset Qt's ``QTextDocument`` renders.
+
+Every figure comes from the core's document records; this module only arranges and formats them
+(money and dates in the computer's locale). All text from the database is escaped. The logo is
+referenced as :data:`LOGO_URL`; the renderer adds the image under that name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from html import escape
+from typing import TYPE_CHECKING
+
+from desktop_app.ui.formatting import Formatter
+
+if TYPE_CHECKING:
+    from desktop_app.core.documents import InvoiceDocument, ReceiptDocument, StatementDocument
+    from desktop_app.core.letterhead import Letterhead
+
+LOGO_URL = "clinic-logo"
+LOGO_HEIGHT = 64
+
+STYLE = """
+body { font-family: sans-serif; font-size: 10pt; color: #111; }
+h1 { font-size: 18pt; margin: 0; }
+.muted { color: #555; }
+.void { color: #b00020; font-weight: bold; }
+table.items { border-collapse: collapse; margin-top: 8px; }
+table.items th { background-color: #e8eef3; text-align: left; padding: 4px; }
+table.items td { padding: 4px; border-bottom: 1px solid #ccc; }
+td.num, th.num { text-align: right; }
+table.totals td { padding: 2px 4px; }
+.strong { font-weight: bold; }
+"""
+
+
+def _text(value: str) -> str:
+    """Escaped text with line breaks kept."""
+    return "<br>".join(escape(line) for line in value.splitlines())
+
+
+def _row(cells: Iterable[str], numeric: Sequence[int] = (), tag: str = "td") -> str:
+    parts = []
+    for i, cell in enumerate(cells):
+        css = ' class="num" align="right"' if i in numeric else ""
+        parts.append(f"<{tag}{css}>{cell}</{tag}>")
+    return "<tr>" + "".join(parts) + "</tr>"
+
+
+def _table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    numeric: Sequence[int],
+    wide: int | None = None,
+) -> str:
+    """A table with a header row; column ``wide`` (the description) takes the spare width."""
+    body = "".join(_row(r, numeric) for r in rows)
+    head = []
+    for i, h in enumerate(header):
+        css = ' class="num" align="right"' if i in numeric else ""
+        width = ' width="45%"' if i == wide else ""
+        head.append(f"<th{css}{width}>{escape(h)}</th>")
+    return (
+        '<table class="items" width="100%" cellspacing="0">'
+        + "<tr>"
+        + "".join(head)
+        + "</tr>"
+        + body
+        + "</table>"
+    )
+
+
+def _totals(pairs: Iterable[tuple[str, str]], strong: Sequence[str] = ()) -> str:
+    rows = []
+    for label, value in pairs:
+        css = ' class="strong"' if label in strong else ""
+        cells = f'<td{css}>{escape(label)}</td><td class="num" align="right"{css}>'
+        rows.append(f"<tr>{cells}{escape(value)}</td></tr>")
+    inner = '<table class="totals" width="100%" cellspacing="0">' + "".join(rows) + "</table>"
+    return (  # a right-hand column: Qt's align="right" tables can run past the margin
+        '<table width="100%" cellspacing="0"><tr><td width="50%"></td>'
+        f"<td>{inner}</td></tr></table>"
+    )
+
+
+def _head(letterhead: Letterhead, title: str, facts: Sequence[tuple[str, str]]) -> str:
+    clinic = []
+    if letterhead.logo is not None:
+        clinic.append(f'<img src="{LOGO_URL}" height="{LOGO_HEIGHT}"><br>')
+    clinic.append(
+        f'<span style="font-size:13pt; font-weight:bold">{escape(letterhead.name)}</span>'
+    )
+    for part in (letterhead.address, letterhead.contact, letterhead.tax_number):
+        if part:
+            clinic.append(f'<br><span class="muted">{_text(part)}</span>')
+    right = [f"<h1>{title}</h1>"]
+    right.extend(f"{escape(label)}: <b>{escape(value)}</b><br>" for label, value in facts)
+    return (
+        '<table width="100%" cellspacing="0"><tr>'
+        f'<td valign="top">{"".join(clinic)}</td>'
+        f'<td valign="top" align="right">{"".join(right)}</td>'
+        "</tr></table><hr>"
+    )
+
+
+def _foot(letterhead: Letterhead) -> str:
+    if not letterhead.footer:
+        return ""
+    return f'<hr><p class="muted">{_text(letterhead.footer)}</p>'
+
+
+def _page(body: str) -> str:
+    return f"<html><head><style>{STYLE}</style></head><body>{body}</body></html>"
+
+
+def invoice_html(document: InvoiceDocument, formatter: Formatter) -> str:
+    """An invoice: letterhead, patient, lines, totals, payments and credit notes against it."""
+    money, day = formatter.money, formatter.day
+    invoice = document.invoice
+    title = "Tax invoice" if document.letterhead.tax_number else "Invoice"
+    if invoice.status == "void":
+        title += ' <span class="void">VOID</span>'
+    facts = [("Invoice", f"#{invoice.number}"), ("Date", day(invoice.issue_date))]
+    if invoice.due_date is not None:
+        facts.append(("Due", day(invoice.due_date)))
+    body = [_head(document.letterhead, title, facts)]
+    body.append(f"<p>Bill to: <b>{escape(document.patient.full_name)}</b></p>")
+    body.append(
+        _table(
+            ("Description", "Qty", "Unit price", "Tax", "Amount"),
+            (
+                (
+                    _text(ln.description),
+                    str(ln.quantity),
+                    money(ln.unit_price),
+                    f"{money(ln.tax)} ({ln.tax_rate.normalize():f}%)" if ln.tax else "",
+                    money(ln.amount),
+                )
+                for ln in invoice.lines
+            ),
+            (1, 2, 3, 4),
+            wide=0,
+        )
+    )
+    totals = [("Subtotal", money(document.subtotal)), ("Tax", money(document.tax))]
+    totals.append(("Total", money(invoice.total)))
+    if invoice.paid:
+        totals.append(("Paid", money(-invoice.paid)))
+    if invoice.credited:
+        totals.append(("Credit notes", money(-invoice.credited)))
+    due_label = "Balance due" if invoice.status != "void" else "Balance (void)"
+    totals.append((due_label, money(invoice.balance)))
+    body.append(_totals(totals, strong=("Total", due_label)))
+    if document.payments:
+        body.append("<p><b>Payments received</b></p>")
+        body.append(
+            _table(
+                ("Date", "Payment", "From payment", "From account credit", "Amount"),
+                (
+                    (
+                        escape(day(p.day)),
+                        str(p.payment_id),
+                        money(p.from_money),
+                        money(p.from_credit),
+                        money(p.amount),
+                    )
+                    for p in document.payments
+                ),
+                (2, 3, 4),
+            )
+        )
+    if document.credit_notes:
+        body.append("<p><b>Credit notes</b></p>")
+        body.append(
+            _table(
+                ("Date", "Credit note", "Reason", "Reduced the balance", "To account credit"),
+                (
+                    (
+                        escape(day(n.note_date)),
+                        str(n.number),
+                        _text(n.reason),
+                        money(n.applied),
+                        money(n.to_credit),
+                    )
+                    for n in document.credit_notes
+                ),
+                (3, 4),
+            )
+        )
+    body.append(_foot(document.letterhead))
+    return _page("".join(body))
+
+
+def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
+    """A payment receipt: sources, what it paid (money and credit), credit left and remaining."""
+    money, day = formatter.money, formatter.day
+    payment = document.payment
+    refund = payment.kind == "refund"
+    title = "Refund receipt" if refund else "Payment receipt"
+    if payment.reversed:
+        title += ' <span class="void">REVERSED</span>'
+    facts = [("Receipt", str(payment.id)), ("Date", day(payment.payment_date))]
+    body = [_head(document.letterhead, title, facts)]
+    verb = "Refunded to" if refund else "Received from"
+    body.append(f"<p>{verb}: <b>{escape(document.patient.full_name)}</b></p>")
+    if payment.sources:
+        body.append(
+            _table(
+                ("Payment type", "Amount"),
+                [(escape(name), money(abs(amount))) for name, amount in payment.sources.items()],
+                (1,),
+            )
+        )
+    live = [a for a in payment.applications if not a.removed]
+    if live:
+        body.append("<p><b>Applied to invoices</b></p>")
+        body.append(
+            _table(
+                ("Invoice", "From this payment", "From account credit", "Applied"),
+                (
+                    (
+                        f"#{a.invoice_number}",
+                        money(a.from_money),
+                        money(a.from_credit),
+                        money(a.amount),
+                    )
+                    for a in live
+                ),
+                (1, 2, 3),
+            )
+        )
+    if refund:
+        summary = [("Refunded", money(-payment.total))]
+    else:
+        summary = [
+            ("Money received", money(payment.total)),
+            ("Money applied to invoices", money(payment.money_applied)),
+            ("Account credit applied", money(payment.credit_applied)),
+            ("Left as account credit", money(document.to_credit)),
+        ]
+    summary += [
+        ("Account credit before", money(document.credit_before)),
+        ("Account credit remaining", money(document.credit_after)),
+    ]
+    body.append(_totals(summary, strong=("Money received", "Refunded", "Account credit remaining")))
+    if payment.note:
+        body.append(f'<p class="muted">Note: {_text(payment.note)}</p>')
+    body.append(_foot(document.letterhead))
+    return _page("".join(body))
+
+
+def balance_text(amount: Decimal, formatter: Formatter) -> str:
+    """A statement balance: ``$80.00`` owing, or ``$20.00 credit`` when the clinic holds credit."""
+    if amount < 0:
+        return f"{formatter.money(-amount)} credit"
+    return formatter.money(amount)
+
+
+def statement_html(document: StatementDocument, formatter: Formatter) -> str:
+    """A statement for a period with a running balance; negative balances read as credit."""
+    money, day = formatter.money, formatter.day
+    if document.start is None:
+        period = f"all history to {day(document.end)}"
+    else:
+        period = f"{day(document.start)} to {day(document.end)}"
+    facts = [("Period", period), ("Patient", document.patient.full_name)]
+    body = [_head(document.letterhead, "Statement", facts)]
+    rows = [
+        (
+            escape(day(document.start)) if document.start else "",
+            "Opening balance",
+            "",
+            "",
+            escape(balance_text(document.opening_balance, formatter)),
+        )
+    ]
+    for ln in document.lines:
+        text = escape(ln.description)
+        if ln.note:
+            text += f" <span class='muted'>({escape(money(ln.note))})</span>"
+        rows.append(
+            (
+                escape(day(ln.day)),
+                text,
+                escape(money(ln.change)) if ln.change > 0 else "",
+                escape(money(-ln.change)) if ln.change < 0 else "",
+                escape(balance_text(ln.balance, formatter)),
+            )
+        )
+    body.append(
+        _table(
+            ("Date", "Description", "Charges", "Payments & credits", "Balance"),
+            rows,
+            (2, 3, 4),
+            wide=1,
+        )
+    )
+    closing = document.closing_balance
+    closing_label = "Account credit" if closing < 0 else "Balance owing"
+    body.append(
+        _totals(
+            [
+                ("Charges", money(document.charges)),
+                ("Payments & credits", money(document.payments_and_credits)),
+                ("Account credit applied to invoices", money(document.credit_applied)),
+                (closing_label, money(abs(closing))),
+            ],
+            strong=(closing_label,),
+        )
+    )
+    if document.open_invoices:
+        body.append("<p><b>Invoices still open</b></p>")
+        body.append(
+            _table(
+                ("Invoice", "Date", "Total", "Owing"),
+                (
+                    (
+                        f"#{i.number}",
+                        escape(day(i.issue_date)),
+                        money(i.total),
+                        money(i.balance),
+                    )
+                    for i in document.open_invoices
+                ),
+                (2, 3),
+            )
+        )
+    body.append(_foot(document.letterhead))
+    return _page("".join(body))

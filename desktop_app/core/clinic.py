@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from . import (
+    accounting_export,
     audit,
     audit_log,
     corrections,
@@ -39,6 +41,7 @@ from .db import raw as raw_sql
 from .db.engine import WRITE_OPTION, default_database_url, is_sqlite, make_engine
 from .db.migrate import upgrade
 from .db.models import (
+    AccountingExport,
     Application,
     Counter,
     CreditNote,
@@ -1419,6 +1422,85 @@ class Clinic:
         with self._read() as session:
             currency = self._setting(session, "currency")
             return reports.takings(session, currency, start, end or start, payment_type)
+
+    # -- accounting export -------------------------------------------------------------------
+
+    def accounting_mapping(self) -> accounting_export.AccountMapping:
+        """Which Xero account each part of the ledger goes to (defaults until saved)."""
+        with self._read() as session:
+            return self._mapping(session)
+
+    def _mapping(self, session: Session) -> accounting_export.AccountMapping:
+        names = [
+            name
+            for (name,) in session.execute(
+                select(PaymentType.name).order_by(PaymentType.position, PaymentType.id)
+            )
+        ]
+        return accounting_export.load_mapping(session, self._setting(session, "currency"), names)
+
+    def set_accounting_mapping(self, mapping: accounting_export.AccountMapping) -> None:
+        """Save the account mapping (checked first: a bad code changes nothing)."""
+        checked = accounting_export.check_mapping(mapping)
+        with self._write() as session:
+            self._change_setting(session, accounting_export.MAPPING_SETTING, checked.to_json())
+
+    def preview_accounting_export(
+        self, through: date | None = None
+    ) -> accounting_export.ExportSummary:
+        """What the next accounting export would send (records dated up to ``through``, today by
+        default, not exported yet, and changes to exported ones); nothing is written."""
+        day = _not_future(through, "export's last")
+        with self._read() as session:
+            batch = accounting_export.build_export(
+                session, self._mapping(session), self._setting(session, "currency"), day
+            )
+            return accounting_export.summary_of(batch, day, None, None)
+
+    def export_accounting(
+        self, parent: Path | str, through: date | None = None
+    ) -> accounting_export.ExportSummary:
+        """Write the next accounting export into a new folder inside ``parent`` and remember what
+        it sent. Refused (nothing written or saved) when nothing is new or changed, the mapping
+        lacks an account, or the folder cannot be written."""
+        day = _not_future(through, "export's last")
+        parent = Path(parent)
+        if not parent.is_dir():
+            raise BillingError(f"The folder {parent} does not exist.")
+        partial: Path | None = None
+        try:
+            with self._write() as session:
+                currency = self._locked_currency(session, exclusive=True)
+                batch = accounting_export.build_export(
+                    session, self._mapping(session), currency, day
+                )
+                if not batch.items:
+                    raise BillingError(
+                        "Nothing to export: nothing is new or changed since the last export."
+                    )
+                next_id = (session.scalar(select(func.max(AccountingExport.id))) or 0) + 1
+                final = parent / accounting_export.export_folder_name(next_id, day)
+                partial = final.with_name(final.name + ".part")
+                if final.exists() or partial.exists():
+                    raise BillingError(f"{final} already exists; choose another folder.")
+                export_id = accounting_export.save_export(session, self._actor, batch, day, final)
+                try:
+                    accounting_export.write_files(batch, partial)
+                except OSError as exc:
+                    raise BillingError(
+                        f"The export could not be written to {parent}: {exc.strerror}."
+                    ) from None
+            partial.replace(final)
+        except BaseException:
+            if partial is not None:
+                accounting_export.remove_partial(partial)
+            raise
+        return accounting_export.summary_of(batch, day, export_id, final)
+
+    def accounting_exports(self) -> list[accounting_export.ExportRecord]:
+        """Every accounting export so far, newest first."""
+        with self._read() as session:
+            return accounting_export.past_exports(session)
 
     # -- printed documents ---------------------------------------------------------------------
 

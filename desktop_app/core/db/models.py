@@ -325,3 +325,36 @@ class ImportBatch(Base):
     rows: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(200))
+
+
+class AccountingExport(Base):
+    """One accounting export (Xero files written to a folder): when, by whom, up to which day."""
+
+    __tablename__ = "accounting_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(16))
+    through_date: Mapped[date] = mapped_column(Date)
+    folder: Mapped[str] = mapped_column(Text)
+
+
+class AccountingExportItem(Base):
+    """A record an accounting export included, in the state it was exported in.
+
+    ``kind`` is ``invoice``, ``credit_note``, ``payment``, ``application`` or ``transfer``;
+    ``state`` is live (``issued``, ``received``, ``applied``, ``moved``) or undone (``void``,
+    ``reversed``, ``removed``). A record exported live and undone since gets a second row when the
+    change is exported: that is how the next export knows what changed.
+    """
+
+    __tablename__ = "accounting_export_items"
+    __table_args__ = (Index("ix_accounting_export_items_record", "kind", "record_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    export_id: Mapped[int] = mapped_column(ForeignKey("accounting_exports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(10))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)

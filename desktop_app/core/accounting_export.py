@@ -1,0 +1,948 @@
+"""The accounting export: the ledger as Xero import files, so every invoice closed here can be
+closed there too, including the ones paid from account credit.
+
+Each export writes, into a new folder, only what is new or changed since the last export:
+
+``xero-invoices.csv``
+    Invoices and credit notes in Xero's sales invoice import template (credit notes as negative
+    amounts, which Xero imports as credit notes). Unit amounts exclude tax; each line's tax is
+    given in ``TaxAmount`` so Xero's cents match ours.
+``xero-payments.csv``
+    Money received and refunded, one row per payment type: into that type's clearing account,
+    against the patient's account credit (a prepayment, in Xero's words).
+``xero-allocations.csv``
+    What closed each invoice: a payment's money, account credit, or a credit note, allocated to
+    the invoice. Credit applied to an invoice is an allocation of the prepayment.
+``xero-credit-transfers.csv``
+    Account credit moved between patients.
+``reconciliation.csv``
+    Every record this export sent, every record changed since an earlier export (with what to do
+    in Xero: a voided invoice, a reversed credit note), control totals per file and per payment
+    type.
+
+Reversals, removals and voids of records already exported are exported as reversing rows dated
+the day they happened; records undone before they were ever exported are left out (and listed).
+Each export and the state of every record it sent are saved, so exporting again sends nothing
+twice. See ``docs/accounting-export.md`` for the mapping to accounts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .audit import local_day
+from .db.models import (
+    AccountingExport,
+    AccountingExportItem,
+    Application,
+    CreditNote,
+    CreditTransfer,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    Payment,
+    PaymentSource,
+    PaymentType,
+    Setting,
+)
+from .errors import BillingError
+from .export import safe_text
+from .money import to_decimal
+
+MAPPING_SETTING = "accounting_mapping"
+TARGET = "xero"
+MAX_CODE = 10
+MAX_TAX_TYPE = 60
+DATE_FORMATS = {"DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y"}
+
+#: Xero's sales invoice import template, column for column.
+INVOICE_COLUMNS = (
+    "*ContactName",
+    "EmailAddress",
+    "POAddressLine1",
+    "POAddressLine2",
+    "POAddressLine3",
+    "POAddressLine4",
+    "POCity",
+    "PORegion",
+    "POPostalCode",
+    "POCountry",
+    "*InvoiceNumber",
+    "Reference",
+    "*InvoiceDate",
+    "*DueDate",
+    "InventoryItemCode",
+    "*Description",
+    "*Quantity",
+    "*UnitAmount",
+    "Discount",
+    "*AccountCode",
+    "*TaxType",
+    "TaxAmount",
+    "TrackingName1",
+    "TrackingOption1",
+    "TrackingName2",
+    "TrackingOption2",
+    "Currency",
+    "BrandingTheme",
+)
+PAYMENT_COLUMNS = (
+    "Date",
+    "ContactName",
+    "Reference",
+    "PaymentType",
+    "AccountCode",
+    "CreditAccountCode",
+    "Amount",
+    "Description",
+)
+ALLOCATION_COLUMNS = (
+    "Date",
+    "ContactName",
+    "InvoiceNumber",
+    "Amount",
+    "Source",
+    "SourceAccountCode",
+    "Reference",
+)
+TRANSFER_COLUMNS = ("Date", "FromContact", "ToContact", "Amount", "AccountCode", "Reference")
+RECONCILIATION_COLUMNS = ("Section", "Status", "Record", "Date", "Contact", "Amount", "Xero action")
+FILES = {
+    "invoices": "xero-invoices.csv",
+    "payments": "xero-payments.csv",
+    "allocations": "xero-allocations.csv",
+    "transfers": "xero-credit-transfers.csv",
+    "reconciliation": "reconciliation.csv",
+}
+
+#: Per kind: the live state, the undone state.
+STATES = {
+    "invoice": ("issued", "void"),
+    "credit_note": ("issued", "reversed"),
+    "payment": ("received", "reversed"),
+    "application": ("applied", "removed"),
+    "transfer": ("moved", "reversed"),
+}
+
+_DEFAULT_TAX_TYPES = {
+    "AUD": {0: "GST Free Income", 1000: "GST on Income"},
+    "NZD": {0: "No GST", 1500: "15% GST on Income"},
+    "GBP": {0: "No VAT", 2000: "20% (VAT on Income)"},
+}
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,9}$")
+
+
+@dataclass(frozen=True)
+class AccountMapping:
+    """Which account in the accounting package each part of the ledger goes to.
+
+    ``tax_types`` maps a tax rate in hundredths of a percent (1000 = 10%) to the name of the tax
+    rate in Xero. ``clearing_accounts`` maps each payment type to its clearing account.
+    """
+
+    sales_account: str = "200"
+    credit_account: str = "2400"
+    clearing_accounts: dict[str, str] = field(default_factory=dict)
+    tax_types: dict[int, str] = field(default_factory=dict)
+    date_format: str = "DD/MM/YYYY"
+    invoice_prefix: str = "INV-"
+    credit_note_prefix: str = "CN-"
+
+    def clearing_account(self, payment_type: str) -> str:
+        """The clearing account of a payment type (refused when none is set)."""
+        code = self.clearing_accounts.get(payment_type)
+        if not code:
+            raise BillingError(
+                f"Set the clearing account for the payment type {payment_type} "
+                "(Settings > Accounting export) before exporting."
+            )
+        return code
+
+    def tax_type(self, rate_bp: int) -> str:
+        """The Xero tax rate for a tax rate (refused when none is set)."""
+        name = self.tax_types.get(rate_bp)
+        if not name:
+            rate = f"{rate_bp / 100:g}%"
+            raise BillingError(
+                f"Set the Xero tax rate for invoice lines taxed at {rate} "
+                "(Settings > Accounting export) before exporting."
+            )
+        return name
+
+    def to_json(self) -> str:
+        """The mapping as it is stored in the settings table."""
+        return json.dumps(
+            {
+                "sales_account": self.sales_account,
+                "credit_account": self.credit_account,
+                "clearing_accounts": self.clearing_accounts,
+                "tax_types": {str(k): v for k, v in sorted(self.tax_types.items())},
+                "date_format": self.date_format,
+                "invoice_prefix": self.invoice_prefix,
+                "credit_note_prefix": self.credit_note_prefix,
+            },
+            sort_keys=True,
+        )
+
+
+def default_clearing_code(payment_type: str) -> str:
+    """``CLR-EFTPOS``: a clearing account code made from a payment type's name."""
+    letters = re.sub(r"[^A-Za-z0-9]", "", payment_type).upper()[:6]
+    return f"CLR-{letters or 'PAY'}"
+
+
+def default_mapping(currency: str, payment_types: Sequence[str]) -> AccountMapping:
+    """Xero's standard sales account, a credit liability account, one clearing account per
+    payment type, the usual tax rates of the currency's country and its date order."""
+    return AccountMapping(
+        clearing_accounts={name: default_clearing_code(name) for name in payment_types},
+        tax_types=dict(_DEFAULT_TAX_TYPES.get(currency, {0: "Tax Exempt"})),
+        date_format="MM/DD/YYYY" if currency == "USD" else "DD/MM/YYYY",
+    )
+
+
+def check_mapping(mapping: AccountMapping) -> AccountMapping:
+    """The mapping, with every code and name checked; a clear BillingError otherwise."""
+
+    def code(value: object, what: str) -> str:
+        if not isinstance(value, str) or not _CODE.match(value.strip()):
+            raise BillingError(
+                f"The {what} account code {value!r} must be 1 to {MAX_CODE} letters, digits, "
+                "dashes, dots or underscores, as in the chart of accounts."
+            )
+        return value.strip()
+
+    clearing = {
+        str(name): code(value, f"clearing ({name})")
+        for name, value in mapping.clearing_accounts.items()
+    }
+    taxes: dict[int, str] = {}
+    for rate, name in mapping.tax_types.items():
+        if not isinstance(rate, int) or not 0 <= rate <= 10000:
+            raise BillingError(f"The tax rate {rate!r} must be 0 to 10000 hundredths of a percent.")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_TAX_TYPE:
+            raise BillingError(
+                f"The Xero tax rate for {rate / 100:g}% needs a name of 1 to {MAX_TAX_TYPE} "
+                "characters."
+            )
+        taxes[rate] = name.strip()
+    if mapping.date_format not in DATE_FORMATS:
+        raise BillingError(f"The date format must be one of {', '.join(DATE_FORMATS)}.")
+    prefixes = []
+    for what, prefix in (
+        ("invoice", mapping.invoice_prefix),
+        ("credit note", mapping.credit_note_prefix),
+    ):
+        if (
+            not isinstance(prefix, str)
+            or len(prefix) > 10
+            or not re.match(r"^[A-Za-z0-9\-_/]*$", prefix)
+        ):
+            raise BillingError(
+                f"The {what} number prefix must be up to 10 letters, digits or dashes."
+            )
+        prefixes.append(prefix)
+    if prefixes[0] == prefixes[1]:
+        raise BillingError("Invoices and credit notes need different number prefixes.")
+    return AccountMapping(
+        sales_account=code(mapping.sales_account, "sales"),
+        credit_account=code(mapping.credit_account, "account credit"),
+        clearing_accounts=clearing,
+        tax_types=taxes,
+        date_format=mapping.date_format,
+        invoice_prefix=prefixes[0],
+        credit_note_prefix=prefixes[1],
+    )
+
+
+def load_mapping(session: Session, currency: str, payment_types: Sequence[str]) -> AccountMapping:
+    """The clinic's mapping: the saved one, with defaults for payment types added since."""
+    default = default_mapping(currency, payment_types)
+    row = session.get(Setting, MAPPING_SETTING)
+    if row is None or not row.value:
+        return default
+    data = json.loads(row.value)
+    clearing = dict(default.clearing_accounts)
+    clearing.update(data.get("clearing_accounts", {}))
+    return AccountMapping(
+        sales_account=data.get("sales_account", default.sales_account),
+        credit_account=data.get("credit_account", default.credit_account),
+        clearing_accounts=clearing,
+        tax_types={int(k): v for k, v in data.get("tax_types", {}).items()},
+        date_format=data.get("date_format", default.date_format),
+        invoice_prefix=data.get("invoice_prefix", default.invoice_prefix),
+        credit_note_prefix=data.get("credit_note_prefix", default.credit_note_prefix),
+    )
+
+
+# -- what an export contains ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """What an export sent (or, for a preview, would send). Amounts are minor units."""
+
+    export_id: int | None
+    folder: Path | None
+    through: date
+    rows: dict[str, int]
+    new_records: int
+    changed_records: int
+    skipped_records: int
+    invoiced_minor: int
+    credit_notes_minor: int
+    received_by_type_minor: dict[str, int]
+    allocated_minor: int
+    transferred_minor: int
+    actions: tuple[str, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing new or changed since the last export."""
+        return not (self.new_records or self.changed_records or self.skipped_records)
+
+
+@dataclass
+class _Batch:
+    """The rows of one export being built, and the items it will save."""
+
+    mapping: AccountMapping
+    currency: str
+    files: dict[str, list[list[str]]] = field(default_factory=lambda: defaultdict(list))
+    items: list[tuple[str, int, str, int]] = field(default_factory=list)
+    new: int = 0
+    changed: int = 0
+    skipped: int = 0
+    invoiced: int = 0
+    credited: int = 0
+    received: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    allocated: int = 0
+    transferred: int = 0
+    actions: list[str] = field(default_factory=list)
+
+    def money(self, minor: int) -> str:
+        return f"{to_decimal(minor, self.currency):f}"
+
+    def day(self, value: date) -> str:
+        return value.strftime(DATE_FORMATS[self.mapping.date_format])
+
+    def reconcile(
+        self, status: str, record: str, day: date, contact: str, minor: int, action: str = ""
+    ) -> None:
+        self.files["reconciliation"].append(
+            ["Records", status, record, self.day(day), contact, self.money(minor), action]
+        )
+        if action:
+            self.actions.append(f"{record}: {action}")
+
+
+def _contact(first: str, last: str, patient_id: int) -> str:
+    """A patient as a contact: the id keeps two patients of the same name apart."""
+    return safe_text(f"{first} {last} ({patient_id})")
+
+
+def _exported(kind: str, record_id: Any, state: str) -> Any:
+    return exists().where(
+        AccountingExportItem.kind == kind,
+        AccountingExportItem.record_id == record_id,
+        AccountingExportItem.state == state,
+    )
+
+
+def _new_and_changed(kind: str, id_column: Any, dead: Any) -> tuple[Any, Any]:
+    """Conditions: never exported; exported live and undone since, the undoing not exported."""
+    live, undone = STATES[kind]
+    new = ~_exported(kind, id_column, live) & ~_exported(kind, id_column, undone)
+    changed = and_(dead, _exported(kind, id_column, live), ~_exported(kind, id_column, undone))
+    return new, changed
+
+
+def build_export(session: Session, mapping: AccountMapping, currency: str, through: date) -> _Batch:
+    """Every row of the next export: records dated up to ``through`` not yet exported, and
+    changes to records exported before."""
+    batch = _Batch(mapping, currency)
+    names = _NameCache(session)
+    _invoices(session, batch, names, through)
+    _credit_notes(session, batch, names, through)
+    _payments(session, batch, names, through)
+    _applications(session, batch, names, through)
+    _transfers(session, batch, names, through)
+    return batch
+
+
+class _NameCache:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._names: dict[int, str] = {}
+
+    def __call__(self, patient_id: int) -> str:
+        name = self._names.get(patient_id)
+        if name is None:
+            first, last = self._session.execute(
+                select(Patient.first_name, Patient.last_name).where(Patient.id == patient_id)
+            ).one()
+            name = self._names[patient_id] = _contact(first, last, patient_id)
+        return name
+
+
+def _invoices(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
+    m = batch.mapping
+    new, changed = _new_and_changed("invoice", Invoice.id, Invoice.status == "void")
+    rows = session.scalars(
+        select(Invoice).where(Invoice.issue_date <= through, new).order_by(Invoice.number)
+    ).all()
+    lines: dict[int, list[InvoiceLine]] = defaultdict(list)
+    ids = [r.id for r in rows if r.status != "void"]
+    for start in range(0, len(ids), 500):
+        for line in session.scalars(
+            select(InvoiceLine)
+            .where(InvoiceLine.invoice_id.in_(ids[start : start + 500]))
+            .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+        ):
+            lines[line.invoice_id].append(line)
+    for inv in rows:
+        number = f"{m.invoice_prefix}{inv.number}"
+        contact = names(inv.patient_id)
+        if inv.status == "void":
+            batch.items.append(("invoice", inv.id, "void", inv.total_minor))
+            batch.skipped += 1
+            batch.reconcile(
+                "voided before export: left out", number, inv.issue_date, contact, inv.total_minor
+            )
+            continue
+        for line in lines[inv.id]:
+            batch.files["invoices"].append(
+                _invoice_row(
+                    batch,
+                    contact,
+                    number,
+                    "",
+                    inv.issue_date,
+                    inv.due_date or inv.issue_date,
+                    line.description,
+                    line.quantity,
+                    line.unit_price_minor,
+                    line.tax_rate_bp,
+                    line.tax_minor,
+                )
+            )
+        batch.items.append(("invoice", inv.id, "issued", inv.total_minor))
+        batch.new += 1
+        batch.invoiced += inv.total_minor
+        batch.reconcile("exported", number, inv.issue_date, contact, inv.total_minor)
+    for inv in session.scalars(select(Invoice).where(changed).order_by(Invoice.number)):
+        number = f"{m.invoice_prefix}{inv.number}"
+        day = local_day(inv.voided_at) if inv.voided_at else inv.issue_date
+        batch.items.append(("invoice", inv.id, "void", inv.total_minor))
+        batch.changed += 1
+        batch.reconcile(
+            "voided since exported",
+            number,
+            day,
+            names(inv.patient_id),
+            inv.total_minor,
+            f"Void invoice {number} in Xero (its payments come back as reversing allocations).",
+        )
+
+
+def _invoice_row(
+    batch: _Batch,
+    contact: str,
+    number: str,
+    reference: str,
+    issued: date,
+    due: date,
+    description: str,
+    quantity: int,
+    unit_minor: int,
+    rate_bp: int,
+    tax_minor: int,
+) -> list[str]:
+    m = batch.mapping
+    row = dict.fromkeys(INVOICE_COLUMNS, "")
+    row.update(
+        {
+            "*ContactName": contact,
+            "*InvoiceNumber": number,
+            "Reference": reference,
+            "*InvoiceDate": batch.day(issued),
+            "*DueDate": batch.day(due),
+            "*Description": safe_text(" ".join(description.split())),
+            "*Quantity": str(quantity),
+            "*UnitAmount": batch.money(unit_minor),
+            "*AccountCode": m.sales_account,
+            "*TaxType": m.tax_type(rate_bp),
+            "TaxAmount": batch.money(tax_minor),
+            "Currency": batch.currency,
+        }
+    )
+    return [row[c] for c in INVOICE_COLUMNS]
+
+
+def split_credit(amount: int, lines: Sequence[InvoiceLine]) -> list[tuple[InvoiceLine, int, int]]:
+    """Share a credit note's amount over its invoice's lines in proportion to each line's amount
+    (largest remainders get the odd cents), each share split into ex-tax amount and tax.
+
+    Returns ``(line, ex_tax, tax)`` for lines with a share; the shares add up to ``amount``.
+    """
+    total = sum(line.amount_minor for line in lines)
+    if total <= 0:
+        return []
+    raw = [(amount * line.amount_minor) // total for line in lines]
+    remainders = sorted(
+        range(len(lines)),
+        key=lambda i: ((amount * lines[i].amount_minor) % total, -i),
+        reverse=True,
+    )
+    for i in remainders[: amount - sum(raw)]:
+        raw[i] += 1
+    shares = []
+    for line, share in zip(lines, raw, strict=True):
+        if share:
+            tax = (
+                (share * line.tax_minor + line.amount_minor // 2) // line.amount_minor
+                if line.amount_minor
+                else 0
+            )
+            shares.append((line, share - tax, tax))
+    return shares
+
+
+def _credit_notes(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
+    m = batch.mapping
+    new, changed = _new_and_changed(
+        "credit_note", CreditNote.id, CreditNote.reversed_at.is_not(None)
+    )
+    for note, number in session.execute(
+        select(CreditNote, Invoice.number)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(CreditNote.note_date <= through, new)
+        .order_by(CreditNote.number)
+    ):
+        label = f"{m.credit_note_prefix}{note.number}"
+        invoice_label = f"{m.invoice_prefix}{number}"
+        contact = names(note.patient_id)
+        if note.reversed_at is not None:
+            batch.items.append(("credit_note", note.id, "reversed", note.amount_minor))
+            batch.skipped += 1
+            batch.reconcile(
+                "reversed before export: left out",
+                label,
+                note.note_date,
+                contact,
+                note.amount_minor,
+            )
+            continue
+        lines = session.scalars(
+            select(InvoiceLine)
+            .where(InvoiceLine.invoice_id == note.invoice_id)
+            .order_by(InvoiceLine.position)
+        ).all()
+        for line, ex_tax, tax in split_credit(note.amount_minor, lines):
+            batch.files["invoices"].append(
+                _invoice_row(
+                    batch,
+                    contact,
+                    label,
+                    invoice_label,
+                    note.note_date,
+                    note.note_date,
+                    f"Credit: {line.description}",
+                    1,
+                    -ex_tax,
+                    line.tax_rate_bp,
+                    -tax,
+                )
+            )
+        _credit_note_allocation(batch, note, contact, invoice_label, note.note_date, 1)
+        batch.items.append(("credit_note", note.id, "issued", note.amount_minor))
+        batch.new += 1
+        batch.credited += note.amount_minor
+        batch.reconcile("exported", label, note.note_date, contact, note.amount_minor)
+    for note, number in session.execute(
+        select(CreditNote, Invoice.number)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(changed)
+        .order_by(CreditNote.number)
+    ):
+        label = f"{m.credit_note_prefix}{note.number}"
+        assert note.reversed_at is not None
+        _credit_note_allocation(
+            batch,
+            note,
+            names(note.patient_id),
+            f"{m.invoice_prefix}{number}",
+            local_day(note.reversed_at),
+            -1,
+        )
+        batch.items.append(("credit_note", note.id, "reversed", note.amount_minor))
+        batch.changed += 1
+        batch.reconcile(
+            "reversed since exported",
+            label,
+            local_day(note.reversed_at),
+            names(note.patient_id),
+            note.amount_minor,
+            f"Void credit note {label} in Xero (its allocation comes back as a reversing row).",
+        )
+
+
+def _credit_note_allocation(
+    batch: _Batch, note: CreditNote, contact: str, invoice_label: str, day: date, sign: int
+) -> None:
+    """The part of a credit note that reduced its invoice, as an allocation (or its reversal)."""
+    if not note.applied_minor:
+        return
+    label = f"{batch.mapping.credit_note_prefix}{note.number}"
+    batch.files["allocations"].append(
+        [
+            batch.day(day),
+            contact,
+            invoice_label,
+            batch.money(sign * note.applied_minor),
+            f"Credit note {label}",
+            "",
+            label + (" reversed" if sign < 0 else ""),
+        ]
+    )
+    batch.allocated += sign * note.applied_minor
+
+
+def _payments(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
+    m = batch.mapping
+    new, changed = _new_and_changed("payment", Payment.id, Payment.reversed_at.is_not(None))
+    sources: dict[int, list[tuple[str, int]]] = defaultdict(list)
+
+    def rows(condition: Any) -> list[Payment]:
+        found = session.scalars(
+            select(Payment).where(condition, Payment.total_minor != 0).order_by(Payment.id)
+        ).all()
+        ids = [p.id for p in found]
+        for start in range(0, len(ids), 500):
+            for pid, name, minor in session.execute(
+                select(PaymentSource.payment_id, PaymentType.name, PaymentSource.amount_minor)
+                .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
+                .where(PaymentSource.payment_id.in_(ids[start : start + 500]))
+                .order_by(PaymentSource.id)
+            ):
+                sources[pid].append((name, minor))
+        return list(found)
+
+    def money_rows(pay: Payment, day: date, sign: int, what: str) -> None:
+        reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
+        for name, minor in sources[pay.id]:
+            batch.files["payments"].append(
+                [
+                    batch.day(day),
+                    names(pay.patient_id),
+                    reference + (" reversed" if sign < 0 else ""),
+                    safe_text(name),
+                    m.clearing_account(name),
+                    m.credit_account,
+                    batch.money(sign * minor),
+                    what,
+                ]
+            )
+            batch.received[name] += sign * minor
+
+    for pay in rows(and_(Payment.payment_date <= through, new)):
+        reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
+        contact = names(pay.patient_id)
+        if pay.reversed_at is not None:
+            batch.items.append(("payment", pay.id, "reversed", pay.total_minor))
+            batch.skipped += 1
+            batch.reconcile(
+                "reversed before export: left out",
+                reference,
+                pay.payment_date,
+                contact,
+                pay.total_minor,
+            )
+            continue
+        what = (
+            "Refund of account credit" if pay.kind == "refund" else "Received into account credit"
+        )
+        money_rows(pay, pay.payment_date, 1, what)
+        batch.items.append(("payment", pay.id, "received", pay.total_minor))
+        batch.new += 1
+        batch.reconcile("exported", reference, pay.payment_date, contact, pay.total_minor)
+    for pay in rows(changed):
+        assert pay.reversed_at is not None
+        day = local_day(pay.reversed_at)
+        money_rows(pay, day, -1, "Reversal (entered by mistake)")
+        batch.items.append(("payment", pay.id, "reversed", pay.total_minor))
+        batch.changed += 1
+        reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
+        batch.reconcile(
+            "reversed since exported",
+            reference,
+            day,
+            names(pay.patient_id),
+            pay.total_minor,
+            "Import the reversing payment row.",
+        )
+
+
+def _applications(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
+    m = batch.mapping
+    new, changed = _new_and_changed(
+        "application", Application.id, Application.removed_at.is_not(None)
+    )
+    query = (
+        select(Application, Invoice.number, Payment.patient_id, Payment.payment_date)
+        .join(Invoice, Invoice.id == Application.invoice_id)
+        .join(Payment, Payment.id == Application.payment_id)
+        .order_by(Application.id)
+    )
+
+    def rows(app: Application, number: int, patient_id: int, day: date, sign: int) -> None:
+        invoice_label = f"{m.invoice_prefix}{number}"
+        contact = names(patient_id)
+        suffix = " removed" if sign < 0 else ""
+        if app.from_money_minor:
+            batch.files["allocations"].append(
+                [
+                    batch.day(day),
+                    contact,
+                    invoice_label,
+                    batch.money(sign * app.from_money_minor),
+                    f"Payment PAY-{app.payment_id}",
+                    m.credit_account,
+                    f"APP-{app.id}{suffix}",
+                ]
+            )
+        if app.from_credit_minor:
+            batch.files["allocations"].append(
+                [
+                    batch.day(day),
+                    contact,
+                    invoice_label,
+                    batch.money(sign * app.from_credit_minor),
+                    "Account credit",
+                    m.credit_account,
+                    f"APP-{app.id}{suffix}",
+                ]
+            )
+        batch.allocated += sign * app.amount_minor
+
+    for app, number, patient_id, day in session.execute(
+        query.where(Payment.payment_date <= through, new)
+    ):
+        if app.removed_at is not None:
+            batch.items.append(("application", app.id, "removed", app.amount_minor))
+            batch.skipped += 1
+            continue
+        rows(app, number, patient_id, day, 1)
+        batch.items.append(("application", app.id, "applied", app.amount_minor))
+        batch.new += 1
+    for app, number, patient_id, _day in session.execute(query.where(changed)):
+        assert app.removed_at is not None
+        removed = local_day(app.removed_at)
+        rows(app, number, patient_id, removed, -1)
+        batch.items.append(("application", app.id, "removed", app.amount_minor))
+        batch.changed += 1
+        batch.reconcile(
+            "removed since exported",
+            f"APP-{app.id} on {m.invoice_prefix}{number}",
+            removed,
+            names(patient_id),
+            app.amount_minor,
+            "Import the reversing allocation row.",
+        )
+
+
+def _transfers(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
+    m = batch.mapping
+    new, changed = _new_and_changed(
+        "transfer", CreditTransfer.id, CreditTransfer.reversed_at.is_not(None)
+    )
+
+    def row(tr: CreditTransfer, day: date, sign: int) -> None:
+        batch.files["transfers"].append(
+            [
+                batch.day(day),
+                names(tr.from_patient_id if sign > 0 else tr.to_patient_id),
+                names(tr.to_patient_id if sign > 0 else tr.from_patient_id),
+                batch.money(tr.amount_minor),
+                m.credit_account,
+                f"TRF-{tr.id}" + (" reversed" if sign < 0 else ""),
+            ]
+        )
+        batch.transferred += sign * tr.amount_minor
+
+    for tr in session.scalars(
+        select(CreditTransfer)
+        .where(CreditTransfer.transfer_date <= through, new)
+        .order_by(CreditTransfer.id)
+    ):
+        if tr.reversed_at is not None:
+            batch.items.append(("transfer", tr.id, "reversed", tr.amount_minor))
+            batch.skipped += 1
+            continue
+        row(tr, tr.transfer_date, 1)
+        batch.items.append(("transfer", tr.id, "moved", tr.amount_minor))
+        batch.new += 1
+        batch.reconcile(
+            "exported", f"TRF-{tr.id}", tr.transfer_date, names(tr.from_patient_id), tr.amount_minor
+        )
+    for tr in session.scalars(select(CreditTransfer).where(changed).order_by(CreditTransfer.id)):
+        assert tr.reversed_at is not None
+        day = local_day(tr.reversed_at)
+        row(tr, day, -1)
+        batch.items.append(("transfer", tr.id, "reversed", tr.amount_minor))
+        batch.changed += 1
+        batch.reconcile(
+            "reversed since exported",
+            f"TRF-{tr.id}",
+            day,
+            names(tr.from_patient_id),
+            tr.amount_minor,
+            "Import the reversing transfer row.",
+        )
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def summary_of(
+    batch: _Batch, through: date, export_id: int | None, folder: Path | None
+) -> ExportSummary:
+    """The figures of a built export."""
+    return ExportSummary(
+        export_id=export_id,
+        folder=folder,
+        through=through,
+        rows={key: len(batch.files.get(key, [])) for key in FILES if key != "reconciliation"},
+        new_records=batch.new,
+        changed_records=batch.changed,
+        skipped_records=batch.skipped,
+        invoiced_minor=batch.invoiced,
+        credit_notes_minor=batch.credited,
+        received_by_type_minor=dict(batch.received),
+        allocated_minor=batch.allocated,
+        transferred_minor=batch.transferred,
+        actions=tuple(batch.actions),
+    )
+
+
+def _control_rows(batch: _Batch) -> Iterator[list[str]]:
+    def total(label: str, minor: int) -> list[str]:
+        return ["Totals", "", label, "", "", batch.money(minor), ""]
+
+    yield total("Invoices", batch.invoiced)
+    yield total("Credit notes", batch.credited)
+    for name, minor in sorted(batch.received.items()):
+        yield total(f"Money received (net): {name}", minor)
+    yield total("Allocated to invoices", batch.allocated)
+    yield total("Credit transferred", batch.transferred)
+
+
+def write_files(batch: _Batch, folder: Path) -> None:
+    """Write the export's files into ``folder`` (which must not exist yet)."""
+    folder.mkdir(parents=False, exist_ok=False)
+    headers = {
+        "invoices": INVOICE_COLUMNS,
+        "payments": PAYMENT_COLUMNS,
+        "allocations": ALLOCATION_COLUMNS,
+        "transfers": TRANSFER_COLUMNS,
+        "reconciliation": RECONCILIATION_COLUMNS,
+    }
+    for key, name in FILES.items():
+        rows: Iterable[list[str]] = batch.files.get(key, [])
+        if key == "reconciliation":
+            rows = [*rows, *_control_rows(batch)]
+        with (folder / name).open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(headers[key])
+            writer.writerows(rows)
+
+
+def save_export(session: Session, actor: str, batch: _Batch, through: date, folder: Path) -> int:
+    """Record the export and every item it sent (in the caller's transaction)."""
+    moment = audit.moment(session)
+    export = AccountingExport(
+        at=moment, actor=actor, target=TARGET, through_date=through, folder=str(folder)
+    )
+    session.add(export)
+    session.flush()
+    if batch.items:
+        session.execute(
+            insert(AccountingExportItem),
+            [
+                {
+                    "export_id": export.id,
+                    "kind": kind,
+                    "record_id": rid,
+                    "state": state,
+                    "amount_minor": amount,
+                }
+                for kind, rid, state, amount in batch.items
+            ],
+        )
+    audit.record(
+        session,
+        actor,
+        "accounting export",
+        "accounting_export",
+        export.id,
+        None,
+        {
+            "target": TARGET,
+            "through": through.isoformat(),
+            "folder": str(folder),
+            "new": batch.new,
+            "changed": batch.changed,
+            "skipped": batch.skipped,
+        },
+    )
+    return export.id
+
+
+def export_folder_name(export_id: int, through: date) -> str:
+    """``xero-export-0003-2026-11-25``."""
+    return f"xero-export-{export_id:04d}-{through.isoformat()}"
+
+
+def remove_partial(folder: Path) -> None:
+    """Delete a half-written export folder."""
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    """A past export, as Settings and the export window list them."""
+
+    id: int
+    at: datetime
+    actor: str
+    through: date
+    folder: str
+    items: int
+
+
+def past_exports(session: Session) -> list[ExportRecord]:
+    """Every export, newest first, with the number of records it sent."""
+    counts = dict(
+        session.execute(
+            select(AccountingExportItem.export_id, func.count()).group_by(
+                AccountingExportItem.export_id
+            )
+        ).all()
+    )
+    return [
+        ExportRecord(e.id, e.at, e.actor, e.through_date, e.folder, counts.get(e.id, 0))
+        for e in session.scalars(select(AccountingExport).order_by(AccountingExport.id.desc()))
+    ]

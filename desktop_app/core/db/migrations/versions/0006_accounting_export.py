@@ -1,0 +1,58 @@
+"""Accounting exports and what each one included, so the next export sends only what is new or
+changed.
+
+Revision ID: 0006_accounting_export
+Revises: 0005_patient_list
+Create Date: 2026-11-25 13:40:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_accounting_export"
+down_revision = "0005_patient_list"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "accounting_exports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("target", sa.String(length=16), nullable=False),
+        sa.Column("through_date", sa.Date(), nullable=False),
+        sa.Column("folder", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_accounting_exports")),
+    )
+    op.create_table(
+        "accounting_export_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("export_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["export_id"],
+            ["accounting_exports.id"],
+            name=op.f("fk_accounting_export_items_export_id_accounting_exports"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_accounting_export_items")),
+    )
+    op.create_index(
+        "ix_accounting_export_items_export_id", "accounting_export_items", ["export_id"]
+    )
+    op.create_index(
+        "ix_accounting_export_items_record",
+        "accounting_export_items",
+        ["kind", "record_id", "state"],
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_accounting_export_items_record", "accounting_export_items")
+    op.drop_index("ix_accounting_export_items_export_id", "accounting_export_items")
+    op.drop_table("accounting_export_items")
+    op.drop_table("accounting_exports")

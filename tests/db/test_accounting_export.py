@@ -1,0 +1,290 @@
+"""The Xero accounting export: files, incremental exports, changes since, and tie-outs."""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from desktop_app.core import BillingError, Clinic
+from desktop_app.core.accounting_export import (
+    FILES,
+    INVOICE_COLUMNS,
+    default_clearing_code,
+    split_credit,
+)
+from desktop_app.core.db.models import InvoiceLine
+
+TODAY = date.today()
+D = Decimal
+
+
+def days_ago(n: int) -> date:
+    return TODAY - timedelta(days=n)
+
+
+def pay(clinic: Clinic, pid: int, sources: dict[str, str], rid: str, **kw) -> int:
+    return clinic.record_payment(clinic.preview_payment(pid, sources, **kw), rid)
+
+
+def read(folder: Path, key: str) -> list[dict[str, str]]:
+    with (folder / FILES[key]).open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def money(text: str) -> Decimal:
+    return Decimal(text)
+
+
+class Totals:
+    """Running sums over every export's files, as a bookkeeper's ledger would hold them."""
+
+    def __init__(self) -> None:
+        self.invoiced = self.voided = self.credit_notes = self.received = self.allocated = D(0)
+
+    def add(self, folder: Path) -> None:
+        for row in read(folder, "invoices"):
+            amount = money(row["*Quantity"]) * money(row["*UnitAmount"]) + money(row["TaxAmount"])
+            if row["*InvoiceNumber"].startswith("INV-"):
+                self.invoiced += amount
+            else:
+                self.credit_notes -= amount
+        self.received += sum((money(r["Amount"]) for r in read(folder, "payments")), D(0))
+        self.allocated += sum((money(r["Amount"]) for r in read(folder, "allocations")), D(0))
+        for row in read(folder, "reconciliation"):
+            if row["Status"] == "voided since exported":
+                self.voided += money(row["Amount"])
+            if row["Status"] == "reversed since exported" and row["Record"].startswith("CN-"):
+                self.credit_notes -= money(row["Amount"])
+
+    def check(self, clinic: Clinic) -> None:
+        """What the files say is owed and held equals the ledger's (verify's) figures."""
+        summary = clinic.summary()
+        assert self.invoiced - self.voided - self.allocated == summary.outstanding
+        assert self.received + self.credit_notes - self.allocated == summary.credit_held
+        assert clinic.verify() == []
+
+
+@pytest.fixture
+def ledger(clinic: Clinic) -> dict[str, int]:
+    ada = clinic.add_patient("Ada", "Lovelace")
+    bob = clinic.add_patient("=Bob", "Lovelace")  # a formula-looking name stays text
+    ids = {"ada": ada, "bob": bob}
+    pay(clinic, ada, {"Cash": "30"}, "pre", payment_date=days_ago(10))
+    ids["inv1"] = clinic.create_invoice(
+        ada, [("Consult", "100", 1, "10"), ("Band", "5", 2)], issue_date=days_ago(9)
+    )
+    ids["pay"] = pay(clinic, ada, {"EFTPOS": "50", "Cash": "45"}, "p", payment_date=days_ago(8))
+    ids["inv2"] = clinic.create_invoice(bob, [("Consult", "80", 1)], issue_date=days_ago(5))
+    ids["cn"] = clinic.credit_note(ids["inv2"], "30", reason="discount", request_id="cn")
+    clinic.transfer_credit(ada, bob, "5", reason="family", request_id="t")
+    return ids
+
+
+def test_first_export_writes_the_xero_files_and_ties_out(clinic, ledger, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    preview = clinic.preview_accounting_export()
+    assert preview.folder is None and not list(tmp_path.iterdir())
+    result = clinic.export_accounting(tmp_path)
+    assert result.folder is not None and result.folder.name.startswith("xero-export-0001-")
+    assert sorted(p.name for p in result.folder.iterdir()) == sorted(FILES.values())
+    assert (result.rows, result.new_records) == (preview.rows, preview.new_records)
+    invoices = read(result.folder, "invoices")
+    with (result.folder / FILES["invoices"]).open(encoding="utf-8-sig") as handle:
+        assert next(csv.reader(handle)) == list(INVOICE_COLUMNS)
+    consult = next(
+        r for r in invoices if r["*Description"] == "Consult" and r["*InvoiceNumber"] == "INV-1"
+    )
+    assert consult["*UnitAmount"] == "100.00" and consult["TaxAmount"] == "10.00"
+    assert consult["*TaxType"] == "GST on Income" and consult["*AccountCode"] == "200"
+    assert consult["*ContactName"] == f"Ada Lovelace ({ledger['ada']})"
+    assert consult["*InvoiceDate"] == days_ago(9).strftime("%d/%m/%Y")
+    credit = [r for r in invoices if r["*InvoiceNumber"] == "CN-1"]
+    assert credit and all(money(r["*UnitAmount"]) < 0 for r in credit)
+    assert credit[0]["Reference"] == "INV-2"
+    assert credit[0]["*ContactName"].startswith("'=Bob")  # formula-safe text
+    payments = read(result.folder, "payments")
+    by_type = {(r["Reference"], r["PaymentType"]): r for r in payments}
+    assert by_type[(f"PAY-{ledger['pay']}", "EFTPOS")]["AccountCode"] == "CLR-EFTPOS"
+    assert by_type[(f"PAY-{ledger['pay']}", "EFTPOS")]["CreditAccountCode"] == "2400"
+    assert result.received_by_type_minor == {"Cash": 7500, "EFTPOS": 5000}
+    allocations = read(result.folder, "allocations")
+    sources = {r["Source"] for r in allocations}
+    assert {"Account credit", f"Payment PAY-{ledger['pay']}", "Credit note CN-1"} <= sources
+    # Ada's $120 invoice: $95 of money and $25 of account credit closed it, here as in Xero.
+    on_inv1 = [money(r["Amount"]) for r in allocations if r["InvoiceNumber"] == "INV-1"]
+    assert sum(on_inv1) == D("120.00")
+    assert len(read(result.folder, "transfers")) == 1
+    totals = Totals()
+    totals.add(result.folder)
+    totals.check(clinic)
+    assert clinic.accounting_exports()[0].id == result.export_id
+
+
+def test_exporting_again_sends_only_what_is_new_or_changed(clinic, ledger, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    totals = Totals()
+    first = clinic.export_accounting(tmp_path)
+    totals.add(first.folder)
+    with pytest.raises(BillingError, match="Nothing to export"):
+        clinic.export_accounting(tmp_path)
+    assert clinic.preview_accounting_export().is_empty
+    # Since: the payment reversed, invoice 1 reopened and voided, the credit note reversed, a new
+    # invoice, and one voided before it was ever exported.
+    clinic.reverse_payment(ledger["pay"], "entered twice")
+    clinic.void_invoice(ledger["inv1"], "wrong patient")
+    clinic.reverse_credit_note(ledger["cn"], "given in error")
+    clinic.create_invoice(ledger["bob"], [("Review", "60", 1)])
+    gone = clinic.create_invoice(ledger["bob"], [("Review", "60", 1)])
+    clinic.void_invoice(gone, "duplicate")
+    second = clinic.export_accounting(tmp_path)
+    assert second.export_id == first.export_id + 1
+    assert (second.new_records, second.skipped_records) == (1, 1)
+    assert second.changed_records >= 4
+    payments = read(second.folder, "payments")
+    assert all(r["Reference"].endswith("reversed") and money(r["Amount"]) < 0 for r in payments)
+    assert any("Void invoice INV-1" in a for a in second.actions)
+    assert any("Void credit note CN-1" in a for a in second.actions)
+    status = {r["Record"]: r["Status"] for r in read(second.folder, "reconciliation")}
+    assert status["INV-4"] == "voided before export: left out" and status["INV-3"] == "exported"
+    totals.add(second.folder)
+    totals.check(clinic)
+
+
+def test_records_after_the_last_day_wait_for_a_later_export(clinic, ledger, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    early = clinic.export_accounting(tmp_path, through=days_ago(9))
+    numbers = {r["*InvoiceNumber"] for r in read(early.folder, "invoices")}
+    assert numbers == {"INV-1"}
+    late = clinic.export_accounting(tmp_path)
+    assert "INV-1" not in {r["*InvoiceNumber"] for r in read(late.folder, "invoices")}
+    totals = Totals()
+    totals.add(early.folder)
+    totals.add(late.folder)
+    totals.check(clinic)
+
+
+def test_bad_mapping_and_places_are_refused_with_nothing_saved(clinic, ledger, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    mapping = clinic.accounting_mapping()
+    with pytest.raises(BillingError, match="account code"):
+        clinic.set_accounting_mapping(replace(mapping, sales_account="4000; DROP"))
+    with pytest.raises(BillingError, match="different number prefixes"):
+        clinic.set_accounting_mapping(replace(mapping, credit_note_prefix="INV-"))
+    assert clinic.accounting_mapping() == mapping
+    # An invoice taxed at a rate with no Xero tax rate: the export says which, writes nothing.
+    clinic.create_invoice(ledger["ada"], [("Import item", "10", 1, "12.5")])
+    with pytest.raises(BillingError, match="12.5%"):
+        clinic.export_accounting(tmp_path)
+    assert not list(tmp_path.iterdir()) and clinic.accounting_exports() == []
+    clinic.set_accounting_mapping(
+        replace(mapping, tax_types={**mapping.tax_types, 1250: "Import tax"}, sales_account="4-100")
+    )
+    result = clinic.export_accounting(tmp_path)
+    rows = read(result.folder, "invoices")
+    assert {r["*AccountCode"] for r in rows} == {"4-100"}
+    assert any(r["*TaxType"] == "Import tax" for r in rows)
+    with pytest.raises(BillingError, match="does not exist"):
+        clinic.export_accounting(tmp_path / "missing")
+    with pytest.raises(BillingError, match="in the future"):
+        clinic.preview_accounting_export(TODAY + timedelta(days=1))
+
+
+def test_a_folder_that_cannot_be_written_saves_no_export(
+    clinic, ledger, tmp_path_factory, monkeypatch
+):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    from desktop_app.core import accounting_export
+
+    def fail(batch, folder):
+        folder.mkdir()
+        (folder / "x").write_text("half")
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(accounting_export, "write_files", fail)
+    with pytest.raises(BillingError, match="could not be written"):
+        clinic.export_accounting(tmp_path)
+    assert not list(tmp_path.iterdir())
+    assert clinic.accounting_exports() == []
+    assert not clinic.preview_accounting_export().is_empty
+
+
+def test_credit_note_shares_add_up_to_the_amount_with_tax_in_proportion():
+    lines = [
+        InvoiceLine(amount_minor=11000, tax_minor=1000, unit_price_minor=10000, quantity=1),
+        InvoiceLine(amount_minor=1000, tax_minor=0, unit_price_minor=500, quantity=2),
+    ]
+    shares = split_credit(3001, lines)
+    assert sum(ex + tax for _, ex, tax in shares) == 3001
+    (first, ex1, tax1), (_, ex2, tax2) = shares
+    assert (ex1 + tax1, ex2 + tax2) == (2751, 250) and tax1 == 250 and tax2 == 0
+    assert default_clearing_code("Credit card") == "CLR-CREDIT"
+    assert default_clearing_code("!!!") == "CLR-PAY"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_ledgers_tie_out_across_incremental_exports(clinic, tmp_path_factory, seed):
+    """Random payments, invoices, credit notes, transfers, refunds and undoings, exported every
+    few steps: the files always say what the ledger (and verify) says is owed and held."""
+    tmp_path = tmp_path_factory.mktemp("exports")
+    rng = random.Random(seed)
+    patients = [clinic.add_patient(f"P{i}", "Test") for i in range(4)]
+    totals = Totals()
+    types = clinic.payment_types()
+    for step in range(60):
+        pid = rng.choice(patients)
+        roll = rng.random()
+        try:
+            if roll < 0.3:
+                clinic.create_invoice(
+                    pid,
+                    [("Consult", str(rng.randint(20, 120)), 1, rng.choice(["0", "10"]))],
+                    issue_date=days_ago(rng.randint(0, 20)),
+                )
+            elif roll < 0.55:
+                sources = {rng.choice(types): str(rng.randint(0, 90))}
+                pay(clinic, pid, sources, f"p{step}", payment_date=days_ago(rng.randint(0, 20)))
+            elif roll < 0.62:
+                open_ = clinic.invoices(pid, open_only=True)
+                if open_:
+                    clinic.credit_note(open_[0].id, "5", reason="r", request_id=f"cn{step}")
+            elif roll < 0.68 and clinic.credit(pid) > 2:
+                other = rng.choice([p for p in patients if p != pid])
+                clinic.transfer_credit(pid, other, "2", reason="f", request_id=f"t{step}")
+            elif roll < 0.74 and clinic.credit(pid) > 1:
+                clinic.refund_credit(pid, "1", method="Cash", request_id=f"r{step}", reason="r")
+            elif roll < 0.82:
+                live = [p for p in clinic.payments(pid) if not p.reversed and p.kind == "payment"]
+                if live:
+                    clinic.reverse_payment(rng.choice(live).id, "mistake")
+            elif roll < 0.88:
+                invoices = [i for i in clinic.invoices(pid) if i.status != "void"]
+                if invoices:
+                    clinic.void_invoice(rng.choice(invoices).id, "mistake")
+            elif roll < 0.92:
+                notes = [n for n in clinic.credit_notes(pid) if not n.reversed]
+                if notes:
+                    clinic.reverse_credit_note(rng.choice(notes).id, "mistake")
+        except BillingError:
+            pass  # refused by the rules (credit already spent, ...): nothing changed
+        if step % 12 == 11:
+            try:
+                result = clinic.export_accounting(tmp_path)
+            except BillingError as exc:
+                assert "Nothing to export" in str(exc)
+            else:
+                totals.add(result.folder)
+                totals.check(clinic)
+    result = (
+        clinic.export_accounting(tmp_path)
+        if not clinic.preview_accounting_export().is_empty
+        else None
+    )
+    if result is not None:
+        totals.add(result.folder)
+    totals.check(clinic)

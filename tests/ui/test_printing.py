@@ -3,7 +3,7 @@ letterhead from Settings > Printed documents. The PDFs are read back as text (py
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pypdfium2 as pdfium

@@ -9,6 +9,8 @@
     clinic-ledger [--database URL] import KIND CSV  import patients, invoices, payments or credit
     clinic-ledger [--database URL] export KIND PATH  export patients, invoices, invoice_lines or
                                                      payments to a CSV file
+    clinic-ledger [--database URL] accounting-export FOLDER [--through DATE] [--preview]
+                          the Xero files of everything new or changed since the last export
 
 Without ``--database`` the clinic lives in a SQLite file in the user's data folder, created on
 first use. A clinic with several front-desk computers points them all at one PostgreSQL server:
@@ -58,7 +60,16 @@ def _parser() -> argparse.ArgumentParser:
         "command",
         nargs="?",
         default="app",
-        choices=["app", "info", "verify", "backup", "restore", "import", "export"],
+        choices=[
+            "app",
+            "info",
+            "verify",
+            "backup",
+            "restore",
+            "import",
+            "export",
+            "accounting-export",
+        ],
         help="app (default): open the window; info: the ledger's headline figures; "
         "verify: check every invariant and exit 1 if any is broken; "
         "backup PATH: save a checked copy of the database to PATH (a file or a folder); "
@@ -67,7 +78,20 @@ def _parser() -> argparse.ArgumentParser:
         "import KIND CSV: import a CSV file of KIND patients, invoices, payments or credit "
         "(opening balances), all of it or nothing (formats: docs/import-formats.md); "
         "export KIND PATH: write every row of KIND patients, invoices, invoice_lines or payments "
-        "to the CSV file PATH (UTF-8 with BOM, for a spreadsheet)",
+        "to the CSV file PATH (UTF-8 with BOM, for a spreadsheet); "
+        "accounting-export FOLDER: write the Xero import files of everything new or changed "
+        "since the last accounting export into a new folder inside FOLDER "
+        "(mapping: docs/accounting-export.md)",
+    )
+    parser.add_argument(
+        "--through",
+        metavar="YYYY-MM-DD",
+        help="accounting-export: include records dated up to this day (default: today)",
+    )
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="accounting-export: say what would be exported; write and save nothing",
     )
     parser.add_argument(
         "path", nargs="?", metavar="PATH", help="the backup file (backup and restore only)"
@@ -117,6 +141,32 @@ def _import(clinic: Clinic, kind: str, path: str) -> int:
         print(f"clinic-ledger: {exc}", file=sys.stderr)
         return 1
     print(result.describe())
+    return 0
+
+
+def _accounting_export(
+    clinic: Clinic, folder: str | None, through: str | None, preview: bool
+) -> int:
+    """Run ``accounting-export``: the summary on stdout (0), or why not on stderr (1)."""
+    from datetime import date
+
+    try:
+        day = None if through is None else date.fromisoformat(through)
+    except ValueError:
+        print(f"clinic-ledger: --through {through!r} is not a date (YYYY-MM-DD).", file=sys.stderr)
+        return 1
+    try:
+        if preview:
+            summary = clinic.preview_accounting_export(day)
+        else:
+            if folder is None:
+                print("clinic-ledger: accounting-export needs a FOLDER.", file=sys.stderr)
+                return 1
+            summary = clinic.export_accounting(folder, day)
+    except BillingError as exc:
+        print(f"clinic-ledger: {exc}", file=sys.stderr)
+        return 1
+    print(summary.describe(clinic.currency))
     return 0
 
 
@@ -287,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop_app.self_test import run
 
         return run()
+    if (args.through or args.preview) and args.command != "accounting-export":
+        parser.error("--through and --preview go with accounting-export")
     if args.csv is not None and args.command not in ("import", "export"):
         parser.error(f"unrecognized arguments: {args.csv}")
     if args.command == "export":
@@ -307,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.path is None:
             parser.error(f"{args.command} needs a PATH: the backup file")
         return _backup_or_restore(args.command, args.database, args.path)
-    if args.path is not None and args.command not in ("import", "export"):
+    if args.path is not None and args.command not in ("import", "export", "accounting-export"):
         parser.error(f"unrecognized arguments: {args.path}")
     if args.command == "app":
         return _run_window(args.database, args.demo)
@@ -325,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _import(clinic, args.path, args.csv)
         if args.command == "export":
             return _export(clinic, args.path, args.csv)
+        if args.command == "accounting-export":
+            return _accounting_export(clinic, args.path, args.through, args.preview)
         return _verify(clinic) if args.command == "verify" else _info(clinic)
 
 

@@ -60,7 +60,7 @@ from .db.models import (
 )
 from .errors import BillingError
 from .export import safe_text
-from .money import to_decimal
+from .money import format_amount, to_decimal
 
 MAPPING_SETTING = "accounting_mapping"
 TARGET = "xero"
@@ -313,6 +313,34 @@ class ExportSummary:
     def is_empty(self) -> bool:
         """Nothing new or changed since the last export."""
         return not (self.new_records or self.changed_records or self.skipped_records)
+
+    def describe(self, currency: str) -> str:
+        """A few lines for people: where, how many rows, the control totals, what to do in Xero."""
+
+        def amount(minor: int) -> str:
+            return format_amount(minor, currency)
+
+        if self.is_empty:
+            return "Nothing new or changed since the last accounting export."
+        head = (
+            f"Accounting export {self.export_id} written to {self.folder}"
+            if self.folder is not None
+            else "Accounting export preview (nothing written)"
+        )
+        lines = [
+            f"{head}: records dated up to {self.through.isoformat()}.",
+            f"  {self.new_records:,} new, {self.changed_records:,} changed since exported, "
+            f"{self.skipped_records:,} undone before export (left out).",
+            "  Rows: " + ", ".join(f"{key} {count:,}" for key, count in self.rows.items()) + ".",
+            f"  Invoices {amount(self.invoiced_minor)}; credit notes "
+            f"{amount(self.credit_notes_minor)}; allocated to invoices "
+            f"{amount(self.allocated_minor)}; credit transferred {amount(self.transferred_minor)}.",
+        ]
+        for name, minor in sorted(self.received_by_type_minor.items()):
+            lines.append(f"  Money received (net), {name}: {amount(minor)}")
+        for action in self.actions:
+            lines.append(f"  To do in Xero: {action}")
+        return "\n".join(lines)
 
 
 @dataclass

@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         self.audit_log_action.setEnabled(True)
         for act in (self.backup_action, self.restore_action):
             act.setEnabled(True)
+        self.accounting_export_action.setEnabled(True)
         for act in (self.export_action, self.invoice_list_action, self.reports_action):
             act.setEnabled(True)
         self.import_action.setEnabled(True)
@@ -418,10 +419,18 @@ class MainWindow(QMainWindow):
             "All &invoices…", "Ctrl+Shift+I", self._on_invoice_list_action_triggered
         )
         self.reports_action = action("&Reports…", "Ctrl+Shift+D", self._on_reports_action_triggered)
-        for act in (self.export_action, self.invoice_list_action, self.reports_action):
+        self.accounting_export_action = QAction("Accounting e&xport…", self)
+        self.accounting_export_action.triggered.connect(self._on_accounting_export_triggered)
+        for act in (
+            self.export_action,
+            self.invoice_list_action,
+            self.reports_action,
+            self.accounting_export_action,
+        ):
             act.setEnabled(False)  # until the clinic is open
         self._invoice_list_window: QWidget | None = None  # made on first use
         self._reports_window: QWidget | None = None
+        self._accounting_window: QWidget | None = None
         self.import_action = QAction("&Import…", self)
         self.import_action.triggered.connect(self._on_import_action_triggered)
         self.import_action.setEnabled(False)  # until the clinic is open
@@ -475,6 +484,7 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.audit_log_action)
         tools_menu.addAction(self.invoice_list_action)
         tools_menu.addAction(self.reports_action)
+        tools_menu.addAction(self.accounting_export_action)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -696,6 +706,20 @@ class MainWindow(QMainWindow):
         window.raise_()
         window.activateWindow()
         return window
+
+    def open_accounting_export(self) -> QWidget:
+        """Show the accounting export window (non-modal), read afresh."""
+        from desktop_app.ui.dialogs.accounting_export import AccountingExportDialog
+
+        if self._accounting_window is not None:
+            self._accounting_window.close()
+        window = AccountingExportDialog(self.clinic, self)
+        self._accounting_window = window
+        window.show()
+        return window
+
+    def _on_accounting_export_triggered(self) -> None:
+        self.open_accounting_export()
 
     def open_export(self) -> QWidget:
         """Export patients, invoices, invoice lines or payments to a CSV file (modal)."""

@@ -73,3 +73,28 @@ def test_export_runs_as_a_module(new_sqlite_url, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "Exported 1 patient to" in done.stdout and len(rows(path)) == 1
+
+
+def test_accounting_export_command(new_sqlite_url, tmp_path, capsys):
+    url = new_sqlite_url()
+    out = tmp_path / "exports"
+    out.mkdir()
+    with Clinic.open(url) as clinic:
+        pid = clinic.add_patient("Ada", "Lovelace")
+        clinic.create_invoice(pid, [("Consult", "50", 1)])
+        clinic.record_payment(clinic.preview_payment(pid, sources={"EFTPOS": "80"}), "p")
+    assert main(["--database", url, "accounting-export", str(out), "--preview"]) == 0
+    preview = capsys.readouterr().out
+    assert "preview (nothing written)" in preview and "EFTPOS: $80.00" in preview
+    assert not list(out.iterdir())
+    assert main(["--database", url, "accounting-export", str(out)]) == 0
+    written = capsys.readouterr().out
+    assert "Accounting export 1 written to" in written and "Invoices $50.00" in written
+    (folder,) = out.iterdir()
+    assert len(rows(folder / "xero-allocations.csv")) == 1
+    assert main(["--database", url, "accounting-export", str(out)]) == 1
+    assert "Nothing to export" in capsys.readouterr().err
+    assert main(["--database", url, "accounting-export", str(out), "--through", "25/11"]) == 1
+    assert "is not a date" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--database", url, "verify", "--preview"])

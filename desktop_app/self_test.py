@@ -16,6 +16,8 @@ the icon and stylesheet, and the main window. Steps, each named in the result:
 6. ``window``: Qt starts offscreen with the icon, the stylesheet colours a problem red, Qt's own
    translations load (German), and the main window opens on the step 1 clinic, lists its patient,
    paints, and closes.
+7. ``printing``: the step 1 payment's receipt is laid out and saved as a PDF through Qt's print
+   support (which a frozen build must bundle).
 
 Prints one line (``Clinic Ledger 0.1.0 self-test passed: ...``) and returns 0, or prints which
 step failed and why and returns 1. Nothing is written outside the temporary folder (the default
@@ -187,6 +189,23 @@ def _window(folder: Path, url: str) -> None:
         app.processEvents()
 
 
+def _printing(folder: Path, url: str) -> None:
+    from desktop_app.core import Clinic
+    from desktop_app.ui.formatting import Formatter
+    from desktop_app.ui.printing.html import receipt_html
+    from desktop_app.ui.printing.render import save_pdf, text_document
+
+    with Clinic.open(url) as clinic:
+        receipt = clinic.receipt(2)
+        _check(receipt.credit_after == Decimal("20.00"), "the receipt's credit remaining is wrong")
+        html = receipt_html(receipt, Formatter(clinic.currency, "en_AU"))
+    _check("Account credit remaining" in html, "the receipt is missing its credit remaining")
+    target = folder / "receipt.pdf"
+    save_pdf(text_document(html, receipt.letterhead), target, "Receipt 2")
+    data = target.read_bytes()
+    _check(data.startswith(b"%PDF") and len(data) > 1000, "the receipt PDF is empty")
+
+
 def run() -> int:
     """Run every step; print one line; 0 when all pass, 1 when one fails."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no screen needed, wherever it runs
@@ -207,6 +226,7 @@ def run() -> int:
             ("postgresql driver", _postgresql_driver),
             ("resources", _resources),
             ("window", lambda: _window(folder, url)),
+            ("printing", lambda: _printing(folder, url)),
         ]
         for name, step in steps:
             try:

@@ -19,7 +19,9 @@ def test_the_self_test_passes_in_process(qapp, capsys):
     assert (
         out[0]
         .split(": ", 1)[1]
-        .startswith("payment, upgrade, data folder, postgresql driver, resources, window in ")
+        .startswith(
+            "payment, upgrade, data folder, postgresql driver, resources, window, printing in "
+        )
     )
 
 

@@ -1,6 +1,8 @@
-"""Regenerate the screenshots in this folder from a fresh demo clinic.
+"""Regenerate the screenshots in this folder, and the sample PDFs in ``docs/samples`` (with a PNG
+of each first page), from a fresh demo clinic.
 
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screenshots.py``
+(the PDFs are rendered to PNG with pypdfium2, a test dependency).
 """
 
 from __future__ import annotations
@@ -23,6 +25,29 @@ from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
 
 HERE = Path(__file__).resolve().parent
+SAMPLES = HERE.parent / "samples"
+
+
+def pdf_to_png(pdf: Path) -> None:
+    """Render the PDF's first page to a PNG beside it (150 dpi), as a reader would show it."""
+    import pypdfium2 as pdfium
+    from PySide6.QtGui import QImage
+
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        bitmap = document[0].render(scale=150 / 72, rev_byteorder=True)
+        formats = {3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGBA8888}
+        image = QImage(
+            bytes(bitmap.buffer),
+            bitmap.width,
+            bitmap.height,
+            bitmap.stride,
+            formats[bitmap.n_channels],
+        )
+        image.save(str(pdf.with_suffix(".png")))
+    finally:
+        document.close()
+    print(pdf, pdf.with_suffix(".png"))
 
 
 def grab(widget: QWidget, name: str) -> None:
@@ -143,6 +168,43 @@ def main() -> None:
         reports.tabs.setCurrentIndex(2)
         grab(reports, "reports-credit-held.png")
         reports.close()
+        # Printed documents: the letterhead settings, the print window, and sample PDFs.
+        clinic.update_settings(
+            letterhead={
+                "clinic_address": "Level 2, 88 Harbour Street\nSydney NSW 2000",
+                "clinic_contact": "02 9000 1234 · frontdesk@harbourphysio.example",
+                "clinic_tax_number": "ABN 12 345 678 901",
+                "document_footer": "Thank you. Questions about your account? Call the front "
+                "desk on 02 9000 1234.\nPay by bank transfer: BSB 062-000, account 1234 5678.",
+            },
+            logo=(
+                HERE.parents[1] / "desktop_app/resources/icons/clinic-ledger-256.png"
+            ).read_bytes(),
+        )
+        settings = SettingsDialog(clinic, page=3)
+        grab(settings, "settings-printed-documents.png")
+        paid = clinic.record_payment(
+            clinic.preview_payment(pid, sources={"Cash": "50.00"}, source_invoice=newer),
+            "shot-ada-pays",
+        )
+        window.select_patient(pid)
+        SAMPLES.mkdir(exist_ok=True)
+        for name, dialog in (
+            ("invoice", window.printing.print_invoice(newer)),
+            ("receipt", window.printing.print_receipt(paid)),
+            ("statement", window.printing.statement(date(2026, 11, 1))),
+        ):
+            assert dialog is not None
+            dialog.save_pdf(SAMPLES / f"{name}.pdf")
+            pdf_to_png(SAMPLES / f"{name}.pdf")
+            if name == "receipt":
+                dialog.resize(760, 860)
+                grab(dialog, "print-receipt.png")
+            dialog.close()
+        accounting = window.open_accounting_export()
+        accounting.resize(860, 640)
+        grab(accounting, "accounting-export.png")
+        accounting.close()
         window.close()
         clinic.close()
     app.quit()

@@ -182,3 +182,19 @@ def test_account_credit_held_on_a_day_with_dormant_credit_and_the_chart(window, 
     assert window.liability_model.rowCount() == 0 and window.liability.total == 0
     grab = window.grab()
     assert not grab.isNull()
+
+
+def test_takings_and_ages_are_charted_as_bars(window):
+    assert window.takings_chart.bars == [("Cash", Decimal("10.00")), ("EFTPOS", Decimal("30.00"))]
+    assert "EFTPOS: $30.00" in window.takings_chart.accessibleDescription()
+    assert window.takings_chart.height() > 0 and not window.takings_chart.grab().isNull()
+    # Ada owes $80 (5 days) and $10 (45 days, $50 paid); Alan $200 (100 days); Grace paid.
+    assert [amount for _, amount in window.aged_chart.bars] == [
+        Decimal("80.00"),
+        Decimal("10.00"),
+        Decimal("0.00"),
+        Decimal("200.00"),
+    ]
+    assert window.aged_chart.bars[3][0] == "Over 90 days"
+    window.set_period(days_ago(400), days_ago(300))  # nothing taken then: no bars
+    assert window.takings_chart.bars == [] and window.takings_chart.height() == 0

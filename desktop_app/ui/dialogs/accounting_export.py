@@ -100,7 +100,7 @@ class AccountingExportDialog(QDialog):
         browse.clicked.connect(self._on_browse_clicked)
         folder_row.addWidget(self.folder_edit, 1)
         folder_row.addWidget(browse)
-        form.addRow("Into &folder:", folder_row)
+        form.addRow("Into folder:", folder_row)
         layout.addLayout(form)
         self.preview_text = QPlainTextEdit()
         self.preview_text.setReadOnly(True)

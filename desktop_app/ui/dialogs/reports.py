@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError
 from desktop_app.core.export import safe_text
+from desktop_app.core.reports import BUCKET_NAMES
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index
 from desktop_app.ui.style import set_tone
+from desktop_app.ui.widgets.bar_chart import BarChart
 from desktop_app.ui.widgets.line_chart import LineChart
 
 if TYPE_CHECKING:
@@ -315,6 +317,9 @@ class ReportsWindow(QDialog):
         )
         self.takings_table = _table(self.takings_model, "Takings by payment type")
         layout.addWidget(self.takings_table, 1)
+        self.takings_chart = BarChart(self._formatter.money)
+        self.takings_chart.setAccessibleName("Net takings by payment type")
+        layout.addWidget(self.takings_chart)
         self.takings_summary = _summary("Takings reconciliation")
         layout.addWidget(self.takings_summary)
         return page
@@ -330,6 +335,9 @@ class ReportsWindow(QDialog):
         layout.addLayout(_filter_row([("Ages &counted to:", self.as_of_edit)]))
         self.aged_table = _table(self.aged_model, "Aged receivables")
         layout.addWidget(self.aged_table, 1)
+        self.aged_chart = BarChart(self._formatter.money)
+        self.aged_chart.setAccessibleName("Owed by age")
+        layout.addWidget(self.aged_chart)
         self.aged_summary = _summary("Aged receivables totals")
         layout.addWidget(self.aged_summary)
         return page
@@ -427,11 +435,13 @@ class ReportsWindow(QDialog):
         except BillingError as exc:
             self.takings = None
             self.takings_model.set_rows([])
+            self.takings_chart.set_bars([])
             self.takings_summary.setText("")
             self._say(str(exc), "problem")
             return
         self.takings = report
         self.takings_model.set_rows(report.lines)
+        self.takings_chart.set_bars([(line.payment_type, line.net) for line in report.lines])
         self._reapply_sort(self.takings_table)
         m = self._formatter.money
         whose = (
@@ -460,11 +470,13 @@ class ReportsWindow(QDialog):
         except BillingError as exc:
             self.aged = None
             self.aged_model.set_rows([])
+            self.aged_chart.set_bars([])
             self.aged_summary.setText("")
             self._say(str(exc), "problem")
             return
         self.aged = report
         self.aged_model.set_rows(report.rows)
+        self.aged_chart.set_bars(list(zip(BUCKET_NAMES, report.buckets, strict=True)))
         self._reapply_sort(self.aged_table)
         m = self._formatter.money
         buckets = ", ".join(

@@ -22,8 +22,8 @@ LOGO_URL = "clinic-logo"
 LOGO_HEIGHT = 64
 
 STYLE = """
-body { font-family: sans-serif; font-size: 10pt; color: #111; }
-h1 { font-size: 18pt; margin: 0; }
+body { font-family: sans-serif; font-size: 9pt; color: #111; }
+h1 { font-size: 16pt; margin: 0; }
 .muted { color: #555; }
 .void { color: #b00020; font-weight: bold; }
 table.items { border-collapse: collapse; margin-top: 8px; }
@@ -40,11 +40,12 @@ def _text(value: str) -> str:
     return "<br>".join(escape(line) for line in value.splitlines())
 
 
-def _row(cells: Iterable[str], numeric: Sequence[int] = (), tag: str = "td") -> str:
+def _row(cells: Iterable[str], numeric: Sequence[int]) -> str:
+    """One table row, amounts right-aligned."""
     parts = []
     for i, cell in enumerate(cells):
         css = ' class="num" align="right"' if i in numeric else ""
-        parts.append(f"<{tag}{css}>{cell}</{tag}>")
+        parts.append(f"<td{css}>{cell}</td>")
     return "<tr>" + "".join(parts) + "</tr>"
 
 
@@ -52,15 +53,15 @@ def _table(
     header: Sequence[str],
     rows: Iterable[Sequence[str]],
     numeric: Sequence[int],
-    wide: int | None = None,
+    widths: Sequence[int],
 ) -> str:
-    """A table with a header row; column ``wide`` (the description) takes the spare width."""
+    """A table with a header row and column widths in percent of the page (Qt's table layout
+    does not size columns to their content, so every table says how wide each column is)."""
     body = "".join(_row(r, numeric) for r in rows)
     head = []
-    for i, h in enumerate(header):
+    for i, (h, width) in enumerate(zip(header, widths, strict=True)):
         css = ' class="num" align="right"' if i in numeric else ""
-        width = ' width="45%"' if i == wide else ""
-        head.append(f"<th{css}{width}>{escape(h)}</th>")
+        head.append(f'<th{css} width="{width}%">{escape(h)}</th>')
     return (
         '<table class="items" width="100%" cellspacing="0">'
         + "<tr>"
@@ -140,7 +141,7 @@ def invoice_html(document: InvoiceDocument, formatter: Formatter) -> str:
                 for ln in invoice.lines
             ),
             (1, 2, 3, 4),
-            wide=0,
+            (42, 8, 16, 20, 14),
         )
     )
     totals = [("Subtotal", money(document.subtotal)), ("Tax", money(document.tax))]
@@ -168,6 +169,7 @@ def invoice_html(document: InvoiceDocument, formatter: Formatter) -> str:
                     for p in document.payments
                 ),
                 (2, 3, 4),
+                (18, 14, 22, 26, 20),
             )
         )
     if document.credit_notes:
@@ -186,6 +188,7 @@ def invoice_html(document: InvoiceDocument, formatter: Formatter) -> str:
                     for n in document.credit_notes
                 ),
                 (3, 4),
+                (16, 14, 30, 20, 20),
             )
         )
     body.append(_foot(document.letterhead))
@@ -210,6 +213,7 @@ def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
                 ("Payment type", "Amount"),
                 [(escape(name), money(abs(amount))) for name, amount in payment.sources.items()],
                 (1,),
+                (70, 30),
             )
         )
     live = [a for a in payment.applications if not a.removed]
@@ -228,6 +232,7 @@ def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
                     for a in live
                 ),
                 (1, 2, 3),
+                (16, 28, 30, 26),
             )
         )
     if refund:
@@ -290,10 +295,10 @@ def statement_html(document: StatementDocument, formatter: Formatter) -> str:
         )
     body.append(
         _table(
-            ("Date", "Description", "Charges", "Payments & credits", "Balance"),
+            ("Date", "Description", "Charges", "Payments, credits", "Balance"),
             rows,
             (2, 3, 4),
-            wide=1,
+            (18, 26, 14, 18, 24),
         )
     )
     closing = document.closing_balance
@@ -324,6 +329,7 @@ def statement_html(document: StatementDocument, formatter: Formatter) -> str:
                     for i in document.open_invoices
                 ),
                 (2, 3),
+                (20, 30, 25, 25),
             )
         )
     body.append(_foot(document.letterhead))

@@ -29,8 +29,6 @@ twice. See ``docs/accounting-export.md`` for the mapping to accounts.
 from __future__ import annotations
 
 import csv
-import json
-import re
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -43,6 +41,7 @@ from sqlalchemy import and_, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .accounting_mapping import DATE_FORMATS, AccountMapping
 from .audit import local_day
 from .db.models import (
     AccountingExport,
@@ -56,17 +55,11 @@ from .db.models import (
     Payment,
     PaymentSource,
     PaymentType,
-    Setting,
 )
-from .errors import BillingError
 from .export import safe_text
 from .money import format_amount, to_decimal
 
-MAPPING_SETTING = "accounting_mapping"
 TARGET = "xero"
-MAX_CODE = 10
-MAX_TAX_TYPE = 60
-DATE_FORMATS = {"DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y"}
 
 #: Xero's sales invoice import template, column for column.
 INVOICE_COLUMNS = (
@@ -136,157 +129,6 @@ STATES = {
     "application": ("applied", "removed"),
     "transfer": ("moved", "reversed"),
 }
-
-_DEFAULT_TAX_TYPES = {
-    "AUD": {0: "GST Free Income", 1000: "GST on Income"},
-    "NZD": {0: "No GST", 1500: "15% GST on Income"},
-    "GBP": {0: "No VAT", 2000: "20% (VAT on Income)"},
-}
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,9}$")
-
-
-@dataclass(frozen=True)
-class AccountMapping:
-    """Which account in the accounting package each part of the ledger goes to.
-
-    ``tax_types`` maps a tax rate in hundredths of a percent (1000 = 10%) to the name of the tax
-    rate in Xero. ``clearing_accounts`` maps each payment type to its clearing account.
-    """
-
-    sales_account: str = "200"
-    credit_account: str = "2400"
-    clearing_accounts: dict[str, str] = field(default_factory=dict)
-    tax_types: dict[int, str] = field(default_factory=dict)
-    date_format: str = "DD/MM/YYYY"
-    invoice_prefix: str = "INV-"
-    credit_note_prefix: str = "CN-"
-
-    def clearing_account(self, payment_type: str) -> str:
-        """The clearing account of a payment type (refused when none is set)."""
-        code = self.clearing_accounts.get(payment_type)
-        if not code:
-            raise BillingError(
-                f"Set the clearing account for the payment type {payment_type} "
-                "(Settings > Accounting export) before exporting."
-            )
-        return code
-
-    def tax_type(self, rate_bp: int) -> str:
-        """The Xero tax rate for a tax rate (refused when none is set)."""
-        name = self.tax_types.get(rate_bp)
-        if not name:
-            rate = f"{rate_bp / 100:g}%"
-            raise BillingError(
-                f"Set the Xero tax rate for invoice lines taxed at {rate} "
-                "(Settings > Accounting export) before exporting."
-            )
-        return name
-
-    def to_json(self) -> str:
-        """The mapping as it is stored in the settings table."""
-        return json.dumps(
-            {
-                "sales_account": self.sales_account,
-                "credit_account": self.credit_account,
-                "clearing_accounts": self.clearing_accounts,
-                "tax_types": {str(k): v for k, v in sorted(self.tax_types.items())},
-                "date_format": self.date_format,
-                "invoice_prefix": self.invoice_prefix,
-                "credit_note_prefix": self.credit_note_prefix,
-            },
-            sort_keys=True,
-        )
-
-
-def default_clearing_code(payment_type: str) -> str:
-    """``CLR-EFTPOS``: a clearing account code made from a payment type's name."""
-    letters = re.sub(r"[^A-Za-z0-9]", "", payment_type).upper()[:6]
-    return f"CLR-{letters or 'PAY'}"
-
-
-def default_mapping(currency: str, payment_types: Sequence[str]) -> AccountMapping:
-    """Xero's standard sales account, a credit liability account, one clearing account per
-    payment type, the usual tax rates of the currency's country and its date order."""
-    return AccountMapping(
-        clearing_accounts={name: default_clearing_code(name) for name in payment_types},
-        tax_types=dict(_DEFAULT_TAX_TYPES.get(currency, {0: "Tax Exempt"})),
-        date_format="MM/DD/YYYY" if currency == "USD" else "DD/MM/YYYY",
-    )
-
-
-def check_mapping(mapping: AccountMapping) -> AccountMapping:
-    """The mapping, with every code and name checked; a clear BillingError otherwise."""
-
-    def code(value: object, what: str) -> str:
-        if not isinstance(value, str) or not _CODE.match(value.strip()):
-            raise BillingError(
-                f"The {what} account code {value!r} must be 1 to {MAX_CODE} letters, digits, "
-                "dashes, dots or underscores, as in the chart of accounts."
-            )
-        return value.strip()
-
-    clearing = {
-        str(name): code(value, f"clearing ({name})")
-        for name, value in mapping.clearing_accounts.items()
-    }
-    taxes: dict[int, str] = {}
-    for rate, name in mapping.tax_types.items():
-        if not isinstance(rate, int) or not 0 <= rate <= 10000:
-            raise BillingError(f"The tax rate {rate!r} must be 0 to 10000 hundredths of a percent.")
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_TAX_TYPE:
-            raise BillingError(
-                f"The Xero tax rate for {rate / 100:g}% needs a name of 1 to {MAX_TAX_TYPE} "
-                "characters."
-            )
-        taxes[rate] = name.strip()
-    if mapping.date_format not in DATE_FORMATS:
-        raise BillingError(f"The date format must be one of {', '.join(DATE_FORMATS)}.")
-    prefixes = []
-    for what, prefix in (
-        ("invoice", mapping.invoice_prefix),
-        ("credit note", mapping.credit_note_prefix),
-    ):
-        if (
-            not isinstance(prefix, str)
-            or len(prefix) > 10
-            or not re.match(r"^[A-Za-z0-9\-_/]*$", prefix)
-        ):
-            raise BillingError(
-                f"The {what} number prefix must be up to 10 letters, digits or dashes."
-            )
-        prefixes.append(prefix)
-    if prefixes[0] == prefixes[1]:
-        raise BillingError("Invoices and credit notes need different number prefixes.")
-    return AccountMapping(
-        sales_account=code(mapping.sales_account, "sales"),
-        credit_account=code(mapping.credit_account, "account credit"),
-        clearing_accounts=clearing,
-        tax_types=taxes,
-        date_format=mapping.date_format,
-        invoice_prefix=prefixes[0],
-        credit_note_prefix=prefixes[1],
-    )
-
-
-def load_mapping(session: Session, currency: str, payment_types: Sequence[str]) -> AccountMapping:
-    """The clinic's mapping: the saved one, with defaults for payment types added since."""
-    default = default_mapping(currency, payment_types)
-    row = session.get(Setting, MAPPING_SETTING)
-    if row is None or not row.value:
-        return default
-    data = json.loads(row.value)
-    clearing = dict(default.clearing_accounts)
-    clearing.update(data.get("clearing_accounts", {}))
-    return AccountMapping(
-        sales_account=data.get("sales_account", default.sales_account),
-        credit_account=data.get("credit_account", default.credit_account),
-        clearing_accounts=clearing,
-        tax_types={int(k): v for k, v in data.get("tax_types", {}).items()},
-        date_format=data.get("date_format", default.date_format),
-        invoice_prefix=data.get("invoice_prefix", default.invoice_prefix),
-        credit_note_prefix=data.get("credit_note_prefix", default.credit_note_prefix),
-    )
-
 
 # -- what an export contains ----------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from . import (
     read_models,
     reports,
 )
+from . import accounting_mapping as mapping_rules
 from . import letterhead as letterhead_rules
 from .allocation import AllocationMode, OpenInvoice, allocate
 from .audit_log import AuditFilter, AuditRecord
@@ -1425,25 +1426,25 @@ class Clinic:
 
     # -- accounting export -------------------------------------------------------------------
 
-    def accounting_mapping(self) -> accounting_export.AccountMapping:
+    def accounting_mapping(self) -> mapping_rules.AccountMapping:
         """Which Xero account each part of the ledger goes to (defaults until saved)."""
         with self._read() as session:
             return self._mapping(session)
 
-    def _mapping(self, session: Session) -> accounting_export.AccountMapping:
+    def _mapping(self, session: Session) -> mapping_rules.AccountMapping:
         names = [
             name
             for (name,) in session.execute(
                 select(PaymentType.name).order_by(PaymentType.position, PaymentType.id)
             )
         ]
-        return accounting_export.load_mapping(session, self._setting(session, "currency"), names)
+        return mapping_rules.load_mapping(session, self._setting(session, "currency"), names)
 
-    def set_accounting_mapping(self, mapping: accounting_export.AccountMapping) -> None:
+    def set_accounting_mapping(self, mapping: mapping_rules.AccountMapping) -> None:
         """Save the account mapping (checked first: a bad code changes nothing)."""
-        checked = accounting_export.check_mapping(mapping)
+        checked = mapping_rules.check_mapping(mapping)
         with self._write() as session:
-            self._change_setting(session, accounting_export.MAPPING_SETTING, checked.to_json())
+            self._change_setting(session, mapping_rules.MAPPING_SETTING, checked.to_json())
 
     def preview_accounting_export(
         self, through: date | None = None

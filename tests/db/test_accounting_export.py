@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core import BillingError, Clinic
-from desktop_app.core.accounting_export import (
-    FILES,
-    INVOICE_COLUMNS,
-    default_clearing_code,
-    split_credit,
-)
+from desktop_app.core.accounting_export import FILES, INVOICE_COLUMNS, split_credit
+from desktop_app.core.accounting_mapping import default_clearing_code
 from desktop_app.core.db.models import InvoiceLine
 
 TODAY = date.today()

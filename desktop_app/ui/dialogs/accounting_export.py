@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError
-from desktop_app.core.accounting_export import DATE_FORMATS, AccountMapping
+from desktop_app.core.accounting_mapping import DATE_FORMATS, AccountMapping
 from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:

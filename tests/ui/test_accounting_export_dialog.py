@@ -82,3 +82,18 @@ def test_accounts_tab_saves_the_mapping_and_refuses_bad_codes(dialog, clinic):
     assert "Cannot export yet" in dialog.preview_text.toPlainText()
     assert "taxed at 10%" in dialog.preview_text.toPlainText()
     assert not dialog.export_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("rate", "message"),
+    [("ten", "not a number"), ("Infinity", "not a number"), ("12.345", "two decimal places")],
+)
+def test_a_tax_rate_that_is_not_a_rate_is_refused(dialog, clinic, rate, message):
+    before = clinic.accounting_mapping()
+    dialog._on_add_tax_clicked()
+    row = dialog.tax_table.rowCount() - 1
+    dialog.tax_table.item(row, 0).setText(rate)
+    dialog.tax_table.item(row, 1).setText("Some tax")
+    assert not dialog.save_mapping()
+    assert message in dialog.message_label.text()
+    assert clinic.accounting_mapping() == before

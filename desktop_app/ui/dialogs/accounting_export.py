@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -243,10 +244,14 @@ class AccountingExportDialog(QDialog):
             if not rate_text and not name:
                 continue
             try:
-                rate_bp = round(float(rate_text.rstrip("%")) * 100)
-            except ValueError:
+                hundredths = Decimal(rate_text.rstrip("%").strip()) * 100
+                if not hundredths.is_finite():
+                    raise ArithmeticError
+            except ArithmeticError:
                 raise BillingError(f"The tax rate {rate_text!r} is not a number.") from None
-            taxes[rate_bp] = name
+            if hundredths != hundredths.to_integral_value():
+                raise BillingError(f"The tax rate {rate_text!r} has more than two decimal places.")
+            taxes[int(hundredths)] = name
         clearing = {
             cell(self.clearing_table, row, 0): cell(self.clearing_table, row, 1)
             for row in range(self.clearing_table.rowCount())

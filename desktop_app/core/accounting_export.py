@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .accounting_mapping import DATE_FORMATS, AccountMapping
 from .audit import local_day
+from .currencies import MINOR_UNITS
 from .db.models import (
     AccountingExport,
     AccountingExportItem,
@@ -57,7 +58,7 @@ from .db.models import (
     PaymentType,
 )
 from .export import safe_text
-from .money import format_amount, to_decimal
+from .money import format_amount
 
 TARGET = "xero"
 
@@ -203,11 +204,21 @@ class _Batch:
     transferred: int = 0
     actions: list[str] = field(default_factory=list)
 
+    _days: dict[date, str] = field(default_factory=dict)
+
     def money(self, minor: int) -> str:
-        return f"{to_decimal(minor, self.currency):f}"
+        """A plain amount, ``-12.50``: integer arithmetic on the minor units."""
+        places = MINOR_UNITS[self.currency]
+        sign = "-" if minor < 0 else ""
+        whole, part = divmod(abs(minor), 10**places)
+        return f"{sign}{whole}.{part:0{places}d}" if places else f"{sign}{whole}"
 
     def day(self, value: date) -> str:
-        return value.strftime(DATE_FORMATS[self.mapping.date_format])
+        """A date as the mapping writes dates (each distinct day formatted once)."""
+        text = self._days.get(value)
+        if text is None:
+            text = self._days[value] = value.strftime(DATE_FORMATS[self.mapping.date_format])
+        return text
 
     def reconcile(
         self, status: str, record: str, day: date, contact: str, minor: int, action: str = ""
@@ -271,18 +282,18 @@ class _NameCache:
 def _invoices(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
     m = batch.mapping
     new, changed = _new_and_changed("invoice", Invoice.id, Invoice.status == "void")
-    rows = session.scalars(
-        select(Invoice).where(Invoice.issue_date <= through, new).order_by(Invoice.number)
+    # Rows of columns, not ORM objects: a first export reads every invoice of the clinic.
+    rows = session.execute(
+        select(Invoice.__table__).where(Invoice.issue_date <= through, new).order_by(Invoice.number)
     ).all()
-    lines: dict[int, list[InvoiceLine]] = defaultdict(list)
-    ids = [r.id for r in rows if r.status != "void"]
-    for start in range(0, len(ids), 500):
-        for line in session.scalars(
-            select(InvoiceLine)
-            .where(InvoiceLine.invoice_id.in_(ids[start : start + 500]))
-            .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
-        ):
-            lines[line.invoice_id].append(line)
+    lines: dict[int, list[Any]] = defaultdict(list)
+    for line in session.execute(
+        select(InvoiceLine.__table__)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.issue_date <= through, Invoice.status != "void", new)
+        .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+    ):
+        lines[line.invoice_id].append(line)
     for inv in rows:
         number = f"{m.invoice_prefix}{inv.number}"
         contact = names(inv.patient_id)
@@ -313,7 +324,7 @@ def _invoices(session: Session, batch: _Batch, names: _NameCache, through: date)
         batch.new += 1
         batch.invoiced += inv.total_minor
         batch.reconcile("exported", number, inv.issue_date, contact, inv.total_minor)
-    for inv in session.scalars(select(Invoice).where(changed).order_by(Invoice.number)):
+    for inv in session.execute(select(Invoice.__table__).where(changed).order_by(Invoice.number)):
         number = f"{m.invoice_prefix}{inv.number}"
         day = local_day(inv.voided_at) if inv.voided_at else inv.issue_date
         batch.items.append(("invoice", inv.id, "void", inv.total_minor))
@@ -496,22 +507,20 @@ def _payments(session: Session, batch: _Batch, names: _NameCache, through: date)
     new, changed = _new_and_changed("payment", Payment.id, Payment.reversed_at.is_not(None))
     sources: dict[int, list[tuple[str, int]]] = defaultdict(list)
 
-    def rows(condition: Any) -> list[Payment]:
-        found = session.scalars(
-            select(Payment).where(condition, Payment.total_minor != 0).order_by(Payment.id)
-        ).all()
-        ids = [p.id for p in found]
-        for start in range(0, len(ids), 500):
-            for pid, name, minor in session.execute(
-                select(PaymentSource.payment_id, PaymentType.name, PaymentSource.amount_minor)
-                .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
-                .where(PaymentSource.payment_id.in_(ids[start : start + 500]))
-                .order_by(PaymentSource.id)
-            ):
-                sources[pid].append((name, minor))
+    def rows(condition: Any) -> list[Any]:
+        where = (condition, Payment.total_minor != 0)
+        found = session.execute(select(Payment.__table__).where(*where).order_by(Payment.id)).all()
+        for pid, name, minor in session.execute(
+            select(PaymentSource.payment_id, PaymentType.name, PaymentSource.amount_minor)
+            .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
+            .join(Payment, Payment.id == PaymentSource.payment_id)
+            .where(*where)
+            .order_by(PaymentSource.id)
+        ):
+            sources[pid].append((name, minor))
         return list(found)
 
-    def money_rows(pay: Payment, day: date, sign: int, what: str) -> None:
+    def money_rows(pay: Any, day: date, sign: int, what: str) -> None:
         reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
         for name, minor in sources[pay.id]:
             batch.files["payments"].append(
@@ -572,13 +581,13 @@ def _applications(session: Session, batch: _Batch, names: _NameCache, through: d
         "application", Application.id, Application.removed_at.is_not(None)
     )
     query = (
-        select(Application, Invoice.number, Payment.patient_id, Payment.payment_date)
+        select(Application.__table__, Invoice.number, Payment.patient_id, Payment.payment_date)
         .join(Invoice, Invoice.id == Application.invoice_id)
         .join(Payment, Payment.id == Application.payment_id)
         .order_by(Application.id)
     )
 
-    def rows(app: Application, number: int, patient_id: int, day: date, sign: int) -> None:
+    def rows(app: Any, number: int, patient_id: int, day: date, sign: int) -> None:
         invoice_label = f"{m.invoice_prefix}{number}"
         contact = names(patient_id)
         suffix = " removed" if sign < 0 else ""
@@ -608,18 +617,16 @@ def _applications(session: Session, batch: _Batch, names: _NameCache, through: d
             )
         batch.allocated += sign * app.amount_minor
 
-    for app, number, patient_id, day in session.execute(
-        query.where(Payment.payment_date <= through, new)
-    ):
+    for app in session.execute(query.where(Payment.payment_date <= through, new)):
         if app.removed_at is not None:
             batch.items.append(("application", app.id, "removed", app.amount_minor))
             batch.skipped += 1
             continue
-        rows(app, number, patient_id, day, 1)
+        rows(app, app.number, app.patient_id, app.payment_date, 1)
         batch.items.append(("application", app.id, "applied", app.amount_minor))
         batch.new += 1
-    for app, number, patient_id, _day in session.execute(query.where(changed)):
-        assert app.removed_at is not None
+    for app in session.execute(query.where(changed)):
+        number, patient_id = app.number, app.patient_id
         removed = local_day(app.removed_at)
         rows(app, number, patient_id, removed, -1)
         batch.items.append(("application", app.id, "removed", app.amount_minor))

@@ -203,6 +203,8 @@ def main() -> None:
             dialog.close()
         accounting = window.open_accounting_export()
         accounting.resize(860, 640)
+        while accounting.busy:  # the preview runs on a worker thread
+            QApplication.processEvents()
         grab(accounting, "accounting-export.png")
         accounting.close()
         window.close()

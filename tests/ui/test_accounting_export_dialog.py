@@ -25,10 +25,16 @@ def dialog(qtbot, clinic, ledger):
     main.accounting_export_action.trigger()
     window = main._accounting_window
     assert isinstance(window, AccountingExportDialog) and window.isVisible()
+    qtbot.waitUntil(lambda: not window.busy)
     return window
 
 
-def test_preview_then_export_then_nothing_left(dialog, clinic, tmp_path):
+def settle(qtbot, dialog) -> None:
+    """Wait for the window's worker thread (a preview or an export) to finish."""
+    qtbot.waitUntil(lambda: not dialog.busy)
+
+
+def test_preview_then_export_then_nothing_left(qtbot, dialog, clinic, tmp_path):
     text = dialog.preview_text.toPlainText()
     assert "preview (nothing written)" in text and "EFTPOS: $80.00" in text
     assert dialog.export_button.isEnabled()
@@ -36,24 +42,28 @@ def test_preview_then_export_then_nothing_left(dialog, clinic, tmp_path):
     out.mkdir()
     dialog.folder_edit.setText(str(out))
     dialog.export_button.click()
+    assert dialog.busy and not dialog.export_button.isEnabled()  # on the worker thread
+    settle(qtbot, dialog)
     (folder,) = out.iterdir()
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES.values())
     assert "Exported to" in dialog.message_label.text()
     assert dialog.history_table.rowCount() == 1
     assert dialog.history_table.item(0, 5).text() == str(folder)
     dialog.refresh()
+    settle(qtbot, dialog)
     assert not dialog.export_button.isEnabled()
     assert "Nothing new or changed" in dialog.preview_text.toPlainText()
 
 
-def test_a_missing_folder_is_refused_and_nothing_is_saved(dialog, clinic, tmp_path):
+def test_a_missing_folder_is_refused_and_nothing_is_saved(qtbot, dialog, clinic, tmp_path):
     dialog.folder_edit.setText(str(tmp_path / "nowhere"))
     dialog.export_button.click()
+    settle(qtbot, dialog)
     assert "does not exist" in dialog.message_label.text()
     assert clinic.accounting_exports() == []
 
 
-def test_accounts_tab_saves_the_mapping_and_refuses_bad_codes(dialog, clinic):
+def test_accounts_tab_saves_the_mapping_and_refuses_bad_codes(qtbot, dialog, clinic):
     assert dialog.sales_edit.text() == "200"
     types = [
         dialog.clearing_table.item(r, 0).text() for r in range(dialog.clearing_table.rowCount())
@@ -79,6 +89,7 @@ def test_accounts_tab_saves_the_mapping_and_refuses_bad_codes(dialog, clinic):
     assert "10%" in dialog.message_label.text()
     dialog.tax_table.removeRow(ten)
     assert dialog.save_mapping()
+    settle(qtbot, dialog)
     assert "Cannot export yet" in dialog.preview_text.toPlainText()
     assert "taxed at 10%" in dialog.preview_text.toPlainText()
     assert not dialog.export_button.isEnabled()

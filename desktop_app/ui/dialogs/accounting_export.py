@@ -2,19 +2,22 @@
 the account each part of the ledger goes to, and the exports made so far.
 
 The Export tab previews the next export (rows, control totals, what to do in Xero) before
-anything is written; Export writes a new folder and remembers what it sent. The Accounts tab
+anything is written; Export writes a new folder and remembers what it sent. Both run on a worker
+thread: a clinic's first export reads every record it has, which takes a while on a big ledger,
+and the window stays responsive meanwhile. The Accounts tab
 holds the mapping (sales, account credit, a clearing account per payment type, Xero tax rates).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDate, QStandardPaths, Qt
+from PySide6.QtCore import QDate, QStandardPaths, Qt, QThread, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -37,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError
+from desktop_app.core.accounting_export import ExportSummary
 from desktop_app.core.accounting_mapping import DATE_FORMATS, AccountMapping
 from desktop_app.ui.style import set_tone
 
@@ -60,6 +64,24 @@ def _table(headers: list[str], name: str) -> QTableWidget:
     return table
 
 
+class _Task(QThread):
+    """Runs one call on a worker thread; ``finished_with`` carries its result or its refusal."""
+
+    finished_with = Signal(object, str)  # (result, "") or (None, the refusal)
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        super().__init__()
+        self._call = call
+
+    def run(self) -> None:
+        try:
+            result = self._call()
+        except BillingError as exc:
+            self.finished_with.emit(None, str(exc))
+        else:
+            self.finished_with.emit(result, "")
+
+
 class AccountingExportDialog(QDialog):
     """Preview and write the next accounting export; edit the account mapping."""
 
@@ -79,8 +101,18 @@ class AccountingExportDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self._task: _Task | None = None
+        self._pending = False
+        #: The last export written from this window.
+        self.last_export: ExportSummary | None = None
         self.load_mapping()
         self.refresh()
+
+    def done(self, result: int) -> None:
+        """Closing waits for a running preview or export (an export is one transaction)."""
+        if self._task is not None:
+            self._task.wait()
+        super().done(result)
 
     # -- the Export tab ---------------------------------------------------------------------
 
@@ -123,17 +155,48 @@ class AccountingExportDialog(QDialog):
         """The last day the export includes."""
         return self.through_edit.date().toPython()  # type: ignore[return-value]
 
+    @property
+    def busy(self) -> bool:
+        """A preview or an export is running."""
+        return self._task is not None
+
+    def _run(self, call: Callable[[], object], done: Callable[[object, str], None]) -> None:
+        if self._task is not None:  # one at a time; a finished one starts the next refresh
+            self._pending = True
+            return
+        self.export_button.setEnabled(False)
+        task = _Task(call)
+        self._task = task
+
+        def finish(result: object, refusal: str) -> None:
+            task.wait()
+            self._task = None
+            done(result, refusal)
+            if self._pending:
+                self._pending = False
+                self.refresh()
+
+        task.finished_with.connect(finish)
+        task.start()
+
     def refresh(self) -> None:
-        """Preview the next export and list the past ones."""
-        try:
-            summary = self.clinic.preview_accounting_export(self.through())
-        except BillingError as exc:
-            self.preview_text.setPlainText(f"Cannot export yet: {exc}")
-            self.export_button.setEnabled(False)
-            self._say(str(exc), "problem")
-        else:
+        """Preview the next export (on a worker thread) and list the past ones."""
+        through = self.through()
+        self.preview_text.setPlainText("Reading what the next export will send…")
+        self._list_exports()
+
+        def shown(summary: object, refusal: str) -> None:
+            if refusal:
+                self.preview_text.setPlainText(f"Cannot export yet: {refusal}")
+                self.export_button.setEnabled(False)
+                return
+            assert isinstance(summary, ExportSummary)
             self.preview_text.setPlainText(summary.describe(self.clinic.currency))
             self.export_button.setEnabled(not summary.is_empty)
+
+        self._run(lambda: self.clinic.preview_accounting_export(through), shown)
+
+    def _list_exports(self) -> None:
         self.history_table.setRowCount(0)
         for record in self.clinic.accounting_exports():
             row = self.history_table.rowCount()
@@ -150,17 +213,24 @@ class AccountingExportDialog(QDialog):
             ):
                 self.history_table.setItem(row, column, QTableWidgetItem(text))
 
-    def export(self) -> Path | None:
-        """Write the export into the chosen folder; the new folder, or None (reason shown)."""
-        try:
-            summary = self.clinic.export_accounting(self.folder_edit.text().strip(), self.through())
-        except BillingError as exc:
-            self._say(str(exc), "problem")
-            return None
-        self.refresh()
-        self.preview_text.setPlainText(summary.describe(self.clinic.currency))
-        self._say(f"Exported to {summary.folder}.", "done")
-        return summary.folder
+    def export(self) -> None:
+        """Write the export into the chosen folder (on a worker thread); the message line says
+        where it went, or why not."""
+        folder, through = self.folder_edit.text().strip(), self.through()
+        self._say("Exporting…", "info")
+
+        def written(summary: object, refusal: str) -> None:
+            if refusal:
+                self._say(refusal, "problem")
+                self.export_button.setEnabled(True)
+                return
+            assert isinstance(summary, ExportSummary)
+            self.last_export = summary
+            self._list_exports()
+            self.preview_text.setPlainText(summary.describe(self.clinic.currency))
+            self._say(f"Exported to {summary.folder}.", "done")
+
+        self._run(lambda: self.clinic.export_accounting(folder, through), written)
 
     # -- the Accounts tab -------------------------------------------------------------------
 

@@ -8,7 +8,17 @@ On the benchmark clinic of ``--size`` invoices (``generate.py``; cached), each r
 * ``Clinic.takings(first day, last day)`` over every payment of the clinic, and the same
   statements as raw SQL (by payment type; the types' names; the payments' total and reversed
   count; their applications);
-* ``Clinic.takings`` of the busiest month, and the same raw SQL for that month.
+* ``Clinic.takings`` of the busiest month, and the same raw SQL for that month;
+* ``Clinic.credit_liability`` (credit held on a day and at 12 month ends) and its raw SQL;
+* ``Clinic.statement`` of the patient with the most invoices, over their whole history, and raw
+  SQL reading the same records (invoices, payments, applications, credit notes, transfers).
+
+With ``--export``, on a copy of the clinic, it also times the accounting export:
+
+* the first export ever, of every record dated before the busiest month (written once, untimed
+  against raw SQL: it is a one-off);
+* then, each run, the preview of the next export, the busiest month (the monthly close), against
+  raw SQL reading that month's rows.
 
 The target (issue 7): each report under 2 s at 1M invoices, and within 5x of its raw SQL.
 """
@@ -16,7 +26,9 @@ The target (issue 7): each report under 2 s at 1M invoices, and within 5x of its
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
+import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -109,6 +121,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--export", action="store_true", help="also time a first accounting export's preview"
+    )
     args = parser.parse_args()
     path: Path = generate.cached(args.size)
     raw = raw_sqlite(path)
@@ -139,6 +154,31 @@ def main() -> int:
         for sql in TAKINGS_SQL:
             raw.execute(sql, {"a": a.isoformat(), "b": b.isoformat()}).fetchall()
 
+    busiest = raw.execute(
+        "SELECT patient_id FROM invoices GROUP BY patient_id ORDER BY COUNT(*) DESC LIMIT 1"
+    ).fetchone()[0]
+
+    def raw_statement() -> None:
+        for sql in STATEMENT_SQL:
+            raw.execute(sql, {"p": busiest}).fetchall()
+
+    def raw_export() -> None:
+        for sql in EXPORT_SQL:
+            raw.execute(sql, {"a": m_start.isoformat(), "b": m_end.isoformat()}).fetchall()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-export-"))
+    export_clinic = None
+    if args.export:  # a copy: exporting saves what it sent
+        shutil.copy(path, work / "clinic.db")
+        export_clinic = Clinic.open(f"sqlite:///{work / 'clinic.db'}")
+        start = time.perf_counter()
+        first_export = export_clinic.export_accounting(work, m_start - timedelta(days=1))
+        took = time.perf_counter() - start
+        print(
+            f"first accounting export (every record dated before {m_start}): "
+            f"{took:.1f} s, {sum(first_export.rows.values()):,} rows"
+        )
+
     with Clinic.open(f"sqlite:///{path}") as clinic:
         scenarios = {
             "aged receivables": (
@@ -157,7 +197,16 @@ def main() -> int:
                 lambda: clinic.credit_liability(held_on),
                 raw_liability,
             ),
+            f"statement of the busiest patient ({busiest}), whole history": (
+                lambda: clinic.statement(busiest),
+                raw_statement,
+            ),
         }
+        if args.export:
+            scenarios[f"accounting export preview, the busiest month ({month})"] = (
+                lambda: export_clinic.preview_accounting_export(m_end),
+                raw_export,
+            )
         for ours, base in scenarios.values():  # warm the caches
             ours()
             base()
@@ -178,7 +227,42 @@ def main() -> int:
             f"{'yes' if o < 2 else 'NO'} | {'yes' if o <= 5 * b else 'NO'} |"
         )
     raw.close()
+    if export_clinic is not None:
+        export_clinic.close()
+    shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+#: The records a statement reads for one patient (:p).
+STATEMENT_SQL = (
+    "SELECT id, number, issue_date, total_minor, created_at, voided_at FROM invoices "
+    "WHERE patient_id = :p",
+    "SELECT id, kind, payment_date, total_minor, created_at, reversed_at FROM payments "
+    "WHERE patient_id = :p",
+    "SELECT a.from_credit_minor, i.number, p.payment_date, p.created_at FROM applications a "
+    "JOIN invoices i ON i.id = a.invoice_id JOIN payments p ON p.id = a.payment_id "
+    "WHERE p.patient_id = :p AND a.removed_at IS NULL AND a.from_credit_minor > 0",
+    "SELECT c.*, i.number FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id "
+    "WHERE c.patient_id = :p",
+    "SELECT * FROM credit_transfers WHERE from_patient_id = :p OR to_patient_id = :p",
+    "SELECT status, owed_minor FROM invoices WHERE patient_id = :p AND status = 'open'",
+)
+
+#: The rows an accounting export of one month (:a to :b) reads.
+EXPORT_SQL = (
+    "SELECT * FROM invoices WHERE issue_date BETWEEN :a AND :b ORDER BY number",
+    "SELECT l.* FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id "
+    "WHERE i.issue_date BETWEEN :a AND :b AND i.status <> 'void' "
+    "ORDER BY l.invoice_id, l.position",
+    "SELECT * FROM payments WHERE payment_date BETWEEN :a AND :b AND total_minor <> 0 ORDER BY id",
+    "SELECT s.payment_id, t.name, s.amount_minor FROM payment_sources s "
+    "JOIN payment_types t ON t.id = s.payment_type_id JOIN payments p ON p.id = s.payment_id "
+    "WHERE p.payment_date BETWEEN :a AND :b ORDER BY s.id",
+    "SELECT a.*, i.number, p.patient_id, p.payment_date FROM applications a "
+    "JOIN invoices i ON i.id = a.invoice_id JOIN payments p ON p.id = a.payment_id "
+    "WHERE p.payment_date BETWEEN :a AND :b ORDER BY a.id",
+    "SELECT id, first_name, last_name FROM patients",
+)
 
 
 def _twelve_month_ends_back(day: date) -> date:

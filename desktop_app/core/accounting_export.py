@@ -220,6 +220,18 @@ class _Batch:
             text = self._days[value] = value.strftime(DATE_FORMATS[self.mapping.date_format])
         return text
 
+    def sent(self, kind: str, record_id: int, minor: int, how: str) -> None:
+        """Remember a record this export handles: ``new`` (sent as it is), ``skipped`` (undone
+        before it was ever sent) or ``changed`` (undone since it was sent)."""
+        live, undone = STATES[kind]
+        self.items.append((kind, record_id, live if how == "new" else undone, minor))
+        if how == "new":
+            self.new += 1
+        elif how == "skipped":
+            self.skipped += 1
+        else:
+            self.changed += 1
+
     def reconcile(
         self, status: str, record: str, day: date, contact: str, minor: int, action: str = ""
     ) -> None:
@@ -298,8 +310,7 @@ def _invoices(session: Session, batch: _Batch, names: _NameCache, through: date)
         number = f"{m.invoice_prefix}{inv.number}"
         contact = names(inv.patient_id)
         if inv.status == "void":
-            batch.items.append(("invoice", inv.id, "void", inv.total_minor))
-            batch.skipped += 1
+            batch.sent("invoice", inv.id, inv.total_minor, "skipped")
             batch.reconcile(
                 "voided before export: left out", number, inv.issue_date, contact, inv.total_minor
             )
@@ -320,15 +331,13 @@ def _invoices(session: Session, batch: _Batch, names: _NameCache, through: date)
                     line.tax_minor,
                 )
             )
-        batch.items.append(("invoice", inv.id, "issued", inv.total_minor))
-        batch.new += 1
+        batch.sent("invoice", inv.id, inv.total_minor, "new")
         batch.invoiced += inv.total_minor
         batch.reconcile("exported", number, inv.issue_date, contact, inv.total_minor)
     for inv in session.execute(select(Invoice.__table__).where(changed).order_by(Invoice.number)):
         number = f"{m.invoice_prefix}{inv.number}"
         day = local_day(inv.voided_at) if inv.voided_at else inv.issue_date
-        batch.items.append(("invoice", inv.id, "void", inv.total_minor))
-        batch.changed += 1
+        batch.sent("invoice", inv.id, inv.total_minor, "changed")
         batch.reconcile(
             "voided since exported",
             number,
@@ -417,8 +426,7 @@ def _credit_notes(session: Session, batch: _Batch, names: _NameCache, through: d
         invoice_label = f"{m.invoice_prefix}{number}"
         contact = names(note.patient_id)
         if note.reversed_at is not None:
-            batch.items.append(("credit_note", note.id, "reversed", note.amount_minor))
-            batch.skipped += 1
+            batch.sent("credit_note", note.id, note.amount_minor, "skipped")
             batch.reconcile(
                 "reversed before export: left out",
                 label,
@@ -449,8 +457,7 @@ def _credit_notes(session: Session, batch: _Batch, names: _NameCache, through: d
                 )
             )
         _credit_note_allocation(batch, note, contact, invoice_label, note.note_date, 1)
-        batch.items.append(("credit_note", note.id, "issued", note.amount_minor))
-        batch.new += 1
+        batch.sent("credit_note", note.id, note.amount_minor, "new")
         batch.credited += note.amount_minor
         batch.reconcile("exported", label, note.note_date, contact, note.amount_minor)
     for note, number in session.execute(
@@ -469,8 +476,7 @@ def _credit_notes(session: Session, batch: _Batch, names: _NameCache, through: d
             local_day(note.reversed_at),
             -1,
         )
-        batch.items.append(("credit_note", note.id, "reversed", note.amount_minor))
-        batch.changed += 1
+        batch.sent("credit_note", note.id, note.amount_minor, "changed")
         batch.reconcile(
             "reversed since exported",
             label,
@@ -541,8 +547,7 @@ def _payments(session: Session, batch: _Batch, names: _NameCache, through: date)
         reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
         contact = names(pay.patient_id)
         if pay.reversed_at is not None:
-            batch.items.append(("payment", pay.id, "reversed", pay.total_minor))
-            batch.skipped += 1
+            batch.sent("payment", pay.id, pay.total_minor, "skipped")
             batch.reconcile(
                 "reversed before export: left out",
                 reference,
@@ -555,15 +560,13 @@ def _payments(session: Session, batch: _Batch, names: _NameCache, through: date)
             "Refund of account credit" if pay.kind == "refund" else "Received into account credit"
         )
         money_rows(pay, pay.payment_date, 1, what)
-        batch.items.append(("payment", pay.id, "received", pay.total_minor))
-        batch.new += 1
+        batch.sent("payment", pay.id, pay.total_minor, "new")
         batch.reconcile("exported", reference, pay.payment_date, contact, pay.total_minor)
     for pay in rows(changed):
         assert pay.reversed_at is not None
         day = local_day(pay.reversed_at)
         money_rows(pay, day, -1, "Reversal (entered by mistake)")
-        batch.items.append(("payment", pay.id, "reversed", pay.total_minor))
-        batch.changed += 1
+        batch.sent("payment", pay.id, pay.total_minor, "changed")
         reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
         batch.reconcile(
             "reversed since exported",
@@ -619,18 +622,15 @@ def _applications(session: Session, batch: _Batch, names: _NameCache, through: d
 
     for app in session.execute(query.where(Payment.payment_date <= through, new)):
         if app.removed_at is not None:
-            batch.items.append(("application", app.id, "removed", app.amount_minor))
-            batch.skipped += 1
+            batch.sent("application", app.id, app.amount_minor, "skipped")
             continue
         rows(app, app.number, app.patient_id, app.payment_date, 1)
-        batch.items.append(("application", app.id, "applied", app.amount_minor))
-        batch.new += 1
+        batch.sent("application", app.id, app.amount_minor, "new")
     for app in session.execute(query.where(changed)):
         number, patient_id = app.number, app.patient_id
         removed = local_day(app.removed_at)
         rows(app, number, patient_id, removed, -1)
-        batch.items.append(("application", app.id, "removed", app.amount_minor))
-        batch.changed += 1
+        batch.sent("application", app.id, app.amount_minor, "changed")
         batch.reconcile(
             "removed since exported",
             f"APP-{app.id} on {m.invoice_prefix}{number}",
@@ -666,12 +666,10 @@ def _transfers(session: Session, batch: _Batch, names: _NameCache, through: date
         .order_by(CreditTransfer.id)
     ):
         if tr.reversed_at is not None:
-            batch.items.append(("transfer", tr.id, "reversed", tr.amount_minor))
-            batch.skipped += 1
+            batch.sent("transfer", tr.id, tr.amount_minor, "skipped")
             continue
         row(tr, tr.transfer_date, 1)
-        batch.items.append(("transfer", tr.id, "moved", tr.amount_minor))
-        batch.new += 1
+        batch.sent("transfer", tr.id, tr.amount_minor, "new")
         batch.reconcile(
             "exported", f"TRF-{tr.id}", tr.transfer_date, names(tr.from_patient_id), tr.amount_minor
         )
@@ -679,8 +677,7 @@ def _transfers(session: Session, batch: _Batch, names: _NameCache, through: date
         assert tr.reversed_at is not None
         day = local_day(tr.reversed_at)
         row(tr, day, -1)
-        batch.items.append(("transfer", tr.id, "reversed", tr.amount_minor))
-        batch.changed += 1
+        batch.sent("transfer", tr.id, tr.amount_minor, "changed")
         batch.reconcile(
             "reversed since exported",
             f"TRF-{tr.id}",

@@ -37,8 +37,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from . import audit
 from .accounting_mapping import DATE_FORMATS, AccountMapping
@@ -123,6 +123,9 @@ FILES = {
 }
 
 #: Per kind: the live state, the undone state.
+#: The state of a record an export saw but left for a later one (dated after its last day).
+DEFERRED = "deferred"
+
 STATES = {
     "invoice": ("issued", "void"),
     "credit_note": ("issued", "reversed"),
@@ -255,12 +258,41 @@ def _exported(kind: str, record_id: Any, state: str) -> Any:
     )
 
 
-def _new_and_changed(kind: str, id_column: Any, dead: Any) -> tuple[Any, Any]:
-    """Conditions: never exported; exported live and undone since, the undoing not exported."""
+def _new_and_changed(session: Session, kind: str, id_column: Any, dead: Any) -> tuple[Any, Any]:
+    """Conditions on a kind's records: not handled by any export yet; exported live and undone
+    since, the undoing not exported.
+
+    Every export handles every record of a kind up to the highest id it saw: it sends it, leaves
+    it out (undone before it was sent) or defers it (dated after the export's last day: a
+    ``deferred`` item). So the records not handled yet are those above that id, and the deferred
+    ones not sent since: found by the primary key and the items' index, without reading the
+    records every earlier export sent. (An export holds the currency lock, which every save takes
+    first, so no record with a lower id can still be on its way.)
+    """
     live, undone = STATES[kind]
-    new = ~_exported(kind, id_column, live) & ~_exported(kind, id_column, undone)
+    seen = session.scalar(
+        select(func.max(AccountingExportItem.record_id)).where(AccountingExportItem.kind == kind)
+    )
+    later = aliased(AccountingExportItem)
+    pending = select(AccountingExportItem.record_id).where(
+        AccountingExportItem.kind == kind,
+        AccountingExportItem.state == DEFERRED,
+        ~exists().where(
+            later.kind == kind,
+            later.record_id == AccountingExportItem.record_id,
+            later.state != DEFERRED,
+        ),
+    )
+    new = or_(id_column > (seen or 0), id_column.in_(pending))
     changed = and_(dead, _exported(kind, id_column, live), ~_exported(kind, id_column, undone))
     return new, changed
+
+
+def _defer(session: Session, batch: _Batch, kind: str, query: Any) -> None:
+    """Remember the records ``query`` finds (``id, amount``: not handled yet, dated after the
+    export's last day) as deferred, so the next export looks at them again."""
+    for record_id, minor in session.execute(query):
+        batch.items.append((kind, record_id, DEFERRED, minor))
 
 
 def build_export(session: Session, mapping: AccountMapping, currency: str, through: date) -> _Batch:
@@ -293,7 +325,13 @@ class _NameCache:
 
 def _invoices(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
     m = batch.mapping
-    new, changed = _new_and_changed("invoice", Invoice.id, Invoice.status == "void")
+    new, changed = _new_and_changed(session, "invoice", Invoice.id, Invoice.status == "void")
+    _defer(
+        session,
+        batch,
+        "invoice",
+        select(Invoice.id, Invoice.total_minor).where(new, Invoice.issue_date > through),
+    )
     # Rows of columns, not ORM objects: a first export reads every invoice of the clinic.
     rows = session.execute(
         select(Invoice.__table__).where(Invoice.issue_date <= through, new).order_by(Invoice.number)
@@ -414,7 +452,13 @@ def split_credit(amount: int, lines: Sequence[InvoiceLine]) -> list[tuple[Invoic
 def _credit_notes(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
     m = batch.mapping
     new, changed = _new_and_changed(
-        "credit_note", CreditNote.id, CreditNote.reversed_at.is_not(None)
+        session, "credit_note", CreditNote.id, CreditNote.reversed_at.is_not(None)
+    )
+    _defer(
+        session,
+        batch,
+        "credit_note",
+        select(CreditNote.id, CreditNote.amount_minor).where(new, CreditNote.note_date > through),
     )
     for note, number in session.execute(
         select(CreditNote, Invoice.number)
@@ -510,7 +554,17 @@ def _credit_note_allocation(
 
 def _payments(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
     m = batch.mapping
-    new, changed = _new_and_changed("payment", Payment.id, Payment.reversed_at.is_not(None))
+    new, changed = _new_and_changed(
+        session, "payment", Payment.id, Payment.reversed_at.is_not(None)
+    )
+    _defer(
+        session,
+        batch,
+        "payment",
+        select(Payment.id, Payment.total_minor).where(
+            new, Payment.payment_date > through, Payment.total_minor != 0
+        ),
+    )
     sources: dict[int, list[tuple[str, int]]] = defaultdict(list)
 
     def rows(condition: Any) -> list[Any]:
@@ -581,7 +635,15 @@ def _payments(session: Session, batch: _Batch, names: _NameCache, through: date)
 def _applications(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
     m = batch.mapping
     new, changed = _new_and_changed(
-        "application", Application.id, Application.removed_at.is_not(None)
+        session, "application", Application.id, Application.removed_at.is_not(None)
+    )
+    _defer(
+        session,
+        batch,
+        "application",
+        select(Application.id, Application.amount_minor)
+        .join(Payment, Payment.id == Application.payment_id)
+        .where(new, Payment.payment_date > through),
     )
     query = (
         select(Application.__table__, Invoice.number, Payment.patient_id, Payment.payment_date)
@@ -644,7 +706,15 @@ def _applications(session: Session, batch: _Batch, names: _NameCache, through: d
 def _transfers(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
     m = batch.mapping
     new, changed = _new_and_changed(
-        "transfer", CreditTransfer.id, CreditTransfer.reversed_at.is_not(None)
+        session, "transfer", CreditTransfer.id, CreditTransfer.reversed_at.is_not(None)
+    )
+    _defer(
+        session,
+        batch,
+        "transfer",
+        select(CreditTransfer.id, CreditTransfer.amount_minor).where(
+            new, CreditTransfer.transfer_date > through
+        ),
     )
 
     def row(tr: CreditTransfer, day: date, sign: int) -> None:
@@ -811,9 +881,9 @@ def past_exports(session: Session) -> list[ExportRecord]:
     """Every export, newest first, with the number of records it sent."""
     counts = dict(
         session.execute(
-            select(AccountingExportItem.export_id, func.count()).group_by(
-                AccountingExportItem.export_id
-            )
+            select(AccountingExportItem.export_id, func.count())
+            .where(AccountingExportItem.state != DEFERRED)
+            .group_by(AccountingExportItem.export_id)
         ).all()
     )
     return [

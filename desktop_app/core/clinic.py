@@ -1475,7 +1475,7 @@ class Clinic:
                 batch = accounting_export.build_export(
                     session, self._mapping(session), currency, day
                 )
-                if not batch.items:
+                if not (batch.new or batch.changed or batch.skipped):  # deferred ones only
                     raise BillingError(
                         "Nothing to export: nothing is new or changed since the last export."
                     )

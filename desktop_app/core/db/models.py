@@ -185,6 +185,13 @@ class Payment(Base):
             name="kind_sign",
         ),
         Index("ix_payments_patient", "patient_id", "payment_date", "id"),
+        # The few reversed payments, for the accounting export's "changed since" (migration 0006).
+        Index(
+            "ix_payments_reversed",
+            "id",
+            sqlite_where=text("reversed_at IS NOT NULL"),
+            postgresql_where=text("reversed_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -224,6 +231,13 @@ class Application(Base):
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("from_money_minor >= 0 AND from_credit_minor >= 0", name="parts_positive"),
         CheckConstraint("amount_minor = from_money_minor + from_credit_minor", name="parts_sum"),
+        # The few removed applications, for the accounting export (migration 0006).
+        Index(
+            "ix_applications_removed",
+            "id",
+            sqlite_where=text("removed_at IS NOT NULL"),
+            postgresql_where=text("removed_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,5 +1,6 @@
 """Accounting exports and what each one included, so the next export sends only what is new or
-changed.
+changed; partial indexes on the few reversed payments and removed applications, so finding what
+changed since an export does not read every payment.
 
 Revision ID: 0006_accounting_export
 Revises: 0005_patient_list
@@ -50,8 +51,25 @@ def upgrade() -> None:
         ["kind", "record_id", "state"],
     )
 
+    op.create_index(
+        "ix_payments_reversed",
+        "payments",
+        ["id"],
+        sqlite_where=sa.text("reversed_at IS NOT NULL"),
+        postgresql_where=sa.text("reversed_at IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_applications_removed",
+        "applications",
+        ["id"],
+        sqlite_where=sa.text("removed_at IS NOT NULL"),
+        postgresql_where=sa.text("removed_at IS NOT NULL"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_applications_removed", "applications")
+    op.drop_index("ix_payments_reversed", "payments")
     op.drop_index("ix_accounting_export_items_record", "accounting_export_items")
     op.drop_index("ix_accounting_export_items_export_id", "accounting_export_items")
     op.drop_table("accounting_export_items")

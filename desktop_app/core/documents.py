@@ -78,13 +78,33 @@ class ReceiptDocument:
 @dataclass(frozen=True, slots=True)
 class StatementLine:
     """One line of a statement: a charge (positive ``change``), a payment or credit (negative),
-    or a note that changes nothing (credit applied to an invoice, ``change == 0``)."""
+    or a note that changes nothing (credit applied to an invoice, ``change == 0``).
+
+    Kept in minor units; the Decimal amounts are made when read (a busy patient's statement has
+    thousands of lines).
+    """
 
     day: date
     description: str
-    change: Decimal
-    balance: Decimal
-    note: Decimal = Decimal(0)
+    change_minor: int
+    balance_minor: int
+    note_minor: int
+    currency: str
+
+    @property
+    def change(self) -> Decimal:
+        """What the line adds to the balance (negative: lowers it)."""
+        return to_decimal(self.change_minor, self.currency)
+
+    @property
+    def balance(self) -> Decimal:
+        """The balance after the line: owed less credit (negative: credit held)."""
+        return to_decimal(self.balance_minor, self.currency)
+
+    @property
+    def note(self) -> Decimal:
+        """Account credit applied to an invoice (a line that leaves the balance as it was)."""
+        return to_decimal(self.note_minor, self.currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,13 +260,7 @@ def statement_document(
             continue
         balance += item.change
         lines.append(
-            StatementLine(
-                item.day,
-                item.description,
-                to_decimal(item.change, currency),
-                to_decimal(balance, currency),
-                to_decimal(item.note, currency),
-            )
+            StatementLine(item.day, item.description, item.change, balance, item.note, currency)
         )
     open_invoices: tuple[InvoiceRecord, ...] = ()
     if end >= date.today():
@@ -288,9 +302,11 @@ def statement_document(
         opening_balance=to_decimal(opening, currency),
         lines=tuple(lines),
         closing_balance=to_decimal(balance, currency),
-        charges=sum((ln.change for ln in lines if ln.change > 0), Decimal(0)),
-        payments_and_credits=-sum((ln.change for ln in lines if ln.change < 0), Decimal(0)),
-        credit_applied=sum((ln.note for ln in lines), Decimal(0)),
+        charges=to_decimal(sum(ln.change_minor for ln in lines if ln.change_minor > 0), currency),
+        payments_and_credits=to_decimal(
+            -sum(ln.change_minor for ln in lines if ln.change_minor < 0), currency
+        ),
+        credit_applied=to_decimal(sum(ln.note_minor for ln in lines), currency),
         open_invoices=open_invoices,
     )
 

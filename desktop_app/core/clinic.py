@@ -379,16 +379,19 @@ class Clinic:
     def letterhead(self) -> Letterhead:
         """The clinic's name, address, contact line, tax number, footer and logo for printing."""
         with self._read() as session:
-            return Letterhead(
-                name=self._setting(session, "clinic_name"),
-                address=self._optional_setting(session, "clinic_address"),
-                contact=self._optional_setting(session, "clinic_contact"),
-                tax_number=self._optional_setting(session, "clinic_tax_number"),
-                footer=self._optional_setting(session, "document_footer"),
-                logo=letterhead_rules.decode_logo(
-                    self._optional_setting(session, letterhead_rules.LOGO_SETTING)
-                ),
-            )
+            return self._letterhead(session)
+
+    def _letterhead(self, session: Session) -> Letterhead:
+        return Letterhead(
+            name=self._setting(session, "clinic_name"),
+            address=self._optional_setting(session, "clinic_address"),
+            contact=self._optional_setting(session, "clinic_contact"),
+            tax_number=self._optional_setting(session, "clinic_tax_number"),
+            footer=self._optional_setting(session, "document_footer"),
+            logo=letterhead_rules.decode_logo(
+                self._optional_setting(session, letterhead_rules.LOGO_SETTING)
+            ),
+        )
 
     def _change_currency(self, session: Session, code: str) -> None:
         # The exclusive lock makes invoices and payments (which share-lock the currency) wait,
@@ -1507,18 +1510,20 @@ class Clinic:
 
     def invoice_document(self, invoice_id: int) -> documents.InvoiceDocument:
         """Invoice ``invoice_id`` as printed: letterhead, patient, lines, totals, what paid it."""
-        letterhead = self.letterhead()
         with self._read() as session:
             currency = self._setting(session, "currency")
-            return documents.invoice_document(session, letterhead, currency, invoice_id)
+            return documents.invoice_document(
+                session, self._letterhead(session), currency, invoice_id
+            )
 
     def receipt(self, payment_id: int) -> documents.ReceiptDocument:
         """The receipt of payment (or refund) ``payment_id``: sources, money and credit applied,
         credit left over, and the patient's credit just before and after it was saved."""
-        letterhead = self.letterhead()
         with self._read() as session:
             currency = self._setting(session, "currency")
-            return documents.receipt_document(session, letterhead, currency, payment_id)
+            return documents.receipt_document(
+                session, self._letterhead(session), currency, payment_id
+            )
 
     def statement(
         self, patient_id: int, start: date | None = None, end: date | None = None
@@ -1529,11 +1534,10 @@ class Clinic:
         end = _not_future(end, "statement's end")
         if start is not None and not isinstance(start, date):
             raise BillingError("The statement's start must be a date.")
-        letterhead = self.letterhead()
         with self._read() as session:
             currency = self._setting(session, "currency")
             return documents.statement_document(
-                session, letterhead, currency, patient_id, start, end
+                session, self._letterhead(session), currency, patient_id, start, end
             )
 
     def verify(self) -> list[str]:

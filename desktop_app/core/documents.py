@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -108,6 +109,28 @@ class StatementLine:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenInvoiceLine:
+    """An invoice still open, as a statement lists it (what it still owes today)."""
+
+    id: int
+    number: int
+    issue_date: date
+    total_minor: int
+    owed_minor: int
+    currency: str
+
+    @property
+    def total(self) -> Decimal:
+        """The invoice's total."""
+        return to_decimal(self.total_minor, self.currency)
+
+    @property
+    def balance(self) -> Decimal:
+        """What it still owes."""
+        return to_decimal(self.owed_minor, self.currency)
+
+
+@dataclass(frozen=True, slots=True)
 class StatementDocument:
     """A patient's statement for ``start`` to ``end`` (``start`` None: from the first record).
 
@@ -126,7 +149,7 @@ class StatementDocument:
     charges: Decimal
     payments_and_credits: Decimal
     credit_applied: Decimal
-    open_invoices: tuple[InvoiceRecord, ...]
+    open_invoices: tuple[OpenInvoiceLine, ...]
 
 
 def patient_record(session: Session, patient_id: int, currency: str) -> PatientRecord:
@@ -225,8 +248,9 @@ def _stamp(value: datetime) -> datetime:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class _Change:
+class _Change(NamedTuple):
+    """One record's effect on the balance (a named tuple: a busy patient has thousands)."""
+
     day: date
     at: datetime
     order: int
@@ -262,32 +286,17 @@ def statement_document(
         lines.append(
             StatementLine(item.day, item.description, item.change, balance, item.note, currency)
         )
-    open_invoices: tuple[InvoiceRecord, ...] = ()
+    open_invoices: tuple[OpenInvoiceLine, ...] = ()
     if end >= date.today():
         open_invoices = tuple(
-            InvoiceRecord(
-                id=r.id,
-                number=r.number,
-                patient_id=patient_id,
-                issue_date=r.issue_date,
-                due_date=r.due_date,
-                total=to_decimal(r.total_minor, currency),
-                paid=to_decimal(r.paid_minor, currency),
-                balance=to_decimal(r.owed_minor, currency),
-                status="open",
-                lines=(),  # the statement lists open invoices' balances, not their lines
-                credited=to_decimal(r.credited_minor, currency),
-            )
+            OpenInvoiceLine(r.id, r.number, r.issue_date, r.total_minor, r.owed_minor, currency)
             for r in session.execute(
                 select(
                     Invoice.id,
                     Invoice.number,
                     Invoice.issue_date,
-                    Invoice.due_date,
                     Invoice.total_minor,
-                    Invoice.paid_minor,
                     Invoice.owed_minor,
-                    Invoice.credited_minor,
                 )
                 .where(Invoice.patient_id == patient_id, Invoice.status == "open")
                 .order_by(Invoice.issue_date, Invoice.number)

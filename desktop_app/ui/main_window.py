@@ -623,6 +623,22 @@ class MainWindow(QMainWindow):
             return
         if dialog.exec():
             self._after_change()
+            saved = dialog.saved_payment_id
+            if saved is not None:
+                self._select_payment(saved)
+
+    def _select_payment(self, payment_id: int) -> None:
+        """Select a payment on the Payments tab, so its receipt is one shortcut away."""
+        for row in range(self.payment_model.rowCount()):
+            if self.payment_model.record(row).id == payment_id:
+                self.payment_view.selectRow(row)
+                shortcut = self.printing.receipt_action.shortcut().toString(
+                    QKeySequence.SequenceFormat.NativeText
+                )
+                self.statusBar().showMessage(
+                    f"Payment {payment_id} saved. Print its receipt: {shortcut}.", 10000
+                )
+                return
 
     def payment_dialog(self, source_invoice: int | None = None) -> PaymentDialog:
         """A payment dialog for the shown patient (not yet shown)."""

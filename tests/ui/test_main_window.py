@@ -69,6 +69,11 @@ def test_seed_walkthrough_pay_an_invoice_with_account_credit(qtbot, window, with
     with_modal(prepay)
     window.payment_action.trigger()
     assert window.credit_label.text() == "Account credit: $100.00"
+    # The payment just saved is selected, its receipt one shortcut away.
+    prepayment = window.selected_payment()
+    assert prepayment is not None and prepayment.total == Decimal("100.00")
+    assert window.printing.receipt_action.isEnabled()
+    assert "Print its receipt: Ctrl+Shift+E" in window.statusBar().currentMessage()
 
     # "Create an invoice for the patient", then go to the "enter payment" stage.
     seen: dict[str, str] = {}

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         PaymentRecord,
         TransferRecord,
     )
+    from .staff import Permission, PermissionDenied, Role, SignInError, StaffMember
 
 _HOMES = {
     "allocation": ["AllocationMode", "AllocationPlan", "OpenInvoice", "PlanLine", "allocate"],
@@ -41,6 +42,7 @@ _HOMES = {
     "errors": ["BillingError", "ConcurrentChangeError", "DatabaseBusyError", "NotFoundError"],
     "money": ["Money", "format_amount", "parse_minor", "to_decimal"],
     "payment_draft": ["PaymentDraft"],
+    "staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
     "records": [
         "ApplicationRecord",
         "ClinicSummary",
@@ -80,7 +82,12 @@ __all__ = [
     "PaymentDraft",
     "PaymentPreview",
     "PaymentRecord",
+    "Permission",
+    "PermissionDenied",
     "PlanLine",
+    "Role",
+    "SignInError",
+    "StaffMember",
     "TransferRecord",
     "allocate",
     "format_amount",

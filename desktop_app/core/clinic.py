@@ -8,13 +8,14 @@ the database unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -34,6 +35,7 @@ from . import (
 )
 from . import accounting_mapping as mapping_rules
 from . import letterhead as letterhead_rules
+from . import staff as staff_rules
 from .allocation import AllocationMode, OpenInvoice, allocate
 from .audit_log import AuditFilter, AuditRecord
 from .corrections import MAX_REASON
@@ -54,6 +56,7 @@ from .db.models import (
     PaymentSource,
     PaymentType,
     Setting,
+    Staff,
 )
 from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
 from .invoice_list import InvoiceKey, InvoicePage
@@ -72,6 +75,7 @@ from .records import (
     PaymentRecord,
     TransferRecord,
 )
+from .staff import Permission, PermissionDenied, Role, SignInError, StaffMember
 from .text import check_text, optional_text, required_text
 from .verify import verify_ledger
 
@@ -172,16 +176,312 @@ def _not_future(day: date | None, what: str) -> date:
     return day
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _requires(permission: Permission) -> Callable[[_F], _F]:
+    """Refuse the call (PermissionDenied) unless the signed-in role allows ``permission``."""
+
+    def wrap(method: _F) -> _F:
+        @functools.wraps(method)
+        def checked(self: Clinic, *args: Any, **kwargs: Any) -> Any:
+            self._check(permission)
+            return method(self, *args, **kwargs)
+
+        return cast(_F, checked)
+
+    return wrap
+
+
+def _reads_patient(method: _F) -> _F:
+    """A read of one patient's billing (the patient id comes first): everyone who may read all
+    patients, or the practitioner the patient is assigned to."""
+
+    @functools.wraps(method)
+    def checked(self: Clinic, patient_id: Any, *args: Any, **kwargs: Any) -> Any:
+        self._check_patient_read(lambda: patient_id)
+        return method(self, patient_id, *args, **kwargs)
+
+    return cast(_F, checked)
+
+
+def _reads_record(model: Any) -> Callable[[_F], _F]:
+    """A read of one invoice or payment: as :func:`_reads_patient`, for the record's patient."""
+
+    def wrap(method: _F) -> _F:
+        @functools.wraps(method)
+        def checked(self: Clinic, record_id: Any, *args: Any, **kwargs: Any) -> Any:
+            def patient_of() -> Any:
+                with self._read() as session:
+                    return session.scalar(select(model.patient_id).where(model.id == record_id))
+
+            self._check_patient_read(patient_of)
+            return method(self, record_id, *args, **kwargs)
+
+        return cast(_F, checked)
+
+    return wrap
+
+
 class Clinic:
     """One clinic's ledger, on a SQLite file or a PostgreSQL server.
 
     Open with :meth:`open`; close with :meth:`close` (or use it as a context manager).
     """
 
-    def __init__(self, engine: Engine, *, actor: str = OWNER) -> None:
+    def __init__(
+        self, engine: Engine, *, actor: str = OWNER, staff: StaffMember | None = None
+    ) -> None:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
-        self._actor = actor
+        self._actor = actor if staff is None else staff.username
+        self._staff = staff
+
+    # -- staff and permissions -----------------------------------------------------------------
+
+    @property
+    def staff_member(self) -> StaffMember | None:
+        """Who this clinic acts for (None: the database's owner, with every right)."""
+        return self._staff
+
+    def may(self, permission: Permission) -> bool:
+        """Whether this clinic may do what ``permission`` names (windows hide what it may not)."""
+        return self._staff is None or self._staff.may(permission)
+
+    def _check(self, permission: Permission) -> None:
+        staff = self._staff
+        if staff is not None and not staff.may(permission):
+            raise PermissionDenied(
+                f"{staff.full_name} ({staff.role.label.lower()}) is not allowed to "
+                f"{permission.value}."
+            )
+
+    def _check_patient_read(self, patient_of: Callable[[], Any]) -> None:
+        staff = self._staff
+        if staff is None or staff.may(Permission.READ_ALL):
+            return
+        if staff.role is Role.PRACTITIONER and patient_of() is not None:
+            with self._read() as session:
+                assigned = session.scalar(
+                    select(Patient.practitioner_id).where(Patient.id == patient_of())
+                )
+            if assigned == staff.id:
+                return
+        raise PermissionDenied(
+            f"{staff.full_name} ({staff.role.label.lower()}) may see only the billing of their "
+            "own patients."
+        )
+
+    def _own_patients(self) -> list[ColumnElement[bool]]:
+        """Conditions limiting patient lists to those this clinic may see (a practitioner's own)."""
+        staff = self._staff
+        if staff is None or staff.may(Permission.READ_ALL):
+            return []
+        return [Patient.practitioner_id == staff.id]
+
+    def has_staff(self) -> bool:
+        """Whether any staff account exists (a new clinic's first run creates the administrator)."""
+        with self._read() as session:
+            return bool(session.scalar(select(func.count()).select_from(Staff)))
+
+    def sign_in(self, username: str, password: str) -> Clinic:
+        """A clinic bound to the staff member ``username``: their role limits what it may do and
+        the audit log names them. Refused (SignInError, one message for a wrong name or password)
+        for a wrong password, an unknown or disabled account, or while an account waits after
+        too many wrong passwords.
+        """
+        refused = "The sign-in name or password is not right."
+        try:
+            name = staff_rules.clean_username(username)
+        except BillingError:
+            staff_rules.password_matches(None, password)  # the same time as any wrong try
+            raise SignInError(refused) from None
+        with self._write() as session:
+            row = session.scalars(
+                select(Staff).where(Staff.username == name).with_for_update()
+            ).one_or_none()
+            now = audit.moment(session)
+            if row is None:
+                staff_rules.password_matches(None, password)
+                raise SignInError(refused)
+            if row.wait_until is not None and _utc(row.wait_until) > now:
+                raise SignInError(staff_rules.wait_message(_utc(row.wait_until), now))
+            if not staff_rules.password_matches(row.password_hash, password):
+                row.failed_attempts += 1
+                wait = staff_rules.wait_after(row.failed_attempts)
+                row.wait_until = now + wait if wait else None
+                audit.record(
+                    session,
+                    name,
+                    "sign-in refused",
+                    "staff",
+                    row.id,
+                    None,
+                    {"failed_attempts": row.failed_attempts},
+                )
+                failed = SignInError(refused)
+            elif not row.active:
+                failed = SignInError(
+                    "This staff account is disabled; an administrator can enable it."
+                )
+            else:
+                failed = None
+                row.failed_attempts, row.wait_until = 0, None
+                if staff_rules.needs_rehash(row.password_hash):
+                    row.password_hash = staff_rules.hash_password(password)
+                audit.record(session, name, "sign in", "staff", row.id, None, None)
+                member = _staff_record(row)
+        if failed is not None:  # the count of wrong passwords is saved all the same
+            raise failed
+        return Clinic(self._engine, staff=member)
+
+    @_requires(Permission.STAFF)
+    def add_staff(
+        self, username: str, full_name: str, role: Role | str, password: str
+    ) -> StaffMember:
+        """Create a staff account. The first account of a clinic must be an administrator."""
+        name = staff_rules.clean_username(username)
+        full = required_text(full_name, "staff member's full name", staff_rules.MAX_FULL_NAME)
+        chosen = staff_rules.role_of(role)
+        secret = staff_rules.check_new_password(password)
+        hashed = staff_rules.hash_password(secret)
+        with self._write() as session:
+            if session.scalar(select(Staff.id).where(Staff.username == name)) is not None:
+                raise BillingError(f"There is already a staff account named {name}.")
+            first = not session.scalar(select(func.count()).select_from(Staff))
+            if first and chosen is not Role.ADMINISTRATOR:
+                raise BillingError("The clinic's first staff account must be an administrator.")
+            now = audit.moment(session)
+            row = Staff(
+                username=name,
+                full_name=full,
+                role=chosen.value,
+                password_hash=hashed,
+                active=True,
+                failed_attempts=0,
+                created_at=now,
+                password_changed_at=now,
+            )
+            session.add(row)
+            session.flush()
+            audit.record(
+                session,
+                self._actor,
+                "add staff",
+                "staff",
+                row.id,
+                None,
+                {"username": name, "full_name": full, "role": chosen.value},
+            )
+            return _staff_record(row)
+
+    def staff_members(self) -> list[StaffMember]:
+        """Every staff account, by name (administrators see them to manage them)."""
+        self._check(Permission.STAFF)
+        with self._read() as session:
+            return [
+                _staff_record(row)
+                for row in session.scalars(select(Staff).order_by(Staff.username))
+            ]
+
+    def change_password(self, current: str, new: str) -> None:
+        """The signed-in staff member changes their own password (the current one is checked)."""
+        staff = self._staff
+        if staff is None:
+            raise BillingError("Sign in to change your password.")
+        secret = staff_rules.check_new_password(new)
+        with self._write() as session:
+            row = session.get_one(Staff, staff.id, with_for_update=True)
+            if not staff_rules.password_matches(row.password_hash, current):
+                raise SignInError("The current password is not right; nothing was changed.")
+            row.password_hash = staff_rules.hash_password(secret)
+            row.password_changed_at = audit.moment(session)
+            audit.record(session, self._actor, "change password", "staff", row.id, None, None)
+
+    @_requires(Permission.STAFF)
+    def reset_password(self, username: str, new: str) -> None:
+        """An administrator sets a staff member's password (and ends any wait after wrong ones)."""
+        secret = staff_rules.check_new_password(new)
+        with self._write() as session:
+            row = self._staff_row(session, username)
+            row.password_hash = staff_rules.hash_password(secret)
+            row.password_changed_at = audit.moment(session)
+            row.failed_attempts, row.wait_until = 0, None
+            audit.record(session, self._actor, "reset password", "staff", row.id, None, None)
+
+    @_requires(Permission.STAFF)
+    def update_staff(
+        self,
+        username: str,
+        *,
+        role: Role | str | None = None,
+        active: bool | None = None,
+        full_name: str | None = None,
+    ) -> StaffMember:
+        """Change a staff member's role, name, or whether they may sign in. The clinic always
+        keeps one active administrator."""
+        chosen = None if role is None else staff_rules.role_of(role)
+        full = (
+            None
+            if full_name is None
+            else required_text(full_name, "staff member's full name", staff_rules.MAX_FULL_NAME)
+        )
+        with self._write() as session:
+            row = self._staff_row(session, username)
+            before = {"role": row.role, "active": row.active, "full_name": row.full_name}
+            if chosen is not None:
+                row.role = chosen.value
+            if active is not None:
+                row.active = bool(active)
+            if full is not None:
+                row.full_name = full
+            session.flush()
+            admins = session.scalar(
+                select(func.count())
+                .select_from(Staff)
+                .where(Staff.role == Role.ADMINISTRATOR.value, Staff.active.is_(True))
+            )
+            if not admins:
+                raise BillingError(
+                    "The clinic needs at least one active administrator; make another staff "
+                    "member an administrator first."
+                )
+            after = {"role": row.role, "active": row.active, "full_name": row.full_name}
+            if after != before:
+                audit.record(session, self._actor, "change staff", "staff", row.id, before, after)
+            return _staff_record(row)
+
+    @_requires(Permission.PATIENTS)
+    def assign_practitioner(self, patient_id: int, username: str | None) -> None:
+        """Make ``username`` (a practitioner) the patient's practitioner; None clears it."""
+        with self._write() as session:
+            patient = self._lock_patient(session, patient_id)
+            staff_id = None
+            if username is not None:
+                row = self._staff_row(session, username)
+                if row.role != Role.PRACTITIONER.value:
+                    raise BillingError(f"{row.full_name} is not a practitioner.")
+                staff_id = row.id
+            if patient.practitioner_id != staff_id:
+                audit.record(
+                    session,
+                    self._actor,
+                    "assign practitioner",
+                    "patient",
+                    patient.id,
+                    {"practitioner_id": patient.practitioner_id},
+                    {"practitioner_id": staff_id},
+                )
+                patient.practitioner_id = staff_id
+
+    def _staff_row(self, session: Session, username: str) -> Staff:
+        name = staff_rules.clean_username(username)
+        row = session.scalars(
+            select(Staff).where(Staff.username == name).with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise NotFoundError(f"There is no staff account named {name}.")
+        return row
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -287,6 +587,7 @@ class Clinic:
             raise RuntimeError(f"The clinic database has no {key!r} setting.")
         return value.value
 
+    @_requires(Permission.SETTINGS)
     def update_settings(
         self,
         *,
@@ -460,6 +761,7 @@ class Clinic:
         with self._read() as session:
             return AllocationMode(self._setting(session, "allocation_mode"))
 
+    @_requires(Permission.SETTINGS)
     def set_allocation_mode(self, mode: AllocationMode | str) -> None:
         """Change the automatic allocation mode; the next preview uses it."""
         self.update_settings(allocation_mode=mode)
@@ -476,6 +778,7 @@ class Clinic:
         with self._read() as session:
             return not self._money_recorded(session)
 
+    @_requires(Permission.SETTINGS)
     def set_currency(self, code: str) -> None:
         """Change the currency; refused once any invoice or payment exists."""
         self.update_settings(currency=code)
@@ -497,6 +800,7 @@ class Clinic:
         with self._read() as session:
             return self._setting(session, "clinic_name")
 
+    @_requires(Permission.SETTINGS)
     def set_clinic_name(self, name: str) -> None:
         """Rename the clinic."""
         self.update_settings(clinic_name=name)
@@ -509,6 +813,7 @@ class Clinic:
         with self._read() as session:
             return list(session.scalars(query))
 
+    @_requires(Permission.SETTINGS)
     def add_payment_type(self, name: str) -> None:
         """Add a payment type (or reactivate one of that name)."""
         name = _clean_payment_type(name)
@@ -527,6 +832,7 @@ class Clinic:
                 session, self._actor, "add payment type", "payment_type", None, None, {"name": name}
             )
 
+    @_requires(Permission.SETTINGS)
     def deactivate_payment_type(self, name: str) -> None:
         """Hide a payment type from new payments (saved payments keep it)."""
         with self._write() as session:
@@ -546,6 +852,7 @@ class Clinic:
 
     # -- patients ----------------------------------------------------------------------------
 
+    @_requires(Permission.PATIENTS)
     def add_patient(self, first_name: str, last_name: str) -> int:
         """Add a patient with no credit; returns their id."""
         first = _clean_name(first_name, "first name")
@@ -571,6 +878,7 @@ class Clinic:
             )
             return patient.id
 
+    @_reads_patient
     def patient(self, patient_id: int) -> PatientRecord:
         """One patient with their credit and outstanding balance.
 
@@ -586,6 +894,7 @@ class Clinic:
             pid, first, last, to_decimal(credit, currency), to_decimal(outstanding, currency)
         )
 
+    @_reads_patient
     def credit(self, patient_id: int) -> Decimal:
         """The patient's available account credit."""
         return self.patient(patient_id).credit
@@ -609,6 +918,7 @@ class Clinic:
             raise BillingError(f"Patients can be sorted by {', '.join(keys)}, not {sort!r}.")
         order = [*keys[sort], Patient.id]
         query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
+        query = query.where(*self._own_patients())
         for word in search.split():
             pattern = "%" + read_models.escape_like(word.lower()) + "%"
             query = query.where(
@@ -625,7 +935,9 @@ class Clinic:
             currency = self._setting(session, "currency")
             rows = {
                 row.id: row
-                for row in session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))
+                for row in session.scalars(
+                    select(Patient).where(Patient.id.in_(patient_ids), *self._own_patients())
+                )
             }
             return [
                 PatientRecord(
@@ -639,6 +951,7 @@ class Clinic:
                 if (row := rows.get(pid)) is not None
             ]
 
+    @_reads_patient
     def credit_history(self, patient_id: int) -> list[CreditMovement]:
         """Every change to the patient's account credit, oldest first, with the running balance.
 
@@ -648,6 +961,7 @@ class Clinic:
         events, currency = self._credit_events(patient_id)
         return _movements(events, currency)
 
+    @_reads_patient
     def credit_account(self, patient_id: int) -> tuple[list[CreditMovement], list[CreditLot]]:
         """:meth:`credit_history` and :meth:`credit_sources` together, from one read of the
         records (the patient panel shows both on every selection)."""
@@ -663,6 +977,7 @@ class Clinic:
 
     # -- invoices ----------------------------------------------------------------------------
 
+    @_requires(Permission.INVOICES)
     def create_invoice(
         self,
         patient_id: int,
@@ -733,6 +1048,7 @@ class Clinic:
             )
             return invoice.id
 
+    @_reads_record(Invoice)
     def invoice(self, invoice_id: int) -> InvoiceRecord:
         """One invoice with its lines, total, paid, balance and status."""
         with self._read() as session:
@@ -742,6 +1058,7 @@ class Clinic:
             lines = read_models.lines_by_invoice(session, [row.id]).get(row.id, [])
             return read_models.invoice_record(row, lines, self._setting(session, "currency"))
 
+    @_reads_patient
     def invoices(self, patient_id: int, *, open_only: bool = False) -> list[InvoiceRecord]:
         """The patient's invoices by issue date, then number."""
         query = select(Invoice).where(Invoice.patient_id == patient_id)
@@ -755,6 +1072,7 @@ class Clinic:
                 read_models.invoice_record(row, lines.get(row.id, []), currency) for row in rows
             ]
 
+    @_requires(Permission.CORRECTIONS)
     def void_invoice(self, invoice_id: int, reason: str | None = None) -> None:
         """Void an invoice; whatever was applied to it returns to the patient's credit.
 
@@ -780,6 +1098,7 @@ class Clinic:
 
     # -- payments ----------------------------------------------------------------------------
 
+    @_requires(Permission.PAYMENTS)
     def payment_draft(
         self,
         patient_id: int,
@@ -827,6 +1146,7 @@ class Clinic:
                 explain_not_open=lambda invoice_id: self._explain_not_open(patient_id, invoice_id),
             )
 
+    @_requires(Permission.PAYMENTS)
     def preview_payment(
         self,
         patient_id: int,
@@ -879,6 +1199,7 @@ class Clinic:
             )
         return invoice
 
+    @_requires(Permission.PAYMENTS)
     def record_payment(self, preview: PaymentPreview, request_id: str) -> int:
         """Save exactly what ``preview`` shows, in one transaction; returns the payment id.
 
@@ -1037,6 +1358,7 @@ class Clinic:
         )
         return payment.id
 
+    @_reads_record(Payment)
     def payment(self, payment_id: int) -> PaymentRecord:
         """One payment or refund: total, money and credit applied, sources and invoices paid."""
         with self._read() as session:
@@ -1047,6 +1369,7 @@ class Clinic:
                 0
             ]
 
+    @_reads_patient
     def payments(self, patient_id: int) -> list[PaymentRecord]:
         """The patient's payments and refunds, oldest first."""
         with self._read() as session:
@@ -1058,6 +1381,7 @@ class Clinic:
             ).all()
             return read_models.payment_records(session, rows, currency)
 
+    @_requires(Permission.REFUNDS)
     def refund_credit(
         self,
         patient_id: int,
@@ -1103,6 +1427,7 @@ class Clinic:
                 raise
             return existing
 
+    @_requires(Permission.CORRECTIONS)
     def reverse_payment(self, payment_id: int, reason: str | None = None) -> None:
         """Archive a payment or refund: its applications go, the invoices it paid reopen, and the
         credit it created disappears.
@@ -1121,6 +1446,7 @@ class Clinic:
             session.refresh(payment)
             corrections.reverse_payment(session, self._actor, currency, patient, payment, reason)
 
+    @_requires(Permission.CORRECTIONS)
     def remove_application(self, application_id: int, reason: str) -> None:
         """Take one amount a payment applied off its invoice: the invoice reopens and the amount
         returns to the patient's account credit (the payment itself stays)."""
@@ -1139,6 +1465,7 @@ class Clinic:
             session.refresh(app)
             corrections.remove_application(session, self._actor, currency, patient, app, reason)
 
+    @_requires(Permission.CORRECTIONS)
     def credit_note(
         self,
         invoice_id: int,
@@ -1226,6 +1553,7 @@ class Clinic:
                 ) from None
             return int(found)
 
+    @_requires(Permission.CORRECTIONS)
     def reverse_credit_note(self, credit_note_id: int, reason: str | None = None) -> None:
         """Undo a credit note: the invoice owes that part again and the credit it gave is taken
         back (refused, naming what used it, while that credit is spent)."""
@@ -1241,6 +1569,7 @@ class Clinic:
             session.refresh(note)
             corrections.reverse_credit_note(session, self._actor, currency, patient, note, reason)
 
+    @_reads_patient
     def credit_notes(self, patient_id: int) -> list[CreditNoteRecord]:
         """The patient's credit notes, oldest first."""
         with self._read() as session:
@@ -1249,6 +1578,7 @@ class Clinic:
                 session, CreditNote.patient_id == patient_id, currency
             )
 
+    @_requires(Permission.CORRECTIONS)
     def transfer_credit(
         self,
         from_patient_id: int,
@@ -1322,6 +1652,7 @@ class Clinic:
                 ) from None
             return int(found)
 
+    @_requires(Permission.CORRECTIONS)
     def reverse_transfer(self, transfer_id: int, reason: str | None = None) -> None:
         """Send transferred credit back (refused, naming what used it, once it is spent)."""
         reason = optional_text(reason, "reason", MAX_REASON)
@@ -1343,12 +1674,14 @@ class Clinic:
                 reason,
             )
 
+    @_reads_patient
     def transfers(self, patient_id: int) -> list[TransferRecord]:
         """Credit transfers to or from the patient, oldest first."""
         with self._read() as session:
             currency = self._setting(session, "currency")
             return read_models.transfer_records(session, patient_id, currency)
 
+    @_reads_patient
     def credit_sources(self, patient_id: int) -> list[CreditLot]:
         """Where the patient's credit came from: one lot per origin (a payment, a credit note, a
         transfer, money returned from an invoice), oldest first, with what used each and what
@@ -1358,6 +1691,7 @@ class Clinic:
 
     # -- checks ------------------------------------------------------------------------------
 
+    @_requires(Permission.READ_ALL)
     def summary(self) -> ClinicSummary:
         """Patients, open invoices, what is owed and how much account credit the clinic holds."""
         with self._read() as session:
@@ -1386,6 +1720,7 @@ class Clinic:
 
     # -- reports (read only) -------------------------------------------------------------------
 
+    @_requires(Permission.REPORTS)
     def aged_receivables(self, as_of: date | None = None) -> reports.AgedReceivables:
         """What every patient owes, aged by invoice date (0-30, 31-60, 61-90, over 90 days).
 
@@ -1396,6 +1731,7 @@ class Clinic:
             currency = self._setting(session, "currency")
             return reports.aged_receivables(session, currency, as_of or date.today())
 
+    @_requires(Permission.REPORTS)
     def credit_liability(
         self, as_of: date | None = None, dormant_months: int = 12
     ) -> liability.CreditLiability:
@@ -1412,6 +1748,7 @@ class Clinic:
                 session, currency, as_of or date.today(), dormant_months
             )
 
+    @_requires(Permission.REPORTS)
     def takings(
         self, start: date, end: date | None = None, payment_type: str | None = None
     ) -> reports.Takings:
@@ -1429,6 +1766,7 @@ class Clinic:
 
     # -- accounting export -------------------------------------------------------------------
 
+    @_requires(Permission.EXPORTS)
     def accounting_mapping(self) -> mapping_rules.AccountMapping:
         """Which Xero account each part of the ledger goes to (defaults until saved)."""
         with self._read() as session:
@@ -1443,12 +1781,14 @@ class Clinic:
         ]
         return mapping_rules.load_mapping(session, self._setting(session, "currency"), names)
 
+    @_requires(Permission.SETTINGS)
     def set_accounting_mapping(self, mapping: mapping_rules.AccountMapping) -> None:
         """Save the account mapping (checked first: a bad code changes nothing)."""
         checked = mapping_rules.check_mapping(mapping)
         with self._write() as session:
             self._change_setting(session, mapping_rules.MAPPING_SETTING, checked.to_json())
 
+    @_requires(Permission.EXPORTS)
     def preview_accounting_export(
         self, through: date | None = None
     ) -> accounting_export.ExportSummary:
@@ -1461,6 +1801,7 @@ class Clinic:
             )
             return accounting_export.summary_of(batch, day, None, None)
 
+    @_requires(Permission.EXPORTS)
     def export_accounting(
         self, parent: Path | str, through: date | None = None
     ) -> accounting_export.ExportSummary:
@@ -1501,6 +1842,7 @@ class Clinic:
             raise
         return accounting_export.summary_of(batch, day, export_id, final)
 
+    @_requires(Permission.EXPORTS)
     def accounting_exports(self) -> list[accounting_export.ExportRecord]:
         """Every accounting export so far, newest first."""
         with self._read() as session:
@@ -1508,6 +1850,7 @@ class Clinic:
 
     # -- printed documents ---------------------------------------------------------------------
 
+    @_reads_record(Invoice)
     def invoice_document(self, invoice_id: int) -> documents.InvoiceDocument:
         """Invoice ``invoice_id`` as printed: letterhead, patient, lines, totals, what paid it."""
         with self._read() as session:
@@ -1516,6 +1859,7 @@ class Clinic:
                 session, self._letterhead(session), currency, invoice_id
             )
 
+    @_reads_record(Payment)
     def receipt(self, payment_id: int) -> documents.ReceiptDocument:
         """The receipt of payment (or refund) ``payment_id``: sources, money and credit applied,
         credit left over, and the patient's credit just before and after it was saved."""
@@ -1525,6 +1869,7 @@ class Clinic:
                 session, self._letterhead(session), currency, payment_id
             )
 
+    @_reads_patient
     def statement(
         self, patient_id: int, start: date | None = None, end: date | None = None
     ) -> documents.StatementDocument:
@@ -1540,6 +1885,7 @@ class Clinic:
                 session, self._letterhead(session), currency, patient_id, start, end
             )
 
+    @_requires(Permission.REPORTS)
     def verify(self) -> list[str]:
         """Recompute every ledger invariant (I1-I7) from the records; [] when all is sound."""
         with self._read() as session:
@@ -1547,6 +1893,7 @@ class Clinic:
 
     # -- audit log (read only) ---------------------------------------------------------------
 
+    @_requires(Permission.AUDIT)
     def audit_entry_ids(
         self, filt: AuditFilter | None = None, *, newest_first: bool = True
     ) -> list[int]:
@@ -1558,6 +1905,7 @@ class Clinic:
         with self._read() as session:
             return audit_log.audit_entry_ids(session, filt, newest_first)
 
+    @_requires(Permission.AUDIT)
     def audit_entries_by_ids(self, entry_ids: Sequence[int]) -> list[AuditRecord]:
         """The audit entries with these ids, in the same order, with summaries in plain words."""
 
@@ -1566,18 +1914,21 @@ class Clinic:
                 session, entry_ids, self._setting(session, "currency")
             )
 
+    @_requires(Permission.AUDIT)
     def audit_count(self, filt: AuditFilter | None = None) -> int:
         """How many audit entries match ``filt`` (all by default)."""
 
         with self._read() as session:
             return audit_log.audit_count(session, filt)
 
+    @_requires(Permission.AUDIT)
     def audit_actions(self) -> list[str]:
         """Every action name in the audit log, alphabetically."""
 
         with self._read() as session:
             return audit_log.audit_actions(session)
 
+    @_requires(Permission.AUDIT)
     def audit_actors(self) -> list[str]:
         """Everyone who appears in the audit log, alphabetically."""
 
@@ -1586,6 +1937,7 @@ class Clinic:
 
     # -- the clinic-wide invoice list (read only) --------------------------------------------
 
+    @_requires(Permission.READ_ALL)
     def invoice_page(
         self,
         *,
@@ -1622,6 +1974,7 @@ class Clinic:
                 limit=limit,
             )
 
+    @_requires(Permission.READ_ALL)
     def invoice_count(self, search: str = "", status: str | None = None) -> int:
         """How many invoices :meth:`invoice_page` lists for ``search`` and ``status``.
 
@@ -1633,6 +1986,15 @@ class Clinic:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _staff_record(row: Staff) -> StaffMember:
+    return StaffMember(row.id, row.username, row.full_name, Role(row.role), bool(row.active))
+
+
+def _utc(stamp: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime (SQLite hands them back without a zone)."""
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
 def _operational_error(exc: OperationalError) -> BillingError:

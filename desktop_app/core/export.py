@@ -52,6 +52,7 @@ from .db.models import (
     Setting,
 )
 from .errors import BillingError
+from .staff import Permission
 
 if TYPE_CHECKING:
     from .clinic import Clinic
@@ -484,7 +485,9 @@ def export_csv(
     Raises:
         ExportCancelled: ``cancel`` asked to stop; no file was written.
         BillingError: an unknown kind, or the file could not be written (no file is left).
+        PermissionDenied: the signed-in staff member may not export.
     """
+    clinic._check(Permission.EXPORTS)
     spec = _kind(kind)
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
         raise BillingError("Export at least one row at a time.")

@@ -81,6 +81,7 @@ from .import_csv import (
 )
 from .invoicing import MAX_DESCRIPTION, MAX_QUANTITY, parse_tax_rate, tax_on
 from .money import format_amount
+from .staff import Permission
 
 __all__ = [
     "COLUMNS",
@@ -242,7 +243,9 @@ def import_file(
         ImportRefused: anything wrong with the file or a row (the problems, by row and column).
         ImportCancelled: ``cancel()`` returned True.
         BillingError: the file cannot be read, or the database refused the save.
+        PermissionDenied: the signed-in staff member may not import.
     """
+    clinic._check(Permission.IMPORTS)
     kind = _check_kind(kind)
     path = Path(path)
     data = _read_bytes(path)

@@ -7,6 +7,7 @@ saves queue instead of failing half-way.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ def make_engine(url: str) -> Engine:
         if database in ("", ":memory:"):
             raise ValueError("Clinic Ledger needs a database file, not an in-memory database.")
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database))
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
@@ -55,6 +57,25 @@ def make_engine(url: str) -> Engine:
         f"Unsupported database {parsed.get_backend_name()!r}: use a SQLite file or a "
         "postgresql+psycopg:// server URL."
     )
+
+
+#: A new SQLite file is readable and writable by its owner only (SQLite gives its -wal and -shm
+#: files the same permissions).
+PRIVATE_FILE_MODE = 0o600
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file readable by the user only, unless it already exists (an
+    empty file is a valid empty SQLite database). On Windows the per-user data folder's own
+    permissions do this job; the mode only takes away the read-only flag there."""
+    try:
+        handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # SQLite itself says what is wrong with the place, when it opens the file
+    os.close(handle)
+    os.chmod(path, PRIVATE_FILE_MODE)  # whatever the process's umask
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from .engine import WRITE_OPTION
 
 #: The newest migration; a test checks it matches the migration scripts' head.
-HEAD_REVISION = "0006_accounting_export"
+HEAD_REVISION = "0007_staff"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 71_230_001
 

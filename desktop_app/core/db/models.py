@@ -90,6 +90,8 @@ class Patient(Base):
     #: The patient's id in the clinic's previous system (set by a CSV import; links its files).
     external_id: Mapped[str | None] = mapped_column(String(100), index=True, unique=True)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    #: The practitioner who sees this patient (migration 0007): they may read its billing.
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
 
 
 class Invoice(Base):
@@ -372,3 +374,27 @@ class AccountingExportItem(Base):
     record_id: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(10))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class Staff(Base):
+    """A staff account: sign-in name, role, the Argon2 hash of its password (never the password),
+    and the count of wrong passwords in a row that slows the next try."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('administrator', 'bookkeeper', 'receptionist', 'practitioner')",
+            name="role_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    wait_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,183 @@
+"""Staff accounts, roles and what each role may do.
+
+``Clinic.open(url)`` acts with the full rights of whoever holds the database (scripts, imports,
+maintenance: the database's own credentials are the gate). ``clinic.sign_in(name, password)``
+returns a clinic bound to one staff member, whose role limits what it may do; the audit log names
+them.
+
+Passwords are kept only as Argon2id hashes (argon2-cffi). Wrong passwords are slowed: after
+:data:`FREE_ATTEMPTS` failures in a row an account waits before the next try, twice as long
+after each further failure (up to :data:`MAX_WAIT`). An unknown name costs the same hashing time
+as a known one, so a stranger cannot tell which names exist.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .errors import BillingError
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 200
+MAX_USERNAME = 60
+MAX_FULL_NAME = 200
+FREE_ATTEMPTS = 3
+FIRST_WAIT = timedelta(seconds=2)
+MAX_WAIT = timedelta(minutes=15)
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._\-]{0,59}$")
+
+
+class Role(StrEnum):
+    """A staff member's role."""
+
+    ADMINISTRATOR = "administrator"
+    BOOKKEEPER = "bookkeeper"
+    RECEPTIONIST = "receptionist"
+    PRACTITIONER = "practitioner"
+
+    @property
+    def label(self) -> str:
+        """The role as people read it."""
+        return self.value.capitalize()
+
+
+class Permission(StrEnum):
+    """Something a role may be allowed to do (the value reads as "… is not allowed to <value>")."""
+
+    SETTINGS = "change the clinic's settings"
+    STAFF = "manage staff accounts"
+    READ_ALL = "see every patient's billing"
+    PATIENTS = "add or change patients"
+    INVOICES = "create invoices"
+    PAYMENTS = "take payments and apply account credit"
+    CORRECTIONS = "void invoices, reverse payments, issue credit notes or move credit"
+    REFUNDS = "refund account credit"
+    REPORTS = "see the clinic's reports"
+    EXPORTS = "export the clinic's data"
+    IMPORTS = "import data"
+    AUDIT = "read the audit log"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMINISTRATOR: frozenset(Permission),
+    Role.BOOKKEEPER: frozenset(
+        {
+            Permission.READ_ALL,
+            Permission.CORRECTIONS,
+            Permission.REFUNDS,
+            Permission.REPORTS,
+            Permission.EXPORTS,
+            Permission.AUDIT,
+        }
+    ),
+    Role.RECEPTIONIST: frozenset(
+        {Permission.READ_ALL, Permission.PATIENTS, Permission.INVOICES, Permission.PAYMENTS}
+    ),
+    # A practitioner reads the billing of the patients assigned to them, and nothing else.
+    Role.PRACTITIONER: frozenset(),
+}
+
+
+class PermissionDenied(PermissionError):  # noqa: N818 (the API's name)
+    """The signed-in staff member's role does not allow this. Nothing was saved."""
+
+
+class SignInError(BillingError):
+    """The name or password was not right, the account is disabled, or it must wait."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """A staff account as the API hands it out (never the password or its hash)."""
+
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    active: bool
+
+    def may(self, permission: Permission) -> bool:
+        """Whether the role allows ``permission``."""
+        return permission in ROLE_PERMISSIONS[self.role]
+
+
+_hasher = PasswordHasher()
+#: Verified against when the name is unknown, so that takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+def clean_username(value: object) -> str:
+    """A sign-in name: lower case letters, digits, dots, dashes and underscores (1-60)."""
+    if not isinstance(value, str) or not value.strip():
+        raise BillingError("Enter a sign-in name.")
+    name = unicodedata.normalize("NFKC", value.strip()).lower()
+    if not _USERNAME.match(name):
+        raise BillingError(
+            f"A sign-in name is 1 to {MAX_USERNAME} letters (a-z), digits, dots, dashes or "
+            "underscores, starting with a letter or digit."
+        )
+    return name
+
+
+def check_new_password(password: object) -> str:
+    """A new password: at least :data:`MIN_PASSWORD` characters, not only spaces."""
+    if not isinstance(password, str) or not password.strip():
+        raise BillingError("Enter a password.")
+    if len(password) < MIN_PASSWORD:
+        raise BillingError(f"A password needs at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise BillingError(f"A password is at most {MAX_PASSWORD} characters.")
+    return password
+
+
+def role_of(value: Role | str) -> Role:
+    """A role from its name; a BillingError naming the roles otherwise."""
+    try:
+        return Role(value)
+    except ValueError:
+        names = ", ".join(r.value for r in Role)
+        raise BillingError(f"Unknown role {value!r}; choose one of {names}.") from None
+
+
+def hash_password(password: str) -> str:
+    """The Argon2id hash to store."""
+    return _hasher.hash(password)
+
+
+def password_matches(stored_hash: str | None, password: object) -> bool:
+    """Whether ``password`` matches; an unknown account (no hash) costs the same time."""
+    candidate = password if isinstance(password, str) else ""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, candidate) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """Whether the hash was made with weaker settings than today's (rehash on sign-in)."""
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+def wait_after(failures: int) -> timedelta:
+    """How long an account waits after ``failures`` wrong passwords in a row."""
+    if failures < FREE_ATTEMPTS:
+        return timedelta(0)
+    wait: timedelta = FIRST_WAIT * (2 ** min(failures - FREE_ATTEMPTS, 20))
+    return wait if wait < MAX_WAIT else MAX_WAIT
+
+
+def wait_message(until: datetime, now: datetime) -> str:
+    """Why a sign-in is refused while an account waits after wrong passwords."""
+    seconds = max(1, int((until - now).total_seconds() + 0.999))
+    return (
+        "Too many wrong passwords for this name: try again in "
+        f"{seconds} second{'s' if seconds != 1 else ''}."
+    )

@@ -11,6 +11,8 @@
                                                      payments to a CSV file
     clinic-ledger [--database URL] accounting-export FOLDER [--through DATE] [--preview]
                           the Xero files of everything new or changed since the last export
+    clinic-ledger --database URL remember-password   keep a PostgreSQL server's password in
+                                                     this computer's keychain (asked for once)
 
 Without ``--database`` the clinic lives in a SQLite file in the user's data folder, created on
 first use. A clinic with several front-desk computers points them all at one PostgreSQL server:
@@ -69,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
             "import",
             "export",
             "accounting-export",
+            "remember-password",
         ],
         help="app (default): open the window; info: the ledger's headline figures; "
         "verify: check every invariant and exit 1 if any is broken; "
@@ -81,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         "to the CSV file PATH (UTF-8 with BOM, for a spreadsheet); "
         "accounting-export FOLDER: write the Xero import files of everything new or changed "
         "since the last accounting export into a new folder inside FOLDER "
-        "(mapping: docs/accounting-export.md)",
+        "(mapping: docs/accounting-export.md); "
+        "remember-password: ask for the PostgreSQL password of --database's user and keep it "
+        "in this computer's keychain, so the URL never holds it",
     )
     parser.add_argument(
         "--through",
@@ -167,6 +172,28 @@ def _accounting_export(
         print(f"clinic-ledger: {exc}", file=sys.stderr)
         return 1
     print(summary.describe(clinic.currency))
+    return 0
+
+
+def _remember_password(database: str | None) -> int:
+    """Ask for a PostgreSQL password (without echo) and keep it in the keychain."""
+    import getpass
+
+    from desktop_app.core.db.credentials import remember_password
+
+    if not database:
+        print("clinic-ledger: remember-password needs --database URL.", file=sys.stderr)
+        return 1
+    try:
+        password = getpass.getpass("PostgreSQL password: ")
+        key = remember_password(database, password)
+    except (BillingError, ValueError) as exc:
+        print(f"clinic-ledger: {exc}", file=sys.stderr)
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        print("clinic-ledger: no password given; nothing was stored.", file=sys.stderr)
+        return 1
+    print(f"The password for {key} is in this computer's keychain.")
     return 0
 
 
@@ -355,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(
                 f"import needs a KIND ({', '.join(KINDS)}) and the CSV file: import KIND CSV"
             )
+    if args.command == "remember-password":
+        return _remember_password(args.database)
     if args.command in ("backup", "restore"):
         if args.path is None:
             parser.error(f"{args.command} needs a PATH: the backup file")

@@ -41,6 +41,7 @@ from .audit_log import AuditFilter, AuditRecord
 from .corrections import MAX_REASON
 from .currencies import normalize_currency
 from .db import raw as raw_sql
+from .db.credentials import with_stored_password
 from .db.engine import WRITE_OPTION, default_database_url, is_sqlite, make_engine
 from .db.migrate import upgrade
 from .db.models import (
@@ -493,7 +494,8 @@ class Clinic:
             url: ``sqlite:///path/clinic.db`` or ``postgresql+psycopg://user@host/db``; by default
                 the SQLite file in the user's data folder.
         """
-        engine = make_engine(url or default_database_url())
+        # A PostgreSQL password comes from the keychain, never from a file (db/credentials.py).
+        engine = make_engine(with_stored_password(url or default_database_url()))
         try:
             upgrade(engine)
         except DBAPIError as exc:

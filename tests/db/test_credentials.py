@@ -1,0 +1,87 @@
+"""The PostgreSQL password from the keychain, and TLS settings passed through to libpq."""
+
+from __future__ import annotations
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from sqlalchemy.engine import make_url
+
+from desktop_app.app import main
+from desktop_app.core import BillingError, Clinic
+from desktop_app.core.db.credentials import SERVICE, remember_password, with_stored_password
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keychain in memory (the test machine has none)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        del self.entries[(service, username)]
+
+
+@pytest.fixture
+def keychain():
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    yield memory
+    keyring.set_keyring(previous)
+
+
+def test_the_password_is_kept_in_the_keychain_and_used_on_open(keychain, pg_databases):
+    url = pg_databases.new()
+    key = remember_password(url, "s3cret pass")
+    assert keychain.entries[(SERVICE, key)] == "s3cret pass"
+    assert make_url(with_stored_password(url)).password == "s3cret pass"
+    with Clinic.open(url) as clinic:  # the test server trusts its users; the password is sent
+        assert clinic.add_patient("Ada", "Lovelace")
+    assert "s3cret" not in Clinic.open(url).url  # never shown
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///clinic.db", "Only a PostgreSQL"),
+        ("postgresql+psycopg://server/clinic", "user name"),
+        ("postgresql+psycopg://clinic:inline@server/clinic", "Leave the password out"),
+    ],
+)
+def test_remember_password_refuses_what_it_cannot_keep(keychain, url, message):
+    with pytest.raises(BillingError, match=message):
+        remember_password(url, "pw")
+    assert keychain.entries == {}
+
+
+def test_a_url_with_nothing_stored_is_left_alone(keychain):
+    url = "postgresql+psycopg://clinic@server/clinic?sslmode=verify-full"
+    assert with_stored_password(url) == url
+
+
+# psycopg's half-made connection, refused during the TLS request, complains as it is collected.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_tls_settings_reach_the_server(pg_databases):
+    # The test server has no TLS: requiring it must fail, clearly, instead of connecting in plain.
+    url = pg_databases.new() + "?sslmode=require"
+    with pytest.raises(BillingError, match=r"(?i)ssl"):
+        Clinic.open(url)
+
+
+def test_remember_password_command(keychain, monkeypatch, capsys):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "from the prompt")
+    url = "postgresql+psycopg://clinic@server.local/clinic"
+    assert main(["--database", url, "remember-password"]) == 0
+    assert "clinic@server.local:5432/clinic" in capsys.readouterr().out
+    assert keychain.entries[(SERVICE, "clinic@server.local:5432/clinic")] == "from the prompt"
+    assert main(["remember-password"]) == 1

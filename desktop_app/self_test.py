@@ -18,6 +18,9 @@ the icon and stylesheet, and the main window. Steps, each named in the result:
    paints, and closes.
 7. ``printing``: the step 1 payment's receipt is laid out and saved as a PDF through Qt's print
    support (which a frozen build must bundle).
+8. ``staff``: an administrator account is created on the step 1 clinic (its password hashed with
+   Argon2, a compiled library) and signs in; a receptionist is refused a refund; the keychain
+   library loads.
 
 Prints one line (``Clinic Ledger 0.1.0 self-test passed: ...``) and returns 0, or prints which
 step failed and why and returns 1. Nothing is written outside the temporary folder (the default
@@ -206,6 +209,24 @@ def _printing(folder: Path, url: str) -> None:
     _check(data.startswith(b"%PDF") and len(data) > 1000, "the receipt PDF is empty")
 
 
+def _staff(url: str) -> None:
+    from desktop_app.core import Clinic, PermissionDenied, Role
+
+    with Clinic.open(url) as clinic:
+        clinic.add_staff("selftest", "Self Test", Role.ADMINISTRATOR, "self-test password")
+        admin = clinic.sign_in("selftest", "self-test password")
+        _check(admin.staff_member is not None, "signing in did not bind the staff member")
+        admin.add_staff("desk", "Front Desk", Role.RECEPTIONIST, "self-test password")
+        desk = clinic.sign_in("desk", "self-test password")
+        try:
+            desk.refund_credit(1, "1.00", method="Cash", request_id="self-test-3")
+        except PermissionDenied:
+            pass
+        else:
+            raise SelfTestError("a receptionist was allowed a refund")
+    import keyring  # noqa: F401  (its backends are found through package metadata when frozen)
+
+
 def run() -> int:
     """Run every step; print one line; 0 when all pass, 1 when one fails."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"  # no screen needed, wherever it runs
@@ -227,6 +248,7 @@ def run() -> int:
             ("resources", _resources),
             ("window", lambda: _window(folder, url)),
             ("printing", lambda: _printing(folder, url)),
+            ("staff", lambda: _staff(url)),
         ]
         for name, step in steps:
             try:

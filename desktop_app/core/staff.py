@@ -18,11 +18,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from functools import cache
+from typing import TYPE_CHECKING
 
 from .errors import BillingError
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
@@ -109,9 +111,24 @@ class StaffMember:
         return permission in ROLE_PERMISSIONS[self.role]
 
 
-_hasher = PasswordHasher()
-#: Verified against when the name is unknown, so that takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+#: The Argon2id hasher (made on first use: the windows import this module's roles at start-up,
+#: and hashing needs neither the library nor its time until someone signs in).
+_hasher: PasswordHasher | None = None
+
+
+def _argon2() -> PasswordHasher:
+    global _hasher
+    if _hasher is None:
+        from argon2 import PasswordHasher
+
+        _hasher = PasswordHasher()
+    return _hasher
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that takes as long as a wrong password."""
+    return _argon2().hash("not a password of anyone")
 
 
 def clean_username(value: object) -> str:
@@ -149,21 +166,24 @@ def role_of(value: Role | str) -> Role:
 
 def hash_password(password: str) -> str:
     """The Argon2id hash to store."""
-    return _hasher.hash(password)
+    return _argon2().hash(password)
 
 
 def password_matches(stored_hash: str | None, password: object) -> bool:
     """Whether ``password`` matches; an unknown account (no hash) costs the same time."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     candidate = password if isinstance(password, str) else ""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, candidate) and stored_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        matched = _argon2().verify(stored_hash or _dummy_hash(), candidate)
+    except (VerificationError, InvalidHashError):  # VerifyMismatchError is a VerificationError
         return False
+    return matched and stored_hash is not None
 
 
 def needs_rehash(stored_hash: str) -> bool:
     """Whether the hash was made with weaker settings than today's (rehash on sign-in)."""
-    return _hasher.check_needs_rehash(stored_hash)
+    return _argon2().check_needs_rehash(stored_hash)
 
 
 def wait_after(failures: int) -> timedelta:

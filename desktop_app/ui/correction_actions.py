@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMenu, QWidget
 
+from desktop_app.core.staff import Permission
+
 if TYPE_CHECKING:
     from desktop_app.core import (
         ApplicationRecord,
@@ -95,12 +97,14 @@ class CorrectionActions(QObject):
     def update(self) -> None:
         """Enable each action only where it can apply to what is selected."""
         has_patient = self._host.patient_id is not None
-        invoice = self._host.selected_invoice() if has_patient else None
-        payment = self._host.selected_payment() if has_patient else None
-        note = self._host.selected_credit_note() if has_patient else None
-        transfer = self._host.selected_transfer() if has_patient else None
-        self.refund_action.setEnabled(has_patient)
-        self.transfer_action.setEnabled(has_patient)
+        # What the signed-in role may not do stays disabled (the core refuses it anyway).
+        fixes = has_patient and self._host.clinic.may(Permission.CORRECTIONS)
+        invoice = self._host.selected_invoice() if fixes else None
+        payment = self._host.selected_payment() if fixes else None
+        note = self._host.selected_credit_note() if fixes else None
+        transfer = self._host.selected_transfer() if fixes else None
+        self.refund_action.setEnabled(has_patient and self._host.clinic.may(Permission.REFUNDS))
+        self.transfer_action.setEnabled(fixes)
         self.credit_note_action.setEnabled(invoice is not None and invoice.status != "void")
         self.void_action.setEnabled(invoice is not None and invoice.status != "void")
         self.reverse_payment_action.setEnabled(payment is not None and not payment.reversed)

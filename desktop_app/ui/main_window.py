@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError
+from desktop_app.core.staff import Permission
 from desktop_app.ui.correction_actions import CorrectionActions
 from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
@@ -174,21 +175,33 @@ class MainWindow(QMainWindow):
         self.patient_view.selectionModel().currentRowChanged.connect(
             self._on_patient_view_current_row_changed
         )
-        for widget in (self.search_edit, self.new_patient_button):
-            widget.setEnabled(True)
-        for act in (self.new_patient_action, self.settings_action, self.verify_action):
-            act.setEnabled(True)
-        self.audit_log_action.setEnabled(True)
-        for act in (self.backup_action, self.restore_action):
-            act.setEnabled(True)
-        self.accounting_export_action.setEnabled(True)
-        for act in (self.export_action, self.invoice_list_action, self.reports_action):
-            act.setEnabled(True)
-        self.import_action.setEnabled(True)
-        self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}")
+        self.search_edit.setEnabled(True)
+        self._apply_role()
+        staff = clinic.staff_member
+        who = f" · {staff.full_name} ({staff.role.label.lower()})" if staff is not None else ""
+        self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}{who}")
         if model.rowCount() > 0:
             self.patient_view.selectRow(0)
         self._show_patient()
+
+    def _may(self, permission: Permission) -> bool:
+        """Whether the open clinic's signed-in role allows ``permission`` (False before open)."""
+        return self._clinic is not None and self._clinic.may(permission)
+
+    def _apply_role(self) -> None:
+        """Enable only what the signed-in role may do (the core refuses the rest anyway)."""
+        allowed: dict[Permission, list[QAction | QPushButton]] = {
+            Permission.PATIENTS: [self.new_patient_action, self.new_patient_button],
+            Permission.SETTINGS: [self.settings_action, self.backup_action, self.restore_action],
+            Permission.REPORTS: [self.verify_action, self.reports_action],
+            Permission.AUDIT: [self.audit_log_action],
+            Permission.EXPORTS: [self.export_action, self.accounting_export_action],
+            Permission.READ_ALL: [self.invoice_list_action],
+            Permission.IMPORTS: [self.import_action],
+        }
+        for permission, things in allowed.items():
+            for thing in things:
+                thing.setEnabled(self._may(permission))
 
     # -- building ---------------------------------------------------------------------------
 
@@ -510,12 +523,16 @@ class MainWindow(QMainWindow):
     def _show_patient(self) -> None:
         pid = self._patient_id
         has_patient = pid is not None
-        for widget in (self.invoice_button, self.pay_button, self.refund_button):
-            widget.setEnabled(has_patient)
-        self.transfer_button.setEnabled(has_patient)
+        for widget, permission in (
+            (self.invoice_button, Permission.INVOICES),
+            (self.new_invoice_action, Permission.INVOICES),
+            (self.pay_button, Permission.PAYMENTS),
+            (self.payment_action, Permission.PAYMENTS),
+            (self.refund_button, Permission.REFUNDS),
+            (self.transfer_button, Permission.CORRECTIONS),
+        ):
+            widget.setEnabled(has_patient and self._may(permission))
         self.statement_button.setEnabled(has_patient)
-        for act in (self.new_invoice_action, self.payment_action):
-            act.setEnabled(has_patient)
         if pid is None:
             self.name_label.setText("No patient selected")
             self.credit_label.setText("")

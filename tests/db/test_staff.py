@@ -30,7 +30,7 @@ REFUSED = "The sign-in name or password is not right."
 
 
 #: The hasher the app uses (taken before the fixture below swaps it).
-APP_HASHER = staff_rules._hasher
+APP_HASHER = staff_rules._argon2()
 
 
 @pytest.fixture(autouse=True)

@@ -203,9 +203,14 @@ def test_refund_and_transfer_buttons_and_reversing_a_transfer(qtbot, window, cli
 
 
 def test_context_menus_hold_the_corrections_for_their_rows(window):
-    fixes = window.corrections
-    assert window.invoice_view.actions() == [fixes.credit_note_action, fixes.void_action]
+    fixes, printing = window.corrections, window.printing
+    assert window.invoice_view.actions() == [
+        printing.invoice_action,
+        fixes.credit_note_action,
+        fixes.void_action,
+    ]
     assert window.payment_view.actions() == [
+        printing.receipt_action,
         fixes.reverse_payment_action,
         fixes.remove_menu.menuAction(),
     ]

@@ -284,12 +284,18 @@ def _fill_demo(clinic: Clinic) -> None:
     populate(clinic)
 
 
-def start_window(database: str | None, demo: bool) -> tuple[Any, Any]:
+def start_window(database: str | None, demo: bool, *, first_run: bool = False) -> tuple[Any, Any]:
     """Show the main window at once, then open the clinic on the next turn of the event loop.
 
     Importing the database layer and reading the first patients takes longer than showing a
     window, so the window comes first and fills in. Returns ``(application, window)``; the
     window's ``is_ready`` turns true once the patients are listed.
+
+    A clinic with staff accounts asks who is signing in first (``window.sign_in_dialog``), and
+    its patients are listed only once someone has. With ``first_run``, a clinic with no staff
+    accounts asks for its administrator's account before it opens. Without it (scripts, the
+    start-up benchmarks), such a clinic opens with every right, as the API's ``Clinic.open``
+    does. Cancelling either window closes the app.
     """
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
@@ -321,7 +327,25 @@ def start_window(database: str | None, demo: bool) -> tuple[Any, Any]:
             )
             window.close()  # the last window: the application's event loop ends
             return
-        window.open_clinic(clinic)
+        from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
+
+        dialog: FirstRunDialog | SignInDialog
+        if clinic.has_staff():
+            dialog = SignInDialog(clinic, window)
+        elif first_run:
+            dialog = FirstRunDialog(clinic, window)
+        else:
+            window.open_clinic(clinic)
+            return
+
+        def signed_in() -> None:
+            assert dialog.signed_in is not None
+            window.open_clinic(dialog.signed_in)
+
+        dialog.accepted.connect(signed_in)
+        dialog.rejected.connect(window.close)
+        window.sign_in_dialog = dialog
+        dialog.open()  # window-modal, without blocking the event loop
 
     QTimer.singleShot(0, open_clinic)
     return app, window
@@ -335,8 +359,9 @@ STARTUP_PROBE = "CLINIC_LEDGER_STARTUP_PROBE"
 def _run_window(database: str | None, demo: bool) -> int:
     import os
 
-    app, window = start_window(database, demo)
-    if os.environ.get(STARTUP_PROBE) == "1":
+    probe = os.environ.get(STARTUP_PROBE) == "1"
+    app, window = start_window(database, demo, first_run=not probe)
+    if probe:
         window.grab()
         print("shown", flush=True)
         while not window.is_ready and window.open_error is None:

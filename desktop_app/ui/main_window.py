@@ -15,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -125,6 +126,8 @@ class MainWindow(QMainWindow):
         self._patient_model: PatientTableModel | None = None
         #: Why the clinic's database could not be opened, if it could not.
         self.open_error: str | None = None
+        #: The sign-in (or first-run) window asked for at start, if any (see app.start_window).
+        self.sign_in_dialog: QDialog | None = None
         self.setWindowTitle("Clinic Ledger")
         self.resize(1180, 720)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)

@@ -1,0 +1,154 @@
+"""Signing in: the sign-in window at start and when the app is locked, and the first run's
+"create the administrator" window.
+
+Both hand back a clinic bound to the staff member (``signed_in``); the core checks the password
+and slows guessing, and these windows only show its answer. The password field is cleared after
+every try.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core import BillingError, Role
+from desktop_app.ui.style import set_tone
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
+
+PROBLEM_TONE = "problem"
+
+
+def _password_edit(name: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setAccessibleName(name)
+    return edit
+
+
+class SignInDialog(QDialog):
+    """Sign-in name and password; OK signs in, Cancel (at start) closes the app."""
+
+    def __init__(
+        self,
+        clinic: Clinic,
+        parent: QWidget | None = None,
+        *,
+        username: str = "",
+        reason: str = "",
+    ) -> None:
+        super().__init__(parent)
+        self._clinic = clinic
+        #: The clinic bound to whoever signed in (set once OK succeeds).
+        self.signed_in: Clinic | None = None
+        self.setWindowTitle(f"Sign in to {clinic.clinic_name}")
+        layout = QVBoxLayout(self)
+        if reason:
+            note = QLabel(reason)
+            note.setWordWrap(True)
+            layout.addWidget(note)
+        form = QFormLayout()
+        self.username_edit = QLineEdit(username)
+        self.username_edit.setAccessibleName("Sign-in name")
+        self.password_edit = _password_edit("Password")
+        form.addRow("&Name:", self.username_edit)
+        form.addRow("&Password:", self.password_edit)
+        layout.addLayout(form)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        set_tone(self.message_label, PROBLEM_TONE)
+        layout.addWidget(self.message_label)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Sign in")
+        buttons.accepted.connect(self.try_sign_in)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        (self.password_edit if username else self.username_edit).setFocus()
+
+    def try_sign_in(self) -> bool:
+        """Sign in with what is typed; True (and the window closes) when it worked."""
+        password = self.password_edit.text()
+        self.password_edit.clear()
+        try:
+            self.signed_in = self._clinic.sign_in(self.username_edit.text(), password)
+        except BillingError as exc:
+            self.message_label.setText(str(exc))
+            self.password_edit.setFocus()
+            return False
+        self.accept()
+        return True
+
+
+class FirstRunDialog(QDialog):
+    """A new clinic's first run: create the administrator account, then work signed in as them."""
+
+    def __init__(self, clinic: Clinic, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._clinic = clinic
+        self.signed_in: Clinic | None = None
+        self.setWindowTitle("Create the administrator")
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "This clinic has no staff accounts yet. Create the administrator's account: they "
+            "change settings and add the other staff, each with a role (bookkeeper, "
+            "receptionist, practitioner)."
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.full_name_edit = QLineEdit()
+        self.full_name_edit.setAccessibleName("Full name")
+        self.username_edit = QLineEdit()
+        self.username_edit.setAccessibleName("Sign-in name")
+        self.username_edit.setPlaceholderText("e.g. jsmith")
+        self.password_edit = _password_edit("Password")
+        self.repeat_edit = _password_edit("Password again")
+        form.addRow("&Full name:", self.full_name_edit)
+        form.addRow("Sign-in &name:", self.username_edit)
+        form.addRow("&Password:", self.password_edit)
+        form.addRow("&Again:", self.repeat_edit)
+        layout.addLayout(form)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        set_tone(self.message_label, PROBLEM_TONE)
+        layout.addWidget(self.message_label)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Create and sign in")
+        buttons.accepted.connect(self.create_administrator)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def create_administrator(self) -> bool:
+        """Create the administrator and sign in; True when it worked (reason shown otherwise)."""
+        password, repeat = self.password_edit.text(), self.repeat_edit.text()
+        if password != repeat:
+            self.message_label.setText("The two passwords differ; type the same one twice.")
+            self.repeat_edit.clear()
+            return False
+        try:
+            member = self._clinic.add_staff(
+                self.username_edit.text(),
+                self.full_name_edit.text(),
+                Role.ADMINISTRATOR,
+                password,
+            )
+            self.signed_in = self._clinic.sign_in(member.username, password)
+        except BillingError as exc:
+            self.message_label.setText(str(exc))
+            return False
+        self.accept()
+        return True

@@ -1,0 +1,129 @@
+"""Signing in at start, the first run's administrator, and what each role's window offers."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+
+from desktop_app.app import start_window
+from desktop_app.core import Clinic, Role
+from desktop_app.core import staff as staff_rules
+from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
+from desktop_app.ui.main_window import MainWindow
+
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch):
+    """Argon2id with a small memory cost (the app's own settings: tests/db/test_staff.py)."""
+    monkeypatch.setattr(staff_rules, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@pytest.fixture
+def staffed_url(new_sqlite_url) -> str:
+    url = new_sqlite_url()
+    with Clinic.open(url) as clinic:
+        clinic.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)
+        admin = clinic.sign_in("admin", PASSWORD)
+        admin.add_staff("desk", "Dee Desk", Role.RECEPTIONIST, PASSWORD)
+        admin.add_staff("books", "Bo Books", Role.BOOKKEEPER, PASSWORD)
+        admin.add_staff("physio", "Phil Physio", Role.PRACTITIONER, PASSWORD)
+        own = clinic.add_patient("Ada", "Lovelace")
+        clinic.add_patient("Alan", "Turing")
+        clinic.assign_practitioner(own, "physio")
+    return url
+
+
+def test_a_clinic_with_staff_asks_who_is_signing_in(qtbot, staffed_url):
+    _, window = start_window(staffed_url, demo=False)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.sign_in_dialog is not None, timeout=10_000)
+    dialog = window.sign_in_dialog
+    assert isinstance(dialog, SignInDialog) and dialog.isVisible()
+    assert not window.is_ready  # no patient is shown before someone signs in
+    dialog.username_edit.setText("desk")
+    dialog.password_edit.setText("wrong password")
+    assert not dialog.try_sign_in()
+    assert dialog.message_label.text() == "The sign-in name or password is not right."
+    assert dialog.password_edit.text() == ""  # cleared after every try
+    dialog.password_edit.setText(PASSWORD)
+    assert dialog.try_sign_in()
+    qtbot.waitUntil(lambda: window.is_ready, timeout=10_000)
+    assert window.clinic.staff_member.username == "desk"
+    assert "Dee Desk (receptionist)" in window.statusBar().currentMessage()
+    window.close()
+    window.clinic.close()
+
+
+def test_cancelling_the_sign_in_closes_the_app(qtbot, staffed_url):
+    _, window = start_window(staffed_url, demo=False)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.sign_in_dialog is not None, timeout=10_000)
+    window.sign_in_dialog.reject()
+    qtbot.waitUntil(lambda: not window.isVisible())
+    assert not window.is_ready
+
+
+def test_the_first_run_creates_the_administrator(qtbot, new_sqlite_url):
+    _, window = start_window(new_sqlite_url(), demo=False, first_run=True)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.sign_in_dialog is not None, timeout=10_000)
+    dialog = window.sign_in_dialog
+    assert isinstance(dialog, FirstRunDialog)
+    dialog.full_name_edit.setText("Alex Admin")
+    dialog.username_edit.setText("admin")
+    dialog.password_edit.setText(PASSWORD)
+    dialog.repeat_edit.setText(PASSWORD + "x")
+    assert not dialog.create_administrator()
+    assert "passwords differ" in dialog.message_label.text()
+    dialog.repeat_edit.setText(PASSWORD)
+    dialog.password_edit.setText(PASSWORD)
+    assert dialog.create_administrator()
+    qtbot.waitUntil(lambda: window.is_ready, timeout=10_000)
+    assert window.clinic.staff_member.role is Role.ADMINISTRATOR
+    assert window.settings_action.isEnabled()
+    window.close()
+    window.clinic.close()
+
+
+def _window_for(qtbot, url: str, username: str) -> MainWindow:
+    window = MainWindow(Clinic.open(url).sign_in(username, PASSWORD))
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def test_each_role_sees_only_what_it_may_do(qtbot, staffed_url):
+    desk = _window_for(qtbot, staffed_url, "desk")
+    assert desk.new_patient_action.isEnabled() and desk.payment_action.isEnabled()
+    assert not desk.settings_action.isEnabled() and not desk.reports_action.isEnabled()
+    assert not desk.corrections.refund_action.isEnabled()
+    assert not desk.refund_button.isEnabled() and not desk.transfer_button.isEnabled()
+    assert not desk.audit_log_action.isEnabled() and not desk.import_action.isEnabled()
+
+    books = _window_for(qtbot, staffed_url, "books")
+    assert books.reports_action.isEnabled() and books.audit_log_action.isEnabled()
+    assert books.corrections.refund_action.isEnabled() and books.refund_button.isEnabled()
+    assert not books.payment_action.isEnabled() and not books.new_invoice_action.isEnabled()
+    assert not books.settings_action.isEnabled() and not books.new_patient_action.isEnabled()
+
+    physio = _window_for(qtbot, staffed_url, "physio")
+    assert physio.patient_model.rowCount() == 1  # only their own patient is listed
+    assert physio.name_label.text() == "Ada Lovelace"
+    for action in (
+        physio.payment_action,
+        physio.new_invoice_action,
+        physio.settings_action,
+        physio.reports_action,
+        physio.invoice_list_action,
+        physio.export_action,
+    ):
+        assert not action.isEnabled(), action.text()
+    assert physio.printing.statement_action.isEnabled()  # their own patient's statement
+
+    admin = _window_for(qtbot, staffed_url, "admin")
+    for action in (admin.settings_action, admin.reports_action, admin.import_action):
+        assert action.isEnabled()
+    for window in (desk, books, physio, admin):
+        window.clinic.close()

@@ -20,7 +20,8 @@ def test_the_self_test_passes_in_process(qapp, capsys):
         out[0]
         .split(": ", 1)[1]
         .startswith(
-            "payment, upgrade, data folder, postgresql driver, resources, window, printing, staff in "
+            "payment, upgrade, data folder, postgresql driver, resources, window, printing, "
+            "staff in "
         )
     )
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QHBoxLayout,
     QHeaderView,
@@ -110,6 +111,19 @@ def _table(name: str) -> QTableView:
     return view
 
 
+#: Minutes without a key press or click before a signed-in window locks itself.
+IDLE_LOCK_MINUTES = 10
+#: What counts as someone using the window.
+_ACTIVITY = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+    }
+)
+
+
 class MainWindow(QMainWindow):
     """Clinic Ledger's main window.
 
@@ -128,6 +142,10 @@ class MainWindow(QMainWindow):
         self.open_error: str | None = None
         #: The sign-in (or first-run) window asked for at start, if any (see app.start_window).
         self.sign_in_dialog: QDialog | None = None
+        #: Minutes without a key press or click before a signed-in window locks.
+        self.idle_lock_minutes: float = IDLE_LOCK_MINUTES
+        self._idle_timer: QTimer | None = None
+        self._locked = False
         self.setWindowTitle("Clinic Ledger")
         self.resize(1180, 720)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -180,12 +198,74 @@ class MainWindow(QMainWindow):
         )
         self.search_edit.setEnabled(True)
         self._apply_role()
+        self._start_idle_lock()
         staff = clinic.staff_member
         who = f" · {staff.full_name} ({staff.role.label.lower()})" if staff is not None else ""
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}{who}")
         if model.rowCount() > 0:
             self.patient_view.selectRow(0)
         self._show_patient()
+
+    # -- locking after idle time ----------------------------------------------------------------
+
+    def _start_idle_lock(self) -> None:
+        """Lock the window after :data:`IDLE_LOCK_MINUTES` without a key press or click, when
+        someone is signed in (an owner's clinic has no one to lock out)."""
+        app = QApplication.instance()
+        if self._clinic is None or self._clinic.staff_member is None or app is None:
+            return
+        if self._idle_timer is None:
+            self._idle_timer = QTimer(self)
+            self._idle_timer.setSingleShot(True)
+            self._idle_timer.timeout.connect(self.lock)
+            app.installEventFilter(self)
+        self._idle_timer.start(int(self.idle_lock_minutes * 60_000))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in _ACTIVITY and self._idle_timer is not None and not self.is_locked:
+            self._idle_timer.start()
+        return super().eventFilter(watched, event)
+
+    def _central(self) -> QWidget:
+        widget = self.centralWidget()
+        assert widget is not None
+        return widget
+
+    @property
+    def is_locked(self) -> bool:
+        """The window hides the patients until someone signs in again."""
+        return self._locked
+
+    def lock(self) -> None:
+        """Hide the patients and ask for a password: the same person's, or another's."""
+        clinic = self._clinic
+        if clinic is None or clinic.staff_member is None or self.is_locked:
+            return
+        from desktop_app.ui.dialogs.sign_in import SignInDialog
+
+        for window in (self._invoice_list_window, self._reports_window, self._audit_log_window):
+            if window is not None:
+                window.close()
+        self._central().hide()
+        self._locked = True
+        dialog = SignInDialog(
+            clinic,
+            self,
+            username=clinic.staff_member.username,
+            reason=f"Locked after {self.idle_lock_minutes:g} minutes without use. Sign in to "
+            "go on, or sign in as someone else.",
+        )
+        self.sign_in_dialog = dialog
+
+        def unlocked() -> None:
+            assert dialog.signed_in is not None
+            self._central().show()
+            self._locked = False
+            self.open_clinic(dialog.signed_in)
+
+        dialog.accepted.connect(unlocked)
+        dialog.rejected.connect(self.close)
+        dialog.open()
 
     def _may(self, permission: Permission) -> bool:
         """Whether the open clinic's signed-in role allows ``permission`` (False before open)."""

@@ -127,3 +127,46 @@ def test_each_role_sees_only_what_it_may_do(qtbot, staffed_url):
         assert action.isEnabled()
     for window in (desk, books, physio, admin):
         window.clinic.close()
+
+
+def test_an_idle_window_locks_and_asks_for_a_password(qtbot, staffed_url):
+    window = _window_for(qtbot, staffed_url, "desk")
+    assert window._idle_timer is not None and window._idle_timer.isActive()
+    window.idle_lock_minutes = 0.001  # 60 ms
+    window.open_clinic(window.clinic)  # restarts the timer with the new time
+    qtbot.waitUntil(lambda: window.is_locked, timeout=5_000)
+    dialog = window.sign_in_dialog
+    assert isinstance(dialog, SignInDialog) and dialog.isVisible()
+    assert not window.centralWidget().isVisible()  # no patient on show while locked
+    assert dialog.username_edit.text() == "desk"
+    dialog.password_edit.setText("not it")
+    assert not dialog.try_sign_in() and window.is_locked
+    # Someone else signs in at the same desk: the window is theirs now.
+    dialog.username_edit.setText("books")
+    dialog.password_edit.setText(PASSWORD)
+    window.idle_lock_minutes = 10
+    assert dialog.try_sign_in()
+    assert not window.is_locked and window.centralWidget().isVisible()
+    assert window.clinic.staff_member.username == "books"
+    assert window.reports_action.isEnabled() and not window.payment_action.isEnabled()
+    window.clinic.close()
+
+
+def test_typing_keeps_the_window_unlocked(qtbot, staffed_url):
+    window = _window_for(qtbot, staffed_url, "desk")
+    window.idle_lock_minutes = 0.005  # 300 ms
+    window.open_clinic(window.clinic)
+    for _ in range(6):
+        qtbot.wait(100)
+        qtbot.keyClick(window.search_edit, "a")
+    assert not window.is_locked
+    window.clinic.close()
+
+
+def test_an_owner_window_has_no_one_to_lock_out(qtbot, staffed_url):
+    window = MainWindow(Clinic.open(staffed_url))
+    qtbot.addWidget(window)
+    assert window._idle_timer is None
+    window.lock()
+    assert not window.is_locked
+    window.clinic.close()

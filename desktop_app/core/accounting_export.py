@@ -656,10 +656,19 @@ def _applications(session: Session, batch: _Batch, names: _NameCache, through: d
         "application",
         select(Application.id, Application.amount_minor)
         .join(Payment, Payment.id == Application.payment_id)
-        .where(new, Payment.payment_date > through),
+        .join(Invoice, Invoice.id == Application.invoice_id)
+        .where(new, (Payment.payment_date > through) | (Invoice.issue_date > through)),
     )
+    # An allocation goes with its invoice: a prepayment applied to a later invoice is dated (and
+    # exported) with that invoice, never before Xero has the invoice to allocate to.
     query = (
-        select(Application.__table__, Invoice.number, Payment.patient_id, Payment.payment_date)
+        select(
+            Application.__table__,
+            Invoice.number,
+            Invoice.issue_date,
+            Payment.patient_id,
+            Payment.payment_date,
+        )
         .join(Invoice, Invoice.id == Application.invoice_id)
         .join(Payment, Payment.id == Application.payment_id)
         .order_by(Application.id)
@@ -695,11 +704,13 @@ def _applications(session: Session, batch: _Batch, names: _NameCache, through: d
             )
         batch.allocated += sign * app.amount_minor
 
-    for app in session.execute(query.where(Payment.payment_date <= through, new)):
+    for app in session.execute(
+        query.where(Payment.payment_date <= through, Invoice.issue_date <= through, new)
+    ):
         if app.removed_at is not None:
             batch.sent("application", app.id, app.amount_minor, "skipped")
             continue
-        rows(app, app.number, app.patient_id, app.payment_date, 1)
+        rows(app, app.number, app.patient_id, max(app.payment_date, app.issue_date), 1)
         batch.sent("application", app.id, app.amount_minor, "new")
     for app in session.execute(query.where(changed)):
         number, patient_id = app.number, app.patient_id
@@ -827,14 +838,20 @@ def write_files(batch: _Batch, folder: Path) -> None:
             writer.writerows(rows)
 
 
-def save_export(session: Session, actor: str, batch: _Batch, through: date, folder: Path) -> int:
-    """Record the export and every item it sent (in the caller's transaction)."""
+def save_export(
+    session: Session, actor: str, batch: _Batch, through: date, parent: Path
+) -> tuple[int, Path]:
+    """Record the export and every item it sent (in the caller's transaction); returns its id
+    and its folder inside ``parent``, named by that id (PostgreSQL's ids can skip numbers a
+    refused export used, so the name is made from the saved id, not guessed before)."""
     moment = audit.moment(session)
     export = AccountingExport(
-        at=moment, actor=actor, target=TARGET, through_date=through, folder=str(folder)
+        at=moment, actor=actor, target=TARGET, through_date=through, folder=""
     )
     session.add(export)
     session.flush()
+    folder = parent / export_folder_name(export.id, through)
+    export.folder = str(folder)
     if batch.items:
         session.execute(
             insert(AccountingExportItem),
@@ -865,7 +882,7 @@ def save_export(session: Session, actor: str, batch: _Batch, through: date, fold
             "skipped": batch.skipped,
         },
     )
-    return export.id
+    return export.id, folder
 
 
 def export_folder_name(export_id: int, through: date) -> str:

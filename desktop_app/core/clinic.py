@@ -45,7 +45,6 @@ from .db.credentials import with_stored_password
 from .db.engine import WRITE_OPTION, default_database_url, is_sqlite, make_engine
 from .db.migrate import upgrade
 from .db.models import (
-    AccountingExport,
     Application,
     Counter,
     CreditNote,
@@ -247,10 +246,32 @@ class Clinic:
 
     def may(self, permission: Permission) -> bool:
         """Whether this clinic may do what ``permission`` names (windows hide what it may not)."""
-        return self._staff is None or self._staff.may(permission)
+        if self._staff is None:
+            return True
+        try:
+            staff = self._current_staff()
+        except PermissionDenied:
+            return False
+        return staff is not None and staff.may(permission)
+
+    def _current_staff(self) -> StaffMember | None:
+        """The signed-in staff member as the database has them now: a role changed or an account
+        disabled by an administrator applies to a clinic already signed in, at its next call."""
+        staff = self._staff
+        if staff is None:
+            return None
+        with self._read() as session:
+            row = session.get(Staff, staff.id)
+            current = None if row is None else _staff_record(row)
+        if current is None or not current.active:
+            raise PermissionDenied(
+                f"{staff.full_name}'s staff account is disabled; an administrator can enable it."
+            )
+        self._staff = current
+        return current
 
     def _check(self, permission: Permission) -> None:
-        staff = self._staff
+        staff = self._current_staff()
         if staff is not None and not staff.may(permission):
             raise PermissionDenied(
                 f"{staff.full_name} ({staff.role.label.lower()}) is not allowed to "
@@ -258,7 +279,7 @@ class Clinic:
             )
 
     def _check_patient_read(self, patient_of: Callable[[], Any]) -> None:
-        staff = self._staff
+        staff = self._current_staff()
         if staff is None or staff.may(Permission.READ_ALL):
             return
         if staff.role is Role.PRACTITIONER and patient_of() is not None:
@@ -275,7 +296,7 @@ class Clinic:
 
     def _own_patients(self) -> list[ColumnElement[bool]]:
         """Conditions limiting patient lists to those this clinic may see (a practitioner's own)."""
-        staff = self._staff
+        staff = self._current_staff()
         if staff is None or staff.may(Permission.READ_ALL):
             return []
         return [Patient.practitioner_id == staff.id]
@@ -287,11 +308,12 @@ class Clinic:
 
     def sign_in(self, username: str, password: str) -> Clinic:
         """A clinic bound to the staff member ``username``: their role limits what it may do and
-        the audit log names them. Refused (SignInError, one message for a wrong name or password)
-        for a wrong password, an unknown or disabled account, or while an account waits after
-        too many wrong passwords.
+        the audit log names them. Refused (SignInError) for a wrong password, an unknown name, a
+        disabled account, or while a name waits after wrong passwords. A wrong name, a wrong
+        password and a wait get one message, after the same hashing time, so a stranger cannot
+        tell which names exist.
         """
-        refused = "The sign-in name or password is not right."
+        refused = staff_rules.REFUSED
         try:
             name = staff_rules.clean_username(username)
         except BillingError:
@@ -305,9 +327,11 @@ class Clinic:
             if row is None:
                 staff_rules.password_matches(None, password)
                 raise SignInError(refused)
-            if row.wait_until is not None and _utc(row.wait_until) > now:
-                raise SignInError(staff_rules.wait_message(_utc(row.wait_until), now))
-            if not staff_rules.password_matches(row.password_hash, password):
+            waiting = row.wait_until is not None and _utc(row.wait_until) > now
+            matches = staff_rules.password_matches(row.password_hash, password)
+            if waiting and matches:
+                raise SignInError(refused)  # the right password still waits its turn
+            if not matches:
                 row.failed_attempts += 1
                 wait = staff_rules.wait_after(row.failed_attempts)
                 row.wait_until = now + wait if wait else None
@@ -428,6 +452,14 @@ class Clinic:
             else required_text(full_name, "staff member's full name", staff_rules.MAX_FULL_NAME)
         )
         with self._write() as session:
+            # Every administrator's row first, in one order: two administrators demoting each
+            # other at once on PostgreSQL cannot both see the other still in place.
+            session.scalars(
+                select(Staff.id)
+                .where(Staff.role == Role.ADMINISTRATOR.value)
+                .order_by(Staff.id)
+                .with_for_update()
+            ).all()
             row = self._staff_row(session, username)
             before = {"role": row.role, "active": row.active, "full_name": row.full_name}
             if chosen is not None:
@@ -1484,6 +1516,8 @@ class Clinic:
         as account credit, and with ``refund_method`` that credit is refunded at once (one
         transaction). The same ``request_id`` again returns the first credit note's id.
         """
+        if refund_method is not None:  # money goes back to the patient: a refund too
+            self._check(Permission.REFUNDS)
         request_id = _check_request_id(request_id)
         reason = required_text(reason, "reason for the credit note", MAX_REASON)
         day = _not_future(note_date, "credit note")
@@ -1815,6 +1849,7 @@ class Clinic:
         if not parent.is_dir():
             raise BillingError(f"The folder {parent} does not exist.")
         partial: Path | None = None
+        renamed: Path | None = None
         try:
             with self._write() as session:
                 currency = self._locked_currency(session, exclusive=True)
@@ -1825,22 +1860,28 @@ class Clinic:
                     raise BillingError(
                         "Nothing to export: nothing is new or changed since the last export."
                     )
-                next_id = (session.scalar(select(func.max(AccountingExport.id))) or 0) + 1
-                final = parent / accounting_export.export_folder_name(next_id, day)
+                export_id, final = accounting_export.save_export(
+                    session, self._actor, batch, day, parent
+                )
                 partial = final.with_name(final.name + ".part")
                 if final.exists() or partial.exists():
+                    partial = None  # not ours: left as it is
                     raise BillingError(f"{final} already exists; choose another folder.")
-                export_id = accounting_export.save_export(session, self._actor, batch, day, final)
                 try:
                     accounting_export.write_files(batch, partial)
+                    # Renamed before the commit: an export is saved only once its folder is in
+                    # place (a failed commit removes the folder again, below).
+                    partial.replace(final)
                 except OSError as exc:
                     raise BillingError(
                         f"The export could not be written to {parent}: {exc.strerror}."
                     ) from None
-            partial.replace(final)
+                renamed = final
         except BaseException:
             if partial is not None:
                 accounting_export.remove_partial(partial)
+            if renamed is not None:  # written, but the database did not take it
+                accounting_export.remove_partial(renamed)
             raise
         return accounting_export.summary_of(batch, day, export_id, final)
 

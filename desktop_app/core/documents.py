@@ -74,6 +74,10 @@ class ReceiptDocument:
     to_credit: Decimal
     credit_before: Decimal
     credit_after: Decimal
+    #: What the payment applied when it was saved (its applications removed since included, so
+    #: a reprint says what the first print said; ``payment`` has today's figures).
+    money_applied: Decimal = Decimal(0)
+    credit_applied: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,14 +229,18 @@ def receipt_document(
     after = before + sum(
         e.change for e in events if e.payment_id == row.id and e.order[1] <= _SAVED_WITH_PAYMENT
     )
+    money_applied = sum((a.from_money for a in record.applications), Decimal(0))
+    credit_applied = sum((a.from_credit for a in record.applications), Decimal(0))
     return ReceiptDocument(
         letterhead=letterhead,
         currency=currency,
         patient=patient_record(session, row.patient_id, currency),
         payment=record,
-        to_credit=record.total - record.money_applied if record.kind == "payment" else Decimal(0),
+        to_credit=record.total - money_applied if record.kind == "payment" else Decimal(0),
         credit_before=to_decimal(before, currency),
         credit_after=to_decimal(after, currency),
+        money_applied=money_applied,
+        credit_applied=credit_applied,
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING
@@ -26,6 +26,11 @@ from .errors import BillingError
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
+#: The one answer to a wrong name, a wrong password, or a try while a name waits.
+REFUSED = (
+    "The sign-in name or password is not right. After 3 wrong tries in a row, a name waits "
+    "a little longer before each next try."
+)
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
 MAX_USERNAME = 60
@@ -192,12 +197,3 @@ def wait_after(failures: int) -> timedelta:
         return timedelta(0)
     wait: timedelta = FIRST_WAIT * (2 ** min(failures - FREE_ATTEMPTS, 20))
     return wait if wait < MAX_WAIT else MAX_WAIT
-
-
-def wait_message(until: datetime, now: datetime) -> str:
-    """Why a sign-in is refused while an account waits after wrong passwords."""
-    seconds = max(1, int((until - now).total_seconds() + 0.999))
-    return (
-        "Too many wrong passwords for this name: try again in "
-        f"{seconds} second{'s' if seconds != 1 else ''}."
-    )

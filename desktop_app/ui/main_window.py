@@ -285,6 +285,9 @@ class MainWindow(QMainWindow):
         for permission, things in allowed.items():
             for thing in things:
                 thing.setEnabled(self._may(permission))
+        self.change_password_action.setEnabled(
+            self._clinic is not None and self._clinic.staff_member is not None
+        )
 
     # -- building ---------------------------------------------------------------------------
 
@@ -532,7 +535,12 @@ class MainWindow(QMainWindow):
         self.import_action.setEnabled(False)  # until the clinic is open
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        file_menu.addActions([self.new_patient_action, self.settings_action])
+        self.change_password_action = QAction("Change my &password…", self)
+        self.change_password_action.triggered.connect(self._on_change_password_triggered)
+        self.change_password_action.setEnabled(False)  # until someone signs in
+        file_menu.addActions(
+            [self.new_patient_action, self.settings_action, self.change_password_action]
+        )
         file_menu.addSeparator()
         file_menu.addActions([self.backup_action, self.restore_action])
         file_menu.addSeparator()
@@ -833,6 +841,15 @@ class MainWindow(QMainWindow):
         self._accounting_window = window
         window.show()
         return window
+
+    def change_password(self) -> QDialog:
+        """The signed-in staff member's "Change my password" window (not yet shown)."""
+        from desktop_app.ui.settings.staff_page import ChangePasswordDialog
+
+        return ChangePasswordDialog(self.clinic, self)
+
+    def _on_change_password_triggered(self) -> None:
+        self.change_password().exec()
 
     def _on_accounting_export_triggered(self) -> None:
         self.open_accounting_export()

@@ -315,3 +315,43 @@ def test_a_record_dated_after_the_last_day_waits_then_goes(clinic, ledger, tmp_p
     totals.check(clinic)
     # The history counts what each export sent, not what it deferred.
     assert [e.items for e in clinic.accounting_exports()][-1] == first.new_records
+
+
+def test_a_prepayment_applied_to_a_later_invoice_goes_with_that_invoice(clinic, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    pid = clinic.add_patient("Ada", "Lovelace")
+    pay(clinic, pid, {"Cash": "50"}, "pre", payment_date=days_ago(5))
+    invoice = clinic.create_invoice(pid, [("Consult", "40", 1)])  # today, paid from credit
+    pay(clinic, pid, {}, "use", source_invoice=invoice)
+    number = f"INV-{clinic.invoice(invoice).number}"
+    early = clinic.export_accounting(tmp_path, through=days_ago(3))
+    assert number not in {r["InvoiceNumber"] for r in read(early.folder, "allocations")}
+    late = clinic.export_accounting(tmp_path)
+    rows = [r for r in read(late.folder, "allocations") if r["InvoiceNumber"] == number]
+    assert [r["Date"] for r in rows] == [TODAY.strftime("%d/%m/%Y")]  # dated with the invoice
+    totals = Totals()
+    totals.add(early.folder)
+    totals.add(late.folder)
+    totals.check(clinic)
+
+
+def test_an_export_whose_folder_cannot_be_put_in_place_saves_nothing(
+    clinic, ledger, tmp_path_factory, monkeypatch
+):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    real = Path.replace
+
+    def refuse(self, target):
+        if self.name.endswith(".part"):
+            raise PermissionError(13, "Permission denied")
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "replace", refuse)
+    with pytest.raises(BillingError, match="could not be written"):
+        clinic.export_accounting(tmp_path)
+    assert not list(tmp_path.iterdir()) and clinic.accounting_exports() == []
+    monkeypatch.setattr(Path, "replace", real)
+    written = clinic.export_accounting(tmp_path)
+    # The folder is named by the saved export's id (PostgreSQL's ids skip the refused one).
+    assert written.folder.name.startswith(f"xero-export-{written.export_id:04d}-")
+    assert [e.id for e in clinic.accounting_exports()] == [written.export_id]

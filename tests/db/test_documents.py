@@ -55,6 +55,18 @@ def test_receipt_shows_sources_money_and_credit_applied_and_credit_left(clinic):
     clinic.refund_credit(pid, "45", method="Cash", request_id="r", reason="asked")
     assert clinic.receipt(payment_id).credit_after == D("15.00")
     assert clinic.credit(pid) == D("0.00")
+    # Nor does removing what it applied, or reversing it: the figures still add up.
+    app = next(a for a in clinic.payment(payment_id).applications if a.invoice_id == inv2)
+    clinic.remove_application(app.id, "applied to the wrong invoice")
+    clinic.reverse_payment(payment_id, "entered twice")
+    again = clinic.receipt(payment_id)
+    assert (again.money_applied, again.credit_applied, again.to_credit) == (
+        D("75.00"),
+        D("15.00"),
+        D("0.00"),
+    )
+    assert again.credit_before + again.to_credit - again.credit_applied == again.credit_after
+    assert again.payment.reversed
 
 
 def test_refund_receipt(clinic):

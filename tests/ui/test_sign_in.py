@@ -45,7 +45,7 @@ def test_a_clinic_with_staff_asks_who_is_signing_in(qtbot, staffed_url):
     dialog.username_edit.setText("desk")
     dialog.password_edit.setText("wrong password")
     assert not dialog.try_sign_in()
-    assert dialog.message_label.text() == "The sign-in name or password is not right."
+    assert dialog.message_label.text() == staff_rules.REFUSED
     assert dialog.password_edit.text() == ""  # cleared after every try
     dialog.password_edit.setText(PASSWORD)
     assert dialog.try_sign_in()

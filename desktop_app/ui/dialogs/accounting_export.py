@@ -78,6 +78,8 @@ class _Task(QThread):
             result = self._call()
         except BillingError as exc:
             self.finished_with.emit(None, str(exc))
+        except Exception as exc:  # a refusal of any kind must reach the window, not stop it
+            self.finished_with.emit(None, f"The export stopped: {exc}")
         else:
             self.finished_with.emit(result, "")
 

@@ -216,20 +216,20 @@ def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
                 (70, 30),
             )
         )
-    live = [a for a in payment.applications if not a.removed]
-    if live:
+    applied = payment.applications  # as saved: a reprint says what the first print said
+    if applied:
         body.append("<p><b>Applied to invoices</b></p>")
         body.append(
             _table(
                 ("Invoice", "From this payment", "From account credit", "Applied"),
                 (
                     (
-                        f"#{a.invoice_number}",
+                        f"#{a.invoice_number}" + (" (removed since)" if a.removed else ""),
                         money(a.from_money),
                         money(a.from_credit),
                         money(a.amount),
                     )
-                    for a in live
+                    for a in applied
                 ),
                 (1, 2, 3),
                 (16, 28, 30, 26),
@@ -240,8 +240,8 @@ def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
     else:
         summary = [
             ("Money received", money(payment.total)),
-            ("Money applied to invoices", money(payment.money_applied)),
-            ("Account credit applied", money(payment.credit_applied)),
+            ("Money applied to invoices", money(document.money_applied)),
+            ("Account credit applied", money(document.credit_applied)),
             ("Left as account credit", money(document.to_credit)),
         ]
     summary += [

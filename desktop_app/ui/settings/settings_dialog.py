@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import AllocationMode, BillingError
+from desktop_app.core import AllocationMode, BillingError, Permission
 from desktop_app.core.currencies import MINOR_UNITS
+from desktop_app.ui.settings.staff_page import StaffPage
 from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 
 PAGES = ("General", "Finances > Invoices", "Payment types", "Printed documents")
+STAFF_PAGE = "Staff"
 LOGO_PREVIEW_HEIGHT = 64
 AUTOMATIC_MODES = (
     AllocationMode.OLDEST_FIRST,
@@ -68,6 +70,12 @@ class SettingsDialog(QDialog):
         self.pages.addWidget(self._invoices_page())
         self.pages.addWidget(self._payment_types_page())
         self.pages.addWidget(self._documents_page())
+        #: Settings > Staff, for whoever may manage staff accounts (None for others).
+        self.staff_page: StaffPage | None = None
+        if clinic.may(Permission.STAFF):
+            self.staff_page = StaffPage(clinic)
+            self.page_list.addItem(STAFF_PAGE)
+            self.pages.addWidget(self.staff_page)
         self.page_list.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.page_list.setCurrentRow(page)
         body.addWidget(self.page_list)

@@ -170,3 +170,66 @@ def test_an_owner_window_has_no_one_to_lock_out(qtbot, staffed_url):
     window.lock()
     assert not window.is_locked
     window.clinic.close()
+
+
+def test_settings_staff_page_adds_and_manages_accounts(qtbot, staffed_url):
+    from desktop_app.ui.settings.settings_dialog import STAFF_PAGE, SettingsDialog
+
+    admin = Clinic.open(staffed_url).sign_in("admin", PASSWORD)
+    dialog = SettingsDialog(admin)
+    qtbot.addWidget(dialog)
+    page = dialog.staff_page
+    assert page is not None
+    assert dialog.page_list.item(dialog.page_list.count() - 1).text() == STAFF_PAGE
+    assert [m.username for m in page.members] == ["admin", "books", "desk", "physio"]
+    page.new_full_name.setText("Nia New")
+    page.new_username.setText("nia")
+    page.new_password.setText("short")
+    page.add_button.click()
+    assert "at least 8" in page.message_label.text() and len(page.members) == 4
+    page.new_password.setText(PASSWORD)
+    page.add_button.click()
+    assert page.message_label.text() == "Staff member added."
+    nia = [m.username for m in page.members].index("nia")
+    page.table.selectRow(nia)
+    page.role_combo.setCurrentIndex(page.role_combo.findData(Role.BOOKKEEPER))
+    page.role_button.click()
+    assert "now a bookkeeper" in page.message_label.text()
+    page.active_button.click()
+    assert "can no longer sign in" in page.message_label.text()
+    assert page.active_button.text() == "&Enable"
+    page.reset_edit.setText("a fresh password")
+    page.reset_button.click()
+    assert "password is reset" in page.message_label.text() and page.reset_edit.text() == ""
+    # The last administrator cannot be disabled: the page shows the core's refusal.
+    page.table.selectRow([m.username for m in page.members].index("admin"))
+    page.active_button.click()
+    assert "at least one active administrator" in page.message_label.text()
+    members = {m.username: m for m in admin.staff_members()}
+    assert members["nia"].role is Role.BOOKKEEPER and not members["nia"].active
+    assert members["admin"].active
+    # Someone who may not manage staff gets no Staff page (nor Settings at all in the window).
+    desk = Clinic.open(staffed_url).sign_in("desk", PASSWORD)
+    assert SettingsDialog(desk).staff_page is None
+    admin.close()
+
+
+def test_change_my_password(qtbot, staffed_url):
+    window = _window_for(qtbot, staffed_url, "desk")
+    assert window.change_password_action.isEnabled()
+    dialog = window.change_password()
+    qtbot.addWidget(dialog)
+    dialog.current_edit.setText(PASSWORD)
+    dialog.new_edit.setText("new password 2")
+    dialog.repeat_edit.setText("new password 3")
+    assert not dialog.change() and "differ" in dialog.message_label.text()
+    dialog.current_edit.setText("wrong")
+    dialog.new_edit.setText("new password 2")
+    dialog.repeat_edit.setText("new password 2")
+    assert not dialog.change() and "current password" in dialog.message_label.text()
+    dialog.current_edit.setText(PASSWORD)
+    dialog.new_edit.setText("new password 2")
+    dialog.repeat_edit.setText("new password 2")
+    assert dialog.change()
+    assert Clinic.open(staffed_url).sign_in("desk", "new password 2").staff_member
+    window.clinic.close()

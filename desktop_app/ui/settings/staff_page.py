@@ -167,7 +167,7 @@ class StaffPage(QWidget):
     def _on_role_clicked(self) -> None:
         member = self.selected()
         if member is not None:
-            role = self.role_combo.currentData()
+            role = Role(self.role_combo.currentData())
             self._act(
                 f"{member.full_name} is now a {role.label.lower()}.",
                 lambda: self._clinic.update_staff(member.username, role=role),
@@ -200,7 +200,7 @@ class StaffPage(QWidget):
             lambda: self._clinic.add_staff(
                 self.new_username.text(),
                 self.new_full_name.text(),
-                self.new_role.currentData(),
+                Role(self.new_role.currentData()),
                 password,
             ),
         ):

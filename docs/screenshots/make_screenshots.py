@@ -207,6 +207,29 @@ def main() -> None:
             QApplication.processEvents()
         grab(accounting, "accounting-export.png")
         accounting.close()
+        # Staff: the first run's administrator, signing in, and Settings > Staff.
+        from desktop_app.core import Role
+        from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
+
+        first = FirstRunDialog(clinic)
+        first.full_name_edit.setText("Priya Shah")
+        first.username_edit.setText("priya")
+        grab(first, "first-run-administrator.png")
+        clinic.add_staff("priya", "Priya Shah", Role.ADMINISTRATOR, "harbour-admin-1")
+        admin = clinic.sign_in("priya", "harbour-admin-1")
+        for name, full, role in (
+            ("tom", "Tom Nguyen", Role.RECEPTIONIST),
+            ("jess", "Jess Walker", Role.BOOKKEEPER),
+            ("sam", "Dr Sam Patel", Role.PRACTITIONER),
+        ):
+            admin.add_staff(name, full, role, "harbour-staff-1")
+        sign_in = SignInDialog(clinic, username="tom")
+        sign_in.password_edit.setText("wrong password")
+        sign_in.try_sign_in()
+        grab(sign_in, "sign-in.png")
+        staff_settings = SettingsDialog(admin, page=4)
+        staff_settings.resize(760, 520)
+        grab(staff_settings, "settings-staff.png")
         window.close()
         clinic.close()
     app.quit()

@@ -52,6 +52,7 @@ class SignInDialog(QDialog):
         #: The clinic bound to whoever signed in (set once OK succeeds).
         self.signed_in: Clinic | None = None
         self.setWindowTitle(f"Sign in to {clinic.clinic_name}")
+        self.setMinimumWidth(420)
         layout = QVBoxLayout(self)
         if reason:
             note = QLabel(reason)

@@ -485,6 +485,29 @@ class Clinic:
             return _staff_record(row)
 
     @_requires(Permission.PATIENTS)
+    def practitioners(self) -> list[StaffMember]:
+        """The active practitioners, by name (to assign one to a patient)."""
+        with self._read() as session:
+            return [
+                _staff_record(row)
+                for row in session.scalars(
+                    select(Staff)
+                    .where(Staff.role == Role.PRACTITIONER.value, Staff.active.is_(True))
+                    .order_by(Staff.full_name, Staff.username)
+                )
+            ]
+
+    @_reads_patient
+    def patient_practitioner(self, patient_id: int) -> str | None:
+        """The sign-in name of the patient's practitioner (None: no one)."""
+        with self._read() as session:
+            return session.scalar(
+                select(Staff.username)
+                .join(Patient, Patient.practitioner_id == Staff.id)
+                .where(Patient.id == patient_id)
+            )
+
+    @_requires(Permission.PATIENTS)
     def assign_practitioner(self, patient_id: int, username: str | None) -> None:
         """Make ``username`` (a practitioner) the patient's practitioner; None clears it."""
         with self._write() as session:

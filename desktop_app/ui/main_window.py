@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -561,6 +562,11 @@ class MainWindow(QMainWindow):
         self.printing = PrintActions(self, self)
         patient_menu.addSeparator()
         patient_menu.addActions(self.printing.actions)
+        self.practitioner_action = QAction("Assign p&ractitioner…", self)
+        self.practitioner_action.triggered.connect(self._on_practitioner_triggered)
+        self.practitioner_action.setEnabled(False)
+        patient_menu.addSeparator()
+        patient_menu.addAction(self.practitioner_action)
         self.refund_button.clicked.connect(fixes.refund_action.trigger)
         self.transfer_button.clicked.connect(fixes.transfer_action.trigger)
         self.statement_button.clicked.connect(self.printing.statement_action.trigger)
@@ -624,6 +630,8 @@ class MainWindow(QMainWindow):
         ):
             widget.setEnabled(has_patient and self._may(permission))
         self.statement_button.setEnabled(has_patient)
+        if hasattr(self, "practitioner_action"):
+            self.practitioner_action.setEnabled(has_patient and self._may(Permission.PATIENTS))
         if pid is None:
             self.name_label.setText("No patient selected")
             self.credit_label.setText("")
@@ -841,6 +849,40 @@ class MainWindow(QMainWindow):
         self._accounting_window = window
         window.show()
         return window
+
+    def assign_practitioner(self, choose: Any = None) -> bool:
+        """Choose the shown patient's practitioner (who may then read their billing).
+
+        ``choose(names, current) -> (name, ok)`` asks; by default a list to pick from.
+        """
+        if self._patient_id is None:
+            return False
+        clinic = self.clinic
+        people = clinic.practitioners()
+        labels = ["No one", *(f"{p.full_name} ({p.username})" for p in people)]
+        current = clinic.patient_practitioner(self._patient_id)
+        index = next((i + 1 for i, p in enumerate(people) if p.username == current), 0)
+        if choose is None:
+
+            def choose(names: list[str], at: int) -> tuple[str, bool]:
+                return QInputDialog.getItem(
+                    self, "Assign practitioner", "Practitioner:", names, at, False
+                )
+
+        label, ok = choose(labels, index)
+        if not ok:
+            return False
+        chosen = None if label == labels[0] else people[labels.index(label) - 1].username
+        try:
+            clinic.assign_practitioner(self._patient_id, chosen)
+        except BillingError as exc:
+            QMessageBox.warning(self, "Assign practitioner", str(exc))
+            return False
+        self.statusBar().showMessage(f"Practitioner: {label}.", 10000)
+        return True
+
+    def _on_practitioner_triggered(self) -> None:
+        self.assign_practitioner()
 
     def change_password(self) -> QDialog:
         """The signed-in staff member's "Change my password" window (not yet shown)."""

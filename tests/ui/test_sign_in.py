@@ -233,3 +233,28 @@ def test_change_my_password(qtbot, staffed_url):
     assert dialog.change()
     assert Clinic.open(staffed_url).sign_in("desk", "new password 2").staff_member
     window.clinic.close()
+
+
+def test_the_front_desk_assigns_a_practitioner(qtbot, staffed_url):
+    desk = _window_for(qtbot, staffed_url, "desk")
+    turing = next(
+        p.id
+        for p in desk.clinic.patients_by_ids(desk.clinic.patient_ids())
+        if p.last_name == "Turing"
+    )
+    desk.select_patient(turing)
+    assert desk.practitioner_action.isEnabled()
+    offered: list[str] = []
+
+    def choose(names, at):
+        offered.extend(names)
+        return names[1], True
+
+    assert desk.assign_practitioner(choose)
+    assert offered == ["No one", "Phil Physio (physio)"]
+    assert desk.clinic.patient_practitioner(turing) == "physio"
+    physio = _window_for(qtbot, staffed_url, "physio")
+    assert physio.patient_model.rowCount() == 2  # Ada and now Alan
+    assert not physio.practitioner_action.isEnabled()
+    for window in (desk, physio):
+        window.clinic.close()

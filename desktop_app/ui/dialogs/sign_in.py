@@ -8,6 +8,7 @@ every try.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
@@ -34,6 +35,24 @@ def _password_edit(name: str) -> QLineEdit:
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setAccessibleName(name)
     return edit
+
+
+def _message_and_buttons(
+    dialog: QDialog, layout: QVBoxLayout, ok_text: str, on_ok: Callable[[], object]
+) -> QLabel:
+    """The refusal line and the OK (named ``ok_text``) and Cancel buttons; returns the line."""
+    message = QLabel()
+    message.setWordWrap(True)
+    set_tone(message, PROBLEM_TONE)
+    layout.addWidget(message)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.accepted.connect(on_ok)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    return message
 
 
 class SignInDialog(QDialog):
@@ -65,17 +84,7 @@ class SignInDialog(QDialog):
         form.addRow("&Name:", self.username_edit)
         form.addRow("&Password:", self.password_edit)
         layout.addLayout(form)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        set_tone(self.message_label, PROBLEM_TONE)
-        layout.addWidget(self.message_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Sign in")
-        buttons.accepted.connect(self.try_sign_in)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.message_label = _message_and_buttons(self, layout, "&Sign in", self.try_sign_in)
         (self.password_edit if username else self.username_edit).setFocus()
 
     def try_sign_in(self) -> bool:
@@ -121,17 +130,9 @@ class FirstRunDialog(QDialog):
         form.addRow("&Password:", self.password_edit)
         form.addRow("&Again:", self.repeat_edit)
         layout.addLayout(form)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        set_tone(self.message_label, PROBLEM_TONE)
-        layout.addWidget(self.message_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        self.message_label = _message_and_buttons(
+            self, layout, "&Create and sign in", self.create_administrator
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("&Create and sign in")
-        buttons.accepted.connect(self.create_administrator)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
 
     def create_administrator(self) -> bool:
         """Create the administrator and sign in; True when it worked (reason shown otherwise)."""

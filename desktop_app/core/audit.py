@@ -36,8 +36,13 @@ def local_day(stamp: datetime) -> date:
     zone), while payment, credit note and transfer dates are the desk's own days: a reversal made
     at 6 pm in Sydney is dated that day, not the UTC day before.
     """
-    aware = stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
-    return aware.astimezone().date()
+    return as_utc(stamp).astimezone().date()
+
+
+def as_utc(stamp: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime, comparable with any other (SQLite hands moments
+    back without a zone, PostgreSQL in its session's zone)."""
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
 def moment(session: Session) -> datetime:

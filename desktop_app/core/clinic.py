@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -75,7 +75,14 @@ from .records import (
     PaymentRecord,
     TransferRecord,
 )
-from .staff import Permission, PermissionDenied, Role, SignInError, StaffMember
+from .staff import (
+    ROLE_PERMISSIONS,
+    Permission,
+    PermissionDenied,
+    Role,
+    SignInError,
+    StaffMember,
+)
 from .text import check_text, optional_text, required_text
 from .verify import verify_ledger
 
@@ -244,15 +251,20 @@ class Clinic:
         """Who this clinic acts for (None: the database's owner, with every right)."""
         return self._staff
 
-    def may(self, permission: Permission) -> bool:
-        """Whether this clinic may do what ``permission`` names (windows hide what it may not)."""
+    def permissions(self) -> frozenset[Permission]:
+        """Everything this clinic may do now, read once (a window enabling a dozen actions asks
+        this, not :meth:`may` a dozen times)."""
         if self._staff is None:
-            return True
+            return frozenset(Permission)
         try:
             staff = self._current_staff()
         except PermissionDenied:
-            return False
-        return staff is not None and staff.may(permission)
+            return frozenset()
+        return frozenset() if staff is None else ROLE_PERMISSIONS[staff.role]
+
+    def may(self, permission: Permission) -> bool:
+        """Whether this clinic may do what ``permission`` names (windows hide what it may not)."""
+        return permission in self.permissions()
 
     def _current_staff(self) -> StaffMember | None:
         """The signed-in staff member as the database has them now: a role changed or an account
@@ -263,7 +275,7 @@ class Clinic:
         with self._read() as session:
             row = session.get(Staff, staff.id)
             current = None if row is None else _staff_record(row)
-        if current is None or not current.active:
+        if current is None or not current.active:  # a disabled account: refused everything
             raise PermissionDenied(
                 f"{staff.full_name}'s staff account is disabled; an administrator can enable it."
             )
@@ -327,7 +339,7 @@ class Clinic:
             if row is None:
                 staff_rules.password_matches(None, password)
                 raise SignInError(refused)
-            waiting = row.wait_until is not None and _utc(row.wait_until) > now
+            waiting = row.wait_until is not None and audit.as_utc(row.wait_until) > now
             matches = staff_rules.password_matches(row.password_hash, password)
             if waiting and matches:
                 raise SignInError(refused)  # the right password still waits its turn
@@ -2056,11 +2068,6 @@ class Clinic:
 
 def _staff_record(row: Staff) -> StaffMember:
     return StaffMember(row.id, row.username, row.full_name, Role(row.role), bool(row.active))
-
-
-def _utc(stamp: datetime) -> datetime:
-    """A stored moment as an aware UTC datetime (SQLite hands them back without a zone)."""
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
 def _operational_error(exc: OperationalError) -> BillingError:

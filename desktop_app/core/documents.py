@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -26,7 +26,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import credit_trace, read_models
-from .audit import local_day
+from .audit import as_utc, local_day
 from .db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
 from .errors import BillingError, NotFoundError
 from .letterhead import Letterhead
@@ -222,8 +222,8 @@ def receipt_document(
         raise NotFoundError(f"There is no payment {payment_id!r}.")
     record = read_models.payment_records(session, [row], currency)[0]
     events = credit_trace.patient_events(session, row.patient_id, currency)
-    saved = _stamp(row.created_at)
-    before = sum(e.change for e in events if _stamp(e.at) < saved)
+    saved = as_utc(row.created_at)
+    before = sum(e.change for e in events if as_utc(e.at) < saved)
     # The payment's own save: credit left over (order 1), credit applied (2), a refund (0).
     # Later removals and its reversal (orders 3 and up) happened after the receipt's moment.
     after = before + sum(
@@ -246,14 +246,6 @@ def receipt_document(
 
 #: Credit events a payment's own save makes have an ``order`` of at most 2 (see credit_trace).
 _SAVED_WITH_PAYMENT = 2
-
-
-def _stamp(value: datetime) -> datetime:
-    """A stored moment as naive UTC, comparable with any other (SQLite hands them back without
-    a zone, PostgreSQL in its session's zone)."""
-    if value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 class _Change(NamedTuple):
@@ -282,7 +274,7 @@ def statement_document(
         )
     patient = patient_record(session, patient_id, currency)
     changes = sorted(
-        _changes(session, patient_id, currency), key=lambda c: (c.day, _stamp(c.at), c.order)
+        _changes(session, patient_id, currency), key=lambda c: (c.day, as_utc(c.at), c.order)
     )
     opening = sum(c.change for c in changes if start is not None and c.day < start)
     balance = opening

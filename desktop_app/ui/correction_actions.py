@@ -98,12 +98,13 @@ class CorrectionActions(QObject):
         """Enable each action only where it can apply to what is selected."""
         has_patient = self._host.patient_id is not None
         # What the signed-in role may not do stays disabled (the core refuses it anyway).
-        fixes = has_patient and self._host.clinic.may(Permission.CORRECTIONS)
+        allowed = self._host.clinic.permissions() if has_patient else frozenset()
+        fixes = Permission.CORRECTIONS in allowed
         invoice = self._host.selected_invoice() if fixes else None
         payment = self._host.selected_payment() if fixes else None
         note = self._host.selected_credit_note() if fixes else None
         transfer = self._host.selected_transfer() if fixes else None
-        self.refund_action.setEnabled(has_patient and self._host.clinic.may(Permission.REFUNDS))
+        self.refund_action.setEnabled(Permission.REFUNDS in allowed)
         self.transfer_action.setEnabled(fixes)
         self.credit_note_action.setEnabled(invoice is not None and invoice.status != "void")
         self.void_action.setEnabled(invoice is not None and invoice.status != "void")

@@ -268,9 +268,9 @@ class MainWindow(QMainWindow):
         dialog.rejected.connect(self.close)
         dialog.open()
 
-    def _may(self, permission: Permission) -> bool:
-        """Whether the open clinic's signed-in role allows ``permission`` (False before open)."""
-        return self._clinic is not None and self._clinic.may(permission)
+    def _permissions(self) -> frozenset[Permission]:
+        """What the open clinic's signed-in role allows, read once (nothing before it opens)."""
+        return frozenset() if self._clinic is None else self._clinic.permissions()
 
     def _apply_role(self) -> None:
         """Enable only what the signed-in role may do (the core refuses the rest anyway)."""
@@ -283,9 +283,10 @@ class MainWindow(QMainWindow):
             Permission.READ_ALL: [self.invoice_list_action],
             Permission.IMPORTS: [self.import_action],
         }
+        permissions = self._permissions()
         for permission, things in allowed.items():
             for thing in things:
-                thing.setEnabled(self._may(permission))
+                thing.setEnabled(permission in permissions)
         self.change_password_action.setEnabled(
             self._clinic is not None and self._clinic.staff_member is not None
         )
@@ -620,6 +621,7 @@ class MainWindow(QMainWindow):
     def _show_patient(self) -> None:
         pid = self._patient_id
         has_patient = pid is not None
+        permissions = self._permissions() if has_patient else frozenset()
         for widget, permission in (
             (self.invoice_button, Permission.INVOICES),
             (self.new_invoice_action, Permission.INVOICES),
@@ -628,10 +630,10 @@ class MainWindow(QMainWindow):
             (self.refund_button, Permission.REFUNDS),
             (self.transfer_button, Permission.CORRECTIONS),
         ):
-            widget.setEnabled(has_patient and self._may(permission))
+            widget.setEnabled(permission in permissions)
         self.statement_button.setEnabled(has_patient)
         if hasattr(self, "practitioner_action"):
-            self.practitioner_action.setEnabled(has_patient and self._may(Permission.PATIENTS))
+            self.practitioner_action.setEnabled(Permission.PATIENTS in permissions)
         if pid is None:
             self.name_label.setText("No patient selected")
             self.credit_label.setText("")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
@@ -80,21 +80,30 @@ class PrintActions(QObject):
         dialog.show()
         return dialog
 
+    def _record_dialog(
+        self, title: str, read: Callable[[], Any], lay_out: Callable[[Any, Formatter], str]
+    ) -> DocumentDialog:
+        """The print window of one record's document: ``read`` it, ``lay_out`` its HTML."""
+
+        def build() -> tuple[str, Letterhead]:
+            document = read()
+            return lay_out(document, self._host.formatter), document.letterhead
+
+        return self._dialog(title, build=build)
+
     def print_invoice(self, invoice_id: int | None = None) -> DocumentDialog | None:
         """The print window for an invoice (the selected one by default)."""
+        clinic = self._host.clinic
         if invoice_id is None:
             selected = self._host.selected_invoice()
             if selected is None:
                 return None
-            invoice_id = selected.id
-        clinic, number = self._host.clinic, invoice_id
-
-        def build() -> tuple[str, Letterhead]:
-            document = clinic.invoice_document(number)
-            return invoice_html(document, self._host.formatter), document.letterhead
-
-        invoice = clinic.invoice(invoice_id)
-        return self._dialog(f"Invoice {invoice.number}", build=build)
+            chosen, number = selected.id, selected.number
+        else:
+            chosen, number = invoice_id, clinic.invoice(invoice_id).number
+        return self._record_dialog(
+            f"Invoice {number}", lambda: clinic.invoice_document(chosen), invoice_html
+        )
 
     def print_receipt(self, payment_id: int | None = None) -> DocumentDialog | None:
         """The print window for a payment's receipt (the selected payment by default)."""
@@ -103,13 +112,10 @@ class PrintActions(QObject):
             if selected is None:
                 return None
             payment_id = selected.id
-        clinic, number = self._host.clinic, payment_id
-
-        def build() -> tuple[str, Letterhead]:
-            document = clinic.receipt(number)
-            return receipt_html(document, self._host.formatter), document.letterhead
-
-        return self._dialog(f"Receipt {payment_id}", build=build)
+        clinic, chosen = self._host.clinic, payment_id
+        return self._record_dialog(
+            f"Receipt {chosen}", lambda: clinic.receipt(chosen), receipt_html
+        )
 
     def statement(self, start: date | None = None) -> DocumentDialog | None:
         """The print window for the shown patient's statement (the last three months at first)."""

@@ -15,7 +15,10 @@ What is in it (``N`` invoices over ``M`` patients, ``M`` = N / 50 by default):
   taxed at 10%); about 76% paid by one payment, 4% overpaid (the rest becomes credit), 4% paid
   from account credit, 6% part-paid, 1% void and the rest open;
 * from 5,000 invoices up, the last patient (the "busy" patient) has exactly 1,000 open invoices
-  and $500 of credit: the allocation-preview scenario.
+  and $500 of credit: the allocation-preview scenario;
+* the invoices and payments belong to two import batches (as if brought in from another system by
+  CSV import), each with its audit entry, and each void invoice has its own, so Verify ledger's I8
+  (every money record audited) holds as on a real clinic.
 
 Run: ``python benchmarks/generate.py --invoices N [--patients M] [--seed S] [--database URL]
 [OUT]``. Without ``OUT`` or ``--database``, the file is cached under ``benchmarks/.data/`` by size,
@@ -46,11 +49,12 @@ from desktop_app.core import Clinic  # noqa: E402
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS  # noqa: E402
 
 #: Bump when the generated content changes, so cached files are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DATA = Path(__file__).resolve().parent / ".data"
 DEFAULT_SEED = 5
 BUSY_INVOICES = 1000
 BUSY_FROM = 5000  # a busy patient only from this many invoices up
+VOID_AFTER = json.dumps({"reason": "Entered twice", "status": "void"})
 CHUNK = 50_000
 FIRST_DAY = date(2019, 1, 2)
 LAST_DAY = date(2026, 9, 30)
@@ -75,6 +79,8 @@ SERVICES = (
     ("Resistance band", 1800, True),
 )
 PAYMENT_TYPES = 5  # ids 1..5: the payment types every new clinic starts with
+INVOICE_BATCH, PAYMENT_BATCH = 1, 2  # the import batches the invoices and payments came in
+ACTOR = "benchmark generator"
 
 PATIENT_COLUMNS = (
     "id",
@@ -98,6 +104,7 @@ INVOICE_COLUMNS = (
     "created_at",
     "voided_at",
     "void_reason",
+    "import_batch_id",
 )
 LINE_COLUMNS = (
     "id",
@@ -119,6 +126,7 @@ PAYMENT_COLUMNS = (
     "request_id",
     "note",
     "created_at",
+    "import_batch_id",
 )
 SOURCE_COLUMNS = ("id", "payment_id", "payment_type_id", "amount_minor")
 APPLICATION_COLUMNS = (
@@ -130,12 +138,15 @@ APPLICATION_COLUMNS = (
     "from_credit_minor",
     "created_at",
 )
+AUDIT_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "before", "after")
+BATCH_COLUMNS = ("id", "kind", "file_name", "sha256", "rows", "imported_at", "actor")
 TABLES = (
     ("invoices", INVOICE_COLUMNS),
     ("invoice_lines", LINE_COLUMNS),
     ("payments", PAYMENT_COLUMNS),
     ("payment_sources", SOURCE_COLUMNS),
     ("applications", APPLICATION_COLUMNS),
+    ("audit_log", AUDIT_COLUMNS),
 )
 
 
@@ -214,6 +225,7 @@ class Ledger:
         self.n = invoices
         self.m = patients
         self.rng = random.Random(seed)
+        self.seed = seed
         self.busy = patients if invoices >= BUSY_FROM and patients >= 2 else None
         self.busy_step = invoices // BUSY_INVOICES if self.busy else 0
         self.regular = patients - 1 if self.busy else patients
@@ -224,7 +236,7 @@ class Ledger:
         self.next_payment = 1
         self.next_source = 1
         self.next_application = 1
-        self.counts = {name: 0 for name, _ in TABLES} | {"patients": patients}
+        self.counts = {name: 0 for name, _ in TABLES} | {"patients": patients, "import_batches": 2}
 
     # patients and their prepayments ------------------------------------------------------------
 
@@ -267,7 +279,17 @@ class Ledger:
     def _payment(self, pid: int, day: str, total: int, second: int) -> tuple[Any, ...]:
         pay_id = self.next_payment
         self.next_payment += 1
-        return (pay_id, pid, "payment", day, total, f"gen-{pay_id}", None, _stamp(day, second))
+        return (
+            pay_id,
+            pid,
+            "payment",
+            day,
+            total,
+            f"gen-{pay_id}",
+            None,
+            _stamp(day, second),
+            PAYMENT_BATCH,
+        )
 
     def _source(self, pay_id: int, type_id: int, amount: int) -> tuple[Any, ...]:
         sid = self.next_source
@@ -302,7 +324,7 @@ class Ledger:
     def _chunk(self, first: int, last: int) -> dict[str, list[tuple[Any, ...]]]:
         rng = self.rng
         out: dict[str, list[tuple[Any, ...]]] = {name: [] for name, _ in TABLES}
-        invoices, lines_out = out["invoices"], out["invoice_lines"]
+        invoices, lines_out, audit = out["invoices"], out["invoice_lines"], out["audit_log"]
         payments, sources, apps = out["payments"], out["payment_sources"], out["applications"]
         start, span = FIRST_DAY.toordinal(), LAST_DAY.toordinal() - FIRST_DAY.toordinal()
         n = self.n
@@ -325,6 +347,7 @@ class Ledger:
             paid, status, voided, reason = 0, "open", None, None
             if how < 0.01:
                 status, voided, reason = "void", _stamp(issue, i * 7 + 600), "Entered twice"
+                audit.append((voided, ACTOR, "void invoice", "invoice", iid, None, VOID_AFTER))
             elif how < 0.84:
                 pay_day = self.day(min(ordinal + rng.randrange(21), LAST_DAY.toordinal()))
                 from_credit = how >= 0.80 and credit[pid] >= total
@@ -365,11 +388,63 @@ class Ledger:
             if status == "open":
                 outstanding[pid] += total - paid
             invoices.append(
-                (iid, iid, pid, issue, due, total, paid, 0, status, created, voided, reason)
+                (
+                    iid,
+                    iid,
+                    pid,
+                    issue,
+                    due,
+                    total,
+                    paid,
+                    0,
+                    status,
+                    created,
+                    voided,
+                    reason,
+                    INVOICE_BATCH,
+                )
             )
         for name, _ in TABLES:
             self.counts[name] += len(out[name])
         return out
+
+    def batches(self) -> list[tuple[Any, ...]]:
+        """The two import batches (their row counts are set by :meth:`batch_audit` at the end)."""
+        day = self.day(FIRST_DAY.toordinal() - 31)
+        return [
+            (
+                batch,
+                kind,
+                f"{kind}.csv",
+                hashlib.sha256(f"{kind}-{self.n}-{self.m}-{self.seed}".encode()).hexdigest(),
+                0,
+                _stamp(day, batch),
+                ACTOR,
+            )
+            for batch, kind in ((INVOICE_BATCH, "invoices"), (PAYMENT_BATCH, "payments"))
+        ]
+
+    def batch_audit(self) -> tuple[list[tuple[int, int]], list[tuple[Any, ...]]]:
+        """Once every chunk is made: the batches' ``(rows, id)`` and their audit entries."""
+        day = self.day(FIRST_DAY.toordinal() - 31)
+        counts = [
+            (INVOICE_BATCH, "invoices", self.counts["invoices"]),
+            (PAYMENT_BATCH, "payments", self.counts["payments"]),
+        ]
+        entries = [
+            (
+                _stamp(day, batch),
+                ACTOR,
+                f"import {kind}",
+                "import_batch",
+                batch,
+                None,
+                json.dumps({"created": {kind: rows}, "file": f"{kind}.csv", "rows": rows}),
+            )
+            for batch, kind, rows in counts
+        ]
+        self.counts["audit_log"] += len(entries)
+        return [(rows, batch) for batch, _, rows in counts], entries
 
     def patient_figures(self) -> list[tuple[int, int, int]]:
         """``(credit, outstanding, id)`` of every patient, once all chunks are made."""
@@ -406,6 +481,7 @@ def build_sqlite(path: Path, invoices: int, patients: int, seed: int) -> Meta:
         for name, _ in indexes:  # rebuilt after the load: faster than random-order inserts
             db.execute(f"DROP INDEX {name}")
         db.executemany(_insert_sql("patients", PATIENT_COLUMNS), ledger.patients())
+        db.executemany(_insert_sql("import_batches", BATCH_COLUMNS), ledger.batches())
         payments, sources = ledger.prepayments()
         db.executemany(_insert_sql("payments", PAYMENT_COLUMNS), payments)
         db.executemany(_insert_sql("payment_sources", SOURCE_COLUMNS), sources)
@@ -416,6 +492,9 @@ def build_sqlite(path: Path, invoices: int, patients: int, seed: int) -> Meta:
             "UPDATE patients SET credit_minor = ?, outstanding_minor = ? WHERE id = ?",
             ledger.patient_figures(),
         )
+        batch_rows, batch_entries = ledger.batch_audit()
+        db.executemany("UPDATE import_batches SET rows = ? WHERE id = ?", batch_rows)
+        db.executemany(_insert_sql("audit_log", AUDIT_COLUMNS), batch_entries)
         db.execute("UPDATE counters SET value = ? WHERE name = 'invoice_number'", (invoices,))
         for _, sql in indexes:
             db.execute(sql)
@@ -478,6 +557,7 @@ def build_postgres(url: str, invoices: int, patients: int, seed: int) -> Meta:
                     out.write_row(row)
 
         copy("patients", PATIENT_COLUMNS, ledger.patients())
+        copy("import_batches", BATCH_COLUMNS, ledger.batches())
         payments, sources = ledger.prepayments()
         copy("payments", PAYMENT_COLUMNS, payments)
         copy("payment_sources", SOURCE_COLUMNS, sources)
@@ -493,7 +573,10 @@ def build_postgres(url: str, invoices: int, patients: int, seed: int) -> Meta:
             "FROM figures f WHERE p.id = f.pid"
         )
         conn.execute("UPDATE counters SET value = %s WHERE name = 'invoice_number'", (invoices,))
-        for table in ("patients", *(name for name, _ in TABLES)):
+        batch_rows, batch_entries = ledger.batch_audit()
+        conn.cursor().executemany("UPDATE import_batches SET rows = %s WHERE id = %s", batch_rows)
+        copy("audit_log", AUDIT_COLUMNS, batch_entries)
+        for table in ("patients", "import_batches", *(name for name, _ in TABLES)):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"

@@ -198,8 +198,15 @@ def _remember_password(database: str | None) -> int:
 
 
 def _backup_or_restore(command: str, database: str | None, path: str) -> int:
-    """Run ``backup`` or ``restore`` without opening the clinic first; 1 and stderr on failure."""
-    from desktop_app.core.backup import backup_database, restore_database
+    """Run ``backup`` or ``restore`` with full rights (whoever runs the command holds the
+    database file); 1 and stderr on failure.
+
+    A backup opens the clinic (checking its schema) and calls ``clinic.backup``. A restore does
+    not open the database it replaces (it may be the damaged one): ``restore_database`` checks the
+    backup instead.
+    """
+    from desktop_app.core import Clinic
+    from desktop_app.core.backup import restore_database, sqlite_database_path
     from desktop_app.core.db.engine import default_database_url
 
     url = database or default_database_url()
@@ -207,7 +214,11 @@ def _backup_or_restore(command: str, database: str | None, path: str) -> int:
         if command == "restore":
             print(restore_database(path, url).describe())
             return 0
-        result = backup_database(url, path)
+        source = sqlite_database_path(url)  # a server's guidance, before connecting to it
+        if not source.is_file():  # opening would create an empty clinic to back up
+            raise BillingError(f"There is no clinic database at {source} to back up.")
+        with Clinic.open(url) as clinic:
+            result = clinic.backup(path)
     except BillingError as exc:
         print(f"clinic-ledger: {exc}", file=sys.stderr)
         return 1

@@ -55,6 +55,11 @@ _FIRST_RELEASE_ROWS = (
     "INSERT INTO payment_sources (payment_id, payment_type_id, amount_minor) VALUES (1, 1, 7000)",
     "INSERT INTO applications (payment_id, invoice_id, amount_minor, from_money_minor, "
     "from_credit_minor, created_at) VALUES (1, 1, 5000, 5000, 0, '{stamp}')",
+    # The first release audited every save, as every release since (Verify ledger's I8).
+    "INSERT INTO audit_log (at, actor, action, entity, entity_id) "
+    "VALUES ('{stamp}', 'database owner', 'create invoice', 'invoice', 1)",
+    "INSERT INTO audit_log (at, actor, action, entity, entity_id) "
+    "VALUES ('{stamp}', 'database owner', 'record payment', 'payment', 1)",
 )
 FIRST_REVISION = "0001_initial"
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from .db.models import Setting
 from .errors import BillingError
+from .text import check_line
 
 MAPPING_SETTING = "accounting_mapping"
 MAX_CODE = 10
@@ -100,30 +101,43 @@ def default_mapping(currency: str, payment_types: Sequence[str]) -> AccountMappi
 
 
 def check_mapping(mapping: AccountMapping) -> AccountMapping:
-    """The mapping, with every code and name checked; a clear BillingError otherwise."""
+    """The mapping, with every code and name checked; a clear BillingError otherwise.
+
+    The result is a new mapping built from checked values: nothing of the caller's object (a
+    subclass, a mutable dict inside it) is saved as it was given.
+    """
+    if not isinstance(mapping, AccountMapping):
+        raise BillingError("Save an account mapping made by accounting_mapping().")
+    if not isinstance(mapping.clearing_accounts, Mapping) or not isinstance(
+        mapping.tax_types, Mapping
+    ):
+        raise BillingError("The clearing accounts and tax rates must each map names to codes.")
 
     def code(value: object, what: str) -> str:
-        if not isinstance(value, str) or not _CODE.match(value.strip()):
+        if not isinstance(value, str) or not _CODE.fullmatch(value.strip()):
             raise BillingError(
                 f"The {what} account code {value!r} must be 1 to {MAX_CODE} letters, digits, "
                 "dashes, dots or underscores, as in the chart of accounts."
             )
         return value.strip()
 
-    clearing = {
-        str(name): code(value, f"clearing ({name})")
-        for name, value in mapping.clearing_accounts.items()
-    }
+    clearing: dict[str, str] = {}
+    for name, value in mapping.clearing_accounts.items():
+        if not isinstance(name, str):
+            raise BillingError(f"A clearing account is for a payment type's name, not {name!r}.")
+        clearing[check_line(name, "payment type's name", MAX_TAX_TYPE)] = code(
+            value, f"clearing ({name})"
+        )
     taxes: dict[int, str] = {}
     for rate, name in mapping.tax_types.items():
-        if not isinstance(rate, int) or not 0 <= rate <= 10000:
+        if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= 10000:
             raise BillingError(f"The tax rate {rate!r} must be 0 to 10000 hundredths of a percent.")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_TAX_TYPE:
             raise BillingError(
                 f"The Xero tax rate for {rate / 100:g}% needs a name of 1 to {MAX_TAX_TYPE} "
                 "characters."
             )
-        taxes[rate] = name.strip()
+        taxes[rate] = check_line(name.strip(), "Xero tax rate's name", MAX_TAX_TYPE)
     if mapping.date_format not in DATE_FORMATS:
         raise BillingError(f"The date format must be one of {', '.join(DATE_FORMATS)}.")
     prefixes = []
@@ -134,7 +148,7 @@ def check_mapping(mapping: AccountMapping) -> AccountMapping:
         if (
             not isinstance(prefix, str)
             or len(prefix) > 10
-            or not re.match(r"^[A-Za-z0-9\-_/]*$", prefix)
+            or not re.fullmatch(r"[A-Za-z0-9\-_/]*", prefix)
         ):
             raise BillingError(
                 f"The {what} number prefix must be up to 10 letters, digits or dashes."

@@ -212,6 +212,12 @@ def backup_database(clinic_or_url: Clinic | str, destination: Path | str) -> Bac
         BillingError: the destination is the live database or cannot be written, or the source is
             not a Clinic Ledger database; no file is left under the destination's name.
     """
+    from .db.schema_check import ForeignSchemaError
+    from .staff import Permission, PermissionDenied
+
+    if not isinstance(clinic_or_url, str) and not clinic_or_url.may(Permission.BACKUP):
+        # A clinic bound to a staff member: the same role check as Clinic.backup.
+        raise PermissionDenied(f"This staff member is not allowed to {Permission.BACKUP.value}.")
     source = sqlite_database_path(clinic_or_url)
     if not source.is_file():
         raise BillingError(f"There is no clinic database at {source} to back up.")
@@ -236,7 +242,12 @@ def backup_database(clinic_or_url: Clinic | str, destination: Path | str) -> Bac
                     f"The backup to {target} failed ({exc}); nothing was saved under that name."
                 ) from exc
             integrity, patients, invoices = _check_copy(partial, what=f"The database {source}")
-            problems = _verify(partial, what=f"The copy of {source}") if integrity == "ok" else []
+            try:
+                problems = (
+                    _verify(partial, what=f"The copy of {source}") if integrity == "ok" else []
+                )
+            except ForeignSchemaError as exc:  # kept all the same: it may be the best copy
+                problems = [f"The copy {exc.differences()}."]
             _publish(partial, target)
     except OSError as exc:
         raise BillingError(
@@ -264,6 +275,8 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
         BillingError: the file is not a sound Clinic Ledger backup, or the current database could
             not be copied; nothing changed.
     """
+    from .db.schema_check import ForeignSchemaError
+
     database = sqlite_database_path(target_url)
     backup = Path(backup_path).expanduser().resolve()
     if not backup.is_file():
@@ -286,8 +299,15 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
                 f"The backup {backup} is damaged ({integrity}), so it was not restored. "
                 "Nothing was changed; choose an earlier backup."
             )
-        # Opening the copy as a clinic also brings an older backup to this version's schema.
-        problems = _verify(checked, what=f"The backup {backup}")
+        # Opening the copy as a clinic also brings an older backup to this version's schema, and
+        # refuses one holding triggers, views or tables Clinic Ledger did not make.
+        try:
+            problems = _verify(checked, what=f"The backup {backup}")
+        except ForeignSchemaError as exc:
+            raise BillingError(
+                f"The backup {backup} {exc.differences()}, so it was not restored. Nothing was "
+                "changed; choose a backup made before it was changed."
+            ) from None
         if problems:
             listed = "\n".join(f"  - {problem}" for problem in problems)
             raise BillingError(

@@ -9,6 +9,7 @@ the database unchanged.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -27,17 +28,21 @@ from . import (
     audit_log,
     corrections,
     credit_trace,
+    dates,
     documents,
+    idempotency,
     invoice_list,
     liability,
+    payment_save,
     read_models,
     reports,
 )
 from . import accounting_mapping as mapping_rules
 from . import letterhead as letterhead_rules
 from . import staff as staff_rules
-from .allocation import AllocationMode, OpenInvoice, allocate
+from .allocation import AllocationMode
 from .audit_log import AuditFilter, AuditRecord
+from .backup import BackupResult, RestoreResult, backup_database, restore_database
 from .corrections import MAX_REASON
 from .currencies import normalize_currency
 from .db import raw as raw_sql
@@ -53,17 +58,24 @@ from .db.models import (
     InvoiceLine,
     Patient,
     Payment,
-    PaymentSource,
     PaymentType,
     Setting,
     Staff,
 )
-from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
+from .db.schema_check import check_schema, database_shown
+from .errors import (
+    REQUEST_REUSED,
+    BillingError,
+    ConcurrentChangeError,
+    DatabaseBusyError,
+    NotFoundError,
+)
 from .invoice_list import InvoiceKey, InvoicePage
 from .invoicing import parse_lines
 from .letterhead import Letterhead
-from .money import AmountInput, format_amount, max_major, parse_minor, to_decimal
+from .money import AmountInput, parse_minor, to_decimal
 from .payment_draft import PaymentDraft
+from .payment_save import RefundRequest
 from .records import (
     ClinicSummary,
     CreditLot,
@@ -83,7 +95,7 @@ from .staff import (
     SignInError,
     StaffMember,
 )
-from .text import check_text, optional_text, required_text
+from .text import check_line, optional_text, required_line, required_text
 from .verify import verify_ledger
 
 #: One patient's cached figures and the clinic's currency, in one statement.
@@ -120,7 +132,7 @@ def _clean_name(value: object, what: str) -> str:
         raise BillingError(f"Enter the patient's {what}.")
     if len(value) > MAX_NAME:
         raise BillingError(f"The {what} is longer than {MAX_NAME} characters.")
-    return check_text(value.strip(), what, MAX_NAME)
+    return check_line(value.strip(), what, MAX_NAME)
 
 
 def _clean_clinic_name(name: object) -> str:
@@ -128,7 +140,7 @@ def _clean_clinic_name(name: object) -> str:
         raise BillingError("Enter the clinic's name.")
     if len(name) > MAX_NAME:
         raise BillingError(f"The clinic's name is longer than {MAX_NAME} characters.")
-    return check_text(name.strip(), "clinic's name", MAX_NAME)
+    return check_line(name.strip(), "clinic's name", MAX_NAME)
 
 
 def _allocation_mode(mode: AllocationMode | str) -> AllocationMode:
@@ -149,10 +161,12 @@ def _currency_code(code: str) -> str:
 def _clean_payment_type(name: object) -> str:
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_PAYMENT_TYPE:
         raise BillingError(f"A payment type needs a name of 1 to {MAX_PAYMENT_TYPE} characters.")
-    return check_text(name.strip(), "payment type's name", MAX_PAYMENT_TYPE)
+    return check_line(name.strip(), "payment type's name", MAX_PAYMENT_TYPE)
 
 
 def _clean_payment_types(names: Sequence[str]) -> list[str]:
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+        raise BillingError("Give the payment types as a list of names.")
     cleaned = [_clean_payment_type(name) for name in names]
     if not cleaned:
         raise BillingError("Keep at least one payment type.")
@@ -164,23 +178,59 @@ def _clean_payment_types(names: Sequence[str]) -> list[str]:
     return cleaned
 
 
+#: Request ids the ledger makes for its own records (imports, a credit note's refund): a caller
+#: sending one could otherwise take it first and block the import or the refund for good.
+_RESERVED_REQUEST_ID = re.compile(r"^(import:|opening-balance:|credit-note-\d+-refund$)")
+
+
 def _check_request_id(request_id: object) -> str:
-    if not isinstance(request_id, str) or not request_id.strip():
+    if type(request_id) is not str or not request_id.strip():
         raise BillingError("Each save needs a request id (any unique text).")
     if len(request_id) > MAX_REQUEST_ID:
         raise BillingError(f"A request id is at most {MAX_REQUEST_ID} characters.")
+    check_line(request_id, "request id", MAX_REQUEST_ID)
+    if _RESERVED_REQUEST_ID.match(request_id):
+        raise BillingError(
+            f"The request id {request_id!r} is one Clinic Ledger makes for its own records; "
+            "choose another.",
+            code=REQUEST_REUSED,
+        )
     return request_id
 
 
 def _not_future(day: date | None, what: str) -> date:
+    """The date of a money movement (default today): a day within the ledger's window, never
+    after today (dates.py)."""
+    today = date.today()
+    return today if day is None else dates.past_day(day, f"{what} date", today)
+
+
+def _until_today(day: date | None, what: str) -> date:
+    """The last day a read covers (default today): a day, not after today, as old as need be."""
     today = date.today()
     if day is None:
         return today
-    if not isinstance(day, date):
-        raise BillingError(f"The {what} date must be a date.")
+    day = dates.check_day(day, f"{what} date")
     if day > today:
         raise BillingError(f"The {what} date {day.isoformat()} is in the future.")
     return day
+
+
+#: Ids are plain ints in the database's integer range: '1', 1.0 and True all look like record 1
+#: to a database (and [1] breaks the driver), so anything else is refused before it gets there.
+#: Record ids are 32-bit integer columns on PostgreSQL: a larger number names no record.
+_MAX_ID = 2**31 - 1
+
+
+def _is_id(value: object) -> bool:
+    return type(value) is int and -_MAX_ID <= value <= _MAX_ID
+
+
+def _check_id(value: object, what: str) -> int:
+    """``value`` as a record id, or NotFoundError naming ``what``: "There is no patient '1'."."""
+    if not _is_id(value):
+        raise NotFoundError(f"There is no {what} {value!r}.")
+    return cast(int, value)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -206,6 +256,7 @@ def _reads_patient(method: _F) -> _F:
 
     @functools.wraps(method)
     def checked(self: Clinic, patient_id: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_id(patient_id, "patient")
         self._check_patient_read(lambda: patient_id)
         return method(self, patient_id, *args, **kwargs)
 
@@ -218,6 +269,8 @@ def _reads_record(model: Any) -> Callable[[_F], _F]:
     def wrap(method: _F) -> _F:
         @functools.wraps(method)
         def checked(self: Clinic, record_id: Any, *args: Any, **kwargs: Any) -> Any:
+            _check_id(record_id, model.__tablename__.removesuffix("s"))
+
             def patient_of() -> Any:
                 with self._read() as session:
                     return session.scalar(select(model.patient_id).where(model.id == record_id))
@@ -331,7 +384,7 @@ class Clinic:
         except BillingError:
             staff_rules.password_matches(None, password)  # the same time as any wrong try
             raise SignInError(refused) from None
-        with self._write() as session:
+        with self._write(signing_in=True) as session:
             row = session.scalars(
                 select(Staff).where(Staff.username == name).with_for_update()
             ).one_or_none()
@@ -358,9 +411,12 @@ class Clinic:
                 )
                 failed = SignInError(refused)
             elif not row.active:
-                failed = SignInError(
-                    "This staff account is disabled; an administrator can enable it."
+                # The same answer as a wrong password: the right password of a disabled account
+                # must not be confirmed to whoever typed it. The audit log says why.
+                audit.record(
+                    session, name, "sign-in refused", "staff", row.id, None, {"disabled": True}
                 )
+                failed = SignInError(refused)
             else:
                 failed = None
                 row.failed_attempts, row.wait_until = 0, None
@@ -378,7 +434,7 @@ class Clinic:
     ) -> StaffMember:
         """Create a staff account. The first account of a clinic must be an administrator."""
         name = staff_rules.clean_username(username)
-        full = required_text(full_name, "staff member's full name", staff_rules.MAX_FULL_NAME)
+        full = required_line(full_name, "staff member's full name", staff_rules.MAX_FULL_NAME)
         chosen = staff_rules.role_of(role)
         secret = staff_rules.check_new_password(password)
         hashed = staff_rules.hash_password(secret)
@@ -423,7 +479,7 @@ class Clinic:
 
     def change_password(self, current: str, new: str) -> None:
         """The signed-in staff member changes their own password (the current one is checked)."""
-        staff = self._staff
+        staff = self._current_staff()  # a disabled account changes nothing
         if staff is None:
             raise BillingError("Sign in to change your password.")
         secret = staff_rules.check_new_password(new)
@@ -461,7 +517,7 @@ class Clinic:
         full = (
             None
             if full_name is None
-            else required_text(full_name, "staff member's full name", staff_rules.MAX_FULL_NAME)
+            else required_line(full_name, "staff member's full name", staff_rules.MAX_FULL_NAME)
         )
         with self._write() as session:
             # Every administrator's row first, in one order: two administrators demoting each
@@ -565,6 +621,7 @@ class Clinic:
         engine = make_engine(with_stored_password(url or default_database_url()))
         try:
             upgrade(engine)
+            check_schema(engine, database_shown(engine))  # nothing foreign runs in the ledger
         except DBAPIError as exc:
             engine.dispose()
             raise BillingError(
@@ -609,8 +666,15 @@ class Clinic:
             yield session
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
-        """One all-or-nothing write transaction; database trouble becomes a clear BillingError."""
+    def _write(self, *, signing_in: bool = False) -> Iterator[Session]:
+        """One all-or-nothing write transaction; database trouble becomes a clear BillingError.
+
+        A clinic signed in as a staff member writes only while that account is active: checked
+        at the end of the same transaction, just before it commits, with the account's row
+        share-locked on PostgreSQL, so an account disabled a moment ago (even while this save
+        was running) writes nothing. Signing in, which writes the count of wrong passwords, is
+        the one exception.
+        """
         try:
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
                 if not is_sqlite(self._engine):
@@ -618,8 +682,23 @@ class Clinic:
                         f"SET LOCAL lock_timeout = '{PG_LOCK_TIMEOUT}'"
                     )
                 yield session
+                if self._staff is not None and not signing_in:
+                    self._refuse_disabled(session, self._staff)
         except OperationalError as exc:
             raise _operational_error(exc) from exc
+
+    @staticmethod
+    def _refuse_disabled(session: Session, staff: StaffMember) -> None:
+        """Refuse (PermissionDenied) unless ``staff``'s account is active now. The row is
+        share-locked: a disable committed meanwhile is seen, and one not yet begun waits."""
+        active = session.scalar(
+            select(Staff.active).where(Staff.id == staff.id).with_for_update(read=True)
+        )
+        if not active:
+            raise PermissionDenied(
+                f"{staff.full_name}'s staff account is disabled; an administrator can enable "
+                "it. Nothing was saved."
+            )
 
     def _read_one(self, statement: Select[Any], params: dict[str, Any]) -> Any:
         """The first row of one read-only statement, straight on a pooled driver connection.
@@ -641,6 +720,7 @@ class Clinic:
             raw.close()  # back to the pool
 
     def _lock_patient(self, session: Session, patient_id: int) -> Patient:
+        _check_id(patient_id, "patient")
         patient = session.scalars(
             select(Patient).where(Patient.id == patient_id).with_for_update()
         ).one_or_none()
@@ -681,6 +761,8 @@ class Clinic:
         """
         name = None if clinic_name is None else _clean_clinic_name(clinic_name)
         texts = {}
+        if letterhead is not None and not isinstance(letterhead, Mapping):
+            raise BillingError("Give the letterhead as a mapping of setting to text.")
         for key, value in (letterhead or {}).items():
             if key not in letterhead_rules.TEXT_SETTINGS:
                 raise BillingError(f"There is no letterhead setting {key!r}.")
@@ -833,7 +915,7 @@ class Clinic:
     @_requires(Permission.SETTINGS)
     def set_allocation_mode(self, mode: AllocationMode | str) -> None:
         """Change the automatic allocation mode; the next preview uses it."""
-        self.update_settings(allocation_mode=mode)
+        self.update_settings(allocation_mode=_allocation_mode(mode))  # None is refused too
 
     @property
     def currency(self) -> str:
@@ -850,7 +932,7 @@ class Clinic:
     @_requires(Permission.SETTINGS)
     def set_currency(self, code: str) -> None:
         """Change the currency; refused once any invoice or payment exists."""
-        self.update_settings(currency=code)
+        self.update_settings(currency=_currency_code(code))  # None is refused too
 
     def _locked_currency(self, session: Session, *, exclusive: bool = False) -> str:
         """The currency, locked for this transaction (shared by money movements, exclusive when
@@ -872,7 +954,7 @@ class Clinic:
     @_requires(Permission.SETTINGS)
     def set_clinic_name(self, name: str) -> None:
         """Rename the clinic."""
-        self.update_settings(clinic_name=name)
+        self.update_settings(clinic_name=_clean_clinic_name(name))  # None is refused too
 
     def payment_types(self, *, include_inactive: bool = False) -> list[str]:
         """Payment type names in display order (active ones unless asked otherwise)."""
@@ -1000,6 +1082,8 @@ class Clinic:
 
     def patients_by_ids(self, patient_ids: Sequence[int]) -> list[PatientRecord]:
         """The patients with these ids, in the same order (ids that do not exist are left out)."""
+        for pid in patient_ids:
+            _check_id(pid, "patient")
         with self._read() as session:
             currency = self._setting(session, "currency")
             rows = {
@@ -1060,12 +1144,16 @@ class Clinic:
         Args:
             patient_id: who is billed.
             lines: ``(description, unit price, quantity[, tax rate %])`` per billable item.
-            issue_date: defaults to today.
-            due_date: optional; not before the issue date.
+            issue_date: defaults to today; from 20 years ago to a year ahead (dates.py).
+            due_date: optional; from the issue date to 5 years after it.
         """
-        issue_date = issue_date or date.today()
-        if due_date is not None and due_date < issue_date:
-            raise BillingError("The due date is before the issue date.")
+        _check_id(patient_id, "patient")
+        today = date.today()
+        issue_date = (
+            today if issue_date is None else dates.issue_day(issue_date, "issue date", today)
+        )
+        if due_date is not None:
+            due_date = dates.due_day(due_date, issue_date)
         with self._write() as session:
             currency = self._locked_currency(session)
             parsed = parse_lines(lines, currency)
@@ -1158,7 +1246,7 @@ class Clinic:
     def _locked_invoice(self, session: Session, invoice_id: int) -> Invoice:
         """The invoice, after locking the currency and its patient (re-read under the lock)."""
         self._locked_currency(session)
-        invoice = session.get(Invoice, invoice_id) if isinstance(invoice_id, int) else None
+        invoice = session.get(Invoice, _check_id(invoice_id, "invoice"))
         if invoice is None:
             raise NotFoundError(f"There is no invoice {invoice_id!r}.")
         self._lock_patient(session, invoice.patient_id)
@@ -1187,6 +1275,7 @@ class Clinic:
             payment_date: defaults to today; never in the future.
             mode: override the clinic's allocation mode (defaults to the setting).
         """
+        _check_id(patient_id, "patient")
         day = _not_future(payment_date, "payment")
         with self._read() as session:
             # Core statements on the session's connection (one snapshot, no ORM processing):
@@ -1254,7 +1343,7 @@ class Clinic:
         )
 
     def _check_payable(self, session: Session, patient_id: int, invoice_id: object) -> Invoice:
-        invoice = session.get(Invoice, invoice_id) if isinstance(invoice_id, int) else None
+        invoice = session.get(Invoice, _check_id(invoice_id, "invoice"))
         if invoice is None:
             raise NotFoundError(f"There is no invoice {invoice_id!r}.")
         if invoice.patient_id != patient_id:
@@ -1272,160 +1361,47 @@ class Clinic:
     def record_payment(self, preview: PaymentPreview, request_id: str) -> int:
         """Save exactly what ``preview`` shows, in one transaction; returns the payment id.
 
-        The same ``request_id`` again returns the first payment's id and records nothing.
+        The save re-plans the preview's inputs (patient, sources, typed amounts, mode, source
+        invoice, date) under the patient's lock and saves what the engine computes, refusing a
+        preview whose figures differ (``payment_save.py``). The same ``request_id`` with the
+        same request returns the first payment's id and records nothing; with a different
+        request it is refused.
 
         Raises:
-            ConcurrentChangeError: the patient's credit or a touched invoice changed since the
+            ConcurrentChangeError: the patient's credit or open invoices changed since the
                 preview (another workstation saved); preview again.
-            BillingError: there is nothing to save, or the preview no longer adds up.
+            BillingError: there is nothing to save, the preview's figures are not the engine's
+                (code ``preview_altered``), or the request id was used for another request
+                (code ``request_reused``).
         """
         request_id = _check_request_id(request_id)
-        if not isinstance(preview, PaymentPreview):
-            raise BillingError("Save a preview made by preview_payment().")
+        request = payment_save.request_of(preview)
+        _not_future(request.payment_date, "payment")
+        assert isinstance(preview, PaymentPreview)  # request_of refused anything else
         try:
             with self._write() as session:
                 # Lock first, then look: a retry racing the original save waits for it and
                 # then finds it, instead of being refused as a concurrent change. Locks are
                 # always taken currency first, then patient, so two saves cannot deadlock.
                 currency = self._locked_currency(session)
-                patient = self._lock_patient(session, preview.patient_id)
-                existing = _payment_for_request(session, request_id, preview.patient_id, "payment")
+                patient = self._lock_patient(session, request.patient_id)
+                existing = _payment_for_request(session, request_id, request, "payment")
                 if existing is not None:
                     return existing
-                return self._save_payment(session, currency, patient, preview, request_id)
+                if currency != request.currency:
+                    raise ConcurrentChangeError(
+                        "The clinic's currency changed; preview the payment again."
+                    )
+                return payment_save.save(
+                    session, self._actor, patient, request, preview, request_id
+                )
         except IntegrityError:
             # Another save with the same request id committed first: that one is the payment.
             with self._read() as session:
-                existing = _payment_for_request(session, request_id, preview.patient_id, "payment")
+                existing = _payment_for_request(session, request_id, request, "payment")
             if existing is None:
                 raise
             return existing
-
-    def _save_payment(
-        self,
-        session: Session,
-        currency: str,
-        patient: Patient,
-        preview: PaymentPreview,
-        request_id: str,
-    ) -> int:
-        plan = preview.plan
-        if plan.is_empty:
-            raise BillingError("There is nothing to save: the payment is $0 and applies nothing.")
-        _not_future(preview.payment_date, "payment")
-        if currency != preview.currency:
-            raise ConcurrentChangeError("The clinic's currency changed; preview the payment again.")
-        if patient.credit_minor != plan.credit_available:
-            raise ConcurrentChangeError(
-                f"The patient's account credit changed from "
-                f"{format_amount(plan.credit_available, currency)} to "
-                f"{format_amount(patient.credit_minor, currency)} since the preview (saved on "
-                "another computer). Nothing was saved; check the new figures and save again."
-            )
-        touched = [line for line in plan.lines if line.applied]
-        invoices = {
-            inv.id: inv
-            for inv in session.scalars(
-                select(Invoice).where(Invoice.id.in_([ln.invoice_id for ln in touched]))
-            )
-        }
-        for line in touched:
-            current = invoices.get(line.invoice_id)
-            if (
-                current is None
-                or current.patient_id != preview.patient_id
-                or current.status != "open"
-                or current.total_minor - current.paid_minor - current.credited_minor != line.balance
-            ):
-                raise ConcurrentChangeError(
-                    f"Invoice #{line.number} changed since the preview (saved on another "
-                    "computer). Nothing was saved; check the new figures and save again."
-                )
-        # The preview is a plain object: re-derive it so only a plan the engine made is saved.
-        recheck = allocate(
-            [OpenInvoice(ln.invoice_id, ln.number, ln.issue_date, ln.balance) for ln in plan.lines],
-            payment_total=sum(minor for _, minor in preview.sources_minor),
-            credit_available=patient.credit_minor,
-            mode=plan.mode,
-            typed={ln.invoice_id: ln.applied for ln in plan.lines},
-            source_invoice=plan.source_invoice,
-            currency=currency,
-        )
-        if [(ln.invoice_id, ln.applied, ln.from_money) for ln in recheck.lines] != [
-            (ln.invoice_id, ln.applied, ln.from_money) for ln in plan.lines
-        ] or recheck.payment_total != plan.payment_total:
-            raise BillingError("The preview does not add up; preview the payment again.")
-
-        type_ids = dict(
-            session.execute(
-                select(PaymentType.name, PaymentType.id).where(PaymentType.active.is_(True))
-            ).all()
-        )
-        names = [name for name, _ in preview.sources_minor]
-        limit = parse_minor(max_major(currency), currency)
-        if len(set(names)) != len(names) or any(
-            not 0 < minor <= limit for _, minor in preview.sources_minor
-        ):
-            raise BillingError("The preview does not add up; preview the payment again.")
-        for name in names:
-            if name not in type_ids:
-                raise ConcurrentChangeError(
-                    f"The payment type {name!r} is no longer in use (changed in settings); "
-                    "choose another and save again."
-                )
-        payment = Payment(
-            patient_id=preview.patient_id,
-            kind="payment",
-            payment_date=preview.payment_date,
-            total_minor=plan.payment_total,
-            request_id=request_id,
-            created_at=audit.moment(session),
-        )
-        session.add(payment)
-        session.flush()
-        for name, minor in preview.sources_minor:
-            session.add(
-                PaymentSource(
-                    payment_id=payment.id, payment_type_id=type_ids[name], amount_minor=minor
-                )
-            )
-        stamp = audit.moment(session)
-        for line in touched:
-            session.add(
-                Application(
-                    payment_id=payment.id,
-                    invoice_id=line.invoice_id,
-                    amount_minor=line.applied,
-                    from_money_minor=line.from_money,
-                    from_credit_minor=line.from_credit,
-                    created_at=stamp,
-                )
-            )
-            invoice = invoices[line.invoice_id]
-            invoice.paid_minor += line.applied
-            corrections.settle_status(invoice)
-        patient.credit_minor = plan.credit_after
-        patient.outstanding_minor -= plan.applied_total
-        session.flush()
-        audit.record(
-            session,
-            self._actor,
-            "record payment",
-            "payment",
-            payment.id,
-            {"credit": plan.credit_available},
-            {
-                "patient_id": preview.patient_id,
-                "total": plan.payment_total,
-                "sources": dict(preview.sources_minor),
-                "applied": {str(ln.invoice_id): ln.applied for ln in touched},
-                "credit_used": plan.credit_used,
-                "to_credit": plan.to_credit,
-                "credit": plan.credit_after,
-                "request_id": request_id,
-            },
-        )
-        return payment.id
 
     @_reads_record(Payment)
     def payment(self, payment_id: int) -> PaymentRecord:
@@ -1469,12 +1445,19 @@ class Clinic:
         request_id = _check_request_id(request_id)
         day = _not_future(refund_date, "refund")
         reason = optional_text(reason, "reason", MAX_REASON)
+        if not isinstance(method, str):
+            raise BillingError("Choose how the refund is paid (a payment type).")
+
+        def request(currency: str) -> RefundRequest:
+            minor = parse_minor(amount, currency, what="the refund")
+            return RefundRequest(patient_id, minor, method, refund_date, reason)
+
         try:
             with self._write() as session:
                 currency = self._locked_currency(session)
                 patient = self._lock_patient(session, patient_id)
-                minor = parse_minor(amount, currency, what="the refund")
-                existing = _payment_for_request(session, request_id, patient_id, "refund", -minor)
+                asked = request(currency)
+                existing = _payment_for_request(session, request_id, asked, "refund")
                 if existing is not None:
                     return existing
                 return corrections.refund(
@@ -1482,16 +1465,18 @@ class Clinic:
                     self._actor,
                     currency,
                     patient,
-                    minor,
+                    asked.amount,
                     method=method,
                     day=day,
                     request_id=request_id,
+                    fingerprint=asked.fingerprint(),
                     reason=reason,
                 )
         except IntegrityError:
             with self._read() as session:
-                minor = parse_minor(amount, self.currency, what="the refund")
-                existing = _payment_for_request(session, request_id, patient_id, "refund", -minor)
+                existing = _payment_for_request(
+                    session, request_id, request(self.currency), "refund"
+                )
             if existing is None:
                 raise
             return existing
@@ -1508,7 +1493,7 @@ class Clinic:
         reason = optional_text(reason, "reason", MAX_REASON)
         with self._write() as session:
             currency = self._locked_currency(session)
-            payment = session.get(Payment, payment_id) if isinstance(payment_id, int) else None
+            payment = session.get(Payment, _check_id(payment_id, "payment"))
             if payment is None:
                 raise NotFoundError(f"There is no payment {payment_id!r}.")
             patient = self._lock_patient(session, payment.patient_id)
@@ -1522,11 +1507,7 @@ class Clinic:
         reason = required_text(reason, "reason for removing it", MAX_REASON)
         with self._write() as session:
             currency = self._locked_currency(session)
-            app = (
-                session.get(Application, application_id)
-                if isinstance(application_id, int)
-                else None
-            )
+            app = session.get(Application, _check_id(application_id, "applied amount"))
             if app is None:
                 raise NotFoundError(f"There is no applied amount {application_id!r}.")
             payment = session.get_one(Payment, app.payment_id)
@@ -1565,22 +1546,30 @@ class Clinic:
                     select(CreditNote).where(CreditNote.request_id == request_id)
                 ).one_or_none()
                 minor = None if amount is None else parse_minor(amount, currency, what="the credit")
+                asked = idempotency.fingerprint(
+                    "credit note",
+                    invoice=invoice.id,
+                    amount=minor,  # as asked: None ("all that is left") is its own request
+                    date=note_date,
+                    reason=reason,
+                    refund_method=refund_method,
+                )
                 if existing is not None:
                     refunded = session.scalar(
                         select(Payment.id).where(
                             Payment.request_id == f"credit-note-{existing.id}-refund"
                         )
                     )
-                    if (
-                        existing.invoice_id != invoice.id
-                        or (minor is not None and minor != existing.amount_minor)
-                        or (refund_method is not None) != (refunded is not None)
-                    ):
-                        raise BillingError(
-                            "That request id was already used for a different credit note; "
-                            "nothing was saved."
-                        )
+                    idempotency.same_request(
+                        existing.request_fingerprint,
+                        asked,
+                        legacy_match=existing.invoice_id == invoice.id
+                        and minor in (None, existing.amount_minor)
+                        and (refund_method is not None) == (refunded is not None),
+                        what="credit note",
+                    )
                     return existing.id
+                idempotency.refuse_other_kinds(session, request_id, "credit note")
                 note = corrections.issue_credit_note(
                     session,
                     self._actor,
@@ -1591,6 +1580,7 @@ class Clinic:
                     day=day,
                     reason=reason,
                     request_id=request_id,
+                    fingerprint=asked,
                 )
                 if refund_method is not None:
                     if note.to_credit_minor == 0:
@@ -1614,7 +1604,8 @@ class Clinic:
             with self._read() as session:
                 found = session.scalar(
                     select(CreditNote.id).where(
-                        CreditNote.request_id == request_id, CreditNote.invoice_id == invoice_id
+                        CreditNote.request_id == request_id,
+                        CreditNote.request_fingerprint == asked,
                     )
                 )
             if found is None:
@@ -1631,9 +1622,7 @@ class Clinic:
         reason = optional_text(reason, "reason", MAX_REASON)
         with self._write() as session:
             currency = self._locked_currency(session)
-            note = (
-                session.get(CreditNote, credit_note_id) if isinstance(credit_note_id, int) else None
-            )
+            note = session.get(CreditNote, _check_id(credit_note_id, "credit note"))
             if note is None:
                 raise NotFoundError(f"There is no credit note {credit_note_id!r}.")
             patient = self._lock_patient(session, note.patient_id)
@@ -1682,21 +1671,28 @@ class Clinic:
                     select(CreditTransfer).where(CreditTransfer.request_id == request_id)
                 ).one_or_none()
                 minor = parse_minor(amount, currency, what="the transfer")
+                asked = idempotency.fingerprint(
+                    "transfer",
+                    sender=from_patient_id,
+                    receiver=to_patient_id,
+                    amount=minor,
+                    date=transfer_date,
+                    reason=reason,
+                )
                 if existing is not None:
-                    if (
-                        existing.from_patient_id,
-                        existing.to_patient_id,
-                        existing.amount_minor,
-                    ) != (
-                        from_patient_id,
-                        to_patient_id,
-                        minor,
-                    ):
-                        raise BillingError(
-                            "That request id was already used for a different transfer; nothing "
-                            "was saved."
+                    idempotency.same_request(
+                        existing.request_fingerprint,
+                        asked,
+                        legacy_match=(
+                            existing.from_patient_id,
+                            existing.to_patient_id,
+                            existing.amount_minor,
                         )
+                        == (from_patient_id, to_patient_id, minor),
+                        what="transfer",
+                    )
                     return existing.id
+                idempotency.refuse_other_kinds(session, request_id, "transfer")
                 return corrections.transfer(
                     session,
                     self._actor,
@@ -1707,13 +1703,14 @@ class Clinic:
                     day=day,
                     reason=reason,
                     request_id=request_id,
+                    fingerprint=asked,
                 )
         except IntegrityError:
             with self._read() as session:
                 found = session.scalar(
                     select(CreditTransfer.id).where(
                         CreditTransfer.request_id == request_id,
-                        CreditTransfer.from_patient_id == from_patient_id,
+                        CreditTransfer.request_fingerprint == asked,
                     )
                 )
             if found is None:
@@ -1729,7 +1726,7 @@ class Clinic:
         reason = optional_text(reason, "reason", MAX_REASON)
         with self._write() as session:
             currency = self._locked_currency(session)
-            row = session.get(CreditTransfer, transfer_id) if isinstance(transfer_id, int) else None
+            row = session.get(CreditTransfer, _check_id(transfer_id, "credit transfer"))
             if row is None:
                 raise NotFoundError(f"There is no credit transfer {transfer_id!r}.")
             first, second = sorted((row.from_patient_id, row.to_patient_id))
@@ -1800,7 +1797,8 @@ class Clinic:
         """
         with self._read() as session:
             currency = self._setting(session, "currency")
-            return reports.aged_receivables(session, currency, as_of or date.today())
+            day = date.today() if as_of is None else dates.check_day(as_of, "aged-to date")
+            return reports.aged_receivables(session, currency, day)
 
     @_requires(Permission.REPORTS)
     def credit_liability(
@@ -1813,11 +1811,10 @@ class Clinic:
             as_of: the day (default today; not after today).
             dormant_months: credit is dormant after this many months without a visit or payment.
         """
+        day = date.today() if as_of is None else dates.check_day(as_of, "credit held date")
         with self._read() as session:
             currency = self._setting(session, "currency")
-            return liability.credit_liability(
-                session, currency, as_of or date.today(), dormant_months
-            )
+            return liability.credit_liability(session, currency, day, dormant_months)
 
     @_requires(Permission.REPORTS)
     def takings(
@@ -1831,9 +1828,11 @@ class Clinic:
             end: the last day (default: ``start``, one day's takings).
             payment_type: only this payment type's money.
         """
+        first = dates.check_day(start, "takings' first date")
+        last = first if end is None else dates.check_day(end, "takings' last date")
         with self._read() as session:
             currency = self._setting(session, "currency")
-            return reports.takings(session, currency, start, end or start, payment_type)
+            return reports.takings(session, currency, first, last, payment_type)
 
     # -- accounting export -------------------------------------------------------------------
 
@@ -1865,7 +1864,7 @@ class Clinic:
     ) -> accounting_export.ExportSummary:
         """What the next accounting export would send (records dated up to ``through``, today by
         default, not exported yet, and changes to exported ones); nothing is written."""
-        day = _not_future(through, "export's last")
+        day = _until_today(through, "export's last")
         with self._read() as session:
             batch = accounting_export.build_export(
                 session, self._mapping(session), self._setting(session, "currency"), day
@@ -1879,7 +1878,7 @@ class Clinic:
         """Write the next accounting export into a new folder inside ``parent`` and remember what
         it sent. Refused (nothing written or saved) when nothing is new or changed, the mapping
         lacks an account, or the folder cannot be written."""
-        day = _not_future(through, "export's last")
+        day = _until_today(through, "export's last")
         parent = Path(parent)
         if not parent.is_dir():
             raise BillingError(f"The folder {parent} does not exist.")
@@ -1954,18 +1953,48 @@ class Clinic:
         """The patient's statement from ``start`` (None: from the first record) to ``end``
         (None: today; a later day is refused): every charge, payment and credit with a running
         balance of owed less credit."""
-        end = _not_future(end, "statement's end")
-        if start is not None and not isinstance(start, date):
-            raise BillingError("The statement's start must be a date.")
+        end = _until_today(end, "statement's end")
+        if start is not None:
+            start = dates.check_day(start, "statement's start")
         with self._read() as session:
             currency = self._setting(session, "currency")
             return documents.statement_document(
                 session, self._letterhead(session), currency, patient_id, start, end
             )
 
+    # -- backup and restore (administrators) ----------------------------------------------------
+
+    @_requires(Permission.BACKUP)
+    def backup(self, destination: Path | str) -> BackupResult:
+        """Save a checked copy of the clinic's SQLite database to ``destination`` (a file, or a
+        folder for a dated name); see :func:`~desktop_app.core.backup.backup_database`.
+
+        Raises:
+            PermissionDenied: the signed-in role may not back up (administrators only: a backup
+                holds every patient's billing and the staff password hashes); no file is written.
+            ServerBackupError: the clinic is on PostgreSQL (the message says how to back it up).
+            BillingError: the backup could not be made; nothing is left under that name.
+        """
+        return backup_database(self, destination)
+
+    @_requires(Permission.BACKUP)
+    def restore(self, backup_path: Path | str) -> RestoreResult:
+        """Replace the clinic's SQLite database with a checked backup, keeping the current one
+        next to it; see :func:`~desktop_app.core.backup.restore_database`. This clinic's
+        connections are closed first; open the clinic again to use the restored ledger.
+
+        Raises:
+            PermissionDenied: the signed-in role may not restore (administrators only); nothing
+                is closed or changed.
+            ServerBackupError, DatabaseBusyError, BillingError: as ``restore_database``.
+        """
+        url = self._engine.url.render_as_string(hide_password=False)
+        self.close()
+        return restore_database(backup_path, url)
+
     @_requires(Permission.REPORTS)
     def verify(self) -> list[str]:
-        """Recompute every ledger invariant (I1-I7) from the records; [] when all is sound."""
+        """Recompute every ledger invariant (I1-I8) from the records; [] when all is sound."""
         with self._read() as session:
             return verify_ledger(session, self._setting(session, "currency"))
 
@@ -1988,8 +2017,9 @@ class Clinic:
         """The audit entries with these ids, in the same order, with summaries in plain words."""
 
         with self._read() as session:
+            checked = [_check_id(entry_id, "audit entry") for entry_id in entry_ids]
             return audit_log.audit_entries_by_ids(
-                session, entry_ids, self._setting(session, "currency")
+                session, checked, self._setting(session, "currency")
             )
 
     @_requires(Permission.AUDIT)
@@ -2085,26 +2115,42 @@ def _operational_error(exc: OperationalError) -> BillingError:
 
 
 def _payment_for_request(
-    session: Session, request_id: str, patient_id: int, kind: str, total: int | None = None
+    session: Session,
+    request_id: str,
+    request: payment_save.PaymentRequest | RefundRequest,
+    kind: str,
 ) -> int | None:
-    """The record already saved under ``request_id``, if any.
+    """The record already saved under ``request_id``, if any, when it is the same request.
 
-    A retry must be the same kind of save for the same patient (and, for a refund, the same
-    amount); anything else reusing the id is refused rather than mistaken for the first save.
+    A retry must be the same request (the same kind, patient, sources or amount, date, typed
+    amounts, method): anything else reusing the id is refused rather than mistaken for the first
+    save. Records saved before fingerprints are compared by kind, patient and total.
     """
     row = session.execute(
-        select(Payment.id, Payment.patient_id, Payment.kind, Payment.total_minor).where(
-            Payment.request_id == request_id
-        )
+        select(
+            Payment.id,
+            Payment.patient_id,
+            Payment.kind,
+            Payment.total_minor,
+            Payment.request_fingerprint,
+        ).where(Payment.request_id == request_id)
     ).one_or_none()
     if row is None:
+        idempotency.refuse_other_kinds(session, request_id, "payment")
         return None
-    if row.patient_id != patient_id:
-        raise BillingError("That request id was already used for another patient's payment.")
-    if row.kind != kind or (total is not None and row.total_minor != total):
+    if row.patient_id != request.patient_id:
         raise BillingError(
-            f"That request id was already used for a different {row.kind}; nothing was saved."
+            "That request id was already used for another patient's payment; nothing was saved.",
+            code=REQUEST_REUSED,
         )
+    if row.kind != kind:
+        raise idempotency.refuse_reuse(str(row.kind))
+    idempotency.same_request(
+        row.request_fingerprint,
+        request.fingerprint(),
+        legacy_match=row.total_minor == request.payment_total,
+        what=kind,
+    )
     return int(row.id)
 
 

@@ -137,6 +137,7 @@ def refund(
     method: str,
     day: date,
     request_id: str,
+    fingerprint: str | None = None,
     reason: str | None,
 ) -> int:
     """Return ``minor`` of the patient's credit to them by ``method``; returns the refund's id."""
@@ -158,6 +159,7 @@ def refund(
         payment_date=day,
         total_minor=-minor,
         request_id=request_id,
+        request_fingerprint=fingerprint,
         note=reason,
         created_at=audit.moment(session),
     )
@@ -361,6 +363,7 @@ def issue_credit_note(
     day: date,
     reason: str,
     request_id: str,
+    fingerprint: str | None = None,
 ) -> CreditNote:
     """Credit all (``minor`` None) or part of an invoice.
 
@@ -403,6 +406,7 @@ def issue_credit_note(
         to_credit_minor=to_credit,
         reason=reason,
         request_id=request_id,
+        request_fingerprint=fingerprint,
         created_at=audit.moment(session),
     )
     session.add(note)
@@ -495,6 +499,7 @@ def transfer(
     day: date,
     reason: str,
     request_id: str,
+    fingerprint: str | None = None,
 ) -> int:
     """Move ``minor`` of account credit from ``sender`` to ``receiver``; returns the transfer id."""
     if sender.id == receiver.id:
@@ -514,6 +519,7 @@ def transfer(
         amount_minor=minor,
         reason=reason,
         request_id=request_id,
+        request_fingerprint=fingerprint,
         created_at=audit.moment(session),
     )
     session.add(row)

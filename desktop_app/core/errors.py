@@ -7,7 +7,17 @@ from __future__ import annotations
 
 
 class BillingError(ValueError):
-    """An operation was refused; nothing was saved. The message says what to fix."""
+    """An operation was refused; nothing was saved. The message says what to fix.
+
+    Attributes:
+        code: a stable name for the kind of refusal (``"preview_altered"``,
+            ``"request_reused"``), for callers and tests that must not depend on the wording;
+            None where no code has been given yet.
+    """
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ConcurrentChangeError(BillingError):
@@ -23,3 +33,8 @@ class DatabaseBusyError(BillingError):
 
 class NotFoundError(BillingError):
     """A patient, invoice or payment that does not exist was asked for."""
+
+
+#: Refusal codes (``BillingError.code``) raised by the ledger's save checks.
+PREVIEW_ALTERED = "preview_altered"
+REQUEST_REUSED = "request_reused"

@@ -4,34 +4,56 @@
 A file must be UTF-8 (a byte order mark is accepted and dropped), separated by commas, with a
 header row naming its columns in any order, any case, spaces or underscores alike. Rows are
 numbered as a spreadsheet shows them: the header is row 1. Completely empty rows are ignored.
+
+What is read is bounded, so a wrong file (a database, a video, ``/dev/zero``) is refused with a
+message rather than filling the memory: at most :data:`MAX_FILE_BYTES` are read, a row is at most
+:data:`MAX_ROW_CHARS` characters, and a file has at most :data:`MAX_ROWS` rows.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
-from typing import TypeVar
+from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 from .currencies import MINOR_UNITS
 from .errors import BillingError
 from .money import max_major, parse_minor
-from .text import check_text
+from .text import check_line
 
 T = TypeVar("T")
 
 #: At most this many problems are listed; the rest are counted ("and 40 more").
 MAX_PROBLEMS = 200
+#: The largest file an import reads (50 MB): five times the 100,000-invoice file of the
+#: benchmarks (about 9 MB), and room for MAX_ROWS rows of about 200 bytes. Reading stops one byte
+#: past it, so an endless stream is refused as soon as it passes the limit.
+MAX_FILE_BYTES = 50 * 1024 * 1024
+#: The longest row, in characters, with its quotes and separators (a quoted value's line breaks
+#: included): the longest row any format needs is under 1,500 (a 500-character description with
+#: every character a doubled quote, and the other columns).
+MAX_ROW_CHARS = 10_000
+#: The most data rows one file may have: an import holds its rows in memory (about 2 KB a row at
+#: its peak), and the front desk waits for it; larger imports are split into several files.
+MAX_ROWS = 250_000
+#: Lines read in all, empty ones included (a file of 50 MB of empty lines is refused quickly).
+MAX_LINES = 4 * MAX_ROWS
+_READ_CHUNK = 1024 * 1024
 
 _HEADER_SPACES = re.compile(r"[\s\-]+")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_PLAIN_AMOUNT = re.compile(r"(\d{1,15})(?:\.(\d*))?")
-_WHOLE = re.compile(r"\d{1,15}")
+# Digits are ASCII 0-9 only (\d would also match Arabic-Indic, Devanagari and full-width digits,
+# which int() and Decimal() then read as numbers).
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,15})(?:\.([0-9]*))?")
+_WHOLE = re.compile(r"[0-9]{1,15}")
+_LINE_END = re.compile(r"\r\n?|\n")
 _SAVE_AS = (
     "save it as \u201cCSV UTF-8 (Comma delimited)\u201d (Excel: File > Save As) and import it again"
 )
@@ -122,6 +144,59 @@ def refuse_file(file_name: str, reason: str) -> ImportRefused:
 # -- the file -----------------------------------------------------------------------------------
 
 
+def _size_text(count: int) -> str:
+    """``52428800`` -> ``"50 MB"``; other sizes in bytes."""
+    mb = 1024 * 1024
+    return f"{count // mb:,} MB" if count % mb == 0 else f"{count:,} bytes"
+
+
+def _too_big(file_name: str) -> ImportRefused:
+    return refuse_file(
+        file_name,
+        f"The file is larger than {_size_text(MAX_FILE_BYTES)}, the most one import reads (is it "
+        f"the right file?). An import file has at most {MAX_ROWS:,} rows: split it into several "
+        "files and import them one after another.",
+    )
+
+
+def _size_on_disk(handle: BinaryIO) -> int:
+    """The size a regular file says it has; 0 for a pipe or a device (read to find out)."""
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except OSError:
+        return 0
+
+
+def read_file(path: Path) -> bytes:
+    """The file's bytes: at most :data:`MAX_FILE_BYTES`, read in chunks, so a file that never ends
+    (a device, a pipe) stops one byte past the limit; a larger file is refused.
+
+    Raises:
+        ImportRefused: the file is larger than :data:`MAX_FILE_BYTES`.
+        BillingError: there is no such file, it is a folder, or it cannot be read.
+    """
+    limit = MAX_FILE_BYTES
+    try:
+        with path.open("rb") as handle:
+            if _size_on_disk(handle) > limit:
+                raise _too_big(path.name)  # a regular file too big is not read at all
+            data = bytearray()
+            while len(data) <= limit:
+                chunk = handle.read(min(_READ_CHUNK, limit + 1 - len(data)))
+                if not chunk:
+                    break
+                data += chunk
+    except FileNotFoundError:
+        raise BillingError(f"There is no file {path}.") from None
+    except IsADirectoryError:
+        raise BillingError(f"{path} is a folder; choose a CSV file.") from None
+    except OSError as exc:
+        raise BillingError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    if len(data) > limit:
+        raise _too_big(path.name)
+    return bytes(data)
+
+
 def decode(data: bytes, file_name: str) -> str:
     """The file's text: UTF-8, with or without a byte order mark; anything else is refused."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -132,7 +207,8 @@ def decode(data: bytes, file_name: str) -> str:
     skipped = 0
     if data.startswith(codecs.BOM_UTF8):
         data, skipped = data[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
-    first_line = data.split(b"\n", 1)[0]
+    head = data[: 4 * MAX_ROW_CHARS]  # enough to tell the encoding and the separator
+    first_line = head.split(b"\n", 1)[0]
     if first_line.count(b"\x00") * 3 > len(first_line) > 0:
         raise refuse_file(
             file_name,
@@ -162,6 +238,49 @@ def normalize_header(name: str) -> str:
     return _HEADER_SPACES.sub("_", name.strip().lstrip("\ufeff").strip().lower())
 
 
+class _RowTooLong(Exception):  # noqa: N818 - internal signal, never leaves this module
+    """A row passed :data:`MAX_ROW_CHARS` characters."""
+
+
+class _Lines:
+    """The text's lines, ends kept, split as ``open(newline="")`` splits them (CRLF, CR, LF) for
+    the csv reader, with a limit on one row: the characters read since the last complete row
+    (:meth:`row_done`) may not pass :data:`MAX_ROW_CHARS`. A line is measured before it is cut
+    out of the text, so an over-long one costs no copy."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.position = 0
+        self.in_row = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        start = self.position
+        if start >= len(self.text):
+            raise StopIteration
+        found = _LINE_END.search(self.text, start)
+        end = len(self.text) if found is None else found.end()
+        self.in_row += end - start - (0 if found is None else len(found.group()))
+        if self.in_row > MAX_ROW_CHARS:
+            raise _RowTooLong
+        self.position = end
+        return self.text[start:end]
+
+    def row_done(self) -> None:
+        """The csv reader finished a row: the next row's count starts."""
+        self.in_row = 0
+
+
+def _too_long(what: str) -> str:
+    return (
+        f"{what} is longer than {MAX_ROW_CHARS:,} characters, more than any row of an import "
+        "needs (a missing double quote makes the rest of the file one value); the file is not "
+        "read from this row on."
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     """A file's data rows: ``(row number, values in the format's column order)``; a column the
@@ -185,11 +304,15 @@ def read_table(
     ``tick(n)`` is called as rows are read.
     """
     names = tuple(c.name for c in columns)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    lines = _Lines(text)
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise refuse_file(file_name, f"The header row cannot be read: {exc}.") from None
+    except _RowTooLong:
+        raise refuse_file(file_name, _too_long("The header row")) from None
+    lines.row_done()
     if header is None or not any(h.strip() for h in header):
         raise refuse_file(file_name, "The file is empty: it needs a header row and data rows.")
     # Spreadsheets may write empty header cells after the last column: those columns must stay
@@ -202,13 +325,28 @@ def read_table(
     pick = itemgetter(*(width if p is None else p for p in positions))
     rows: list[tuple[int, tuple[str, ...]]] = []
     row = 1
+    data_rows = 0
     try:
         for fields in reader:
+            lines.row_done()
             row += 1
             if row % 1000 == 0:
                 tick(row)
             if not "".join(fields).strip():
+                if row > MAX_LINES:  # a file of mostly empty lines: stop reading it
+                    raise refuse_file(
+                        file_name,
+                        f"The file has more than {MAX_LINES:,} lines, most of them empty; it is "
+                        "not an import file as exported (is it the right file?).",
+                    )
                 continue
+            data_rows += 1
+            if data_rows > MAX_ROWS:
+                raise refuse_file(
+                    file_name,
+                    f"The file has more than {MAX_ROWS:,} rows, the most one import takes; split "
+                    "it into several files and import them one after another.",
+                )
             if len(fields) < width:
                 missing = [header[i].strip() for i in range(len(fields), width)]
                 problems.add(
@@ -239,6 +377,8 @@ def read_table(
             f"The file cannot be read from this row on ({exc}): a double quote is probably "
             "missing, or the file is cut short.",
         )
+    except _RowTooLong:
+        problems.add(row + 1, None, _too_long("The row"))
     if not rows and not problems:
         raise refuse_file(file_name, "The file has a header row but no data rows.")
     return Table(rows, names)
@@ -251,7 +391,7 @@ def _header_positions(
     names = [c.name for c in columns]
     required = [c.name for c in columns if c.required]
     if len(found) == 1:
-        first_line = text.split("\n", 1)[0]
+        first_line = text[:MAX_ROW_CHARS].split("\n", 1)[0]
         for sep, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
             if sep in first_line:
                 raise refuse_file(
@@ -290,16 +430,19 @@ def _header_positions(
 
 
 def text_value(value: str, what: str, max_length: int, *, required: bool = True) -> str:
-    """Text under the product's text rules (no NUL or control characters, not too long)."""
+    """Single-line text under the ledger's text rules (no control characters, tabs, line breaks
+    or direction overrides; not too long): every text column of an import is one line."""
     if not value:
         if required:
             raise BillingError(f"Empty: enter the {what}.")
         return ""
-    return check_text(value, what, max_length)
+    return check_line(value, what, max_length)
 
 
-def date_value(value: str, *, required: bool = True, not_after: date | None = None) -> date | None:
-    """An ISO date (YYYY-MM-DD), optionally no later than ``not_after``."""
+def date_value(
+    value: str, *, required: bool = True, check: Callable[[date], date] | None = None
+) -> date | None:
+    """An ISO date (YYYY-MM-DD), then checked by ``check`` (the ledger's window, dates.py)."""
     if not value:
         if required:
             raise BillingError("Empty: enter a date as YYYY-MM-DD, such as 2026-11-02.")
@@ -313,9 +456,7 @@ def date_value(value: str, *, required: bool = True, not_after: date | None = No
         day = date.fromisoformat(value)
     except ValueError:
         raise BillingError(f"{value} is not a date of the calendar.") from None
-    if not_after is not None and day > not_after:
-        raise BillingError(f"The date {value} is in the future.")
-    return day
+    return day if check is None else check(day)
 
 
 def whole_number(value: str, what: str, *, required: bool = True) -> int | None:

@@ -49,7 +49,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, dates
 from .clinic import MAX_NAME, MAX_PAYMENT_TYPE, Clinic
 from .db.models import (
     Application,
@@ -72,6 +72,7 @@ from .import_csv import (
     chunks,
     date_value,
     decode,
+    read_file,
     read_table,
     text_value,
     whole_number,
@@ -120,8 +121,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "invoices": (
         Column("invoice_number", True, "a whole number; rows with the same number are one invoice"),
         Column("patient_external_id", True, "the external_id of an imported patient"),
-        Column("issue_date", True, "YYYY-MM-DD"),
-        Column("due_date", False, "YYYY-MM-DD, not before the issue date"),
+        Column("issue_date", True, "YYYY-MM-DD, from 20 years ago to a year ahead"),
+        Column("due_date", False, "YYYY-MM-DD, from the issue date to 5 years after it"),
         Column("description", True, "the line's description, up to 500 characters"),
         Column("unit_price", True, "an amount such as 90.00 (tax excluded)"),
         Column("quantity", True, f"a whole number from 1 to {MAX_QUANTITY:,}"),
@@ -248,15 +249,17 @@ def import_file(
     clinic._check(Permission.IMPORTS)
     kind = _check_kind(kind)
     path = Path(path)
-    data = _read_bytes(path)
+    data = read_file(path)  # at most import_csv.MAX_FILE_BYTES
     digest = hashlib.sha256(data).hexdigest()
     run = _Run(clinic, kind, path.name, digest, progress, cancel)
     with clinic._read() as session:
         first = _batch_for(session, kind, digest)
     if first is not None:
         return run.already(first)
+    text = decode(data, path.name)
+    del data  # the text alone from here on
     try:
-        return run.go(decode(data, path.name))
+        return run.go(text)
     except IntegrityError as exc:
         # Another computer imported the same file (or the same records) at the same moment.
         with clinic._read() as session:
@@ -276,17 +279,6 @@ def _check_kind(kind: object) -> str:
     if kind not in KINDS:
         raise BillingError(f"Unknown import kind {kind!r}; choose one of {', '.join(KINDS)}.")
     return str(kind)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise BillingError(f"There is no file {path}.") from None
-    except IsADirectoryError:
-        raise BillingError(f"{path} is a folder; choose a CSV file.") from None
-    except OSError as exc:
-        raise BillingError(f"{path} cannot be read: {exc.strerror or exc}.") from None
 
 
 def _batch_for(session: Session, kind: str, digest: str) -> ImportBatch | None:
@@ -526,9 +518,15 @@ class _Cells:
         self.external_id = _remembered(
             lambda t: text_value(t, "patient's external id", MAX_EXTERNAL_ID)
         )
-        self.date = _remembered(lambda t: date_value(t))
+        # The ledger's window (dates.py): an invoice from 20 years ago to a year ahead, due within
+        # 5 years of it (checked with its issue date); payments and balances not in the future.
+        self.date = _remembered(
+            lambda t: date_value(t, check=lambda d: dates.issue_day(d, "issue date", today))
+        )
         self.optional_date = _remembered(lambda t: date_value(t, required=False))
-        self.past_date = _remembered(lambda t: date_value(t, not_after=today))
+        self.past_date = _remembered(
+            lambda t: date_value(t, check=lambda d: dates.past_day(d, "date", today))
+        )
         self.description = _remembered(lambda t: text_value(t, "description", MAX_DESCRIPTION))
         self.unit_price = _remembered(lambda t: amounts(t, "unit price"))
         self.quantity = _remembered(_quantity)
@@ -914,6 +912,12 @@ class _Invoices(_Importer):
                         f"The due date {values[3]} is before the issue date {values[2]}.",
                     )
                     group.sound = False
+                elif issue_date is not None and due_date is not None:
+                    try:
+                        dates.due_day(due_date, issue_date)
+                    except BillingError as exc:
+                        self.problems.add(row, "due_date", str(exc))
+                        group.sound = False
             else:
                 self._agree(group, row, values, bad)
             group.last_row = row

@@ -6,18 +6,24 @@ ledger computes rather than receives, so it is rounded half up to the minor unit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from .errors import BillingError
 from .money import format_amount, max_major, parse_minor, scaled_exactly
-from .text import check_text
+from .text import check_line
 
 MAX_QUANTITY = 10_000
 MAX_DESCRIPTION = 500
 #: Tax rates are held in hundredths of a percent (10% -> 1000).
 BASIS = 10_000
+
+#: Typed numbers are ASCII digits only (Decimal and int also read other scripts' digits, and
+#: ``1e2``, ``1_000`` and ``+5``).
+_WHOLE = re.compile(r"[0-9]+")
+_PERCENT = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +43,24 @@ class LineInput:
 
 
 def _quantity(value: object, where: str) -> int:
+    """A whole quantity: typed digits (``"2"``), or an int or integral Decimal from code."""
+    whole = f"{where}: the quantity must be a whole number such as 1 or 2."
     if isinstance(value, (bool, float)):
-        raise BillingError(f"{where}: the quantity must be a whole number such as 1 or 2.")
-    try:
-        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)  # type: ignore[arg-type]
-    except (InvalidOperation, TypeError, ValueError):
-        raise BillingError(f"{where}: the quantity {value!r} is not a number.") from None
-    if not number.is_finite() or number != number.to_integral_value():
-        raise BillingError(f"{where}: the quantity must be a whole number such as 1 or 2.")
+        raise BillingError(whole)
+    if isinstance(value, str):
+        text = value.strip()
+        if not _WHOLE.fullmatch(text):
+            raise BillingError(
+                f"{where}: the quantity {value!r} is not a number; type a whole number such as "
+                "1 or 2 (digits 0-9)."
+            )
+        number = Decimal(text.lstrip("0")[:7] or "0")  # anything longer is out of range anyway
+    elif isinstance(value, (int, Decimal)):
+        number = Decimal(value)
+        if not number.is_finite() or number != number.to_integral_value():
+            raise BillingError(whole)
+    else:
+        raise BillingError(f"{where}: the quantity {value!r} is not a number.")
     if not 1 <= number <= MAX_QUANTITY:
         raise BillingError(f"{where}: the quantity must be between 1 and {MAX_QUANTITY:,}.")
     return int(number)
@@ -56,9 +72,13 @@ def parse_tax_rate(value: object, where: str = "Tax rate") -> int:
         return 0
     if isinstance(value, (bool, float)):
         raise BillingError(f"{where}: give the tax rate as text or a Decimal, such as 10.")
+    if isinstance(value, str):
+        text = value.strip().removesuffix("%").strip()
+        if not _PERCENT.fullmatch(text):
+            raise BillingError(f"{where}: {value!r} is not a percentage.")
+        value = text
     try:
-        text = value.strip().removesuffix("%") if isinstance(value, str) else value
-        rate = Decimal(text)  # type: ignore[arg-type]
+        rate = Decimal(value)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError, ValueError):
         raise BillingError(f"{where}: {value!r} is not a percentage.") from None
     if not rate.is_finite() or not 0 <= rate <= 100:
@@ -95,7 +115,7 @@ def parse_lines(lines: Sequence[Sequence[object]], currency: str) -> list[LineIn
             raise BillingError(
                 f"{where}: the description is longer than {MAX_DESCRIPTION} characters."
             )
-        check_text(description, f"description on line {number}", MAX_DESCRIPTION)
+        check_line(description, f"description on line {number}", MAX_DESCRIPTION)
         unit = parse_minor(price, currency, what=f"{where} unit price")  # type: ignore[arg-type]
         qty = _quantity(quantity, where)
         rate = parse_tax_rate(raw[3] if len(raw) == 4 else None, f"{where} tax rate")

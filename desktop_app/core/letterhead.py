@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .errors import BillingError
-from .text import check_text
+from .text import check_line, check_text
 
 MAX_ADDRESS = 500
 MAX_CONTACT = 200
@@ -29,6 +29,8 @@ TEXT_SETTINGS = {
     "clinic_tax_number": ("clinic's tax or business number", MAX_TAX_NUMBER),
     "document_footer": ("footer for printed documents", MAX_FOOTER),
 }
+#: The text fields that may have several lines (the others are single lines).
+MULTI_LINE = frozenset({"clinic_address", "document_footer"})
 LOGO_SETTING = "clinic_logo"
 
 _SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
@@ -64,6 +66,8 @@ def clean_text_setting(key: str, value: object) -> str:
     what, limit = TEXT_SETTINGS[key]
     if not isinstance(value, str):
         raise BillingError(f"The {what} must be text.")
+    if key not in MULTI_LINE:
+        return check_line(value.strip(), what, limit)
     lines = [line.rstrip() for line in value.strip().replace("\r\n", "\n").split("\n")]
     return check_text("\n".join(lines), what, limit)
 

@@ -27,7 +27,9 @@ _HIGH_DENOMINATION: Final = frozenset(
     """.split()
 )
 
-_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?$|^\.\d+$")
+#: Digits are ASCII 0-9 only: Decimal (and int) would also read Arabic-Indic, Devanagari and
+#: full-width digits, which no one types as an amount on purpose.
+_NUMBER = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?$|^\.\d+$", re.ASCII)
 _NOT_FINITE = re.compile(r"^[+-]?(?:nan|snan|inf|infinity)$", re.IGNORECASE)
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 

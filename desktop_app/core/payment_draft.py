@@ -52,7 +52,10 @@ class PaymentDraft:
 
     def parse_applied(self, invoice_id: object, amount: AmountInput) -> int:
         """One typed "Apply to invoices" amount in minor units, at most the invoice's balance."""
-        invoice = self._open_by_id().get(invoice_id)  # type: ignore[call-overload]
+        # True and 1.0 would find invoice 1 in a dict: only a plain int is an invoice id.
+        invoice = None
+        if isinstance(invoice_id, int) and not isinstance(invoice_id, bool):
+            invoice = self._open_by_id().get(invoice_id)
         if invoice is None:
             self.explain_not_open(invoice_id)
             raise BillingError(f"Invoice {invoice_id!r} is not open.")  # pragma: no cover

@@ -71,6 +71,9 @@ class Permission(StrEnum):
     EXPORTS = "export the clinic's data"
     IMPORTS = "import data"
     AUDIT = "read the audit log"
+    #: A backup holds every patient's billing and the staff password hashes: the same trust as
+    #: managing staff, so administrators only.
+    BACKUP = "back up or restore the clinic's database"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -1,10 +1,22 @@
-"""Free text staff type (names, descriptions, reasons): kept verbatim, with two exceptions.
+"""Free text staff type (names, descriptions, reasons): kept verbatim, with a few exceptions.
 
 Any Unicode is stored exactly as typed: accents, right-to-left scripts, emoji, combining marks,
-text that looks like SQL. Refused, with a reason, are text longer than its field and control
-characters other than tab and line breaks. NUL in particular cannot be stored by PostgreSQL and is
-never typed on purpose (it arrives by pasting from broken files), so both databases refuse it the
-same way rather than one of them cutting the text.
+text that looks like SQL. Refused, with a reason, are text longer than its field and characters
+that are never typed on purpose and change how the text reads:
+
+- control characters: C0 (NUL to U+001F), DEL and C1 (U+0080 to U+009F). NUL in particular cannot
+  be stored by PostgreSQL and arrives only by pasting from broken files, so both databases refuse
+  it the same way rather than one of them cutting the text;
+- the line and paragraph separators U+2028 and U+2029;
+- the invisible direction controls that reorder what follows them: the embeddings and overrides
+  U+202A to U+202E and the isolates U+2066 to U+2069 (a name with U+202E displays backwards: a
+  different name on screen and on paper than the one stored). The right-to-left and left-to-right
+  marks (U+200F, U+200E) and the Arabic letter mark (U+061C) stay allowed: people typing Arabic
+  and Hebrew use them, and they reorder nothing beyond themselves.
+
+Single-line text (names, descriptions, the clinic's and payment types' names, ids) refuses tabs
+and line breaks too (:func:`check_line`); multi-line text (reasons, an address, a footer) keeps
+them (:func:`check_text`).
 """
 
 from __future__ import annotations
@@ -13,32 +25,80 @@ import re
 
 from .errors import BillingError
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DIRECTION = "\u202a-\u202e\u2066-\u2069"
+#: Invisible characters that make two names look the same but differ (zero-width space, word
+#: joiner, byte order mark, deprecated format controls, interlinear annotation), and unpaired
+#: surrogates (broken text that neither database can store).
+_INVISIBLE = "\u200b\u2060\u206a-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
+_CONTROL = re.compile(
+    f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\u2028\u2029{_DIRECTION}{_INVISIBLE}]"
+)
+_LINE_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_DIRECTION}{_INVISIBLE}]")
 
 
-def check_text(value: str, what: str, max_length: int) -> str:
-    """Return ``value`` unchanged, or refuse control characters and over-long text."""
+def _refuse(char: str, what: str) -> BillingError:
+    code = ord(char)
+    if char in "\n\r":
+        return BillingError(f"The {what} contains a line break; keep it on one line.")
+    if char == "\t":
+        return BillingError(f"The {what} contains a tab; keep it on one line, without tabs.")
+    effect = ""
+    if code == 0:
+        name = "a NUL character"
+    elif char in "\u2028\u2029":
+        name = f"the {'line' if char == chr(0x2028) else 'paragraph'} separator U+{code:04X}"
+    elif 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        name = f"the invisible direction control U+{code:04X}"
+        effect = ", which makes it display in another order than it is stored"
+    elif 0xD800 <= code <= 0xDFFF:
+        name = f"a broken character (unpaired surrogate U+{code:04X})"
+    elif code >= 0x2000:
+        name = f"the invisible character U+{code:04X}"
+        effect = ", which makes it look like text it is not"
+    else:
+        name = f"the control character U+{code:04X}"
+    return BillingError(
+        f"The {what} contains {name} (usually from pasted text){effect}; remove it and save again."
+    )
+
+
+def _checked(value: str, what: str, max_length: int, pattern: re.Pattern[str]) -> str:
     if len(value) > max_length:
         raise BillingError(f"The {what} is longer than {max_length:,} characters.")
-    found = _CONTROL.search(value)
+    found = pattern.search(value)
     if found is not None:
-        code = ord(found.group())
-        name = "a NUL character" if code == 0 else f"the control character U+{code:04X}"
-        raise BillingError(
-            f"The {what} contains {name} (usually from pasted text); remove it and save again."
-        )
+        raise _refuse(found.group(), what)
     return value
 
 
+def check_text(value: str, what: str, max_length: int) -> str:
+    """Return multi-line ``value`` unchanged (tabs and line breaks allowed), or refuse control
+    characters, direction overrides and over-long text."""
+    return _checked(value, what, max_length, _CONTROL)
+
+
+def check_line(value: str, what: str, max_length: int) -> str:
+    """Return single-line ``value`` unchanged, or refuse what :func:`check_text` refuses and
+    tabs and line breaks too."""
+    return _checked(value, what, max_length, _LINE_CONTROL)
+
+
 def required_text(value: object, what: str, max_length: int) -> str:
-    """Stripped text that must not be empty (a reason, a name)."""
+    """Stripped multi-line text that must not be empty (a reason)."""
     if not isinstance(value, str) or not value.strip():
         raise BillingError(f"Enter the {what}.")
     return check_text(value.strip(), what, max_length)
 
 
+def required_line(value: object, what: str, max_length: int) -> str:
+    """Stripped single-line text that must not be empty (a name)."""
+    if not isinstance(value, str) or not value.strip():
+        raise BillingError(f"Enter the {what}.")
+    return check_line(value.strip(), what, max_length)
+
+
 def optional_text(value: object, what: str, max_length: int) -> str | None:
-    """Stripped text, or None when nothing was given."""
+    """Stripped multi-line text, or None when nothing was given."""
     if value is None:
         return None
     if not isinstance(value, str):

@@ -17,6 +17,11 @@ I6 a payment and its applications exist together: its sources add up to its tota
    invoices before credit does (money applied = min(total, applied)).
 I7 every cached figure (patient credit and outstanding, invoice paid and total) equals the
    figure recomputed from the records.
+I8 every money record has its audit entry: each invoice, payment, refund, credit note and credit
+   transfer its entry for being saved, and each void, reversal and removed application its own
+   (an application removed by its payment's reversal or its invoice's void is covered by that
+   entry). Invoices and payments created by a CSV import are covered by their import's entry
+   (one per imported file). One anti-join per check on the audit log's (entity, entity_id) index.
 """
 
 from __future__ import annotations
@@ -25,11 +30,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .db.models import (
     Application,
+    AuditEntry,
     CreditNote,
     CreditTransfer,
     Invoice,
@@ -307,6 +313,141 @@ def _queries() -> _Queries:
     return _Queries(patients, invoices, applications, request_ids, payments, credit_notes)
 
 
+#: Saves named in the I8 message; the rest are counted.
+MAX_UNAUDITED = 10
+
+
+def _audited(entity: str, record_id: Any, *actions: str) -> ColumnElement[bool]:
+    """Whether the audit log has an entry of one of ``actions`` for the record."""
+    return (
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.entity == entity,
+            AuditEntry.entity_id == record_id,
+            AuditEntry.action.in_(actions),
+        )
+        .exists()
+    )
+
+
+@cache
+def _audit_queries() -> list[tuple[int, str, Select[*tuple[Any, ...]]]]:
+    """I8, one query per check: the records whose audit entry is missing, as (number or id, what
+    the record is called) rows ("invoice #", 12). Each check comes with its table's place in the
+    message and what happened ("created")."""
+    audited_batches = select(AuditEntry.entity_id).where(AuditEntry.entity == "import_batch")
+
+    def saved(model: Any, entity: str, *actions: str) -> ColumnElement[bool]:
+        """Not audited when saved (an imported record: its import's entry covers it)."""
+        missing = not_(_audited(entity, model.id, *actions))
+        if hasattr(model, "import_batch_id"):
+            imported = model.import_batch_id.in_(audited_batches)
+            return and_(or_(model.import_batch_id.is_(None), not_(imported)), missing)
+        return missing
+
+    payment_label = case((Payment.kind == "refund", "refund "), else_="payment ")
+    pay = aliased(Payment)
+    inv = aliased(Invoice)
+    return [
+        (
+            0,
+            "created",
+            select(Invoice.number, literal("invoice #"))
+            .where(saved(Invoice, "invoice", "create invoice"))
+            .order_by(Invoice.number),
+        ),
+        (
+            0,
+            "voided",
+            select(Invoice.number, literal("invoice #"))
+            .where(Invoice.status == "void", not_(_audited("invoice", Invoice.id, "void invoice")))
+            .order_by(Invoice.number),
+        ),
+        (
+            1,
+            "recorded",
+            select(Payment.id, payment_label)
+            .where(saved(Payment, "payment", "record payment", "refund credit"))
+            .order_by(Payment.id),
+        ),
+        (
+            1,
+            "reversed",
+            select(Payment.id, payment_label)
+            .where(
+                Payment.reversed_at.is_not(None),
+                not_(_audited("payment", Payment.id, "reverse payment", "reverse refund")),
+            )
+            .order_by(Payment.id),
+        ),
+        (
+            2,
+            "removed",
+            select(Application.id, literal("application "))
+            .join(pay, pay.id == Application.payment_id)
+            .join(inv, inv.id == Application.invoice_id)
+            .where(
+                Application.removed_at.is_not(None),
+                pay.reversed_at.is_(None),
+                inv.status != "void",
+                not_(_audited("application", Application.id, "remove application")),
+            )
+            .order_by(Application.id),
+        ),
+        (
+            3,
+            "issued",
+            select(CreditNote.number, literal("credit note CN-"))
+            .where(saved(CreditNote, "credit_note", "issue credit note"))
+            .order_by(CreditNote.number),
+        ),
+        (
+            3,
+            "reversed",
+            select(CreditNote.number, literal("credit note CN-"))
+            .where(
+                CreditNote.reversed_at.is_not(None),
+                not_(_audited("credit_note", CreditNote.id, "reverse credit note")),
+            )
+            .order_by(CreditNote.number),
+        ),
+        (
+            4,
+            "made",
+            select(CreditTransfer.id, literal("credit transfer "))
+            .where(saved(CreditTransfer, "credit_transfer", "transfer credit"))
+            .order_by(CreditTransfer.id),
+        ),
+        (
+            4,
+            "reversed",
+            select(CreditTransfer.id, literal("credit transfer "))
+            .where(
+                CreditTransfer.reversed_at.is_not(None),
+                not_(_audited("credit_transfer", CreditTransfer.id, "reverse transfer")),
+            )
+            .order_by(CreditTransfer.id),
+        ),
+    ]
+
+
+def _unaudited(session: Session) -> list[str]:
+    """I8 in one sentence (or none): the saves the audit log has no entry for."""
+    found: list[tuple[int, int, int, str]] = []
+    for check, (table, what, statement) in enumerate(_audit_queries()):
+        for key, called in session.execute(statement):  # a record's save before its reversal
+            found.append((table, int(key), check, f"{called}{key} ({what})"))
+    if not found:
+        return []
+    found.sort()
+    named = ", ".join(text for *_, text in found[:MAX_UNAUDITED])
+    more = len(found) - MAX_UNAUDITED
+    if len(found) == 1:
+        return [f"I8 The audit log has no entry for {named}."]
+    rest = f" and {more} more" if more > 0 else ""
+    return [f"I8 The audit log has no entry for {len(found):,} saves: {named}{rest}."]
+
+
 def verify_ledger(session: Session, currency: str) -> list[str]:
     """All invariant violations found, as sentences; an empty list when the ledger is sound."""
 
@@ -437,4 +578,5 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
             f"I4 Credit note CN-{number}: of patient {note_patient} but its invoice "
             + ("is missing." if invoice_patient is None else f"is patient {invoice_patient}'s.")
         )
+    problems.extend(_unaudited(session))
     return problems

@@ -242,6 +242,16 @@ class MainWindow(QMainWindow):
         clinic = self._clinic
         if clinic is None or clinic.staff_member is None or self.is_locked:
             return
+        self._ask_sign_in(
+            clinic,
+            clinic.staff_member.username,
+            f"Locked after {self.idle_lock_minutes:g} minutes without use. Sign in to go on, or "
+            "sign in as someone else.",
+        )
+
+    def _ask_sign_in(self, clinic: Clinic, username: str, reason: str) -> None:
+        """Hide the patients until someone signs in to ``clinic`` (closing the window if no one
+        does)."""
         from desktop_app.ui.dialogs.sign_in import SignInDialog
 
         for window in (self._invoice_list_window, self._reports_window, self._audit_log_window):
@@ -249,13 +259,7 @@ class MainWindow(QMainWindow):
                 window.close()
         self._central().hide()
         self._locked = True
-        dialog = SignInDialog(
-            clinic,
-            self,
-            username=clinic.staff_member.username,
-            reason=f"Locked after {self.idle_lock_minutes:g} minutes without use. Sign in to "
-            "go on, or sign in as someone else.",
-        )
+        dialog = SignInDialog(clinic, self, username=username, reason=reason)
         self.sign_in_dialog = dialog
 
         def unlocked() -> None:
@@ -276,7 +280,8 @@ class MainWindow(QMainWindow):
         """Enable only what the signed-in role may do (the core refuses the rest anyway)."""
         allowed: dict[Permission, list[QAction | QPushButton]] = {
             Permission.PATIENTS: [self.new_patient_action, self.new_patient_button],
-            Permission.SETTINGS: [self.settings_action, self.backup_action, self.restore_action],
+            Permission.SETTINGS: [self.settings_action],
+            Permission.BACKUP: [self.backup_action, self.restore_action],
             Permission.REPORTS: [self.verify_action, self.reports_action],
             Permission.AUDIT: [self.audit_log_action],
             Permission.EXPORTS: [self.export_action, self.accounting_export_action],
@@ -924,7 +929,16 @@ class MainWindow(QMainWindow):
             return None
         result, reopened = outcome
         self._patient_id = None
+        before = self.clinic.staff_member
         self.open_clinic(reopened)
+        if reopened.has_staff():
+            # The restored ledger has its own staff accounts: the window does not carry on with
+            # every right as the database's owner; whoever goes on signs in to it.
+            self._ask_sign_in(
+                reopened,
+                "" if before is None else before.username,
+                "The backup was restored. Sign in to the restored clinic to go on.",
+            )
         return result
 
     def _choose_backup_path(self, database: Path) -> Path | None:

@@ -99,3 +99,24 @@ def test_restore_asks_nothing_when_run_with_no_keyboard(new_sqlite_url, tmp_path
     assert restored.returncode == 0, restored.stderr
     assert "before the restore is saved as" in restored.stdout
     assert names(url) == ["Ada Lovelace"]
+
+
+def test_backup_refuses_a_missing_or_foreign_database_and_creates_nothing(tmp_path, capsys):
+    import sqlite3
+    from contextlib import closing
+
+    missing = tmp_path / "missing.db"
+    assert main(["--database", f"sqlite:///{missing}", "backup", str(tmp_path)]) == 1
+    assert "There is no clinic database" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # looking did not create it
+    recipes = tmp_path / "recipes.db"
+    with closing(sqlite3.connect(recipes)) as conn:
+        conn.execute("CREATE TABLE recipes (name TEXT)")
+        conn.commit()
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["--database", f"sqlite:///{recipes}", "backup", str(out)]) == 1
+    assert "database of another program" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+    with closing(sqlite3.connect(recipes)) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["recipes"]

@@ -3,6 +3,9 @@ refused by row and column with nothing saved), cancel, progress, and bulk writin
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -485,3 +488,222 @@ def test_twenty_thousand_invoice_lines_are_written_in_bulk(with_patients, tmp_pa
     summary = clinic.summary()
     assert summary.open_invoices == 10_000 and summary.outstanding == Decimal("420000.00")
     assert clinic.verify() == []
+
+
+# -- the second pass: nothing in a file is trusted --------------------------------------------
+
+
+INVOICE_HEADER = (
+    "invoice_number,patient_external_id,issue_date,due_date,description,unit_price,quantity,"
+    "tax_rate\n"
+)
+
+
+def test_digits_of_other_scripts_are_not_numbers(with_invoices, tmp_path):
+    """Python's int and Decimal read Arabic-Indic, Devanagari and full-width digits: a file must
+    not (only 0-9 are digits), nor 1e2, +5 or 1_0."""
+    body = INVOICE_HEADER + (
+        "\u0666\u0660\u0661,P1,2026-10-01,,Consult,90,1,\n"  # Arabic-Indic 601
+        "\uff16\uff10\uff12,P1,2026-10-01,,Consult,90,1,\n"  # full-width 602
+        "603,P1,2026-10-01,,Consult,\u0669\u0660,1,\n"  # Arabic-Indic 90
+        "604,P1,2026-10-01,,Consult,\u096f\u0966.50,1,\n"  # Devanagari 90.50
+        "605,P1,2026-10-01,,Consult,90,\u0662,\n"
+        "606,P1,2026-10-01,,Consult,90,\u0968,\n"
+        "607,P1,2026-10-01,,Consult,90,1e2,\n"
+        "608,P1,2026-10-01,,Consult,90,+5,\n"
+        "609,P1,2026-10-01,,Consult,90,1_0,\n"
+        "610,P1,2026-10-01,,Consult,90,1,\u0661\u0660\n"
+        "611,P1,2026-10-01,,Consult,90,1,1e1\n"
+        "+612,P1,2026-10-01,,Consult,90,1,\n"
+    )
+    problems = refused(with_invoices, tmp_path, "invoices", body)
+    assert where(problems) == [
+        (2, "invoice_number"),
+        (3, "invoice_number"),
+        (4, "unit_price"),
+        (5, "unit_price"),
+        (6, "quantity"),
+        (7, "quantity"),
+        (8, "quantity"),
+        (9, "quantity"),
+        (10, "quantity"),
+        (11, "tax_rate"),
+        (12, "tax_rate"),
+        (13, "invoice_number"),
+    ]
+    body = (
+        "payment_ref,patient_external_id,payment_date,amount,method,invoice_number\n"
+        "A,P1,2026-10-01,\u0661\u0660,Cash,\n"
+        "B,P1,2026-10-01,$\uff11\uff10,Cash,\n"
+        "C,P1,2026-10-01,10,Cash,\u0665\u0660\u0661\n"
+    )
+    problems = refused(with_invoices, tmp_path, "payments", body)
+    assert where(problems) == [(2, "amount"), (3, "amount"), (4, "invoice_number")]
+    body = "patient_external_id,amount,as_of\nP1,\u0967\u0966,2026-10-01\n"
+    assert where(refused(with_invoices, tmp_path, "credit", body)) == [(2, "amount")]
+
+
+def test_dates_outside_the_ledgers_window_are_refused(with_invoices, tmp_path):
+    long_ago = date.today().replace(day=1) - timedelta(days=366 * 21)
+    body = INVOICE_HEADER + (
+        "601,P1,0001-01-01,,Consult,90,1,\n"
+        f"602,P1,{long_ago},,Consult,90,1,\n"
+        "603,P1,2200-01-01,,Consult,90,1,\n"
+        "604,P1,9999-12-31,,Consult,90,1,\n"
+        "605,P1,2026-10-01,9999-12-31,Consult,90,1,\n"
+        "606,P1,2026-10-01,2200-01-01,Consult,90,1,\n"
+    )
+    problems = refused(with_invoices, tmp_path, "invoices", body)
+    assert where(problems) == [
+        (2, "issue_date"),
+        (3, "issue_date"),
+        (4, "issue_date"),
+        (5, "issue_date"),
+        (6, "due_date"),
+        (7, "due_date"),
+    ]
+    assert "more than 20 years ago" in problems[0].reason
+    assert "ahead" in problems[2].reason
+    assert "more than 5 years after the issue date" in problems[4].reason
+    body = (
+        "payment_ref,patient_external_id,payment_date,amount,method\n"
+        "A,P1,0001-01-01,10,Cash\n"
+        f"B,P1,{long_ago},10,Cash\n"
+        "C,P1,9999-12-31,10,Cash\n"
+    )
+    problems = refused(with_invoices, tmp_path, "payments", body)
+    assert where(problems) == [(2, "payment_date"), (3, "payment_date"), (4, "payment_date")]
+    assert "in the future" in problems[2].reason
+    body = "patient_external_id,amount,as_of\nP1,10,1900-01-01\nP2,10,2200-01-01\n"
+    assert where(refused(with_invoices, tmp_path, "credit", body)) == [
+        (2, "as_of"),
+        (3, "as_of"),
+    ]
+
+
+def test_names_that_display_as_something_else_are_refused(clinic, tmp_path):
+    body = (
+        "external_id,first_name,last_name\n"
+        "P\u202e1,Ada,Lovelace\n"  # an id that reads backwards
+        "P2,Gr\u2066ace,Hopper\n"
+        'P3,Alan,"Tur\ning"\n'  # a quoted line break
+        "P4,Alan\tM,Turing\n"
+        "P5,Katherine,John\u2028son\n"
+        "P6,\u200f\u05e9\u05e8\u05d4,\u05db\u05d4\u05df\n"  # a right-to-left mark is fine
+    )
+    problems = refused(clinic, tmp_path, "patients", body)
+    assert where(problems) == [
+        (2, "external_id"),
+        (3, "first_name"),
+        (4, "last_name"),  # row 4 is two lines of the file: a quoted value's line break
+        (5, "first_name"),
+        (6, "last_name"),
+    ]
+    assert "U+202E" in problems[0].reason and "line break" in problems[2].reason
+    import_file(clinic, "patients", write(tmp_path, PATIENTS, "patients.csv"))
+    body = INVOICE_HEADER + "601,P1,2026-10-01,,Con\u202esult,90,1,\n"
+    assert where(refused(clinic, tmp_path, "invoices", body)) == [(2, "description")]
+    body = (
+        "payment_ref,patient_external_id,payment_date,amount,method\n"
+        "A\u202e,P1,2026-10-01,10,Cash\n"
+        "B,P1,2026-10-01,10,Ca\u202esh\n"
+    )
+    problems = refused(clinic, tmp_path, "payments", body)
+    assert where(problems) == [(2, "payment_ref"), (3, "method")]
+    assert "U+202E" in problems[1].reason
+
+
+# -- limits: what is read is bounded -----------------------------------------------------------
+
+
+def test_a_file_above_the_size_limit_is_refused_before_it_is_read(clinic, tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as out:  # sparse: no disk used
+        out.write(PATIENTS.encode())
+        out.truncate(50 * 1024 * 1024 + 1)  # docs/import-formats.md: at most 50 MB
+    before = snapshot(clinic)
+    with pytest.raises(ImportRefused) as caught:
+        import_file(clinic, "patients", path)
+    assert snapshot(clinic) == before
+    (problem,) = caught.value.problems
+    assert "larger than 50 MB" in problem.reason and "split it" in problem.reason
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_stream_is_read_only_up_to_the_size_limit(clinic, tmp_path, monkeypatch):
+    """A pipe (or a device such as /dev/zero) has no size to check first: reading stops one byte
+    past the limit."""
+    from desktop_app.core import import_csv
+
+    monkeypatch.setattr(import_csv, "MAX_FILE_BYTES", 100_000, raising=False)
+    pipe = tmp_path / "endless.csv"
+    os.mkfifo(pipe)
+    written = [0]
+
+    def endless() -> None:  # at most 50 MB, so a reader that never stops fails, not hangs
+        with contextlib.suppress(BrokenPipeError), pipe.open("wb") as out:
+            out.write(PATIENTS.encode())
+            while written[0] < 50_000_000:
+                out.write(b"P9,Ada,Lovelace\n" * 4096)
+                written[0] += 16 * 4096
+
+    writer = threading.Thread(target=endless, daemon=True)
+    writer.start()
+    before = snapshot(clinic)
+    try:
+        with pytest.raises(ImportRefused, match="larger than 100,000 bytes"):
+            import_file(clinic, "patients", pipe)
+    finally:
+        writer.join(timeout=30)
+    assert not writer.is_alive() and written[0] < 50_000_000
+    assert snapshot(clinic) == before
+    body = many_patients(100)
+    monkeypatch.setattr(import_csv, "MAX_FILE_BYTES", len(body.encode()), raising=False)
+    assert import_file(clinic, "patients", write(tmp_path, body)).created == {"patients": 100}
+
+
+def test_a_row_longer_than_the_limit_is_refused(clinic, tmp_path):
+    MAX_ROW_CHARS = 10_000  # noqa: N806 - docs/import-formats.md: rows of at most 10,000
+    for long_row in (
+        f"P2,{'a' * (MAX_ROW_CHARS + 1)},Hopper\n",  # one long value
+        "P2,Grace," + ",".join(["x"] * MAX_ROW_CHARS) + "\n",  # many short ones
+        'P2,"' + ("a" * 100 + "\n") * (MAX_ROW_CHARS // 100 + 1) + '",Hopper\n',  # quoted lines
+    ):
+        body = "external_id,first_name,last_name\nP1,Ada,Lovelace\n" + long_row + "P3,A,B\n"
+        (problem,) = refused(clinic, tmp_path, "patients", body)
+        assert (problem.row, problem.column) == (3, None)
+        assert "longer than 10,000 characters" in problem.reason
+    # The longest row the formats can need is well inside the limit.
+    long_names = "P3," + "é" * 200 + "," + "\u4e00" * 200 + "\n"
+    assert import_file(clinic, "patients", write(tmp_path, PATIENTS + long_names)).created == {
+        "patients": 3
+    }
+
+
+def test_a_file_of_mostly_empty_lines_is_refused_without_reading_it_all(clinic, tmp_path):
+    body = "external_id,first_name,last_name\n1,Ada,Lovelace\n" + "\n" * 1_000_001
+    before = snapshot(clinic)
+    with pytest.raises(ImportRefused) as caught:
+        import_file(clinic, "patients", write(tmp_path, body))
+    assert snapshot(clinic) == before
+    (problem,) = caught.value.problems
+    assert "more than 1,000,000 lines, most of them empty" in problem.reason
+
+
+def test_a_file_with_too_many_rows_is_refused(clinic, tmp_path, monkeypatch):
+    from desktop_app.core import import_csv
+
+    body = "external_id,first_name,last_name\n" + "".join(
+        f"{i},A,B\n"
+        for i in range(250_001)  # docs/import-formats.md: 250,000 rows at most
+    )
+    before = snapshot(clinic)
+    with pytest.raises(ImportRefused) as caught:
+        import_file(clinic, "patients", write(tmp_path, body))
+    assert snapshot(clinic) == before
+    (problem,) = caught.value.problems
+    assert "more than 250,000 rows" in problem.reason and "split it" in problem.reason
+    monkeypatch.setattr(import_csv, "MAX_ROWS", 50, raising=False)
+    with pytest.raises(ImportRefused, match="more than 50 rows"):
+        import_file(clinic, "patients", write(tmp_path, many_patients(51)))
+    assert import_file(clinic, "patients", write(tmp_path, many_patients(50))).rows == 50

@@ -92,3 +92,33 @@ def test_runs_as_a_module(new_sqlite_url):
     )
     assert done.returncode == 0, done.stderr
     assert "Imported 3 patients" in done.stdout
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_at_the_size_limit(new_sqlite_url):
+    """``import patients /dev/zero`` used to read until memory ran out (a MemoryError
+    traceback). It stops at the limit with a message. The child's address space is capped at
+    2 GB, so the test stays safe on a machine without the fix."""
+    import time
+
+    capped = (
+        "import resource, runpy, sys; "
+        "resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3)); "
+        "sys.argv = ['clinic-ledger', *sys.argv[1:]]; "
+        "runpy.run_module('desktop_app', run_name='__main__')"
+    )
+    url = new_sqlite_url()
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", capped, "--database", url, "import", "patients", "/dev/zero"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "zero was not imported" in done.stderr and "larger than 50 MB" in done.stderr
+    assert done.stdout == ""
+    assert time.monotonic() - started < 30
+    with Clinic.open(url) as clinic:
+        assert clinic.summary().patients == 0

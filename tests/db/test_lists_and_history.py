@@ -52,8 +52,13 @@ def test_draft_previews_in_memory_and_saves(clinic):
     later = clinic.create_invoice(pid, [("Consult", "10", 1)])
     with pytest.raises(ConcurrentChangeError, match="start the payment again"):
         draft.preview({}, {later: "1"})
-    clinic.record_payment(preview, "save")
-    assert clinic.credit(pid) == Decimal("25.00")
+    # Saving now would also pay the new invoice, which the preview does not show: refused.
+    with pytest.raises(ConcurrentChangeError, match=r"Invoice #2 was issued .* \$10.00 to it"):
+        clinic.record_payment(preview, "save")
+    fresh = clinic.payment_draft(pid, source_invoice=a).preview({"Cash": "5"}, {a: "40"})
+    assert fresh.applied == {a: Decimal("40.00"), later: Decimal("10.00")}
+    clinic.record_payment(fresh, "save")
+    assert clinic.credit(pid) == Decimal("15.00")
 
 
 def test_credit_history_explains_every_change(clinic):

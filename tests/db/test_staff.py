@@ -22,6 +22,7 @@ from desktop_app.core import (
     SignInError,
 )
 from desktop_app.core import staff as staff_rules
+from desktop_app.core.audit_log import AuditFilter
 from desktop_app.core.db.models import Staff
 from desktop_app.core.staff import ROLE_PERMISSIONS, wait_after
 
@@ -129,8 +130,15 @@ def test_sql_looking_names_cannot_be_created(clinic):
 def test_a_disabled_account_cannot_sign_in_until_enabled(team):
     admin = team["administrator"]
     admin.update_staff("desk", active=False)
-    with pytest.raises(SignInError, match="disabled"):
+    # The right password of a disabled account gets the answer a wrong one gets: it is not
+    # confirmed to whoever typed it (the audit log says why it was refused).
+    with pytest.raises(SignInError) as refused:
         team["owner"].sign_in("desk", PASSWORD)
+    assert str(refused.value) == REFUSED
+    newest = team["owner"].audit_entry_ids(AuditFilter(actions={"sign-in refused"}))[:1]
+    assert [entry.after for entry in team["owner"].audit_entries_by_ids(newest)] == [
+        {"disabled": True}
+    ]
     admin.update_staff("desk", active=True)
     assert team["owner"].sign_in("desk", PASSWORD).staff_member.role is Role.RECEPTIONIST
 
@@ -207,7 +215,19 @@ def _actions(ledger: dict[str, int]) -> dict[Permission, Callable[[Clinic], Any]
         Permission.EXPORTS: lambda c: c.preview_accounting_export(),
         Permission.IMPORTS: lambda c: _import(c),
         Permission.AUDIT: lambda c: c.audit_count(),
+        Permission.BACKUP: _backup,
     }
+
+
+def _backup(clinic: Clinic) -> None:
+    """A backup into a throwaway folder (on PostgreSQL, allowed means the pg_dump guidance)."""
+    import tempfile
+    from contextlib import suppress
+
+    from desktop_app.core.backup import ServerBackupError
+
+    with tempfile.TemporaryDirectory() as folder, suppress(ServerBackupError):
+        assert clinic.backup(folder).ok
 
 
 def _import(clinic: Clinic) -> None:

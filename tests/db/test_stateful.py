@@ -1,7 +1,8 @@
 """Hypothesis drives the Clinic API through long random sequences of operations.
 
 Every money movement is in play: payments (typed, automatic, from credit), pressing Save again,
-stale previews, refunds, reversals of payments and refunds, removing one application, voids,
+stale previews, previews a caller edited before saving (always refused, nothing saved), refunds,
+reversals of payments and refunds, removing one application, voids,
 credit notes (some refunded at once) and their reversals, transfers between patients and their
 reversals, and changes of the allocation mode. Refusals are expected exactly where the rules say.
 
@@ -18,6 +19,7 @@ on PostgreSQL):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -174,6 +176,42 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.clinic.record_payment(preview, request_id) == pay_id
 
     @precondition(lambda self: self.patients)
+    @rule(data=st.data(), delta=st.integers(1, 50_000), sign=st.sampled_from([1, -1]))
+    def tampered_preview_is_refused(self, data, delta, sign) -> None:
+        """A caller edits a prepared preview before saving it: always refused, nothing saved."""
+        pid = data.draw(st.sampled_from(self.patients))
+        sources = data.draw(st.dictionaries(st.sampled_from(TYPES), cents, max_size=2))
+        preview = self.clinic.preview_payment(pid, sources={k: dec(v) for k, v in sources.items()})
+        change = sign * delta
+        plan = preview.plan
+        ways = ["payment_total", "credit_available", "source", "credit_after"]
+        if plan.lines:
+            ways += ["applied", "from_money", "from_credit"]
+        way = data.draw(st.sampled_from(ways))
+        if way in ("applied", "from_money", "from_credit"):
+            target = data.draw(st.sampled_from(plan.lines))
+            lines = tuple(
+                ln._replace(**{way: getattr(ln, way) + change}) if ln is target else ln
+                for ln in plan.lines
+            )
+            forged = dataclasses.replace(preview, plan=dataclasses.replace(plan, lines=lines))
+        elif way == "source":
+            name = data.draw(st.sampled_from(TYPES))
+            amounts = dict(preview.sources_minor)
+            amounts[name] = amounts.get(name, 0) + change
+            forged = dataclasses.replace(preview, sources_minor=tuple(amounts.items()))
+        elif way == "credit_after":
+            forged = dataclasses.replace(preview, plan=dataclasses.replace(plan))
+            object.__setattr__(forged.plan, "credit_after", plan.credit_after + change)
+        else:
+            changed = {way: getattr(plan, way) + change}
+            forged = dataclasses.replace(preview, plan=dataclasses.replace(plan, **changed))
+        payments_before = len(self.clinic.payments(pid))
+        with pytest.raises(BillingError):
+            self.clinic.record_payment(forged, self.next_id())
+        assert len(self.clinic.payments(pid)) == payments_before
+
+    @precondition(lambda self: self.patients)
     @rule(data=st.data(), extra=st.integers(0, 2_000))
     def stale_preview_is_refused(self, data, extra) -> None:
         pid = data.draw(st.sampled_from(self.patients))
@@ -302,8 +340,9 @@ class LedgerMachine(RuleBasedStateMachine):
             with pytest.raises(BillingError, match="nothing to refund"):
                 self.clinic.credit_note(iid, None if amount is None else dec(minor), **call)
             return
-        note_id = self.clinic.credit_note(iid, None if amount is None else dec(minor), **call)
-        assert self.clinic.credit_note(iid, dec(minor), **call) == note_id  # Save pressed twice
+        asked = None if amount is None else dec(minor)
+        note_id = self.clinic.credit_note(iid, asked, **call)
+        assert self.clinic.credit_note(iid, asked, **call) == note_id  # Save pressed twice
         self.notes[note_id] = [iid, minor, applied, to_credit, 0]
         self.credited[iid] += applied
         if not refund_at_once:

@@ -12,7 +12,7 @@ TEXTS = [
     "Robert'); DROP TABLE patients;--",
     "%_\\' OR '1'='1",
     "e\u0301 (combining accent)",
-    "tab\tand\nnew line",
+    '\u200f\u05e9\u05e8\u05d4 \u200e(\u05ea"\u05d0)',  # right-to-left and left-to-right marks
     "x" * 200,
 ]
 
@@ -26,6 +26,21 @@ def test_text_round_trips_verbatim(clinic, text):
     assert clinic.invoice(iid).lines[0].description == text
     assert pid in clinic.patient_ids(text.split()[0])
     assert clinic.verify() == []
+
+
+def test_reasons_keep_their_lines_and_tabs(clinic):
+    """Names and descriptions are one line (a tab or a line break is refused); a reason may have
+    several."""
+    pid = clinic.add_patient("Ada", "Lovelace")
+    with pytest.raises(BillingError, match="contains a tab"):
+        clinic.add_patient("tab\tand\nnew line", "Smith")
+    with pytest.raises(BillingError, match="line break"):
+        clinic.add_patient("new\nline", "Smith")
+    with pytest.raises(BillingError, match="tab"):
+        clinic.create_invoice(pid, [("tab\tand", "10", 1)])
+    iid = clinic.create_invoice(pid, [("Consult", "10", 1)])
+    clinic.credit_note(iid, "1", reason="tab\tand\nnew line", request_id="cn")
+    assert clinic.credit_notes(pid)[0].reason == "tab\tand\nnew line"
 
 
 def test_text_too_long_is_refused_not_cut(clinic):

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from desktop_app.core import Clinic
+from desktop_app.core import BillingError, Clinic
+from desktop_app.core.db.engine import make_engine
 
 
 @pytest.fixture
@@ -112,7 +113,7 @@ def test_verify_names_the_damage(books, sql, expected):
     problems = clinic.verify()
     for sentence in expected:
         assert sentence in problems
-    assert all(p.split()[0] in {"I1", "I2", "I3", "I4", "I5", "I6", "I7"} for p in problems)
+    assert all(p.split()[0] in {"I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8"} for p in problems)
 
 
 def test_verify_finds_an_empty_payment_and_a_live_application_of_a_reversed_payment(books):
@@ -157,8 +158,14 @@ def test_verify_finds_duplicate_request_ids_on_postgresql(pg_databases):
             "created_at) SELECT patient_id, kind, payment_date, 0, request_id, created_at "
             "FROM payments"
         )
-    with Clinic.open(url) as clinic:
-        problems = clinic.verify()
+    # Without its unique index the database is no longer Clinic Ledger's: it is not opened.
+    with pytest.raises(BillingError, match="the index uq_payments_request_id on payments is"):
+        Clinic.open(url)
+    unchecked = Clinic(make_engine(url))  # what verify() finds in it all the same
+    try:
+        problems = unchecked.verify()
+    finally:
+        unchecked.close()
     assert "I5 Request 'twice' recorded 2 payments instead of one." in problems
 
 
@@ -188,3 +195,104 @@ def test_verify_flags_sources_with_the_wrong_sign(clinic):
     )
     tamper(clinic, "UPDATE payment_sources SET amount_minor = 2000 WHERE amount_minor = 1000")
     assert f"I6 Payment {pay}: 1 zero or negative source amount(s)." in clinic.verify()
+
+
+# -- I8: every money record has its audit entry ---------------------------------------------------
+
+
+def erase_audit_entries(clinic: Clinic, where: str, **params) -> None:
+    """Delete audit entries behind the append-only triggers' back (as a hand-made trigger or an
+    edit of the file would)."""
+    with clinic.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            guard = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'audit_log_no_delete'"
+            ).scalar_one()
+            conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+            conn.execute(text(f"DELETE FROM audit_log WHERE {where}"), params)
+            conn.exec_driver_sql(guard)
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
+            conn.execute(text(f"DELETE FROM audit_log WHERE {where}"), params)
+            conn.exec_driver_sql("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change")
+
+
+def every_kind_of_money_record(clinic: Clinic) -> None:
+    """Invoices (one void), payments and refunds (one of each reversed), a removed application,
+    a credit note and a transfer (each reversed)."""
+    ada = clinic.add_patient("Ada", "Lovelace")
+    grace = clinic.add_patient("Grace", "Hopper")
+    first = clinic.create_invoice(ada, [("Consult", "50", 1)], issue_date=date(2026, 11, 2))
+    clinic.record_payment(
+        clinic.preview_payment(ada, sources={"Cash": "100"}, source_invoice=first), "pay-1"
+    )
+    refund = clinic.refund_credit(ada, "5", method="Cash", request_id="refund-1")
+    clinic.reverse_payment(refund, "typed twice")
+    void = clinic.create_invoice(ada, [("Consult", "30", 1)], issue_date=date(2026, 11, 2))
+    clinic.void_invoice(void, "entered twice")
+    third = clinic.create_invoice(grace, [("Consult", "40", 1)], issue_date=date(2026, 11, 2))
+    paid = clinic.record_payment(
+        clinic.preview_payment(grace, sources={"EFTPOS": "40"}, source_invoice=third), "pay-2"
+    )
+    clinic.remove_application(clinic.payment(paid).applications[0].id, "wrong invoice")
+    prepay = clinic.record_payment(clinic.preview_payment(grace, sources={"Cash": "20"}), "pay-3")
+    clinic.reverse_payment(prepay, "card declined")
+    note = clinic.credit_note(first, "10", reason="discount", request_id="cn-1")
+    clinic.reverse_credit_note(note, "discount withdrawn")
+    moved = clinic.transfer_credit(ada, grace, "5", reason="family", request_id="t-1")
+    clinic.reverse_transfer(moved, "wrong patient")
+
+
+def test_verify_names_the_money_records_whose_audit_entry_is_missing(clinic):
+    every_kind_of_money_record(clinic)
+    assert clinic.verify() == []
+
+    erase_audit_entries(clinic, "action <> 'add patient'")
+
+    assert clinic.verify() == [
+        "I8 The audit log has no entry for 15 saves: invoice #1 (created), invoice #2 "
+        "(created), invoice #2 (voided), invoice #3 (created), payment 1 (recorded), refund 2 "
+        "(recorded), refund 2 (reversed), payment 3 (recorded), payment 4 (recorded), payment 4 "
+        "(reversed) and 5 more."
+    ]
+
+
+def test_verify_names_one_missing_audit_entry_of_each_kind(clinic):
+    every_kind_of_money_record(clinic)
+    erase_audit_entries(
+        clinic,
+        "action IN ('void invoice', 'remove application', 'reverse credit note', "
+        "'transfer credit')",
+    )
+    assert clinic.verify() == [
+        "I8 The audit log has no entry for 4 saves: invoice #2 (voided), application 2 "
+        "(removed), credit note CN-1 (reversed), credit transfer 1 (made)."
+    ]
+    erase_audit_entries(clinic, "action <> 'add patient'")
+    assert clinic.verify()[0].startswith("I8 The audit log has no entry for 15 saves: ")
+
+
+def test_verify_notices_an_audit_log_that_stops_recording(clinic):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    iid = clinic.create_invoice(pid, [("Consult", "50", 1)], issue_date=date(2026, 11, 2))
+    with clinic.engine.begin() as conn:  # added by hand while the clinic is open
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER quiet_audit BEFORE INSERT ON audit_log "
+                "BEGIN SELECT RAISE(IGNORE); END"
+            )
+        else:
+            # (Returning NULL would skip the row, which the save notices: it reads the new
+            # entry's id back. Blanking what the entry is about goes unnoticed.)
+            conn.exec_driver_sql(
+                "CREATE FUNCTION quiet_audit() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN NEW.entity_id := NULL; RETURN NEW; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER quiet_audit BEFORE INSERT ON audit_log FOR EACH ROW "
+                "EXECUTE FUNCTION quiet_audit()"
+            )
+    pay = clinic.record_payment(
+        clinic.preview_payment(pid, sources={"Cash": "50"}, source_invoice=iid), "pay"
+    )
+    assert clinic.verify() == [f"I8 The audit log has no entry for payment {pay} (recorded)."]

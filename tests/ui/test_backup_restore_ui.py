@@ -210,3 +210,74 @@ def test_a_clinic_server_gets_guidance_instead(qtbot, pg_databases, answer):
             assert "pg_restore --clean --if-exists" in texts[0]
         assert asked == [] and window.clinic is clinic
         window.close()  # before the clinic closes: a repaint must not open a new connection
+
+
+def test_only_an_administrator_backs_up_or_restores(
+    qtbot, new_sqlite_url, tmp_path, answer, monkeypatch
+):
+    from argon2 import PasswordHasher
+
+    from desktop_app.core import Role
+    from desktop_app.core import staff as staff_rules
+    from desktop_app.core.backup import backup_database
+
+    password = "correct horse 1"
+    monkeypatch.setattr(staff_rules, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+    url = new_sqlite_url()
+    with Clinic.open(url) as owner:
+        owner.add_patient("Ada", "Lovelace")
+        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, password)
+        admin = owner.sign_in("admin", password)
+        admin.add_staff("desk", "Dee Desk", Role.RECEPTIONIST, password)
+        admin.add_staff("books", "Bo Books", Role.BOOKKEEPER, password)
+        backup = backup_database(owner, tmp_path / "monday.db").path
+    chosen = tmp_path / "taken-home.db"
+    asked: list[Path] = []
+    for name in ("desk", "books"):
+        window = make_window(qtbot, Clinic.open(url).sign_in(name, password))
+        assert not window.backup_action.isEnabled()
+        assert not window.restore_action.isEnabled()
+        window._choose_backup_path = lambda database: asked.append(database) or chosen
+        window._choose_restore_path = lambda database: asked.append(database) or backup
+        for act in (window.back_up, window.restore_from_backup):
+            texts = answer(ok)
+            assert act() is None
+            assert "not allowed to back up or restore the clinic's database" in texts[0]
+        window.close()
+        window.clinic.close()
+    assert asked == [] and not chosen.exists()
+    assert not list(Path(url.removeprefix("sqlite:///")).parent.glob("*.before-restore-*"))
+    window = make_window(qtbot, Clinic.open(url).sign_in("admin", password))
+    assert window.backup_action.isEnabled() and window.restore_action.isEnabled()
+    window.close()
+    window.clinic.close()
+
+
+def test_after_a_restore_the_window_asks_who_goes_on(qtbot, new_sqlite_url, tmp_path, answer):
+    """A restore reopens the file as its owner; with staff accounts in the restored ledger the
+    window hides the patients until someone signs in, instead of carrying on with every right."""
+    from desktop_app.core import Role
+
+    password = "correct horse 1"
+    url = new_sqlite_url()
+    with Clinic.open(url) as owner:
+        owner.add_patient("Ada", "Lovelace")
+        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, password)
+    window = make_window(qtbot, Clinic.open(url).sign_in("admin", password))
+    backup = tmp_path / "monday.db"
+    window._choose_backup_path = lambda _database: backup
+    answer(ok)
+    window.backup_action.trigger()
+    window._choose_restore_path = lambda _database: backup
+    answer(click(QMessageBox.StandardButton.Yes), ok)
+    window.restore_action.trigger()
+
+    assert window.is_locked and not window.centralWidget().isVisible()
+    dialog = window.sign_in_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert "The backup was restored" in " ".join(
+        label.text() for label in dialog.findChildren(type(window.name_label))
+    )
+    dialog.reject()  # nobody signs in: the window closes
+    assert not window.isVisible()
+    window.clinic.close()

@@ -39,6 +39,25 @@ def test_tax_rounds_half_up():
         ([("Consult", "0", 1)], "nothing to bill"),
         ([("Consult", "10000000", 2)], "above the limit"),
         ([("Consult", "50")], "description, a unit price and a quantity"),
+        # Quantities are plain ASCII digits: nothing Python's Decimal would also read.
+        ([("Consult", "50", "\u0662")], "whole number"),  # Arabic-Indic 2
+        ([("Consult", "50", "\u0968")], "whole number"),  # Devanagari 2
+        ([("Consult", "50", "\uff12")], "whole number"),  # full-width 2
+        ([("Consult", "50", "1e2")], "whole number"),
+        ([("Consult", "50", "1_000")], "whole number"),
+        ([("Consult", "50", "+5")], "whole number"),
+        ([("Consult", "50", "1.")], "whole number"),
+        ([("Consult", "50", "2.0")], "whole number"),
+        ([("Consult", "50", "0x10")], "whole number"),
+        ([("Consult", "\u0665\u0660", 1)], "not an amount"),  # Arabic-Indic 50
+        ([("Consult", "\uff15\uff10", 1)], "not an amount"),
+        ([("Consult", "50", 1, "\u0661\u0660")], "not a percentage"),  # Arabic-Indic 10
+        ([("Consult", "50", 1, "1e1")], "not a percentage"),
+        ([("Consult", "50", 1, "1_0")], "not a percentage"),
+        ([("Consult", "50", 1, "+10")], "not a percentage"),
+        ([("Con\u202esult", "50", 1)], "U\\+202E"),  # right-to-left override
+        ([("Consult\nand more", "50", 1)], "line break"),
+        ([("Consult\tx", "50", 1)], "tab"),
     ],
 )
 def test_bad_lines_are_refused(lines, reason):
@@ -46,8 +65,15 @@ def test_bad_lines_are_refused(lines, reason):
         parse_lines(lines, "AUD")
 
 
+def test_quantity_forms():
+    lines = parse_lines([("A", "1", 2), ("B", "1", " 3 "), ("C", "1", "0004")], "AUD")
+    assert [ln.quantity for ln in lines] == [2, 3, 4]
+
+
 def test_tax_rate_forms():
     assert parse_tax_rate("10") == 1000
+    assert parse_tax_rate(" 12.5 % ".strip()) == 1250
+    assert parse_tax_rate(".5") == 50
     assert parse_tax_rate("12.5%") == 1250
     assert parse_tax_rate(None) == 0
     assert parse_tax_rate("") == 0

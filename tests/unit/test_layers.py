@@ -1,5 +1,5 @@
 """The layer rules of ARCHITECTURE.md, checked on the source: the core never imports Qt, and the
-domain (money, currencies, allocation, invoicing, errors, text) imports only the standard
+domain (money, currencies, allocation, invoicing, errors, text, dates) imports only the standard
 library."""
 
 import ast
@@ -7,7 +7,15 @@ import sys
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "desktop_app" / "core"
-DOMAIN = ["money.py", "currencies.py", "allocation.py", "invoicing.py", "errors.py", "text.py"]
+DOMAIN = [
+    "money.py",
+    "currencies.py",
+    "allocation.py",
+    "invoicing.py",
+    "errors.py",
+    "text.py",
+    "dates.py",
+]
 
 
 def imported_modules(path: Path) -> set[str]:

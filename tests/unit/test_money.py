@@ -68,6 +68,16 @@ def test_accepts_what_people_type(typed, cents):
         (True, "exact"),
         (None, "is not an amount"),
         ("£5", "is not an amount"),
+        # Only ASCII digits are numbers: Python's Decimal reads any script's digits.
+        ("\u0661\u0662\u0663", "is not an amount"),  # Arabic-Indic 123
+        ("$\u0661\u0660.50", "is not an amount"),
+        ("1\u0662.50", "is not an amount"),
+        ("\u0967\u0968\u0969", "is not an amount"),  # Devanagari 123
+        ("\uff11\uff12\uff13", "is not an amount"),  # full-width 123
+        ("12.\u0665\u0660", "is not an amount"),
+        ("\u06f1\u06f2", "is not an amount"),  # Persian 12
+        ("1_000", "is not an amount"),
+        ("+5", "is not an amount"),
     ],
 )
 def test_refuses_bad_amounts_with_a_reason(typed, reason):

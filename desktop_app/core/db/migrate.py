@@ -11,9 +11,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, inspect, text
 
 from .engine import WRITE_OPTION
+from .schema_check import database_shown, refuse_another_program
 
 #: The newest migration; a test checks it matches the migration scripts' head.
-HEAD_REVISION = "0007_staff"
+HEAD_REVISION = "0008_request_fingerprints"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 71_230_001
 
@@ -40,5 +41,7 @@ def upgrade(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
             if current_revision(connection) == HEAD_REVISION:
                 return
+        if current_revision(connection) is None:  # never create ours among another's tables
+            refuse_another_program(connection, database_shown(engine))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -202,6 +202,8 @@ class Payment(Base):
     payment_date: Mapped[date] = mapped_column(Date)
     total_minor: Mapped[int] = mapped_column(BigInteger)
     request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    #: SHA-256 of the save request (idempotency.py); None for records saved before 0008.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -298,6 +300,8 @@ class CreditNote(Base):
     to_credit_minor: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    #: SHA-256 of the save request (idempotency.py); None for records saved before 0008.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reverse_reason: Mapped[str | None] = mapped_column(Text)
@@ -319,6 +323,8 @@ class CreditTransfer(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str] = mapped_column(String(200), unique=True)
+    #: SHA-256 of the save request (idempotency.py); None for records saved before 0008.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reverse_reason: Mapped[str | None] = mapped_column(Text)

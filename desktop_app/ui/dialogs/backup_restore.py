@@ -1,7 +1,8 @@
 """Back up and restore from the File menu: choosing the file, confirming, showing the outcome.
 
-The work is done by :mod:`desktop_app.core.backup`; this module asks the questions. File choices
-use Qt's own (non-native) file dialog, so the window tests can drive it.
+The work is done by the clinic (``clinic.backup``, ``clinic.restore``: administrators only, see
+:mod:`desktop_app.core.backup`); this module asks the questions. File choices use Qt's own
+(non-native) file dialog, so the window tests can drive it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
-from desktop_app.core import BillingError
+from desktop_app.core import BillingError, Permission, PermissionDenied
 from desktop_app.core.backup import (
     BackupResult,
     RestoreResult,
     ServerBackupError,
-    backup_database,
-    restore_database,
     sqlite_database_path,
     suggested_backup_name,
 )
@@ -72,14 +71,26 @@ def _busy() -> Iterator[None]:
 
 
 def clinic_file(parent: QWidget, clinic: Clinic, title: str) -> Path | None:
-    """The clinic's SQLite file; for a PostgreSQL server, None after showing how to back it up."""
+    """The clinic's SQLite file; for a PostgreSQL server, None after showing how to back it up,
+    and None after saying so when the signed-in role may not back up or restore."""
     try:
+        if not clinic.may(Permission.BACKUP):  # asked before any file is chosen
+            raise PermissionDenied(_not_allowed(clinic))
         return sqlite_database_path(clinic)
     except ServerBackupError as exc:
         QMessageBox.information(parent, title, str(exc))
-    except BillingError as exc:
+    except (BillingError, PermissionDenied) as exc:
         QMessageBox.warning(parent, title, str(exc))
     return None
+
+
+def _not_allowed(clinic: Clinic) -> str:
+    staff = clinic.staff_member
+    who = "This account" if staff is None else f"{staff.full_name} ({staff.role.label.lower()})"
+    return (
+        f"{who} is not allowed to {Permission.BACKUP.value}: a backup holds every patient's "
+        "billing and the staff password hashes, so only an administrator backs up or restores."
+    )
 
 
 def back_up(
@@ -94,8 +105,8 @@ def back_up(
         return None
     try:
         with _busy():
-            result = backup_database(clinic, destination)
-    except BillingError as exc:
+            result = clinic.backup(destination)
+    except (BillingError, PermissionDenied) as exc:
         QMessageBox.warning(parent, BACKUP_TITLE, f"The backup was not made.\n\n{exc}")
         return None
     if result.ok:
@@ -140,11 +151,10 @@ def restore(
     if backup is None or not confirm_restore(parent, backup, database):
         return None
     url = clinic.url
-    clinic.close()
     try:
         with _busy():
-            result = restore_database(backup, url)
-    except BillingError as exc:
+            result = clinic.restore(backup)  # closes the clinic's connections first
+    except (BillingError, PermissionDenied) as exc:
         QMessageBox.warning(parent, RESTORE_TITLE, f"Nothing was restored.\n\n{exc}")
         return None
     try:

@@ -13,11 +13,16 @@ class BillingError(ValueError):
         code: a stable name for the kind of refusal (``"preview_altered"``,
             ``"request_reused"``), for callers and tests that must not depend on the wording;
             None where no code has been given yet.
+        field: the input the refusal is about (``"amount"``, ``"reason"``, ``"payment_date"``),
+            so a window can mark that field; None when it is about no one input.
     """
 
-    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str = "", *, code: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.field = field
 
 
 class ConcurrentChangeError(BillingError):

@@ -201,12 +201,13 @@ def _backup_or_restore(command: str, database: str | None, path: str) -> int:
     """Run ``backup`` or ``restore`` with full rights (whoever runs the command holds the
     database file); 1 and stderr on failure.
 
-    A backup opens the clinic (checking its schema) and calls ``clinic.backup``. A restore does
-    not open the database it replaces (it may be the damaged one): ``restore_database`` checks the
-    backup instead.
+    Neither opens the clinic: a backup copies the file as it is (never upgrading it first, and
+    still copying a database whose schema was changed by hand: it may be the best copy there is,
+    and the result lists what differs), and a restore does not open the database it replaces (it
+    may be the damaged one): ``restore_database`` checks the backup instead. Roles limit clinics
+    signed in to a staff account; the command line has no such account.
     """
-    from desktop_app.core import Clinic
-    from desktop_app.core.backup import restore_database, sqlite_database_path
+    from desktop_app.core.backup import backup_database, restore_database
     from desktop_app.core.db.engine import default_database_url
 
     url = database or default_database_url()
@@ -214,11 +215,7 @@ def _backup_or_restore(command: str, database: str | None, path: str) -> int:
         if command == "restore":
             print(restore_database(path, url).describe())
             return 0
-        source = sqlite_database_path(url)  # a server's guidance, before connecting to it
-        if not source.is_file():  # opening would create an empty clinic to back up
-            raise BillingError(f"There is no clinic database at {source} to back up.")
-        with Clinic.open(url) as clinic:
-            result = clinic.backup(path)
+        result = backup_database(url, path)
     except BillingError as exc:
         print(f"clinic-ledger: {exc}", file=sys.stderr)
         return 1

@@ -1,12 +1,16 @@
 """The headless core of Clinic Ledger: no Qt anywhere below this package.
 
-The public door (see API.md)::
+The public door, and the windows' only one (docs/ledger-rules.md, "Layers"; checked by
+``lint-imports``)::
 
     from desktop_app.core import Clinic, AllocationMode, BillingError, ConcurrentChangeError
 
 Names are loaded on first use (PEP 562), so code that needs only the light domain modules (money,
 errors, records) does not pay for importing the database layer; the desktop window relies on this
-to appear before SQLAlchemy is loaded.
+to appear before SQLAlchemy is loaded. Each name imports only its own module when first used (a
+backup result does not load the accounting export). Two names are renamed here, being too general
+for the package: ``IMPORT_COLUMNS`` and ``import_template`` (``importing.COLUMNS``,
+``importing.template``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,30 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .accounting_export import ExportSummary
+    from .accounting_mapping import DATE_FORMATS, AccountMapping
     from .allocation import AllocationMode, AllocationPlan, OpenInvoice, PlanLine, allocate
+    from .audit_log import AuditFilter, AuditLogReader, AuditRecord
+    from .backup import (
+        BackupResult,
+        RestoreResult,
+        ServerBackupError,
+        sqlite_database_path,
+        suggested_backup_name,
+    )
     from .clinic import Clinic
+    from .corrections import credit_note_split
+    from .currencies import MINOR_UNITS
+    from .documents import InvoiceDocument, ReceiptDocument, StatementDocument
     from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
+    from .export import ExportCancelled, export_csv, rows_text
+    from .importing import COLUMNS as IMPORT_COLUMNS
+    from .importing import ImportProblem, ImportRefused, ImportResult, import_file
+    from .importing import template as import_template
+    from .invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
+    from .invoicing import parse_lines
+    from .letterhead import Letterhead
+    from .liability import CreditLiability
     from .money import Money, format_amount, parse_minor, to_decimal
     from .payment_draft import PaymentDraft
     from .records import (
@@ -34,14 +59,44 @@ if TYPE_CHECKING:
         PaymentRecord,
         TransferRecord,
     )
+    from .reports import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
+    from .spreadsheet_text import safe_text
     from .staff import Permission, PermissionDenied, Role, SignInError, StaffMember
 
 _HOMES = {
+    "accounting_export": ["ExportSummary"],
+    "accounting_mapping": ["DATE_FORMATS", "AccountMapping"],
     "allocation": ["AllocationMode", "AllocationPlan", "OpenInvoice", "PlanLine", "allocate"],
+    "audit_log": ["AuditFilter", "AuditLogReader", "AuditRecord"],
+    "backup": [
+        "BackupResult",
+        "RestoreResult",
+        "ServerBackupError",
+        "sqlite_database_path",
+        "suggested_backup_name",
+    ],
     "clinic": ["Clinic"],
+    "corrections": ["credit_note_split"],
+    "currencies": ["MINOR_UNITS"],
+    "documents": ["InvoiceDocument", "ReceiptDocument", "StatementDocument"],
     "errors": ["BillingError", "ConcurrentChangeError", "DatabaseBusyError", "NotFoundError"],
+    "export": ["ExportCancelled", "export_csv", "rows_text"],
+    "importing": [
+        "IMPORT_COLUMNS",
+        "ImportProblem",
+        "ImportRefused",
+        "ImportResult",
+        "import_file",
+        "import_template",
+    ],
+    "invoice_list": ["InvoiceKey", "InvoiceListRow", "InvoicePage"],
+    "invoicing": ["parse_lines"],
+    "letterhead": ["Letterhead"],
+    "liability": ["CreditLiability"],
     "money": ["Money", "format_amount", "parse_minor", "to_decimal"],
     "payment_draft": ["PaymentDraft"],
+    "reports": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
+    "spreadsheet_text": ["safe_text"],
     "staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
     "records": [
         "ApplicationRecord",
@@ -59,22 +114,46 @@ _HOMES = {
     ],
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
+#: Names exported under another name than their module's.
+_RENAMED = {"IMPORT_COLUMNS": "COLUMNS", "import_template": "template"}
 
 __all__ = [
+    "BUCKET_NAMES",
+    "DATE_FORMATS",
+    "IMPORT_COLUMNS",
+    "MINOR_UNITS",
+    "AccountMapping",
+    "AgedReceivables",
+    "AgedRow",
     "AllocationMode",
     "AllocationPlan",
     "ApplicationRecord",
+    "AuditFilter",
+    "AuditLogReader",
+    "AuditRecord",
+    "BackupResult",
     "BillingError",
     "Clinic",
     "ClinicSummary",
     "ConcurrentChangeError",
+    "CreditLiability",
     "CreditLot",
     "CreditMovement",
     "CreditNoteRecord",
     "CreditUse",
     "DatabaseBusyError",
+    "ExportCancelled",
+    "ExportSummary",
+    "ImportProblem",
+    "ImportRefused",
+    "ImportResult",
+    "InvoiceDocument",
+    "InvoiceKey",
     "InvoiceLineRecord",
+    "InvoiceListRow",
+    "InvoicePage",
     "InvoiceRecord",
+    "Letterhead",
     "Money",
     "NotFoundError",
     "OpenInvoice",
@@ -85,13 +164,28 @@ __all__ = [
     "Permission",
     "PermissionDenied",
     "PlanLine",
+    "ReceiptDocument",
+    "RestoreResult",
     "Role",
+    "ServerBackupError",
     "SignInError",
     "StaffMember",
+    "StatementDocument",
+    "Takings",
+    "TakingsLine",
     "TransferRecord",
     "allocate",
+    "credit_note_split",
+    "export_csv",
     "format_amount",
+    "import_file",
+    "import_template",
+    "parse_lines",
     "parse_minor",
+    "rows_text",
+    "safe_text",
+    "sqlite_database_path",
+    "suggested_backup_name",
     "to_decimal",
 ]
 assert sorted(_MODULE_OF) == sorted(__all__)
@@ -101,7 +195,7 @@ def __getattr__(name: str) -> Any:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
+    value = getattr(import_module(f".{module}", __name__), _RENAMED.get(name, name))
     globals()[name] = value
     return value
 

@@ -57,8 +57,9 @@ from .db.models import (
     PaymentSource,
     PaymentType,
 )
-from .export import safe_text
+from .kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
 from .money import format_amount
+from .spreadsheet_text import safe_text
 
 TARGET = "xero"
 
@@ -338,7 +339,9 @@ class _NameCache:
 
 def _invoices(session: Session, batch: _Batch, names: _NameCache, through: date) -> None:
     m = batch.mapping
-    new, changed = _new_and_changed(session, "invoice", Invoice.id, Invoice.status == "void")
+    new, changed = _new_and_changed(
+        session, "invoice", Invoice.id, Invoice.status == InvoiceStatus.VOID
+    )
     _defer(
         session,
         batch,
@@ -353,14 +356,14 @@ def _invoices(session: Session, batch: _Batch, names: _NameCache, through: date)
     for line in session.execute(
         select(InvoiceLine.__table__)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(Invoice.issue_date <= through, Invoice.status != "void", new)
+        .where(Invoice.issue_date <= through, Invoice.status != InvoiceStatus.VOID, new)
         .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
     ):
         lines[line.invoice_id].append(line)
     for inv in rows:
         number = f"{m.invoice_prefix}{inv.number}"
         contact = names(inv.patient_id)
-        if inv.status == "void":
+        if inv.status == InvoiceStatus.VOID:
             batch.sent("invoice", inv.id, inv.total_minor, "skipped")
             batch.reconcile(
                 "voided before export: left out", number, inv.issue_date, contact, inv.total_minor
@@ -624,7 +627,9 @@ def _payments(session: Session, batch: _Batch, names: _NameCache, through: date)
             )
             continue
         what = (
-            "Refund of account credit" if pay.kind == "refund" else "Received into account credit"
+            "Refund of account credit"
+            if pay.kind == PaymentKind.REFUND
+            else "Received into account credit"
         )
         money_rows(pay, pay.payment_date, 1, what)
         batch.sent("payment", pay.id, pay.total_minor, "new")
@@ -868,12 +873,11 @@ def save_export(
         )
     audit.record(
         session,
-        actor,
-        "accounting export",
-        "accounting_export",
-        export.id,
-        None,
-        {
+        actor=actor,
+        action=AuditAction.ACCOUNTING_EXPORT,
+        entity=AuditEntity.ACCOUNTING_EXPORT,
+        entity_id=export.id,
+        after={
             "target": TARGET,
             "through": through.isoformat(),
             "folder": str(folder),

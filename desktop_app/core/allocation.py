@@ -3,7 +3,7 @@
 Pure and deterministic: no I/O, no clock, standard library (and :mod:`.money`) only. Amounts are
 integer minor units of the clinic's one currency.
 
-Rules (DOMAIN.md, "Paying an invoice"):
+Rules (docs/ledger-rules.md, "Allocation"):
 
 * the pool is ``payment total + available credit``;
 * amounts staff typed always win; the automatic mode distributes the rest of the pool over the

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .db.models import AuditEntry
+from .kinds import AuditAction, AuditEntity
 
 _clock_lock = threading.Lock()
 _last: datetime | None = None
@@ -67,14 +68,18 @@ def _dump(value: dict[str, Any] | None) -> str | None:
 
 def record(
     session: Session,
+    *,
     actor: str,
-    action: str,
-    entity: str,
+    action: AuditAction,
+    entity: AuditEntity,
     entity_id: int | None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Add one audit entry to the current transaction (it commits or rolls back with the change)."""
+    """Add one audit entry to the current transaction (it commits or rolls back with the change).
+
+    Keyword-only: seven values of which four are text would otherwise be easy to swap unseen.
+    """
     session.add(
         AuditEntry(
             at=moment(session),

@@ -16,8 +16,10 @@ PostgreSQL (a clinic server): both refuse with :class:`ServerBackupError`, whose
 ``pg_dump`` / ``pg_restore`` commands to give the server's administrator.
 
 This module imports only the standard library at load time (the window imports it before the
-database layer is loaded); SQLAlchemy, Alembic and the :class:`~desktop_app.core.clinic.Clinic`
-facade are imported when a backup or restore runs.
+database layer is loaded); SQLAlchemy and Alembic are imported when a backup or restore runs. It
+never imports the :class:`~desktop_app.core.clinic.Clinic` facade, which imports it: a clinic is
+taken as :class:`OpenClinic` (what a backup needs of one), and a restore checks its copy with the
+database layer directly.
 """
 
 from __future__ import annotations
@@ -32,12 +34,26 @@ from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import BillingError, DatabaseBusyError
 
 if TYPE_CHECKING:
-    from .clinic import Clinic
+    from sqlalchemy import Engine
+
+    from .staff import Permission
+
+
+class OpenClinic(Protocol):
+    """What a backup needs of an open clinic (a :class:`~desktop_app.core.clinic.Clinic`)."""
+
+    @property
+    def engine(self) -> Engine:
+        """The clinic's database engine."""
+
+    def may(self, permission: Permission) -> bool:
+        """Whether the clinic's signed-in staff member (if any) has ``permission``."""
+
 
 #: How long a backup or restore waits for another window's save before giving up (seconds).
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -130,7 +146,7 @@ class RestoreResult:
 # -- where the clinic lives ------------------------------------------------------------------
 
 
-def _url_text(clinic_or_url: Clinic | str) -> str:
+def _url_text(clinic_or_url: OpenClinic | str) -> str:
     if isinstance(clinic_or_url, str):
         return clinic_or_url
     return clinic_or_url.engine.url.render_as_string(hide_password=False)
@@ -162,7 +178,7 @@ def postgres_backup_guidance(url: str) -> str:
     )
 
 
-def sqlite_database_path(clinic_or_url: Clinic | str) -> Path:
+def sqlite_database_path(clinic_or_url: OpenClinic | str) -> Path:
     """The clinic's SQLite file (absolute).
 
     Raises:
@@ -199,7 +215,7 @@ def suggested_backup_name(database: Path, day: date | None = None) -> str:
 # -- backup ----------------------------------------------------------------------------------
 
 
-def backup_database(clinic_or_url: Clinic | str, destination: Path | str) -> BackupResult:
+def backup_database(clinic_or_url: OpenClinic | str, destination: Path | str) -> BackupResult:
     """Copy the clinic's SQLite database to ``destination`` and check the copy.
 
     Safe while other windows are saving: the copy is one consistent snapshot and holds only
@@ -470,11 +486,22 @@ def _check_revision(conn: sqlite3.Connection, what: str) -> None:
 
 def _verify(path: Path, *, what: str) -> list[str]:
     """Open a copy as a clinic (bringing it to this version's schema) and verify its ledger."""
-    from .clinic import Clinic
+    from sqlalchemy.orm import Session
+
+    from .db.migrate import open_database
+    from .db.models import Setting
+    from .verify import verify_ledger
 
     try:
-        with Clinic.open(f"sqlite:///{path}") as clinic:
-            return clinic.verify()
+        engine = open_database(f"sqlite:///{path}")
+        try:
+            with Session(engine) as session, session.begin():
+                currency = session.get(Setting, "currency")
+                if currency is None:
+                    raise RuntimeError("The clinic database has no 'currency' setting.")
+                return verify_ledger(session, currency.value)
+        finally:
+            engine.dispose()
     except BillingError:
         raise
     except Exception as exc:  # a schema this version cannot read: never restore it

@@ -12,6 +12,7 @@ import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +20,7 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from . import (
@@ -47,8 +48,8 @@ from .corrections import MAX_REASON
 from .currencies import normalize_currency
 from .db import raw as raw_sql
 from .db.credentials import with_stored_password
-from .db.engine import WRITE_OPTION, default_database_url, is_sqlite, make_engine
-from .db.migrate import upgrade
+from .db.engine import WRITE_OPTION, default_database_url, is_sqlite
+from .db.migrate import open_database
 from .db.models import (
     Application,
     Counter,
@@ -62,7 +63,6 @@ from .db.models import (
     Setting,
     Staff,
 )
-from .db.schema_check import check_schema, database_shown
 from .errors import (
     REQUEST_REUSED,
     BillingError,
@@ -72,6 +72,7 @@ from .errors import (
 )
 from .invoice_list import InvoiceKey, InvoicePage
 from .invoicing import parse_lines
+from .kinds import AuditAction, AuditEntity, InvoiceStatus
 from .letterhead import Letterhead
 from .money import AmountInput, parse_minor, to_decimal
 from .payment_draft import PaymentDraft
@@ -96,6 +97,7 @@ from .staff import (
     StaffMember,
 )
 from .text import check_line, optional_text, required_line, required_text
+from .transaction import Transaction
 from .verify import verify_ledger
 
 #: One patient's cached figures and the clinic's currency, in one statement.
@@ -198,11 +200,11 @@ def _check_request_id(request_id: object) -> str:
     return request_id
 
 
-def _not_future(day: date | None, what: str) -> date:
+def _not_future(day: date | None, what: str, *, field: str | None = None) -> date:
     """The date of a money movement (default today): a day within the ledger's window, never
-    after today (dates.py)."""
+    after today (dates.py); a refusal names ``field``."""
     today = date.today()
-    return today if day is None else dates.past_day(day, f"{what} date", today)
+    return today if day is None else dates.past_day(day, f"{what} date", today, field=field)
 
 
 def _until_today(day: date | None, what: str) -> date:
@@ -243,11 +245,21 @@ def _requires(permission: Permission) -> Callable[[_F], _F]:
         @functools.wraps(method)
         def checked(self: Clinic, *args: Any, **kwargs: Any) -> Any:
             self._check(permission)
-            return method(self, *args, **kwargs)
+            token = _REQUIRED.set(permission)  # checked again, locked, as the write begins
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                _REQUIRED.reset(token)
 
         return cast(_F, checked)
 
     return wrap
+
+
+#: The permission the call in progress needs (set by :func:`_requires`): a write re-checks it
+#: as it begins, with the staff row share-locked until it ends, so a role lowered meanwhile
+#: either refuses the save or waits for it.
+_REQUIRED: ContextVar[Permission | None] = ContextVar("required_permission", default=None)
 
 
 def _reads_patient(method: _F) -> _F:
@@ -328,6 +340,8 @@ class Clinic:
         with self._read() as session:
             row = session.get(Staff, staff.id)
             current = None if row is None else _staff_record(row)
+        if current is not None and current.username != staff.username:
+            current = None  # the account was deleted and its id reused: not the same person
         if current is None or not current.active:  # a disabled account: refused everything
             raise PermissionDenied(
                 f"{staff.full_name}'s staff account is disabled; an administrator can enable it."
@@ -396,25 +410,24 @@ class Clinic:
             matches = staff_rules.password_matches(row.password_hash, password)
             if waiting and matches:
                 raise SignInError(refused)  # the right password still waits its turn
+            why: dict[str, Any] | None = None
             if not matches:
                 row.failed_attempts += 1
                 wait = staff_rules.wait_after(row.failed_attempts)
                 row.wait_until = now + wait if wait else None
-                audit.record(
-                    session,
-                    name,
-                    "sign-in refused",
-                    "staff",
-                    row.id,
-                    None,
-                    {"failed_attempts": row.failed_attempts},
-                )
-                failed = SignInError(refused)
+                why = {"failed_attempts": row.failed_attempts}
             elif not row.active:
                 # The same answer as a wrong password: the right password of a disabled account
                 # must not be confirmed to whoever typed it. The audit log says why.
+                why = {"disabled": True}
+            if why is not None:
                 audit.record(
-                    session, name, "sign-in refused", "staff", row.id, None, {"disabled": True}
+                    session,
+                    actor=name,
+                    action=AuditAction.SIGN_IN_REFUSED,
+                    entity=AuditEntity.STAFF,
+                    entity_id=row.id,
+                    after=why,
                 )
                 failed = SignInError(refused)
             else:
@@ -422,7 +435,13 @@ class Clinic:
                 row.failed_attempts, row.wait_until = 0, None
                 if staff_rules.needs_rehash(row.password_hash):
                     row.password_hash = staff_rules.hash_password(password)
-                audit.record(session, name, "sign in", "staff", row.id, None, None)
+                audit.record(
+                    session,
+                    actor=name,
+                    action=AuditAction.SIGN_IN,
+                    entity=AuditEntity.STAFF,
+                    entity_id=row.id,
+                )
                 member = _staff_record(row)
         if failed is not None:  # the count of wrong passwords is saved all the same
             raise failed
@@ -438,7 +457,7 @@ class Clinic:
         chosen = staff_rules.role_of(role)
         secret = staff_rules.check_new_password(password)
         hashed = staff_rules.hash_password(secret)
-        with self._write() as session:
+        with self._write(managing_staff=True) as session:
             if session.scalar(select(Staff.id).where(Staff.username == name)) is not None:
                 raise BillingError(f"There is already a staff account named {name}.")
             first = not session.scalar(select(func.count()).select_from(Staff))
@@ -459,12 +478,11 @@ class Clinic:
             session.flush()
             audit.record(
                 session,
-                self._actor,
-                "add staff",
-                "staff",
-                row.id,
-                None,
-                {"username": name, "full_name": full, "role": chosen.value},
+                actor=self._actor,
+                action=AuditAction.ADD_STAFF,
+                entity=AuditEntity.STAFF,
+                entity_id=row.id,
+                after={"username": name, "full_name": full, "role": chosen.value},
             )
             return _staff_record(row)
 
@@ -489,18 +507,30 @@ class Clinic:
                 raise SignInError("The current password is not right; nothing was changed.")
             row.password_hash = staff_rules.hash_password(secret)
             row.password_changed_at = audit.moment(session)
-            audit.record(session, self._actor, "change password", "staff", row.id, None, None)
+            audit.record(
+                session,
+                actor=self._actor,
+                action=AuditAction.CHANGE_PASSWORD,
+                entity=AuditEntity.STAFF,
+                entity_id=row.id,
+            )
 
     @_requires(Permission.STAFF)
     def reset_password(self, username: str, new: str) -> None:
         """An administrator sets a staff member's password (and ends any wait after wrong ones)."""
         secret = staff_rules.check_new_password(new)
-        with self._write() as session:
+        with self._write(managing_staff=True) as session:
             row = self._staff_row(session, username)
             row.password_hash = staff_rules.hash_password(secret)
             row.password_changed_at = audit.moment(session)
             row.failed_attempts, row.wait_until = 0, None
-            audit.record(session, self._actor, "reset password", "staff", row.id, None, None)
+            audit.record(
+                session,
+                actor=self._actor,
+                action=AuditAction.RESET_PASSWORD,
+                entity=AuditEntity.STAFF,
+                entity_id=row.id,
+            )
 
     @_requires(Permission.STAFF)
     def update_staff(
@@ -519,7 +549,7 @@ class Clinic:
             if full_name is None
             else required_line(full_name, "staff member's full name", staff_rules.MAX_FULL_NAME)
         )
-        with self._write() as session:
+        with self._write(managing_staff=True) as session:
             # Every administrator's row first, in one order: two administrators demoting each
             # other at once on PostgreSQL cannot both see the other still in place.
             session.scalars(
@@ -549,7 +579,15 @@ class Clinic:
                 )
             after = {"role": row.role, "active": row.active, "full_name": row.full_name}
             if after != before:
-                audit.record(session, self._actor, "change staff", "staff", row.id, before, after)
+                audit.record(
+                    session,
+                    actor=self._actor,
+                    action=AuditAction.CHANGE_STAFF,
+                    entity=AuditEntity.STAFF,
+                    entity_id=row.id,
+                    before=before,
+                    after=after,
+                )
             return _staff_record(row)
 
     @_requires(Permission.PATIENTS)
@@ -589,12 +627,12 @@ class Clinic:
             if patient.practitioner_id != staff_id:
                 audit.record(
                     session,
-                    self._actor,
-                    "assign practitioner",
-                    "patient",
-                    patient.id,
-                    {"practitioner_id": patient.practitioner_id},
-                    {"practitioner_id": staff_id},
+                    actor=self._actor,
+                    action=AuditAction.ASSIGN_PRACTITIONER,
+                    entity=AuditEntity.PATIENT,
+                    entity_id=patient.id,
+                    before={"practitioner_id": patient.practitioner_id},
+                    after={"practitioner_id": staff_id},
                 )
                 patient.practitioner_id = staff_id
 
@@ -618,20 +656,7 @@ class Clinic:
                 the SQLite file in the user's data folder.
         """
         # A PostgreSQL password comes from the keychain, never from a file (db/credentials.py).
-        engine = make_engine(with_stored_password(url or default_database_url()))
-        try:
-            upgrade(engine)
-            check_schema(engine, database_shown(engine))  # nothing foreign runs in the ledger
-        except DBAPIError as exc:
-            engine.dispose()
-            raise BillingError(
-                f"The clinic's database at {engine.url.render_as_string(hide_password=True)} "
-                f"could not be opened: {exc.orig}"
-            ) from exc
-        except Exception:
-            engine.dispose()
-            raise
-        return cls(engine)
+        return cls(open_database(with_stored_password(url or default_database_url())))
 
     @property
     def url(self) -> str:
@@ -666,14 +691,22 @@ class Clinic:
             yield session
 
     @contextmanager
-    def _write(self, *, signing_in: bool = False) -> Iterator[Session]:
+    def _write(
+        self,
+        *,
+        signing_in: bool = False,
+        managing_staff: bool = False,
+        permission: Permission | None = None,
+    ) -> Iterator[Session]:
         """One all-or-nothing write transaction; database trouble becomes a clear BillingError.
 
-        A clinic signed in as a staff member writes only while that account is active: checked
-        at the end of the same transaction, just before it commits, with the account's row
-        share-locked on PostgreSQL, so an account disabled a moment ago (even while this save
-        was running) writes nothing. Signing in, which writes the count of wrong passwords, is
-        the one exception.
+        A clinic signed in as a staff member writes only while that account exists, is active
+        and its role allows what the call needs (``permission``, or the one its ``@_requires``
+        names): checked as the transaction begins, with the account's row share-locked on
+        PostgreSQL until it ends, so an administrator's change to the account either came first
+        (and this save is refused) or waits until this save is done. Signing in (which writes
+        the count of wrong passwords) and managing staff (which locks the staff rows in its own
+        order, and may change the acting account itself) are checked by their callers.
         """
         try:
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
@@ -681,23 +714,64 @@ class Clinic:
                     session.connection().exec_driver_sql(
                         f"SET LOCAL lock_timeout = '{PG_LOCK_TIMEOUT}'"
                     )
+                if self._staff is not None and not (signing_in or managing_staff):
+                    self._refuse_disabled(session, self._staff, permission or _REQUIRED.get())
                 yield session
-                if self._staff is not None and not signing_in:
-                    self._refuse_disabled(session, self._staff)
         except OperationalError as exc:
             raise _operational_error(exc) from exc
 
+    # -- the seams for the core's own modules (import, export): no side doors ------------------
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names for this clinic's changes."""
+        return self._actor
+
+    def require(self, permission: Permission) -> None:
+        """Refuse (PermissionDenied) unless the signed-in role, as the database has it now,
+        allows ``permission``."""
+        self._check(permission)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One read-only transaction (a consistent snapshot) for the core's own modules."""
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def writing(self, permission: Permission | None = None) -> Iterator[Transaction]:
+        """One all-or-nothing write transaction, as :class:`~.transaction.Transaction`: its
+        session, who acts, and the currency and patient locks in the ledger's lock order.
+        ``permission``, if given, is checked again (the staff row locked) as it begins."""
+        with self._write(permission=permission) as session:
+            yield Transaction(session, self._actor, self._staff)
+
     @staticmethod
-    def _refuse_disabled(session: Session, staff: StaffMember) -> None:
-        """Refuse (PermissionDenied) unless ``staff``'s account is active now. The row is
-        share-locked: a disable committed meanwhile is seen, and one not yet begun waits."""
-        active = session.scalar(
-            select(Staff.active).where(Staff.id == staff.id).with_for_update(read=True)
-        )
-        if not active:
+    def _refuse_disabled(
+        session: Session, staff: StaffMember, permission: Permission | None
+    ) -> None:
+        """Refuse (PermissionDenied) unless ``staff``'s account still exists under its name, is
+        active, and its role still allows ``permission`` (when the call needs one). The row is
+        share-locked: a change committed meanwhile is seen, and one not yet begun waits."""
+        row = session.execute(
+            select(Staff.username, Staff.active, Staff.role)
+            .where(Staff.id == staff.id)
+            .with_for_update(read=True)
+        ).one_or_none()
+        if row is None or row.username != staff.username:
+            raise PermissionDenied(
+                f"{staff.full_name}'s staff account no longer exists. Nothing was saved; sign in "
+                "again."
+            )
+        if not row.active:
             raise PermissionDenied(
                 f"{staff.full_name}'s staff account is disabled; an administrator can enable "
                 "it. Nothing was saved."
+            )
+        if permission is not None and permission not in ROLE_PERMISSIONS[Role(row.role)]:
+            raise PermissionDenied(
+                f"{staff.full_name} ({Role(row.role).label.lower()}) is not allowed to "
+                f"{permission.value}. Nothing was saved."
             )
 
     def _read_one(self, statement: Select[Any], params: dict[str, Any]) -> Any:
@@ -795,12 +869,12 @@ class Clinic:
         if row.value != value:
             audit.record(
                 session,
-                self._actor,
-                "change setting",
-                "setting",
-                None,
-                {key: row.value},
-                {key: value},
+                actor=self._actor,
+                action=AuditAction.CHANGE_SETTING,
+                entity=AuditEntity.SETTING,
+                entity_id=None,
+                before={key: row.value},
+                after={key: value},
             )
             row.value = value
 
@@ -814,14 +888,14 @@ class Clinic:
             row = Setting(key=key, value="")
             session.add(row)
         row.value = letterhead_rules.encode_logo(data) if data else ""
-        audit.record(  # the audit log keeps the logo's fingerprint, not the image
+        audit.record(
             session,
-            self._actor,
-            "change setting",
-            "setting",
-            None,
-            {key: letterhead_rules.logo_summary(old)},
-            {key: letterhead_rules.logo_summary(data)},
+            actor=self._actor,
+            action=AuditAction.CHANGE_SETTING,
+            entity=AuditEntity.SETTING,
+            entity_id=None,
+            before={key: letterhead_rules.logo_summary(old)},
+            after={key: letterhead_rules.logo_summary(data)},
         )
 
     def _optional_setting(self, session: Session, key: str) -> str:
@@ -873,12 +947,12 @@ class Clinic:
                 row.active = False
                 audit.record(
                     session,
-                    self._actor,
-                    "retire payment type",
-                    "payment_type",
-                    row.id,
-                    {"active": True},
-                    {"active": False},
+                    actor=self._actor,
+                    action=AuditAction.RETIRE_PAYMENT_TYPE,
+                    entity=AuditEntity.PAYMENT_TYPE,
+                    entity_id=row.id,
+                    before={"active": True},
+                    after={"active": False},
                 )
         for position, name in enumerate(names):
             existing = rows.get(name.lower())
@@ -886,23 +960,22 @@ class Clinic:
                 session.add(PaymentType(name=name, active=True, position=position))
                 audit.record(
                     session,
-                    self._actor,
-                    "add payment type",
-                    "payment_type",
-                    None,
-                    None,
-                    {"name": name},
+                    actor=self._actor,
+                    action=AuditAction.ADD_PAYMENT_TYPE,
+                    entity=AuditEntity.PAYMENT_TYPE,
+                    entity_id=None,
+                    after={"name": name},
                 )
             else:
                 if not existing.active:
                     audit.record(
                         session,
-                        self._actor,
-                        "add payment type",
-                        "payment_type",
-                        existing.id,
-                        {"active": False},
-                        {"active": True},
+                        actor=self._actor,
+                        action=AuditAction.ADD_PAYMENT_TYPE,
+                        entity=AuditEntity.PAYMENT_TYPE,
+                        entity_id=existing.id,
+                        before={"active": False},
+                        after={"active": True},
                     )
                 existing.active, existing.position = True, position
 
@@ -980,7 +1053,12 @@ class Clinic:
                 position = session.scalar(select(func.max(PaymentType.position))) or 0
                 session.add(PaymentType(name=name, active=True, position=position + 1))
             audit.record(
-                session, self._actor, "add payment type", "payment_type", None, None, {"name": name}
+                session,
+                actor=self._actor,
+                action=AuditAction.ADD_PAYMENT_TYPE,
+                entity=AuditEntity.PAYMENT_TYPE,
+                entity_id=None,
+                after={"name": name},
             )
 
     @_requires(Permission.SETTINGS)
@@ -993,12 +1071,12 @@ class Clinic:
             row.active = False
             audit.record(
                 session,
-                self._actor,
-                "deactivate payment type",
-                "payment_type",
-                row.id,
-                {"active": True},
-                {"active": False},
+                actor=self._actor,
+                action=AuditAction.DEACTIVATE_PAYMENT_TYPE,
+                entity=AuditEntity.PAYMENT_TYPE,
+                entity_id=row.id,
+                before={"active": True},
+                after={"active": False},
             )
 
     # -- patients ----------------------------------------------------------------------------
@@ -1020,12 +1098,11 @@ class Clinic:
             session.flush()
             audit.record(
                 session,
-                self._actor,
-                "add patient",
-                "patient",
-                patient.id,
-                None,
-                {"first_name": first, "last_name": last},
+                actor=self._actor,
+                action=AuditAction.ADD_PATIENT,
+                entity=AuditEntity.PATIENT,
+                entity_id=patient.id,
+                after={"first_name": first, "last_name": last},
             )
             return patient.id
 
@@ -1082,8 +1159,7 @@ class Clinic:
 
     def patients_by_ids(self, patient_ids: Sequence[int]) -> list[PatientRecord]:
         """The patients with these ids, in the same order (ids that do not exist are left out)."""
-        for pid in patient_ids:
-            _check_id(pid, "patient")
+        patient_ids = [_check_id(pid, "patient") for pid in patient_ids]  # read once, checked
         with self._read() as session:
             currency = self._setting(session, "currency")
             rows = {
@@ -1170,7 +1246,7 @@ class Clinic:
                 due_date=due_date,
                 total_minor=total,
                 paid_minor=0,
-                status="open",
+                status=InvoiceStatus.OPEN,
                 created_at=audit.moment(session),
             )
             session.add(invoice)
@@ -1191,12 +1267,11 @@ class Clinic:
             patient.outstanding_minor += total
             audit.record(
                 session,
-                self._actor,
-                "create invoice",
-                "invoice",
-                invoice.id,
-                None,
-                {
+                actor=self._actor,
+                action=AuditAction.CREATE_INVOICE,
+                entity=AuditEntity.INVOICE,
+                entity_id=invoice.id,
+                after={
                     "number": invoice.number,
                     "patient_id": patient_id,
                     "total": total,
@@ -1220,7 +1295,7 @@ class Clinic:
         """The patient's invoices by issue date, then number."""
         query = select(Invoice).where(Invoice.patient_id == patient_id)
         if open_only:
-            query = query.where(Invoice.status == "open")
+            query = query.where(Invoice.status == InvoiceStatus.OPEN)
         with self._read() as session:
             currency = self._setting(session, "currency")
             rows = session.scalars(query.order_by(Invoice.issue_date, Invoice.number)).all()
@@ -1351,7 +1426,7 @@ class Clinic:
                 f"Invoice #{invoice.number} belongs to another patient; nothing from this "
                 "patient can be applied to it."
             )
-        if invoice.status != "open":
+        if invoice.status != InvoiceStatus.OPEN:
             raise BillingError(
                 f"Invoice #{invoice.number} is {invoice.status}; nothing more can be applied to it."
             )
@@ -1443,10 +1518,10 @@ class Clinic:
         refund's id and records nothing.
         """
         request_id = _check_request_id(request_id)
-        day = _not_future(refund_date, "refund")
-        reason = optional_text(reason, "reason", MAX_REASON)
+        day = _not_future(refund_date, "refund", field="refund_date")
+        reason = optional_text(reason, "reason", MAX_REASON, field="reason")
         if not isinstance(method, str):
-            raise BillingError("Choose how the refund is paid (a payment type).")
+            raise BillingError("Choose how the refund is paid (a payment type).", field="method")
 
         def request(currency: str) -> RefundRequest:
             minor = parse_minor(amount, currency, what="the refund")
@@ -1516,7 +1591,7 @@ class Clinic:
             corrections.remove_application(session, self._actor, currency, patient, app, reason)
 
     @_requires(Permission.CORRECTIONS)
-    def credit_note(
+    def issue_credit_note(
         self,
         invoice_id: int,
         amount: AmountInput | None = None,
@@ -1535,8 +1610,8 @@ class Clinic:
         if refund_method is not None:  # money goes back to the patient: a refund too
             self._check(Permission.REFUNDS)
         request_id = _check_request_id(request_id)
-        reason = required_text(reason, "reason for the credit note", MAX_REASON)
-        day = _not_future(note_date, "credit note")
+        reason = required_text(reason, "reason for the credit note", MAX_REASON, field="reason")
+        day = _not_future(note_date, "credit note", field="note_date")
         try:
             with self._write() as session:
                 invoice = self._locked_invoice(session, invoice_id)
@@ -1611,9 +1686,13 @@ class Clinic:
             if found is None:
                 raise BillingError(
                     "That request id is already in use by another save; nothing was saved. "
-                    "Save again with a new one."
+                    "Save again with a new one.",
+                    code=REQUEST_REUSED,
                 ) from None
             return int(found)
+
+    #: The name of the first release (a noun for a write); kept working for scripts.
+    credit_note = issue_credit_note
 
     @_requires(Permission.CORRECTIONS)
     def reverse_credit_note(self, credit_note_id: int, reason: str | None = None) -> None:
@@ -1655,8 +1734,8 @@ class Clinic:
         transfer's id.
         """
         request_id = _check_request_id(request_id)
-        reason = required_text(reason, "reason for the transfer", MAX_REASON)
-        day = _not_future(transfer_date, "transfer")
+        reason = required_text(reason, "reason for the transfer", MAX_REASON, field="reason")
+        day = _not_future(transfer_date, "transfer", field="transfer_date")
         for pid in (from_patient_id, to_patient_id):
             if not isinstance(pid, int) or isinstance(pid, bool):
                 raise NotFoundError(f"There is no patient {pid!r}.")
@@ -1716,7 +1795,8 @@ class Clinic:
             if found is None:
                 raise BillingError(
                     "That request id is already in use by another save; nothing was saved. "
-                    "Save again with a new one."
+                    "Save again with a new one.",
+                    code=REQUEST_REUSED,
                 ) from None
             return int(found)
 
@@ -1773,7 +1853,9 @@ class Clinic:
             ).one()
             open_invoices = (
                 session.scalar(
-                    select(func.count()).select_from(Invoice).where(Invoice.status == "open")
+                    select(func.count())
+                    .select_from(Invoice)
+                    .where(Invoice.status == InvoiceStatus.OPEN)
                 )
                 or 0
             )

@@ -29,6 +29,7 @@ from .db.models import (
     PaymentType,
 )
 from .errors import BillingError
+from .kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
 from .money import format_amount
 
 #: Reasons and notes staff type for a correction.
@@ -75,8 +76,8 @@ def remove_applications(session: Session, condition: Any, reason: str) -> int:
     ).all():
         invoice = session.get_one(Invoice, app.invoice_id)
         invoice.paid_minor -= app.amount_minor
-        if invoice.status == "paid":
-            invoice.status = "open"
+        if invoice.status == InvoiceStatus.PAID:
+            invoice.status = InvoiceStatus.OPEN
         app.removed_at = stamp
         app.removed_reason = reason
         removed += app.amount_minor
@@ -122,9 +123,9 @@ def refuse_if_credit_notes_need_it(
 
 def settle_status(invoice: Invoice) -> None:
     """Open while something is owed, paid when nothing is (void stays void)."""
-    if invoice.status != "void":
+    if invoice.status != InvoiceStatus.VOID:
         owed = invoice.total_minor - invoice.paid_minor - invoice.credited_minor
-        invoice.status = "open" if owed > 0 else "paid"
+        invoice.status = InvoiceStatus.OPEN if owed > 0 else InvoiceStatus.PAID
 
 
 def refund(
@@ -142,20 +143,21 @@ def refund(
 ) -> int:
     """Return ``minor`` of the patient's credit to them by ``method``; returns the refund's id."""
     if minor <= 0:
-        raise BillingError("Enter the amount to refund.")
+        raise BillingError("Enter the amount to refund.", field="amount")
     type_id = session.scalar(
         select(PaymentType.id).where(PaymentType.name == method, PaymentType.active.is_(True))
     )
     if type_id is None:
-        raise BillingError(f"{method!r} is not a payment type of this clinic.")
+        raise BillingError(f"{method!r} is not a payment type of this clinic.", field="method")
     if minor > patient.credit_minor:
         raise BillingError(
             f"Only {_money(patient.credit_minor, currency)} of account credit is available; "
-            f"{_money(minor, currency)} cannot be refunded."
+            f"{_money(minor, currency)} cannot be refunded.",
+            field="amount",
         )
     row = Payment(
         patient_id=patient.id,
-        kind="refund",
+        kind=PaymentKind.REFUND,
         payment_date=day,
         total_minor=-minor,
         request_id=request_id,
@@ -170,12 +172,12 @@ def refund(
     patient.credit_minor -= minor
     audit.record(
         session,
-        actor,
-        "refund credit",
-        "payment",
-        row.id,
-        {"credit": before},
-        {
+        actor=actor,
+        action=AuditAction.REFUND_CREDIT,
+        entity=AuditEntity.PAYMENT,
+        entity_id=row.id,
+        before={"credit": before},
+        after={
             "patient_id": patient.id,
             "credit": patient.credit_minor,
             "refunded": minor,
@@ -198,7 +200,7 @@ def reverse_payment(
     """Archive a payment or refund: its applications go, its invoices reopen, and the credit it
     left (or took, for a refund) is undone."""
     if payment.reversed_at is not None:
-        kind = "refund" if payment.kind == "refund" else "payment"
+        kind = PaymentKind.REFUND if payment.kind == PaymentKind.REFUND else "payment"
         raise BillingError(f"This {kind} ({payment.id}) is already reversed.")
     live = int(
         session.scalar(
@@ -229,12 +231,14 @@ def reverse_payment(
     payment.reverse_reason = reason
     audit.record(
         session,
-        actor,
-        "reverse refund" if payment.kind == "refund" else "reverse payment",
-        "payment",
-        payment.id,
-        {"credit": before, "reversed": False},
-        {
+        actor=actor,
+        action=AuditAction.REVERSE_REFUND
+        if payment.kind == PaymentKind.REFUND
+        else AuditAction.REVERSE_PAYMENT,
+        entity=AuditEntity.PAYMENT,
+        entity_id=payment.id,
+        before={"credit": before, "reversed": False},
+        after={
             "patient_id": patient.id,
             "credit": credit_after,
             "reversed": True,
@@ -265,12 +269,12 @@ def remove_application(
     patient.outstanding_minor += app.amount_minor
     audit.record(
         session,
-        actor,
-        "remove application",
-        "application",
-        app.id,
-        {"credit": before, "invoice_paid": invoice.paid_minor + app.amount_minor},
-        {
+        actor=actor,
+        action=AuditAction.REMOVE_APPLICATION,
+        entity=AuditEntity.APPLICATION,
+        entity_id=app.id,
+        before={"credit": before, "invoice_paid": invoice.paid_minor + app.amount_minor},
+        after={
             "patient_id": patient.id,
             "payment_id": app.payment_id,
             "invoice_number": invoice.number,
@@ -291,7 +295,7 @@ def void_invoice(
     reason: str | None,
 ) -> None:
     """Void an invoice; whatever payments applied to it returns to the patient's credit."""
-    if invoice.status == "void":
+    if invoice.status == InvoiceStatus.VOID:
         raise BillingError(f"Invoice #{invoice.number} is already void.")
     notes = session.scalars(
         select(CreditNote.number).where(
@@ -322,17 +326,17 @@ def void_invoice(
     patient.outstanding_minor -= still_owed
     patient.credit_minor += returned
     invoice.paid_minor = 0
-    invoice.status = "void"
+    invoice.status = InvoiceStatus.VOID
     invoice.voided_at = audit.moment(session)
     invoice.void_reason = reason
     audit.record(
         session,
-        actor,
-        "void invoice",
-        "invoice",
-        invoice.id,
-        before,
-        {
+        actor=actor,
+        action=AuditAction.VOID_INVOICE,
+        entity=AuditEntity.INVOICE,
+        entity_id=invoice.id,
+        before=before,
+        after={
             "patient_id": patient.id,
             "status": "void",
             "paid": 0,
@@ -350,6 +354,16 @@ def creditable(session: Session, invoice: Invoice) -> int:
         )
     )
     return invoice.total_minor - int(noted or 0)
+
+
+def credit_note_split(owed: int, amount: int) -> tuple[int, int]:
+    """How a credit note of ``amount`` divides (minor units): ``(applied, to_credit)``.
+
+    What the invoice still owes (``owed``) is reduced first; the rest, which the patient had
+    already paid, returns to their account credit. Pure, so a window can preview it.
+    """
+    applied = min(amount, owed)
+    return applied, amount - applied
 
 
 def issue_credit_note(
@@ -370,7 +384,7 @@ def issue_credit_note(
     The part still owed is reduced first; the part the patient had already paid comes back as
     account credit.
     """
-    if invoice.status == "void":
+    if invoice.status == InvoiceStatus.VOID:
         raise BillingError(f"Invoice #{invoice.number} is void: there is nothing to credit.")
     left = creditable(session, invoice)
     amount = left if minor is None else minor
@@ -378,20 +392,22 @@ def issue_credit_note(
         raise BillingError(
             "Enter the amount to credit."
             if left
-            else f"Invoice #{invoice.number} is already credited in full."
+            else f"Invoice #{invoice.number} is already credited in full.",
+            field="amount" if left else None,
         )
     if amount > left:
         raise BillingError(
             f"Only {_money(left, currency)} of invoice #{invoice.number} can still be credited "
-            f"(its total less earlier credit notes); {_money(amount, currency)} is too much."
+            f"(its total less earlier credit notes); {_money(amount, currency)} is too much.",
+            field="amount",
         )
     if day < invoice.issue_date:
         raise BillingError(
-            f"A credit note cannot be dated before its invoice ({invoice.issue_date.isoformat()})."
+            f"A credit note cannot be dated before its invoice ({invoice.issue_date.isoformat()}).",
+            field="note_date",
         )
     owed = invoice.total_minor - invoice.paid_minor - invoice.credited_minor
-    applied = min(amount, owed)
-    to_credit = amount - applied
+    applied, to_credit = credit_note_split(owed, amount)
     counter = session.scalars(
         select(Counter).where(Counter.name == "credit_note_number").with_for_update()
     ).one()
@@ -422,12 +438,12 @@ def issue_credit_note(
     session.flush()
     audit.record(
         session,
-        actor,
-        "issue credit note",
-        "credit_note",
-        note.id,
-        before,
-        {
+        actor=actor,
+        action=AuditAction.ISSUE_CREDIT_NOTE,
+        entity=AuditEntity.CREDIT_NOTE,
+        entity_id=note.id,
+        before=before,
+        after={
             "patient_id": patient.id,
             "number": note.number,
             "invoice_number": invoice.number,
@@ -473,12 +489,12 @@ def reverse_credit_note(
     note.reverse_reason = reason
     audit.record(
         session,
-        actor,
-        "reverse credit note",
-        "credit_note",
-        note.id,
-        before,
-        {
+        actor=actor,
+        action=AuditAction.REVERSE_CREDIT_NOTE,
+        entity=AuditEntity.CREDIT_NOTE,
+        entity_id=note.id,
+        before=before,
+        after={
             "patient_id": patient.id,
             "credit": patient.credit_minor,
             "invoice_credited": invoice.credited_minor,
@@ -505,12 +521,13 @@ def transfer(
     if sender.id == receiver.id:
         raise BillingError("Choose another patient to transfer the credit to.")
     if minor <= 0:
-        raise BillingError("Enter the amount to transfer.")
+        raise BillingError("Enter the amount to transfer.", field="amount")
     if minor > sender.credit_minor:
         raise BillingError(
             f"{sender.first_name} {sender.last_name} has only "
             f"{_money(sender.credit_minor, currency)} of account credit; "
-            f"{_money(minor, currency)} cannot be transferred."
+            f"{_money(minor, currency)} cannot be transferred.",
+            field="amount",
         )
     row = CreditTransfer(
         from_patient_id=sender.id,
@@ -529,12 +546,12 @@ def transfer(
     session.flush()
     audit.record(
         session,
-        actor,
-        "transfer credit",
-        "credit_transfer",
-        row.id,
-        before,
-        {
+        actor=actor,
+        action=AuditAction.TRANSFER_CREDIT,
+        entity=AuditEntity.CREDIT_TRANSFER,
+        entity_id=row.id,
+        before=before,
+        after={
             "from_patient_id": sender.id,
             "to_patient_id": receiver.id,
             "amount": minor,
@@ -574,12 +591,12 @@ def reverse_transfer(
     row.reverse_reason = reason
     audit.record(
         session,
-        actor,
-        "reverse transfer",
-        "credit_transfer",
-        row.id,
-        before,
-        {
+        actor=actor,
+        action=AuditAction.REVERSE_TRANSFER,
+        entity=AuditEntity.CREDIT_TRANSFER,
+        entity_id=row.id,
+        before=before,
+        after={
             "from_patient_id": sender.id,
             "to_patient_id": receiver.id,
             "from_credit": sender.credit_minor,

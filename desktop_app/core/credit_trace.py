@@ -36,6 +36,7 @@ from .db.models import (
     PaymentSource,
     PaymentType,
 )
+from .kinds import PaymentKind
 from .money import format_amount
 
 #: An origin or a use: ("payment", id), ("credit_note", id), ("transfer", id), ("app", id), ...
@@ -221,7 +222,7 @@ def _payment_events(
 ) -> list[CreditEvent]:
     events: list[CreditEvent] = []
     how = ", ".join(methods)
-    if pay.kind == "refund":
+    if pay.kind == PaymentKind.REFUND:
         use = ("refund", pay.id)
         events.append(
             CreditEvent(

@@ -69,12 +69,17 @@ def _not_too_old(day: date, what: str, today: date) -> date:
     return day
 
 
-def past_day(value: object, what: str, today: date) -> date:
-    """A date from :data:`HISTORY_YEARS` years ago to ``today`` (a payment, a refund, ...)."""
-    day = check_day(value, what)
-    if day > today:
-        raise BillingError(f"The {what} {day.isoformat()} is in the future.")
-    return _not_too_old(day, what, today)
+def past_day(value: object, what: str, today: date, *, field: str | None = None) -> date:
+    """A date from :data:`HISTORY_YEARS` years ago to ``today`` (a payment, a refund, ...); a
+    refusal names ``field``, the input it is about."""
+    try:
+        day = check_day(value, what)
+        if day > today:
+            raise BillingError(f"The {what} {day.isoformat()} is in the future.")
+        return _not_too_old(day, what, today)
+    except BillingError as exc:
+        exc.field = field
+        raise
 
 
 def issue_day(value: object, what: str, today: date) -> date:

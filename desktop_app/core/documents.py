@@ -29,6 +29,7 @@ from . import credit_trace, read_models
 from .audit import as_utc, local_day
 from .db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
 from .errors import BillingError, NotFoundError
+from .kinds import InvoiceStatus, PaymentKind
 from .letterhead import Letterhead
 from .money import to_decimal
 from .records import CreditNoteRecord, InvoiceRecord, PatientRecord, PaymentRecord
@@ -236,7 +237,9 @@ def receipt_document(
         currency=currency,
         patient=patient_record(session, row.patient_id, currency),
         payment=record,
-        to_credit=record.total - money_applied if record.kind == "payment" else Decimal(0),
+        to_credit=record.total - money_applied
+        if record.kind == PaymentKind.PAYMENT
+        else Decimal(0),
         credit_before=to_decimal(before, currency),
         credit_after=to_decimal(after, currency),
         money_applied=money_applied,
@@ -298,7 +301,7 @@ def statement_document(
                     Invoice.total_minor,
                     Invoice.owed_minor,
                 )
-                .where(Invoice.patient_id == patient_id, Invoice.status == "open")
+                .where(Invoice.patient_id == patient_id, Invoice.status == InvoiceStatus.OPEN)
                 .order_by(Invoice.issue_date, Invoice.number)
             )
         )
@@ -351,7 +354,7 @@ def _changes(session: Session, patient_id: int, currency: str) -> Iterable[_Chan
             Payment.total_minor,
         ).where(Payment.patient_id == patient_id)
     ):
-        what = "Refund" if pay.kind == "refund" else "Payment"
+        what = "Refund" if pay.kind == PaymentKind.REFUND else "Payment"
         if pay.total_minor:
             yield _Change(pay.payment_date, pay.created_at, 1, f"{what} {pay.id}", -pay.total_minor)
         if pay.reversed_at is not None and pay.total_minor:

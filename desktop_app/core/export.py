@@ -26,9 +26,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import re
 import tempfile
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +50,8 @@ from .db.models import (
     Setting,
 )
 from .errors import BillingError
+from .kinds import InvoiceStatus
+from .spreadsheet_text import safe_text
 from .staff import Permission
 
 if TYPE_CHECKING:
@@ -61,8 +61,6 @@ if TYPE_CHECKING:
 PAGE_SIZE: Final = 5000
 #: What can be exported.
 KINDS: Final = ("patients", "invoices", "invoice_lines", "payments")
-#: A text cell starting with one of these would be a formula in a spreadsheet.
-FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 #: What one row of each kind is called, and several.
 NOUNS: Final = {
@@ -79,28 +77,6 @@ Cancel = Callable[[], bool]
 
 class ExportCancelled(BillingError):  # noqa: N818 - it is not a failure
     """The export was stopped on request; no file was written."""
-
-
-_FORMULA_FIRST: Final = frozenset(FORMULA_START)
-
-
-#: A formula hidden after a field separator a spreadsheet may split on (``;`` in much of Europe,
-#: tab, ``|``), after spaces or invisible characters, or written with full-width look-alikes.
-_HIDDEN_FORMULA: Final = re.compile(r"(?:^|[,;\t|])[\s\u200b\u200c\u200d\u2060\ufeff]*[=+\-@]")
-
-
-def safe_text(value: str) -> str:
-    """``value`` as a spreadsheet shows it literally: ``'`` before a would-be formula.
-
-    Besides a first character of ``= + - @``, tab or CR (OWASP's list), the cell is also defused
-    when such a character follows a separator some spreadsheets split cells on, or leading spaces
-    or invisible characters, including full-width look-alikes (compared after NFKC).
-    """
-    if value[:1] in _FORMULA_FIRST:
-        return "'" + value
-    if _HIDDEN_FORMULA.search(unicodedata.normalize("NFKC", value)):
-        return "'" + value
-    return value
 
 
 def amount_text(minor: int, currency: str) -> str:
@@ -235,7 +211,7 @@ def _invoices(read: _Reader, after: int, limit: int) -> Page:
             amount[total],
             amount[paid],
             amount[credited],
-            amount[0 if status == "void" else total - paid - credited],
+            amount[0 if status == InvoiceStatus.VOID else total - paid - credited],
         ]
         for _, number, pid, issued, due, status, total, paid, credited in rows
     ]
@@ -487,7 +463,7 @@ def export_csv(
         BillingError: an unknown kind, or the file could not be written (no file is left).
         PermissionDenied: the signed-in staff member may not export.
     """
-    clinic._check(Permission.EXPORTS)
+    clinic.require(Permission.EXPORTS)
     spec = _kind(kind)
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
         raise BillingError("Export at least one row at a time.")

@@ -19,7 +19,7 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .db.models import CreditNote, CreditTransfer, Payment
@@ -88,6 +88,14 @@ def refuse_other_kinds(session: Session, request_id: str, kind: str) -> None:
     """Refuse ``request_id`` when a record of another kind already has it: one request id names
     one request, whatever table its record is in. ``kind`` is ``"payment"`` (payments and
     refunds), ``"credit note"`` or ``"transfer"``."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One request id at a time across the three tables (their unique keys guard each table
+        # alone): a second save under the same id waits here, then sees the first one's record.
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:rid, 0))"), {"rid": request_id}
+        )
     for other, (record_id, column) in _KINDS.items():
-        if other != kind and session.scalar(select(record_id).where(column == request_id)):
+        if other == kind:
+            continue
+        if session.scalar(select(record_id).where(column == request_id)) is not None:
             raise refuse_reuse(other)

@@ -81,6 +81,7 @@ from .import_csv import (
     Table as CsvTable,
 )
 from .invoicing import MAX_DESCRIPTION, MAX_QUANTITY, parse_tax_rate, tax_on
+from .kinds import AuditAction, AuditEntity, InvoiceStatus
 from .money import format_amount
 from .staff import Permission
 
@@ -246,13 +247,13 @@ def import_file(
         BillingError: the file cannot be read, or the database refused the save.
         PermissionDenied: the signed-in staff member may not import.
     """
-    clinic._check(Permission.IMPORTS)
+    clinic.require(Permission.IMPORTS)
     kind = _check_kind(kind)
     path = Path(path)
     data = read_file(path)  # at most import_csv.MAX_FILE_BYTES
     digest = hashlib.sha256(data).hexdigest()
     run = _Run(clinic, kind, path.name, digest, progress, cancel)
-    with clinic._read() as session:
+    with clinic.reading() as session:
         first = _batch_for(session, kind, digest)
     if first is not None:
         return run.already(first)
@@ -262,7 +263,7 @@ def import_file(
         return run.go(text)
     except IntegrityError as exc:
         # Another computer imported the same file (or the same records) at the same moment.
-        with clinic._read() as session:
+        with clinic.reading() as session:
             first = _batch_for(session, kind, digest)
         if first is not None:
             return run.already(first)
@@ -396,11 +397,12 @@ class _Run:
         self.tick(rows)
         if self.problems:
             # Check the sound rows against the ledger too, so one refusal lists everything.
-            with clinic._read() as session:
+            with clinic.reading() as session:
                 importer.check(session, final=False)
             raise self.refuse()
-        with clinic._write() as session:
-            if clinic._locked_currency(session) != currency:
+        with clinic.writing(Permission.IMPORTS) as tx:
+            session = tx.session
+            if tx.currency() != currency:
                 raise BillingError(
                     "The clinic's currency changed during the import; nothing was saved."
                 )
@@ -432,7 +434,7 @@ class _Run:
                         "sha256": self.digest,
                         "rows": rows,
                         "imported_at": stamp,
-                        "actor": clinic._actor,
+                        "actor": clinic.actor,
                     },
                 )
                 .scalar_one()
@@ -442,12 +444,11 @@ class _Run:
             created = importer.created()
             audit.record(
                 session,
-                clinic._actor,
-                f"import {self.kind}",
-                "import_batch",
-                batch_id,
-                None,
-                {
+                actor=clinic.actor,
+                action=AuditAction.of_import(self.kind),
+                entity=AuditEntity.IMPORT_BATCH,
+                entity_id=batch_id,
+                after={
                     "file": self.file_name,
                     "sha256": self.digest,
                     "rows": rows,
@@ -1330,7 +1331,7 @@ class _Payments(_Importer):
                 problem = f"There is no invoice {r.invoice_number} in the clinic."
             elif invoice.patient_id != r.patient_id:
                 problem = f"Invoice {r.invoice_number} belongs to another patient."
-            elif invoice.status == "void":
+            elif invoice.status == InvoiceStatus.VOID:
                 problem = f"Invoice {r.invoice_number} is void."
             else:
                 r.invoice_id = invoice.id

@@ -43,6 +43,7 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from .db.models import Invoice, Patient
 from .errors import BillingError
+from .kinds import InvoiceStatus
 from .money import to_decimal
 from .read_models import escape_like
 
@@ -309,9 +310,9 @@ def _balance_segments(descending: bool, after: InvoiceKey | None, filt: _Filter)
     )
     settled = _Segment([*base, *settled_status], _ordered([Invoice.number], descending))
     wanted = []
-    if filt.status in (None, "open"):
+    if filt.status in (None, InvoiceStatus.OPEN):
         wanted.append(("owing", owing))
-    if filt.status in (None, "paid", "void"):
+    if filt.status in (None, InvoiceStatus.PAID, InvoiceStatus.VOID):
         wanted.append(("settled", settled))
     if not descending:
         wanted.reverse()  # balance 0 first
@@ -340,7 +341,7 @@ def _key(sort: str, row: Any) -> InvoiceKey:
     if sort == "issue_date":
         return (issued, number)
     if sort == "balance":  # only an open invoice owes anything (see the module's description)
-        return (total - paid - credited if state == "open" else 0, number)
+        return (total - paid - credited if state == InvoiceStatus.OPEN else 0, number)
     return (last, first, pid, number)
 
 
@@ -406,7 +407,7 @@ def invoice_page(
             total=amount(total),
             paid=amount(paid),
             credited=amount(credited),
-            balance=amount(0 if state == "void" else total - paid - credited),
+            balance=amount(0 if state == InvoiceStatus.VOID else total - paid - credited),
             status=state,
         )
         for iid, number, pid, first, last, issued, due, total, paid, credited, state in found[

@@ -28,6 +28,7 @@ from .audit import local_day
 from .db import raw
 from .db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
 from .errors import BillingError
+from .kinds import InvoiceStatus, PaymentKind
 from .money import to_decimal
 
 REVERSED = "payment reversed"  # the removal reason a payment's reversal gives its applications
@@ -91,7 +92,7 @@ def changes_after(session: Session, day: date) -> dict[int, list[tuple[date, int
         if from_credit:
             changes[pid].append((paid_on, -from_credit))
     for pay_id, pid, kind, paid_on, total in dated:
-        if kind == "refund":
+        if kind == PaymentKind.REFUND:
             changes[pid].append((paid_on, total))  # negative: credit went back to the patient
         elif total - money_applied[pay_id] > 0:
             changes[pid].append((paid_on, total - money_applied[pay_id]))
@@ -134,7 +135,7 @@ def changes_after(session: Session, day: date) -> dict[int, list[tuple[date, int
             if removed_at is None or reason == REVERSED:
                 held[pay_id] += from_money
     for pay_id, pid, kind, total, reversed_at in late:
-        taken = -total if kind == "refund" else -(total - held[pay_id])
+        taken = -total if kind == PaymentKind.REFUND else -(total - held[pay_id])
         if taken:
             changes[pid].append((_day(reversed_at), taken))
 
@@ -223,7 +224,7 @@ def credit_liability(
         pid: raw.as_date(last)
         for pid, last in session.execute(
             select(Invoice.patient_id, func.max(Invoice.issue_date))
-            .where(Invoice.issue_date <= as_of, Invoice.status != "void")
+            .where(Invoice.issue_date <= as_of, Invoice.status != InvoiceStatus.VOID)
             .group_by(Invoice.patient_id)
         )
         if pid in holding

@@ -61,9 +61,9 @@ def _decimal_from_text(text: str, currency: str, what: str) -> Decimal:
     """Read a typed amount such as ``$1,234.50`` or ``-12`` into a Decimal, or refuse it."""
     cleaned = _SPACES.sub(" ", text).strip()
     if not cleaned:
-        raise BillingError(f"Enter an amount for {what}.")
+        raise BillingError(f"Enter an amount for {what}.", field="amount")
     if _NOT_FINITE.match(cleaned.replace(" ", "")):
-        raise BillingError(f"{_cap(what)}: {text!r} is not a number.")
+        raise BillingError(f"{_cap(what)}: {text!r} is not a number.", field="amount")
     negative = False
     body = cleaned
     if body.startswith("-"):
@@ -73,7 +73,8 @@ def _decimal_from_text(text: str, currency: str, what: str) -> Decimal:
         negative, body = True, body[1:].strip()
     if not _NUMBER.match(body):
         raise BillingError(
-            f"{_cap(what)}: {text!r} is not an amount. Type digits such as 12.50 or 1,234.50."
+            f"{_cap(what)}: {text!r} is not an amount. Type digits such as 12.50 or 1,234.50.",
+            field="amount",
         )
     value = Decimal(body.replace(",", ""))
     return -value if negative else value
@@ -104,7 +105,8 @@ def parse_minor(
     currency = normalize_currency(currency)
     if isinstance(value, (bool, float)):
         raise BillingError(
-            f"{_cap(what)}: amounts must be exact; pass text or a Decimal, not {value!r}."
+            f"{_cap(what)}: amounts must be exact; pass text or a Decimal, not {value!r}.",
+            field="amount",
         )
     if isinstance(value, int):
         amount = Decimal(value)
@@ -113,23 +115,25 @@ def parse_minor(
     elif isinstance(value, str):
         amount = _decimal_from_text(value, currency, what)
     else:
-        raise BillingError(f"{_cap(what)}: {value!r} is not an amount.")
+        raise BillingError(f"{_cap(what)}: {value!r} is not an amount.", field="amount")
     if not amount.is_finite():
-        raise BillingError(f"{_cap(what)}: {value!r} is not a number.")
+        raise BillingError(f"{_cap(what)}: {value!r} is not a number.", field="amount")
     if amount < 0 and not allow_negative:
-        raise BillingError(f"{_cap(what)} cannot be negative ({value}).")
+        raise BillingError(f"{_cap(what)} cannot be negative ({value}).", field="amount")
     ceiling = max_major(currency)
     if abs(amount) > ceiling:
         raise BillingError(
             f"{_cap(what)} of {value} is above the limit of {ceiling:,} {currency}; "
-            "check for a typing mistake."
+            "check for a typing mistake.",
+            field="amount",
         )
     exponent = MINOR_UNITS[currency]
     minor = scaled_exactly(amount, exponent)
     if minor is None:
         raise BillingError(
             f"{_cap(what)}: {value} has more than {exponent} decimal"
-            f"{'' if exponent == 1 else 's'} for {currency}; amounts are never rounded."
+            f"{'' if exponent == 1 else 's'} for {currency}; amounts are never rounded.",
+            field="amount",
         )
     return minor
 

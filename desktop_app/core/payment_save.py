@@ -27,6 +27,7 @@ from .allocation import AllocationMode, AllocationPlan, PlanLine, allocate
 from .db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
 from .errors import PREVIEW_ALTERED, BillingError, ConcurrentChangeError
 from .idempotency import fingerprint
+from .kinds import AuditAction, AuditEntity, PaymentKind
 from .money import format_amount, max_major, parse_minor
 from .records import PaymentPreview
 
@@ -78,6 +79,16 @@ def _is_int(value: object) -> bool:
 
 
 _LINE_TYPES = (int, int, date, int, int, int, int, bool)
+#: The plan's own figures: each a plain int, or an object of the caller's could compare equal.
+_PLAN_FIGURES = (
+    "payment_total",
+    "credit_available",
+    "applied_total",
+    "money_applied",
+    "credit_used",
+    "to_credit",
+    "credit_after",
+)
 
 
 def _sound_line(line: object) -> bool:
@@ -103,6 +114,7 @@ def request_of(preview: object) -> PaymentRequest:
         or type(plan.mode) is not AllocationMode
         or type(plan.lines) is not tuple
         or not all(_sound_line(line) for line in plan.lines)
+        or not all(_is_int(getattr(plan, name)) for name in _PLAN_FIGURES)
         or not _is_int(preview.patient_id)
         or type(preview.currency) is not str
         or type(preview.payment_date) is not date
@@ -242,7 +254,7 @@ def save(
     }
     payment = Payment(
         patient_id=request.patient_id,
-        kind="payment",
+        kind=PaymentKind.PAYMENT,
         payment_date=request.payment_date,
         total_minor=plan.payment_total,
         request_id=request_id,
@@ -275,12 +287,12 @@ def save(
     session.flush()
     audit.record(
         session,
-        actor,
-        "record payment",
-        "payment",
-        payment.id,
-        {"credit": plan.credit_available},
-        {
+        actor=actor,
+        action=AuditAction.RECORD_PAYMENT,
+        entity=AuditEntity.PAYMENT,
+        entity_id=payment.id,
+        before={"credit": plan.credit_available},
+        after={
             "patient_id": request.patient_id,
             "total": plan.payment_total,
             "sources": dict(request.sources),

@@ -26,6 +26,7 @@ from .db.models import (
     PaymentSource,
     PaymentType,
 )
+from .kinds import InvoiceStatus
 from .money import to_decimal
 from .records import (
     ApplicationRecord,
@@ -45,7 +46,7 @@ _OPEN_INVOICES = (
         Invoice.issue_date,
         Invoice.owed_minor,  # total - paid - credited, kept by the database
     )
-    .where(Invoice.patient_id == bindparam("pid"), Invoice.status == "open")
+    .where(Invoice.patient_id == bindparam("pid"), Invoice.status == InvoiceStatus.OPEN)
     .order_by(Invoice.issue_date, Invoice.number)
 )
 
@@ -85,7 +86,11 @@ def invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) ->
     def d(minor: int) -> Decimal:
         return to_decimal(minor, currency)
 
-    balance = 0 if row.status == "void" else row.total_minor - row.paid_minor - row.credited_minor
+    balance = (
+        0
+        if row.status == InvoiceStatus.VOID
+        else row.total_minor - row.paid_minor - row.credited_minor
+    )
     return InvoiceRecord(
         id=row.id,
         number=row.number,

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from .allocation import AllocationMode, AllocationPlan, PlanLine
+from .kinds import InvoiceStatus
 from .money import to_decimal
 
 
@@ -150,7 +151,7 @@ class InvoiceRecord:
     @property
     def is_open(self) -> bool:
         """Whether something is still owed."""
-        return self.status == "open"
+        return self.status == InvoiceStatus.OPEN
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from .db import raw
 from .db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
 from .errors import BillingError
+from .kinds import InvoiceStatus, PaymentKind
 from .money import to_decimal
 
 #: Upper bounds (days since the invoice date, inclusive) of the ageing buckets but the last.
@@ -124,7 +125,7 @@ def aged_receivables(session: Session, currency: str, as_of: date) -> AgedReceiv
             func.count().label("n"),
             func.min(Invoice.issue_date).label("oldest"),
         )
-        .where(Invoice.status == "open", owed > 0)
+        .where(Invoice.status == InvoiceStatus.OPEN, owed > 0)
         .group_by(Invoice.patient_id)
         .subquery()
     )
@@ -179,8 +180,12 @@ def takings(
     by_type = (
         select(
             PaymentSource.payment_type_id,
-            func.sum(case((Payment.kind == "payment", PaymentSource.amount_minor), else_=0)),
-            func.sum(case((Payment.kind == "refund", -PaymentSource.amount_minor), else_=0)),
+            func.sum(
+                case((Payment.kind == PaymentKind.PAYMENT, PaymentSource.amount_minor), else_=0)
+            ),
+            func.sum(
+                case((Payment.kind == PaymentKind.REFUND, -PaymentSource.amount_minor), else_=0)
+            ),
             func.count(func.distinct(Payment.id)),
         )
         .select_from(Payment)
@@ -207,8 +212,8 @@ def takings(
         )
     )
     # Where the received money went: applications still standing, of the period's payments.
-    chosen = and_(standing, Payment.kind == "payment")
-    reversed_ones = and_(Payment.reversed_at.is_not(None), Payment.kind == "payment")
+    chosen = and_(standing, Payment.kind == PaymentKind.PAYMENT)
+    reversed_ones = and_(Payment.reversed_at.is_not(None), Payment.kind == PaymentKind.PAYMENT)
     if type_id is not None:  # the payments that used this type (a split payment counts whole)
         used_type = Payment.id.in_(
             select(PaymentSource.payment_id).where(PaymentSource.payment_type_id == type_id)

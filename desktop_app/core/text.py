@@ -26,10 +26,16 @@ import re
 from .errors import BillingError
 
 _DIRECTION = "\u202a-\u202e\u2066-\u2069"
-#: Invisible characters that make two names look the same but differ (zero-width space, word
-#: joiner, byte order mark, deprecated format controls, interlinear annotation), and unpaired
-#: surrogates (broken text that neither database can store).
-_INVISIBLE = "\u200b\u2060\u206a-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff"
+#: Invisible characters that make two names look the same but differ, or a name look blank:
+#: soft hyphen, combining grapheme joiner, the Hangul fillers, zero-width space, word joiner and
+#: invisible operators, deprecated format controls, byte order mark, interlinear annotation and
+#: tag characters. Kept: the zero-width (non-)joiners, which emoji and Indic and Persian text
+#: need, and the direction marks. Also unpaired surrogates (broken text no database can store).
+_INVISIBLE = (
+    "\u00ad\u034f\u115f\u1160\u200b\u2060-\u2064\u206a-\u206f\u3164\ufeff\uffa0"
+    "\ufff9-\ufffb\U000e0000-\U000e007f\ud800-\udfff"
+)
+_INVISIBLE_CHAR = re.compile(f"[{_INVISIBLE}]")
 _CONTROL = re.compile(
     f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\u2028\u2029{_DIRECTION}{_INVISIBLE}]"
 )
@@ -52,7 +58,7 @@ def _refuse(char: str, what: str) -> BillingError:
         effect = ", which makes it display in another order than it is stored"
     elif 0xD800 <= code <= 0xDFFF:
         name = f"a broken character (unpaired surrogate U+{code:04X})"
-    elif code >= 0x2000:
+    elif _INVISIBLE_CHAR.match(char):
         name = f"the invisible character U+{code:04X}"
         effect = ", which makes it look like text it is not"
     else:
@@ -83,11 +89,21 @@ def check_line(value: str, what: str, max_length: int) -> str:
     return _checked(value, what, max_length, _LINE_CONTROL)
 
 
-def required_text(value: object, what: str, max_length: int) -> str:
-    """Stripped multi-line text that must not be empty (a reason)."""
+def _checked_text(value: str, what: str, max_length: int, field: str | None) -> str:
+    """:func:`check_text`, its refusal marked as about ``field``."""
+    try:
+        return check_text(value, what, max_length)
+    except BillingError as exc:
+        exc.field = field
+        raise
+
+
+def required_text(value: object, what: str, max_length: int, *, field: str | None = None) -> str:
+    """Stripped multi-line text that must not be empty (a reason); a refusal names ``field``,
+    the input it is about."""
     if not isinstance(value, str) or not value.strip():
-        raise BillingError(f"Enter the {what}.")
-    return check_text(value.strip(), what, max_length)
+        raise BillingError(f"Enter the {what}.", field=field)
+    return _checked_text(value.strip(), what, max_length, field)
 
 
 def required_line(value: object, what: str, max_length: int) -> str:
@@ -97,11 +113,13 @@ def required_line(value: object, what: str, max_length: int) -> str:
     return check_line(value.strip(), what, max_length)
 
 
-def optional_text(value: object, what: str, max_length: int) -> str | None:
-    """Stripped multi-line text, or None when nothing was given."""
+def optional_text(
+    value: object, what: str, max_length: int, *, field: str | None = None
+) -> str | None:
+    """Stripped multi-line text, or None when nothing was given; a refusal names ``field``."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BillingError(f"The {what} must be text.")
+        raise BillingError(f"The {what} must be text.", field=field)
     stripped = value.strip()
-    return check_text(stripped, what, max_length) if stripped else None
+    return _checked_text(stripped, what, max_length, field) if stripped else None

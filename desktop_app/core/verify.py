@@ -1,4 +1,5 @@
-"""Verify the ledger: recompute every invariant of DOMAIN.md from the raw records.
+"""Verify the ledger: recompute every invariant of docs/ledger-rules.md ("Invariants") from the
+raw records.
 
 Each violation comes back as one sentence in plain words. The checks are set-based SQL, so a clinic
 with a million invoices verifies in seconds, not hours.
@@ -44,6 +45,7 @@ from .db.models import (
     Payment,
     PaymentSource,
 )
+from .kinds import InvoiceStatus, PaymentKind
 from .money import format_amount
 
 
@@ -109,7 +111,7 @@ def _queries() -> _Queries:
         )
         .outerjoin(paid_by_invoice, paid_by_invoice.c.iid == Invoice.id)
         .outerjoin(noted_by_invoice, noted_by_invoice.c.iid == Invoice.id)
-        .where(Invoice.status == "open")
+        .where(Invoice.status == InvoiceStatus.OPEN)
         .group_by(Invoice.patient_id)
         .subquery()
     )
@@ -175,7 +177,7 @@ def _queries() -> _Queries:
     noted_returned = func.coalesce(noted_by_invoice.c.returned, 0)
     line_sum = func.coalesce(line_totals.c.amt, 0)
     expected_status = case(
-        (Invoice.status == "void", literal("void")),
+        (Invoice.status == InvoiceStatus.VOID, literal("void")),
         (recomputed_paid + recomputed_credited == Invoice.total_minor, literal("paid")),
         else_=literal("open"),
     )
@@ -205,7 +207,7 @@ def _queries() -> _Queries:
                 noted_total > Invoice.total_minor,
                 recomputed_paid < noted_returned,
                 Invoice.status != expected_status,
-                and_(Invoice.status == "void", recomputed_paid + noted_total != 0),
+                and_(Invoice.status == InvoiceStatus.VOID, recomputed_paid + noted_total != 0),
                 Invoice.total_minor != line_sum,
             )
         )
@@ -231,7 +233,7 @@ def _queries() -> _Queries:
                 pay.id.is_(None),
                 inv.id.is_(None),
                 pay.patient_id != inv.patient_id,
-                and_(live, or_(pay.reversed_at.is_not(None), inv.status == "void")),
+                and_(live, or_(pay.reversed_at.is_not(None), inv.status == InvoiceStatus.VOID)),
             )
         )
         .order_by(Application.id)
@@ -244,8 +246,8 @@ def _queries() -> _Queries:
     )
 
     wrong_sign = or_(
-        and_(Payment.kind == "payment", PaymentSource.amount_minor <= 0),
-        and_(Payment.kind == "refund", PaymentSource.amount_minor >= 0),
+        and_(Payment.kind == PaymentKind.PAYMENT, PaymentSource.amount_minor <= 0),
+        and_(Payment.kind == PaymentKind.REFUND, PaymentSource.amount_minor >= 0),
     )
     sources = (
         select(
@@ -271,8 +273,9 @@ def _queries() -> _Queries:
     app_count = func.coalesce(apps.c.n, 0)
     money_applied = func.coalesce(apps.c.money, 0)
     wrong_sources = func.coalesce(sources.c.wrong, 0)
-    # DOMAIN.md: the payment's money funds its invoices first, so (counting applications later
-    # removed too, as they were made) the money applied is min(total, everything applied).
+    # docs/ledger-rules.md, "Allocation": the payment's money funds its invoices first, so
+    # (counting applications later removed too, as they were made) the money applied is
+    # min(total, everything applied).
     applied_all = func.coalesce(apps.c.amt, 0)
     expected_money = case(
         (Payment.total_minor <= 0, 0),
@@ -298,7 +301,7 @@ def _queries() -> _Queries:
                 and_(Payment.total_minor == 0, app_count == 0),
                 money_applied != expected_money,
                 wrong_sources > 0,
-                and_(Payment.kind == "refund", app_count > 0),
+                and_(Payment.kind == PaymentKind.REFUND, app_count > 0),
             )
         )
         .order_by(Payment.id)
@@ -345,7 +348,7 @@ def _audit_queries() -> list[tuple[int, str, Select[*tuple[Any, ...]]]]:
             return and_(or_(model.import_batch_id.is_(None), not_(imported)), missing)
         return missing
 
-    payment_label = case((Payment.kind == "refund", "refund "), else_="payment ")
+    payment_label = case((Payment.kind == PaymentKind.REFUND, "refund "), else_="payment ")
     pay = aliased(Payment)
     inv = aliased(Invoice)
     return [
@@ -360,7 +363,10 @@ def _audit_queries() -> list[tuple[int, str, Select[*tuple[Any, ...]]]]:
             0,
             "voided",
             select(Invoice.number, literal("invoice #"))
-            .where(Invoice.status == "void", not_(_audited("invoice", Invoice.id, "void invoice")))
+            .where(
+                Invoice.status == InvoiceStatus.VOID,
+                not_(_audited("invoice", Invoice.id, "void invoice")),
+            )
             .order_by(Invoice.number),
         ),
         (
@@ -389,7 +395,7 @@ def _audit_queries() -> list[tuple[int, str, Select[*tuple[Any, ...]]]]:
             .where(
                 Application.removed_at.is_not(None),
                 pay.reversed_at.is_(None),
-                inv.status != "void",
+                inv.status != InvoiceStatus.VOID,
                 not_(_audited("application", Application.id, "remove application")),
             )
             .order_by(Application.id),
@@ -511,7 +517,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
                 f"I3 {what}: its credit notes returned {m(returned)} of what was paid as credit, "
                 f"but only {m(real_paid)} is paid on it."
             )
-        if status == "void" and (real_paid or cn):
+        if status == InvoiceStatus.VOID and (real_paid or cn):
             notes = f" and {m(cn)} of live credit notes" if cn else ""
             problems.append(f"I3 {what}: void but still has {m(real_paid)} applied{notes} to it.")
         elif status != expected:
@@ -547,7 +553,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
                 f"I4 Application {app_id}: payment {pay_id} is reversed but still pays "
                 f"invoice #{number}."
             )
-        elif inv_status == "void":
+        elif inv_status == InvoiceStatus.VOID:
             problems.append(f"I4 Application {app_id}: still applied to void invoice #{number}.")
 
     for request_id, count in session.execute(queries.request_ids):
@@ -562,7 +568,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
             )
         if total == 0 and n_apps == 0:
             problems.append(f"I6 Payment {pay_id}: records no money and pays no invoice.")
-        if kind == "refund" and n_apps:
+        if kind == PaymentKind.REFUND and n_apps:
             problems.append(f"I6 Refund {pay_id}: pays invoices ({n_apps} application(s)).")
         if money != expected:
             problems.append(
@@ -570,7 +576,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
                 f"payment of {m(total)} funds them with {m(expected)} before any credit."
             )
         if wrong:
-            sign = "zero or negative" if kind == "payment" else "zero or positive"
+            sign = "zero or negative" if kind == PaymentKind.PAYMENT else "zero or positive"
             problems.append(f"I6 {kind.capitalize()} {pay_id}: {wrong} {sign} source amount(s).")
 
     for number, note_patient, invoice_patient in session.execute(queries.credit_notes):

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMenu, QWidget
 
-from desktop_app.core.staff import Permission
+from desktop_app.core import Permission
 
 if TYPE_CHECKING:
     from desktop_app.core import (

@@ -34,8 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError
-from desktop_app.core.staff import Permission
+from desktop_app.core import BillingError, Permission
 from desktop_app.ui.correction_actions import CorrectionActions
 from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
@@ -45,23 +44,23 @@ from desktop_app.ui.models.patients import PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.style import CREDIT_TONE, set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import (
+        BackupResult,
         Clinic,
         CreditNoteRecord,
         InvoiceRecord,
         PaymentRecord,
+        RestoreResult,
         TransferRecord,
     )
-    from desktop_app.core.backup import BackupResult, RestoreResult
     from desktop_app.ui.dialogs.import_dialog import ImportDialog
     from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 
 SEARCH_DELAY_MS = 120
 ROW_HEIGHT = 26
-CREDIT_TONE = "credit"
 
 
 def _titled_pages(parts: list[tuple[str, QWidget]]) -> QWidget:

@@ -16,9 +16,21 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app import resources
 
+#: A refusal or an error (red, bold).
+PROBLEM_TONE = "problem"
+#: Worth a second look (amber).
+WARNING_TONE = "warning"
+#: A plain notice (dark grey).
+INFO_TONE = "info"
+#: A hint about how to use a window (grey).
+HINT_TONE = "hint"
+#: Something that went well (green).
+DONE_TONE = "done"
+#: Account credit (green).
+CREDIT_TONE = "credit"
 #: What a message can say: ``problem`` (red, bold), ``warning`` (amber), ``info`` (dark grey),
 #: ``hint`` (grey), ``done`` and ``credit`` (green).
-TONES = ("problem", "warning", "info", "hint", "done", "credit")
+TONES = (PROBLEM_TONE, WARNING_TONE, INFO_TONE, HINT_TONE, DONE_TONE, CREDIT_TONE)
 
 
 @cache

@@ -223,6 +223,7 @@ def test_credit_note_shares_add_up_to_the_amount_with_tax_in_proportion():
     assert default_clearing_code("!!!") == "CLR-PAY"
 
 
+@pytest.mark.slow  # random ledgers, 8 runs
 @pytest.mark.parametrize(("seed", "partial"), [(1, False), (2, False), (3, True), (4, True)])
 def test_random_ledgers_tie_out_across_incremental_exports(clinic, tmp_path_factory, seed, partial):
     """Random payments, invoices, credit notes, transfers, refunds and undoings, exported every

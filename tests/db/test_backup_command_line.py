@@ -120,3 +120,27 @@ def test_backup_refuses_a_missing_or_foreign_database_and_creates_nothing(tmp_pa
     assert list(out.iterdir()) == []
     with closing(sqlite3.connect(recipes)) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["recipes"]
+
+
+def test_a_backup_copies_the_file_as_it_is_without_upgrading_it(tmp_path, capsys):
+    import sqlite3
+
+    from desktop_app.self_test import make_first_release_database
+
+    live = tmp_path / "clinic.db"
+    make_first_release_database(f"sqlite:///{live}")
+
+    def revision(path: Path) -> str:
+        with sqlite3.connect(path) as conn:
+            return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+    before = revision(live)
+    assert main(["--database", f"sqlite:///{live}", "backup", str(tmp_path / "b.db")]) == 0
+    assert revision(live) == before  # the live file is not upgraded by taking a copy
+    # A database changed by hand is still copied (it may be the best copy there is); the
+    # result names what differs and the exit status says something is wrong.
+    with sqlite3.connect(live) as conn:
+        conn.execute("CREATE VIEW owing AS SELECT 1")
+    assert main(["--database", f"sqlite:///{live}", "backup", str(tmp_path / "c.db")]) == 1
+    assert (tmp_path / "c.db").exists()
+    assert "owing" in capsys.readouterr().err

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-import time
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -89,19 +88,24 @@ def test_backups_taken_during_a_stream_of_saves_all_verify(new_sqlite_url, tmp_p
     with Clinic.open(url) as clinic:
         pid, _ = some_ledger(clinic)
         stop = threading.Event()
+        first_saved = threading.Event()  # set after the first save, or if the thread gives up
         saved: list[int] = []
 
         def keep_saving() -> None:
-            with Clinic.open(url) as other:
-                while not stop.is_set():
-                    preview = other.preview_payment(pid, sources={"EFTPOS": "1.25"})
-                    saved.append(other.record_payment(preview, f"stream-{len(saved)}"))
+            try:
+                with Clinic.open(url) as other:
+                    while not stop.is_set():
+                        preview = other.preview_payment(pid, sources={"EFTPOS": "1.25"})
+                        saved.append(other.record_payment(preview, f"stream-{len(saved)}"))
+                        first_saved.set()
+            finally:
+                first_saved.set()
 
         thread = threading.Thread(target=keep_saving)
         thread.start()
         try:
-            while not saved and thread.is_alive():
-                time.sleep(0.01)
+            assert first_saved.wait(60), "the other window never saved"
+            assert saved, "the other window stopped before its first save"
             before = len(saved)
             results = [backup_database(url, tmp_path / f"b{n}.db") for n in range(5)]
             during = len(saved) - before

@@ -32,6 +32,13 @@ def ledger(clinic: Clinic):
     }
 
 
+# The big grids of bad input run on SQLite in the quick run and on PostgreSQL too with the slow
+# tests (hundreds of fresh server databases); the smaller tests below run on both every time.
+GRID_BACKENDS = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
+)
+
+
 def preview_and_save(clinic, pid, **kwargs):
     clinic.record_payment(clinic.preview_payment(pid, **kwargs), "bad-input")
 
@@ -185,6 +192,7 @@ CASES = [
 ]
 
 
+@GRID_BACKENDS
 @pytest.mark.parametrize(("name", "call", "reason"), CASES, ids=[c[0] for c in CASES])
 def test_refusal_changes_nothing(ledger, name, call, reason):
     clinic, ids = ledger
@@ -249,6 +257,7 @@ DIGITS = [
 ]
 
 
+@GRID_BACKENDS
 @pytest.mark.parametrize(("name", "call"), DIGITS, ids=[c[0] for c in DIGITS])
 def test_digits_of_other_scripts_are_not_numbers(ledger, name, call):
     clinic, ids = ledger
@@ -296,6 +305,7 @@ DATED = [
 ]
 
 
+@GRID_BACKENDS
 @pytest.mark.parametrize("day", list(_days()))
 @pytest.mark.parametrize(("name", "call"), DATED, ids=[c[0] for c in DATED])
 def test_dates_no_clinic_could_mean_are_refused(ledger, name, call, day):
@@ -347,6 +357,14 @@ def test_due_dates_within_five_years_of_issue(ledger):
 
 
 BAD_IDS = ["1", 1.0, True, [1], None, 2**70]
+# The quick run (-m "not slow") tries a string, a bool and a list for every call; the slow run all.
+QUICK_BAD_IDS = ("1", True, [1])
+BAD_ID_PARAMS = [
+    bad
+    if any(bad is quick for quick in QUICK_BAD_IDS)
+    else pytest.param(bad, marks=pytest.mark.slow)
+    for bad in BAD_IDS
+]
 
 BY_ID = [
     ("patient", lambda c, i, x: c.patient(x)),
@@ -399,7 +417,8 @@ BY_ID = [
 ]
 
 
-@pytest.mark.parametrize("bad", BAD_IDS, ids=repr)
+@GRID_BACKENDS
+@pytest.mark.parametrize("bad", BAD_ID_PARAMS, ids=repr)
 @pytest.mark.parametrize(("name", "call"), BY_ID, ids=[c[0] for c in BY_ID])
 def test_ids_must_be_plain_ints(records, name, call, bad):
     """'1', 1.0 and True all look like record 1 to a database; [1] breaks the driver."""
@@ -451,8 +470,24 @@ SINGLE_LINE_REFUSED = {
     "DEL": ("Ada\x7f", "U\\+007F"),
 }
 
+# The quick run tries one of each kind (override, isolate, line break, tab, C1, separator, DEL).
+QUICK_SINGLE_LINE = {
+    "right-to-left override",
+    "first strong isolate",
+    "new line",
+    "tab",
+    "C1 control",
+    "line separator",
+    "DEL",
+}
+SINGLE_LINE_PARAMS = [
+    text if text in QUICK_SINGLE_LINE else pytest.param(text, marks=pytest.mark.slow)
+    for text in SINGLE_LINE_REFUSED
+]
 
-@pytest.mark.parametrize("text", list(SINGLE_LINE_REFUSED))
+
+@GRID_BACKENDS
+@pytest.mark.parametrize("text", SINGLE_LINE_PARAMS)
 @pytest.mark.parametrize(("name", "call"), TEXTS, ids=[c[0] for c in TEXTS])
 def test_single_line_text_refuses_controls_that_change_how_it_reads(ledger, name, call, text):
     clinic, ids = ledger

@@ -339,3 +339,52 @@ def test_reads_refuse_ids_and_dates_that_are_not_what_they_claim(clinic):
     ):
         with pytest.raises(BillingError):
             read()
+
+
+def test_a_role_lowered_while_a_save_runs_waits_for_it_then_refuses_the_next(pg_databases):
+    """PostgreSQL, where two desks write at once: a save holds its staff row share-locked from
+    the start, so a role change waits for the save in progress, and the next save (whose role
+    check passed before the change) is refused as its transaction begins."""
+    import threading
+
+    from desktop_app.core import Permission
+
+    with Clinic.open(pg_databases.new()) as owner:
+        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)
+        admin = owner.sign_in("admin", PASSWORD)
+        admin.add_staff("desk", "Front Desk", Role.RECEPTIONIST, PASSWORD)
+        desk = owner.sign_in("desk", PASSWORD)
+        pid = admin.add_patient("Ada", "Lovelace")
+        demote = threading.Thread(
+            target=admin.update_staff, args=("desk",), kwargs={"role": "practitioner"}
+        )
+        with desk.writing(Permission.PAYMENTS) as tx:
+            tx.lock_patients([pid])
+            demote.start()
+            demote.join(0.5)
+            assert demote.is_alive()  # the change waits for the save in progress
+        demote.join(10)
+        assert not demote.is_alive()
+        before = snapshot(owner)
+        refused = pytest.raises(PermissionDenied, match="not allowed to take payments")
+        with refused, desk.writing(Permission.PAYMENTS) as tx:
+            tx.lock_patients([pid])[pid].credit_minor += 5000  # never reached
+        assert snapshot(owner) == before
+
+
+def test_an_account_deleted_and_its_id_reused_is_not_the_same_person(new_sqlite_url):
+    from sqlalchemy import text
+
+    with Clinic.open(new_sqlite_url()) as owner:
+        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)
+        admin = owner.sign_in("admin", PASSWORD)
+        admin.add_staff("desk", "Front Desk", Role.RECEPTIONIST, PASSWORD)
+        desk = owner.sign_in("desk", PASSWORD)
+        pid = admin.add_patient("Ada", "Lovelace")
+        with owner.engine.begin() as conn:  # deleted by hand; the next account takes its id
+            conn.execute(text("DELETE FROM staff WHERE username = 'desk'"))
+        admin.add_staff("books", "Bo Books", Role.BOOKKEEPER, PASSWORD)
+        with pytest.raises(PermissionDenied):
+            desk.add_patient("Alan", "Turing")
+        with pytest.raises(PermissionDenied):
+            desk.refund_credit(pid, "1", method="Cash", request_id="r")

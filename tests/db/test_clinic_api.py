@@ -1,4 +1,5 @@
-"""The headless API on SQLite and PostgreSQL: the seed's walkthrough and DOMAIN.md's examples."""
+"""The headless API on SQLite and PostgreSQL: the seed's walkthrough and the worked examples
+of docs/ledger-rules.md ("Allocation")."""
 
 from datetime import date, timedelta
 from decimal import Decimal

@@ -335,3 +335,12 @@ def test_credit_saved_in_one_clock_tick_is_traced_in_the_order_it_happened(
     [lot] = clinic.credit_sources(ada)
     assert (lot.origin, lot.remaining, lot.uses) == ("credit_note", D("40.00"), ())
     assert clinic.verify() == []
+
+
+def test_issue_credit_note_is_the_verb_and_credit_note_still_works(clinic):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    iid = clinic.create_invoice(pid, [("Consult", "50", 1)])
+    first = clinic.issue_credit_note(iid, "10", reason="discount", request_id="cn-1")
+    second = clinic.credit_note(iid, "5", reason="goodwill", request_id="cn-2")
+    assert [n.id for n in clinic.credit_notes(pid)] == [first, second]
+    assert clinic.invoice(iid).balance == Decimal("35.00")

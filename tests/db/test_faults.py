@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event, text
 
 from desktop_app.core import BillingError, Clinic
@@ -28,6 +29,7 @@ def _request_ids(clinic: Clinic) -> set[str]:
         return set(conn.execute(text("SELECT request_id FROM payments")).scalars())
 
 
+@pytest.mark.slow  # 100 child processes killed: ~50 s
 def test_sigkill_at_random_moments_never_leaves_half_a_payment(new_sqlite_url):
     url = new_sqlite_url()
     rng = random.Random(20261125)  # the kill moments are the same on every run
@@ -47,7 +49,7 @@ def test_sigkill_at_random_moments_never_leaves_half_a_payment(new_sqlite_url):
             line = child.stdout.readline()
             assert line.startswith("saved "), line
             acknowledged.add(line.split()[1])
-        time.sleep(rng.uniform(0.0, 0.03))
+        time.sleep(rng.uniform(0.0, 0.03))  # a deliberately random moment, not a wait for one
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
         child.stdout.close()
@@ -61,6 +63,7 @@ def test_sigkill_at_random_moments_never_leaves_half_a_payment(new_sqlite_url):
     assert len(acknowledged) >= KILLS  # every kill came after saves had committed
 
 
+@pytest.mark.slow  # fills a disk hundreds of saves deep: seconds
 def test_a_full_disk_rolls_back_cleanly_with_a_clear_error(new_sqlite_url):
     url = new_sqlite_url()
     with Clinic.open(url) as clinic:

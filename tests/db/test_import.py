@@ -35,6 +35,12 @@ INVOICES = (
 )
 
 
+# Imports run on SQLite in the quick run (-m "not slow"); on PostgreSQL as well in the full run.
+pytestmark = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
+)
+
+
 def write(tmp_path: Path, body: str | bytes, name: str = "file.csv") -> Path:
     path = tmp_path / name
     if isinstance(body, str):
@@ -450,6 +456,7 @@ def test_progress_is_reported_in_both_phases(clinic, tmp_path):
     assert len(seen) >= 6
 
 
+@pytest.mark.slow  # thousands of rows
 @pytest.mark.parametrize("stop_after", [1500, 4500])  # checking rows, then writing them
 def test_cancel_saves_nothing(clinic, tmp_path, stop_after):
     before = snapshot(clinic)
@@ -465,6 +472,7 @@ def test_cancel_saves_nothing(clinic, tmp_path, stop_after):
     assert snapshot(clinic) == before
 
 
+@pytest.mark.slow  # 20,000 lines
 def test_twenty_thousand_invoice_lines_are_written_in_bulk(with_patients, tmp_path):
     clinic = with_patients
     rows = ["invoice_number,patient_external_id,issue_date,description,unit_price,quantity"]
@@ -680,6 +688,7 @@ def test_a_row_longer_than_the_limit_is_refused(clinic, tmp_path):
     }
 
 
+@pytest.mark.slow  # a big file
 def test_a_file_of_mostly_empty_lines_is_refused_without_reading_it_all(clinic, tmp_path):
     body = "external_id,first_name,last_name\n1,Ada,Lovelace\n" + "\n" * 1_000_001
     before = snapshot(clinic)

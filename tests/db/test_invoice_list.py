@@ -17,6 +17,12 @@ SORTS = ("number", "issue_date", "patient", "balance")
 STATUSES = (None, "open", "paid", "void")
 
 
+# SQLite in the quick run (-m "not slow"); PostgreSQL as well in the full run.
+SQLITE_QUICK = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
+)
+
+
 @pytest.fixture
 def ledger(clinic: Clinic) -> Clinic:
     """Seven patients (two both called Ada Lovelace) and 24 invoices: open, part-paid, paid,
@@ -108,6 +114,7 @@ def walk(clinic: Clinic, limit: int, **kwargs: object) -> list[InvoiceListRow]:
     raise AssertionError("the pages never ended")
 
 
+@SQLITE_QUICK
 @pytest.mark.parametrize("sort", SORTS)
 def test_every_order_and_status_pages_through_each_invoice_once(ledger, sort):
     for status in STATUSES:

@@ -12,6 +12,7 @@ import random
 import threading
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from desktop_app.core import BillingError, Clinic, ConcurrentChangeError
@@ -71,6 +72,7 @@ def _credit_and_invoices(url: str, invoice_amount: str) -> tuple[int, list[int]]
     return pid, invoices
 
 
+@pytest.mark.slow  # processes contending on one server: seconds
 def test_credit_is_never_spent_twice(pg_databases):
     url = pg_databases.new()
     pid, invoices = _credit_and_invoices(url, "100")
@@ -84,6 +86,7 @@ def test_credit_is_never_spent_twice(pg_databases):
         assert clinic.verify() == []
 
 
+@pytest.mark.slow  # processes contending on one server: seconds
 def test_each_saved_payment_is_accounted_for(pg_databases):
     """Previews that each fit the credit but not together: one saves, the rest must re-preview."""
     url = pg_databases.new()
@@ -99,6 +102,7 @@ def test_each_saved_payment_is_accounted_for(pg_databases):
     assert len(saved) == 1  # every preview saw the untouched $100; only the first can stand
 
 
+@pytest.mark.slow  # processes contending on one server: seconds
 def test_simultaneous_retries_of_one_save_record_one_payment(pg_databases):
     url = pg_databases.new()
     with Clinic.open(url) as clinic:
@@ -136,6 +140,7 @@ def _hammer(url, pid, invoice_ids, barrier, results, worker) -> None:
     results.put((saved, refused))
 
 
+@pytest.mark.slow  # processes contending on one server: seconds
 def test_eight_processes_hundred_attempts_each(pg_databases):
     url = pg_databases.new()
     with Clinic.open(url) as clinic:

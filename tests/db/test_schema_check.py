@@ -213,6 +213,28 @@ PG_FOREIGN = {
         ],
         ["a default of payments.note calling note that Clinic Ledger did not make"],
     ),
+    "an index calling a function elsewhere": (
+        [
+            "CREATE SCHEMA elsewhere",
+            "CREATE FUNCTION elsewhere.seen(t timestamptz) RETURNS boolean LANGUAGE sql "
+            "IMMUTABLE AS $$ SELECT t IS NOT NULL $$",
+            "DROP INDEX ix_payments_reversed",
+            "CREATE INDEX ix_payments_reversed ON payments (id) WHERE elsewhere.seen(reversed_at)",
+        ],
+        ["an index ix_payments_reversed on payments calling seen that Clinic Ledger did not make"],
+    ),
+    "a check through an operator elsewhere": (
+        [
+            "CREATE SCHEMA elsewhere",
+            "CREATE FUNCTION elsewhere.ge(bigint, bigint) RETURNS boolean LANGUAGE sql "
+            "IMMUTABLE AS $$ SELECT $1 >= $2 $$",
+            "CREATE OPERATOR elsewhere.>=~ (LEFTARG = bigint, RIGHTARG = bigint, "
+            "FUNCTION = elsewhere.ge)",
+            "ALTER TABLE payments ADD CONSTRAINT ck_extra "
+            "CHECK (total_minor OPERATOR(elsewhere.>=~) -9000000000)",
+        ],
+        ["a check ck_extra on payments calling >=~ that Clinic Ledger did not make"],
+    ),
     "a table inheriting ours": (
         [
             "CREATE SCHEMA elsewhere",
@@ -341,7 +363,7 @@ def empty_database(pg_databases, tmp_path) -> Iterator[Callable[[str, str], str]
             conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def test_a_database_from_every_earlier_schema_is_upgraded_and_opens(dialect, empty_database):
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -391,4 +413,32 @@ def test_an_extension_in_the_clinics_schema_does_not_lock_the_clinic_out(pg_data
         assert available, "the PostgreSQL contrib extensions are part of the server package"
         conn.execute("CREATE EXTENSION pg_buffercache")
     with Clinic.open(url) as clinic:
+        assert clinic.verify() == []
+
+
+def test_a_search_path_that_shadows_postgresqls_own_functions_is_refused(pg_databases):
+    url = pg_databases.new()
+    name = make_url(url).database
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA helpers")
+        conn.execute(
+            "CREATE FUNCTION helpers.clock_timestamp() RETURNS timestamptz LANGUAGE sql "
+            "AS $$ SELECT timestamptz '2001-01-01Z' $$"
+        )
+        conn.execute(f"ALTER DATABASE {name} SET search_path = public, helpers, pg_catalog")
+    with pytest.raises(BillingError, match="puts the schema helpers before PostgreSQL's own"):
+        Clinic.open(url)
+
+
+@pytest.mark.parametrize("schema", ["Clinic", "clinic-ledger", "order"])
+def test_a_clinic_in_a_schema_whose_name_needs_quotes_opens(pg_databases, schema):
+    url = pg_databases.new()
+    name = make_url(url).database
+    quoted = '"' + schema + '"'
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {quoted}")
+        conn.execute(f"ALTER DATABASE {name} SET search_path = {quoted}")
+    with Clinic.open(url) as clinic:  # created in that schema
+        ada_with_credit_and_an_open_invoice(clinic)
+    with Clinic.open(url) as clinic:  # and checked when opened again
         assert clinic.verify() == []

@@ -479,6 +479,7 @@ class LedgerMachine(RuleBasedStateMachine):
 STEPS = int(os.environ.get("STATEFUL_STEPS", "50"))
 
 
+@pytest.mark.slow  # Hypothesis stateful: minutes
 @pytest.mark.timeout(1200)
 def test_random_operation_sequences_on_sqlite(new_sqlite_url):
     class OnSqlite(LedgerMachine):
@@ -492,6 +493,7 @@ def test_random_operation_sequences_on_sqlite(new_sqlite_url):
     )
 
 
+@pytest.mark.slow  # Hypothesis stateful: minutes
 @pytest.mark.timeout(1200)
 def test_random_operation_sequences_on_postgresql(pg_databases):
     class OnPostgres(LedgerMachine):

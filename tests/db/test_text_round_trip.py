@@ -17,6 +17,13 @@ TEXTS = [
 ]
 
 
+# SQLite in the quick run (-m "not slow"); PostgreSQL as well in the full run.
+SQLITE_QUICK = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
+)
+
+
+@SQLITE_QUICK
 @pytest.mark.parametrize("text", TEXTS, ids=range(len(TEXTS)))
 def test_text_round_trips_verbatim(clinic, text):
     pid = clinic.add_patient(text, text)

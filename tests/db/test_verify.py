@@ -11,6 +11,11 @@ from sqlalchemy.engine import make_url
 from desktop_app.core import BillingError, Clinic
 from desktop_app.core.db.engine import make_engine
 
+# SQLite in the quick run (-m "not slow"); PostgreSQL as well in the full run.
+SQLITE_QUICK = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
+)
+
 
 @pytest.fixture
 def books(clinic: Clinic):
@@ -30,6 +35,7 @@ def tamper(clinic: Clinic, sql: str, **params) -> None:
         conn.execute(text(sql), params)
 
 
+@SQLITE_QUICK
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [

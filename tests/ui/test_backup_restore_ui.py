@@ -6,8 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QWidget
 
 from desktop_app.core import Clinic
@@ -16,31 +15,8 @@ from desktop_app.ui.main_window import MainWindow
 Answer = Callable[[QWidget], None]
 
 
-@pytest.fixture
-def answer(qtbot) -> Callable[..., list[str]]:
-    """Answer the next modal dialogs in turn; returns the texts of the message boxes seen."""
-
-    def schedule(*answers: Answer) -> list[str]:
-        queue = list(answers)
-        handled: list[QWidget] = []
-        texts: list[str] = []
-
-        def attempt() -> None:
-            dialog = QApplication.activeModalWidget()
-            if dialog is None or dialog in handled or not dialog.isVisible():
-                QTimer.singleShot(10, attempt)
-                return
-            handled.append(dialog)
-            if isinstance(dialog, QMessageBox):
-                texts.append(f"{dialog.text()}\n{dialog.informativeText()}".strip())
-            queue.pop(0)(dialog)
-            if queue:
-                QTimer.singleShot(0, attempt)
-
-        QTimer.singleShot(0, attempt)
-        return texts
-
-    return schedule
+# ``answer`` (tests/ui/conftest.py) answers the next modal dialogs in turn, failing within
+# seconds if one never opens, and returns the texts of the message boxes it saw.
 
 
 def ok(box: QWidget) -> None:

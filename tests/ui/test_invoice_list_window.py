@@ -394,6 +394,8 @@ def test_export_can_be_cancelled(qtbot, clinic, tmp_path, monkeypatch, closing):
         progress(0, 1000)
         started.set()
         while not cancel():
+            # Simulates a batch of rows being written between cancel checks (as the real export
+            # does), in the worker thread: a stand-in for work, not a wait for a condition.
             time.sleep(0.005)
         raise ExportCancelled("The export was cancelled; no file was written.")
 

@@ -62,7 +62,8 @@ def prepay(clinic: Clinic, pid: int, amount: str) -> None:
 
 @pytest.fixture
 def two_invoices(clinic):
-    """DOMAIN.md's example: credit $60; A $40 (1 Nov), B $40 (5 Nov)."""
+    """The worked example of docs/ledger-rules.md ("Allocation"): credit $60; A $40 (1 Nov),
+    B $40 (5 Nov)."""
     pid = clinic.add_patient("Grace", "Hopper")
     prepay(clinic, pid, "60")
     a = clinic.create_invoice(pid, [("Consult", "40", 1)], issue_date=NOV1)
@@ -372,3 +373,23 @@ def test_payment_type_retired_elsewhere_refuses_and_marks_the_field(qtbot, clini
     type_source(qtbot, dialog, "EFTPOS", "10")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert clinic.payment(dialog.saved_payment_id).sources == {"EFTPOS": Decimal("10.00")}
+
+
+def test_an_account_disabled_while_the_dialog_is_open_is_told_and_saves_nothing(
+    qtbot, clinic, formatter
+):
+    from desktop_app.core import Role
+
+    clinic.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, "correct horse 1")
+    admin = clinic.sign_in("admin", "correct horse 1")
+    admin.add_staff("desk", "Front Desk", Role.RECEPTIONIST, "correct horse 1")
+    desk = clinic.sign_in("desk", "correct horse 1")
+    pid = admin.add_patient("Ada", "Lovelace")
+    dialog = open_dialog(qtbot, desk, formatter, pid)
+    type_source(qtbot, dialog, "Cash", "25")
+    admin.update_staff("desk", active=False)
+    before = snapshot(clinic)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.saved_payment_id is None and dialog.isVisible()
+    assert "staff account is disabled" in dialog.message_label.text()
+    assert snapshot(clinic) == before

@@ -11,6 +11,7 @@ from desktop_app import __version__, self_test
 from desktop_app.app import main
 
 
+@pytest.mark.slow  # the whole self-test
 def test_the_self_test_passes_in_process(qapp, capsys):
     assert self_test.run() == 0
     out = capsys.readouterr().out.strip().splitlines()
@@ -57,6 +58,7 @@ def test_the_self_test_takes_no_other_arguments(capsys):
     assert "--self-test takes no other arguments" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_command_line_self_test_in_a_fresh_process(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "desktop_app", "--self-test"],
@@ -72,6 +74,7 @@ def test_the_command_line_self_test_in_a_fresh_process(tmp_path):
     assert list(tmp_path.iterdir()) == [], "nothing is written outside the temporary folder"
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_the_start_up_probe_shows_the_window_lists_the_patients_and_exits(tmp_path):
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     done = subprocess.run(

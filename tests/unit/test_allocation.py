@@ -1,4 +1,5 @@
-"""The allocation engine: every mode, typed amounts, money before credit, and DOMAIN.md's table."""
+"""The allocation engine: every mode, typed amounts, money before credit, and the worked examples
+of docs/ledger-rules.md, "Allocation"."""
 
 from datetime import date
 
@@ -20,7 +21,7 @@ def applied(plan):
     return {ln.invoice_id: ln.applied for ln in plan.lines if ln.applied}
 
 
-# DOMAIN.md "Worked examples", row by row.
+# docs/ledger-rules.md, "Allocation", "Worked examples", row by row.
 def test_credit_pays_whole_invoice_with_zero_payment():
     inv = OpenInvoice(1, 1, date(2026, 11, 2), 5000)
     plan = allocate([inv], payment_total=0, credit_available=10000, mode=OLDEST, source_invoice=1)

@@ -1,9 +1,12 @@
-"""The layer rules of ARCHITECTURE.md, checked on the source: the core never imports Qt, and the
-domain (money, currencies, allocation, invoicing, errors, text, dates) imports only the standard
-library."""
+"""The layer rules of docs/ledger-rules.md ("Layers"), checked on the source: the core never imports
+Qt, and the domain (money, currencies, allocation, invoicing, errors, text, dates) imports only the
+standard library. The same rules, and the windows' one door and the core's lack of import cycles,
+are import-linter contracts (pyproject.toml, ``lint-imports`` in .ci/run); the last test here keeps
+those contracts' module lists complete."""
 
 import ast
 import sys
+import tomllib
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "desktop_app" / "core"
@@ -15,6 +18,7 @@ DOMAIN = [
     "errors.py",
     "text.py",
     "dates.py",
+    "kinds.py",
 ]
 
 
@@ -69,3 +73,22 @@ def test_windows_never_import_the_database_layer():
         for path in ui.rglob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_import_linter_contracts_list_every_core_module():
+    """The domain contract names the domain of DOMAIN above as its sources and forbids every other
+    core module (a module added to the core is added there, or the check would miss it)."""
+    config = tomllib.loads((CORE.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = {c["id"]: c for c in config["tool"]["importlinter"]["contracts"]}
+    domain = {f"desktop_app.core.{name[:-3]}" for name in DOMAIN}
+    modules = {
+        f"desktop_app.core.{path.stem}"
+        for path in CORE.iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").is_file()
+    }
+    assert set(contracts["domain"]["source_modules"]) == domain
+    forbidden = {
+        m for m in contracts["domain"]["forbidden_modules"] if m.startswith("desktop_app.")
+    }
+    assert forbidden == modules - domain | {"desktop_app.ui"}
+    assert contracts["core-acyclic"]["ancestors"] == ["desktop_app.core"]

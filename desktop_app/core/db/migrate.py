@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
-from .engine import WRITE_OPTION
-from .schema_check import database_shown, refuse_another_program
+from ..errors import BillingError
+from .engine import WRITE_OPTION, make_engine
+from .schema_check import check_schema, database_shown, refuse_another_program
 
 #: The newest migration; a test checks it matches the migration scripts' head.
 HEAD_REVISION = "0008_request_fingerprints"
@@ -45,3 +47,27 @@ def upgrade(engine: Engine) -> None:
             refuse_another_program(connection, database_shown(engine))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def open_database(url: str) -> Engine:
+    """An engine on the clinic database at ``url``, its schema created or upgraded and checked.
+
+    What ``Clinic.open`` and a restore's check of its copy share, below both (``backup`` needs
+    no ``Clinic``): nothing foreign runs in the ledger, and a database error becomes a
+    :class:`BillingError` naming the database (password hidden). The engine is disposed of on
+    any failure.
+    """
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        check_schema(engine, database_shown(engine))
+    except DBAPIError as exc:
+        engine.dispose()
+        raise BillingError(
+            f"The clinic's database at {engine.url.render_as_string(hide_password=True)} "
+            f"could not be opened: {exc.orig}"
+        ) from exc
+    except Exception:
+        engine.dispose()
+        raise
+    return engine

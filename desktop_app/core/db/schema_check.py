@@ -131,12 +131,13 @@ class Schema:
 
 def normalise(sql: str, schema: str | None = None) -> str:
     """SQL text compared regardless of case, spacing, quoting and the schema's name."""
+    if schema:  # before quotes go: a schema named "clinic-ledger" or "Order" is quoted in SQL
+        quoted = '"' + schema.replace('"', '""') + '"'
+        sql = sql.replace(f"{quoted}.", "")
+        sql = re.sub(rf"(?<![\w.\"]){re.escape(schema)}\.", "", sql, flags=re.IGNORECASE)
     text = " ".join(sql.replace('"', " ").replace("`", " ").split()).lower()
     text = re.sub(r"\s*([(),;])\s*", r"\1", text)
-    text = text.replace("execute procedure", "execute function")  # PostgreSQL 10's spelling
-    if schema:
-        text = re.sub(rf"(?<![\w.]){re.escape(schema.lower())}\.", "", text)
-    return text
+    return text.replace("execute procedure", "execute function")  # PostgreSQL 10's spelling
 
 
 # -- what Clinic Ledger makes ------------------------------------------------------------------
@@ -234,7 +235,8 @@ _PG_TABLES = """
 SELECT c.relname, c.relkind, a.attname, c.relrowsecurity OR c.relforcerowsecurity
 FROM pg_class AS c
 LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+  AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
   AND NOT EXISTS (SELECT FROM pg_depend AS d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 """
@@ -246,30 +248,32 @@ SELECT i.relname, t.relname, x.indisunique, x.indpred IS NOT NULL, x.indisprimar
 FROM pg_index AS x
 JOIN pg_class AS i ON i.oid = x.indexrelid
 JOIN pg_class AS t ON t.oid = x.indrelid
-WHERE t.relnamespace = current_schema()::regnamespace
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
   AND NOT EXISTS (SELECT FROM pg_depend AS d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = t.oid AND d.deptype = 'e')
 """
 _PG_TRIGGERS = """
 SELECT g.tgname, t.relname, g.tgenabled, pg_get_triggerdef(g.oid)
 FROM pg_trigger AS g JOIN pg_class AS t ON t.oid = g.tgrelid
-WHERE t.relnamespace = current_schema()::regnamespace AND NOT g.tgisinternal
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+  AND NOT g.tgisinternal
 """
 _PG_FUNCTIONS = """
 SELECT p.proname, CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END
 FROM pg_proc AS p
-WHERE p.pronamespace = current_schema()::regnamespace
+WHERE p.pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
   AND NOT EXISTS (SELECT FROM pg_depend AS d
                   WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 """
 _PG_RULES_AND_POLICIES = """
 SELECT 'a rule ' || r.rulename || ' on ' || t.relname
 FROM pg_rewrite AS r JOIN pg_class AS t ON t.oid = r.ev_class
-WHERE t.relnamespace = current_schema()::regnamespace AND r.rulename <> '_RETURN'
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+  AND r.rulename <> '_RETURN'
 UNION ALL
 SELECT 'a row security policy ' || p.polname || ' on ' || t.relname
 FROM pg_policy AS p JOIN pg_class AS t ON t.oid = p.polrelid
-WHERE t.relnamespace = current_schema()::regnamespace
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 """
 
 
@@ -278,30 +282,42 @@ WHERE t.relnamespace = current_schema()::regnamespace
 #: PostgreSQL's built-in ones), a column of a domain type (its checks run on every write), and
 #: a table anywhere inheriting from ours (its rows would count as ours).
 _PG_HIDDEN_CODE = """
-SELECT 'a check ' || con.conname || ' on ' || t.relname || ' calling ' || p.proname
-FROM pg_constraint AS con
+WITH foreign_code AS (
+  SELECT d.classid, d.objid, COALESCE(p.proname, o.oprname) AS name
+  FROM pg_depend AS d
+  LEFT JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+  LEFT JOIN pg_operator AS o ON d.refclassid = 'pg_operator'::regclass AND o.oid = d.refobjid
+  WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
+    AND COALESCE(p.pronamespace, o.oprnamespace) <> 'pg_catalog'::regnamespace
+    AND NOT EXISTS (SELECT FROM pg_depend AS e
+                    WHERE e.classid = d.refclassid AND e.objid = d.refobjid AND e.deptype = 'e')
+)
+SELECT 'a check ' || con.conname || ' on ' || t.relname || ' calling ' || f.name
+FROM foreign_code AS f
+JOIN pg_constraint AS con ON f.classid = 'pg_constraint'::regclass AND con.oid = f.objid
 JOIN pg_class AS t ON t.oid = con.conrelid
-JOIN pg_depend AS d ON d.classid = 'pg_constraint'::regclass AND d.objid = con.oid
-     AND d.refclassid = 'pg_proc'::regclass
-JOIN pg_proc AS p ON p.oid = d.refobjid
-WHERE t.relnamespace = current_schema()::regnamespace
-  AND p.pronamespace <> 'pg_catalog'::regnamespace
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 UNION ALL
-SELECT 'a default of ' || t.relname || '.' || a.attname || ' calling ' || p.proname
-FROM pg_attrdef AS ad
+SELECT 'a default of ' || t.relname || '.' || a.attname || ' calling ' || f.name
+FROM foreign_code AS f
+JOIN pg_attrdef AS ad ON f.classid = 'pg_attrdef'::regclass AND ad.oid = f.objid
 JOIN pg_class AS t ON t.oid = ad.adrelid
 JOIN pg_attribute AS a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
-JOIN pg_depend AS d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
-     AND d.refclassid = 'pg_proc'::regclass
-JOIN pg_proc AS p ON p.oid = d.refobjid
-WHERE t.relnamespace = current_schema()::regnamespace
-  AND p.pronamespace <> 'pg_catalog'::regnamespace
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+UNION ALL
+SELECT 'an index ' || i.relname || ' on ' || t.relname || ' calling ' || f.name
+FROM foreign_code AS f
+JOIN pg_index AS x ON f.classid = 'pg_class'::regclass AND x.indexrelid = f.objid
+JOIN pg_class AS i ON i.oid = x.indexrelid
+JOIN pg_class AS t ON t.oid = x.indrelid
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 UNION ALL
 SELECT 'the column ' || t.relname || '.' || a.attname || ' of the domain ' || ty.typname
 FROM pg_attribute AS a
 JOIN pg_class AS t ON t.oid = a.attrelid
 JOIN pg_type AS ty ON ty.oid = a.atttypid
-WHERE t.relnamespace = current_schema()::regnamespace AND t.relkind IN ('r', 'p')
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+  AND t.relkind IN ('r', 'p')
   AND a.attnum > 0 AND NOT a.attisdropped AND ty.typtype = 'd'
 UNION ALL
 SELECT 'a table ' || n.nspname || '.' || c.relname || ' inheriting from ' || t.relname
@@ -309,7 +325,7 @@ FROM pg_inherits AS i
 JOIN pg_class AS t ON t.oid = i.inhparent
 JOIN pg_class AS c ON c.oid = i.inhrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
-WHERE t.relnamespace = current_schema()::regnamespace
+WHERE t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
 """
 
 
@@ -347,6 +363,15 @@ def _postgres_schema(connection: Connection) -> Schema:
         f"{text} that Clinic Ledger did not make"
         for (text,) in connection.exec_driver_sql(_PG_HIDDEN_CODE)
     )
+    # A schema searched before PostgreSQL's own could shadow the built-in functions the ledger
+    # calls (clock_timestamp, lower, count) with its own.
+    searched = list(connection.exec_driver_sql("SELECT current_schemas(true)").scalar_one())
+    for name in searched[: searched.index("pg_catalog")] if "pg_catalog" in searched else []:
+        if name != schema and not str(name).startswith("pg_temp"):
+            found.others.append(
+                f"a search path that puts the schema {name} before PostgreSQL's own functions, "
+                "which Clinic Ledger did not set"
+            )
     return found
 
 
@@ -437,7 +462,8 @@ def refuse_another_program(connection: Connection, where: str) -> None:
         )
     else:
         sql = (
-            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+            "SELECT relname FROM pg_class WHERE relnamespace = "
+            "(SELECT oid FROM pg_namespace WHERE nspname = current_schema()) "
             "AND relkind IN ('r', 'p', 'f', 'v', 'm') LIMIT 1"
         )
     if connection.exec_driver_sql(sql).first() is not None:

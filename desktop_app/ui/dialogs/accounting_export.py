@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDate, QStandardPaths, Qt, QThread, Signal
+from PySide6.QtCore import QDate, QStandardPaths, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,9 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError
-from desktop_app.core.accounting_export import ExportSummary
-from desktop_app.core.accounting_mapping import DATE_FORMATS, AccountMapping
+from desktop_app.core import DATE_FORMATS, AccountMapping, BillingError, ExportSummary
+from desktop_app.ui.background import BackgroundRunner
 from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
@@ -64,26 +63,6 @@ def _table(headers: list[str], name: str) -> QTableWidget:
     return table
 
 
-class _Task(QThread):
-    """Runs one call on a worker thread; ``finished_with`` carries its result or its refusal."""
-
-    finished_with = Signal(object, str)  # (result, "") or (None, the refusal)
-
-    def __init__(self, call: Callable[[], object]) -> None:
-        super().__init__()
-        self._call = call
-
-    def run(self) -> None:
-        try:
-            result = self._call()
-        except BillingError as exc:
-            self.finished_with.emit(None, str(exc))
-        except Exception as exc:  # a refusal of any kind must reach the window, not stop it
-            self.finished_with.emit(None, f"The export stopped: {exc}")
-        else:
-            self.finished_with.emit(result, "")
-
-
 class AccountingExportDialog(QDialog):
     """Preview and write the next accounting export; edit the account mapping."""
 
@@ -103,7 +82,7 @@ class AccountingExportDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self._task: _Task | None = None
+        self._runner = BackgroundRunner(self)
         self._pending = False
         #: The last export written from this window.
         self.last_export: ExportSummary | None = None
@@ -112,8 +91,7 @@ class AccountingExportDialog(QDialog):
 
     def done(self, result: int) -> None:
         """Closing waits for a running preview or export (an export is one transaction)."""
-        if self._task is not None:
-            self._task.wait()
+        self._runner.wait()
         super().done(result)
 
     # -- the Export tab ---------------------------------------------------------------------
@@ -160,26 +138,27 @@ class AccountingExportDialog(QDialog):
     @property
     def busy(self) -> bool:
         """A preview or an export is running."""
-        return self._task is not None
+        return self._runner.busy
 
     def _run(self, call: Callable[[], object], done: Callable[[object, str], None]) -> None:
-        if self._task is not None:  # one at a time; a finished one starts the next refresh
+        """Run ``call`` on a worker thread; ``done(result, "")`` or ``done(None, refusal)``."""
+        if self._runner.busy:  # one at a time; a finished one starts the next refresh
             self._pending = True
             return
         self.export_button.setEnabled(False)
-        task = _Task(call)
-        self._task = task
 
-        def finish(result: object, refusal: str) -> None:
-            task.wait()
-            self._task = None
-            done(result, refusal)
+        def finished() -> None:
             if self._pending:
                 self._pending = False
                 self.refresh()
 
-        task.finished_with.connect(finish)
-        task.start()
+        self._runner.run(
+            lambda _job: call(),
+            on_done=lambda result: done(result, ""),
+            on_refused=lambda exc: done(None, str(exc)),
+            on_failed=lambda exc: done(None, f"The export stopped: {exc}"),
+            on_finished=finished,
+        )
 
     def refresh(self) -> None:
         """Preview the next export (on a worker thread) and list the past ones."""

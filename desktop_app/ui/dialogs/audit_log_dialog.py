@@ -34,8 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core.audit_log import AuditFilter
+from desktop_app.core import AuditFilter
 from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.forms import qdate
 from desktop_app.ui.models.audit_log import (
     ACTION,
     RECORD,
@@ -44,21 +45,16 @@ from desktop_app.ui.models.audit_log import (
     AuditLogModel,
     action_text,
 )
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.style import HINT_TONE, set_tone
 
 if TYPE_CHECKING:
-    from desktop_app.core.audit_log import AuditLogReader, AuditRecord
+    from desktop_app.core import AuditLogReader, AuditRecord
 
 FILTER_DELAY_MS = 200
 ROW_HEIGHT = 26
 ALL_ACTIONS = "All actions"
-HINT_TONE = "hint"
 COLUMN_WIDTHS = {WHEN: 170, WHO: 130, ACTION: 160, RECORD: 120}
 NOTHING_SELECTED = "Select an entry to see what it changed."
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
 
 
 def _day(value: QDate) -> date:
@@ -135,7 +131,7 @@ class AuditLogDialog(QDialog):
         self.any_date_check = QCheckBox("Any &date")
         self.any_date_check.setChecked(True)
         self.any_date_check.toggled.connect(self._on_any_date_check_toggled)
-        today = _qdate(date.today())
+        today = qdate(date.today())
         self.from_edit = self._date_edit("From", today)
         self.to_edit = self._date_edit("To", today)
         from_label = QLabel("Fro&m:")

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
-from desktop_app.core import BillingError, Permission, PermissionDenied
-from desktop_app.core.backup import (
+from desktop_app.core import (
     BackupResult,
+    BillingError,
+    Permission,
+    PermissionDenied,
     RestoreResult,
     ServerBackupError,
     sqlite_database_path,

@@ -8,12 +8,11 @@ text that a spreadsheet would run as a formula is written with a leading apostro
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, QThread, Signal
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError
-from desktop_app.core.export import ExportCancelled, export_csv, rows_text
-from desktop_app.ui.style import set_tone
+from desktop_app.core import BillingError, ExportCancelled, export_csv, rows_text
+from desktop_app.ui.background import BackgroundRunner
+from desktop_app.ui.style import HINT_TONE, set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -46,7 +45,6 @@ KINDS = (
     ("Payments and refunds", "payments"),
 )
 NAME_FILTERS = ["CSV files (*.csv)", "All files (*)"]
-HINT_TONE = "hint"
 
 
 def suggested_name(kind: str, day: date | None = None) -> str:
@@ -59,48 +57,13 @@ def _documents() -> Path:
     return Path(documents) if documents and Path(documents).is_dir() else Path.home()
 
 
-class _ExportThread(QThread):
-    """Runs one export; ``cancel()`` asks it to stop before its next page."""
-
-    progressed = Signal(int, int)  # rows written, rows in all
-    exported = Signal(int)  # rows written
-    failed = Signal(str)
-    cancelled = Signal()
-
-    def __init__(self, clinic: Clinic, kind: str, path: Path) -> None:
-        super().__init__()
-        self._clinic, self._kind, self._path = clinic, kind, path
-        self._stop = threading.Event()
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        try:
-            rows = export_csv(
-                self._clinic,
-                self._kind,
-                self._path,
-                progress=self.progressed.emit,
-                cancel=self._stop.is_set,
-            )
-        except ExportCancelled:
-            self.cancelled.emit()
-        except BillingError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:
-            self.failed.emit(f"The export failed: {exc}")
-        else:
-            self.exported.emit(rows)
-
-
 class ExportDialog(QDialog):
     """Choose what to export and where; export with a progress bar; cancel at any time."""
 
     def __init__(self, clinic: Clinic, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._clinic = clinic
-        self._thread: _ExportThread | None = None
+        self._runner = BackgroundRunner(self)
         self._confirmed: Path | None = None  # chosen in the file dialog, which asked already
         self._path, self._kind = Path(), "invoices"  # of the export under way or last made
         #: Rows written by the last export that completed (None: none completed).
@@ -171,7 +134,7 @@ class ExportDialog(QDialog):
     @property
     def running(self) -> bool:
         """Whether an export is under way."""
-        return self._thread is not None
+        return self._runner.busy
 
     def set_kind(self, kind: str) -> None:
         """Choose what to export."""
@@ -216,29 +179,29 @@ class ExportDialog(QDialog):
         if path.exists() and path != self._confirmed and not self.confirm_replace(path):
             return False
         self.rows_written = self.exported_path = None
-        thread = _ExportThread(self._clinic, self.kind, path)
-        thread.progressed.connect(self._on_thread_progressed)
-        thread.exported.connect(self._on_thread_exported)
-        thread.failed.connect(self._on_thread_failed)
-        thread.cancelled.connect(self._on_thread_cancelled)
-        thread.finished.connect(self._on_thread_finished)
-        self._thread = thread
-        self._path, self._kind = path, self.kind
+        clinic, kind = self._clinic, self.kind
+        self._path, self._kind = path, kind
+        self._runner.run(
+            lambda job: export_csv(clinic, kind, path, progress=job.progress, cancel=job.cancelled),
+            on_done=self._on_export_done,
+            on_refused=self._on_export_refused,
+            on_failed=self._on_export_failed,
+            on_progress=self._on_export_progressed,
+            on_finished=self._on_export_finished,
+        )
         self._set_running(True)
         self._say(f"Exporting to {path}…")
-        thread.start()
         return True
 
     def cancel_export(self) -> None:
         """Stop the export under way (nothing is written)."""
-        if self._thread is not None:
-            self._thread.cancel()
+        if self.running:
+            self._runner.cancel()
             self._say("Cancelling…")
 
     def wait(self) -> None:
         """Block until the export under way has stopped (for tests)."""
-        if self._thread is not None:
-            self._thread.wait()
+        self._runner.wait()
 
     def _set_running(self, running: bool) -> None:
         for widget in (self.kind_combo, self.path_edit, self.choose_button, self.export_button):
@@ -282,29 +245,29 @@ class ExportDialog(QDialog):
         else:
             self.accept() if self.rows_written is not None else self.reject()
 
-    def _on_thread_progressed(self, done: int, total: int) -> None:
+    def _on_export_progressed(self, done: int, total: int) -> None:
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(done)
         self._say(f"Exporting to {self._path}: {done:,} of {total:,}…")
 
-    def _on_thread_exported(self, rows: int) -> None:
+    def _on_export_done(self, rows: int) -> None:
         self.rows_written, self.exported_path = rows, self._path
         self.progress_bar.setRange(0, max(rows, 1))
         self.progress_bar.setValue(max(rows, 1))
         self._say(f"Exported {rows_text(self._kind, rows)} to {self._path}.")
 
-    def _on_thread_failed(self, message: str) -> None:
+    def _on_export_refused(self, exc: BillingError) -> None:
         self.progress_bar.setVisible(False)
-        self._say(message)
+        if isinstance(exc, ExportCancelled):
+            self._say("The export was cancelled; no file was written.")
+        else:
+            self._say(str(exc))
 
-    def _on_thread_cancelled(self) -> None:
+    def _on_export_failed(self, exc: Exception) -> None:
         self.progress_bar.setVisible(False)
-        self._say("The export was cancelled; no file was written.")
+        self._say(f"The export failed: {exc}")
 
-    def _on_thread_finished(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.deleteLater()
+    def _on_export_finished(self) -> None:
         self._set_running(False)
 
     def reject(self) -> None:  # Escape or the window's close button: stop a running export first

@@ -1,20 +1,20 @@
 """File > Import…: bring in a CSV file from the clinic's previous system (patients, invoices with
 their lines, payments, opening account credit balances), all of it or nothing.
 
-The import runs in a worker thread (:class:`ImportWorker`) so the window stays responsive while a
-large file is checked and saved; a progress bar follows it, and Cancel really cancels: the import
-polls for it about every 1,000 rows and then rolls back, saving nothing. A refused file shows its
-problems in a table (row as the spreadsheet numbers it, column, what is wrong). The work itself is
-:func:`desktop_app.core.importing.import_file`; the formats are in ``docs/import-formats.md``.
+The import runs in a worker thread (:class:`~desktop_app.ui.background.BackgroundRunner`) so the
+window stays responsive while a large file is checked and saved; a progress bar follows it, and
+Cancel really cancels: the import polls for it about every 1,000 rows and then rolls back, saving
+nothing. A refused file shows its problems in a table (row as the spreadsheet numbers it, column,
+what is wrong). The work itself is :func:`desktop_app.core.importing.import_file`; the formats are
+in ``docs/import-formats.md``.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, QThread, Signal
+from PySide6.QtCore import QStandardPaths, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,16 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError
-from desktop_app.core.importing import (
-    COLUMNS,
-    ImportProblem,
-    ImportRefused,
-    ImportResult,
-    import_file,
-    template,
-)
-from desktop_app.ui.style import set_tone
+from desktop_app.core import IMPORT_COLUMNS as COLUMNS
+from desktop_app.core import BillingError, ImportProblem, ImportRefused, ImportResult, import_file
+from desktop_app.core import import_template as template
+from desktop_app.ui.background import BackgroundRunner
+from desktop_app.ui.style import DONE_TONE, PROBLEM_TONE, set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -58,60 +53,11 @@ KIND_LABELS = [
     ("credit", "Opening account credit balances"),
 ]
 NAME_FILTERS = ["CSV files (*.csv)", "All files (*)"]
-PROBLEM_TONE = "problem"
-DONE_TONE = "done"
 
 
 def _documents() -> str:
     folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     return folder if folder and Path(folder).is_dir() else str(Path.home())
-
-
-class ImportWorker(QThread):
-    """Runs one import off the window's thread.
-
-    Signals:
-        progressed(int, int): steps done and the total (each row is checked, then saved).
-        succeeded(object): the :class:`ImportResult`.
-        refused(object): the :class:`ImportRefused`, with its problems.
-        failed(str): why it stopped otherwise (cancelled, unreadable, database busy).
-    """
-
-    progressed = Signal(int, int)
-    succeeded = Signal(object)
-    refused = Signal(object)
-    failed = Signal(str)
-
-    def __init__(
-        self, clinic: Clinic, kind: str, path: Path, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self._clinic = clinic
-        self._kind = kind
-        self._path = path
-        self._cancelled = threading.Event()
-
-    def cancel(self) -> None:
-        """Ask the import to stop; it rolls back at its next check (within ~1,000 rows)."""
-        self._cancelled.set()
-
-    def run(self) -> None:  # the worker thread
-        try:
-            result = import_file(
-                self._clinic,
-                self._kind,
-                self._path,
-                progress=self.progressed.emit,
-                cancel=self._cancelled.is_set,
-            )
-        except ImportRefused as exc:
-            self.refused.emit(exc)
-        except BillingError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # an exception must not die silently in a thread
-            self.failed.emit(f"The import stopped, nothing was saved: {exc}")
-        else:
-            self.succeeded.emit(result)
 
 
 class ImportDialog(QDialog):
@@ -129,7 +75,7 @@ class ImportDialog(QDialog):
     def __init__(self, clinic: Clinic, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._clinic = clinic
-        self._worker: ImportWorker | None = None
+        self._runner = BackgroundRunner(self)
         #: The last completed import, if any.
         self.outcome: ImportResult | None = None
         #: The problems of the last refused file.
@@ -231,7 +177,7 @@ class ImportDialog(QDialog):
     @property
     def is_running(self) -> bool:
         """Whether an import is under way."""
-        return self._worker is not None
+        return self._runner.busy
 
     def choose_file(self) -> Path | None:
         """Ask which CSV file to import (None: cancelled). Tests replace this."""
@@ -267,20 +213,23 @@ class ImportDialog(QDialog):
         self._show_problems([])
         self._set_status(f"Checking {path.name}…")
         self.progress_bar.setRange(0, 0)  # busy until the first report
-        worker = ImportWorker(self._clinic, self.kind, path, self)
-        worker.progressed.connect(self._on_worker_progressed)
-        worker.succeeded.connect(self._on_worker_succeeded)
-        worker.refused.connect(self._on_worker_refused)
-        worker.failed.connect(self._on_worker_failed)
-        worker.finished.connect(self._on_worker_finished)
-        self._worker = worker
+        clinic, kind = self._clinic, self.kind
+        self._runner.run(
+            lambda job: import_file(
+                clinic, kind, path, progress=job.progress, cancel=job.cancelled
+            ),
+            on_done=self._on_import_done,
+            on_refused=self._on_import_refused,
+            on_failed=self._on_import_failed,
+            on_progress=self._on_import_progressed,
+            on_finished=self._on_import_finished,
+        )
         self._update_buttons()
-        worker.start()
 
     def cancel_import(self) -> None:
         """Stop the import under way; it saves nothing."""
-        if self._worker is not None:
-            self._worker.cancel()
+        if self.is_running:
+            self._runner.cancel()
             self.cancel_button.setEnabled(False)
             self._set_status("Cancelling… nothing will be saved.")
 
@@ -299,8 +248,7 @@ class ImportDialog(QDialog):
 
     def wait(self) -> None:
         """Block until the import under way (if any) has ended."""
-        if self._worker is not None:
-            self._worker.wait()
+        self._runner.wait()
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -359,8 +307,8 @@ class ImportDialog(QDialog):
     def _on_cancel_button_clicked(self) -> None:
         self.cancel_import()
 
-    def _on_worker_progressed(self, done: int, total: int) -> None:
-        if self._worker is None or not total:
+    def _on_import_progressed(self, done: int, total: int) -> None:
+        if not total:
             return
         if self.progress_bar.maximum() != total:
             self.progress_bar.setRange(0, total)
@@ -370,7 +318,7 @@ class ImportDialog(QDialog):
             step = "Checking" if done < rows else "Saving"
             self._set_status(f"{step} {rows:,} rows…")
 
-    def _on_worker_succeeded(self, result: ImportResult) -> None:
+    def _on_import_done(self, result: ImportResult) -> None:
         self.outcome = result
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(1)
@@ -378,22 +326,25 @@ class ImportDialog(QDialog):
         if result.batch_id is not None and not result.already_imported:
             self.imported.emit(result)
 
-    def _on_worker_refused(self, refusal: ImportRefused) -> None:
-        self.problems = refusal.problems
-        self.progress_bar.setRange(0, 1)
-        self.progress_bar.setValue(0)
-        self._set_status(str(refusal).splitlines()[0], PROBLEM_TONE)
-        self._show_problems(refusal.problems, refusal.more)
+    def _on_import_refused(self, exc: BillingError) -> None:
+        if isinstance(exc, ImportRefused):
+            self.problems = exc.problems
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(0)
+            self._set_status(str(exc).splitlines()[0], PROBLEM_TONE)
+            self._show_problems(exc.problems, exc.more)
+        else:
+            self._show_failure(str(exc))
 
-    def _on_worker_failed(self, reason: str) -> None:
+    def _on_import_failed(self, exc: Exception) -> None:
+        self._show_failure(f"The import stopped, nothing was saved: {exc}")
+
+    def _show_failure(self, reason: str) -> None:
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self._set_status(reason, PROBLEM_TONE)
 
-    def _on_worker_finished(self) -> None:
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.deleteLater()
+    def _on_import_finished(self) -> None:
         self._update_buttons()
         self.import_finished.emit()
 
@@ -401,10 +352,7 @@ class ImportDialog(QDialog):
 
     def _stop(self) -> None:
         """Cancel an import under way and wait for it (it rolls back)."""
-        worker = self._worker
-        if worker is not None:
-            worker.cancel()
-            worker.wait()
+        self._runner.stop()
 
     def reject(self) -> None:
         self._stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -26,27 +26,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError, to_decimal
-from desktop_app.core.invoicing import parse_lines
+from desktop_app.core import BillingError, PermissionDenied, parse_lines, to_decimal
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.forms import pydate, qdate
+from desktop_app.ui.style import PROBLEM_TONE, set_tone
 
 DESCRIPTION, QUANTITY, PRICE, TAX, AMOUNT = range(5)
 HEADERS = ("Description", "Qty", "Unit price", "Tax %", "Amount")
-PROBLEM_TONE = "problem"
 PAYMENT_TERMS_DAYS = 14
 
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
-
-
-def _qdate(value: date) -> QDate:
-    return QDate(value.year, value.month, value.day)
-
-
-def _pydate(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
 
 
 class InvoiceDialog(QDialog):
@@ -73,11 +64,11 @@ class InvoiceDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         today = date.today()
-        self.issue_edit = QDateEdit(_qdate(today))
+        self.issue_edit = QDateEdit(qdate(today))
         self.issue_edit.setCalendarPopup(True)
         self.issue_edit.setDisplayFormat("d MMM yyyy")
         self.issue_edit.setAccessibleName("Issue date")
-        self.due_edit = QDateEdit(_qdate(today + timedelta(days=PAYMENT_TERMS_DAYS)))
+        self.due_edit = QDateEdit(qdate(today + timedelta(days=PAYMENT_TERMS_DAYS)))
         self.due_edit.setCalendarPopup(True)
         self.due_edit.setDisplayFormat("d MMM yyyy")
         self.due_edit.setAccessibleName("Due date")
@@ -227,13 +218,13 @@ class InvoiceDialog(QDialog):
     def _save(self) -> bool:
         if not self._recalculate():
             return False
-        issue = _pydate(self.issue_edit.date())
-        due = _pydate(self.due_edit.date())
+        issue = pydate(self.issue_edit.date())
+        due = pydate(self.due_edit.date())
         try:
             self.invoice_id = self._clinic.create_invoice(
                 self._patient_id, self._lines(), issue_date=issue, due_date=due
             )
-        except BillingError as exc:
+        except (BillingError, PermissionDenied) as exc:
             self.message_label.setText(str(exc))
             return False
         return True

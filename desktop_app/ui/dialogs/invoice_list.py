@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.ui.background import BackgroundRunner
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.invoices import (
     DUE,
@@ -38,40 +39,21 @@ from desktop_app.ui.models.invoices import (
     STATUS_FILTERS,
     InvoiceListModel,
 )
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.style import HINT_TONE, set_tone
 
 if TYPE_CHECKING:
-    from desktop_app.core import Clinic
-    from desktop_app.core.invoice_list import InvoiceListRow
+    from desktop_app.core import Clinic, InvoiceListRow
 
 SEARCH_DELAY_MS = 200
 ROW_HEIGHT = 26
 AMOUNT_WIDTH = 100
 COLUMN_WIDTHS = {NUMBER: 90, PATIENT: 220, ISSUED: 105, DUE: 105, STATUS: 70}
-HINT_TONE = "hint"
 COUNTING = "Counting…"
 
 
 def invoices_text(count: int) -> str:
     """``1 invoice``, ``1,000,000 invoices``."""
     return f"{count:,} invoice{'' if count == 1 else 's'}"
-
-
-class _CountThread(QThread):
-    """Counts the matching invoices away from the window's thread."""
-
-    counted = Signal(int, int)  # (request number, count; -1 when the count failed)
-
-    def __init__(self, clinic: Clinic, search: str, status: str | None, request: int) -> None:
-        super().__init__()
-        self._clinic, self._search, self._status, self._request = clinic, search, status, request
-
-    def run(self) -> None:
-        try:
-            count = self._clinic.invoice_count(self._search, self._status)
-        except Exception:
-            count = -1
-        self.counted.emit(self._request, count)
 
 
 class InvoiceListWindow(QDialog):
@@ -90,7 +72,7 @@ class InvoiceListWindow(QDialog):
         self.resize(1000, 640)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self._on_search_timer_timeout)
-        self._counting: list[_CountThread] = []
+        self._counter = BackgroundRunner(self)  # one count at a time, the latest search next
         self._count_request = 0
         self.model = InvoiceListModel(clinic, formatter, self)
         self._build()
@@ -212,19 +194,19 @@ class InvoiceListWindow(QDialog):
 
     def wait_for_count(self) -> None:
         """Block until the invoices are counted (for tests and benchmarks)."""
-        for thread in list(self._counting):
-            thread.wait()
+        self._counter.wait()
 
     def _count(self) -> None:
         self._count_request += 1
         self.count_label.setText(COUNTING)
-        thread = _CountThread(
-            self._clinic, self.model.search, self.model.status, self._count_request
+        clinic, search, status = self._clinic, self.model.search, self.model.status
+        request = self._count_request
+        self._counter.run(
+            lambda _job: clinic.invoice_count(search, status),
+            on_done=lambda count: self._on_counted(request, count),
+            on_failed=lambda _exc: self._on_counted(request, -1),
+            queue=True,
         )
-        thread.counted.connect(self._on_count_thread_counted)
-        thread.finished.connect(self._on_count_thread_finished)
-        self._counting.append(thread)
-        thread.start()
 
     def _show_hint(self) -> None:
         if self.model.at_limit:
@@ -289,24 +271,19 @@ class InvoiceListWindow(QDialog):
         if self.model.at_limit:
             self._show_hint()
 
-    def _on_count_thread_counted(self, request: int, count: int) -> None:
+    def _on_counted(self, request: int, count: int) -> None:
         if request != self._count_request:
             return  # an older search's count
         self.count_label.setText("" if count < 0 else invoices_text(count))
 
-    def _on_count_thread_finished(self) -> None:
-        for thread in [t for t in self._counting if t.isFinished()]:
-            self._counting.remove(thread)
-            thread.deleteLater()
-
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self._search_timer.stop()
         self.model.cancel_read_ahead()
-        self.wait_for_count()
+        self._counter.stop()
         super().closeEvent(event)
 
     def done(self, result: int) -> None:  # Escape closes the window the same way
         self._search_timer.stop()
         self.model.cancel_read_ahead()
-        self.wait_for_count()
+        self._counter.stop()
         super().done(result)

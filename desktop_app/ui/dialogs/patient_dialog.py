@@ -6,14 +6,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
-from desktop_app.core import BillingError
-from desktop_app.ui.style import set_tone
+from desktop_app.core import BillingError, PermissionDenied
+from desktop_app.ui.style import PROBLEM_TONE, set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
-
-
-PROBLEM_TONE = "problem"
 
 
 class PatientDialog(QDialog):
@@ -47,7 +44,7 @@ class PatientDialog(QDialog):
             self.patient_id = self._clinic.add_patient(
                 self.first_edit.text(), self.last_edit.text()
             )
-        except BillingError as exc:
+        except (BillingError, PermissionDenied) as exc:
             self.message_label.setText(str(exc))
             return
         self.accept()

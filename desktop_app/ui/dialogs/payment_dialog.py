@@ -41,20 +41,16 @@ from desktop_app.core import (
     BillingError,
     ConcurrentChangeError,
     PaymentPreview,
+    PermissionDenied,
     to_decimal,
 )
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.allocation import APPLY, AllocationModel
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, WARNING_TONE, set_tone
 from desktop_app.ui.widgets.money_edit import MoneyEdit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
-
-
-PROBLEM_TONE = "problem"
-WARNING_TONE = "warning"
-INFO_TONE = "info"
 
 
 def _big(label: QLabel, points: float = 1.5) -> QLabel:
@@ -361,6 +357,11 @@ class PaymentDialog(QDialog):
             payment_id = self._clinic.record_payment(preview, self._request_id)
         except ConcurrentChangeError as exc:
             self._reload_after_change(str(exc))
+            return
+        except PermissionDenied as exc:  # the account was disabled or its role lowered meanwhile
+            self._notice = ""
+            self.message_label.setText(str(exc))
+            set_tone(self.message_label, PROBLEM_TONE)
             return
         except BillingError as exc:
             self._notice = ""

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,19 +34,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError
-from desktop_app.core.export import safe_text
-from desktop_app.core.reports import BUCKET_NAMES
+from desktop_app.core import BUCKET_NAMES, BillingError, safe_text
 from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.forms import qdate
 from desktop_app.ui.models.records import LEFT, RIGHT, Index
 from desktop_app.ui.style import set_tone
 from desktop_app.ui.widgets.bar_chart import BarChart
 from desktop_app.ui.widgets.line_chart import LineChart
 
 if TYPE_CHECKING:
-    from desktop_app.core import Clinic
-    from desktop_app.core.liability import CreditLiability
-    from desktop_app.core.reports import AgedReceivables, AgedRow, Takings, TakingsLine
+    from desktop_app.core import (
+        AgedReceivables,
+        AgedRow,
+        Clinic,
+        CreditLiability,
+        Takings,
+        TakingsLine,
+    )
 
 ALL_TYPES = "All payment types"
 ROW_HEIGHT = 24
@@ -184,10 +188,6 @@ LIABILITY_COLUMNS = (
 )
 
 
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
 def _day(edit: QDateEdit) -> date:
     value = edit.date()
     return date(value.year(), value.month(), value.day())
@@ -292,7 +292,7 @@ class ReportsWindow(QDialog):
     def _build_takings(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        today = _qdate(date.today())
+        today = qdate(date.today())
         self.start_edit = QDateEdit(today)
         self.end_edit = QDateEdit(today)
         for edit, name in ((self.start_edit, "From"), (self.end_edit, "To")):
@@ -327,10 +327,10 @@ class ReportsWindow(QDialog):
     def _build_aged(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        self.as_of_edit = QDateEdit(_qdate(date.today()))
+        self.as_of_edit = QDateEdit(qdate(date.today()))
         self.as_of_edit.setCalendarPopup(True)
         self.as_of_edit.setAccessibleName("Ages counted to")
-        self.as_of_edit.setMinimumDate(_qdate(date.today()))  # today's balances: see the core
+        self.as_of_edit.setMinimumDate(qdate(date.today()))  # today's balances: see the core
         self.as_of_edit.dateChanged.connect(self._on_aged_filter_changed)
         layout.addLayout(_filter_row([("Ages &counted to:", self.as_of_edit)]))
         self.aged_table = _table(self.aged_model, "Aged receivables")
@@ -345,7 +345,7 @@ class ReportsWindow(QDialog):
     def _build_liability(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        today = _qdate(date.today())
+        today = qdate(date.today())
         self.held_on_edit = QDateEdit(today)
         self.held_on_edit.setCalendarPopup(True)
         self.held_on_edit.setAccessibleName("Credit held at the end of")
@@ -378,7 +378,7 @@ class ReportsWindow(QDialog):
 
     def refresh(self) -> None:
         """Read the reports again with the filters shown (today may have changed since)."""
-        today = _qdate(date.today())
+        today = qdate(date.today())
         for edit in (self.start_edit, self.end_edit, self.held_on_edit):
             edit.setMaximumDate(today)
         self.as_of_edit.setMinimumDate(today)
@@ -418,9 +418,9 @@ class ReportsWindow(QDialog):
     def set_period(self, start: date, end: date) -> None:
         """Show the takings from ``start`` to ``end``."""
         self.start_edit.blockSignals(True)
-        self.start_edit.setDate(_qdate(start))
+        self.start_edit.setDate(qdate(start))
         self.start_edit.blockSignals(False)
-        self.end_edit.setDate(_qdate(end))
+        self.end_edit.setDate(qdate(end))
         self.show_takings()
 
     def set_payment_type(self, name: str | None) -> None:

@@ -22,12 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, Role
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.style import PROBLEM_TONE, set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
-
-PROBLEM_TONE = "problem"
 
 
 def _password_edit(name: str) -> QLineEdit:

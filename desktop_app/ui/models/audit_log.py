@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
-from desktop_app.core.audit_log import AuditFilter
+from desktop_app.core import AuditFilter
 from desktop_app.ui.models.records import LEFT, Index, header_data
 
 if TYPE_CHECKING:
-    from desktop_app.core.audit_log import AuditLogReader, AuditRecord
+    from desktop_app.core import AuditLogReader, AuditRecord
 
 WINDOW = 200
 CACHE_LIMIT = 2000

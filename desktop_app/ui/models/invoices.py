@@ -31,8 +31,7 @@ from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
 
 if TYPE_CHECKING:
-    from desktop_app.core import Clinic
-    from desktop_app.core.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
+    from desktop_app.core import Clinic, InvoiceKey, InvoiceListRow, InvoicePage
 
 PAGE_SIZE = 200
 MAX_ROWS = 50_000

@@ -17,8 +17,7 @@ from PySide6.QtWidgets import QWidget
 from .html import invoice_html, receipt_html, statement_html
 
 if TYPE_CHECKING:
-    from desktop_app.core import Clinic, InvoiceRecord, PaymentRecord
-    from desktop_app.core.letterhead import Letterhead
+    from desktop_app.core import Clinic, InvoiceRecord, Letterhead, PaymentRecord
     from desktop_app.ui.formatting import Formatter
 
     from .dialog import DocumentDialog

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError
-from desktop_app.core.letterhead import Letterhead
+from desktop_app.core import BillingError, Letterhead
+from desktop_app.ui.forms import qdate
 from desktop_app.ui.style import set_tone
 
 from .render import make_printer, print_to, save_pdf, text_document
@@ -90,7 +90,7 @@ class DocumentDialog(QDialog):
     def _period_row(self, start: date | None) -> QHBoxLayout:
         row = QHBoxLayout()
         today = QDate.currentDate()
-        self.from_edit = QDateEdit(today.addMonths(-3) if start is None else _qdate(start))
+        self.from_edit = QDateEdit(today.addMonths(-3) if start is None else qdate(start))
         self.to_edit = QDateEdit(today)
         for edit, name in ((self.from_edit, "Statement from"), (self.to_edit, "Statement to")):
             edit.setCalendarPopup(True)
@@ -187,7 +187,3 @@ class DocumentDialog(QDialog):
             return
         print_to(text_document(self.html, self._letterhead), self.printer)
         self._say(f"Sent to {self.printer.printerName() or 'the printer'}.", "done")
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 from desktop_app.ui.formatting import Formatter
 
 if TYPE_CHECKING:
-    from desktop_app.core.documents import InvoiceDocument, ReceiptDocument, StatementDocument
-    from desktop_app.core.letterhead import Letterhead
+    from desktop_app.core import InvoiceDocument, Letterhead, ReceiptDocument, StatementDocument
 
 LOGO_URL = "clinic-logo"
 LOGO_HEIGHT = 64

@@ -12,8 +12,7 @@ from PySide6.QtCore import QLocale, QMarginsF, QUrl
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtPrintSupport import QPrinter
 
-from desktop_app.core import BillingError
-from desktop_app.core.letterhead import Letterhead
+from desktop_app.core import BillingError, Letterhead
 
 from .html import LOGO_URL
 

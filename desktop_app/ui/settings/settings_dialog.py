@@ -31,10 +31,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import AllocationMode, BillingError, Permission
-from desktop_app.core.currencies import MINOR_UNITS
+from desktop_app.core import MINOR_UNITS, AllocationMode, BillingError, Permission
 from desktop_app.ui.settings.staff_page import StaffPage
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.style import PROBLEM_TONE, set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -48,7 +47,6 @@ AUTOMATIC_MODES = (
     AllocationMode.NEWEST_FIRST,
     AllocationMode.SOURCE_INVOICE,
 )
-PROBLEM_TONE = "problem"
 
 
 class SettingsDialog(QDialog):

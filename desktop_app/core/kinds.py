@@ -1,0 +1,80 @@
+"""The ledger's named states and kinds, each one ``StrEnum`` instead of bare strings.
+
+Standard library only. Each member *is* its stored text (``InvoiceStatus.OPEN == "open"``), so
+the database, the audit log's JSON and the CSV files keep exactly what they held; code compares
+and writes the names, and a typo is an ``AttributeError`` at once instead of a condition that is
+quietly never true.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class InvoiceStatus(StrEnum):
+    """Where an invoice stands: owing something, settled, or cancelled."""
+
+    OPEN = "open"
+    PAID = "paid"
+    VOID = "void"
+
+
+class PaymentKind(StrEnum):
+    """A row of the payments table: money received (total >= 0) or returned (total < 0)."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+class AuditEntity(StrEnum):
+    """What an audit entry is about (its ``entity``; ``entity_id`` names the record)."""
+
+    PATIENT = "patient"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    APPLICATION = "application"
+    CREDIT_NOTE = "credit_note"
+    CREDIT_TRANSFER = "credit_transfer"
+    PAYMENT_TYPE = "payment_type"
+    SETTING = "setting"
+    STAFF = "staff"
+    IMPORT_BATCH = "import_batch"
+    ACCOUNTING_EXPORT = "accounting_export"
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records (its ``action``), as the audit log window lists it."""
+
+    ADD_PATIENT = "add patient"
+    ASSIGN_PRACTITIONER = "assign practitioner"
+    CREATE_INVOICE = "create invoice"
+    VOID_INVOICE = "void invoice"
+    RECORD_PAYMENT = "record payment"
+    REVERSE_PAYMENT = "reverse payment"
+    REFUND_CREDIT = "refund credit"
+    REVERSE_REFUND = "reverse refund"
+    REMOVE_APPLICATION = "remove application"
+    ISSUE_CREDIT_NOTE = "issue credit note"
+    REVERSE_CREDIT_NOTE = "reverse credit note"
+    TRANSFER_CREDIT = "transfer credit"
+    REVERSE_TRANSFER = "reverse transfer"
+    CHANGE_SETTING = "change setting"
+    ADD_PAYMENT_TYPE = "add payment type"
+    DEACTIVATE_PAYMENT_TYPE = "deactivate payment type"
+    RETIRE_PAYMENT_TYPE = "retire payment type"
+    ACCOUNTING_EXPORT = "accounting export"
+    IMPORT_PATIENTS = "import patients"
+    IMPORT_INVOICES = "import invoices"
+    IMPORT_PAYMENTS = "import payments"
+    IMPORT_CREDIT = "import credit"
+    ADD_STAFF = "add staff"
+    CHANGE_STAFF = "change staff"
+    CHANGE_PASSWORD = "change password"
+    RESET_PASSWORD = "reset password"
+    SIGN_IN = "sign in"
+    SIGN_IN_REFUSED = "sign-in refused"
+
+    @classmethod
+    def of_import(cls, kind: str) -> AuditAction:
+        """The action of importing a CSV file of ``kind`` (``"patients"``, ...)."""
+        return cls(f"import {kind}")

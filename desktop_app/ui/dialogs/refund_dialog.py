@@ -1,0 +1,73 @@
+"""Refund account credit: some or all of a patient's credit, by one of the payment types."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox
+
+from desktop_app.ui.dialogs.money_action_base import (
+    PatientCreditDialog,
+    date_edit,
+    plain_amount,
+    reason_edit,
+    tab_chain,
+)
+from desktop_app.ui.forms import pydate
+from desktop_app.ui.widgets.money_edit import MoneyEdit
+
+
+class RefundDialog(PatientCreditDialog):
+    """Refund some or all of a patient's account credit by one of the clinic's payment types.
+
+    ``saved_id`` holds the refund's id (a payment of kind ``refund``) once it is saved.
+    """
+
+    TITLE = "Refund account credit"
+    REQUEST_PREFIX = "refund"
+    AMOUNT_WHAT = "the refund"
+    NOTHING_TO = "refund"
+
+    def _fill(self) -> None:
+        self.amount_edit.setText(plain_amount(self._credit) if self._credit > 0 else "")
+
+    def _focus_first(self) -> None:
+        self.amount_edit.setFocus()
+        self.amount_edit.selectAll()
+
+    def _build(self) -> None:
+        layout, form = self._patient_form("Patient")
+        self.amount_edit = MoneyEdit("Refund amount")
+        self.amount_edit.textChanged.connect(self._on_amount_edit_text_changed)
+        form.addRow("&Amount:", self.amount_edit)
+        self.method_combo = QComboBox()
+        self.method_combo.setAccessibleName("Refund method")
+        self.method_combo.addItems(self._clinic.payment_types())
+        form.addRow("&Method:", self.method_combo)
+        self.date_edit = date_edit("Refund date")
+        form.addRow("&Date:", self.date_edit)
+        self.reason_edit = reason_edit("Reason for the refund", required=False)
+        form.addRow("&Reason:", self.reason_edit)
+        layout.addLayout(form)
+        self._add_message_and_buttons(layout, "&Refund", stretch=True)
+        tab_chain(
+            [
+                self.amount_edit,
+                self.method_combo,
+                self.date_edit,
+                self.reason_edit,
+                self.save_button,
+                self.cancel_button,
+            ]
+        )
+
+    def _can_save(self) -> bool:
+        return super()._can_save() and self.method_combo.count() > 0
+
+    def _save(self) -> int:
+        return self._clinic.refund_credit(
+            self._patient_id,
+            self.amount_edit.text().strip(),
+            method=self.method_combo.currentText(),
+            request_id=self.request_id,
+            refund_date=pydate(self.date_edit.date()),
+            reason=self.reason_edit.text().strip() or None,
+        )

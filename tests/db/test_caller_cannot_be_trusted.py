@@ -388,3 +388,25 @@ def test_an_account_deleted_and_its_id_reused_is_not_the_same_person(new_sqlite_
             desk.add_patient("Alan", "Turing")
         with pytest.raises(PermissionDenied):
             desk.refund_credit(pid, "1", method="Cash", request_id="r")
+
+
+class _AlwaysEqual:
+    """Compares equal to anything: it must not pass for a plan's figure."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+def test_a_plans_own_figures_must_be_plain_numbers(clinic):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    preview = clinic.preview_payment(pid, sources={"Cash": "10"})
+    before = snapshot(clinic)
+    for figure in ("credit_available", "payment_total", "credit_after", "to_credit"):
+        forged = _with_plan(preview)
+        object.__setattr__(forged.plan, figure, _AlwaysEqual())
+        with pytest.raises(BillingError) as refused:
+            clinic.record_payment(forged, "forged")
+        assert refused.value.code == "preview_altered"
+    assert snapshot(clinic) == before

@@ -25,9 +25,9 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from desktop_app.core import AllocationMode, Clinic, OpenInvoice, allocate
-from desktop_app.core.audit import now
 from desktop_app.core.db.engine import SQLITE_CACHE_KIB
 from desktop_app.core.db.models import Counter, Invoice, InvoiceLine, Patient
+from desktop_app.core.ledger.audit import now
 
 
 def measure(fn: Callable[[], object], runs: int) -> tuple[float, float]:

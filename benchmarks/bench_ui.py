@@ -28,8 +28,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from sqlalchemy import insert
 
 from desktop_app.core import Clinic
-from desktop_app.core.audit import now
 from desktop_app.core.db.models import Counter, Invoice, InvoiceLine, Patient
+from desktop_app.core.ledger.audit import now
 
 EMPTY_WINDOW = """
 import sys

@@ -679,7 +679,7 @@ def _ledger_digest(database: Path) -> tuple[Any, ...]:
 
 def p5(size: int, runs: int, opts: dict[str, Any]) -> list[dict[str, Any]]:
     from desktop_app.core import Clinic
-    from desktop_app.core.importing import import_file
+    from desktop_app.core.interchange.importing import import_file
 
     patients = generate.default_patients(size)
     start_file = generate.cached(0, patients)

@@ -115,7 +115,7 @@ def _import(clinic: Clinic, kind: str, path: str) -> int:
     """Import one CSV file: the summary on stdout (0), or each problem on stderr (1)."""
     import time
 
-    from desktop_app.core.importing import ImportCancelled, ImportRefused, import_file
+    from desktop_app.core.interchange.importing import ImportCancelled, ImportRefused, import_file
 
     last = time.monotonic()
 
@@ -207,8 +207,8 @@ def _backup_or_restore(command: str, database: str | None, path: str) -> int:
     may be the damaged one): ``restore_database`` checks the backup instead. Roles limit clinics
     signed in to a staff account; the command line has no such account.
     """
-    from desktop_app.core.backup import backup_database, restore_database
     from desktop_app.core.db.engine import default_database_url
+    from desktop_app.core.interchange.backup import backup_database, restore_database
 
     url = database or default_database_url()
     try:
@@ -228,7 +228,7 @@ def _export(clinic: Clinic, kind: str, path: str) -> int:
 
     Nothing is left under ``path`` unless the export completed (Ctrl+C included).
     """
-    from desktop_app.core.export import export_csv, rows_text
+    from desktop_app.core.interchange.export import export_csv, rows_text
 
     try:
         rows = export_csv(clinic, kind, path)
@@ -402,14 +402,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.csv is not None and args.command not in ("import", "export"):
         parser.error(f"unrecognized arguments: {args.csv}")
     if args.command == "export":
-        from desktop_app.core.export import KINDS as EXPORT_KINDS
+        from desktop_app.core.interchange.export import KINDS as EXPORT_KINDS
 
         if args.path not in EXPORT_KINDS or args.csv is None:
             parser.error(
                 f"export needs a KIND ({', '.join(EXPORT_KINDS)}) and a PATH: export KIND PATH"
             )
     if args.command == "import":
-        from desktop_app.core.importing import KINDS
+        from desktop_app.core.interchange.importing import KINDS
 
         if args.path not in KINDS or args.csv is None:
             parser.error(

@@ -19,33 +19,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .accounting_export import ExportSummary
-    from .accounting_mapping import DATE_FORMATS, AccountMapping
-    from .allocation import AllocationMode, AllocationPlan, OpenInvoice, PlanLine, allocate
-    from .audit_log import AuditFilter, AuditLogReader, AuditRecord
-    from .backup import (
-        BackupResult,
-        RestoreResult,
-        ServerBackupError,
-        sqlite_database_path,
-        suggested_backup_name,
-    )
+    from .access.staff import Permission, PermissionDenied, Role, SignInError, StaffMember
     from .clinic import Clinic
-    from .corrections import credit_note_split
-    from .currencies import MINOR_UNITS
-    from .documents import InvoiceDocument, ReceiptDocument, StatementDocument
-    from .errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
-    from .export import ExportCancelled, export_csv, rows_text
-    from .importing import COLUMNS as IMPORT_COLUMNS
-    from .importing import ImportProblem, ImportRefused, ImportResult, import_file
-    from .importing import template as import_template
-    from .invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
-    from .invoicing import parse_lines
-    from .letterhead import Letterhead
-    from .liability import CreditLiability
-    from .money import Money, format_amount, parse_minor, to_decimal
-    from .payment_draft import PaymentDraft
-    from .records import (
+    from .domain.allocation import AllocationMode, AllocationPlan, OpenInvoice, PlanLine, allocate
+    from .domain.currencies import MINOR_UNITS
+    from .domain.errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
+    from .domain.invoicing import parse_lines
+    from .domain.letterhead import Letterhead
+    from .domain.money import Money, format_amount, parse_minor, to_decimal
+    from .domain.payment_draft import PaymentDraft
+    from .domain.records import (
         ApplicationRecord,
         ClinicSummary,
         CreditLot,
@@ -59,16 +42,39 @@ if TYPE_CHECKING:
         PaymentRecord,
         TransferRecord,
     )
-    from .reports import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
-    from .spreadsheet_text import safe_text
-    from .staff import Permission, PermissionDenied, Role, SignInError, StaffMember
+    from .interchange.accounting_export import ExportSummary
+    from .interchange.accounting_mapping import DATE_FORMATS, AccountMapping
+    from .interchange.backup import (
+        BackupResult,
+        RestoreResult,
+        ServerBackupError,
+        sqlite_database_path,
+        suggested_backup_name,
+    )
+    from .interchange.export import ExportCancelled, export_csv, rows_text
+    from .interchange.importing import COLUMNS as IMPORT_COLUMNS
+    from .interchange.importing import ImportProblem, ImportRefused, ImportResult, import_file
+    from .interchange.importing import template as import_template
+    from .interchange.spreadsheet_text import safe_text
+    from .ledger.corrections import credit_note_split
+    from .ledger.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
+    from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
+    from .reporting.documents import InvoiceDocument, ReceiptDocument, StatementDocument
+    from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
+    from .reporting.liability import CreditLiability
 
 _HOMES = {
-    "accounting_export": ["ExportSummary"],
-    "accounting_mapping": ["DATE_FORMATS", "AccountMapping"],
-    "allocation": ["AllocationMode", "AllocationPlan", "OpenInvoice", "PlanLine", "allocate"],
-    "audit_log": ["AuditFilter", "AuditLogReader", "AuditRecord"],
-    "backup": [
+    "interchange.accounting_export": ["ExportSummary"],
+    "interchange.accounting_mapping": ["DATE_FORMATS", "AccountMapping"],
+    "domain.allocation": [
+        "AllocationMode",
+        "AllocationPlan",
+        "OpenInvoice",
+        "PlanLine",
+        "allocate",
+    ],
+    "reporting.audit_log": ["AuditFilter", "AuditLogReader", "AuditRecord"],
+    "interchange.backup": [
         "BackupResult",
         "RestoreResult",
         "ServerBackupError",
@@ -76,12 +82,17 @@ _HOMES = {
         "suggested_backup_name",
     ],
     "clinic": ["Clinic"],
-    "corrections": ["credit_note_split"],
-    "currencies": ["MINOR_UNITS"],
-    "documents": ["InvoiceDocument", "ReceiptDocument", "StatementDocument"],
-    "errors": ["BillingError", "ConcurrentChangeError", "DatabaseBusyError", "NotFoundError"],
-    "export": ["ExportCancelled", "export_csv", "rows_text"],
-    "importing": [
+    "ledger.corrections": ["credit_note_split"],
+    "domain.currencies": ["MINOR_UNITS"],
+    "reporting.documents": ["InvoiceDocument", "ReceiptDocument", "StatementDocument"],
+    "domain.errors": [
+        "BillingError",
+        "ConcurrentChangeError",
+        "DatabaseBusyError",
+        "NotFoundError",
+    ],
+    "interchange.export": ["ExportCancelled", "export_csv", "rows_text"],
+    "interchange.importing": [
         "IMPORT_COLUMNS",
         "ImportProblem",
         "ImportRefused",
@@ -89,16 +100,16 @@ _HOMES = {
         "import_file",
         "import_template",
     ],
-    "invoice_list": ["InvoiceKey", "InvoiceListRow", "InvoicePage"],
-    "invoicing": ["parse_lines"],
-    "letterhead": ["Letterhead"],
-    "liability": ["CreditLiability"],
-    "money": ["Money", "format_amount", "parse_minor", "to_decimal"],
-    "payment_draft": ["PaymentDraft"],
-    "reports": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
-    "spreadsheet_text": ["safe_text"],
-    "staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
-    "records": [
+    "ledger.invoice_list": ["InvoiceKey", "InvoiceListRow", "InvoicePage"],
+    "domain.invoicing": ["parse_lines"],
+    "domain.letterhead": ["Letterhead"],
+    "reporting.liability": ["CreditLiability"],
+    "domain.money": ["Money", "format_amount", "parse_minor", "to_decimal"],
+    "domain.payment_draft": ["PaymentDraft"],
+    "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
+    "interchange.spreadsheet_text": ["safe_text"],
+    "access.staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
+    "domain.records": [
         "ApplicationRecord",
         "ClinicSummary",
         "CreditLot",

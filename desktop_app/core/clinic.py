@@ -23,29 +23,15 @@ from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from . import (
-    accounting_export,
-    audit,
-    audit_log,
-    corrections,
-    credit_trace,
-    dates,
-    documents,
-    idempotency,
-    invoice_list,
-    liability,
-    payment_save,
-    read_models,
-    reports,
+from .access import staff as staff_rules
+from .access.staff import (
+    ROLE_PERMISSIONS,
+    Permission,
+    PermissionDenied,
+    Role,
+    SignInError,
+    StaffMember,
 )
-from . import accounting_mapping as mapping_rules
-from . import letterhead as letterhead_rules
-from . import staff as staff_rules
-from .allocation import AllocationMode
-from .audit_log import AuditFilter, AuditRecord
-from .backup import BackupResult, RestoreResult, backup_database, restore_database
-from .corrections import MAX_REASON
-from .currencies import normalize_currency
 from .db import raw as raw_sql
 from .db.credentials import with_stored_password
 from .db.engine import WRITE_OPTION, default_database_url, is_sqlite
@@ -63,21 +49,23 @@ from .db.models import (
     Setting,
     Staff,
 )
-from .errors import (
+from .domain import dates
+from .domain import letterhead as letterhead_rules
+from .domain.allocation import AllocationMode
+from .domain.currencies import normalize_currency
+from .domain.errors import (
     REQUEST_REUSED,
     BillingError,
     ConcurrentChangeError,
     DatabaseBusyError,
     NotFoundError,
 )
-from .invoice_list import InvoiceKey, InvoicePage
-from .invoicing import parse_lines
-from .kinds import AuditAction, AuditEntity, InvoiceStatus
-from .letterhead import Letterhead
-from .money import AmountInput, parse_minor, to_decimal
-from .payment_draft import PaymentDraft
-from .payment_save import RefundRequest
-from .records import (
+from .domain.invoicing import parse_lines
+from .domain.kinds import AuditAction, AuditEntity, InvoiceStatus
+from .domain.letterhead import Letterhead
+from .domain.money import AmountInput, parse_minor, to_decimal
+from .domain.payment_draft import PaymentDraft
+from .domain.records import (
     ClinicSummary,
     CreditLot,
     CreditMovement,
@@ -88,17 +76,27 @@ from .records import (
     PaymentRecord,
     TransferRecord,
 )
-from .staff import (
-    ROLE_PERMISSIONS,
-    Permission,
-    PermissionDenied,
-    Role,
-    SignInError,
-    StaffMember,
+from .domain.text import check_line, optional_text, required_line, required_text
+from .interchange import accounting_export
+from .interchange import accounting_mapping as mapping_rules
+from .interchange.backup import BackupResult, RestoreResult, backup_database, restore_database
+from .ledger import (
+    audit,
+    corrections,
+    credit_trace,
+    idempotency,
+    invoice_list,
+    payment_save,
+    read_models,
 )
-from .text import check_line, optional_text, required_line, required_text
-from .transaction import Transaction
-from .verify import verify_ledger
+from .ledger.corrections import MAX_REASON
+from .ledger.invoice_list import InvoiceKey, InvoicePage
+from .ledger.payment_save import RefundRequest
+from .ledger.transaction import Transaction
+from .ledger.verify import verify_ledger
+from .reporting import audit_log, documents, liability
+from .reporting import figures as reports
+from .reporting.audit_log import AuditFilter, AuditRecord
 
 #: One patient's cached figures and the clinic's currency, in one statement.
 _PATIENT_WITH_CURRENCY = select(
@@ -2049,7 +2047,7 @@ class Clinic:
     @_requires(Permission.BACKUP)
     def backup(self, destination: Path | str) -> BackupResult:
         """Save a checked copy of the clinic's SQLite database to ``destination`` (a file, or a
-        folder for a dated name); see :func:`~desktop_app.core.backup.backup_database`.
+        folder for a dated name); see :func:`~desktop_app.core.interchange.backup.backup_database`.
 
         Raises:
             PermissionDenied: the signed-in role may not back up (administrators only: a backup
@@ -2062,7 +2060,7 @@ class Clinic:
     @_requires(Permission.BACKUP)
     def restore(self, backup_path: Path | str) -> RestoreResult:
         """Replace the clinic's SQLite database with a checked backup, keeping the current one
-        next to it; see :func:`~desktop_app.core.backup.restore_database`. This clinic's
+        next to it; see :func:`~desktop_app.core.interchange.backup.restore_database`. This clinic's
         connections are closed first; open the clinic again to use the restored ledger.
 
         Raises:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core import BillingError, Clinic
-from desktop_app.core.accounting_export import FILES, INVOICE_COLUMNS, split_credit
-from desktop_app.core.accounting_mapping import default_clearing_code
 from desktop_app.core.db.models import InvoiceLine
+from desktop_app.core.interchange.accounting_export import FILES, INVOICE_COLUMNS, split_credit
+from desktop_app.core.interchange.accounting_mapping import default_clearing_code
 
 TODAY = date.today()
 D = Decimal
@@ -195,7 +195,7 @@ def test_a_folder_that_cannot_be_written_saves_no_export(
     clinic, ledger, tmp_path_factory, monkeypatch
 ):
     tmp_path = tmp_path_factory.mktemp("exports")
-    from desktop_app.core import accounting_export
+    from desktop_app.core.interchange import accounting_export
 
     def fail(batch, folder):
         folder.mkdir()

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from desktop_app.core import Clinic
-from desktop_app.core.audit_log import AuditFilter, audit_entries_by_ids, audit_entry_ids
 from desktop_app.core.db.models import AuditEntry
+from desktop_app.core.reporting.audit_log import AuditFilter, audit_entries_by_ids, audit_entry_ids
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from argon2 import PasswordHasher
 
 from desktop_app.core import Clinic, Permission, PermissionDenied, Role
-from desktop_app.core import staff as staff_rules
-from desktop_app.core.backup import BackupResult, ServerBackupError, backup_database
-from desktop_app.core.staff import ROLE_PERMISSIONS
+from desktop_app.core.access import staff as staff_rules
+from desktop_app.core.access.staff import ROLE_PERMISSIONS
+from desktop_app.core.interchange.backup import BackupResult, ServerBackupError, backup_database
 from tests.helpers import snapshot
 
 PASSWORD = "correct horse 1"

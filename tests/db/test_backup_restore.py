@@ -20,16 +20,16 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from desktop_app.core import BillingError, Clinic, DatabaseBusyError
-from desktop_app.core import backup as backup_module
-from desktop_app.core.backup import (
+from desktop_app.core.interchange import backup as backup_module
+from desktop_app.core.db.engine import make_engine
+from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS
+from desktop_app.core.interchange.backup import (
     ServerBackupError,
     backup_database,
     postgres_backup_guidance,
     restore_database,
     sqlite_database_path,
 )
-from desktop_app.core.db.engine import make_engine
-from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS
 from tests.helpers import snapshot
 
 

@@ -17,7 +17,7 @@ from desktop_app.core import (
     PermissionDenied,
     Role,
 )
-from desktop_app.core.allocation import AllocationMode
+from desktop_app.core.domain.allocation import AllocationMode
 from tests.helpers import snapshot
 
 PASSWORD = "correct horse 1"
@@ -237,7 +237,7 @@ def test_an_invoice_issued_since_that_saving_would_not_touch_does_not_refuse(cli
 
 
 def test_the_backup_module_function_checks_the_role_of_a_signed_in_clinic(new_sqlite_url, tmp_path):
-    from desktop_app.core.backup import backup_database
+    from desktop_app.core.interchange.backup import backup_database
 
     with Clinic.open(new_sqlite_url()) as owner:  # backups are of SQLite files
         owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)

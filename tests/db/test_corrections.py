@@ -318,7 +318,7 @@ def test_credit_saved_in_one_clock_tick_is_traced_in_the_order_it_happened(
     the server's)."""
     from datetime import UTC, datetime
 
-    from desktop_app.core import audit
+    from desktop_app.core.ledger import audit
 
     class CoarseClock(datetime):
         @classmethod

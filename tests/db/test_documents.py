@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from desktop_app.core import BillingError, Clinic, NotFoundError
-from desktop_app.core.letterhead import MAX_LOGO_BYTES
+from desktop_app.core.domain.letterhead import MAX_LOGO_BYTES
 
 TODAY = date.today()
 D = Decimal

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core import BillingError, Clinic, to_decimal
-from desktop_app.core.export import (
+from desktop_app.core.interchange.export import (
     KINDS,
     ExportCancelled,
     amount_text,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from desktop_app.core.import_csv import MAX_PROBLEMS
-from desktop_app.core.importing import (
+from desktop_app.core.interchange.import_csv import MAX_PROBLEMS
+from desktop_app.core.interchange.importing import (
     KINDS,
     OPENING_BALANCE_TYPE,
     ImportCancelled,
@@ -641,7 +641,7 @@ def test_a_file_above_the_size_limit_is_refused_before_it_is_read(clinic, tmp_pa
 def test_a_stream_is_read_only_up_to_the_size_limit(clinic, tmp_path, monkeypatch):
     """A pipe (or a device such as /dev/zero) has no size to check first: reading stops one byte
     past the limit."""
-    from desktop_app.core import import_csv
+    from desktop_app.core.interchange import import_csv
 
     monkeypatch.setattr(import_csv, "MAX_FILE_BYTES", 100_000, raising=False)
     pipe = tmp_path / "endless.csv"
@@ -700,7 +700,7 @@ def test_a_file_of_mostly_empty_lines_is_refused_without_reading_it_all(clinic, 
 
 
 def test_a_file_with_too_many_rows_is_refused(clinic, tmp_path, monkeypatch):
-    from desktop_app.core import import_csv
+    from desktop_app.core.interchange import import_csv
 
     body = "external_id,first_name,last_name\n" + "".join(
         f"{i},A,B\n"

@@ -11,7 +11,7 @@ import pytest
 from desktop_app import app
 from desktop_app.app import main
 from desktop_app.core import Clinic
-from desktop_app.core.importing import template
+from desktop_app.core.interchange.importing import template
 
 
 def test_import_prints_the_summary_and_a_second_run_changes_nothing(new_sqlite_url, capsys):

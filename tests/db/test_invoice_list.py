@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event
 
 from desktop_app.core import BillingError, Clinic
-from desktop_app.core import invoice_list as invoice_list_module
-from desktop_app.core.invoice_list import InvoiceListRow
+from desktop_app.core.ledger import invoice_list as invoice_list_module
+from desktop_app.core.ledger.invoice_list import InvoiceListRow
 
 SORTS = ("number", "issue_date", "patient", "balance")
 STATUSES = (None, "open", "paid", "void")

@@ -28,9 +28,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from desktop_app.core import BillingError, Clinic
-from desktop_app.core.backup import backup_database, restore_database
 from desktop_app.core.db.engine import make_engine
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS
+from desktop_app.core.interchange.backup import backup_database, restore_database
 from desktop_app.self_test import make_first_release_database
 from tests.helpers import snapshot
 

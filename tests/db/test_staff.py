@@ -21,10 +21,10 @@ from desktop_app.core import (
     Role,
     SignInError,
 )
-from desktop_app.core import staff as staff_rules
-from desktop_app.core.audit_log import AuditFilter
+from desktop_app.core.access import staff as staff_rules
+from desktop_app.core.access.staff import ROLE_PERMISSIONS, wait_after
 from desktop_app.core.db.models import Staff
-from desktop_app.core.staff import ROLE_PERMISSIONS, wait_after
+from desktop_app.core.reporting.audit_log import AuditFilter
 
 PASSWORD = "correct horse 1"
 REFUSED = staff_rules.REFUSED
@@ -224,7 +224,7 @@ def _backup(clinic: Clinic) -> None:
     import tempfile
     from contextlib import suppress
 
-    from desktop_app.core.backup import ServerBackupError
+    from desktop_app.core.interchange.backup import ServerBackupError
 
     with tempfile.TemporaryDirectory() as folder, suppress(ServerBackupError):
         assert clinic.backup(folder).ok
@@ -234,7 +234,7 @@ def _import(clinic: Clinic) -> None:
     import tempfile
     from pathlib import Path
 
-    from desktop_app.core.importing import import_file
+    from desktop_app.core.interchange.importing import import_file
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "patients.csv"

@@ -194,8 +194,8 @@ def test_only_an_administrator_backs_up_or_restores(
     from argon2 import PasswordHasher
 
     from desktop_app.core import Role
-    from desktop_app.core import staff as staff_rules
-    from desktop_app.core.backup import backup_database
+    from desktop_app.core.access import staff as staff_rules
+    from desktop_app.core.interchange.backup import backup_database
 
     password = "correct horse 1"
     monkeypatch.setattr(staff_rules, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop_app.core import importing
-from desktop_app.core.importing import template
+from desktop_app.core.interchange import importing
+from desktop_app.core.interchange.importing import template
 from desktop_app.ui.dialogs import import_dialog
 from desktop_app.ui.dialogs.import_dialog import ImportDialog
 from desktop_app.ui.main_window import MainWindow

@@ -13,7 +13,7 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QDialog, QHeaderView
 
 from desktop_app.core import Clinic
-from desktop_app.core.export import ExportCancelled
+from desktop_app.core.interchange.export import ExportCancelled
 from desktop_app.ui.dialogs import export_dialog as export_dialog_module
 from desktop_app.ui.dialogs.export_dialog import ExportDialog, suggested_name
 from desktop_app.ui.dialogs.invoice_list import InvoiceListWindow, invoices_text

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QDate
 from PySide6.QtPrintSupport import QPrinter
 
-from desktop_app.core.letterhead import MAX_LOGO_BYTES
+from desktop_app.core.domain.letterhead import MAX_LOGO_BYTES
 from desktop_app.resources import icon_files
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.printing.dialog import DocumentDialog, safe_file_name

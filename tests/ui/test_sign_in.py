@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 
 from desktop_app.app import start_window
 from desktop_app.core import Clinic, Role
-from desktop_app.core import staff as staff_rules
+from desktop_app.core.access import staff as staff_rules
 from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
 from desktop_app.ui.main_window import MainWindow
 

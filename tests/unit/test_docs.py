@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "docs" / "ledger-rules.md"
-VERIFY = ROOT / "desktop_app" / "core" / "verify.py"
+VERIFY = ROOT / "desktop_app" / "core" / "ledger" / "verify.py"
 
 #: A name or path ending in ``.md`` (a Markdown link's target, a bare ``ledger-rules.md``,
 #: ``docs/import-formats.md``); the part after a ``#`` is an anchor, not part of the name.

@@ -3,7 +3,7 @@
 import pytest
 
 from desktop_app.core import BillingError
-from desktop_app.core.invoicing import parse_lines, parse_tax_rate, tax_on
+from desktop_app.core.domain.invoicing import parse_lines, parse_tax_rate, tax_on
 
 
 def test_line_totals_with_tax():

@@ -1,8 +1,8 @@
 """The layer rules of docs/ledger-rules.md ("Layers"), checked on the source: the core never imports
-Qt, and the domain (money, currencies, allocation, invoicing, errors, text, dates) imports only the
-standard library. The same rules, and the windows' one door and the core's lack of import cycles,
-are import-linter contracts (pyproject.toml, ``lint-imports`` in .ci/run); the last test here keeps
-those contracts' module lists complete."""
+Qt, and the domain (``desktop_app/core/domain``) imports only the standard library. The same rules,
+the windows' one door, the order of the core's areas and the core's lack of import cycles are
+import-linter contracts (pyproject.toml, ``lint-imports`` in .ci/run); the last test here keeps
+those contracts' lists complete."""
 
 import ast
 import sys
@@ -10,16 +10,7 @@ import tomllib
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "desktop_app" / "core"
-DOMAIN = [
-    "money.py",
-    "currencies.py",
-    "allocation.py",
-    "invoicing.py",
-    "errors.py",
-    "text.py",
-    "dates.py",
-    "kinds.py",
-]
+DOMAIN = CORE / "domain"
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -46,10 +37,11 @@ def test_core_never_imports_qt():
 
 
 def test_domain_imports_only_the_standard_library_and_itself():
-    for name in DOMAIN:
-        for module in imported_modules(CORE / name):
+    for path in DOMAIN.glob("*.py"):
+        name = path.name
+        for module in imported_modules(path):
             if module.startswith("."):
-                assert module.lstrip(".").split(".")[0] in {m[:-3] for m in DOMAIN}, (name, module)
+                assert module.startswith(".") and not module.startswith(".."), (name, module)
             else:
                 assert module.split(".")[0] in sys.stdlib_module_names | {"__future__"}, (
                     name,
@@ -76,19 +68,20 @@ def test_windows_never_import_the_database_layer():
 
 
 def test_the_import_linter_contracts_list_every_core_module():
-    """The domain contract names the domain of DOMAIN above as its sources and forbids every other
-    core module (a module added to the core is added there, or the check would miss it)."""
+    """The domain contract forbids every other area of the core, and the layers contract orders
+    every area (an area added to the core is added there, or the checks would miss it)."""
     config = tomllib.loads((CORE.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
     contracts = {c["id"]: c for c in config["tool"]["importlinter"]["contracts"]}
-    domain = {f"desktop_app.core.{name[:-3]}" for name in DOMAIN}
+    domain = "desktop_app.core.domain"
     modules = {
         f"desktop_app.core.{path.stem}"
         for path in CORE.iterdir()
         if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").is_file()
     }
-    assert set(contracts["domain"]["source_modules"]) == domain
+    assert contracts["domain"]["source_modules"] == [domain]
     forbidden = {
         m for m in contracts["domain"]["forbidden_modules"] if m.startswith("desktop_app.")
     }
-    assert forbidden == modules - domain | {"desktop_app.ui"}
+    assert forbidden == modules - {domain} | {"desktop_app.ui"}
+    assert {f"desktop_app.core.{layer}" for layer in contracts["core-layers"]["layers"]} == modules
     assert contracts["core-acyclic"]["ancestors"] == ["desktop_app.core"]

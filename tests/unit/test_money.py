@@ -156,7 +156,7 @@ def test_money_value_type():
 def test_scaling_is_exact_at_any_length(amount, places):
     from decimal import localcontext
 
-    from desktop_app.core.money import scaled_exactly
+    from desktop_app.core.domain.money import scaled_exactly
 
     with localcontext() as ctx:
         ctx.prec = 10_000  # enough digits that nothing here is rounded

@@ -3,7 +3,7 @@
 import pytest
 
 from desktop_app.core import BillingError
-from desktop_app.core.text import check_line
+from desktop_app.core.domain.text import check_line
 
 
 @pytest.mark.parametrize(

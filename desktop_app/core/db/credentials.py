@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import URL, make_url
 
-from ..errors import BillingError
+from ..domain.errors import BillingError
 
 SERVICE = "Clinic Ledger"
 

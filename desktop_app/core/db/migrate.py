@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from ..errors import BillingError
+from ..domain.errors import BillingError
 from .engine import WRITE_OPTION, make_engine
 from .schema_check import check_schema, database_shown, refuse_another_program
 

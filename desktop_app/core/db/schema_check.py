@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, PrimaryKeyConstraint, UniqueConstraint
 
-from ..errors import BillingError
+from ..domain.errors import BillingError
 
 #: Findings named in a message; the rest are counted.
 MAX_FINDINGS = 10

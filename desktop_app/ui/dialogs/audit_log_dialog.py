@@ -1,7 +1,7 @@
 """The audit log window: every change (who, when, what, before and after), filtered, read-only.
 
 The window never changes the log (the database refuses edits and deletes anyway); it only lists.
-It talks to the core through :class:`desktop_app.core.audit_log.AuditLogReader`, which ``Clinic``
+It talks to the core through :class:`desktop_app.core.AuditLogReader`, which ``Clinic``
 provides: ``audit_entry_ids(filter)``, ``audit_entries_by_ids(ids)``, ``audit_actions()`` and
 ``audit_actors()``. The list is windowed (ids plus a bounded cache of rows), so a long log opens
 at once.

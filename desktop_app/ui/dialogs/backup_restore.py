@@ -1,8 +1,8 @@
 """Back up and restore from the File menu: choosing the file, confirming, showing the outcome.
 
 The work is done by the clinic (``clinic.backup``, ``clinic.restore``: administrators only, see
-:mod:`desktop_app.core.backup`); this module asks the questions. File choices use Qt's own
-(non-native) file dialog, so the window tests can drive it.
+:mod:`desktop_app.core.interchange.backup`); this module asks the questions. File choices use
+Qt's own (non-native) file dialog, so the window tests can drive it.
 """
 
 from __future__ import annotations

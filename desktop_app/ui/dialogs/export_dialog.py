@@ -1,6 +1,6 @@
 """File > Export…: patients, invoices, invoice lines or payments to a CSV file for a spreadsheet.
 
-The export runs on a worker thread (:func:`desktop_app.core.export.export_csv`) with a progress bar
+The export runs on a worker thread (:func:`desktop_app.core.export_csv`) with a progress bar
 and a Cancel button, so a million invoices never freeze the window. A cancelled or failed export
 leaves no file behind. The file is UTF-8 with a byte order mark (Excel shows names correctly) and
 text that a spreadsheet would run as a formula is written with a leading apostrophe.

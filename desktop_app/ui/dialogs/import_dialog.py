@@ -5,7 +5,7 @@ The import runs in a worker thread (:class:`~desktop_app.ui.background.Backgroun
 window stays responsive while a large file is checked and saved; a progress bar follows it, and
 Cancel really cancels: the import polls for it about every 1,000 rows and then rolls back, saving
 nothing. A refused file shows its problems in a table (row as the spreadsheet numbers it, column,
-what is wrong). The work itself is :func:`desktop_app.core.importing.import_file`; the formats are
+what is wrong). The work itself is :func:`desktop_app.core.import_file`; the formats are
 in ``docs/import-formats.md``.
 """
 

@@ -1,6 +1,6 @@
 """New invoice: billable lines (description, quantity, unit price, tax %), with live totals.
 
-Line arithmetic comes from the core (:func:`desktop_app.core.invoicing.parse_lines`), so the totals
+Line arithmetic comes from the core (:func:`desktop_app.core.parse_lines`), so the totals
 shown are the totals saved.
 """
 

@@ -22,14 +22,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
+from ..domain.allocation import AllocationMode, AllocationPlan, PlanLine, allocate
+from ..domain.errors import PREVIEW_ALTERED, BillingError, ConcurrentChangeError
+from ..domain.kinds import AuditAction, AuditEntity, PaymentKind
+from ..domain.money import format_amount, max_major, parse_minor
+from ..domain.records import PaymentPreview
 from . import audit, corrections, read_models
-from .allocation import AllocationMode, AllocationPlan, PlanLine, allocate
-from .db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
-from .errors import PREVIEW_ALTERED, BillingError, ConcurrentChangeError
 from .idempotency import fingerprint
-from .kinds import AuditAction, AuditEntity, PaymentKind
-from .money import format_amount, max_major, parse_minor
-from .records import PaymentPreview
 
 #: The refusal for a preview whose figures are not the engine's.
 ALTERED = (

@@ -1,7 +1,7 @@
 """Reading the append-only audit log: filtered ids for a windowed list, and entries in plain words.
 
-Nothing here writes: the log is written only by :func:`desktop_app.core.audit.record`, in the same
-transaction as the change it describes, and the database refuses to edit or delete it.
+Nothing here writes: the log is written only by :func:`desktop_app.core.ledger.audit.record`,
+in the same transaction as the change it describes, and the database refuses to edit or delete it.
 
 Amounts in an entry's ``before``/``after`` JSON are integer minor units; :class:`AuditRecord` keeps
 them exact and adds a one-line ``summary`` and a readable ``before_text``/``after_text`` with the
@@ -20,10 +20,10 @@ from typing import Any, Final, Protocol
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from .db.models import AuditEntry, Invoice, Payment, PaymentType, Setting
-from .errors import BillingError
-from .money import DEFAULT_CURRENCY, format_amount, parse_minor
-from .read_models import escape_like
+from ..db.models import AuditEntry, Invoice, Payment, PaymentType, Setting
+from ..domain.errors import BillingError
+from ..domain.money import DEFAULT_CURRENCY, format_amount, parse_minor
+from ..ledger.read_models import escape_like
 
 #: Keys whose values (or, for a mapping, whose values' values) are amounts in minor units.
 MONEY_KEYS: Final = frozenset(

@@ -1,5 +1,6 @@
 """Reading an import file: bytes to checked rows of text, with every problem named by row and column
-(standard library only; :mod:`desktop_app.core.importing` does the checks against the ledger).
+(standard library only; :mod:`desktop_app.core.interchange.importing` does the checks
+against the ledger).
 
 A file must be UTF-8 (a byte order mark is accepted and dropped), separated by commas, with a
 header row naming its columns in any order, any case, spaces or underscores alike. Rows are
@@ -23,10 +24,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from .currencies import MINOR_UNITS
-from .errors import BillingError
-from .money import max_major, parse_minor
-from .text import check_line
+from ..domain.currencies import MINOR_UNITS
+from ..domain.errors import BillingError
+from ..domain.money import max_major, parse_minor
+from ..domain.text import check_line
 
 T = TypeVar("T")
 

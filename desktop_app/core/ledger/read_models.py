@@ -12,10 +12,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from .allocation import OpenInvoice
-from .credit_trace import Lot
-from .db import raw
-from .db.models import (
+from ..db import raw
+from ..db.models import (
     Application,
     CreditNote,
     CreditTransfer,
@@ -26,9 +24,10 @@ from .db.models import (
     PaymentSource,
     PaymentType,
 )
-from .kinds import InvoiceStatus
-from .money import to_decimal
-from .records import (
+from ..domain.allocation import OpenInvoice
+from ..domain.kinds import InvoiceStatus
+from ..domain.money import to_decimal
+from ..domain.records import (
     ApplicationRecord,
     CreditLot,
     CreditNoteRecord,
@@ -38,6 +37,7 @@ from .records import (
     PaymentRecord,
     TransferRecord,
 )
+from .credit_trace import Lot
 
 _OPEN_INVOICES = (
     select(

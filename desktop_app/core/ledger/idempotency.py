@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from .db.models import CreditNote, CreditTransfer, Payment
-from .errors import REQUEST_REUSED, BillingError
+from ..db.models import CreditNote, CreditTransfer, Payment
+from ..domain.errors import REQUEST_REUSED, BillingError
 
 #: The kinds of record that carry a request id, each in its own table (a refund is a payment).
 _KINDS: dict[str, tuple[InstrumentedAttribute[int], InstrumentedAttribute[str]]] = {

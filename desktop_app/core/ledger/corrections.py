@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, credit_trace
-from .db.models import (
+from ..db.models import (
     Application,
     Counter,
     CreditNote,
@@ -28,9 +27,10 @@ from .db.models import (
     PaymentSource,
     PaymentType,
 )
-from .errors import BillingError
-from .kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
-from .money import format_amount
+from ..domain.errors import BillingError
+from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
+from ..domain.money import format_amount
+from . import audit, credit_trace
 
 #: Reasons and notes staff type for a correction.
 MAX_REASON = 1000

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db.models import Patient, Setting
-from .errors import NotFoundError
-from .staff import StaffMember
+from ..access.staff import StaffMember
+from ..db.models import Patient, Setting
+from ..domain.errors import NotFoundError
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .db.models import AuditEntry
-from .kinds import AuditAction, AuditEntity
+from ..db.models import AuditEntry
+from ..domain.kinds import AuditAction, AuditEntity
 
 _clock_lock = threading.Lock()
 _last: datetime | None = None

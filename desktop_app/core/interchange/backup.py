@@ -36,12 +36,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .errors import BillingError, DatabaseBusyError
+from ..domain.errors import BillingError, DatabaseBusyError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from .staff import Permission
+    from ..access.staff import Permission
 
 
 class OpenClinic(Protocol):
@@ -228,8 +228,8 @@ def backup_database(clinic_or_url: OpenClinic | str, destination: Path | str) ->
         BillingError: the destination is the live database or cannot be written, or the source is
             not a Clinic Ledger database; no file is left under the destination's name.
     """
-    from .db.schema_check import ForeignSchemaError
-    from .staff import Permission, PermissionDenied
+    from ..access.staff import Permission, PermissionDenied
+    from ..db.schema_check import ForeignSchemaError
 
     if not isinstance(clinic_or_url, str) and not clinic_or_url.may(Permission.BACKUP):
         # A clinic bound to a staff member: the same role check as Clinic.backup.
@@ -291,7 +291,7 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
         BillingError: the file is not a sound Clinic Ledger backup, or the current database could
             not be copied; nothing changed.
     """
-    from .db.schema_check import ForeignSchemaError
+    from ..db.schema_check import ForeignSchemaError
 
     database = sqlite_database_path(target_url)
     backup = Path(backup_path).expanduser().resolve()
@@ -465,7 +465,7 @@ def _check_copy(path: Path, *, what: str) -> tuple[str, int, int]:
 def _known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
-    from .db.migrate import MIGRATIONS
+    from ..db.migrate import MIGRATIONS
 
     return {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
 
@@ -488,9 +488,9 @@ def _verify(path: Path, *, what: str) -> list[str]:
     """Open a copy as a clinic (bringing it to this version's schema) and verify its ledger."""
     from sqlalchemy.orm import Session
 
-    from .db.migrate import open_database
-    from .db.models import Setting
-    from .verify import verify_ledger
+    from ..db.migrate import open_database
+    from ..db.models import Setting
+    from ..ledger.verify import verify_ledger
 
     try:
         engine = open_database(f"sqlite:///{path}")

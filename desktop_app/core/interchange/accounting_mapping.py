@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from .db.models import Setting
-from .errors import BillingError
-from .text import check_line
+from ..db.models import Setting
+from ..domain.errors import BillingError
+from ..domain.text import check_line
 
 MAPPING_SETTING = "accounting_mapping"
 MAX_CODE = 10

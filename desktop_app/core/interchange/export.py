@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import BindParameter, Engine, String, bindparam, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from .currencies import MINOR_UNITS
-from .db.models import (
+from ..access.staff import Permission
+from ..db.models import (
     Application,
     Invoice,
     InvoiceLine,
@@ -49,13 +49,13 @@ from .db.models import (
     PaymentType,
     Setting,
 )
-from .errors import BillingError
-from .kinds import InvoiceStatus
+from ..domain.currencies import MINOR_UNITS
+from ..domain.errors import BillingError
+from ..domain.kinds import InvoiceStatus
 from .spreadsheet_text import safe_text
-from .staff import Permission
 
 if TYPE_CHECKING:
-    from .clinic import Clinic
+    from ..clinic import Clinic
 
 #: Rows read from the database at a time.
 PAGE_SIZE: Final = 5000

@@ -41,10 +41,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 
-from .db.models import Invoice, Patient
-from .errors import BillingError
-from .kinds import InvoiceStatus
-from .money import to_decimal
+from ..db.models import Invoice, Patient
+from ..domain.errors import BillingError
+from ..domain.kinds import InvoiceStatus
+from ..domain.money import to_decimal
 from .read_models import escape_like
 
 SORTS: Final = ("number", "issue_date", "patient", "balance")

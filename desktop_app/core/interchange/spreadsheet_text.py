@@ -1,7 +1,7 @@
 """Text a spreadsheet shows literally: defusing would-be formulas (CSV injection, OWASP).
 
-Pure standard library, shared by the CSV export (:mod:`desktop_app.core.export`), the accounting
-export and the reports window's CSV, so none of them has to import another for it.
+Pure standard library, shared by the CSV export (:mod:`desktop_app.core.interchange.export`),
+the accounting export and the reports window's CSV, so none of them has to import another for it.
 """
 
 from __future__ import annotations

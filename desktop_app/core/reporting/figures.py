@@ -22,11 +22,11 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from .db import raw
-from .db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
-from .errors import BillingError
-from .kinds import InvoiceStatus, PaymentKind
-from .money import to_decimal
+from ..db import raw
+from ..db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
+from ..domain.errors import BillingError
+from ..domain.kinds import InvoiceStatus, PaymentKind
+from ..domain.money import to_decimal
 
 #: Upper bounds (days since the invoice date, inclusive) of the ageing buckets but the last.
 AGE_BUCKETS = (30, 60, 90)

@@ -49,9 +49,9 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit, dates
-from .clinic import MAX_NAME, MAX_PAYMENT_TYPE, Clinic
-from .db.models import (
+from ..access.staff import Permission
+from ..clinic import MAX_NAME, MAX_PAYMENT_TYPE, Clinic
+from ..db.models import (
     Application,
     Counter,
     ImportBatch,
@@ -62,7 +62,12 @@ from .db.models import (
     PaymentSource,
     PaymentType,
 )
-from .errors import BillingError
+from ..domain import dates
+from ..domain.errors import BillingError
+from ..domain.invoicing import MAX_DESCRIPTION, MAX_QUANTITY, parse_tax_rate, tax_on
+from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus
+from ..domain.money import format_amount
+from ..ledger import audit
 from .import_csv import (
     AmountReader,
     Column,
@@ -80,10 +85,6 @@ from .import_csv import (
 from .import_csv import (
     Table as CsvTable,
 )
-from .invoicing import MAX_DESCRIPTION, MAX_QUANTITY, parse_tax_rate, tax_on
-from .kinds import AuditAction, AuditEntity, InvoiceStatus
-from .money import format_amount
-from .staff import Permission
 
 __all__ = [
     "COLUMNS",

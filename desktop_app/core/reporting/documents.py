@@ -25,14 +25,14 @@ from typing import NamedTuple
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import credit_trace, read_models
-from .audit import as_utc, local_day
-from .db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
-from .errors import BillingError, NotFoundError
-from .kinds import InvoiceStatus, PaymentKind
-from .letterhead import Letterhead
-from .money import to_decimal
-from .records import CreditNoteRecord, InvoiceRecord, PatientRecord, PaymentRecord
+from ..db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
+from ..domain.errors import BillingError, NotFoundError
+from ..domain.kinds import InvoiceStatus, PaymentKind
+from ..domain.letterhead import Letterhead
+from ..domain.money import to_decimal
+from ..domain.records import CreditNoteRecord, InvoiceRecord, PatientRecord, PaymentRecord
+from ..ledger import credit_trace, read_models
+from ..ledger.audit import as_utc, local_day
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .audit import local_day
-from .db.models import (
+from ..db.models import (
     Application,
     CreditNote,
     CreditTransfer,
@@ -36,8 +35,9 @@ from .db.models import (
     PaymentSource,
     PaymentType,
 )
-from .kinds import PaymentKind
-from .money import format_amount
+from ..domain.kinds import PaymentKind
+from ..domain.money import format_amount
+from .audit import local_day
 
 #: An origin or a use: ("payment", id), ("credit_note", id), ("transfer", id), ("app", id), ...
 Key = tuple[str, int]

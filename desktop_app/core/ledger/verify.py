@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from .db.models import (
+from ..db.models import (
     Application,
     AuditEntry,
     CreditNote,
@@ -45,8 +45,8 @@ from .db.models import (
     Payment,
     PaymentSource,
 )
-from .kinds import InvoiceStatus, PaymentKind
-from .money import format_amount
+from ..domain.kinds import InvoiceStatus, PaymentKind
+from ..domain.money import format_amount
 
 
 @dataclass(frozen=True)

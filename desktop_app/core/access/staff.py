@@ -21,7 +21,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING
 
-from .errors import BillingError
+from ..domain.errors import BillingError
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher

@@ -40,11 +40,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, insert, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from . import audit
-from .accounting_mapping import DATE_FORMATS, AccountMapping
-from .audit import local_day
-from .currencies import MINOR_UNITS
-from .db.models import (
+from ..db.models import (
     AccountingExport,
     AccountingExportItem,
     Application,
@@ -57,8 +53,12 @@ from .db.models import (
     PaymentSource,
     PaymentType,
 )
-from .kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
-from .money import format_amount
+from ..domain.currencies import MINOR_UNITS
+from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
+from ..domain.money import format_amount
+from ..ledger import audit
+from ..ledger.audit import local_day
+from .accounting_mapping import DATE_FORMATS, AccountMapping
 from .spreadsheet_text import safe_text
 
 TARGET = "xero"

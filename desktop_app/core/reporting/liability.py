@@ -24,12 +24,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from .audit import local_day
-from .db import raw
-from .db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
-from .errors import BillingError
-from .kinds import InvoiceStatus, PaymentKind
-from .money import to_decimal
+from ..db import raw
+from ..db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
+from ..domain.errors import BillingError
+from ..domain.kinds import InvoiceStatus, PaymentKind
+from ..domain.money import to_decimal
+from ..ledger.audit import local_day
 
 REVERSED = "payment reversed"  # the removal reason a payment's reversal gives its applications
 SERIES_MONTHS = 12

@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from .clinic import Clinic
     from .domain.allocation import AllocationMode, AllocationPlan, OpenInvoice, PlanLine, allocate
     from .domain.currencies import MINOR_UNITS
-    from .domain.errors import BillingError, ConcurrentChangeError, DatabaseBusyError, NotFoundError
+    from .domain.errors import (
+        BillingError,
+        ConcurrentChangeError,
+        DatabaseBusyError,
+        NotFoundError,
+        Refusal,
+    )
     from .domain.invoicing import parse_lines
     from .domain.letterhead import Letterhead
     from .domain.money import Money, format_amount, parse_minor, to_decimal
@@ -90,6 +96,7 @@ _HOMES = {
         "ConcurrentChangeError",
         "DatabaseBusyError",
         "NotFoundError",
+        "Refusal",
     ],
     "interchange.export": ["ExportCancelled", "export_csv", "rows_text"],
     "interchange.importing": [
@@ -176,6 +183,7 @@ __all__ = [
     "PermissionDenied",
     "PlanLine",
     "ReceiptDocument",
+    "Refusal",
     "RestoreResult",
     "Role",
     "ServerBackupError",

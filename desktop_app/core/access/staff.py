@@ -21,7 +21,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING
 
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -99,9 +99,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 class PermissionDenied(PermissionError):  # noqa: N818 (the API's name)
     """The signed-in staff member's role does not allow this. Nothing was saved."""
 
+    #: As ``BillingError.code`` (a PermissionError is not a BillingError).
+    code = Refusal.PERMISSION_DENIED
+    field: str | None = None
+
 
 class SignInError(BillingError):
     """The name or password was not right, the account is disabled, or it must wait."""
+
+    default_code = Refusal.SIGN_IN_REFUSED
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ import pytest
 
 from desktop_app.core import BillingError, Clinic
 from desktop_app.core.db.models import InvoiceLine
-from desktop_app.core.interchange.accounting_export import FILES, INVOICE_COLUMNS, split_credit
+from desktop_app.core.interchange.accounting_batch import FILES, INVOICE_COLUMNS
+from desktop_app.core.interchange.accounting_build import split_credit
 from desktop_app.core.interchange.accounting_mapping import default_clearing_code
 
 TODAY = date.today()

@@ -20,9 +20,9 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from desktop_app.core import BillingError, Clinic, DatabaseBusyError
-from desktop_app.core.interchange import backup as backup_module
 from desktop_app.core.db.engine import make_engine
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS
+from desktop_app.core.interchange import backup as backup_module
 from desktop_app.core.interchange.backup import (
     ServerBackupError,
     backup_database,

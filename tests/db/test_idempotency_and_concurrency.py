@@ -149,8 +149,8 @@ def test_writes_hold_the_sqlite_write_lock_from_their_first_statement(new_sqlite
     url = new_sqlite_url()
     with Clinic.open(url) as clinic:
         pid = clinic.add_patient("Ada", "Lovelace")
-        with clinic._write() as session:
-            clinic._lock_patient(session, pid)  # only a read so far
+        with clinic.writing() as tx:
+            tx.lock_patient(pid)  # only a read so far
             other_computer = sqlite3.connect(make_url(url).database, timeout=0)
             try:
                 with pytest.raises(sqlite3.OperationalError, match="locked"):

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from desktop_app.core import BillingError, Clinic, ConcurrentChangeError
-from desktop_app.core.db.models import Patient
+from desktop_app.core.db.models import Patient, Setting
+from desktop_app.core.ledger.transaction import Transaction
 
 WORKERS = 6
 ATTEMPTS = 100
@@ -175,31 +176,37 @@ def test_eight_processes_hundred_attempts_each(pg_databases):
         assert clinic.credit(pid) == Decimal("300.00") + cash_in - paid
 
 
-class _UnlockedClinic(Clinic):
+def _without_row_locks(monkeypatch, both_read: threading.Barrier) -> None:
     """The control: the same saves with the row locks taken away (test only)."""
 
-    both_read: threading.Barrier
+    def read_patients(tx, patient_ids):
+        found = {
+            pid: tx.session.scalars(select(Patient).where(Patient.id == pid)).one()
+            for pid in patient_ids
+        }
+        both_read.wait(timeout=30)  # both saves have read the credit before either writes
+        return found
 
-    def _lock_patient(self, session, patient_id):
-        patient = session.scalars(select(Patient).where(Patient.id == patient_id)).one()
-        self.both_read.wait(timeout=30)  # both saves have read the credit before either writes
-        return patient
+    def read_currency(tx, *, exclusive=False):
+        return tx.session.scalars(select(Setting.value).where(Setting.key == "currency")).one()
 
-    def _locked_currency(self, session, *, exclusive=False):
-        return self._setting(session, "currency")
+    monkeypatch.setattr(Transaction, "lock_patients", read_patients)
+    monkeypatch.setattr(Transaction, "currency", read_currency)
 
 
-def _two_desks_spend(url, clinic_class):
+def _two_desks_spend(url, monkeypatch=None):
     with Clinic.open(url) as clinic:
         pid = clinic.add_patient("Ada", "Lovelace")
         clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "100"}), "prepay")
         a = clinic.create_invoice(pid, [("Consult", "60", 1)])
         b = clinic.create_invoice(pid, [("Consult", "60", 1)])
+    if monkeypatch is not None:
+        _without_row_locks(monkeypatch, threading.Barrier(2))
     outcomes: list[str] = []
     previewed = threading.Barrier(2)  # both desks look at the same $100 before either saves
 
     def desk(invoice_id: int) -> None:
-        with clinic_class.open(url) as front_desk:
+        with Clinic.open(url) as front_desk:
             preview = front_desk.preview_payment(
                 pid, applied={invoice_id: "60"}, source_invoice=invoice_id, mode="source_invoice"
             )
@@ -215,14 +222,15 @@ def _two_desks_spend(url, clinic_class):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    if monkeypatch is not None:
+        monkeypatch.undo()
     with Clinic.open(url) as clinic:
         return sorted(outcomes), clinic.verify()
 
 
-def test_the_lock_is_what_keeps_credit_from_being_spent_twice(pg_databases):
-    _UnlockedClinic.both_read = threading.Barrier(2)
-    outcomes, problems = _two_desks_spend(pg_databases.new(), _UnlockedClinic)
+def test_the_lock_is_what_keeps_credit_from_being_spent_twice(pg_databases, monkeypatch):
+    outcomes, problems = _two_desks_spend(pg_databases.new(), monkeypatch)
     assert outcomes == ["saved", "saved"]  # without the lock both desks spend the same $100
     assert any(p.startswith("I2") for p in problems)  # ... and the books no longer balance
-    outcomes, problems = _two_desks_spend(pg_databases.new(), Clinic)
+    outcomes, problems = _two_desks_spend(pg_databases.new())
     assert outcomes == ["refused", "saved"] and problems == []

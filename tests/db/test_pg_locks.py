@@ -4,7 +4,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-import desktop_app.core.clinic as clinic_module
+import desktop_app.core.ledger.store as store_module
 from desktop_app.core import Clinic, DatabaseBusyError
 
 
@@ -14,7 +14,7 @@ def _raw(url: str) -> psycopg.Connection:
 
 @pytest.fixture
 def pg_clinic(pg_databases, monkeypatch):
-    monkeypatch.setattr(clinic_module, "PG_LOCK_TIMEOUT", "300ms")  # keep the waits short
+    monkeypatch.setattr(store_module, "PG_LOCK_TIMEOUT", "300ms")  # keep the waits short
     url = pg_databases.new()
     with Clinic.open(url) as opened:
         yield opened, url

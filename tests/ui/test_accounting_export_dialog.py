@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop_app.core.interchange.accounting_export import FILES
+from desktop_app.core.interchange.accounting_batch import FILES
 from desktop_app.ui.dialogs.accounting_export import AccountingExportDialog
 from desktop_app.ui.main_window import MainWindow
 

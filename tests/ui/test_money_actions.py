@@ -12,7 +12,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLineEdit, QWidget
 
-from desktop_app.core import BillingError, Clinic, ConcurrentChangeError, DatabaseBusyError
+from desktop_app.core import (
+    BillingError,
+    Clinic,
+    ConcurrentChangeError,
+    DatabaseBusyError,
+    Refusal,
+)
 from desktop_app.ui.dialogs.money_actions import (
     ConfirmCorrectionDialog,
     CreditNoteDialog,
@@ -178,6 +184,80 @@ def test_refund_cannot_start_without_credit_or_a_readable_amount(qtbot, clinic, 
     assert not dialog.save_button.isEnabled()
     retype(qtbot, dialog.amount_edit, "")
     assert dialog.amount_edit.error is None and not dialog.save_button.isEnabled()
+
+
+# -- which input a refusal marks ------------------------------------------------------------------
+
+
+def test_a_refusal_about_the_amount_marks_the_amount(qtbot, clinic, formatter, ada):
+    with pytest.raises(BillingError) as refused:  # what the dialog is about to be told
+        clinic.refund_credit(ada, "80", method="Cash", request_id="direct")
+    assert (refused.value.code, refused.value.field) == (Refusal.OVER_CREDIT, "amount")
+    dialog = shown(qtbot, RefundDialog(clinic, ada, formatter))
+    retype(qtbot, dialog.amount_edit, "80")
+    click(qtbot, dialog.save_button)
+    assert dialog.message_label.text() == str(refused.value)
+    assert dialog.amount_edit.error == str(refused.value)
+    assert dialog.saved_id is None
+
+
+def test_a_refusal_about_the_reason_leaves_the_amount_unmarked(qtbot, clinic, formatter, ada):
+    reason = "Overpaid\u202e by mistake"  # an invisible direction control, pasted
+    with pytest.raises(BillingError) as refused:
+        clinic.refund_credit(ada, "20", method="Cash", request_id="direct", reason=reason)
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_TEXT, "reason")
+    dialog = shown(qtbot, RefundDialog(clinic, ada, formatter))
+    retype(qtbot, dialog.amount_edit, "20")
+    dialog.reason_edit.setText(reason)
+    before = snapshot(clinic)
+    click(qtbot, dialog.save_button)
+    assert dialog.message_label.text() == str(refused.value)
+    assert dialog.amount_edit.error is None  # the amount is fine: only the message says why
+    assert dialog.isVisible() and dialog.saved_id is None
+    assert snapshot(clinic) == before
+
+
+def test_a_credit_note_reason_refusal_leaves_the_amount_unmarked(qtbot, clinic, formatter):
+    pid = clinic.add_patient("Grace", "Hopper")
+    iid = clinic.create_invoice(pid, [("Treatment plan", "100", 1)], issue_date=NOV2)
+    dialog = shown(qtbot, CreditNoteDialog(clinic, iid, formatter))
+    credit_part(qtbot, dialog, "30")
+    dialog.reason_edit.setText("Discount\u200b")  # a zero-width space, pasted
+    click(qtbot, dialog.save_button)
+    assert dialog.message_label.text().startswith("The reason for the credit note contains")
+    assert dialog.amount_edit.error is None
+    assert dialog.saved_id is None and clinic.credit_notes(pid) == []
+
+
+@pytest.mark.parametrize(
+    ("refusal", "marked"),
+    [
+        # The field decides, whatever the words: a refusal of the amount that never says so ...
+        (BillingError("Not today.", code=Refusal.OVER_CREDIT, field="amount"), True),
+        # ... one about the reason that speaks of an amount ...
+        (
+            BillingError("The amount of text is too long.", code=Refusal.TOO_LONG, field="reason"),
+            False,
+        ),
+        # ... and one about no input that names the very amount typed.
+        (BillingError("$80.00 cannot be refunded.", code=Refusal.OVER_CREDIT), False),
+    ],
+    ids=["amount-field", "reason-field", "no-field"],
+)
+def test_only_the_refusals_field_decides_whether_the_amount_is_marked(
+    qtbot, clinic, formatter, ada, monkeypatch, refusal, marked
+):
+    dialog = shown(qtbot, RefundDialog(clinic, ada, formatter))
+    retype(qtbot, dialog.amount_edit, "80")
+
+    def refuse() -> int:
+        raise refusal
+
+    monkeypatch.setattr(dialog, "_save", refuse)
+    click(qtbot, dialog.save_button)
+    assert dialog.message_label.text() == str(refusal)
+    assert dialog.amount_edit.error == (str(refusal) if marked else None)
+    assert dialog.isVisible() and dialog.saved_id is None
 
 
 # -- credit note --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from desktop_app.core import AllocationMode, BillingError, OpenInvoice, allocate
+from desktop_app.core import AllocationMode, BillingError, OpenInvoice, Refusal, allocate
 
 OLDEST, NEWEST, SOURCE, OFF = (
     AllocationMode.OLDEST_FIRST,
@@ -64,6 +64,14 @@ def test_modes_from_the_newer_invoice(mode, typed, expected, credit_after):
 
 
 def test_typed_more_than_money_and_credit_is_refused():
+    inv = OpenInvoice(1, 1, date(2026, 11, 2), 5000)
+    with pytest.raises(BillingError) as refused:
+        allocate([inv], payment_total=1000, credit_available=0, mode=OLDEST, typed={1: 2000})
+    assert (refused.value.code, refused.value.field) == (Refusal.OVER_AVAILABLE, "amount")
+
+
+def test_typed_more_than_available_says_how_much_is_available():
+    """The message gives the figures to correct the amounts by."""
     inv = OpenInvoice(1, 1, date(2026, 11, 2), 5000)
     with pytest.raises(BillingError, match=r"\$20.00 applied but only \$10.00 available"):
         allocate([inv], payment_total=1000, credit_available=0, mode=OLDEST, typed={1: 2000})
@@ -127,21 +135,29 @@ def test_prepayment_with_no_invoices():
 
 
 @pytest.mark.parametrize(
-    ("typed", "reason"),
+    ("typed", "code", "field"),
     [
-        ({1: 4001}, r"Invoice #101: \$40.01 is more than its balance of \$40.00"),
-        ({1: -1}, "cannot be negative"),
-        ({9: 100}, "not one of this patient's open invoices"),
+        ({1: 4001}, Refusal.OVER_BALANCE, "amount"),
+        ({1: -1}, Refusal.BAD_AMOUNT, "amount"),
+        ({9: 100}, Refusal.NOT_OPEN, None),
     ],
 )
-def test_bad_typed_amounts(typed, reason):
-    with pytest.raises(BillingError, match=reason):
+def test_bad_typed_amounts(typed, code, field):
+    with pytest.raises(BillingError) as refused:
         allocate([A, B], payment_total=10000, credit_available=0, mode=OFF, typed=typed)
+    assert (refused.value.code, refused.value.field) == (code, field)
+
+
+def test_more_than_a_balance_names_the_invoice_and_its_balance():
+    """The message says which invoice and how much it still owes."""
+    with pytest.raises(BillingError, match=r"Invoice #101: \$40.01 is more than its balance"):
+        allocate([A, B], payment_total=10000, credit_available=0, mode=OFF, typed={1: 4001})
 
 
 def test_source_invoice_must_be_open():
-    with pytest.raises(BillingError, match="not open"):
+    with pytest.raises(BillingError) as refused:
         allocate([A], payment_total=0, credit_available=100, mode=SOURCE, source_invoice=9)
+    assert (refused.value.code, refused.value.field) == (Refusal.NOT_OPEN, None)
 
 
 def test_engine_rejects_impossible_inputs():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from desktop_app.core import BillingError
+from desktop_app.core import BillingError, Refusal
 from desktop_app.core.domain.invoicing import parse_lines, parse_tax_rate, tax_on
 
 
@@ -19,50 +19,63 @@ def test_tax_rounds_half_up():
 
 
 @pytest.mark.parametrize(
-    ("lines", "reason"),
+    ("lines", "code"),
     [
-        ([], "at least one line"),
-        ("Consult", "at least one line"),
-        ([("", "50", 1)], "enter a description"),
-        ([("x" * 501, "50", 1)], "longer than 500"),
-        ([("Consult", "-50", 1)], "cannot be negative"),
-        ([("Consult", "50.001", 1)], "more than 2 decimals"),
-        ([("Consult", "50", 0)], "between 1 and"),
-        ([("Consult", "50", 1.5)], "whole number"),
-        ([("Consult", "50", "1.5")], "whole number"),
-        ([("Consult", "50", "two")], "not a number"),
-        ([("Consult", "50", 1, "110")], "between 0 and 100"),
-        ([("Consult", "50", 1, "10.125")], "two decimals"),
-        ([("Consult", "50", 1, "10.000000000000000000000000000001")], "two decimals"),
-        ([("Consult", "50", "1.00000000000000000000000000001")], "whole number"),
-        ([("Consult", "50", 1, 10.0)], "tax rate"),
-        ([("Consult", "0", 1)], "nothing to bill"),
-        ([("Consult", "10000000", 2)], "above the limit"),
-        ([("Consult", "50")], "description, a unit price and a quantity"),
+        ([], Refusal.MISSING),
+        ("Consult", Refusal.MISSING),
+        ([("", "50", 1)], Refusal.MISSING),
+        ([("x" * 501, "50", 1)], Refusal.TOO_LONG),
+        ([("Consult", "-50", 1)], Refusal.BAD_AMOUNT),
+        ([("Consult", "50.001", 1)], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 0)], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 1.5)], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "1.5")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "two")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 1, "110")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 1, "10.125")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 1, "10.000000000000000000000000000001")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "1.00000000000000000000000000001")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 1, 10.0)], Refusal.BAD_AMOUNT),
+        ([("Consult", "0", 1)], Refusal.BAD_AMOUNT),
+        ([("Consult", "10000000", 2)], Refusal.AMOUNT_TOO_LARGE),
+        ([("Consult", "50")], Refusal.MISSING),
         # Quantities are plain ASCII digits: nothing Python's Decimal would also read.
-        ([("Consult", "50", "\u0662")], "whole number"),  # Arabic-Indic 2
-        ([("Consult", "50", "\u0968")], "whole number"),  # Devanagari 2
-        ([("Consult", "50", "\uff12")], "whole number"),  # full-width 2
-        ([("Consult", "50", "1e2")], "whole number"),
-        ([("Consult", "50", "1_000")], "whole number"),
-        ([("Consult", "50", "+5")], "whole number"),
-        ([("Consult", "50", "1.")], "whole number"),
-        ([("Consult", "50", "2.0")], "whole number"),
-        ([("Consult", "50", "0x10")], "whole number"),
-        ([("Consult", "\u0665\u0660", 1)], "not an amount"),  # Arabic-Indic 50
-        ([("Consult", "\uff15\uff10", 1)], "not an amount"),
-        ([("Consult", "50", 1, "\u0661\u0660")], "not a percentage"),  # Arabic-Indic 10
-        ([("Consult", "50", 1, "1e1")], "not a percentage"),
-        ([("Consult", "50", 1, "1_0")], "not a percentage"),
-        ([("Consult", "50", 1, "+10")], "not a percentage"),
-        ([("Con\u202esult", "50", 1)], "U\\+202E"),  # right-to-left override
-        ([("Consult\nand more", "50", 1)], "line break"),
-        ([("Consult\tx", "50", 1)], "tab"),
+        ([("Consult", "50", "\u0662")], Refusal.BAD_AMOUNT),  # Arabic-Indic 2
+        ([("Consult", "50", "\u0968")], Refusal.BAD_AMOUNT),  # Devanagari 2
+        ([("Consult", "50", "\uff12")], Refusal.BAD_AMOUNT),  # full-width 2
+        ([("Consult", "50", "1e2")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "1_000")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "+5")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "1.")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "2.0")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "0x10")], Refusal.BAD_AMOUNT),
+        ([("Consult", "\u0665\u0660", 1)], Refusal.BAD_AMOUNT),  # Arabic-Indic 50
+        ([("Consult", "\uff15\uff10", 1)], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 1, "\u0661\u0660")], Refusal.BAD_AMOUNT),  # Arabic-Indic 10
+        ([("Consult", "50", 1, "1e1")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 1, "1_0")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", 1, "+10")], Refusal.BAD_AMOUNT),
+        ([("Con\u202esult", "50", 1)], Refusal.BAD_TEXT),  # right-to-left override
+        ([("Consult\nand more", "50", 1)], Refusal.BAD_TEXT),
+        ([("Consult\tx", "50", 1)], Refusal.BAD_TEXT),
     ],
 )
-def test_bad_lines_are_refused(lines, reason):
-    with pytest.raises(BillingError, match=reason):
+def test_bad_lines_are_refused(lines, code):
+    with pytest.raises(BillingError) as refused:
         parse_lines(lines, "AUD")
+    assert (refused.value.code, refused.value.field) == (code, "lines")
+
+
+def test_a_refused_line_is_named_by_its_number():
+    """Staff are told which line to correct."""
+    with pytest.raises(BillingError, match=r"^Line 2: "):
+        parse_lines([("Consult", "50", 1), ("Taping", "12.50", "two")], "AUD")
+
+
+def test_a_tax_rate_refusal_names_the_field_its_caller_gives():
+    with pytest.raises(BillingError) as refused:
+        parse_tax_rate("ten", field="tax_rate")
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_AMOUNT, "tax_rate")
 
 
 def test_quantity_forms():

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop_app.core import BillingError, Money, format_amount, parse_minor, to_decimal
+from desktop_app.core import (
+    BillingError,
+    Money,
+    Refusal,
+    format_amount,
+    parse_minor,
+    to_decimal,
+)
 
 
 @pytest.mark.parametrize(
@@ -39,50 +46,62 @@ def test_accepts_what_people_type(typed, cents):
 
 
 @pytest.mark.parametrize(
-    ("typed", "reason"),
+    ("typed", "code"),
     [
-        ("", "Enter an amount"),
-        ("   ", "Enter an amount"),
-        ("abc", "is not an amount"),
-        ("12.3.4", "is not an amount"),
-        ("1,23.45", "is not an amount"),
-        ("12,34", "is not an amount"),
-        ("1e3", "is not an amount"),
-        ("NaN", "is not a number"),
-        ("-inf", "is not a number"),
-        ("Infinity", "is not a number"),
-        (Decimal("NaN"), "is not a number"),
-        (Decimal("Infinity"), "is not a number"),
-        ("10.005", "more than 2 decimals"),
-        ("1.00000000000000000000000000001", "more than 2 decimals"),
-        ("0.0099999999999999999999999999999", "more than 2 decimals"),
-        ("9999999.9999999999999999999999", "more than 2 decimals"),
-        (Decimal("1E-1000000"), "more than 2 decimals"),
-        (Decimal("0.001"), "more than 2 decimals"),
-        ("-5", "cannot be negative"),
-        ("-$5.00", "cannot be negative"),
-        ("$-5.00", "cannot be negative"),
-        ("10000000.01", "above the limit"),
-        ("99999999999999999999999", "above the limit"),
-        (10.5, "exact"),
-        (True, "exact"),
-        (None, "is not an amount"),
-        ("£5", "is not an amount"),
+        ("", Refusal.MISSING),
+        ("   ", Refusal.MISSING),
+        ("abc", Refusal.BAD_AMOUNT),
+        ("12.3.4", Refusal.BAD_AMOUNT),
+        ("1,23.45", Refusal.BAD_AMOUNT),
+        ("12,34", Refusal.BAD_AMOUNT),
+        ("1e3", Refusal.BAD_AMOUNT),
+        ("NaN", Refusal.BAD_AMOUNT),
+        ("-inf", Refusal.BAD_AMOUNT),
+        ("Infinity", Refusal.BAD_AMOUNT),
+        (Decimal("NaN"), Refusal.BAD_AMOUNT),
+        (Decimal("Infinity"), Refusal.BAD_AMOUNT),
+        ("10.005", Refusal.BAD_AMOUNT),
+        ("1.00000000000000000000000000001", Refusal.BAD_AMOUNT),
+        ("0.0099999999999999999999999999999", Refusal.BAD_AMOUNT),
+        ("9999999.9999999999999999999999", Refusal.BAD_AMOUNT),
+        (Decimal("1E-1000000"), Refusal.BAD_AMOUNT),
+        (Decimal("0.001"), Refusal.BAD_AMOUNT),
+        ("-5", Refusal.BAD_AMOUNT),
+        ("-$5.00", Refusal.BAD_AMOUNT),
+        ("$-5.00", Refusal.BAD_AMOUNT),
+        ("10000000.01", Refusal.AMOUNT_TOO_LARGE),
+        ("99999999999999999999999", Refusal.AMOUNT_TOO_LARGE),
+        (10.5, Refusal.BAD_AMOUNT),
+        (True, Refusal.BAD_AMOUNT),
+        (None, Refusal.BAD_AMOUNT),
+        ("£5", Refusal.BAD_AMOUNT),
         # Only ASCII digits are numbers: Python's Decimal reads any script's digits.
-        ("\u0661\u0662\u0663", "is not an amount"),  # Arabic-Indic 123
-        ("$\u0661\u0660.50", "is not an amount"),
-        ("1\u0662.50", "is not an amount"),
-        ("\u0967\u0968\u0969", "is not an amount"),  # Devanagari 123
-        ("\uff11\uff12\uff13", "is not an amount"),  # full-width 123
-        ("12.\u0665\u0660", "is not an amount"),
-        ("\u06f1\u06f2", "is not an amount"),  # Persian 12
-        ("1_000", "is not an amount"),
-        ("+5", "is not an amount"),
+        ("\u0661\u0662\u0663", Refusal.BAD_AMOUNT),  # Arabic-Indic 123
+        ("$\u0661\u0660.50", Refusal.BAD_AMOUNT),
+        ("1\u0662.50", Refusal.BAD_AMOUNT),
+        ("\u0967\u0968\u0969", Refusal.BAD_AMOUNT),  # Devanagari 123
+        ("\uff11\uff12\uff13", Refusal.BAD_AMOUNT),  # full-width 123
+        ("12.\u0665\u0660", Refusal.BAD_AMOUNT),
+        ("\u06f1\u06f2", Refusal.BAD_AMOUNT),  # Persian 12
+        ("1_000", Refusal.BAD_AMOUNT),
+        ("+5", Refusal.BAD_AMOUNT),
     ],
 )
-def test_refuses_bad_amounts_with_a_reason(typed, reason):
-    with pytest.raises(BillingError, match=reason):
+def test_refuses_bad_amounts_with_their_code(typed, code):
+    with pytest.raises(BillingError) as refused:
         parse_minor(typed)
+    assert refused.value.code == code
+    assert refused.value.field == "amount"  # a window marks the amount typed
+    assert str(refused.value)  # with a message that says what to fix
+
+
+def test_a_refusal_names_the_field_its_caller_gives():
+    with pytest.raises(BillingError) as refused:
+        parse_minor("12.345", what="Line 1 unit price", field="lines")
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_AMOUNT, "lines")
+    with pytest.raises(BillingError) as refused:
+        Money.parse("", field=None)
+    assert (refused.value.code, refused.value.field) == (Refusal.MISSING, None)
 
 
 def test_negative_allowed_only_when_asked():
@@ -90,8 +109,9 @@ def test_negative_allowed_only_when_asked():
 
 
 def test_field_name_in_message_keeps_its_case():
-    with pytest.raises(BillingError, match=r"^EFTPOS: "):
+    with pytest.raises(BillingError, match=r"^EFTPOS: ") as refused:  # what the message says
         parse_minor("x", what="EFTPOS")
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_AMOUNT, "amount")
 
 
 @pytest.mark.parametrize(
@@ -111,8 +131,10 @@ def test_currency_minor_units(currency, typed, minor):
 
 
 def test_currency_precision_is_enforced():
-    with pytest.raises(BillingError, match="more than 0 decimals for JPY"):
+    with pytest.raises(BillingError) as refused:
         parse_minor("500.5", "JPY")
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_AMOUNT, "amount")
+    assert parse_minor("500", "JPY") == 500
     with pytest.raises(ValueError, match="not an ISO 4217"):
         parse_minor("5", "XYZ")
 

@@ -148,34 +148,49 @@ def _dummy_hash() -> str:
 def clean_username(value: object) -> str:
     """A sign-in name: lower case letters, digits, dots, dashes and underscores (1-60)."""
     if not isinstance(value, str) or not value.strip():
-        raise BillingError("Enter a sign-in name.")
+        raise BillingError("Enter a sign-in name.", code=Refusal.MISSING, field="username")
     name = unicodedata.normalize("NFKC", value.strip()).lower()
     if not _USERNAME.match(name):
         raise BillingError(
             f"A sign-in name is 1 to {MAX_USERNAME} letters (a-z), digits, dots, dashes or "
-            "underscores, starting with a letter or digit."
+            "underscores, starting with a letter or digit.",
+            code=Refusal.TOO_LONG if len(name) > MAX_USERNAME else Refusal.BAD_TEXT,
+            field="username",
         )
     return name
 
 
-def check_new_password(password: object) -> str:
-    """A new password: at least :data:`MIN_PASSWORD` characters, not only spaces."""
+def check_new_password(password: object, *, field: str | None = None) -> str:
+    """A new password: at least :data:`MIN_PASSWORD` characters, not only spaces; a refusal
+    (``missing``, ``weak_password``) names ``field``, the input it is about."""
     if not isinstance(password, str) or not password.strip():
-        raise BillingError("Enter a password.")
+        raise BillingError("Enter a password.", code=Refusal.MISSING, field=field)
     if len(password) < MIN_PASSWORD:
-        raise BillingError(f"A password needs at least {MIN_PASSWORD} characters.")
+        raise BillingError(
+            f"A password needs at least {MIN_PASSWORD} characters.",
+            code=Refusal.WEAK_PASSWORD,
+            field=field,
+        )
     if len(password) > MAX_PASSWORD:
-        raise BillingError(f"A password is at most {MAX_PASSWORD} characters.")
+        raise BillingError(
+            f"A password is at most {MAX_PASSWORD} characters.",
+            code=Refusal.WEAK_PASSWORD,
+            field=field,
+        )
     return password
 
 
 def role_of(value: Role | str) -> Role:
-    """A role from its name; a BillingError naming the roles otherwise."""
+    """A role from its name; a BillingError (``bad_choice``) naming the roles otherwise."""
     try:
         return Role(value)
     except ValueError:
         names = ", ".join(r.value for r in Role)
-        raise BillingError(f"Unknown role {value!r}; choose one of {names}.") from None
+        raise BillingError(
+            f"Unknown role {value!r}; choose one of {names}.",
+            code=Refusal.BAD_CHOICE,
+            field="role",
+        ) from None
 
 
 def hash_password(password: str) -> str:

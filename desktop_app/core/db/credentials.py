@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import URL, make_url
 
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 
 SERVICE = "Clinic Ledger"
 
@@ -47,13 +47,25 @@ def remember_password(url_text: str, password: str) -> str:
     """
     url = make_url(url_text)
     if url.get_backend_name() != "postgresql":
-        raise BillingError("Only a PostgreSQL server's password is kept in the keychain.")
+        raise BillingError(
+            "Only a PostgreSQL server's password is kept in the keychain.",
+            code=Refusal.BAD_CHOICE,
+            field="url",
+        )
     if not url.username:
-        raise BillingError("Put the PostgreSQL user name in the URL: postgresql+psycopg://user@…")
+        raise BillingError(
+            "Put the PostgreSQL user name in the URL: postgresql+psycopg://user@…",
+            code=Refusal.MISSING,
+            field="url",
+        )
     if url.password is not None:
-        raise BillingError("Leave the password out of the URL; it goes in the keychain.")
+        raise BillingError(
+            "Leave the password out of the URL; it goes in the keychain.",
+            code=Refusal.BAD_TEXT,
+            field="url",
+        )
     if not password:
-        raise BillingError("Enter the password.")
+        raise BillingError("Enter the password.", code=Refusal.MISSING, field="password")
     import keyring
     from keyring.errors import KeyringError
 
@@ -62,6 +74,7 @@ def remember_password(url_text: str, password: str) -> str:
         keyring.set_password(SERVICE, key, password)
     except KeyringError as exc:
         raise BillingError(
-            f"This computer's keychain could not store the password: {exc}"
+            f"This computer's keychain could not store the password: {exc}",
+            code=Refusal.BAD_FILE,
         ) from None
     return key

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 from .engine import WRITE_OPTION, make_engine
 from .schema_check import check_schema, database_shown, refuse_another_program
 
@@ -65,7 +65,8 @@ def open_database(url: str) -> Engine:
         engine.dispose()
         raise BillingError(
             f"The clinic's database at {engine.url.render_as_string(hide_password=True)} "
-            f"could not be opened: {exc.orig}"
+            f"could not be opened: {exc.orig}",
+            code=Refusal.DATABASE_ERROR,
         ) from exc
     except Exception:
         engine.dispose()

@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, PrimaryKeyConstraint, UniqueConstraint
 
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 
 #: Findings named in a message; the rest are counted.
 MAX_FINDINGS = 10
@@ -90,6 +90,8 @@ class ForeignSchemaError(BillingError):
         findings: each difference in plain words ("a trigger credit_back on patients that Clinic
             Ledger did not make", "the index ix_payments_patient on payments is missing").
     """
+
+    default_code = Refusal.FOREIGN_SCHEMA
 
     def __init__(self, where: str, findings: Sequence[str]) -> None:
         self.findings = tuple(findings)
@@ -469,7 +471,8 @@ def refuse_another_program(connection: Connection, where: str) -> None:
     if connection.exec_driver_sql(sql).first() is not None:
         raise BillingError(
             f"The database {where} is a database of another program, not a Clinic Ledger "
-            "database, so it was not opened. Nothing was changed; choose the clinic's database."
+            "database, so it was not opened. Nothing was changed; choose the clinic's database.",
+            code=Refusal.FOREIGN_SCHEMA,
         )
 
 

@@ -21,8 +21,8 @@ from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
 
-from .errors import BillingError
-from .money import DEFAULT_CURRENCY, format_amount
+from .errors import BillingError, Refusal
+from .money import AMOUNT_FIELD, DEFAULT_CURRENCY, format_amount
 
 
 class AllocationMode(StrEnum):
@@ -189,8 +189,10 @@ def allocate(
         The plan; with an automatic mode, typed amounts plus what the mode filled in.
 
     Raises:
-        BillingError: a typed amount is negative, above its invoice's balance, for an invoice
-            that is not open, or the typed total is more than the payment plus the available credit.
+        BillingError: a typed amount is negative (``bad_amount``), above its invoice's balance
+            (``over_balance``), for an invoice that is not open (``not_open``), or the typed total
+            is more than the payment plus the available credit (``over_available``). A refusal of
+            a typed amount names the ``"amount"`` field.
     """
     typed = dict(typed or {})
     by_id = {inv.id: inv for inv in invoices}
@@ -201,7 +203,10 @@ def allocate(
     if payment_total < 0 or credit_available < 0:
         raise ValueError("Payment total and available credit cannot be negative.")
     if source_invoice is not None and source_invoice not in by_id:
-        raise BillingError("The invoice this payment was entered from is not open any more.")
+        raise BillingError(
+            "The invoice this payment was entered from is not open any more.",
+            code=Refusal.NOT_OPEN,
+        )
 
     def money(minor: int) -> str:
         return format_amount(minor, currency)
@@ -211,14 +216,21 @@ def allocate(
         if invoice is None:
             raise BillingError(
                 f"Invoice {invoice_id} is not one of this patient's open invoices; "
-                "nothing can be applied to it."
+                "nothing can be applied to it.",
+                code=Refusal.NOT_OPEN,
             )
         if amount < 0:
-            raise BillingError(f"Invoice #{invoice.number}: an applied amount cannot be negative.")
+            raise BillingError(
+                f"Invoice #{invoice.number}: an applied amount cannot be negative.",
+                code=Refusal.BAD_AMOUNT,
+                field=AMOUNT_FIELD,
+            )
         if amount > invoice.balance:
             raise BillingError(
                 f"Invoice #{invoice.number}: {money(amount)} is more than its balance of "
-                f"{money(invoice.balance)}."
+                f"{money(invoice.balance)}.",
+                code=Refusal.OVER_BALANCE,
+                field=AMOUNT_FIELD,
             )
     pool = payment_total + credit_available
     typed_total = sum(typed.values())
@@ -226,7 +238,9 @@ def allocate(
         raise BillingError(
             f"{money(typed_total)} applied but only {money(pool)} available "
             f"({money(payment_total)} payment + {money(credit_available)} account credit). "
-            "Lower the amounts or add to the payment."
+            "Lower the amounts or add to the payment.",
+            code=Refusal.OVER_AVAILABLE,
+            field=AMOUNT_FIELD,
         )
 
     oldest = sorted(invoices, key=_oldest_key)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
-from .errors import BillingError
+from .errors import BillingError, Refusal
 
 #: The earliest date taken is this many years before today.
 HISTORY_YEARS: Final = 20
@@ -49,61 +49,77 @@ def _years(count: int) -> str:
     return "a year" if count == 1 else f"{count} years"
 
 
-def check_day(value: object, what: str) -> date:
-    """``value`` if it is a date (a day, not a ``datetime``); ``what`` names it (``"due date"``).
+def check_day(value: object, what: str, *, field: str | None = None) -> date:
+    """``value`` if it is a date (a day, not a ``datetime``); ``what`` names it (``"due date"``)
+    and a refusal (``bad_date``) names ``field``, the input it is about.
 
     Exactly a ``date``: a subclass could compare its own way and slip past the window.
     """
     if type(value) is not date:
-        raise BillingError(f"The {what} must be a date (a day, without a time): not {value!r}.")
+        raise BillingError(
+            f"The {what} must be a date (a day, without a time): not {value!r}.",
+            code=Refusal.BAD_DATE,
+            field=field,
+        )
     return value
 
 
-def _not_too_old(day: date, what: str, today: date) -> date:
+def _not_too_old(day: date, what: str, today: date, field: str | None) -> date:
     first = earliest(today)
     if day < first:
         raise BillingError(
             f"The {what} {day.isoformat()} is more than {HISTORY_YEARS} years ago (the earliest "
-            f"date the ledger takes is {first.isoformat()}); check the year."
+            f"date the ledger takes is {first.isoformat()}); check the year.",
+            code=Refusal.BAD_DATE,
+            field=field,
         )
     return day
 
 
 def past_day(value: object, what: str, today: date, *, field: str | None = None) -> date:
     """A date from :data:`HISTORY_YEARS` years ago to ``today`` (a payment, a refund, ...); a
-    refusal names ``field``, the input it is about."""
-    try:
-        day = check_day(value, what)
-        if day > today:
-            raise BillingError(f"The {what} {day.isoformat()} is in the future.")
-        return _not_too_old(day, what, today)
-    except BillingError as exc:
-        exc.field = field
-        raise
+    refusal (``future_date``, ``bad_date``) names ``field``, the input it is about."""
+    day = check_day(value, what, field=field)
+    if day > today:
+        raise BillingError(
+            f"The {what} {day.isoformat()} is in the future.",
+            code=Refusal.FUTURE_DATE,
+            field=field,
+        )
+    return _not_too_old(day, what, today, field)
 
 
-def issue_day(value: object, what: str, today: date) -> date:
+def issue_day(value: object, what: str, today: date, *, field: str | None = None) -> date:
     """An invoice's issue date: from :data:`HISTORY_YEARS` years ago to
-    :data:`ISSUE_AHEAD_YEARS` year after ``today``."""
-    day = check_day(value, what)
+    :data:`ISSUE_AHEAD_YEARS` year after ``today``; a refusal (``bad_date``) names ``field``."""
+    day = check_day(value, what, field=field)
     latest = years_after(today, ISSUE_AHEAD_YEARS)
     if day > latest:
         raise BillingError(
             f"The {what} {day.isoformat()} is more than {_years(ISSUE_AHEAD_YEARS)} ahead (the "
-            f"latest date an invoice takes is {latest.isoformat()}); check the year."
+            f"latest date an invoice takes is {latest.isoformat()}); check the year.",
+            code=Refusal.BAD_DATE,
+            field=field,
         )
-    return _not_too_old(day, what, today)
+    return _not_too_old(day, what, today, field)
 
 
-def due_day(value: object, issued: date, what: str = "due date") -> date:
-    """An invoice's due date: from its issue date to :data:`DUE_WITHIN_YEARS` years after it."""
-    day = check_day(value, what)
+def due_day(
+    value: object, issued: date, what: str = "due date", *, field: str | None = None
+) -> date:
+    """An invoice's due date: from its issue date to :data:`DUE_WITHIN_YEARS` years after it; a
+    refusal (``bad_date``) names ``field``."""
+    day = check_day(value, what, field=field)
     if day < issued:
-        raise BillingError(f"The {what} is before the issue date.")
+        raise BillingError(
+            f"The {what} is before the issue date.", code=Refusal.BAD_DATE, field=field
+        )
     latest = years_after(issued, DUE_WITHIN_YEARS)
     if day > latest:
         raise BillingError(
             f"The {what} {day.isoformat()} is more than {_years(DUE_WITHIN_YEARS)} after the "
-            f"issue date ({issued.isoformat()}); check the year."
+            f"issue date ({issued.isoformat()}); check the year.",
+            code=Refusal.BAD_DATE,
+            field=field,
         )
     return day

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from .errors import BillingError
+from .errors import BillingError, Refusal
 from .text import check_line, check_text
 
 MAX_ADDRESS = 500
@@ -58,31 +58,40 @@ def image_format(data: bytes) -> str:
     for signature, name in _SIGNATURES:
         if data.startswith(signature):
             return name
-    raise BillingError("The logo must be a PNG or JPEG image.")
+    raise BillingError(
+        "The logo must be a PNG or JPEG image.", code=Refusal.BAD_FILE, field=LOGO_SETTING
+    )
 
 
 def clean_text_setting(key: str, value: object) -> str:
-    """A letterhead text field, stripped and checked (empty text clears it)."""
+    """A letterhead text field, stripped and checked (empty text clears it); a refusal names
+    ``key`` as its field."""
     what, limit = TEXT_SETTINGS[key]
     if not isinstance(value, str):
-        raise BillingError(f"The {what} must be text.")
+        raise BillingError(f"The {what} must be text.", code=Refusal.BAD_TEXT, field=key)
     if key not in MULTI_LINE:
-        return check_line(value.strip(), what, limit)
+        return check_line(value.strip(), what, limit, field=key)
     lines = [line.rstrip() for line in value.strip().replace("\r\n", "\n").split("\n")]
-    return check_text("\n".join(lines), what, limit)
+    return check_text("\n".join(lines), what, limit, field=key)
 
 
 def clean_logo(data: object) -> bytes:
     """The logo's bytes, checked: PNG or JPEG, at most :data:`MAX_LOGO_BYTES` (empty clears it)."""
     if not isinstance(data, bytes | bytearray):
-        raise BillingError("The logo must be the bytes of an image file.")
+        raise BillingError(
+            "The logo must be the bytes of an image file.",
+            code=Refusal.BAD_FILE,
+            field=LOGO_SETTING,
+        )
     data = bytes(data)
     if not data:
         return b""
     if len(data) > MAX_LOGO_BYTES:
         raise BillingError(
             f"The logo is {len(data) // 1024:,} KB; use an image of at most "
-            f"{MAX_LOGO_BYTES // 1024} KB (a few hundred pixels wide is plenty for print)."
+            f"{MAX_LOGO_BYTES // 1024} KB (a few hundred pixels wide is plenty for print).",
+            code=Refusal.TOO_LONG,
+            field=LOGO_SETTING,
         )
     image_format(data)
     return data

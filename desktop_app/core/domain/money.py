@@ -14,9 +14,12 @@ from decimal import Decimal
 from typing import Final
 
 from .currencies import MINOR_UNITS, SYMBOLS, normalize_currency
-from .errors import BillingError
+from .errors import BillingError, Refusal
 
 DEFAULT_CURRENCY: Final = "AUD"
+#: The input a refusal of a typed amount is about (``BillingError.field``), unless a caller
+#: names another.
+AMOUNT_FIELD: Final = "amount"
 
 #: Largest amount, in major units, a person can enter: anything above is a typing mistake.
 MAX_MAJOR: Final = 10_000_000
@@ -57,13 +60,15 @@ def _strip_currency(text: str, currency: str) -> str:
     return text
 
 
-def _decimal_from_text(text: str, currency: str, what: str) -> Decimal:
+def _decimal_from_text(text: str, currency: str, what: str, field: str | None) -> Decimal:
     """Read a typed amount such as ``$1,234.50`` or ``-12`` into a Decimal, or refuse it."""
     cleaned = _SPACES.sub(" ", text).strip()
     if not cleaned:
-        raise BillingError(f"Enter an amount for {what}.", field="amount")
+        raise BillingError(f"Enter an amount for {what}.", code=Refusal.MISSING, field=field)
     if _NOT_FINITE.match(cleaned.replace(" ", "")):
-        raise BillingError(f"{_cap(what)}: {text!r} is not a number.", field="amount")
+        raise BillingError(
+            f"{_cap(what)}: {text!r} is not a number.", code=Refusal.BAD_AMOUNT, field=field
+        )
     negative = False
     body = cleaned
     if body.startswith("-"):
@@ -74,7 +79,8 @@ def _decimal_from_text(text: str, currency: str, what: str) -> Decimal:
     if not _NUMBER.match(body):
         raise BillingError(
             f"{_cap(what)}: {text!r} is not an amount. Type digits such as 12.50 or 1,234.50.",
-            field="amount",
+            code=Refusal.BAD_AMOUNT,
+            field=field,
         )
     value = Decimal(body.replace(",", ""))
     return -value if negative else value
@@ -86,6 +92,7 @@ def parse_minor(
     *,
     allow_negative: bool = False,
     what: str = "the amount",
+    field: str | None = AMOUNT_FIELD,
 ) -> int:
     """Parse an amount into integer minor units of ``currency``.
 
@@ -97,35 +104,46 @@ def parse_minor(
         currency: ISO 4217 code whose minor unit applies.
         allow_negative: accept amounts below zero (only internal operations such as refunds do).
         what: how to name the field in an error message, e.g. ``"Cash"``.
+        field: the input a refusal is about (``BillingError.field``): ``"amount"`` unless the
+            caller names another.
 
     Raises:
-        BillingError: not a number, NaN/Infinity, negative, more decimals than the currency has,
-            above the ceiling, or a float.
+        BillingError: ``missing`` (nothing typed), ``bad_amount`` (not a number, NaN/Infinity,
+            negative, more decimals than the currency has, or a float) or ``amount_too_large``
+            (above the ceiling).
     """
     currency = normalize_currency(currency)
     if isinstance(value, (bool, float)):
         raise BillingError(
             f"{_cap(what)}: amounts must be exact; pass text or a Decimal, not {value!r}.",
-            field="amount",
+            code=Refusal.BAD_AMOUNT,
+            field=field,
         )
     if isinstance(value, int):
         amount = Decimal(value)
     elif isinstance(value, Decimal):
         amount = value
     elif isinstance(value, str):
-        amount = _decimal_from_text(value, currency, what)
+        amount = _decimal_from_text(value, currency, what, field)
     else:
-        raise BillingError(f"{_cap(what)}: {value!r} is not an amount.", field="amount")
+        raise BillingError(
+            f"{_cap(what)}: {value!r} is not an amount.", code=Refusal.BAD_AMOUNT, field=field
+        )
     if not amount.is_finite():
-        raise BillingError(f"{_cap(what)}: {value!r} is not a number.", field="amount")
+        raise BillingError(
+            f"{_cap(what)}: {value!r} is not a number.", code=Refusal.BAD_AMOUNT, field=field
+        )
     if amount < 0 and not allow_negative:
-        raise BillingError(f"{_cap(what)} cannot be negative ({value}).", field="amount")
+        raise BillingError(
+            f"{_cap(what)} cannot be negative ({value}).", code=Refusal.BAD_AMOUNT, field=field
+        )
     ceiling = max_major(currency)
     if abs(amount) > ceiling:
         raise BillingError(
             f"{_cap(what)} of {value} is above the limit of {ceiling:,} {currency}; "
             "check for a typing mistake.",
-            field="amount",
+            code=Refusal.AMOUNT_TOO_LARGE,
+            field=field,
         )
     exponent = MINOR_UNITS[currency]
     minor = scaled_exactly(amount, exponent)
@@ -133,7 +151,8 @@ def parse_minor(
         raise BillingError(
             f"{_cap(what)}: {value} has more than {exponent} decimal"
             f"{'' if exponent == 1 else 's'} for {currency}; amounts are never rounded.",
-            field="amount",
+            code=Refusal.BAD_AMOUNT,
+            field=field,
         )
     return minor
 
@@ -209,9 +228,11 @@ class Money:
         *,
         allow_negative: bool = False,
         what: str = "the amount",
+        field: str | None = AMOUNT_FIELD,
     ) -> Money:
         """Parse typed input; see :func:`parse_minor` for what is accepted and refused."""
-        return cls(parse_minor(value, currency, allow_negative=allow_negative, what=what), currency)
+        minor = parse_minor(value, currency, allow_negative=allow_negative, what=what, field=field)
+        return cls(minor, currency)
 
     def to_decimal(self) -> Decimal:
         """The amount as a Decimal with the currency's decimals (``Decimal('50.00')``)."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from .allocation import AllocationMode, OpenInvoice, allocate
-from .errors import BillingError
-from .money import AmountInput, format_amount, parse_minor
+from .errors import BillingError, Refusal
+from .money import AMOUNT_FIELD, AmountInput, format_amount, parse_minor
 from .records import PaymentPreview
 
 
@@ -46,7 +46,8 @@ class PaymentDraft:
         if name not in self.payment_types:
             raise BillingError(
                 f"{name!r} is not a payment type of this clinic; use one of "
-                f"{', '.join(self.payment_types)}."
+                f"{', '.join(self.payment_types)}.",
+                code=Refusal.BAD_CHOICE,
             )
         return parse_minor(amount, self.currency, what=str(name))
 
@@ -58,12 +59,16 @@ class PaymentDraft:
             invoice = self._open_by_id().get(invoice_id)
         if invoice is None:
             self.explain_not_open(invoice_id)
-            raise BillingError(f"Invoice {invoice_id!r} is not open.")  # pragma: no cover
+            raise BillingError(  # pragma: no cover
+                f"Invoice {invoice_id!r} is not open.", code=Refusal.NOT_OPEN
+            )
         minor = parse_minor(amount, self.currency, what=f"invoice #{invoice.number}")
         if minor > invoice.balance:
             raise BillingError(
                 f"Invoice #{invoice.number}: {format_amount(minor, self.currency)} is more than "
-                f"its balance of {format_amount(invoice.balance, self.currency)}."
+                f"its balance of {format_amount(invoice.balance, self.currency)}.",
+                code=Refusal.OVER_BALANCE,
+                field=AMOUNT_FIELD,
             )
         return minor
 
@@ -82,7 +87,10 @@ class PaymentDraft:
                 this patient, more than a balance, or more than payment plus credit.
         """
         if not isinstance(sources or {}, Mapping) or not isinstance(applied or {}, Mapping):
-            raise BillingError("Give sources as type -> amount and applied as invoice -> amount.")
+            raise BillingError(
+                "Give sources as type -> amount and applied as invoice -> amount.",
+                code=Refusal.BAD_CHOICE,
+            )
         source_minor = [
             (name, minor)
             for name, amount in (sources or {}).items()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import BillingError
+from .errors import BillingError, Refusal
 
 _DIRECTION = "\u202a-\u202e\u2066-\u2069"
 #: Invisible characters that make two names look the same but differ, or a name look blank:
@@ -42,12 +42,20 @@ _CONTROL = re.compile(
 _LINE_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_DIRECTION}{_INVISIBLE}]")
 
 
-def _refuse(char: str, what: str) -> BillingError:
+def _refuse(char: str, what: str, field: str | None) -> BillingError:
     code = ord(char)
     if char in "\n\r":
-        return BillingError(f"The {what} contains a line break; keep it on one line.")
+        return BillingError(
+            f"The {what} contains a line break; keep it on one line.",
+            code=Refusal.BAD_TEXT,
+            field=field,
+        )
     if char == "\t":
-        return BillingError(f"The {what} contains a tab; keep it on one line, without tabs.")
+        return BillingError(
+            f"The {what} contains a tab; keep it on one line, without tabs.",
+            code=Refusal.BAD_TEXT,
+            field=field,
+        )
     effect = ""
     if code == 0:
         name = "a NUL character"
@@ -64,53 +72,57 @@ def _refuse(char: str, what: str) -> BillingError:
     else:
         name = f"the control character U+{code:04X}"
     return BillingError(
-        f"The {what} contains {name} (usually from pasted text){effect}; remove it and save again."
+        f"The {what} contains {name} (usually from pasted text){effect}; remove it and save again.",
+        code=Refusal.BAD_TEXT,
+        field=field,
     )
 
 
-def _checked(value: str, what: str, max_length: int, pattern: re.Pattern[str]) -> str:
+def _checked(
+    value: str, what: str, max_length: int, pattern: re.Pattern[str], field: str | None
+) -> str:
     if len(value) > max_length:
-        raise BillingError(f"The {what} is longer than {max_length:,} characters.")
+        raise BillingError(
+            f"The {what} is longer than {max_length:,} characters.",
+            code=Refusal.TOO_LONG,
+            field=field,
+        )
     found = pattern.search(value)
     if found is not None:
-        raise _refuse(found.group(), what)
+        raise _refuse(found.group(), what, field)
     return value
 
 
-def check_text(value: str, what: str, max_length: int) -> str:
+def check_text(value: str, what: str, max_length: int, *, field: str | None = None) -> str:
     """Return multi-line ``value`` unchanged (tabs and line breaks allowed), or refuse control
-    characters, direction overrides and over-long text."""
-    return _checked(value, what, max_length, _CONTROL)
+    characters, direction overrides (``bad_text``) and over-long text (``too_long``); a refusal
+    names ``field``, the input it is about."""
+    return _checked(value, what, max_length, _CONTROL, field)
 
 
-def check_line(value: str, what: str, max_length: int) -> str:
+def check_line(value: str, what: str, max_length: int, *, field: str | None = None) -> str:
     """Return single-line ``value`` unchanged, or refuse what :func:`check_text` refuses and
-    tabs and line breaks too."""
-    return _checked(value, what, max_length, _LINE_CONTROL)
+    tabs and line breaks too; a refusal names ``field``."""
+    return _checked(value, what, max_length, _LINE_CONTROL, field)
 
 
-def _checked_text(value: str, what: str, max_length: int, field: str | None) -> str:
-    """:func:`check_text`, its refusal marked as about ``field``."""
-    try:
-        return check_text(value, what, max_length)
-    except BillingError as exc:
-        exc.field = field
-        raise
+def _missing(what: str, field: str | None) -> BillingError:
+    return BillingError(f"Enter the {what}.", code=Refusal.MISSING, field=field)
 
 
 def required_text(value: object, what: str, max_length: int, *, field: str | None = None) -> str:
     """Stripped multi-line text that must not be empty (a reason); a refusal names ``field``,
     the input it is about."""
     if not isinstance(value, str) or not value.strip():
-        raise BillingError(f"Enter the {what}.", field=field)
-    return _checked_text(value.strip(), what, max_length, field)
+        raise _missing(what, field)
+    return check_text(value.strip(), what, max_length, field=field)
 
 
-def required_line(value: object, what: str, max_length: int) -> str:
-    """Stripped single-line text that must not be empty (a name)."""
+def required_line(value: object, what: str, max_length: int, *, field: str | None = None) -> str:
+    """Stripped single-line text that must not be empty (a name); a refusal names ``field``."""
     if not isinstance(value, str) or not value.strip():
-        raise BillingError(f"Enter the {what}.")
-    return check_line(value.strip(), what, max_length)
+        raise _missing(what, field)
+    return check_line(value.strip(), what, max_length, field=field)
 
 
 def optional_text(
@@ -120,6 +132,6 @@ def optional_text(
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BillingError(f"The {what} must be text.", field=field)
+        raise BillingError(f"The {what} must be text.", code=Refusal.BAD_TEXT, field=field)
     stripped = value.strip()
-    return _checked_text(stripped, what, max_length, field) if stripped else None
+    return check_text(stripped, what, max_length, field=field) if stripped else None

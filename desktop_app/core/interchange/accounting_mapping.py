@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from ..db.models import Setting
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 from ..domain.text import check_line
 
 MAPPING_SETTING = "accounting_mapping"
@@ -53,7 +53,9 @@ class AccountMapping:
         if not code:
             raise BillingError(
                 f"Set the clearing account for the payment type {payment_type} "
-                "(Settings > Accounting export) before exporting."
+                "(Settings > Accounting export) before exporting.",
+                code=Refusal.MISSING,
+                field="clearing_accounts",
             )
         return code
 
@@ -64,7 +66,9 @@ class AccountMapping:
             rate = f"{rate_bp / 100:g}%"
             raise BillingError(
                 f"Set the Xero tax rate for invoice lines taxed at {rate} "
-                "(Settings > Accounting export) before exporting."
+                "(Settings > Accounting export) before exporting.",
+                code=Refusal.MISSING,
+                field="tax_types",
             )
         return name
 
@@ -104,46 +108,73 @@ def check_mapping(mapping: AccountMapping) -> AccountMapping:
     """The mapping, with every code and name checked; a clear BillingError otherwise.
 
     The result is a new mapping built from checked values: nothing of the caller's object (a
-    subclass, a mutable dict inside it) is saved as it was given.
+    subclass, a mutable dict inside it) is saved as it was given. Each refusal names the
+    attribute it is about as its ``field`` (``"sales_account"``, ``"tax_types"``, ...).
     """
     if not isinstance(mapping, AccountMapping):
-        raise BillingError("Save an account mapping made by accounting_mapping().")
+        raise BillingError(
+            "Save an account mapping made by accounting_mapping().", code=Refusal.BAD_CHOICE
+        )
     if not isinstance(mapping.clearing_accounts, Mapping) or not isinstance(
         mapping.tax_types, Mapping
     ):
-        raise BillingError("The clearing accounts and tax rates must each map names to codes.")
+        raise BillingError(
+            "The clearing accounts and tax rates must each map names to codes.",
+            code=Refusal.BAD_CHOICE,
+        )
 
-    def code(value: object, what: str) -> str:
+    def code(value: object, what: str, field: str) -> str:
         if not isinstance(value, str) or not _CODE.fullmatch(value.strip()):
             raise BillingError(
                 f"The {what} account code {value!r} must be 1 to {MAX_CODE} letters, digits, "
-                "dashes, dots or underscores, as in the chart of accounts."
+                "dashes, dots or underscores, as in the chart of accounts.",
+                code=Refusal.BAD_TEXT,
+                field=field,
             )
         return value.strip()
 
     clearing: dict[str, str] = {}
     for name, value in mapping.clearing_accounts.items():
         if not isinstance(name, str):
-            raise BillingError(f"A clearing account is for a payment type's name, not {name!r}.")
-        clearing[check_line(name, "payment type's name", MAX_TAX_TYPE)] = code(
-            value, f"clearing ({name})"
-        )
+            raise BillingError(
+                f"A clearing account is for a payment type's name, not {name!r}.",
+                code=Refusal.BAD_TEXT,
+                field="clearing_accounts",
+            )
+        checked = check_line(name, "payment type's name", MAX_TAX_TYPE, field="clearing_accounts")
+        clearing[checked] = code(value, f"clearing ({name})", "clearing_accounts")
     taxes: dict[int, str] = {}
     for rate, name in mapping.tax_types.items():
         if not isinstance(rate, int) or isinstance(rate, bool) or not 0 <= rate <= 10000:
-            raise BillingError(f"The tax rate {rate!r} must be 0 to 10000 hundredths of a percent.")
+            raise BillingError(
+                f"The tax rate {rate!r} must be 0 to 10000 hundredths of a percent.",
+                code=Refusal.BAD_AMOUNT,
+                field="tax_types",
+            )
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_TAX_TYPE:
+            if not isinstance(name, str):
+                refusal = Refusal.BAD_TEXT
+            else:
+                refusal = Refusal.TOO_LONG if name.strip() else Refusal.MISSING
             raise BillingError(
                 f"The Xero tax rate for {rate / 100:g}% needs a name of 1 to {MAX_TAX_TYPE} "
-                "characters."
+                "characters.",
+                code=refusal,
+                field="tax_types",
             )
-        taxes[rate] = check_line(name.strip(), "Xero tax rate's name", MAX_TAX_TYPE)
+        taxes[rate] = check_line(
+            name.strip(), "Xero tax rate's name", MAX_TAX_TYPE, field="tax_types"
+        )
     if mapping.date_format not in DATE_FORMATS:
-        raise BillingError(f"The date format must be one of {', '.join(DATE_FORMATS)}.")
+        raise BillingError(
+            f"The date format must be one of {', '.join(DATE_FORMATS)}.",
+            code=Refusal.BAD_CHOICE,
+            field="date_format",
+        )
     prefixes = []
-    for what, prefix in (
-        ("invoice", mapping.invoice_prefix),
-        ("credit note", mapping.credit_note_prefix),
+    for what, attribute, prefix in (
+        ("invoice", "invoice_prefix", mapping.invoice_prefix),
+        ("credit note", "credit_note_prefix", mapping.credit_note_prefix),
     ):
         if (
             not isinstance(prefix, str)
@@ -151,14 +182,22 @@ def check_mapping(mapping: AccountMapping) -> AccountMapping:
             or not re.fullmatch(r"[A-Za-z0-9\-_/]*", prefix)
         ):
             raise BillingError(
-                f"The {what} number prefix must be up to 10 letters, digits or dashes."
+                f"The {what} number prefix must be up to 10 letters, digits or dashes.",
+                code=Refusal.TOO_LONG
+                if isinstance(prefix, str) and len(prefix) > 10
+                else Refusal.BAD_TEXT,
+                field=attribute,
             )
         prefixes.append(prefix)
     if prefixes[0] == prefixes[1]:
-        raise BillingError("Invoices and credit notes need different number prefixes.")
+        raise BillingError(
+            "Invoices and credit notes need different number prefixes.",
+            code=Refusal.DUPLICATE,
+            field="credit_note_prefix",
+        )
     return AccountMapping(
-        sales_account=code(mapping.sales_account, "sales"),
-        credit_account=code(mapping.credit_account, "account credit"),
+        sales_account=code(mapping.sales_account, "sales", "sales_account"),
+        credit_account=code(mapping.credit_account, "account credit", "credit_account"),
         clearing_accounts=clearing,
         tax_types=taxes,
         date_format=mapping.date_format,

@@ -36,7 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..domain.errors import BillingError, DatabaseBusyError
+from ..domain.errors import BillingError, DatabaseBusyError, Refusal
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -81,6 +81,9 @@ _SIDE_FILES = ("-journal", "-wal", "-shm")
 
 class ServerBackupError(BillingError):
     """The clinic is on a PostgreSQL server: its administrator backs it up. The message says how."""
+
+    #: Not a database file this window can copy (the closest kind of refusal there is).
+    default_code = Refusal.BAD_FILE
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,17 +196,22 @@ def sqlite_database_path(clinic_or_url: OpenClinic | str) -> Path:
         url = make_url(text)
     except ArgumentError:
         raise BillingError(
-            f"{text!r} is not a database address: use sqlite:///path/to/clinic.db."
+            f"{text!r} is not a database address: use sqlite:///path/to/clinic.db.",
+            code=Refusal.BAD_FILE,
         ) from None
     backend = url.get_backend_name()
     if backend == "postgresql":
         raise ServerBackupError(postgres_backup_guidance(text))
     if backend != "sqlite":
         raise BillingError(
-            f"Unsupported database {backend!r}: use a SQLite file or a postgresql+psycopg:// URL."
+            f"Unsupported database {backend!r}: use a SQLite file or a postgresql+psycopg:// URL.",
+            code=Refusal.BAD_FILE,
         )
     if url.database in (None, "", ":memory:"):
-        raise BillingError("Clinic Ledger needs a database file, not an in-memory database.")
+        raise BillingError(
+            "Clinic Ledger needs a database file, not an in-memory database.",
+            code=Refusal.BAD_FILE,
+        )
     return Path(url.database).expanduser().resolve()
 
 
@@ -236,18 +244,24 @@ def backup_database(clinic_or_url: OpenClinic | str, destination: Path | str) ->
         raise PermissionDenied(f"This staff member is not allowed to {Permission.BACKUP.value}.")
     source = sqlite_database_path(clinic_or_url)
     if not source.is_file():
-        raise BillingError(f"There is no clinic database at {source} to back up.")
+        raise BillingError(
+            f"There is no clinic database at {source} to back up.", code=Refusal.BAD_FILE
+        )
     target = Path(destination).expanduser()
     if target.is_dir():
         target = target / suggested_backup_name(source)
     target = target.resolve()
     if _is_live_file(target, source):
         raise BillingError(
-            f"{target} is the clinic's own database: choose another name or folder for the backup."
+            f"{target} is the clinic's own database: choose another name or folder for the backup.",
+            code=Refusal.BAD_FILE,
+            field="destination",
         )
     if not target.parent.is_dir():
         raise BillingError(
-            f"The folder {target.parent} does not exist: choose another place for the backup."
+            f"The folder {target.parent} does not exist: choose another place for the backup.",
+            code=Refusal.BAD_FILE,
+            field="destination",
         )
     try:
         with _partial_next_to(target) as partial:
@@ -255,7 +269,9 @@ def backup_database(clinic_or_url: OpenClinic | str, destination: Path | str) ->
                 _copy_with_backup_api(source, partial)
             except (sqlite3.Error, OSError) as exc:
                 raise BillingError(
-                    f"The backup to {target} failed ({exc}); nothing was saved under that name."
+                    f"The backup to {target} failed ({exc}); nothing was saved under that name.",
+                    code=Refusal.BAD_FILE,
+                    field="destination",
                 ) from exc
             integrity, patients, invoices = _check_copy(partial, what=f"The database {source}")
             try:
@@ -268,7 +284,9 @@ def backup_database(clinic_or_url: OpenClinic | str, destination: Path | str) ->
     except OSError as exc:
         raise BillingError(
             f"The backup could not be written to {target} ({exc.strerror or exc}): "
-            "choose another place. Nothing was saved under that name."
+            "choose another place. Nothing was saved under that name.",
+            code=Refusal.BAD_FILE,
+            field="destination",
         ) from exc
     return BackupResult(
         target, target.stat().st_size, patients, invoices, integrity, tuple(problems)
@@ -296,9 +314,15 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
     database = sqlite_database_path(target_url)
     backup = Path(backup_path).expanduser().resolve()
     if not backup.is_file():
-        raise BillingError(f"There is no backup file at {backup}.")
+        raise BillingError(
+            f"There is no backup file at {backup}.", code=Refusal.BAD_FILE, field="backup_path"
+        )
     if _is_live_file(backup, database):
-        raise BillingError(f"{backup} is the clinic's current database, not a backup of it.")
+        raise BillingError(
+            f"{backup} is the clinic's current database, not a backup of it.",
+            code=Refusal.BAD_FILE,
+            field="backup_path",
+        )
     # The private copy lives next to the database (same disk), or in the temporary folder when
     # the database's folder does not exist yet.
     near = database.parent if database.parent.is_dir() else None
@@ -307,13 +331,19 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
         try:
             shutil.copyfile(backup, checked)
         except OSError as exc:
-            raise BillingError(f"The backup {backup} could not be read ({exc}).") from exc
+            raise BillingError(
+                f"The backup {backup} could not be read ({exc}).",
+                code=Refusal.BAD_FILE,
+                field="backup_path",
+            ) from exc
         _check_header(checked, backup)
         integrity, _, _ = _check_copy(checked, what=f"The file {backup}")
         if integrity != "ok":
             raise BillingError(
                 f"The backup {backup} is damaged ({integrity}), so it was not restored. "
-                "Nothing was changed; choose an earlier backup."
+                "Nothing was changed; choose an earlier backup.",
+                code=Refusal.BAD_FILE,
+                field="backup_path",
             )
         # Opening the copy as a clinic also brings an older backup to this version's schema, and
         # refuses one holding triggers, views or tables Clinic Ledger did not make.
@@ -322,13 +352,17 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
         except ForeignSchemaError as exc:
             raise BillingError(
                 f"The backup {backup} {exc.differences()}, so it was not restored. Nothing was "
-                "changed; choose a backup made before it was changed."
+                "changed; choose a backup made before it was changed.",
+                code=Refusal.FOREIGN_SCHEMA,
+                field="backup_path",
             ) from None
         if problems:
             listed = "\n".join(f"  - {problem}" for problem in problems)
             raise BillingError(
                 f"The backup {backup} fails the ledger check, so it was not restored. Nothing was "
-                f"changed; choose another backup.\n{listed}"
+                f"changed; choose another backup.\n{listed}",
+                code=Refusal.BAD_FILE,
+                field="backup_path",
             )
         _, patients, invoices = _check_copy(checked, what=f"The file {backup}")
         database.parent.mkdir(parents=True, exist_ok=True)
@@ -411,16 +445,21 @@ def _use_rollback_journal(path: Path) -> None:
 
 
 def _check_header(path: Path, shown: Path) -> None:
+    """Refuse a file that is not a whole SQLite database (only a restore's backup is checked)."""
     with path.open("rb") as file:
         header = file.read(100)
     if len(header) == 0:
         raise BillingError(
-            f"The file {shown} is empty: it is not a Clinic Ledger backup. Nothing was changed."
+            f"The file {shown} is empty: it is not a Clinic Ledger backup. Nothing was changed.",
+            code=Refusal.BAD_FILE,
+            field="backup_path",
         )
     if not header.startswith(_SQLITE_HEADER):
         raise BillingError(
             f"The file {shown} is not a database file, so it is not a Clinic Ledger backup. "
-            "Nothing was changed."
+            "Nothing was changed.",
+            code=Refusal.BAD_FILE,
+            field="backup_path",
         )
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
@@ -430,7 +469,9 @@ def _check_header(path: Path, shown: Path) -> None:
     if len(header) < 100 or (counted and path.stat().st_size < page_size * pages):
         raise BillingError(
             f"The file {shown} is incomplete (it was cut short), so it was not restored. "
-            "Nothing was changed; choose another backup."
+            "Nothing was changed; choose another backup.",
+            code=Refusal.BAD_FILE,
+            field="backup_path",
         )
 
 
@@ -445,7 +486,8 @@ def _check_copy(path: Path, *, what: str) -> tuple[str, int, int]:
             if not LEDGER_TABLES.issubset(tables):
                 raise BillingError(
                     f"{what} is a database of another program, not a Clinic Ledger database. "
-                    "Nothing was changed."
+                    "Nothing was changed.",
+                    code=Refusal.FOREIGN_SCHEMA,
                 )
             _check_revision(conn, what)
             found = [row[0] for row in conn.execute("PRAGMA integrity_check(20)")]
@@ -458,7 +500,8 @@ def _check_copy(path: Path, *, what: str) -> tuple[str, int, int]:
     except sqlite3.DatabaseError as exc:
         raise BillingError(
             f"{what} is damaged or not a complete database ({exc}), so it cannot be used. "
-            "Nothing was changed."
+            "Nothing was changed.",
+            code=Refusal.BAD_FILE,
         ) from exc
 
 
@@ -475,12 +518,14 @@ def _check_revision(conn: sqlite3.Connection, what: str) -> None:
     if row is None:
         raise BillingError(
             f"{what} has no schema version, so it is not a usable Clinic Ledger database. "
-            "Nothing was changed."
+            "Nothing was changed.",
+            code=Refusal.FOREIGN_SCHEMA,
         )
     if str(row[0]) not in _known_revisions():
         raise BillingError(
             f"{what} was made by a newer version of Clinic Ledger (schema {row[0]}) than this one. "
-            "Nothing was changed; update Clinic Ledger on this computer, then try again."
+            "Nothing was changed; update Clinic Ledger on this computer, then try again.",
+            code=Refusal.FOREIGN_SCHEMA,
         )
 
 
@@ -506,7 +551,8 @@ def _verify(path: Path, *, what: str) -> list[str]:
         raise
     except Exception as exc:  # a schema this version cannot read: never restore it
         raise BillingError(
-            f"{what} could not be opened as a clinic ({exc}). Nothing was changed."
+            f"{what} could not be opened as a clinic ({exc}). Nothing was changed.",
+            code=Refusal.FOREIGN_SCHEMA,
         ) from exc
 
 
@@ -539,7 +585,8 @@ def _keep_current(database: Path) -> Path:
         raise BillingError(
             f"The current database {database} could not be copied before the restore ({exc}), "
             "so nothing was changed. If it is damaged, move it out of its folder and restore "
-            "again."
+            "again.",
+            code=Refusal.DATABASE_ERROR,
         ) from exc
     return keep
 
@@ -558,7 +605,8 @@ def _write_into(checked: Path, database: Path) -> None:
     except sqlite3.Error as exc:
         raise BillingError(
             f"The backup could not be written into {database} ({exc}). The clinic's data is as "
-            "it was; close Clinic Ledger in every window and try again."
+            "it was; close Clinic Ledger in every window and try again.",
+            code=Refusal.DATABASE_ERROR,
         ) from exc
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from sqlalchemy import BindParameter, Engine, String, bindparam, func, select, type_coerce
 from sqlalchemy.orm import Session
@@ -50,12 +50,10 @@ from ..db.models import (
     Setting,
 )
 from ..domain.currencies import MINOR_UNITS
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
+from .door import LedgerDoor
 from .spreadsheet_text import safe_text
-
-if TYPE_CHECKING:
-    from ..clinic import Clinic
 
 #: Rows read from the database at a time.
 PAGE_SIZE: Final = 5000
@@ -77,6 +75,10 @@ Cancel = Callable[[], bool]
 
 class ExportCancelled(BillingError):  # noqa: N818 - it is not a failure
     """The export was stopped on request; no file was written."""
+
+    #: No code names a cancellation; the closest: nothing was written (windows tell it apart by
+    #: its class).
+    default_code = Refusal.NOTHING_TO_SAVE
 
 
 def amount_text(minor: int, currency: str) -> str:
@@ -391,7 +393,11 @@ def header(kind: str) -> tuple[str, ...]:
 def _kind(kind: str) -> _Kind:
     found = _KINDS.get(kind) if isinstance(kind, str) else None
     if found is None:
-        raise BillingError(f"Export one of {', '.join(KINDS)}, not {kind!r}.")
+        raise BillingError(
+            f"Export one of {', '.join(KINDS)}, not {kind!r}.",
+            code=Refusal.BAD_CHOICE,
+            field="kind",
+        )
     return found
 
 
@@ -440,7 +446,7 @@ def _rows(
 
 
 def export_csv(
-    clinic: Clinic,
+    clinic: LedgerDoor,
     kind: str,
     destination: Path | str,
     *,
@@ -466,18 +472,32 @@ def export_csv(
     clinic.require(Permission.EXPORTS)
     spec = _kind(kind)
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        raise BillingError("Export at least one row at a time.")
+        raise BillingError(
+            "Export at least one row at a time.", code=Refusal.BAD_CHOICE, field="page_size"
+        )
     target = Path(destination)
     if target.is_dir():
-        raise BillingError(f"{target} is a folder; choose a file name for the export.")
+        raise BillingError(
+            f"{target} is a folder; choose a file name for the export.",
+            code=Refusal.BAD_FILE,
+            field="destination",
+        )
     if not target.parent.is_dir():
-        raise BillingError(f"There is no folder {target.parent} to export into.")
+        raise BillingError(
+            f"There is no folder {target.parent} to export into.",
+            code=Refusal.BAD_FILE,
+            field="destination",
+        )
     try:
         handle, temporary = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".part", dir=target.parent
         )
     except OSError as exc:
-        raise BillingError(f"The export could not be written to {target}: {exc}") from exc
+        raise BillingError(
+            f"The export could not be written to {target}: {exc}",
+            code=Refusal.BAD_FILE,
+            field="destination",
+        ) from exc
     written = 0
     try:
         with (
@@ -497,7 +517,9 @@ def export_csv(
             os.unlink(temporary)
         raise BillingError(
             f"The export could not be written to {target} ({exc.strerror or exc}); "
-            "no file was written."
+            "no file was written.",
+            code=Refusal.BAD_FILE,
+            field="destination",
         ) from exc
     except BaseException:
         with contextlib.suppress(OSError):

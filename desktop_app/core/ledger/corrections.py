@@ -27,9 +27,9 @@ from ..db.models import (
     PaymentSource,
     PaymentType,
 )
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
-from ..domain.money import format_amount
+from ..domain.money import AMOUNT_FIELD, format_amount
 from . import audit, credit_trace
 
 #: Reasons and notes staff type for a correction.
@@ -60,7 +60,8 @@ def refuse_spent(
     raise BillingError(
         f"{what} {_money(needed, currency)} of account credit, but the patient has only "
         f"{_money(patient.credit_minor, currency)}: that credit was already used by {used_by}. "
-        "Remove or reverse that first; nothing was changed."
+        "Remove or reverse that first; nothing was changed.",
+        code=Refusal.CREDIT_SPENT,
     )
 
 
@@ -117,7 +118,8 @@ def refuse_if_credit_notes_need_it(
                 f"{what} would take {_money(removing[invoice_id], currency)} off invoice "
                 f"#{invoice.number}, but its credit note {names} already returned "
                 f"{_money(given, currency)} of what was paid on it as account credit. Reverse "
-                "the credit note first; nothing was changed."
+                "the credit note first; nothing was changed.",
+                code=Refusal.HAS_CREDIT_NOTES,
             )
 
 
@@ -143,17 +145,24 @@ def refund(
 ) -> int:
     """Return ``minor`` of the patient's credit to them by ``method``; returns the refund's id."""
     if minor <= 0:
-        raise BillingError("Enter the amount to refund.", field="amount")
+        raise BillingError(
+            "Enter the amount to refund.", code=Refusal.BAD_AMOUNT, field=AMOUNT_FIELD
+        )
     type_id = session.scalar(
         select(PaymentType.id).where(PaymentType.name == method, PaymentType.active.is_(True))
     )
     if type_id is None:
-        raise BillingError(f"{method!r} is not a payment type of this clinic.", field="method")
+        raise BillingError(
+            f"{method!r} is not a payment type of this clinic.",
+            code=Refusal.BAD_CHOICE,
+            field="method",
+        )
     if minor > patient.credit_minor:
         raise BillingError(
             f"Only {_money(patient.credit_minor, currency)} of account credit is available; "
             f"{_money(minor, currency)} cannot be refunded.",
-            field="amount",
+            code=Refusal.OVER_CREDIT,
+            field=AMOUNT_FIELD,
         )
     row = Payment(
         patient_id=patient.id,
@@ -201,7 +210,9 @@ def reverse_payment(
     left (or took, for a refund) is undone."""
     if payment.reversed_at is not None:
         kind = PaymentKind.REFUND if payment.kind == PaymentKind.REFUND else "payment"
-        raise BillingError(f"This {kind} ({payment.id}) is already reversed.")
+        raise BillingError(
+            f"This {kind} ({payment.id}) is already reversed.", code=Refusal.ALREADY_DONE
+        )
     live = int(
         session.scalar(
             select(func.coalesce(func.sum(Application.amount_minor), 0)).where(
@@ -258,7 +269,9 @@ def remove_application(
 ) -> None:
     """Take one application off its invoice: the invoice reopens and the amount becomes credit."""
     if app.removed_at is not None:
-        raise BillingError("That amount was already removed from the invoice.")
+        raise BillingError(
+            "That amount was already removed from the invoice.", code=Refusal.ALREADY_DONE
+        )
     invoice = session.get_one(Invoice, app.invoice_id)
     refuse_if_credit_notes_need_it(
         session, currency, Application.id == app.id, "Removing this amount"
@@ -296,7 +309,7 @@ def void_invoice(
 ) -> None:
     """Void an invoice; whatever payments applied to it returns to the patient's credit."""
     if invoice.status == InvoiceStatus.VOID:
-        raise BillingError(f"Invoice #{invoice.number} is already void.")
+        raise BillingError(f"Invoice #{invoice.number} is already void.", code=Refusal.ALREADY_DONE)
     notes = session.scalars(
         select(CreditNote.number).where(
             CreditNote.invoice_id == invoice.id, CreditNote.reversed_at.is_(None)
@@ -318,7 +331,8 @@ def void_invoice(
         )
         raise BillingError(
             f"Invoice #{invoice.number} has credit notes ({listed}), so it cannot be voided: "
-            f"{hint}, or reverse the credit notes first."
+            f"{hint}, or reverse the credit notes first.",
+            code=Refusal.HAS_CREDIT_NOTES,
         )
     before = {"status": invoice.status, "paid": invoice.paid_minor}
     still_owed = invoice.total_minor - invoice.paid_minor - invoice.credited_minor
@@ -385,7 +399,10 @@ def issue_credit_note(
     account credit.
     """
     if invoice.status == InvoiceStatus.VOID:
-        raise BillingError(f"Invoice #{invoice.number} is void: there is nothing to credit.")
+        raise BillingError(
+            f"Invoice #{invoice.number} is void: there is nothing to credit.",
+            code=Refusal.NOT_OPEN,
+        )
     left = creditable(session, invoice)
     amount = left if minor is None else minor
     if amount <= 0:
@@ -393,17 +410,20 @@ def issue_credit_note(
             "Enter the amount to credit."
             if left
             else f"Invoice #{invoice.number} is already credited in full.",
-            field="amount" if left else None,
+            code=Refusal.BAD_AMOUNT if left else Refusal.ALREADY_DONE,
+            field=AMOUNT_FIELD if left else None,
         )
     if amount > left:
         raise BillingError(
             f"Only {_money(left, currency)} of invoice #{invoice.number} can still be credited "
             f"(its total less earlier credit notes); {_money(amount, currency)} is too much.",
-            field="amount",
+            code=Refusal.OVER_BALANCE,
+            field=AMOUNT_FIELD,
         )
     if day < invoice.issue_date:
         raise BillingError(
             f"A credit note cannot be dated before its invoice ({invoice.issue_date.isoformat()}).",
+            code=Refusal.BAD_DATE,
             field="note_date",
         )
     owed = invoice.total_minor - invoice.paid_minor - invoice.credited_minor
@@ -470,7 +490,9 @@ def reverse_credit_note(
     """Undo a credit note: the invoice owes that part again and the credit it gave is taken back
     (refused while that credit is spent)."""
     if note.reversed_at is not None:
-        raise BillingError(f"Credit note CN-{note.number} is already reversed.")
+        raise BillingError(
+            f"Credit note CN-{note.number} is already reversed.", code=Refusal.ALREADY_DONE
+        )
     refuse_spent(
         session,
         currency,
@@ -519,15 +541,22 @@ def transfer(
 ) -> int:
     """Move ``minor`` of account credit from ``sender`` to ``receiver``; returns the transfer id."""
     if sender.id == receiver.id:
-        raise BillingError("Choose another patient to transfer the credit to.")
+        raise BillingError(
+            "Choose another patient to transfer the credit to.",
+            code=Refusal.BAD_CHOICE,
+            field="to_patient_id",
+        )
     if minor <= 0:
-        raise BillingError("Enter the amount to transfer.", field="amount")
+        raise BillingError(
+            "Enter the amount to transfer.", code=Refusal.BAD_AMOUNT, field=AMOUNT_FIELD
+        )
     if minor > sender.credit_minor:
         raise BillingError(
             f"{sender.first_name} {sender.last_name} has only "
             f"{_money(sender.credit_minor, currency)} of account credit; "
             f"{_money(minor, currency)} cannot be transferred.",
-            field="amount",
+            code=Refusal.OVER_CREDIT,
+            field=AMOUNT_FIELD,
         )
     row = CreditTransfer(
         from_patient_id=sender.id,
@@ -575,7 +604,7 @@ def reverse_transfer(
 ) -> None:
     """Send transferred credit back (refused while the receiver has spent it)."""
     if row.reversed_at is not None:
-        raise BillingError(f"Transfer {row.id} is already reversed.")
+        raise BillingError(f"Transfer {row.id} is already reversed.", code=Refusal.ALREADY_DONE)
     refuse_spent(
         session,
         currency,

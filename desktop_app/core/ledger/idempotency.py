@@ -16,21 +16,88 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from enum import StrEnum
+from typing import Any, cast
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from ..db.models import CreditNote, CreditTransfer, Payment
 from ..domain.errors import REQUEST_REUSED, BillingError
 
-#: The kinds of record that carry a request id, each in its own table (a refund is a payment).
-_KINDS: dict[str, tuple[InstrumentedAttribute[int], InstrumentedAttribute[str]]] = {
-    "payment": (Payment.id, Payment.request_id),
-    "credit note": (CreditNote.id, CreditNote.request_id),
-    "transfer": (CreditTransfer.id, CreditTransfer.request_id),
-}
+
+class RequestKind(StrEnum):
+    """The kinds of record a save request makes, each saved under its request id."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"  # a row of the payments table too (its kind column says which)
+    CREDIT_NOTE = "credit note"
+    TRANSFER = "transfer"
+
+
+#: The tables that carry request ids: one request id names one record across all of them.
+_TABLES: tuple[type[Payment] | type[CreditNote] | type[CreditTransfer], ...] = (
+    Payment,
+    CreditNote,
+    CreditTransfer,
+)
+
+
+def _kind_of(row: Payment | CreditNote | CreditTransfer) -> RequestKind:
+    if isinstance(row, Payment):
+        return RequestKind(row.kind)
+    return RequestKind.CREDIT_NOTE if isinstance(row, CreditNote) else RequestKind.TRANSFER
+
+
+def saved_record(
+    session: Session,
+    kind: RequestKind,
+    request_id: str,
+    fingerprint: str,
+    *,
+    legacy: Callable[[Any], bool] | None = None,
+    patient_id: int | None = None,
+) -> int | None:
+    """The id of the record already saved under ``request_id`` for this same request, or None
+    when nothing has the id yet (the caller saves, in the same transaction).
+
+    Refused (``request_reused``) when the id names a record of another kind, or of this kind but
+    a different request (its fingerprint differs; for a record saved before fingerprints, when
+    ``legacy(row)`` says its kept fields differ; a payment or refund of a patient other than
+    ``patient_id`` is named as such). On PostgreSQL one request id is checked at a
+    time across the tables (each table's unique key guards only itself): a second save under the
+    same id waits here, then sees the first one's record.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:rid, 0))"), {"rid": request_id}
+        )
+    for model in _TABLES:
+        row = cast(
+            "Payment | CreditNote | CreditTransfer | None",
+            session.scalars(select(model).where(model.request_id == request_id)).one_or_none(),
+        )
+        if row is None:
+            continue
+        saved_kind = _kind_of(row)
+        if patient_id is not None and isinstance(row, Payment) and row.patient_id != patient_id:
+            raise BillingError(
+                f"That request id was already used for another patient's {saved_kind}; "
+                "nothing was saved.",
+                code=REQUEST_REUSED,
+            )
+        if saved_kind != kind:
+            raise refuse_reuse(saved_kind)
+        same_request(
+            row.request_fingerprint,
+            fingerprint,
+            legacy_match=legacy is not None and legacy(row),
+            what=kind,
+        )
+        return int(row.id)
+    return None
 
 
 def _plain(value: Any) -> Any:
@@ -82,20 +149,3 @@ def same_request(saved: str | None, current: str, *, legacy_match: bool, what: s
     matches = legacy_match if saved is None else saved == current
     if not matches:
         raise refuse_reuse(what)
-
-
-def refuse_other_kinds(session: Session, request_id: str, kind: str) -> None:
-    """Refuse ``request_id`` when a record of another kind already has it: one request id names
-    one request, whatever table its record is in. ``kind`` is ``"payment"`` (payments and
-    refunds), ``"credit note"`` or ``"transfer"``."""
-    if session.get_bind().dialect.name == "postgresql":
-        # One request id at a time across the three tables (their unique keys guard each table
-        # alone): a second save under the same id waits here, then sees the first one's record.
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:rid, 0))"), {"rid": request_id}
-        )
-    for other, (record_id, column) in _KINDS.items():
-        if other == kind:
-            continue
-        if session.scalar(select(record_id).where(column == request_id)) is not None:
-            raise refuse_reuse(other)

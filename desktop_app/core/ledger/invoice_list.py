@@ -42,7 +42,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 
 from ..db.models import Invoice, Patient
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
 from .read_models import escape_like
@@ -169,14 +169,22 @@ def _check_status(status: str | None) -> str | None:
     if status in (None, ""):
         return None
     if status not in STATUSES:
-        raise BillingError(f"Invoices can be filtered by {', '.join(STATUSES)}, not {status!r}.")
+        raise BillingError(
+            f"Invoices can be filtered by {', '.join(STATUSES)}, not {status!r}.",
+            code=Refusal.BAD_CHOICE,
+            field="status",
+        )
     return status
 
 
 def _resolve(session: Session, search: str, status: str | None) -> _Filter:
     status = _check_status(status)
     if not isinstance(search, str):
-        raise BillingError("Search for an invoice number or words of a patient's name.")
+        raise BillingError(
+            "Search for an invoice number or words of a patient's name.",
+            code=Refusal.BAD_TEXT,
+            field="search",
+        )
     text = search.strip()
     if not text:
         return _Filter(status)
@@ -223,7 +231,9 @@ def _after(sort: str, after: InvoiceKey | None) -> InvoiceKey | None:
     sizes = {"number": 1, "issue_date": 2, "balance": 2, "patient": 4}
     if not isinstance(after, tuple) or len(after) != sizes[sort]:
         raise BillingError(
-            f"The key {after!r} does not continue a list sorted by {sort}; start from the top."
+            f"The key {after!r} does not continue a list sorted by {sort}; start from the top.",
+            code=Refusal.BAD_CHOICE,
+            field="after",
         )
     return after
 
@@ -369,9 +379,15 @@ def invoice_page(
         limit: rows per page, 1 to :data:`MAX_LIMIT`.
     """
     if sort not in SORTS:
-        raise BillingError(f"Invoices can be sorted by {', '.join(SORTS)}, not {sort!r}.")
+        raise BillingError(
+            f"Invoices can be sorted by {', '.join(SORTS)}, not {sort!r}.",
+            code=Refusal.BAD_CHOICE,
+            field="sort",
+        )
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise BillingError(f"A page holds 1 to {MAX_LIMIT} invoices.")
+        raise BillingError(
+            f"A page holds 1 to {MAX_LIMIT} invoices.", code=Refusal.BAD_CHOICE, field="limit"
+        )
     after = _after(sort, after)
     filt = _resolve(session, search, status)
     if filt.nothing:

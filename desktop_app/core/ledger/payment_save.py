@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
 from ..domain.allocation import AllocationMode, AllocationPlan, PlanLine, allocate
-from ..domain.errors import PREVIEW_ALTERED, BillingError, ConcurrentChangeError
+from ..domain.errors import PREVIEW_ALTERED, BillingError, ConcurrentChangeError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity, PaymentKind
 from ..domain.money import format_amount, max_major, parse_minor
 from ..domain.records import PaymentPreview
@@ -243,7 +243,10 @@ def save(
     """
     plan = replan(session, request, preview, patient)
     if plan.is_empty:
-        raise BillingError("There is nothing to save: the payment is $0 and applies nothing.")
+        raise BillingError(
+            "There is nothing to save: the payment is $0 and applies nothing.",
+            code=Refusal.NOTHING_TO_SAVE,
+        )
     type_ids = active_type_ids(session, request)
     touched = [line for line in plan.lines if line.applied]
     invoices = {

@@ -1,36 +1,43 @@
 """The one seam every write goes through: a transaction that knows who acts and locks in order.
 
-``Clinic.writing()`` opens a :class:`Transaction`: one all-or-nothing database transaction (see
-``Clinic._write``: a disabled account writes nothing, database trouble becomes a clear
-``BillingError``) together with everything a module that writes needs from the clinic, so that
-no module reaches into the clinic's private parts:
+:meth:`Store.write() <desktop_app.core.ledger.store.Store.write>` (``clinic.writing()`` for the
+core's own modules) opens a :class:`Transaction`: one all-or-nothing database transaction (a
+disabled account writes nothing, database trouble becomes a clear ``BillingError``) together with
+everything a module that writes needs, so that no module reaches into the clinic's private parts:
 
 * ``session``: the SQLAlchemy session of the transaction;
-* ``actor``: who the audit log names (the signed-in staff member, or the database's owner);
+* ``actor``: who the audit log names (the signed-in staff member, or the database's owner), and
+  :meth:`Transaction.audit` to write an entry in their name;
 * :meth:`Transaction.currency`: the clinic's currency, its setting row locked for the rest of
   the transaction (shared by every money movement, exclusive while the currency changes);
-* :meth:`Transaction.lock_patients`: patients' account rows, always after the currency and in
-  id order, the lock order that keeps two saves from deadlocking.
-
-Request ids are checked inside the transaction by :mod:`.idempotency`.
+* :meth:`Transaction.lock_patients` and :meth:`Transaction.lock_patient`: patients' account rows,
+  always after the currency and in id order, the lock order that keeps two saves from
+  deadlocking;
+* :meth:`Transaction.idempotent`: whether this save request was already saved (see
+  :mod:`.idempotency`): the same request id with the same contents returns the first record,
+  with different contents is refused, for every kind of record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access.staff import StaffMember
-from ..db.models import Patient, Setting
+from ..db.models import Invoice, Patient, Setting
 from ..domain.errors import NotFoundError
+from ..domain.kinds import AuditAction, AuditEntity
+from . import audit, idempotency
+from .guard import check_id
 
 
 @dataclass
 class Transaction:
-    """One write transaction of the ledger (made by ``Clinic.writing()``, never by hand)."""
+    """One write transaction of the ledger (made by ``Store.write()``, never by hand)."""
 
     session: Session
     actor: str
@@ -57,7 +64,7 @@ class Transaction:
         by id. Raises NotFoundError for a patient that does not exist."""
         self.currency()
         locked: dict[int, Patient] = {}
-        for patient_id in sorted(set(patient_ids)):
+        for patient_id in sorted({check_id(pid, "patient") for pid in patient_ids}):
             patient = self.session.scalars(
                 select(Patient).where(Patient.id == patient_id).with_for_update()
             ).one_or_none()
@@ -65,3 +72,62 @@ class Transaction:
                 raise NotFoundError(f"There is no patient {patient_id}.")
             locked[patient_id] = patient
         return locked
+
+    def lock_patient(self, patient_id: int) -> Patient:
+        """Lock one patient's account row (after the currency); NotFoundError if there is none."""
+        return self.lock_patients([patient_id])[patient_id]
+
+    def locked_record(self, model: Any, record_id: object, what: str) -> Any:
+        """A patient's record (an invoice, payment, credit note, ...), read again after locking
+        the currency and its patient: what a correction changes is what it checked."""
+        self.currency()
+        row = self.session.get(model, check_id(record_id, what))
+        if row is None:
+            raise NotFoundError(f"There is no {what} {record_id!r}.")
+        self.lock_patient(row.patient_id)
+        self.session.refresh(row)
+        return row
+
+    def locked_invoice(self, invoice_id: object) -> Invoice:
+        """The invoice, after locking the currency and its patient (re-read under the lock)."""
+        invoice: Invoice = self.locked_record(Invoice, invoice_id, "invoice")
+        return invoice
+
+    def audit(
+        self,
+        *,
+        action: AuditAction,
+        entity: AuditEntity,
+        entity_id: int | None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        """Write one audit entry in this transaction, in the acting staff member's name."""
+        audit.record(
+            self.session,
+            actor=self.actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )
+
+    def idempotent(
+        self,
+        kind: idempotency.RequestKind,
+        request_id: str,
+        fingerprint: str,
+        *,
+        legacy: Callable[[Any], bool] | None = None,
+        patient_id: int | None = None,
+    ) -> int | None:
+        """The id of the record already saved for this very request, or None to save it now.
+
+        Refused (``request_reused``) when ``request_id`` names a record of another kind or a
+        different request. ``legacy`` compares a record saved before fingerprints existed;
+        ``patient_id`` names a payment of another patient as such.
+        """
+        return idempotency.saved_record(
+            self.session, kind, request_id, fingerprint, legacy=legacy, patient_id=patient_id
+        )

@@ -26,7 +26,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
-from ..domain.errors import BillingError, NotFoundError
+from ..domain.errors import BillingError, NotFoundError, Refusal
 from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..domain.letterhead import Letterhead
 from ..domain.money import to_decimal
@@ -273,7 +273,9 @@ def statement_document(
     """The patient's statement from ``start`` (None: the beginning) to ``end`` inclusive."""
     if start is not None and start > end:
         raise BillingError(
-            f"The statement starts on {start.isoformat()}, after it ends ({end.isoformat()})."
+            f"The statement starts on {start.isoformat()}, after it ends ({end.isoformat()}).",
+            code=Refusal.BAD_DATE,
+            field="start",
         )
     patient = patient_record(session, patient_id, currency)
     changes = sorted(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..db import raw
 from ..db.models import Application, Invoice, Patient, Payment, PaymentSource, PaymentType
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..domain.money import to_decimal
 
@@ -97,7 +97,9 @@ def aged_receivables(session: Session, currency: str, as_of: date) -> AgedReceiv
     """
     if as_of < date.today():
         raise BillingError(
-            "Aged receivables show what is owed today: count the ages to today or a later day."
+            "Aged receivables show what is owed today: count the ages to today or a later day.",
+            code=Refusal.BAD_DATE,
+            field="as_of",
         )
     bounds = [as_of - timedelta(days=days) for days in AGE_BUCKETS]
     owed = Invoice.owed_minor
@@ -167,12 +169,18 @@ def takings(
 ) -> Takings:
     """The takings from ``start`` to ``end`` (inclusive), optionally of one payment type."""
     if end < start:
-        raise BillingError("The report's end date is before its start date.")
+        raise BillingError(
+            "The report's end date is before its start date.", code=Refusal.BAD_DATE, field="end"
+        )
     type_id: int | None = None
     if payment_type is not None:
         type_id = session.scalar(select(PaymentType.id).where(PaymentType.name == payment_type))
         if type_id is None:
-            raise BillingError(f"{payment_type!r} is not a payment type of this clinic.")
+            raise BillingError(
+                f"{payment_type!r} is not a payment type of this clinic.",
+                code=Refusal.BAD_CHOICE,
+                field="payment_type",
+            )
     in_period = and_(Payment.payment_date >= start, Payment.payment_date <= end)
     standing = and_(in_period, Payment.reversed_at.is_(None))
     # Each aggregate reads the period's payments once, driven from the payments table (a

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..db import raw
 from ..db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..domain.money import to_decimal
 from ..ledger.audit import local_day
@@ -189,10 +189,16 @@ def credit_liability(
     """The account credit held for each patient at the end of ``as_of`` (see the module)."""
     if as_of > date.today():
         raise BillingError(
-            "The credit held on a day to come is not known yet: choose today or earlier."
+            "The credit held on a day to come is not known yet: choose today or earlier.",
+            code=Refusal.FUTURE_DATE,
+            field="as_of",
         )
     if not 1 <= dormant_months <= 120:
-        raise BillingError("Dormant means no visit or payment for 1 to 120 months.")
+        raise BillingError(
+            "Dormant means no visit or payment for 1 to 120 months.",
+            code=Refusal.BAD_CHOICE,
+            field="dormant_months",
+        )
     ends = _month_ends(as_of, SERIES_MONTHS)
     changes = changes_after(session, ends[0])
     now = {

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError, PermissionDenied, format_amount, parse_minor
+from desktop_app.core import BillingError, PermissionDenied, parse_minor
 from desktop_app.ui.forms import qdate
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, set_tone
 
@@ -159,18 +159,13 @@ def parse_amount(text: str, currency: str, what: str) -> tuple[int | None, str |
         return None, str(exc)
 
 
-def concerns_amount(refusal: BillingError, typed_minor: int | None, currency: str) -> bool:
+def concerns_amount(refusal: BillingError) -> bool:
     """Whether a refusal is about the amount typed, so that field is marked.
 
-    The core says so in ``refusal.field``; where it names no field, the message decides: it
-    speaks of an amount, or names the amount that was typed (``$80.00 cannot be refunded``).
+    Only the core's ``refusal.field`` decides (``"amount"``), never the message's wording: a
+    refusal naming no field, or another one (the reason, the date), leaves the amount unmarked.
     """
-    if refusal.field is not None:
-        return refusal.field == AMOUNT_FIELD
-    message = str(refusal)
-    if "amount" in message.lower():
-        return True
-    return typed_minor is not None and format_amount(typed_minor, currency) in message
+    return refusal.field == AMOUNT_FIELD
 
 
 def plain_amount(amount: Decimal) -> str:
@@ -281,8 +276,7 @@ class MoneyActionDialog(QDialog):
         self._refresh(clear_message=False)
         show_message(self.message_label, str(refusal))
         edit = self.amount_edit
-        minor, _ = self._amount()
-        if edit.isEnabled() and concerns_amount(refusal, minor, self._currency):
+        if edit.isEnabled() and concerns_amount(refusal):
             edit.set_error(str(refusal))
             edit.setFocus()
             edit.selectAll()

@@ -1,0 +1,182 @@
+"""Checking an import file's rows, cell by cell: :class:`ImportRun` (one import's progress, cancel
+and problems, and the reading of a row's cells, each problem noted by row and column),
+:class:`Cells` (the readers of every kind of cell, remembering what repeated texts read as), and
+the limits of the imported values. No database here: :mod:`.import_base` checks the rows against
+the ledger and :mod:`.importing` runs the whole import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+from ..domain import dates
+from ..domain.errors import BillingError, Refusal
+from ..domain.invoicing import MAX_DESCRIPTION, MAX_QUANTITY, parse_tax_rate
+from ..domain.limits import MAX_PAYMENT_TYPE
+from ..domain.money import format_amount
+from .import_csv import (
+    AmountReader,
+    ImportRefused,
+    Problems,
+    date_value,
+    text_value,
+    whole_number,
+)
+
+MAX_EXTERNAL_ID = 100
+MAX_PAYMENT_REF = 100
+#: Rows between two progress reports and cancel checks.
+TICK = 1000
+
+T = TypeVar("T")
+
+#: ``progress(done, total)``.
+Progress = Callable[[int, int], None]
+#: ``cancel()`` returns True to stop.
+Cancel = Callable[[], bool]
+
+_NO_PROBLEM: frozenset[str] = frozenset()
+
+
+class ImportCancelled(BillingError):  # noqa: N818 - the name the API promises
+    """The import was cancelled; nothing was saved."""
+
+    #: No kind of refusal says "cancelled"; the closest: the import saved nothing.
+    default_code = Refusal.NOTHING_TO_SAVE
+
+
+class ImportRun:
+    """One import's progress, cancel checks and problems, and the reading of its rows' cells."""
+
+    def __init__(
+        self,
+        file_name: str,
+        columns: Sequence[str],
+        progress: Progress | None,
+        cancel: Cancel | None,
+    ) -> None:
+        self.file_name = file_name
+        self.columns = list(columns)
+        self._progress = progress
+        self._cancel = cancel
+        self.problems = Problems()
+        self.total = 0
+        self.rows = 0
+
+    # -- progress and cancel ---------------------------------------------------------------
+
+    def tick(self, done: int) -> None:
+        """Report ``done`` of ``total`` and stop if cancelled."""
+        if self._cancel is not None and self._cancel():
+            raise ImportCancelled(
+                f"The import of {self.file_name} was cancelled; nothing was saved."
+            )
+        if self._progress is not None:
+            self._progress(min(done, self.total), self.total)
+
+    def parsed(self, n: int) -> None:
+        """Progress while checking values: the second half of the checking phase."""
+        self.tick(self.rows // 2 + n // 2)
+
+    # -- problems --------------------------------------------------------------------------
+
+    def refuse(self) -> ImportRefused:
+        """The refusal listing the problems in the order of the file's rows."""
+        listed = sorted(self.problems.items, key=lambda p: p.row or 0)
+        return ImportRefused(self.file_name, listed, self.problems.more)
+
+    def cells(
+        self, row: int, values: tuple[str, ...], readers: Sequence[Callable[[str], Any]]
+    ) -> tuple[list[Any], frozenset[str]]:
+        """The row's values read by ``readers`` (one per column), and the columns that could
+        not be read (each noted as a problem; its value is None)."""
+        try:
+            return [read(v) for read, v in zip(readers, values, strict=True)], _NO_PROBLEM
+        except BillingError:
+            pass
+        out: list[Any] = []
+        bad: set[str] = set()
+        for column, read, value in zip(self.columns, readers, values, strict=True):
+            try:
+                out.append(read(value))
+            except BillingError as exc:
+                self.problems.add(row, column, str(exc))
+                out.append(None)
+                bad.add(column)
+        return out, frozenset(bad)
+
+
+# -- reading cells ------------------------------------------------------------------------------
+
+
+class _Memo(dict[str, Any]):
+    """What each text read as; a text not seen yet is read by ``read`` (a refusal is not kept,
+    so it is raised again for every row that has it)."""
+
+    def __init__(self, read: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.read = read
+
+    def __missing__(self, text: str) -> Any:
+        value = self[text] = self.read(text)
+        return value
+
+
+def remembered(read: Callable[[str], T]) -> Callable[[str], T]:
+    """``read``, remembering what each text read as: files repeat their dates, prices and
+    patients, and a repeated text then costs one dictionary lookup."""
+    return _Memo(read).__getitem__
+
+
+def _fast_number(what: str, *, required: bool = True) -> Callable[[str], int | None]:
+    def read(text: str) -> int | None:
+        if 0 < len(text) <= 15 and text.isascii() and text.isdigit() and text.strip("0"):
+            return int(text)
+        return whole_number(text, what, required=required)
+
+    return read
+
+
+def _quantity(text: str) -> int:
+    number = whole_number(text, "quantity")
+    assert number is not None
+    if number > MAX_QUANTITY:
+        raise BillingError(
+            f"The quantity must be between 1 and {MAX_QUANTITY:,}.",
+            code=Refusal.BAD_AMOUNT,
+            field="quantity",
+        )
+    return number
+
+
+class Cells:
+    """The readers of every kind of cell, in the clinic's currency, with what they remember."""
+
+    def __init__(self, amounts: AmountReader, today: date) -> None:
+        self.amounts = amounts
+        self.currency = amounts.currency
+        self.external_id = remembered(
+            lambda t: text_value(t, "patient's external id", MAX_EXTERNAL_ID)
+        )
+        # The ledger's window (dates.py): an invoice from 20 years ago to a year ahead, due within
+        # 5 years of it (checked with its issue date); payments and balances not in the future.
+        self.date = remembered(
+            lambda t: date_value(t, check=lambda d: dates.issue_day(d, "issue date", today))
+        )
+        self.optional_date = remembered(lambda t: date_value(t, required=False))
+        self.past_date = remembered(
+            lambda t: date_value(t, check=lambda d: dates.past_day(d, "date", today))
+        )
+        self.description = remembered(lambda t: text_value(t, "description", MAX_DESCRIPTION))
+        self.unit_price = remembered(lambda t: amounts(t, "unit price"))
+        self.quantity = remembered(_quantity)
+        self.tax_rate = remembered(lambda t: parse_tax_rate(t, "Tax rate"))
+        self.invoice_number = remembered(_fast_number("invoice number"))
+        self.optional_invoice_number = remembered(_fast_number("invoice number", required=False))
+        self.method = remembered(lambda t: text_value(t, "payment method", MAX_PAYMENT_TYPE))
+
+    def money(self, minor: int) -> str:
+        """An amount in the clinic's currency, such as ``$1,234.50``."""
+        return format_amount(minor, self.currency)

@@ -1,0 +1,301 @@
+"""``clinic.settings``: the clinic's name, currency, allocation mode, payment types, letterhead."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import func, select
+
+from ..access.staff import Permission
+from ..db.models import PaymentType
+from ..domain import letterhead as letterhead_rules
+from ..domain.allocation import AllocationMode
+from ..domain.currencies import normalize_currency
+from ..domain.errors import BillingError, Refusal
+from ..domain.kinds import AuditAction, AuditEntity
+from ..domain.letterhead import Letterhead
+from ..domain.limits import MAX_NAME, MAX_PAYMENT_TYPE
+from ..domain.text import check_line
+from ..ledger import settings as stored
+from ..ledger.guard import requires
+from ..ledger.transaction import Transaction
+from .base import Manager
+
+
+def clean_clinic_name(name: object) -> str:
+    """The clinic's name: one line of 1 to :data:`MAX_NAME` characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise BillingError("Enter the clinic's name.", code=Refusal.MISSING, field="clinic_name")
+    if len(name) > MAX_NAME:
+        raise BillingError(
+            f"The clinic's name is longer than {MAX_NAME} characters.",
+            code=Refusal.TOO_LONG,
+            field="clinic_name",
+        )
+    return check_line(name.strip(), "clinic's name", MAX_NAME)
+
+
+def clean_allocation_mode(mode: AllocationMode | str) -> AllocationMode:
+    """``mode`` as an allocation mode, or a refusal listing the modes."""
+    try:
+        return AllocationMode(mode)
+    except ValueError:
+        choices = ", ".join(m.value for m in AllocationMode)
+        raise BillingError(
+            f"Unknown allocation mode {mode!r}; choose one of {choices}.",
+            code=Refusal.BAD_CHOICE,
+            field="allocation_mode",
+        ) from None
+
+
+def clean_currency(code: str) -> str:
+    """An ISO 4217 code the ledger knows, upper-cased."""
+    try:
+        return normalize_currency(code)
+    except ValueError as exc:
+        raise BillingError(str(exc), code=Refusal.BAD_CHOICE, field="currency") from None
+
+
+def clean_payment_type(name: object) -> str:
+    """A payment type's name: one line of 1 to :data:`MAX_PAYMENT_TYPE` characters."""
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_PAYMENT_TYPE:
+        raise BillingError(
+            f"A payment type needs a name of 1 to {MAX_PAYMENT_TYPE} characters.",
+            code=Refusal.TOO_LONG if isinstance(name, str) and name.strip() else Refusal.MISSING,
+            field="payment_types",
+        )
+    return check_line(name.strip(), "payment type's name", MAX_PAYMENT_TYPE)
+
+
+def clean_payment_types(names: Sequence[str]) -> list[str]:
+    """The active payment types in order: at least one, none listed twice (in any case)."""
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+        raise BillingError(
+            "Give the payment types as a list of names.",
+            code=Refusal.BAD_CHOICE,
+            field="payment_types",
+        )
+    cleaned = [clean_payment_type(name) for name in names]
+    if not cleaned:
+        raise BillingError(
+            "Keep at least one payment type.", code=Refusal.MISSING, field="payment_types"
+        )
+    seen: set[str] = set()
+    for name in cleaned:
+        if name.lower() in seen:
+            raise BillingError(
+                f"The payment type {name} is listed twice.",
+                code=Refusal.DUPLICATE,
+                field="payment_types",
+            )
+        seen.add(name.lower())
+    return cleaned
+
+
+class Settings(Manager):
+    """The clinic's settings: read by everyone, changed with the settings permission."""
+
+    @requires(Permission.SETTINGS)
+    def update(
+        self,
+        *,
+        clinic_name: str | None = None,
+        currency: str | None = None,
+        allocation_mode: AllocationMode | str | None = None,
+        payment_types: Sequence[str] | None = None,
+        letterhead: Mapping[str, str] | None = None,
+        logo: bytes | None = None,
+    ) -> None:
+        """Change several clinic settings in one transaction: all of them, or (on a refusal) none.
+
+        Args:
+            clinic_name: the clinic's name.
+            currency: an ISO 4217 code; refused once any invoice or payment exists.
+            allocation_mode: the automatic allocation mode.
+            payment_types: the active payment types, in display order. Types left out are
+                retired (saved payments keep them); a retired name given again comes back.
+            letterhead: printed documents' text fields by setting key (``clinic_address``,
+                ``clinic_contact``, ``clinic_tax_number``, ``document_footer``); empty clears one.
+            logo: the logo image file's bytes (PNG or JPEG); ``b""`` removes the logo.
+        """
+        name = None if clinic_name is None else clean_clinic_name(clinic_name)
+        texts = {}
+        if letterhead is not None and not isinstance(letterhead, Mapping):
+            raise BillingError(
+                "Give the letterhead as a mapping of setting to text.", code=Refusal.BAD_CHOICE
+            )
+        for key, value in (letterhead or {}).items():
+            if key not in letterhead_rules.TEXT_SETTINGS:
+                raise BillingError(
+                    f"There is no letterhead setting {key!r}.", code=Refusal.BAD_CHOICE
+                )
+            texts[key] = letterhead_rules.clean_text_setting(key, value)
+        new_logo = None if logo is None else letterhead_rules.clean_logo(logo)
+        mode = None if allocation_mode is None else clean_allocation_mode(allocation_mode)
+        code = None if currency is None else clean_currency(currency)
+        types = None if payment_types is None else clean_payment_types(payment_types)
+        with self.store.write() as tx:
+            if code is not None:
+                self._change_currency(tx, code)
+            if name is not None:
+                stored.change_setting(tx, "clinic_name", name)
+            if mode is not None:
+                stored.change_setting(tx, "allocation_mode", mode.value)
+            if types is not None:
+                _change_payment_types(tx, types)
+            for key, value in texts.items():
+                stored.change_setting(tx, key, value)
+            if new_logo is not None:
+                stored.change_logo(tx, new_logo)
+
+    @staticmethod
+    def _change_currency(tx: Transaction, code: str) -> None:
+        # The exclusive lock makes invoices and payments (which share-lock the currency) wait,
+        # so none can be made in another currency between the check and the change.
+        current = tx.currency(exclusive=True)
+        if code == current:
+            return
+        if stored.money_recorded(tx.session):
+            raise BillingError(
+                "The currency cannot change once invoices or payments exist: their amounts "
+                f"are in {current}.",
+                code=Refusal.CURRENCY_IN_USE,
+                field="currency",
+            )
+        stored.change_setting(tx, "currency", code)
+
+    def letterhead(self) -> Letterhead:
+        """The clinic's name, address, contact line, tax number, footer and logo for printing."""
+        with self.store.read() as session:
+            return stored.letterhead(session)
+
+    @property
+    def allocation_mode(self) -> AllocationMode:
+        """The clinic's automatic allocation mode (oldest first by default)."""
+        with self.store.read() as session:
+            return AllocationMode(stored.setting(session, "allocation_mode"))
+
+    @requires(Permission.SETTINGS)
+    def set_allocation_mode(self, mode: AllocationMode | str) -> None:
+        """Change the automatic allocation mode; the next preview uses it."""
+        self.update(allocation_mode=clean_allocation_mode(mode))  # None is refused too
+
+    @property
+    def currency(self) -> str:
+        """The clinic's currency (ISO 4217)."""
+        with self.store.read() as session:
+            return stored.currency(session)
+
+    @property
+    def currency_can_change(self) -> bool:
+        """False once any invoice or payment exists (their amounts are in the currency)."""
+        with self.store.read() as session:
+            return not stored.money_recorded(session)
+
+    @requires(Permission.SETTINGS)
+    def set_currency(self, code: str) -> None:
+        """Change the currency; refused once any invoice or payment exists."""
+        self.update(currency=clean_currency(code))  # None is refused too
+
+    @property
+    def clinic_name(self) -> str:
+        """The clinic's name, as printed on documents."""
+        with self.store.read() as session:
+            return stored.setting(session, "clinic_name")
+
+    @requires(Permission.SETTINGS)
+    def set_clinic_name(self, name: str) -> None:
+        """Rename the clinic."""
+        self.update(clinic_name=clean_clinic_name(name))  # None is refused too
+
+    def payment_types(self, *, include_inactive: bool = False) -> list[str]:
+        """Payment type names in display order (active ones unless asked otherwise)."""
+        query = select(PaymentType.name).order_by(PaymentType.position, PaymentType.id)
+        if not include_inactive:
+            query = query.where(PaymentType.active.is_(True))
+        with self.store.read() as session:
+            return list(session.scalars(query))
+
+    @requires(Permission.SETTINGS)
+    def add_payment_type(self, name: str) -> None:
+        """Add a payment type (or reactivate one of that name)."""
+        name = clean_payment_type(name)
+        with self.store.write() as tx:
+            existing = tx.session.scalars(
+                select(PaymentType).where(func.lower(PaymentType.name) == name.lower())
+            ).one_or_none()
+            if existing is not None:
+                if existing.active:
+                    raise BillingError(
+                        f"There is already a payment type called {existing.name}.",
+                        code=Refusal.DUPLICATE,
+                        field="payment_types",
+                    )
+                existing.active = True
+            else:
+                position = tx.session.scalar(select(func.max(PaymentType.position))) or 0
+                tx.session.add(PaymentType(name=name, active=True, position=position + 1))
+            tx.audit(
+                action=AuditAction.ADD_PAYMENT_TYPE,
+                entity=AuditEntity.PAYMENT_TYPE,
+                entity_id=None,
+                after={"name": name},
+            )
+
+    @requires(Permission.SETTINGS)
+    def deactivate_payment_type(self, name: str) -> None:
+        """Hide a payment type from new payments (saved payments keep it)."""
+        with self.store.write() as tx:
+            row = tx.session.scalars(
+                select(PaymentType).where(PaymentType.name == name)
+            ).one_or_none()
+            if row is None or not row.active:
+                raise BillingError(
+                    f"There is no active payment type called {name!r}.",
+                    code=Refusal.NOT_FOUND,
+                    field="payment_types",
+                )
+            row.active = False
+            tx.audit(
+                action=AuditAction.DEACTIVATE_PAYMENT_TYPE,
+                entity=AuditEntity.PAYMENT_TYPE,
+                entity_id=row.id,
+                before={"active": True},
+                after={"active": False},
+            )
+
+
+def _change_payment_types(tx: Transaction, names: list[str]) -> None:
+    """Make ``names`` the active payment types, in this order; the others are retired."""
+    existing = {row.name.lower(): row for row in tx.session.scalars(select(PaymentType))}
+    wanted = {name.lower() for name in names}
+    for key, row in existing.items():
+        if row.active and key not in wanted:
+            row.active = False
+            tx.audit(
+                action=AuditAction.RETIRE_PAYMENT_TYPE,
+                entity=AuditEntity.PAYMENT_TYPE,
+                entity_id=row.id,
+                before={"active": True},
+                after={"active": False},
+            )
+    for position, name in enumerate(names):
+        kept = existing.get(name.lower())
+        if kept is None:
+            tx.session.add(PaymentType(name=name, active=True, position=position))
+            tx.audit(
+                action=AuditAction.ADD_PAYMENT_TYPE,
+                entity=AuditEntity.PAYMENT_TYPE,
+                entity_id=None,
+                after={"name": name},
+            )
+            continue
+        if not kept.active:
+            tx.audit(
+                action=AuditAction.ADD_PAYMENT_TYPE,
+                entity=AuditEntity.PAYMENT_TYPE,
+                entity_id=kept.id,
+                before={"active": False},
+                after={"active": True},
+            )
+        kept.active, kept.position = True, position

@@ -46,6 +46,7 @@ from ..db.models import AccountingExport, AccountingExportItem
 from ..domain.kinds import AuditAction, AuditEntity
 from ..domain.money import format_amount
 from ..ledger import audit
+from ..ledger.transaction import Transaction
 from .accounting_batch import (
     ALLOCATION_COLUMNS,
     DEFERRED,
@@ -181,11 +182,12 @@ def write_files(batch: ExportBatch, folder: Path) -> None:
 
 
 def save_export(
-    session: Session, actor: str, batch: ExportBatch, through: date, parent: Path
+    tx: Transaction, batch: ExportBatch, through: date, parent: Path
 ) -> tuple[int, Path]:
     """Record the export and every item it sent (in the caller's transaction); returns its id
     and its folder inside ``parent``, named by that id (PostgreSQL's ids can skip numbers a
     refused export used, so the name is made from the saved id, not guessed before)."""
+    session, actor = tx.session, tx.actor
     moment = audit.moment(session)
     export = AccountingExport(
         at=moment, actor=actor, target=TARGET, through_date=through, folder=""
@@ -208,9 +210,7 @@ def save_export(
                 for kind, rid, state, amount in batch.items
             ],
         )
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.ACCOUNTING_EXPORT,
         entity=AuditEntity.ACCOUNTING_EXPORT,
         entity_id=export.id,

@@ -43,21 +43,6 @@ def patient_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int]
     return found
 
 
-def lock_patient_rows(session: Session, ids: Iterable[int]) -> None:
-    """Lock the patients' rows in id order (PostgreSQL; SQLite's write lock already holds).
-
-    The ledger's lock order, as ``Transaction.lock_patients`` takes it (the import holds the
-    currency first), but one statement per :data:`LOOKUP_CHUNK` patients and none on SQLite: a
-    query per patient, loading each as an ORM object, made a 50,000-row import 4-5 times slower.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        return
-    for part in chunks(sorted(set(ids)), LOOKUP_CHUNK):
-        session.execute(
-            select(Patient.id).where(Patient.id.in_(part)).order_by(Patient.id).with_for_update()
-        ).all()
-
-
 def invoices_numbered(session: Session, numbers: Collection[int], *columns: Any) -> list[Any]:
     """``columns`` of the clinic's invoices with these numbers."""
     query = select(Invoice.number, *columns)

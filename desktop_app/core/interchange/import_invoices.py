@@ -17,11 +17,11 @@ from ..db.models import Counter, Invoice, InvoiceLine
 from ..domain import dates
 from ..domain.errors import BillingError
 from ..domain.invoicing import tax_on
+from ..ledger.transaction import lock_patient_rows
 from .import_base import (
     LOOKUP_CHUNK,
     Importer,
     invoices_numbered,
-    lock_patient_rows,
     patient_ids,
     unknown_patient,
 )

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from ..db.models import Application, Invoice, Payment, PaymentSource, PaymentType
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
+from ..ledger.transaction import lock_patient_rows
 from .import_base import (
     Importer,
     invoices_numbered,
-    lock_patient_rows,
     many,
     patient_ids,
     unknown_patient,

@@ -343,7 +343,7 @@ class _Run(ImportRun):
                         "sha256": self.digest,
                         "rows": rows,
                         "imported_at": stamp,
-                        "actor": clinic.actor,
+                        "actor": tx.actor,
                     },
                 )
                 .scalar_one()
@@ -351,9 +351,7 @@ class _Run(ImportRun):
             bulk = BulkWriter(session, self, batch_id, stamp)
             importer.write(bulk, start=rows + importer.skipped + importer.ignored)
             created = importer.created()
-            audit.record(
-                session,
-                actor=clinic.actor,
+            tx.audit(
                 action=AuditAction.of_import(self.kind),
                 entity=AuditEntity.IMPORT_BATCH,
                 entity_id=batch_id,

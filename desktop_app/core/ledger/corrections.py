@@ -31,6 +31,7 @@ from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
 from ..domain.money import AMOUNT_FIELD, format_amount
 from . import audit, credit_trace
+from .transaction import Transaction
 
 #: Reasons and notes staff type for a correction.
 MAX_REASON = 1000
@@ -131,9 +132,7 @@ def settle_status(invoice: Invoice) -> None:
 
 
 def refund(
-    session: Session,
-    actor: str,
-    currency: str,
+    tx: Transaction,
     patient: Patient,
     minor: int,
     *,
@@ -144,6 +143,7 @@ def refund(
     reason: str | None,
 ) -> int:
     """Return ``minor`` of the patient's credit to them by ``method``; returns the refund's id."""
+    session, currency = tx.session, tx.currency()
     if minor <= 0:
         raise BillingError(
             "Enter the amount to refund.", code=Refusal.BAD_AMOUNT, field=AMOUNT_FIELD
@@ -179,9 +179,7 @@ def refund(
     session.add(PaymentSource(payment_id=row.id, payment_type_id=type_id, amount_minor=-minor))
     before = patient.credit_minor
     patient.credit_minor -= minor
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.REFUND_CREDIT,
         entity=AuditEntity.PAYMENT,
         entity_id=row.id,
@@ -199,15 +197,14 @@ def refund(
 
 
 def reverse_payment(
-    session: Session,
-    actor: str,
-    currency: str,
+    tx: Transaction,
     patient: Patient,
     payment: Payment,
     reason: str | None,
 ) -> None:
     """Archive a payment or refund: its applications go, its invoices reopen, and the credit it
     left (or took, for a refund) is undone."""
+    session, currency = tx.session, tx.currency()
     if payment.reversed_at is not None:
         kind = PaymentKind.REFUND if payment.kind == PaymentKind.REFUND else "payment"
         raise BillingError(
@@ -240,9 +237,7 @@ def reverse_payment(
     patient.credit_minor = credit_after
     payment.reversed_at = audit.moment(session)
     payment.reverse_reason = reason
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.REVERSE_REFUND
         if payment.kind == PaymentKind.REFUND
         else AuditAction.REVERSE_PAYMENT,
@@ -260,14 +255,13 @@ def reverse_payment(
 
 
 def remove_application(
-    session: Session,
-    actor: str,
-    currency: str,
+    tx: Transaction,
     patient: Patient,
     app: Application,
     reason: str,
 ) -> None:
     """Take one application off its invoice: the invoice reopens and the amount becomes credit."""
+    session, currency = tx.session, tx.currency()
     if app.removed_at is not None:
         raise BillingError(
             "That amount was already removed from the invoice.", code=Refusal.ALREADY_DONE
@@ -280,9 +274,7 @@ def remove_application(
     before = patient.credit_minor
     patient.credit_minor += app.amount_minor
     patient.outstanding_minor += app.amount_minor
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.REMOVE_APPLICATION,
         entity=AuditEntity.APPLICATION,
         entity_id=app.id,
@@ -300,14 +292,13 @@ def remove_application(
 
 
 def void_invoice(
-    session: Session,
-    actor: str,
-    currency: str,
+    tx: Transaction,
     patient: Patient,
     invoice: Invoice,
     reason: str | None,
 ) -> None:
     """Void an invoice; whatever payments applied to it returns to the patient's credit."""
+    session, currency = tx.session, tx.currency()
     if invoice.status == InvoiceStatus.VOID:
         raise BillingError(f"Invoice #{invoice.number} is already void.", code=Refusal.ALREADY_DONE)
     notes = session.scalars(
@@ -343,9 +334,7 @@ def void_invoice(
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = audit.moment(session)
     invoice.void_reason = reason
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.VOID_INVOICE,
         entity=AuditEntity.INVOICE,
         entity_id=invoice.id,
@@ -381,9 +370,7 @@ def credit_note_split(owed: int, amount: int) -> tuple[int, int]:
 
 
 def issue_credit_note(
-    session: Session,
-    actor: str,
-    currency: str,
+    tx: Transaction,
     patient: Patient,
     invoice: Invoice,
     minor: int | None,
@@ -398,6 +385,7 @@ def issue_credit_note(
     The part still owed is reduced first; the part the patient had already paid comes back as
     account credit.
     """
+    session, currency = tx.session, tx.currency()
     if invoice.status == InvoiceStatus.VOID:
         raise BillingError(
             f"Invoice #{invoice.number} is void: there is nothing to credit.",
@@ -456,9 +444,7 @@ def issue_credit_note(
     patient.outstanding_minor -= applied
     patient.credit_minor += to_credit
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.ISSUE_CREDIT_NOTE,
         entity=AuditEntity.CREDIT_NOTE,
         entity_id=note.id,
@@ -480,15 +466,14 @@ def issue_credit_note(
 
 
 def reverse_credit_note(
-    session: Session,
-    actor: str,
-    currency: str,
+    tx: Transaction,
     patient: Patient,
     note: CreditNote,
     reason: str | None,
 ) -> None:
     """Undo a credit note: the invoice owes that part again and the credit it gave is taken back
     (refused while that credit is spent)."""
+    session, currency = tx.session, tx.currency()
     if note.reversed_at is not None:
         raise BillingError(
             f"Credit note CN-{note.number} is already reversed.", code=Refusal.ALREADY_DONE
@@ -509,9 +494,7 @@ def reverse_credit_note(
     patient.credit_minor -= note.to_credit_minor
     note.reversed_at = audit.moment(session)
     note.reverse_reason = reason
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.REVERSE_CREDIT_NOTE,
         entity=AuditEntity.CREDIT_NOTE,
         entity_id=note.id,
@@ -527,9 +510,7 @@ def reverse_credit_note(
 
 
 def transfer(
-    session: Session,
-    actor: str,
-    currency: str,
+    tx: Transaction,
     sender: Patient,
     receiver: Patient,
     minor: int,
@@ -540,6 +521,7 @@ def transfer(
     fingerprint: str | None = None,
 ) -> int:
     """Move ``minor`` of account credit from ``sender`` to ``receiver``; returns the transfer id."""
+    session, currency = tx.session, tx.currency()
     if sender.id == receiver.id:
         raise BillingError(
             "Choose another patient to transfer the credit to.",
@@ -573,9 +555,7 @@ def transfer(
     sender.credit_minor -= minor
     receiver.credit_minor += minor
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.TRANSFER_CREDIT,
         entity=AuditEntity.CREDIT_TRANSFER,
         entity_id=row.id,
@@ -594,15 +574,14 @@ def transfer(
 
 
 def reverse_transfer(
-    session: Session,
-    actor: str,
-    currency: str,
+    tx: Transaction,
     sender: Patient,
     receiver: Patient,
     row: CreditTransfer,
     reason: str | None,
 ) -> None:
     """Send transferred credit back (refused while the receiver has spent it)."""
+    session, currency = tx.session, tx.currency()
     if row.reversed_at is not None:
         raise BillingError(f"Transfer {row.id} is already reversed.", code=Refusal.ALREADY_DONE)
     refuse_spent(
@@ -618,9 +597,7 @@ def reverse_transfer(
     sender.credit_minor += row.amount_minor
     row.reversed_at = audit.moment(session)
     row.reverse_reason = reason
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.REVERSE_TRANSFER,
         entity=AuditEntity.CREDIT_TRANSFER,
         entity_id=row.id,

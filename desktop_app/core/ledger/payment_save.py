@@ -30,6 +30,7 @@ from ..domain.money import format_amount, max_major, parse_minor
 from ..domain.records import PaymentPreview
 from . import audit, corrections, read_models
 from .idempotency import fingerprint
+from .transaction import Transaction
 
 #: The refusal for a preview whose figures are not the engine's.
 ALTERED = (
@@ -228,8 +229,7 @@ def active_type_ids(session: Session, request: PaymentRequest) -> dict[str, int]
 
 
 def save(
-    session: Session,
-    actor: str,
+    tx: Transaction,
     patient: Patient,
     request: PaymentRequest,
     preview: PaymentPreview,
@@ -241,6 +241,7 @@ def save(
     Writes the payment, its sources and applications, and the patient's new figures; returns
     the payment's id.
     """
+    session = tx.session
     plan = replan(session, request, preview, patient)
     if plan.is_empty:
         raise BillingError(
@@ -288,9 +289,7 @@ def save(
     patient.credit_minor = plan.credit_after
     patient.outstanding_minor -= plan.applied_total
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
+    tx.audit(
         action=AuditAction.RECORD_PAYMENT,
         entity=AuditEntity.PAYMENT,
         entity_id=payment.id,

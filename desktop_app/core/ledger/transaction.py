@@ -12,7 +12,7 @@ everything a module that writes needs, so that no module reaches into the clinic
   the transaction (shared by every money movement, exclusive while the currency changes);
 * :meth:`Transaction.lock_patients` and :meth:`Transaction.lock_patient`: patients' account rows,
   always after the currency and in id order, the lock order that keeps two saves from
-  deadlocking;
+  deadlocking (:func:`lock_patient_rows` for an import's thousands);
 * :meth:`Transaction.idempotent`: whether this save request was already saved (see
   :mod:`.idempotency`): the same request id with the same contents returns the first record,
   with different contents is refused, for every kind of record.
@@ -131,3 +131,23 @@ class Transaction:
         return idempotency.saved_record(
             self.session, kind, request_id, fingerprint, legacy=legacy, patient_id=patient_id
         )
+
+
+#: Patients locked per statement by :func:`lock_patient_rows` (under SQLite's 999 parameters).
+LOCK_CHUNK = 900
+
+
+def lock_patient_rows(session: Session, patient_ids: Iterable[int]) -> None:
+    """Lock many patients' rows in id order without loading them (an import's thousands): the
+    ledger's lock order, as :meth:`Transaction.lock_patients` takes it (the caller holds the
+    currency first), one statement per :data:`LOCK_CHUNK` patients, and none on SQLite, whose
+    write lock the transaction already holds. One ORM query per patient made a 50,000-row
+    import 4-5 times slower."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    ordered = sorted(set(patient_ids))
+    for start in range(0, len(ordered), LOCK_CHUNK):
+        part = ordered[start : start + LOCK_CHUNK]
+        session.execute(
+            select(Patient.id).where(Patient.id.in_(part)).order_by(Patient.id).with_for_update()
+        ).all()

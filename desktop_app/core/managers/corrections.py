@@ -43,9 +43,7 @@ class Corrections(Manager):
         with self.store.write() as tx:
             payment = tx.locked_record(Payment, payment_id, "payment")
             patient = tx.lock_patient(payment.patient_id)
-            corrections.reverse_payment(
-                tx.session, tx.actor, tx.currency(), patient, payment, reason
-            )
+            corrections.reverse_payment(tx, patient, payment, reason)
 
     @requires(Permission.CORRECTIONS)
     def remove_application(self, application_id: int, reason: str) -> None:
@@ -53,14 +51,14 @@ class Corrections(Manager):
         returns to the patient's account credit (the payment itself stays)."""
         reason = required_text(reason, "reason for removing it", MAX_REASON, field="reason")
         with self.store.write() as tx:
-            currency = tx.currency()
+            tx.currency()  # the lock order: the currency first, then the patient
             app = tx.session.get(Application, check_id(application_id, "applied amount"))
             if app is None:
                 raise NotFoundError(f"There is no applied amount {application_id!r}.")
             payment = tx.session.get_one(Payment, app.payment_id)
             patient = tx.lock_patient(payment.patient_id)
             tx.session.refresh(app)
-            corrections.remove_application(tx.session, tx.actor, currency, patient, app, reason)
+            corrections.remove_application(tx, patient, app, reason)
 
     @requires(Permission.CORRECTIONS)
     def issue_credit_note(
@@ -120,9 +118,7 @@ class Corrections(Manager):
                 if existing is not None:
                     return existing
                 note = corrections.issue_credit_note(
-                    tx.session,
-                    tx.actor,
-                    currency,
+                    tx,
                     patient,
                     invoice,
                     minor,
@@ -140,9 +136,7 @@ class Corrections(Manager):
                             field="refund_method",
                         )
                     corrections.refund(
-                        tx.session,
-                        tx.actor,
-                        currency,
+                        tx,
                         patient,
                         note.to_credit_minor,
                         method=refund_method,
@@ -165,9 +159,7 @@ class Corrections(Manager):
         with self.store.write() as tx:
             note = tx.locked_record(CreditNote, credit_note_id, "credit note")
             patient = tx.lock_patient(note.patient_id)
-            corrections.reverse_credit_note(
-                tx.session, tx.actor, tx.currency(), patient, note, reason
-            )
+            corrections.reverse_credit_note(tx, patient, note, reason)
 
     @reads_patient
     def credit_notes(self, patient_id: int) -> list[CreditNoteRecord]:
@@ -231,9 +223,7 @@ class Corrections(Manager):
                 if existing is not None:
                     return existing
                 return corrections.transfer(
-                    tx.session,
-                    tx.actor,
-                    tx.currency(),
+                    tx,
                     locked[from_patient_id],
                     locked[to_patient_id],
                     minor,
@@ -257,9 +247,7 @@ class Corrections(Manager):
             locked = tx.lock_patients([row.from_patient_id, row.to_patient_id])
             tx.session.refresh(row)
             corrections.reverse_transfer(
-                tx.session,
-                tx.actor,
-                tx.currency(),
+                tx,
                 locked[row.from_patient_id],
                 locked[row.to_patient_id],
                 row,

@@ -83,9 +83,7 @@ class Interchange(Manager):
                         "Nothing to export: nothing is new or changed since the last export.",
                         code=Refusal.NOTHING_TO_SAVE,
                     )
-                export_id, final = accounting_export.save_export(
-                    tx.session, tx.actor, batch, day, parent
-                )
+                export_id, final = accounting_export.save_export(tx, batch, day, parent)
                 partial = final.with_name(final.name + ".part")
                 if final.exists() or partial.exists():
                     partial = None  # not ours: left as it is

@@ -138,9 +138,7 @@ class Invoices(Manager):
             invoice = tx.locked_invoice(invoice_id)
             patient = tx.session.get_one(Patient, invoice.patient_id)
             corrections.void_invoice(
-                tx.session,
-                tx.actor,
-                tx.currency(),
+                tx,
                 patient,
                 invoice,
                 reason,

@@ -198,9 +198,7 @@ class Payments(Manager):
                     raise ConcurrentChangeError(
                         "The clinic's currency changed; preview the payment again."
                     )
-                return payment_save.save(
-                    tx.session, tx.actor, patient, request, preview, request_id
-                )
+                return payment_save.save(tx, patient, request, preview, request_id)
         except IntegrityError as error:
             # Another save with the same request id committed first: that one is the payment.
             return self.store.replayed(RequestKind.PAYMENT, request_id, asked, error)
@@ -274,9 +272,7 @@ class Payments(Manager):
                 if existing is not None:
                     return existing
                 return corrections.refund(
-                    tx.session,
-                    tx.actor,
-                    currency,
+                    tx,
                     patient,
                     asked.amount,
                     method=method,

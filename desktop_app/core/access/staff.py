@@ -22,6 +22,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from ..domain.errors import BillingError, Refusal
+from ..domain.kinds import choose
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -182,15 +183,7 @@ def check_new_password(password: object, *, field: str | None = None) -> str:
 
 def role_of(value: Role | str) -> Role:
     """A role from its name; a BillingError (``bad_choice``) naming the roles otherwise."""
-    try:
-        return Role(value)
-    except ValueError:
-        names = ", ".join(r.value for r in Role)
-        raise BillingError(
-            f"Unknown role {value!r}; choose one of {names}.",
-            code=Refusal.BAD_CHOICE,
-            field="role",
-        ) from None
+    return choose(Role, value, "role", field="role")
 
 
 def hash_password(password: str) -> str:

@@ -9,6 +9,9 @@ quietly never true.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
+
+from .errors import BillingError, Refusal
 
 
 class InvoiceStatus(StrEnum):
@@ -78,3 +81,20 @@ class AuditAction(StrEnum):
     def of_import(cls, kind: str) -> AuditAction:
         """The action of importing a CSV file of ``kind`` (``"patients"``, ...)."""
         return cls(f"import {kind}")
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def choose(kind: type[_E], value: object, what: str, *, field: str | None = None) -> _E:
+    """``value`` as a member of ``kind`` (a member or its text), or a refusal (``bad_choice``,
+    about ``field``) naming the choices: "Unknown role 'boss'; choose one of administrator, ..."."""
+    try:
+        return kind(value)  # type: ignore[arg-type]  # anything else is refused below
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise BillingError(
+            f"Unknown {what} {value!r}; choose one of {choices}.",
+            code=Refusal.BAD_CHOICE,
+            field=field,
+        ) from None

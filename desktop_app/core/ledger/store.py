@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, Select, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -33,6 +33,8 @@ from ..domain.errors import BillingError, DatabaseBusyError, Refusal
 from . import idempotency
 from .guard import REQUIRED
 from .transaction import Transaction
+
+_T = TypeVar("_T")
 
 #: Who the audit log names for a clinic opened without signing in (scripts, maintenance).
 OWNER = "database owner"
@@ -59,6 +61,11 @@ class Store:
         """One read-only transaction (a consistent snapshot)."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    def fetch(self, read: Callable[[Session], _T]) -> _T:
+        """``read(session)`` in one read-only transaction: ``store.fetch(settings.letterhead)``."""
+        with self.read() as session:
+            return read(session)
 
     @contextmanager
     def write(

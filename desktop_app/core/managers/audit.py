@@ -26,14 +26,11 @@ class AuditTrail(Manager):
 
         For windowed lists: fetch the rows shown with :meth:`entries_by_ids`.
         """
-
-        with self.store.read() as session:
-            return audit_log.audit_entry_ids(session, filt, newest_first)
+        return self.store.fetch(lambda s: audit_log.audit_entry_ids(s, filt, newest_first))
 
     @requires(Permission.AUDIT)
     def entries_by_ids(self, entry_ids: Sequence[int]) -> list[AuditRecord]:
         """The audit entries with these ids, in the same order, with summaries in plain words."""
-
         with self.store.read() as session:
             checked = [check_id(entry_id, "audit entry") for entry_id in entry_ids]
             return audit_log.audit_entries_by_ids(session, checked, stored.currency(session))
@@ -41,20 +38,14 @@ class AuditTrail(Manager):
     @requires(Permission.AUDIT)
     def count(self, filt: AuditFilter | None = None) -> int:
         """How many audit entries match ``filt`` (all by default)."""
-
-        with self.store.read() as session:
-            return audit_log.audit_count(session, filt)
+        return self.store.fetch(lambda s: audit_log.audit_count(s, filt))
 
     @requires(Permission.AUDIT)
     def actions(self) -> list[str]:
         """Every action name in the audit log, alphabetically."""
-
-        with self.store.read() as session:
-            return audit_log.audit_actions(session)
+        return self.store.fetch(audit_log.audit_actions)
 
     @requires(Permission.AUDIT)
     def actors(self) -> list[str]:
         """Everyone who appears in the audit log, alphabetically."""
-
-        with self.store.read() as session:
-            return audit_log.audit_actors(session)
+        return self.store.fetch(audit_log.audit_actors)

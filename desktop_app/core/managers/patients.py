@@ -20,7 +20,7 @@ from ..domain.kinds import AuditAction, AuditEntity
 from ..domain.limits import MAX_NAME
 from ..domain.money import to_decimal
 from ..domain.records import CreditLot, CreditMovement, PatientRecord
-from ..domain.text import check_line
+from ..domain.text import required_line
 from ..ledger import audit, credit_trace, read_models
 from ..ledger import settings as stored
 from ..ledger.guard import check_id, reads_patient, requires
@@ -40,16 +40,7 @@ _PATIENT_WITH_CURRENCY = select(
 
 def clean_name(value: object, what: str) -> str:
     """A patient's first or last name (``what``): one line of 1 to :data:`MAX_NAME` characters."""
-    field = what.replace(" ", "_")
-    if not isinstance(value, str) or not value.strip():
-        raise BillingError(f"Enter the patient's {what}.", code=Refusal.MISSING, field=field)
-    if len(value) > MAX_NAME:
-        raise BillingError(
-            f"The {what} is longer than {MAX_NAME} characters.",
-            code=Refusal.TOO_LONG,
-            field=field,
-        )
-    return check_line(value.strip(), what, MAX_NAME)
+    return required_line(value, f"patient's {what}", MAX_NAME, field=what.replace(" ", "_"))
 
 
 class Patients(Manager):

@@ -12,10 +12,10 @@ from ..domain import letterhead as letterhead_rules
 from ..domain.allocation import AllocationMode
 from ..domain.currencies import normalize_currency
 from ..domain.errors import BillingError, Refusal
-from ..domain.kinds import AuditAction, AuditEntity
+from ..domain.kinds import AuditAction, AuditEntity, choose
 from ..domain.letterhead import Letterhead
 from ..domain.limits import MAX_NAME, MAX_PAYMENT_TYPE
-from ..domain.text import check_line
+from ..domain.text import check_line, required_line
 from ..ledger import settings as stored
 from ..ledger.guard import requires
 from ..ledger.transaction import Transaction
@@ -24,28 +24,12 @@ from .base import Manager
 
 def clean_clinic_name(name: object) -> str:
     """The clinic's name: one line of 1 to :data:`MAX_NAME` characters."""
-    if not isinstance(name, str) or not name.strip():
-        raise BillingError("Enter the clinic's name.", code=Refusal.MISSING, field="clinic_name")
-    if len(name) > MAX_NAME:
-        raise BillingError(
-            f"The clinic's name is longer than {MAX_NAME} characters.",
-            code=Refusal.TOO_LONG,
-            field="clinic_name",
-        )
-    return check_line(name.strip(), "clinic's name", MAX_NAME)
+    return required_line(name, "clinic's name", MAX_NAME, field="clinic_name")
 
 
 def clean_allocation_mode(mode: AllocationMode | str) -> AllocationMode:
     """``mode`` as an allocation mode, or a refusal listing the modes."""
-    try:
-        return AllocationMode(mode)
-    except ValueError:
-        choices = ", ".join(m.value for m in AllocationMode)
-        raise BillingError(
-            f"Unknown allocation mode {mode!r}; choose one of {choices}.",
-            code=Refusal.BAD_CHOICE,
-            field="allocation_mode",
-        ) from None
+    return choose(AllocationMode, mode, "allocation mode", field="allocation_mode")
 
 
 def clean_currency(code: str) -> str:
@@ -166,14 +150,12 @@ class Settings(Manager):
 
     def letterhead(self) -> Letterhead:
         """The clinic's name, address, contact line, tax number, footer and logo for printing."""
-        with self.store.read() as session:
-            return stored.letterhead(session)
+        return self.store.fetch(stored.letterhead)
 
     @property
     def allocation_mode(self) -> AllocationMode:
         """The clinic's automatic allocation mode (oldest first by default)."""
-        with self.store.read() as session:
-            return AllocationMode(stored.setting(session, "allocation_mode"))
+        return AllocationMode(self.store.fetch(lambda s: stored.setting(s, "allocation_mode")))
 
     @requires(Permission.SETTINGS)
     def set_allocation_mode(self, mode: AllocationMode | str) -> None:
@@ -183,14 +165,12 @@ class Settings(Manager):
     @property
     def currency(self) -> str:
         """The clinic's currency (ISO 4217)."""
-        with self.store.read() as session:
-            return stored.currency(session)
+        return self.store.fetch(stored.currency)
 
     @property
     def currency_can_change(self) -> bool:
         """False once any invoice or payment exists (their amounts are in the currency)."""
-        with self.store.read() as session:
-            return not stored.money_recorded(session)
+        return not self.store.fetch(stored.money_recorded)
 
     @requires(Permission.SETTINGS)
     def set_currency(self, code: str) -> None:
@@ -200,8 +180,7 @@ class Settings(Manager):
     @property
     def clinic_name(self) -> str:
         """The clinic's name, as printed on documents."""
-        with self.store.read() as session:
-            return stored.setting(session, "clinic_name")
+        return self.store.fetch(lambda s: stored.setting(s, "clinic_name"))
 
     @requires(Permission.SETTINGS)
     def set_clinic_name(self, name: str) -> None:
@@ -213,8 +192,7 @@ class Settings(Manager):
         query = select(PaymentType.name).order_by(PaymentType.position, PaymentType.id)
         if not include_inactive:
             query = query.where(PaymentType.active.is_(True))
-        with self.store.read() as session:
-            return list(session.scalars(query))
+        return self.store.fetch(lambda s: list(s.scalars(query)))
 
     @requires(Permission.SETTINGS)
     def add_payment_type(self, name: str) -> None:

@@ -81,31 +81,21 @@ class StaffAccounts(Manager):
                 # The same answer as a wrong password: the right password of a disabled account
                 # must not be confirmed to whoever typed it. The audit log says why.
                 why = {"disabled": True}
-            if why is not None:
-                audit.record(
-                    tx.session,
-                    actor=name,
-                    action=AuditAction.SIGN_IN_REFUSED,
-                    entity=AuditEntity.STAFF,
-                    entity_id=row.id,
-                    after=why,
-                )
-                failed = SignInError(refused)
-            else:
-                failed = None
+            if why is None:
                 row.failed_attempts, row.wait_until = 0, None
                 if staff_rules.needs_rehash(row.password_hash):
                     row.password_hash = staff_rules.hash_password(password)
-                audit.record(
-                    tx.session,
-                    actor=name,
-                    action=AuditAction.SIGN_IN,
-                    entity=AuditEntity.STAFF,
-                    entity_id=row.id,
-                )
-                member = staff_record(row)
-        if failed is not None:  # the count of wrong passwords is saved all the same
-            raise failed
+            audit.record(
+                tx.session,
+                actor=name,
+                action=AuditAction.SIGN_IN if why is None else AuditAction.SIGN_IN_REFUSED,
+                entity=AuditEntity.STAFF,
+                entity_id=row.id,
+                after=why,
+            )
+            member = staff_record(row)
+        if why is not None:  # the count of wrong passwords is saved all the same
+            raise SignInError(refused)
         return member
 
     @requires(Permission.STAFF)

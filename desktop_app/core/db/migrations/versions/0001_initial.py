@@ -3,10 +3,6 @@
 A new clinic starts with the payment types Cash, EFTPOS, Credit card, Bank transfer and Health fund,
 automatic allocation "oldest first", AUD, and an append-only audit log (edits and deletes refused by
 the database itself).
-
-Revision ID: 0001_initial
-Revises:
-Create Date: 2026-11-25 04:46:07.249961
 """
 
 import sqlalchemy as sa
@@ -14,8 +10,6 @@ from alembic import op
 
 revision = "0001_initial"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,10 +2,6 @@
 
 Invoices gain ``credited_minor``: the part of their credit notes that reduced what is owed, so the
 balance is ``total - paid - credited``. Credit notes are numbered from their own counter.
-
-Revision ID: 0002_credit_notes_transfers
-Revises: 0001_initial
-Create Date: 2026-11-25 07:20:00
 """
 
 import sqlalchemy as sa
@@ -13,8 +9,6 @@ from alembic import op
 
 revision = "0002_credit_notes_transfers"
 down_revision = "0001_initial"
-branch_labels = None
-depends_on = None
 
 _SETTLED = "credited_minor >= 0 AND paid_minor + credited_minor <= total_minor"
 

@@ -5,10 +5,6 @@ whom), so the same file imported again is recognised and changes nothing. Patien
 ``external_id`` (the id in the clinic's previous system, unique; the other import files refer to
 patients by it), and patients, invoices and payments created by an import carry the batch's id.
 Imported invoices keep their previous numbers in ``invoices.number`` (no new column).
-
-Revision ID: 0003_csv_import
-Revises: 0002_credit_notes_transfers
-Create Date: 2026-12-01 09:00:00
 """
 
 import sqlalchemy as sa
@@ -16,8 +12,6 @@ from alembic import op
 
 revision = "0003_csv_import"
 down_revision = "0002_credit_notes_transfers"
-branch_labels = None
-depends_on = None
 
 _TRACED = ("patients", "invoices", "payments")
 

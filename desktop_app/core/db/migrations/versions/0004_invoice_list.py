@@ -15,10 +15,6 @@ balance of an open invoice; a paid one owes 0 and a void one is shown with a bal
 The patient order uses the existing ``ix_patients_name`` and ``ix_invoices_patient_open``.
 
 On a clinic with a million invoices the upgrade takes a few seconds (building the indexes).
-
-Revision ID: 0004_invoice_list
-Revises: 0003_csv_import
-Create Date: 2026-12-01 12:00:00
 """
 
 import sqlalchemy as sa
@@ -26,8 +22,6 @@ from alembic import op
 
 revision = "0004_invoice_list"
 down_revision = "0003_csv_import"
-branch_labels = None
-depends_on = None
 
 OWED = "total_minor - paid_minor - credited_minor"
 INDEXES = {

@@ -3,10 +3,6 @@
 The list is ordered by name (case-insensitive: ``lower(last_name), lower(first_name), id``), by
 account credit or by outstanding balance, each either way. Each order gets an index the database
 reads in order (forwards or backwards) instead of sorting every patient.
-
-Revision ID: 0005_patient_list
-Revises: 0004_invoice_list
-Create Date: 2026-11-25 08:45:00
 """
 
 import sqlalchemy as sa
@@ -14,8 +10,6 @@ from alembic import op
 
 revision = "0005_patient_list"
 down_revision = "0004_invoice_list"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

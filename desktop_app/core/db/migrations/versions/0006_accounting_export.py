@@ -1,10 +1,6 @@
 """Accounting exports and what each one included, so the next export sends only what is new or
 changed; partial indexes on the few reversed payments and removed applications, so finding what
 changed since an export does not read every payment.
-
-Revision ID: 0006_accounting_export
-Revises: 0005_patient_list
-Create Date: 2026-11-25 13:40:00
 """
 
 import sqlalchemy as sa
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0006_accounting_export"
 down_revision = "0005_patient_list"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """Staff accounts (sign-in name, role, Argon2 password hash, wrong-password count) and the
 practitioner each patient sees.
-
-Revision ID: 0007_staff
-Revises: 0006_accounting_export
-Create Date: 2026-11-25 14:05:00
 """
 
 import sqlalchemy as sa
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0007_staff"
 down_revision = "0006_accounting_export"
-branch_labels = None
-depends_on = None
 
 _FK = "fk_patients_practitioner_id_staff"
 

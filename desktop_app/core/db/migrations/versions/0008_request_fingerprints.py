@@ -1,10 +1,6 @@
 """The fingerprint of each save request beside its request id (payments, refunds, credit notes,
 credit transfers), so the same request id sent with a different request is refused instead of
 quietly returning the first record.
-
-Revision ID: 0008_request_fingerprints
-Revises: 0007_staff
-Create Date: 2026-12-02 11:20:00
 """
 
 import sqlalchemy as sa
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "0008_request_fingerprints"
 down_revision = "0007_staff"
-branch_labels = None
-depends_on = None
 
 _TABLES = ("payments", "credit_notes", "credit_transfers")
 

@@ -82,3 +82,43 @@ def test_verify_reports_exactly_the_rulebooks_invariants():
     # verify.py's own docstring summarises the same list.
     docstring = source.split('"""', 2)[1]
     assert re.findall(r"^(I\d+) ", docstring, re.M) == documented
+
+
+def layout_modules(readme: str) -> set[str]:
+    """The core's modules the README's Layout lists, as paths under ``desktop_app/core``: a
+    folder line (``  ledger/``) opens a folder, its entries (``    store.py``) or the names on
+    the folder's own lines (``  db/  models.py, engine.py, ...``) are in it."""
+    layout = readme[readme.index("## Layout") :]
+    block = layout.split("```")[1]
+    core_lines = block[block.index("desktop_app/core/") :].splitlines()[1:]
+    end = next(i for i, line in enumerate(core_lines) if line and not line.startswith(" "))
+    listed: set[str] = set()
+    folder = ""
+    for line in core_lines[:end]:
+        entry = re.match(r"^  (\S+)", line)
+        inner = re.match(r"^    (\w+\.py)\b", line)
+        if entry and entry.group(1).endswith("/"):
+            folder = entry.group(1)
+            listed.update(folder + name for name in re.findall(r"\b(\w+\.py)\b", line))
+        elif entry:
+            folder = ""
+            listed.add(entry.group(1))
+        elif inner:
+            listed.add(folder + inner.group(1))
+        elif line.startswith(" " * 20) and folder:  # a folder line's continuation
+            listed.update(folder + name for name in re.findall(r"\b(\w+\.py)\b", line))
+    return listed
+
+
+def test_the_readme_layout_names_every_module_of_the_core():
+    """The README's Layout is the map of the core: a module added or moved is listed there, in
+    its folder, and nothing listed is gone."""
+    core = ROOT / "desktop_app" / "core"
+    modules = {
+        str(path.relative_to(core))
+        for path in core.rglob("*.py")
+        if path.name != "__init__.py" and "migrations" not in path.parts
+    }
+    listed = layout_modules((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert modules - listed == set(), "not in the README's Layout"
+    assert listed - modules == set(), "in the README's Layout but not in the core"

@@ -38,7 +38,7 @@ from .domain.allocation import AllocationMode
 from .ledger.store import OWNER, Store
 from .ledger.transaction import Transaction
 from .managers.audit import AuditTrail
-from .managers.base import delegate
+from .managers.base import delegate, relay
 from .managers.corrections import Corrections
 from .managers.interchange import Interchange
 from .managers.invoices import Invoices
@@ -198,25 +198,10 @@ class Clinic:
     add_payment_type = delegate("settings", Settings.add_payment_type)
     deactivate_payment_type = delegate("settings", Settings.deactivate_payment_type)
 
-    @property
-    def allocation_mode(self) -> AllocationMode:
-        """The clinic's automatic allocation mode (oldest first by default)."""
-        return self.settings.allocation_mode
-
-    @property
-    def currency(self) -> str:
-        """The clinic's currency (ISO 4217)."""
-        return self.settings.currency
-
-    @property
-    def currency_can_change(self) -> bool:
-        """False once any invoice or payment exists (their amounts are in the currency)."""
-        return self.settings.currency_can_change
-
-    @property
-    def clinic_name(self) -> str:
-        """The clinic's name, as printed on documents."""
-        return self.settings.clinic_name
+    allocation_mode: relay[AllocationMode] = relay("settings", "allocation_mode")
+    currency: relay[str] = relay("settings", "currency")
+    currency_can_change: relay[bool] = relay("settings", "currency_can_change")
+    clinic_name: relay[str] = relay("settings", "clinic_name")
 
     summary = delegate("reports", Reports.summary)
     aged_receivables = delegate("reports", Reports.aged_receivables)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from ..db.models import (
     PaymentType,
 )
 from ..domain.allocation import OpenInvoice
+from ..domain.errors import NotFoundError
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
 from ..domain.records import (
@@ -38,6 +39,8 @@ from ..domain.records import (
     TransferRecord,
 )
 from .credit_trace import Lot
+
+_Row = TypeVar("_Row")
 
 _OPEN_INVOICES = (
     select(
@@ -255,3 +258,11 @@ def credit_lot_record(lot: Lot, currency: str) -> CreditLot:
             if minor  # a use since undone (its credit came back) no longer counts
         ),
     )
+
+
+def one(session: Session, model: type[_Row], record_id: int, what: str) -> _Row:
+    """The ``model`` row ``record_id``, or NotFoundError naming it ("There is no payment 7.")."""
+    row = session.get(model, record_id)
+    if row is None:
+        raise NotFoundError(f"There is no {what} {record_id}.")
+    return row

@@ -103,3 +103,24 @@ class delegate(Generic[_P, _R]):  # noqa: N801 (used like a decorator, as ``prop
             return self
         bound: Callable[_P, _R] = getattr(getattr(obj, self.manager), self.method)
         return bound
+
+
+class relay(Generic[_R]):  # noqa: N801 (used like ``property``)
+    """A facade property that is a manager's: ``currency: relay[str] = relay("settings",
+    "currency")`` makes ``clinic.currency`` read ``clinic.settings.currency``."""
+
+    def __init__(self, manager: str, name: str) -> None:
+        self.manager = manager
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _R: ...
+
+    def __get__(self, obj: object, owner: type | None = None) -> Self | _R:
+        if obj is None:
+            return self
+        value: _R = getattr(getattr(obj, self.manager), self.name)
+        return value

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from ..access.staff import Permission
 from ..db.models import Counter, Invoice, InvoiceLine, Patient
 from ..domain import dates
-from ..domain.errors import NotFoundError
 from ..domain.invoicing import parse_lines
 from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus
 from ..domain.records import InvoiceRecord
@@ -107,9 +106,7 @@ class Invoices(Manager):
     def get(self, invoice_id: int) -> InvoiceRecord:
         """One invoice with its lines, total, paid, balance and status."""
         with self.store.read() as session:
-            row = session.get(Invoice, invoice_id)
-            if row is None:
-                raise NotFoundError(f"There is no invoice {invoice_id}.")
+            row = read_models.one(session, Invoice, invoice_id, "invoice")
             lines = read_models.lines_by_invoice(session, [row.id]).get(row.id, [])
             return read_models.invoice_record(row, lines, stored.currency(session))
 

@@ -207,9 +207,7 @@ class Payments(Manager):
     def get(self, payment_id: int) -> PaymentRecord:
         """One payment or refund: total, money and credit applied, sources and invoices paid."""
         with self.store.read() as session:
-            row = session.get(Payment, payment_id)
-            if row is None:
-                raise NotFoundError(f"There is no payment {payment_id}.")
+            row = read_models.one(session, Payment, payment_id, "payment")
             return read_models.payment_records(session, [row], stored.currency(session))[0]
 
     @reads_patient

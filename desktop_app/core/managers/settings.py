@@ -233,14 +233,19 @@ class Settings(Manager):
                     code=Refusal.NOT_FOUND,
                     field="payment_types",
                 )
-            row.active = False
-            tx.audit(
-                action=AuditAction.DEACTIVATE_PAYMENT_TYPE,
-                entity=AuditEntity.PAYMENT_TYPE,
-                entity_id=row.id,
-                before={"active": True},
-                after={"active": False},
-            )
+            _retire(tx, row, AuditAction.DEACTIVATE_PAYMENT_TYPE)
+
+
+def _retire(tx: Transaction, row: PaymentType, action: AuditAction) -> None:
+    """Take a payment type off new payments (saved payments keep it), audited as ``action``."""
+    row.active = False
+    tx.audit(
+        action=action,
+        entity=AuditEntity.PAYMENT_TYPE,
+        entity_id=row.id,
+        before={"active": True},
+        after={"active": False},
+    )
 
 
 def _change_payment_types(tx: Transaction, names: list[str]) -> None:
@@ -249,14 +254,7 @@ def _change_payment_types(tx: Transaction, names: list[str]) -> None:
     wanted = {name.lower() for name in names}
     for key, row in existing.items():
         if row.active and key not in wanted:
-            row.active = False
-            tx.audit(
-                action=AuditAction.RETIRE_PAYMENT_TYPE,
-                entity=AuditEntity.PAYMENT_TYPE,
-                entity_id=row.id,
-                before={"active": True},
-                after={"active": False},
-            )
+            _retire(tx, row, AuditAction.RETIRE_PAYMENT_TYPE)
     for position, name in enumerate(names):
         kept = existing.get(name.lower())
         if kept is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import URL, make_url
 
-from ..domain.errors import BillingError, Refusal
+from ..domain.errors import BillingError, Refusal, bad_file
 
 SERVICE = "Clinic Ledger"
 
@@ -73,8 +73,7 @@ def remember_password(url_text: str, password: str) -> str:
     try:
         keyring.set_password(SERVICE, key, password)
     except KeyringError as exc:
-        raise BillingError(
+        raise bad_file(
             f"This computer's keychain could not store the password: {exc}",
-            code=Refusal.BAD_FILE,
         ) from None
     return key

@@ -74,6 +74,12 @@ class BillingError(ValueError):
         self.field = field
 
 
+def bad_file(message: str, *, field: str | None = None) -> BillingError:
+    """The refusal of a file or folder that cannot be read or written, or is not the kind asked
+    for (``bad_file``); ``field`` is the input that named it."""
+    return BillingError(message, code=Refusal.BAD_FILE, field=field)
+
+
 class ConcurrentChangeError(BillingError):
     """The patient's credit or an invoice changed since the preview (another workstation saved).
 

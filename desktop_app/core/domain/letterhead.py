@@ -13,7 +13,7 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 
-from .errors import BillingError, Refusal
+from .errors import BillingError, Refusal, bad_file
 from .text import check_line, check_text
 
 MAX_ADDRESS = 500
@@ -78,9 +78,8 @@ def clean_text_setting(key: str, value: object) -> str:
 def clean_logo(data: object) -> bytes:
     """The logo's bytes, checked: PNG or JPEG, at most :data:`MAX_LOGO_BYTES` (empty clears it)."""
     if not isinstance(data, bytes | bytearray):
-        raise BillingError(
+        raise bad_file(
             "The logo must be the bytes of an image file.",
-            code=Refusal.BAD_FILE,
             field=LOGO_SETTING,
         )
     data = bytes(data)

@@ -36,7 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ..domain.errors import BillingError, DatabaseBusyError, Refusal
+from ..domain.errors import BillingError, DatabaseBusyError, Refusal, bad_file
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -195,22 +195,19 @@ def sqlite_database_path(clinic_or_url: OpenClinic | str) -> Path:
     try:
         url = make_url(text)
     except ArgumentError:
-        raise BillingError(
+        raise bad_file(
             f"{text!r} is not a database address: use sqlite:///path/to/clinic.db.",
-            code=Refusal.BAD_FILE,
         ) from None
     backend = url.get_backend_name()
     if backend == "postgresql":
         raise ServerBackupError(postgres_backup_guidance(text))
     if backend != "sqlite":
-        raise BillingError(
+        raise bad_file(
             f"Unsupported database {backend!r}: use a SQLite file or a postgresql+psycopg:// URL.",
-            code=Refusal.BAD_FILE,
         )
     if url.database in (None, "", ":memory:"):
-        raise BillingError(
+        raise bad_file(
             "Clinic Ledger needs a database file, not an in-memory database.",
-            code=Refusal.BAD_FILE,
         )
     return Path(url.database).expanduser().resolve()
 
@@ -252,15 +249,13 @@ def backup_database(clinic_or_url: OpenClinic | str, destination: Path | str) ->
         target = target / suggested_backup_name(source)
     target = target.resolve()
     if _is_live_file(target, source):
-        raise BillingError(
+        raise bad_file(
             f"{target} is the clinic's own database: choose another name or folder for the backup.",
-            code=Refusal.BAD_FILE,
             field="destination",
         )
     if not target.parent.is_dir():
-        raise BillingError(
+        raise bad_file(
             f"The folder {target.parent} does not exist: choose another place for the backup.",
-            code=Refusal.BAD_FILE,
             field="destination",
         )
     try:
@@ -268,9 +263,8 @@ def backup_database(clinic_or_url: OpenClinic | str, destination: Path | str) ->
             try:
                 _copy_with_backup_api(source, partial)
             except (sqlite3.Error, OSError) as exc:
-                raise BillingError(
+                raise bad_file(
                     f"The backup to {target} failed ({exc}); nothing was saved under that name.",
-                    code=Refusal.BAD_FILE,
                     field="destination",
                 ) from exc
             integrity, patients, invoices = _check_copy(partial, what=f"The database {source}")
@@ -282,10 +276,9 @@ def backup_database(clinic_or_url: OpenClinic | str, destination: Path | str) ->
                 problems = [f"The copy {exc.differences()}."]
             _publish(partial, target)
     except OSError as exc:
-        raise BillingError(
+        raise bad_file(
             f"The backup could not be written to {target} ({exc.strerror or exc}): "
             "choose another place. Nothing was saved under that name.",
-            code=Refusal.BAD_FILE,
             field="destination",
         ) from exc
     return BackupResult(
@@ -318,9 +311,8 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
             f"There is no backup file at {backup}.", code=Refusal.BAD_FILE, field="backup_path"
         )
     if _is_live_file(backup, database):
-        raise BillingError(
+        raise bad_file(
             f"{backup} is the clinic's current database, not a backup of it.",
-            code=Refusal.BAD_FILE,
             field="backup_path",
         )
     # The private copy lives next to the database (same disk), or in the temporary folder when
@@ -331,18 +323,16 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
         try:
             shutil.copyfile(backup, checked)
         except OSError as exc:
-            raise BillingError(
+            raise bad_file(
                 f"The backup {backup} could not be read ({exc}).",
-                code=Refusal.BAD_FILE,
                 field="backup_path",
             ) from exc
         _check_header(checked, backup)
         integrity, _, _ = _check_copy(checked, what=f"The file {backup}")
         if integrity != "ok":
-            raise BillingError(
+            raise bad_file(
                 f"The backup {backup} is damaged ({integrity}), so it was not restored. "
                 "Nothing was changed; choose an earlier backup.",
-                code=Refusal.BAD_FILE,
                 field="backup_path",
             )
         # Opening the copy as a clinic also brings an older backup to this version's schema, and
@@ -358,10 +348,9 @@ def restore_database(backup_path: Path | str, target_url: str) -> RestoreResult:
             ) from None
         if problems:
             listed = "\n".join(f"  - {problem}" for problem in problems)
-            raise BillingError(
+            raise bad_file(
                 f"The backup {backup} fails the ledger check, so it was not restored. Nothing was "
                 f"changed; choose another backup.\n{listed}",
-                code=Refusal.BAD_FILE,
                 field="backup_path",
             )
         _, patients, invoices = _check_copy(checked, what=f"The file {backup}")
@@ -449,16 +438,14 @@ def _check_header(path: Path, shown: Path) -> None:
     with path.open("rb") as file:
         header = file.read(100)
     if len(header) == 0:
-        raise BillingError(
+        raise bad_file(
             f"The file {shown} is empty: it is not a Clinic Ledger backup. Nothing was changed.",
-            code=Refusal.BAD_FILE,
             field="backup_path",
         )
     if not header.startswith(_SQLITE_HEADER):
-        raise BillingError(
+        raise bad_file(
             f"The file {shown} is not a database file, so it is not a Clinic Ledger backup. "
             "Nothing was changed.",
-            code=Refusal.BAD_FILE,
             field="backup_path",
         )
     page_size = int.from_bytes(header[16:18], "big")
@@ -467,10 +454,9 @@ def _check_header(path: Path, shown: Path) -> None:
     # The page count in the header is reliable when its change counter and version match.
     counted = header[24:28] == header[92:96] and pages > 0
     if len(header) < 100 or (counted and path.stat().st_size < page_size * pages):
-        raise BillingError(
+        raise bad_file(
             f"The file {shown} is incomplete (it was cut short), so it was not restored. "
             "Nothing was changed; choose another backup.",
-            code=Refusal.BAD_FILE,
             field="backup_path",
         )
 
@@ -498,10 +484,9 @@ def _check_copy(path: Path, *, what: str) -> tuple[str, int, int]:
             invoices = int(conn.execute("SELECT count(*) FROM invoices").fetchone()[0])
             return integrity, patients, invoices
     except sqlite3.DatabaseError as exc:
-        raise BillingError(
+        raise bad_file(
             f"{what} is damaged or not a complete database ({exc}), so it cannot be used. "
             "Nothing was changed.",
-            code=Refusal.BAD_FILE,
         ) from exc
 
 

@@ -50,7 +50,7 @@ from ..db.models import (
     Setting,
 )
 from ..domain.currencies import MINOR_UNITS
-from ..domain.errors import BillingError, Refusal
+from ..domain.errors import BillingError, Refusal, bad_file
 from ..domain.kinds import InvoiceStatus
 from .door import LedgerDoor
 from .spreadsheet_text import safe_text
@@ -477,15 +477,13 @@ def export_csv(
         )
     target = Path(destination)
     if target.is_dir():
-        raise BillingError(
+        raise bad_file(
             f"{target} is a folder; choose a file name for the export.",
-            code=Refusal.BAD_FILE,
             field="destination",
         )
     if not target.parent.is_dir():
-        raise BillingError(
+        raise bad_file(
             f"There is no folder {target.parent} to export into.",
-            code=Refusal.BAD_FILE,
             field="destination",
         )
     try:
@@ -493,9 +491,8 @@ def export_csv(
             prefix=f".{target.name}.", suffix=".part", dir=target.parent
         )
     except OSError as exc:
-        raise BillingError(
+        raise bad_file(
             f"The export could not be written to {target}: {exc}",
-            code=Refusal.BAD_FILE,
             field="destination",
         ) from exc
     written = 0
@@ -515,10 +512,9 @@ def export_csv(
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        raise BillingError(
+        raise bad_file(
             f"The export could not be written to {target} ({exc.strerror or exc}); "
             "no file was written.",
-            code=Refusal.BAD_FILE,
             field="destination",
         ) from exc
     except BaseException:

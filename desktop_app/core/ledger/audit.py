@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,16 +66,17 @@ def _dump(value: dict[str, Any] | None) -> str | None:
     return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
 
 
-def record(
-    session: Session,
-    *,
-    actor: str,
-    action: AuditAction,
-    entity: AuditEntity,
-    entity_id: int | None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> None:
+class Entry(TypedDict):
+    """What one audit entry says, by keyword (``record(session, actor=..., **entry)``)."""
+
+    action: AuditAction
+    entity: AuditEntity
+    entity_id: int | None
+    before: NotRequired[dict[str, Any] | None]
+    after: NotRequired[dict[str, Any] | None]
+
+
+def record(session: Session, *, actor: str, **entry: Unpack[Entry]) -> None:
     """Add one audit entry to the current transaction (it commits or rolls back with the change).
 
     Keyword-only: seven values of which four are text would otherwise be easy to swap unseen.
@@ -84,10 +85,10 @@ def record(
         AuditEntry(
             at=moment(session),
             actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=_dump(before),
-            after=_dump(after),
+            action=entry["action"],
+            entity=entry["entity"],
+            entity_id=entry["entity_id"],
+            before=_dump(entry.get("before")),
+            after=_dump(entry.get("after")),
         )
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from ..access.staff import StaffMember
 from ..db.models import Invoice, Patient, Setting
 from ..domain.errors import NotFoundError
-from ..domain.kinds import AuditAction, AuditEntity
 from . import audit, idempotency
 from .guard import check_id
 
@@ -93,25 +92,10 @@ class Transaction:
         invoice: Invoice = self.locked_record(Invoice, invoice_id, "invoice")
         return invoice
 
-    def audit(
-        self,
-        *,
-        action: AuditAction,
-        entity: AuditEntity,
-        entity_id: int | None,
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
-    ) -> None:
-        """Write one audit entry in this transaction, in the acting staff member's name."""
-        audit.record(
-            self.session,
-            actor=self.actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-        )
+    def audit(self, **entry: Unpack[audit.Entry]) -> None:
+        """Write one audit entry in this transaction, in the acting staff member's name
+        (``action``, ``entity``, ``entity_id``, and ``before``/``after`` where there are any)."""
+        audit.record(self.session, actor=self.actor, **entry)
 
     def idempotent(
         self,

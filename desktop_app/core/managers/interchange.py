@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ..access.staff import Permission
-from ..domain.errors import BillingError, Refusal
+from ..domain.errors import BillingError, Refusal, bad_file
 from ..interchange import accounting_export
 from ..interchange import accounting_mapping as mapping_rules
 from ..interchange.backup import BackupResult, RestoreResult, backup_database, restore_database
@@ -98,9 +98,8 @@ class Interchange(Manager):
                     # place (a failed commit removes the folder again, below).
                     partial.replace(final)
                 except OSError as exc:
-                    raise BillingError(
+                    raise bad_file(
                         f"The export could not be written to {parent}: {exc.strerror}.",
-                        code=Refusal.BAD_FILE,
                         field="folder",
                     ) from None
                 renamed = final

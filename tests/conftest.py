@@ -96,9 +96,10 @@ def pg_databases() -> Iterator[PgDatabases]:
     try:
         yield databases
     finally:
-        databases.drop_all()
         if cluster is not None:
-            cluster.stop()
+            cluster.stop()  # the whole throwaway server goes, its databases with it
+        else:
+            databases.drop_all()  # a server of the developer's: leave it as it was
 
 
 @pytest.fixture(scope="session")
@@ -138,3 +139,23 @@ def clinic(db_url: str) -> Iterator[Clinic]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with a small memory cost, so making accounts and signing in take milliseconds
+    (the app's own settings are checked in tests/db/test_staff.py)."""
+    from argon2 import PasswordHasher
+
+    from desktop_app.core.access import staff as staff_rules
+
+    monkeypatch.setattr(staff_rules, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@pytest.fixture
+def team(clinic: Clinic, quick_hashes: None) -> dict[str, Clinic]:
+    """An administrator, a bookkeeper, a receptionist and a practitioner, each signed in, and the
+    clinic itself as ``"owner"`` (:func:`tests.helpers.staff_team`)."""
+    from tests.helpers import staff_team
+
+    return staff_team(clinic)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import text
 
-from desktop_app.core import Clinic
+from desktop_app.core import Clinic, Role
 from desktop_app.core.db.models import Base
 
 
@@ -25,3 +26,47 @@ def snapshot(clinic: Clinic) -> dict[str, list[tuple[Any, ...]]]:
             tuple(r) for r in conn.execute(text("SELECT version_num FROM alembic_version"))
         ]
     return result
+
+
+# -- a team of staff -----------------------------------------------------------------------------
+
+#: The password of every staff account the tests make (long enough for the password rules).
+STAFF_PASSWORD = "correct horse 1"
+
+#: Each role's member in a test team: (sign-in name, full name).
+STAFF: dict[Role, tuple[str, str]] = {
+    Role.ADMINISTRATOR: ("admin", "Alex Admin"),
+    Role.BOOKKEEPER: ("books", "Bo Books"),
+    Role.RECEPTIONIST: ("desk", "Dee Desk"),
+    Role.PRACTITIONER: ("physio", "Phil Physio"),
+}
+
+
+def staff_team(
+    clinic: Clinic, roles: Iterable[Role | str] = tuple(Role), *, sign_in: bool = True
+) -> dict[str, Clinic]:
+    """One staff account per role in ``roles`` on ``clinic`` (named as in :data:`STAFF`, each
+    with :data:`STAFF_PASSWORD`), the administrator first: a clinic's first account must be one.
+
+    Returns ``{"owner": clinic, role: that member signed in, ...}``, keyed by the role's value
+    (``"administrator"``, ``"receptionist"``...). With ``sign_in=False`` the accounts are only
+    made: the administrator signs in only to add the others, and the result holds just the
+    clinics that were signed in. Password hashing is slow (argon2): ask only for the roles a test
+    uses, and see the ``quick_hashes`` fixture.
+    """
+    wanted = [Role(role) for role in roles]
+    if Role.ADMINISTRATOR not in wanted:
+        raise ValueError("a team starts with its administrator: include Role.ADMINISTRATOR")
+    others = [role for role in dict.fromkeys(wanted) if role is not Role.ADMINISTRATOR]
+    team = {"owner": clinic}
+    username, full_name = STAFF[Role.ADMINISTRATOR]
+    clinic.add_staff(username, full_name, Role.ADMINISTRATOR, STAFF_PASSWORD)
+    if not others and not sign_in:
+        return team
+    admin = team[Role.ADMINISTRATOR.value] = clinic.sign_in(username, STAFF_PASSWORD)
+    for role in others:
+        admin.add_staff(*STAFF[role], role, STAFF_PASSWORD)
+    if sign_in:
+        for role in others:
+            team[role.value] = clinic.sign_in(STAFF[role][0], STAFF_PASSWORD)
+    return team

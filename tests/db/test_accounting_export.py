@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core import BillingError, Clinic
+from desktop_app.core import BillingError, Clinic, Refusal
 from desktop_app.core.db.models import InvoiceLine
 from desktop_app.core.interchange.accounting_batch import FILES, INVOICE_COLUMNS
 from desktop_app.core.interchange.accounting_build import split_credit
@@ -128,8 +128,9 @@ def test_exporting_again_sends_only_what_is_new_or_changed(clinic, ledger, tmp_p
     totals = Totals()
     first = clinic.export_accounting(tmp_path)
     totals.add(first.folder)
-    with pytest.raises(BillingError, match="Nothing to export"):
+    with pytest.raises(BillingError) as refused:
         clinic.export_accounting(tmp_path)
+    assert refused.value.code == Refusal.NOTHING_TO_SAVE
     assert clinic.preview_accounting_export().is_empty
     # Since: the payment reversed, invoice 1 reopened and voided, the credit note reversed, a new
     # invoice, and one voided before it was ever exported.
@@ -169,15 +170,18 @@ def test_records_after_the_last_day_wait_for_a_later_export(clinic, ledger, tmp_
 def test_bad_mapping_and_places_are_refused_with_nothing_saved(clinic, ledger, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("exports")
     mapping = clinic.accounting_mapping()
-    with pytest.raises(BillingError, match="account code"):
+    with pytest.raises(BillingError) as refused:
         clinic.set_accounting_mapping(replace(mapping, sales_account="4000; DROP"))
-    with pytest.raises(BillingError, match="different number prefixes"):
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_TEXT, "sales_account")
+    with pytest.raises(BillingError) as refused:
         clinic.set_accounting_mapping(replace(mapping, credit_note_prefix="INV-"))
+    assert (refused.value.code, refused.value.field) == (Refusal.DUPLICATE, "credit_note_prefix")
     assert clinic.accounting_mapping() == mapping
     # An invoice taxed at a rate with no Xero tax rate: the export says which, writes nothing.
     clinic.create_invoice(ledger["ada"], [("Import item", "10", 1, "12.5")])
-    with pytest.raises(BillingError, match=r"12\.5%"):
+    with pytest.raises(BillingError, match=r"12\.5%") as refused:
         clinic.export_accounting(tmp_path)
+    assert (refused.value.code, refused.value.field) == (Refusal.MISSING, "tax_types")
     assert not list(tmp_path.iterdir()) and clinic.accounting_exports() == []
     clinic.set_accounting_mapping(
         replace(mapping, tax_types={**mapping.tax_types, 1250: "Import tax"}, sales_account="4-100")
@@ -186,10 +190,12 @@ def test_bad_mapping_and_places_are_refused_with_nothing_saved(clinic, ledger, t
     rows = read(result.folder, "invoices")
     assert {r["*AccountCode"] for r in rows} == {"4-100"}
     assert any(r["*TaxType"] == "Import tax" for r in rows)
-    with pytest.raises(BillingError, match="does not exist"):
+    with pytest.raises(BillingError) as refused:
         clinic.export_accounting(tmp_path / "missing")
-    with pytest.raises(BillingError, match="in the future"):
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "folder")
+    with pytest.raises(BillingError) as refused:
         clinic.preview_accounting_export(TODAY + timedelta(days=1))
+    assert refused.value.code == Refusal.FUTURE_DATE
 
 
 def test_a_folder_that_cannot_be_written_saves_no_export(
@@ -204,8 +210,9 @@ def test_a_folder_that_cannot_be_written_saves_no_export(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(accounting_export, "write_files", fail)
-    with pytest.raises(BillingError, match="could not be written"):
+    with pytest.raises(BillingError) as refused:
         clinic.export_accounting(tmp_path)
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "folder")
     assert not list(tmp_path.iterdir())
     assert clinic.accounting_exports() == []
     assert not clinic.preview_accounting_export().is_empty
@@ -349,8 +356,9 @@ def test_an_export_whose_folder_cannot_be_put_in_place_saves_nothing(
         return real(self, target)
 
     monkeypatch.setattr(Path, "replace", refuse)
-    with pytest.raises(BillingError, match="could not be written"):
+    with pytest.raises(BillingError) as refused:
         clinic.export_accounting(tmp_path)
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "folder")
     assert not list(tmp_path.iterdir()) and clinic.accounting_exports() == []
     monkeypatch.setattr(Path, "replace", real)
     written = clinic.export_accounting(tmp_path)

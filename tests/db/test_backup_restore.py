@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from desktop_app.core import BillingError, Clinic, DatabaseBusyError
+from desktop_app.core import BillingError, Clinic, DatabaseBusyError, Refusal
 from desktop_app.core.db.engine import make_engine
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS
 from desktop_app.core.interchange import backup as backup_module
@@ -221,20 +221,20 @@ def _corrupt_page(path: Path, good: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("make", "reason"),
+    ("make", "code"),
     [
-        (_text_file, "is not a database file"),
-        (_empty_file, "is empty"),
-        (_truncated, "cut short"),
-        (_cut_header, "cut short"),
-        (_foreign, "database of another program"),
-        (_other_alembic_program, "database of another program"),
-        (_newer_schema, "newer version of Clinic Ledger"),
-        (_ledger_that_fails_verify, "fails the ledger check"),
-        (_corrupt_page, "damaged"),
+        (_text_file, Refusal.BAD_FILE),
+        (_empty_file, Refusal.BAD_FILE),
+        (_truncated, Refusal.BAD_FILE),
+        (_cut_header, Refusal.BAD_FILE),
+        (_foreign, Refusal.FOREIGN_SCHEMA),
+        (_other_alembic_program, Refusal.FOREIGN_SCHEMA),
+        (_newer_schema, Refusal.FOREIGN_SCHEMA),
+        (_ledger_that_fails_verify, Refusal.BAD_FILE),
+        (_corrupt_page, Refusal.BAD_FILE),
     ],
 )
-def test_restore_refuses_a_bad_backup_and_changes_nothing(new_sqlite_url, tmp_path, make, reason):
+def test_restore_refuses_a_bad_backup_and_changes_nothing(new_sqlite_url, tmp_path, make, code):
     url = new_sqlite_url()
     with Clinic.open(url) as clinic:
         some_ledger(clinic)
@@ -247,9 +247,10 @@ def test_restore_refuses_a_bad_backup_and_changes_nothing(new_sqlite_url, tmp_pa
     bytes_before, files_before = digest(live), sorted(p.name for p in live.parent.iterdir())
     bad_before = digest(bad)
 
-    with pytest.raises(BillingError, match=reason) as refused:
+    with pytest.raises(BillingError) as refused:
         restore_database(bad, url)
 
+    assert refused.value.code == code
     assert "Nothing was changed" in str(refused.value) or "not restored" in str(refused.value)
     assert digest(live) == bytes_before
     assert sorted(p.name for p in live.parent.iterdir()) == files_before  # no copy, no leftovers
@@ -260,10 +261,12 @@ def test_restore_refuses_a_bad_backup_and_changes_nothing(new_sqlite_url, tmp_pa
 
 def test_restore_refuses_the_live_database_and_a_missing_file(new_sqlite_url, tmp_path):
     url = new_sqlite_url()
-    with pytest.raises(BillingError, match="current database, not a backup"):
+    with pytest.raises(BillingError) as refused:
         restore_database(sqlite_file(url), url)
-    with pytest.raises(BillingError, match="There is no backup file"):
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "backup_path")
+    with pytest.raises(BillingError) as refused:
         restore_database(tmp_path / "nowhere.db", url)
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "backup_path")
 
 
 def test_restore_waits_for_a_busy_database_then_changes_nothing(
@@ -280,8 +283,9 @@ def test_restore_waits_for_a_busy_database_then_changes_nothing(
     files_before = sorted(p.name for p in live.parent.iterdir())
     with closing(sqlite3.connect(live, isolation_level=None)) as other_desk:
         other_desk.execute("BEGIN IMMEDIATE")  # another window in the middle of a save
-        with pytest.raises(DatabaseBusyError, match="busy"):
+        with pytest.raises(DatabaseBusyError) as refused:
             restore_database(backup, url)
+        assert refused.value.code == Refusal.DATABASE_BUSY
         other_desk.execute("ROLLBACK")
     assert sorted(p.name for p in live.parent.iterdir()) == files_before
     with Clinic.open(url) as clinic:
@@ -323,11 +327,13 @@ def test_backup_refuses_to_overwrite_the_live_database(new_sqlite_url, tmp_path)
             Path(f"{live}-wal"),
             live.parent / ".." / live.parent.name / live.name,
         ):
-            with pytest.raises(BillingError, match="clinic's own database"):
+            with pytest.raises(BillingError) as refused:
                 backup_database(clinic, target)
+            assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "destination")
         assert names(clinic) == ["Ada Lovelace"] and clinic.verify() == []
-        with pytest.raises(BillingError, match="does not exist"):
+        with pytest.raises(BillingError) as refused:
             backup_database(clinic, tmp_path / "no such folder" / "b.db")
+        assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "destination")
 
 
 def test_a_failed_backup_leaves_no_file_and_keeps_an_older_backup(new_sqlite_url, tmp_path):
@@ -337,12 +343,14 @@ def test_a_failed_backup_leaves_no_file_and_keeps_an_older_backup(new_sqlite_url
     out.mkdir()
     older = out / "backup.db"
     older.write_bytes(b"yesterday's backup")
-    with pytest.raises(BillingError, match="another program"):
+    with pytest.raises(BillingError) as refused:
         backup_database(f"sqlite:///{foreign}", older)
+    assert refused.value.code == Refusal.FOREIGN_SCHEMA
     assert older.read_bytes() == b"yesterday's backup"
     assert [p.name for p in out.iterdir()] == ["backup.db"]  # no partial file left behind
-    with pytest.raises(BillingError, match="no clinic database"):
+    with pytest.raises(BillingError) as refused:
         backup_database(f"sqlite:///{tmp_path / 'missing.db'}", out)
+    assert refused.value.code == Refusal.BAD_FILE
     assert not (tmp_path / "missing.db").exists()  # looking did not create it
 
 
@@ -383,8 +391,9 @@ def test_guidance_never_shows_the_password():
     with pytest.raises(ServerBackupError) as refused:
         sqlite_database_path("postgresql+psycopg://clinic:s3cret@db.local/clinic")
     assert "s3cret" not in str(refused.value)
-    with pytest.raises(BillingError, match="Unsupported database"):
+    with pytest.raises(BillingError) as refused:
         sqlite_database_path("mysql://nowhere/clinic")
+    assert refused.value.code == Refusal.BAD_FILE
 
 
 def test_a_backup_with_another_page_size_restores_into_the_wal_database(new_sqlite_url, tmp_path):

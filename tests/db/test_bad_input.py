@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from desktop_app.core import BillingError, Clinic
-from tests.helpers import snapshot
+from desktop_app.core import BillingError, Clinic, NotFoundError, Refusal
+from tests.helpers import STAFF_PASSWORD, snapshot
 
 
 @pytest.fixture
@@ -44,161 +44,166 @@ def preview_and_save(clinic, pid, **kwargs):
 
 
 CASES = [
-    # (name, call(clinic, ids), message fragment)
+    # (name, call(clinic, ids), the refusal's code)
     (
         "malformed source",
         lambda c, i: preview_and_save(c, i["pid"], sources={"Cash": "12,34"}),
-        "not an amount",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "negative source",
         lambda c, i: preview_and_save(c, i["pid"], sources={"Cash": "-5"}),
-        "cannot be negative",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "NaN source",
         lambda c, i: preview_and_save(c, i["pid"], sources={"Cash": "NaN"}),
-        "not a number",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "infinite source",
         lambda c, i: preview_and_save(c, i["pid"], sources={"EFTPOS": "inf"}),
-        "not a number",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "too precise source",
         lambda c, i: preview_and_save(c, i["pid"], sources={"Cash": "10.005"}),
-        "more than 2 decimals",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "huge source",
         lambda c, i: preview_and_save(c, i["pid"], sources={"Cash": "1e30"}),
-        "not an amount",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "huge plain source",
         lambda c, i: preview_and_save(c, i["pid"], sources={"Cash": "10000000000"}),
-        "above the limit",
+        Refusal.AMOUNT_TOO_LARGE,
     ),
-    ("float source", lambda c, i: preview_and_save(c, i["pid"], sources={"Cash": 10.0}), "exact"),
+    (
+        "float source",
+        lambda c, i: preview_and_save(c, i["pid"], sources={"Cash": 10.0}),
+        Refusal.BAD_AMOUNT,
+    ),
     (
         "unknown payment type",
         lambda c, i: preview_and_save(c, i["pid"], sources={"Bitcoin": "5"}),
-        "not a payment type",
+        Refusal.BAD_CHOICE,
     ),
     (
         "malformed applied",
         lambda c, i: preview_and_save(c, i["pid"], applied={i["open"]: "ten"}),
-        "not an amount",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "negative applied",
         lambda c, i: preview_and_save(c, i["pid"], applied={i["open"]: "-1"}),
-        "cannot be negative",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "too precise applied",
         lambda c, i: preview_and_save(c, i["pid"], applied={i["open"]: "1.001"}),
-        "more than 2 decimals",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "apply to paid invoice",
         lambda c, i: preview_and_save(c, i["pid"], applied={i["paid"]: "1"}),
-        "is paid",
+        Refusal.NOT_OPEN,
     ),
     (
         "apply to void invoice",
         lambda c, i: preview_and_save(c, i["pid"], applied={i["void"]: "1"}),
-        "is void",
+        Refusal.NOT_OPEN,
     ),
     (
         "apply to another patient's invoice",
         lambda c, i: preview_and_save(c, i["pid"], applied={i["theirs"]: "1"}),
-        "belongs to another patient",
+        Refusal.OTHER_PATIENT,
     ),
     (
         "pay from another patient's invoice",
         lambda c, i: preview_and_save(c, i["pid"], source_invoice=i["theirs"]),
-        "belongs to another patient",
+        Refusal.OTHER_PATIENT,
     ),
     (
         "apply to missing invoice",
         lambda c, i: preview_and_save(c, i["pid"], applied={99999: "1"}),
-        "no invoice",
+        Refusal.NOT_FOUND,
     ),
     (
         "more than the balance",
         lambda c, i: preview_and_save(
             c, i["pid"], sources={"Cash": "100"}, applied={i["open"]: "50.01"}
         ),
-        "more than its balance",
+        Refusal.OVER_BALANCE,
     ),
     (
         "more credit than exists",
         lambda c, i: preview_and_save(c, i["pid"], applied={i["open"]: "30.01"}),
-        r"\$30.01 applied but only \$30.00 available",
+        Refusal.OVER_AVAILABLE,
     ),
     (
         "nothing to save",
         lambda c, i: preview_and_save(c, i["other"], applied={i["theirs"]: "0"}),
-        "nothing to save",
+        Refusal.NOTHING_TO_SAVE,
     ),
     (
         "empty request id",
         lambda c, i: c.record_payment(c.preview_payment(i["pid"], sources={"Cash": "1"}), ""),
-        "request id",
+        Refusal.MISSING,
     ),
     (
         "refund more than credit",
         lambda c, i: c.refund_credit(i["pid"], "30.01", method="Cash", request_id="rf"),
-        "Only",
+        Refusal.OVER_CREDIT,
     ),
     (
         "refund unknown method",
         lambda c, i: c.refund_credit(i["pid"], "1", method="Gold", request_id="rf"),
-        "not a payment type",
+        Refusal.BAD_CHOICE,
     ),
     (
         "refund zero",
         lambda c, i: c.refund_credit(i["pid"], "0", method="Cash", request_id="rf"),
-        "Enter the amount",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "refund negative",
         lambda c, i: c.refund_credit(i["pid"], "-5", method="Cash", request_id="rf"),
-        "cannot be negative",
+        Refusal.BAD_AMOUNT,
     ),
     (
         "invoice bad price",
         lambda c, i: c.create_invoice(i["pid"], [("Consult", "abc", 1)]),
-        "not an amount",
+        Refusal.BAD_AMOUNT,
     ),
-    ("invoice no lines", lambda c, i: c.create_invoice(i["pid"], []), "at least one line"),
-    ("patient without name", lambda c, i: c.add_patient("  ", "Smith"), "first name"),
-    ("patient name too long", lambda c, i: c.add_patient("A", "x" * 201), "longer than 200"),
+    ("invoice no lines", lambda c, i: c.create_invoice(i["pid"], []), Refusal.MISSING),
+    ("patient without name", lambda c, i: c.add_patient("  ", "Smith"), Refusal.MISSING),
+    ("patient name too long", lambda c, i: c.add_patient("A", "x" * 201), Refusal.TOO_LONG),
     (
         "reverse spent prepayment",
         lambda c, i: c.reverse_payment(c.payments(i["pid"])[0].id),
-        "already used",
+        Refusal.CREDIT_SPENT,
     ),
-    ("void twice", lambda c, i: c.void_invoice(i["void"]), "already void"),
+    ("void twice", lambda c, i: c.void_invoice(i["void"]), Refusal.ALREADY_DONE),
     (
         "request id reused for another patient",
         lambda c, i: c.record_payment(
             c.preview_payment(i["other"], sources={"Cash": "5"}), "prepay"
         ),
-        "another patient",
+        Refusal.REQUEST_REUSED,
     ),
 ]
 
 
 @GRID_BACKENDS
-@pytest.mark.parametrize(("name", "call", "reason"), CASES, ids=[c[0] for c in CASES])
-def test_refusal_changes_nothing(ledger, name, call, reason):
+@pytest.mark.parametrize(("name", "call", "code"), CASES, ids=[c[0] for c in CASES])
+def test_refusal_changes_nothing(ledger, name, call, code):
     clinic, ids = ledger
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match=reason):
+    with pytest.raises(BillingError) as refused:
         call(clinic, ids)
+    assert refused.value.code == code
     assert snapshot(clinic) == before
     assert clinic.verify() == []
 
@@ -262,8 +267,9 @@ DIGITS = [
 def test_digits_of_other_scripts_are_not_numbers(ledger, name, call):
     clinic, ids = ledger
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match=r"not an amount|whole number|not a percentage"):
+    with pytest.raises(BillingError) as refused:
         call(clinic, ids)
+    assert refused.value.code == Refusal.BAD_AMOUNT
     assert snapshot(clinic) == before
 
 
@@ -271,11 +277,11 @@ def _days():
     from datetime import datetime
 
     return {
-        "year 1": (date(1, 1, 1), "years ago"),
-        "1900": (date(1900, 1, 1), "years ago"),
-        "2200": (date(2200, 1, 1), "future|ahead"),
-        "9999-12-31": (date(9999, 12, 31), "future|ahead"),
-        "a datetime": (datetime.now(), "must be a date"),
+        "year 1": (date(1, 1, 1), Refusal.BAD_DATE),  # more than 20 years ago
+        "1900": (date(1900, 1, 1), Refusal.BAD_DATE),
+        "2200": (date(2200, 1, 1), Refusal.FUTURE_DATE),
+        "9999-12-31": (date(9999, 12, 31), Refusal.FUTURE_DATE),
+        "a datetime": (datetime.now(), Refusal.BAD_DATE),  # a date, without a time
     }
 
 
@@ -310,12 +316,13 @@ DATED = [
 @pytest.mark.parametrize(("name", "call"), DATED, ids=[c[0] for c in DATED])
 def test_dates_no_clinic_could_mean_are_refused(ledger, name, call, day):
     clinic, ids = ledger
-    value, reason = _days()[day]
-    if name == "invoice issue date" and value.year == 2200:
-        reason = "ahead"
+    value, code = _days()[day]
+    if name == "invoice issue date" and code is Refusal.FUTURE_DATE:
+        code = Refusal.BAD_DATE  # an invoice may be dated ahead, up to a year: beyond is no date
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match=reason):
+    with pytest.raises(BillingError) as refused:
         call(clinic, ids, value)
+    assert refused.value.code == code
     assert snapshot(clinic) == before
 
 
@@ -334,22 +341,24 @@ def test_due_dates_within_five_years_of_issue(ledger):
     before = snapshot(clinic)
     today = date.today()
     last_due = _years_from(today, 5)  # docs/ledger-rules.md: due within 5 years of issue
-    for due, reason in [
-        (date(9999, 12, 31), "after the issue date"),
-        (last_due + timedelta(days=1), "after the issue date"),
-        (datetime.now() + timedelta(days=3), "must be a date"),
-        (date(1, 1, 1), "before the issue date"),
-        ("2026-12-31", "must be a date"),
+    for due in [
+        date(9999, 12, 31),  # more than 5 years after the issue date
+        last_due + timedelta(days=1),
+        datetime.now() + timedelta(days=3),  # not a date (a day, without a time)
+        date(1, 1, 1),  # before the issue date
+        "2026-12-31",
     ]:
-        with pytest.raises(BillingError, match=reason):
+        with pytest.raises(BillingError) as refused:
             clinic.create_invoice(ids["pid"], LINE, due_date=due)
+        assert refused.value.code == Refusal.BAD_DATE, due
     assert snapshot(clinic) == before
     # The edges of the window are taken: history back to the limit, due dates up to it.
     oldest = _years_from(today, -20)  # docs/ledger-rules.md: dates from 20 years ago
     iid = clinic.create_invoice(ids["pid"], LINE, issue_date=oldest, due_date=oldest)
     assert clinic.invoice(iid).issue_date == oldest
-    with pytest.raises(BillingError, match="years ago"):
+    with pytest.raises(BillingError) as refused:
         clinic.create_invoice(ids["pid"], LINE, issue_date=oldest - timedelta(days=1))
+    assert refused.value.code == Refusal.BAD_DATE
     clinic.create_invoice(ids["pid"], LINE, issue_date=today, due_date=last_due)
     ahead = today + timedelta(days=30)  # an invoice dated ahead (a treatment plan) is taken
     clinic.create_invoice(ids["pid"], LINE, issue_date=ahead, due_date=ahead)
@@ -422,14 +431,13 @@ BY_ID = [
 @pytest.mark.parametrize(("name", "call"), BY_ID, ids=[c[0] for c in BY_ID])
 def test_ids_must_be_plain_ints(records, name, call, bad):
     """'1', 1.0 and True all look like record 1 to a database; [1] breaks the driver."""
-    from desktop_app.core import NotFoundError
-
     clinic, ids = records
     if bad is None and name == "source invoice":
         bad = "none"  # None there means "entered from no invoice"
     before = snapshot(clinic)
-    with pytest.raises(NotFoundError, match="There is no"):
+    with pytest.raises(NotFoundError) as refused:
         call(clinic, ids, bad)
+    assert refused.value.code == Refusal.NOT_FOUND
     assert snapshot(clinic) == before
 
 
@@ -442,7 +450,7 @@ TEXTS = [
     ("clinic name in settings", lambda c, i, t: c.update_settings(clinic_name=t)),
     ("payment type", lambda c, i, t: c.add_payment_type(t)),
     ("payment types", lambda c, i, t: c.update_settings(payment_types=["Cash", t])),
-    ("staff name", lambda c, i, t: c.add_staff("ada", t, "administrator", "long password")),
+    ("staff name", lambda c, i, t: c.add_staff("ada", t, "administrator", STAFF_PASSWORD)),
     (
         "contact line",
         lambda c, i, t: c.update_settings(letterhead={"clinic_contact": t}),
@@ -453,6 +461,7 @@ TEXTS = [
     ),
 ]
 
+# Each refused text, and how its refusal names the character to remove (the message says which).
 SINGLE_LINE_REFUSED = {
     "right-to-left override": ("Ada\u202eecalevoL", "U\\+202E"),
     "left-to-right override": ("Ada\u202dX", "U\\+202D"),
@@ -491,10 +500,11 @@ SINGLE_LINE_PARAMS = [
 @pytest.mark.parametrize(("name", "call"), TEXTS, ids=[c[0] for c in TEXTS])
 def test_single_line_text_refuses_controls_that_change_how_it_reads(ledger, name, call, text):
     clinic, ids = ledger
-    value, reason = SINGLE_LINE_REFUSED[text]
+    value, names_it = SINGLE_LINE_REFUSED[text]
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match=reason):
+    with pytest.raises(BillingError, match=names_it) as refused:
         call(clinic, ids, value)
+    assert refused.value.code == Refusal.BAD_TEXT
     assert snapshot(clinic) == before
 
 
@@ -528,48 +538,56 @@ MULTI_LINE = [
 def test_multi_line_text_keeps_line_breaks_but_refuses_direction_overrides(ledger, name, call):
     clinic, ids = ledger
     before = snapshot(clinic)
-    for bad, reason in [
+    for bad, code_point in [
         ("Paid twice\u202e", "U\\+202E"),
         ("Paid \u2066twice", "U\\+2066"),
         ("Paid\u0085twice", "U\\+0085"),
         ("Paid\u2028twice", "U\\+2028"),
     ]:
-        with pytest.raises(BillingError, match=reason):
+        with pytest.raises(BillingError, match=code_point) as refused:  # named for the user
             call(clinic, ids, bad)
+        assert refused.value.code == Refusal.BAD_TEXT
     assert snapshot(clinic) == before
     call(clinic, ids, "Paid twice:\n\tcard and cash")  # a line break and a tab are fine
 
 
 SETTERS = [
-    ("set_clinic_name(None)", lambda c: c.set_clinic_name(None), "clinic's name"),
+    # (name, call(clinic), the refusal's code, or a message fragment where the code is in doubt)
+    ("set_clinic_name(None)", lambda c: c.set_clinic_name(None), Refusal.MISSING),
+    # A name that is not text is refused as MISSING ("Enter the clinic's name."), not BAD_TEXT
+    # (Refusal: "not text"): the message is checked until the core gives it its code.
     ("set_clinic_name(42)", lambda c: c.set_clinic_name(42), "clinic's name"),
-    ("set_currency(None)", lambda c: c.set_currency(None), "currency"),
-    ("set_currency(36)", lambda c: c.set_currency(36), "currency"),
-    ("set_allocation_mode(None)", lambda c: c.set_allocation_mode(None), "allocation mode"),
-    ("add_payment_type(None)", lambda c: c.add_payment_type(None), "payment type"),
+    ("set_currency(None)", lambda c: c.set_currency(None), Refusal.BAD_CHOICE),
+    ("set_currency(36)", lambda c: c.set_currency(36), Refusal.BAD_CHOICE),
+    ("set_allocation_mode(None)", lambda c: c.set_allocation_mode(None), Refusal.BAD_CHOICE),
+    ("add_payment_type(None)", lambda c: c.add_payment_type(None), Refusal.MISSING),
     (
         "payment types as one text",
         lambda c: c.update_settings(payment_types="Cash"),
-        "list of names",
+        Refusal.BAD_CHOICE,
     ),
-    ("payment types None", lambda c: c.update_settings(payment_types=[None]), "payment type"),
+    ("payment types None", lambda c: c.update_settings(payment_types=[None]), Refusal.MISSING),
     (
         "letterhead None",
         lambda c: c.update_settings(letterhead={"clinic_address": None}),
-        "must be text",
+        Refusal.BAD_TEXT,
     ),
     (
         "letterhead not a mapping",
         lambda c: c.update_settings(letterhead=[("clinic_address", "x")]),
-        "letterhead",
+        Refusal.BAD_CHOICE,
     ),
 ]
 
 
-@pytest.mark.parametrize(("name", "call", "reason"), SETTERS, ids=[c[0] for c in SETTERS])
-def test_setters_refuse_nothing_rather_than_do_nothing(ledger, name, call, reason):
+@pytest.mark.parametrize(("name", "call", "expected"), SETTERS, ids=[c[0] for c in SETTERS])
+def test_setters_refuse_nothing_rather_than_do_nothing(ledger, name, call, expected):
     clinic, _ = ledger
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match=reason):
+    with pytest.raises(BillingError) as refused:
         call(clinic)
+    if isinstance(expected, Refusal):
+        assert refused.value.code == expected
+    else:
+        assert expected in str(refused.value)
     assert snapshot(clinic) == before

@@ -15,20 +15,20 @@ from desktop_app.core import (
     Clinic,
     ConcurrentChangeError,
     PermissionDenied,
+    Refusal,
     Role,
 )
 from desktop_app.core.domain.allocation import AllocationMode
-from tests.helpers import snapshot
+from tests.helpers import STAFF_PASSWORD, snapshot, staff_team
 
-PASSWORD = "correct horse 1"
+#: The two accounts these tests need: the administrator (a clinic's first) and a receptionist.
+ADMIN_AND_DESK = (Role.ADMINISTRATOR, Role.RECEPTIONIST)
 
 
 @pytest.fixture
 def desk(clinic: Clinic) -> Clinic:
     """A receptionist, signed in (the role that takes payments)."""
-    clinic.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)
-    clinic.sign_in("admin", PASSWORD).add_staff("desk", "Front Desk", Role.RECEPTIONIST, PASSWORD)
-    return clinic.sign_in("desk", PASSWORD)
+    return staff_team(clinic, ADMIN_AND_DESK)["receptionist"]
 
 
 def _with_plan(preview, **changes):
@@ -105,8 +105,11 @@ def test_an_invoice_issued_since_the_preview_refuses_the_save(clinic, db_url):
     with Clinic.open(db_url) as other_desk:
         other_desk.create_invoice(pid, [("Consult", "50", 1)])
     before = snapshot(clinic)
-    with pytest.raises(ConcurrentChangeError, match=r"Invoice #1 was issued or reopened"):
-        clinic.record_payment(preview, "stale")
+    with pytest.raises(
+        ConcurrentChangeError, match=r"Invoice #1 was issued or reopened"
+    ) as refused:
+        clinic.record_payment(preview, "stale")  # the refusal names the invoice
+    assert refused.value.code == Refusal.CONCURRENT_CHANGE
     assert snapshot(clinic) == before
 
 
@@ -192,19 +195,19 @@ def test_credit_note_and_transfer_request_ids_compare_the_whole_request(clinic):
 
 
 def test_a_disabled_accounts_open_window_writes_nothing(clinic, desk):
-    admin = clinic.sign_in("admin", PASSWORD)
+    admin = clinic.sign_in("admin", STAFF_PASSWORD)
     pid = admin.add_patient("Ada", "Lovelace")
     preview = desk.preview_payment(pid, sources={"Cash": "10"})  # started before the change
     admin.update_staff("desk", active=False)
     before = snapshot(clinic)
     with pytest.raises(PermissionDenied):
-        desk.change_password(PASSWORD, "a brand new passphrase")
+        desk.change_password(STAFF_PASSWORD, "a brand new passphrase")
     with pytest.raises(PermissionDenied):
         desk.record_payment(preview, "p")
     assert snapshot(clinic) == before
     admin.update_staff("desk", active=True)
     # Enabled again, the old password still works (the disabled window changed nothing).
-    assert clinic.sign_in("desk", PASSWORD).staff_member.username == "desk"
+    assert clinic.sign_in("desk", STAFF_PASSWORD).staff_member.username == "desk"
 
 
 def test_a_hand_made_account_mapping_is_refused(clinic):
@@ -240,11 +243,10 @@ def test_the_backup_module_function_checks_the_role_of_a_signed_in_clinic(new_sq
     from desktop_app.core.interchange.backup import backup_database
 
     with Clinic.open(new_sqlite_url()) as owner:  # backups are of SQLite files
-        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)
-        admin = owner.sign_in("admin", PASSWORD)
-        admin.add_staff("desk", "Front Desk", Role.RECEPTIONIST, PASSWORD)
+        team = staff_team(owner, ADMIN_AND_DESK)
+        admin = team["administrator"]
         with pytest.raises(PermissionDenied):
-            backup_database(owner.sign_in("desk", PASSWORD), tmp_path / "leak.db")
+            backup_database(team["receptionist"], tmp_path / "leak.db")
         assert not (tmp_path / "leak.db").exists()
         assert backup_database(admin, tmp_path / "kept.db").ok
 
@@ -350,10 +352,8 @@ def test_a_role_lowered_while_a_save_runs_waits_for_it_then_refuses_the_next(pg_
     from desktop_app.core import Permission
 
     with Clinic.open(pg_databases.new()) as owner:
-        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)
-        admin = owner.sign_in("admin", PASSWORD)
-        admin.add_staff("desk", "Front Desk", Role.RECEPTIONIST, PASSWORD)
-        desk = owner.sign_in("desk", PASSWORD)
+        team = staff_team(owner, ADMIN_AND_DESK)
+        admin, desk = team["administrator"], team["receptionist"]
         pid = admin.add_patient("Ada", "Lovelace")
         demote = threading.Thread(
             target=admin.update_staff, args=("desk",), kwargs={"role": "practitioner"}
@@ -366,9 +366,13 @@ def test_a_role_lowered_while_a_save_runs_waits_for_it_then_refuses_the_next(pg_
         demote.join(10)
         assert not demote.is_alive()
         before = snapshot(owner)
-        refused = pytest.raises(PermissionDenied, match="not allowed to take payments")
-        with refused, desk.writing(Permission.PAYMENTS) as tx:
+        # Refused for the role it has now (not a disabled account): the refusal says what for.
+        with (
+            pytest.raises(PermissionDenied, match="not allowed to take payments") as refused,
+            desk.writing(Permission.PAYMENTS) as tx,
+        ):
             tx.lock_patients([pid])[pid].credit_minor += 5000  # never reached
+        assert refused.value.code == Refusal.PERMISSION_DENIED
         assert snapshot(owner) == before
 
 
@@ -376,14 +380,12 @@ def test_an_account_deleted_and_its_id_reused_is_not_the_same_person(new_sqlite_
     from sqlalchemy import text
 
     with Clinic.open(new_sqlite_url()) as owner:
-        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)
-        admin = owner.sign_in("admin", PASSWORD)
-        admin.add_staff("desk", "Front Desk", Role.RECEPTIONIST, PASSWORD)
-        desk = owner.sign_in("desk", PASSWORD)
+        team = staff_team(owner, ADMIN_AND_DESK)
+        admin, desk = team["administrator"], team["receptionist"]
         pid = admin.add_patient("Ada", "Lovelace")
         with owner.engine.begin() as conn:  # deleted by hand; the next account takes its id
             conn.execute(text("DELETE FROM staff WHERE username = 'desk'"))
-        admin.add_staff("books", "Bo Books", Role.BOOKKEEPER, PASSWORD)
+        admin.add_staff("books", "Bo Books", Role.BOOKKEEPER, STAFF_PASSWORD)
         with pytest.raises(PermissionDenied):
             desk.add_patient("Alan", "Turing")
         with pytest.raises(PermissionDenied):

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from desktop_app.core import BillingError, NotFoundError
+from desktop_app.core import BillingError, NotFoundError, Refusal
 from tests.helpers import snapshot
 
 D = Decimal
@@ -45,10 +45,12 @@ def test_removing_one_application_reopens_the_invoice_and_returns_the_amount_as_
     record = clinic.payment(payment)
     assert record.total == D("80.00") and record.money_applied == D("30.00")
     assert [x.removed for x in record.applications if x.invoice_id == a] == [True]
-    with pytest.raises(BillingError, match="already removed"):
+    with pytest.raises(BillingError) as refused:
         clinic.remove_application(app_a.id, "again")
-    with pytest.raises(BillingError, match="reason"):
+    assert refused.value.code == Refusal.ALREADY_DONE
+    with pytest.raises(BillingError) as refused:
         clinic.remove_application(app_a.id, "  ")
+    assert (refused.value.code, refused.value.field) == (Refusal.MISSING, "reason")
     with pytest.raises(NotFoundError):
         clinic.remove_application(99_999, "missing")
     assert clinic.verify() == []
@@ -78,20 +80,26 @@ def test_credit_note_reduces_what_is_owed_first_and_returns_the_paid_part_as_cre
         False,
     )
     assert clinic.credit_note(iid, "80", reason="Session cut short", request_id="cn-1") == note
-    with pytest.raises(BillingError, match=r"Only \$20\.00 of invoice #1 can still be credited"):
+    # The refusal says how much of the invoice can still be credited.
+    with pytest.raises(
+        BillingError, match=r"Only \$20\.00 of invoice #1 can still be credited"
+    ) as refused:
         clinic.credit_note(iid, "20.01", reason="more", request_id="cn-2")
+    assert (refused.value.code, refused.value.field) == (Refusal.OVER_BALANCE, "amount")
     clinic.credit_note(iid, reason="Rest of it", request_id="cn-3")  # all that is left: $20
     assert clinic.credit(ada) == D("50.00")
-    with pytest.raises(BillingError, match="already credited in full"):
+    with pytest.raises(BillingError) as refused:
         clinic.credit_note(iid, reason="again", request_id="cn-4")
+    assert refused.value.code == Refusal.ALREADY_DONE
     assert clinic.verify() == []
 
 
 def test_credit_note_on_an_unpaid_invoice_gives_no_credit_and_cannot_be_refunded(clinic, ada):
     iid = clinic.create_invoice(ada, [("Consult", "100", 1)])
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match="nothing to refund"):
+    with pytest.raises(BillingError) as refused:
         clinic.credit_note(iid, "40", reason="Discount", request_id="c", refund_method="Cash")
+    assert (refused.value.code, refused.value.field) == (Refusal.NOTHING_TO_SAVE, "refund_method")
     assert snapshot(clinic) == before
     clinic.credit_note(iid, "40", reason="Discount", request_id="c")
     assert clinic.invoice(iid).balance == D("60.00") and clinic.credit(ada) == D("0.00")
@@ -116,30 +124,42 @@ def test_credit_note_refunded_at_once_records_the_refund_with_it(clinic, ada):
 def test_credit_note_refusals_change_nothing(clinic, ada):
     iid = clinic.create_invoice(ada, [("Consult", "100", 1)], issue_date=date(2026, 11, 1))
     before = snapshot(clinic)
-    for kwargs, message in [
-        ({"amount": "0", "reason": "r"}, "Enter the amount"),
-        ({"amount": "-5", "reason": "r"}, "negative"),
-        ({"amount": "100.01", "reason": "r"}, "can still be credited"),
-        ({"amount": "10", "reason": " "}, "reason"),
-        ({"amount": "10", "reason": "bad\x00text"}, "NUL"),
-        ({"amount": "10", "reason": "r", "note_date": date(2026, 10, 1)}, "before its invoice"),
-        ({"amount": "10", "reason": "r", "refund_method": "Cheque"}, "nothing to refund"),
+    for kwargs, code, field in [
+        ({"amount": "0", "reason": "r"}, Refusal.BAD_AMOUNT, "amount"),
+        ({"amount": "-5", "reason": "r"}, Refusal.BAD_AMOUNT, "amount"),
+        ({"amount": "100.01", "reason": "r"}, Refusal.OVER_BALANCE, "amount"),
+        ({"amount": "10", "reason": " "}, Refusal.MISSING, "reason"),
+        ({"amount": "10", "reason": "bad\x00text"}, Refusal.BAD_TEXT, "reason"),
+        (
+            {"amount": "10", "reason": "r", "note_date": date(2026, 10, 1)},  # before its invoice
+            Refusal.BAD_DATE,
+            "note_date",
+        ),
+        (
+            {"amount": "10", "reason": "r", "refund_method": "Cheque"},  # nothing to refund
+            Refusal.NOTHING_TO_SAVE,
+            "refund_method",
+        ),
     ]:
-        with pytest.raises(BillingError, match=message):
+        with pytest.raises(BillingError) as refused:
             clinic.credit_note(iid, request_id="x", **kwargs)
+        assert (refused.value.code, refused.value.field) == (code, field), kwargs
     assert snapshot(clinic) == before
     clinic.void_invoice(clinic.create_invoice(ada, [("Other", "5", 1)]))
-    with pytest.raises(BillingError, match="void"):
+    with pytest.raises(BillingError) as refused:
         clinic.credit_note(2, reason="r", request_id="y")
+    assert refused.value.code == Refusal.NOT_OPEN
 
 
 def test_void_is_refused_while_an_invoice_has_credit_notes(clinic, ada):
     iid = clinic.create_invoice(ada, [("Consult", "100", 1)])
     note = clinic.credit_note(iid, "30", reason="Discount", request_id="c")
+    # The refusal names the credit note and says what to do instead.
     with pytest.raises(
         BillingError, match=r"CN-1.*credit note for the rest of its total \(\$70\.00\)"
-    ):
+    ) as refused:
         clinic.void_invoice(iid)
+    assert refused.value.code == Refusal.HAS_CREDIT_NOTES
     clinic.reverse_credit_note(note, "Discount not approved")
     assert clinic.invoice(iid).balance == D("100.00")
     clinic.void_invoice(iid)
@@ -154,8 +174,11 @@ def test_reversing_a_credit_note_whose_credit_was_spent_names_what_used_it(clini
     b = clinic.create_invoice(ada, [("Massage", "30", 1)], issue_date=date(2026, 11, 3))
     pay(clinic, ada, "use", source_invoice=b)
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match=r"already used by Credit applied to invoice #2"):
+    with pytest.raises(
+        BillingError, match=r"already used by Credit applied to invoice #2"
+    ) as refused:
         clinic.reverse_credit_note(note)
+    assert refused.value.code == Refusal.CREDIT_SPENT
     assert snapshot(clinic) == before
 
 
@@ -167,6 +190,7 @@ def test_reversing_a_prepayment_whose_credit_was_spent_names_the_invoices(clinic
     before = snapshot(clinic)
     with pytest.raises(BillingError) as refused:
         clinic.reverse_payment(prepay)
+    assert refused.value.code == Refusal.CREDIT_SPENT
     message = str(refused.value)
     assert "takes back $100.00" in message and "only $10.00" in message
     assert "invoice #1" in message and "invoice #2" in message and "$60.00" in message
@@ -199,28 +223,34 @@ def test_transfer_moves_credit_between_patients_and_both_histories_show_it(clini
     assert (lot.origin, lot.origin_id, lot.remaining) == ("transfer", transfer, D("20.00"))
 
     before = snapshot(clinic)
-    for args, message in [
-        ((ada, ada, "5"), "another patient"),
-        ((ada, byron, "30.01"), r"has only \$30\.00"),
-        ((ada, byron, "0"), "Enter the amount"),
-        ((ada, 99_999, "5"), "There is no patient"),
+    for args, code in [
+        ((ada, ada, "5"), Refusal.BAD_CHOICE),  # choose another patient
+        ((ada, byron, "30.01"), Refusal.OVER_CREDIT),
+        ((ada, byron, "0"), Refusal.BAD_AMOUNT),
+        ((ada, 99_999, "5"), Refusal.NOT_FOUND),
     ]:
-        with pytest.raises(BillingError, match=message):
+        with pytest.raises(BillingError) as refused:
             clinic.transfer_credit(*args, reason="r", request_id="t2")
-    with pytest.raises(BillingError, match="different transfer"):
+        assert refused.value.code == code, args
+    with pytest.raises(BillingError) as refused:
         clinic.transfer_credit(byron, ada, "1", reason="r", request_id="t")
+    assert refused.value.code == Refusal.REQUEST_REUSED
     assert snapshot(clinic) == before
 
     iid = clinic.create_invoice(byron, [("Consult", "15", 1)])
     pay(clinic, byron, "use", source_invoice=iid)
-    with pytest.raises(BillingError, match=r"already used by Credit applied to invoice #1"):
-        clinic.reverse_transfer(transfer)
+    with pytest.raises(
+        BillingError, match=r"already used by Credit applied to invoice #1"
+    ) as refused:
+        clinic.reverse_transfer(transfer)  # the refusal names what used the credit
+    assert refused.value.code == Refusal.CREDIT_SPENT
     clinic.remove_application(clinic.payments(byron)[-1].applications[0].id, "wrong patient")
     clinic.reverse_transfer(transfer, "Wrong family")
     assert (clinic.credit(ada), clinic.credit(byron)) == (D("50.00"), D("0.00"))
     assert clinic.invoice(iid).balance == D("15.00")
-    with pytest.raises(BillingError, match="already reversed"):
+    with pytest.raises(BillingError) as refused:
         clinic.reverse_transfer(transfer)
+    assert refused.value.code == Refusal.ALREADY_DONE
     assert clinic.verify() == []
 
 
@@ -259,16 +289,24 @@ def test_credit_remembers_where_it_came_from_and_is_spent_oldest_first(clinic, a
 def test_text_with_nul_or_control_characters_is_refused_everywhere(clinic, ada):
     before = snapshot(clinic)
     iid = None
-    with pytest.raises(BillingError, match="NUL"):
-        clinic.add_patient("Ad\x00a", "Lovelace")
-    with pytest.raises(BillingError, match="U\\+001B"):
+    for call, field in [
+        (lambda: clinic.add_patient("Ad\x00a", "Lovelace"), "first_name"),
+        (lambda: clinic.create_invoice(ada, [("Con\x00sult", "10", 1)]), "lines"),
+        (lambda: clinic.set_clinic_name("Clinic\x00"), "clinic_name"),
+        # a description is one line
+        (
+            lambda: clinic.create_invoice(
+                ada, [("Consult\twith notes\nand a second line", "10", 1)]
+            ),
+            "lines",
+        ),
+    ]:
+        with pytest.raises(BillingError) as refused:
+            call()
+        assert (refused.value.code, refused.value.field) == (Refusal.BAD_TEXT, field)
+    with pytest.raises(BillingError, match="U\\+001B") as refused:  # names the code point
         clinic.add_patient("Ada", "Love\x1blace")
-    with pytest.raises(BillingError, match="NUL"):
-        clinic.create_invoice(ada, [("Con\x00sult", "10", 1)])
-    with pytest.raises(BillingError, match="NUL"):
-        clinic.set_clinic_name("Clinic\x00")
-    with pytest.raises(BillingError, match="tab"):  # a description is one line
-        clinic.create_invoice(ada, [("Consult\twith notes\nand a second line", "10", 1)])
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_TEXT, "last_name")
     assert snapshot(clinic) == before
     iid = clinic.create_invoice(ada, [("Consult with notes", "10", 1)])
     clinic.void_invoice(iid, "Entered twice:\n\tsee invoice 1")  # a reason may have lines
@@ -279,10 +317,15 @@ def test_payments_behind_a_credit_note_stay_until_the_note_is_reversed(clinic, a
     payment = pay(clinic, ada, "p", sources={"Cash": "100"}, applied={iid: "100"})
     note = clinic.credit_note(iid, reason="Cancelled", request_id="cn")  # $100 back as credit
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match=r"CN-1 already returned \$100\.00.*Reverse the credit"):
+    # Each refusal names the credit note and what to undo first.
+    with pytest.raises(
+        BillingError, match=r"CN-1 already returned \$100\.00.*Reverse the credit"
+    ) as refused:
         clinic.reverse_payment(payment)  # e.g. the card payment was charged back
-    with pytest.raises(BillingError, match="Reverse the credit note first"):
+    assert refused.value.code == Refusal.HAS_CREDIT_NOTES
+    with pytest.raises(BillingError, match="Reverse the credit note first") as refused:
         clinic.remove_application(clinic.payment(payment).applications[0].id, "wrong invoice")
+    assert refused.value.code == Refusal.HAS_CREDIT_NOTES
     assert snapshot(clinic) == before
     clinic.reverse_credit_note(note, "Charge-back instead")
     clinic.reverse_payment(payment, "Charged back")
@@ -304,8 +347,9 @@ def test_a_request_id_is_not_reused_for_a_different_credit_note_or_transfer(clin
         ),
         lambda: clinic.transfer_credit(ada, byron, "40", reason="Family", request_id="t"),
     ]:
-        with pytest.raises(BillingError, match="already used for a different"):
+        with pytest.raises(BillingError) as refused:
             call()
+        assert refused.value.code == Refusal.REQUEST_REUSED
     assert snapshot(clinic) == before
 
 

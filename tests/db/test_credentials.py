@@ -10,7 +10,7 @@ from keyring.backend import KeyringBackend
 from sqlalchemy.engine import make_url
 
 from desktop_app.app import main
-from desktop_app.core import BillingError, Clinic
+from desktop_app.core import BillingError, Clinic, Refusal
 from desktop_app.core.db.credentials import SERVICE, remember_password, with_stored_password
 
 
@@ -53,16 +53,17 @@ def test_the_password_is_kept_in_the_keychain_and_used_on_open(keychain, pg_data
 
 
 @pytest.mark.parametrize(
-    ("url", "message"),
+    ("url", "code"),
     [
-        ("sqlite:///clinic.db", "Only a PostgreSQL"),
-        ("postgresql+psycopg://server/clinic", "user name"),
-        ("postgresql+psycopg://clinic:inline@server/clinic", "Leave the password out"),
+        ("sqlite:///clinic.db", Refusal.BAD_CHOICE),  # only a PostgreSQL server's password
+        ("postgresql+psycopg://server/clinic", Refusal.MISSING),  # no user name
+        ("postgresql+psycopg://clinic:inline@server/clinic", Refusal.BAD_TEXT),  # a password in it
     ],
 )
-def test_remember_password_refuses_what_it_cannot_keep(keychain, url, message):
-    with pytest.raises(BillingError, match=message):
+def test_remember_password_refuses_what_it_cannot_keep(keychain, url, code):
+    with pytest.raises(BillingError) as refused:
         remember_password(url, "pw")
+    assert (refused.value.code, refused.value.field) == (code, "url")
     assert keychain.entries == {}
 
 
@@ -79,8 +80,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptio
 def test_tls_settings_reach_the_server(pg_databases):
     # The test server has no TLS: requiring it must fail, clearly, instead of connecting in plain.
     url = pg_databases.new() + "?sslmode=require"
-    with pytest.raises(BillingError, match=r"(?i)ssl") as refused:
+    with pytest.raises(BillingError, match=r"(?i)ssl") as refused:  # says it is about TLS
         Clinic.open(url)
+    assert refused.value.code == Refusal.DATABASE_ERROR
     del refused  # its traceback holds the half-made connection
     gc.collect()  # that connection's complaint is heard here, not in the next test
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.core import BillingError, Clinic, to_decimal
+from desktop_app.core import BillingError, Clinic, Refusal, to_decimal
 from desktop_app.core.interchange.export import (
     KINDS,
     ExportCancelled,
@@ -244,8 +244,9 @@ def test_cancel_leaves_no_file_and_keeps_an_existing_one(clinic, tmp_path):
         pages.append(1)
         return len(pages) > 2
 
-    with pytest.raises(ExportCancelled, match="no file was written"):
+    with pytest.raises(ExportCancelled) as cancelled:
         export_csv(clinic, "patients", path, page_size=1, cancel=cancel)
+    assert cancelled.value.code == Refusal.NOTHING_TO_SAVE
     assert path.read_text(encoding="utf-8") == "yesterday's export"
     assert sorted(p.name for p in folder.iterdir()) == ["patients.csv"]
 
@@ -254,21 +255,27 @@ def test_a_failure_leaves_no_file(clinic, tmp_path):
     clinic.add_patient("Ada", "Lovelace")
     tmp_path = tmp_path / "exports"  # apart from the SQLite file and its companions
     tmp_path.mkdir()
-    with pytest.raises(BillingError, match="Export one of"):
+    with pytest.raises(BillingError) as refused:
         export_csv(clinic, "appointments", tmp_path / "x.csv")
-    with pytest.raises(BillingError, match="no folder"):
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_CHOICE, "kind")
+    with pytest.raises(BillingError) as refused:
         export_csv(clinic, "patients", tmp_path / "missing" / "x.csv")
-    with pytest.raises(BillingError, match="is a folder"):
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "destination")
+    with pytest.raises(BillingError) as refused:
         export_csv(clinic, "patients", tmp_path)
-    with pytest.raises(BillingError, match="at least one row"):
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "destination")
+    with pytest.raises(BillingError) as refused:
         export_csv(clinic, "patients", tmp_path / "x.csv", page_size=0)
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_CHOICE, "page_size")
 
     def broken(done: int, total: int) -> None:
         if done:
             raise OSError(28, "No space left on device")
 
-    with pytest.raises(BillingError, match="No space left on device"):
+    # The refusal passes on why the file could not be written.
+    with pytest.raises(BillingError, match="No space left on device") as refused:
         export_csv(clinic, "patients", tmp_path / "x.csv", progress=broken)
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_FILE, "destination")
     assert list(tmp_path.iterdir()) == []
 
 

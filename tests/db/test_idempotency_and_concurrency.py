@@ -6,7 +6,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.engine import make_url
 
-from desktop_app.core import BillingError, Clinic, ConcurrentChangeError, DatabaseBusyError
+from desktop_app.core import (
+    BillingError,
+    Clinic,
+    ConcurrentChangeError,
+    DatabaseBusyError,
+    Refusal,
+)
 from tests.helpers import snapshot
 
 
@@ -22,7 +28,7 @@ def test_same_request_id_returns_the_first_payment_and_records_nothing(clinic):
     other = clinic.preview_payment(pid, sources={"EFTPOS": "5"})
     with pytest.raises(BillingError) as refused:
         clinic.record_payment(other, "save-1")
-    assert refused.value.code == "request_reused"
+    assert refused.value.code == Refusal.REQUEST_REUSED
     assert snapshot(clinic) == before
     assert clinic.credit(pid) == Decimal("30.00")
     assert clinic.refund_credit(
@@ -54,8 +60,12 @@ def test_change_from_a_second_workstation_refuses_the_save(clinic, db_url):
         theirs = front_desk_2.preview_payment(pid, source_invoice=b, applied={b: "60", a: "0"})
         front_desk_2.record_payment(theirs, "desk-2")
     before = snapshot(clinic)
-    with pytest.raises(ConcurrentChangeError, match=r"credit changed from \$100.00 to \$40.00"):
+    # The refusal tells the new figure to check before saving again.
+    with pytest.raises(
+        ConcurrentChangeError, match=r"credit changed from \$100.00 to \$40.00"
+    ) as refused:
         clinic.record_payment(mine, "desk-1")
+    assert refused.value.code == Refusal.CONCURRENT_CHANGE
     assert snapshot(clinic) == before
     assert clinic.credit(pid) == Decimal("40.00")
     assert clinic.verify() == []
@@ -69,8 +79,9 @@ def test_touched_invoice_changed_elsewhere(clinic, db_url):
         other.record_payment(
             other.preview_payment(pid, sources={"EFTPOS": "10"}, applied={iid: "10"}), "desk-2"
         )
-    with pytest.raises(ConcurrentChangeError, match="changed since the preview"):
+    with pytest.raises(ConcurrentChangeError) as refused:
         clinic.record_payment(mine, "desk-1")
+    assert refused.value.code == Refusal.CONCURRENT_CHANGE
     with Clinic.open(db_url) as other:
         other.void_invoice(iid)
     with pytest.raises(ConcurrentChangeError):
@@ -85,14 +96,16 @@ def test_hand_made_preview_is_refused(clinic):
     iid = clinic.create_invoice(pid, [("Consult", "60", 1)])
     preview = clinic.preview_payment(pid, sources={"Cash": "60"}, source_invoice=iid)
     more_money = dataclasses.replace(preview, sources_minor=(("Cash", 10000),))
-    with pytest.raises(BillingError, match="does not add up"):
+    with pytest.raises(BillingError) as refused:
         clinic.record_payment(more_money, "forged")
+    assert refused.value.code == Refusal.PREVIEW_ALTERED
     less_money = dataclasses.replace(preview, sources_minor=(("Cash", 100),))
     with pytest.raises(BillingError) as refused:
         clinic.record_payment(less_money, "forged")
-    assert refused.value.code == "preview_altered"
-    with pytest.raises(BillingError, match="preview made by"):
+    assert refused.value.code == Refusal.PREVIEW_ALTERED
+    with pytest.raises(BillingError) as refused:
         clinic.record_payment({"Cash": "60"}, "forged")  # type: ignore[arg-type]
+    assert refused.value.code == Refusal.PREVIEW_ALTERED
     assert clinic.invoice(iid).status == "open"
 
 
@@ -114,18 +127,21 @@ def test_forged_or_stale_sources_are_refused_at_save_and_change_nothing(clinic):
         total = sum(minor for _, minor in sources)
         if total != 0:
             continue  # a changed total is refused by the re-derived plan (tested above)
-        with pytest.raises(BillingError, match="does not add up"):
+        with pytest.raises(BillingError) as refused:
             clinic.record_payment(dataclasses.replace(from_credit, sources_minor=sources), "f")
+        assert refused.value.code == Refusal.PREVIEW_ALTERED
     duplicate = clinic.preview_payment(pid, sources={"Cash": "20"}, source_invoice=iid)
-    with pytest.raises(BillingError, match="does not add up"):
+    with pytest.raises(BillingError) as refused:
         clinic.record_payment(
             dataclasses.replace(duplicate, sources_minor=(("Cash", 1000), ("Cash", 1000))), "d"
         )
+    assert refused.value.code == Refusal.PREVIEW_ALTERED
     stale = clinic.preview_payment(pid, sources={"Cash": "20"}, source_invoice=iid)
     clinic.deactivate_payment_type("Cash")
     before = snapshot(clinic)
-    with pytest.raises(ConcurrentChangeError, match="no longer in use"):
+    with pytest.raises(ConcurrentChangeError) as refused:
         clinic.record_payment(stale, "stale")
+    assert refused.value.code == Refusal.CONCURRENT_CHANGE
     assert snapshot(clinic) == before
 
 
@@ -133,13 +149,16 @@ def test_request_id_of_one_kind_is_not_taken_for_another(clinic):
     pid = clinic.add_patient("Ada", "Lovelace")
     clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "20"}), "shared")
     before = snapshot(clinic)
-    with pytest.raises(BillingError, match="already used for a different payment"):
+    with pytest.raises(BillingError) as refused:
         clinic.refund_credit(pid, "5", method="Cash", request_id="shared")
+    assert refused.value.code == Refusal.REQUEST_REUSED
     refund = clinic.refund_credit(pid, "5", method="Cash", request_id="refund-1")
-    with pytest.raises(BillingError, match="already used for a different refund"):
+    with pytest.raises(BillingError) as refused:
         clinic.refund_credit(pid, "6", method="Cash", request_id="refund-1")
-    with pytest.raises(BillingError, match="already used for a different refund"):
+    assert refused.value.code == Refusal.REQUEST_REUSED
+    with pytest.raises(BillingError) as refused:
         clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "5"}), "refund-1")
+    assert refused.value.code == Refusal.REQUEST_REUSED
     assert clinic.refund_credit(pid, "5", method="Cash", request_id="refund-1") == refund
     assert clinic.credit(pid) == Decimal("15.00")
     assert len(clinic.payments(pid)) == 2 and snapshot(clinic)["payments"] != before["payments"]
@@ -172,8 +191,10 @@ def test_sqlite_busy_database_gives_a_retryable_error(new_sqlite_url, monkeypatc
         other_computer = sqlite3.connect(make_url(url).database, timeout=0)
         other_computer.execute("BEGIN IMMEDIATE")  # holds the write lock
         try:
-            with pytest.raises(DatabaseBusyError, match="Nothing was saved; try again"):
+            # Retryable: the refusal says nothing was saved and to try again.
+            with pytest.raises(DatabaseBusyError, match="Nothing was saved; try again") as refused:
                 clinic.record_payment(preview, "busy")
+            assert refused.value.code == Refusal.DATABASE_BUSY
         finally:
             other_computer.rollback()
             other_computer.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
+from desktop_app.core import BillingError, Refusal
 from desktop_app.core.interchange.import_csv import MAX_PROBLEMS
 from desktop_app.core.interchange.importing import (
     KINDS,
@@ -426,9 +427,11 @@ def test_all_problems_are_counted_and_the_first_ones_listed(clinic, tmp_path):
 
 
 def test_unknown_kind_and_missing_file(clinic, tmp_path):
-    with pytest.raises(Exception, match="Unknown import kind 'doctors'"):
+    with pytest.raises(BillingError) as refused:
         import_file(clinic, "doctors", tmp_path / "x.csv")
-    with pytest.raises(Exception, match="There is no file"):
+    assert (refused.value.code, refused.value.field) == (Refusal.BAD_CHOICE, "kind")
+    # This refusal has no code yet (import_csv.py): its message is checked instead.
+    with pytest.raises(BillingError, match="There is no file"):
         import_file(clinic, "patients", tmp_path / "missing.csv")
 
 
@@ -461,7 +464,7 @@ def test_progress_is_reported_in_both_phases(clinic, tmp_path):
 def test_cancel_saves_nothing(clinic, tmp_path, stop_after):
     before = snapshot(clinic)
     reached: list[int] = []
-    with pytest.raises(ImportCancelled, match="cancelled; nothing was saved"):
+    with pytest.raises(ImportCancelled) as cancelled:
         import_file(
             clinic,
             "patients",
@@ -469,6 +472,7 @@ def test_cancel_saves_nothing(clinic, tmp_path, stop_after):
             progress=lambda done, _total: reached.append(done),
             cancel=lambda: bool(reached) and reached[-1] >= stop_after,
         )
+    assert cancelled.value.code == Refusal.NOTHING_TO_SAVE
     assert snapshot(clinic) == before
 
 
@@ -659,6 +663,7 @@ def test_a_stream_is_read_only_up_to_the_size_limit(clinic, tmp_path, monkeypatc
     writer.start()
     before = snapshot(clinic)
     try:
+        # ImportRefused has no code yet (import_csv.py): the message names the limit.
         with pytest.raises(ImportRefused, match="larger than 100,000 bytes"):
             import_file(clinic, "patients", pipe)
     finally:
@@ -713,6 +718,6 @@ def test_a_file_with_too_many_rows_is_refused(clinic, tmp_path, monkeypatch):
     (problem,) = caught.value.problems
     assert "more than 250,000 rows" in problem.reason and "split it" in problem.reason
     monkeypatch.setattr(import_csv, "MAX_ROWS", 50, raising=False)
-    with pytest.raises(ImportRefused, match="more than 50 rows"):
+    with pytest.raises(ImportRefused, match="more than 50 rows"):  # no code yet: the limit named
         import_file(clinic, "patients", write(tmp_path, many_patients(51)))
     assert import_file(clinic, "patients", write(tmp_path, many_patients(50))).rows == 50

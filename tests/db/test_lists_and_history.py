@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from desktop_app.core import BillingError, ConcurrentChangeError
+from desktop_app.core import BillingError, ConcurrentChangeError, Refusal
 
 
 def test_patient_search_and_sort(clinic):
@@ -31,8 +31,9 @@ def test_patient_search_and_sort(clinic):
     top_credit = clinic.patient_ids(sort="credit", descending=True)[:2]
     assert names(top_credit) == ["Alan Turing", "Ada Byron"]
     assert names(clinic.patient_ids(sort="outstanding", descending=True)[:1]) == ["Emmy Noether"]
-    with pytest.raises(BillingError, match="sorted by"):
+    with pytest.raises(BillingError) as refused:
         clinic.patient_ids(sort="age")
+    assert refused.value.code == Refusal.BAD_CHOICE
     window = clinic.patients_by_ids([ids["Emmy Noether"], 9999, ids["Ada Lovelace"]])
     assert [r.full_name for r in window] == ["Emmy Noether", "Ada Lovelace"]
     assert window[0].outstanding == Decimal("80.00")
@@ -47,14 +48,20 @@ def test_draft_previews_in_memory_and_saves(clinic):
     assert draft.patient_name == "Ada Lovelace"
     preview = draft.preview({"Cash": "5"}, {a: "40"})
     assert preview.credit_used == Decimal("35.00")
-    with pytest.raises(BillingError, match="more than its balance"):
+    with pytest.raises(BillingError) as refused:
         draft.preview({}, {a: "41"})
+    assert (refused.value.code, refused.value.field) == (Refusal.OVER_BALANCE, "amount")
     later = clinic.create_invoice(pid, [("Consult", "10", 1)])
-    with pytest.raises(ConcurrentChangeError, match="start the payment again"):
-        draft.preview({}, {later: "1"})
-    # Saving now would also pay the new invoice, which the preview does not show: refused.
-    with pytest.raises(ConcurrentChangeError, match=r"Invoice #2 was issued .* \$10.00 to it"):
+    with pytest.raises(ConcurrentChangeError, match="start the payment again") as refused:
+        draft.preview({}, {later: "1"})  # the refusal says what to do
+    assert refused.value.code == Refusal.CONCURRENT_CHANGE
+    # Saving now would also pay the new invoice, which the preview does not show: refused, naming
+    # the invoice and what saving would apply to it.
+    with pytest.raises(
+        ConcurrentChangeError, match=r"Invoice #2 was issued .* \$10.00 to it"
+    ) as refused:
         clinic.record_payment(preview, "save")
+    assert refused.value.code == Refusal.CONCURRENT_CHANGE
     fresh = clinic.payment_draft(pid, source_invoice=a).preview({"Cash": "5"}, {a: "40"})
     assert fresh.applied == {a: Decimal("40.00"), later: Decimal("10.00")}
     clinic.record_payment(fresh, "save")

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import desktop_app.core.ledger.store as store_module
-from desktop_app.core import Clinic, DatabaseBusyError
+from desktop_app.core import Clinic, DatabaseBusyError, Refusal
 
 
 def _raw(url: str) -> psycopg.Connection:
@@ -46,6 +46,7 @@ def test_two_saves_for_one_patient_take_turns(pg_clinic):
     pid = clinic.add_patient("Ada", "Lovelace")
     with _raw(url) as other:
         other.execute("SELECT id FROM patients WHERE id = %s FOR UPDATE", (pid,))
-        with pytest.raises(DatabaseBusyError, match="try again"):
+        with pytest.raises(DatabaseBusyError, match="try again") as refused:  # what to do next
             clinic.refund_credit(pid, "1", method="Cash", request_id="r")
+        assert refused.value.code == Refusal.DATABASE_BUSY
     assert clinic.payments(pid) == []

@@ -27,7 +27,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from desktop_app.core import BillingError, Clinic
+from desktop_app.core import BillingError, Clinic, Refusal
 from desktop_app.core.db.engine import make_engine
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS
 from desktop_app.core.interchange.backup import backup_database, restore_database
@@ -148,8 +148,12 @@ def test_a_changed_audit_log_trigger_is_refused_on_sqlite(new_sqlite_url):
             "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT 1; END"
         )
         conn.commit()
-    with pytest.raises(BillingError, match="the trigger audit_log_no_delete on audit_log is not"):
+    # The refusal names what is not as Clinic Ledger made it.
+    with pytest.raises(
+        BillingError, match="the trigger audit_log_no_delete on audit_log is not"
+    ) as refused:
         Clinic.open(url)
+    assert refused.value.code == Refusal.FOREIGN_SCHEMA
 
 
 PG_FOREIGN = {
@@ -321,8 +325,9 @@ def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path):
         conn.execute("CREATE TABLE recipes (name TEXT, minutes INTEGER)")
         conn.execute("INSERT INTO recipes VALUES ('Soup', 30)")
         conn.commit()
-    with pytest.raises(BillingError, match="database of another program"):
+    with pytest.raises(BillingError) as refused:
         Clinic.open(f"sqlite:///{recipes}")
+    assert refused.value.code == Refusal.FOREIGN_SCHEMA
     with closing(sqlite3.connect(recipes)) as conn:  # no Clinic Ledger table was created in it
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["recipes"]
         assert conn.execute("SELECT * FROM recipes").fetchall() == [("Soup", 30)]
@@ -426,8 +431,12 @@ def test_a_search_path_that_shadows_postgresqls_own_functions_is_refused(pg_data
             "AS $$ SELECT timestamptz '2001-01-01Z' $$"
         )
         conn.execute(f"ALTER DATABASE {name} SET search_path = public, helpers, pg_catalog")
-    with pytest.raises(BillingError, match="puts the schema helpers before PostgreSQL's own"):
+    # The refusal names what is not as Clinic Ledger made it.
+    with pytest.raises(
+        BillingError, match="puts the schema helpers before PostgreSQL's own"
+    ) as refused:
         Clinic.open(url)
+    assert refused.value.code == Refusal.FOREIGN_SCHEMA
 
 
 @pytest.mark.parametrize("schema", ["Clinic", "clinic-ledger", "order"])

@@ -36,7 +36,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from desktop_app.core import AllocationMode, BillingError, Clinic, ConcurrentChangeError
+from desktop_app.core import AllocationMode, BillingError, Clinic, ConcurrentChangeError, Refusal
 
 TYPES = ["Cash", "EFTPOS", "Credit card", "Bank transfer", "Health fund"]
 cents = st.integers(min_value=0, max_value=30_000)
@@ -159,8 +159,9 @@ class LedgerMachine(RuleBasedStateMachine):
         assert preview.credit_available == Decimal(dec(self.credit[pid]))
         request_id = self.next_id()
         if preview.is_empty:
-            with pytest.raises(BillingError, match="nothing to save"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.record_payment(preview, request_id)
+            assert refused.value.code == Refusal.NOTHING_TO_SAVE
             return
         pay_id = self.clinic.record_payment(preview, request_id)
         self.payments.append(pay_id)
@@ -232,8 +233,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.touched.add(pid)
         request_id = self.next_id()
         if amount > self.credit[pid]:
-            with pytest.raises(BillingError, match="Only"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.refund_credit(pid, dec(amount), method="Cash", request_id=request_id)
+            assert refused.value.code == Refusal.OVER_CREDIT
             return
         refund_id = self.clinic.refund_credit(
             pid, dec(amount), method="Cash", request_id=request_id, reason="Moving away"
@@ -251,14 +253,17 @@ class LedgerMachine(RuleBasedStateMachine):
         self.touched.add(pid)
         change = -int(record.total.scaleb(2)) + sum(int(a.amount.scaleb(2)) for a in live)
         if record.reversed:
-            with pytest.raises(BillingError, match="already reversed"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.reverse_payment(pay_id)
+            assert refused.value.code == Refusal.ALREADY_DONE
         elif self.credit_notes_hold(live):
-            with pytest.raises(BillingError, match="Reverse the credit note first"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.reverse_payment(pay_id)
+            assert refused.value.code == Refusal.HAS_CREDIT_NOTES
         elif self.credit[pid] + change < 0:
-            with pytest.raises(BillingError, match="already used"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.reverse_payment(pay_id)
+            assert refused.value.code == Refusal.CREDIT_SPENT
         else:
             self.clinic.reverse_payment(pay_id, "entered twice")
             self.credit[pid] += change
@@ -275,12 +280,14 @@ class LedgerMachine(RuleBasedStateMachine):
         app = data.draw(st.sampled_from(record.applications))
         self.touched.add(record.patient_id)
         if app.removed:
-            with pytest.raises(BillingError, match="already removed"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.remove_application(app.id, "wrong invoice")
+            assert refused.value.code == Refusal.ALREADY_DONE
             return
         if self.credit_notes_hold([app]):
-            with pytest.raises(BillingError, match="Reverse the credit note first"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.remove_application(app.id, "wrong invoice")
+            assert refused.value.code == Refusal.HAS_CREDIT_NOTES
             return
         self.clinic.remove_application(app.id, "wrong invoice")
         amount = int(app.amount.scaleb(2))
@@ -293,12 +300,14 @@ class LedgerMachine(RuleBasedStateMachine):
         iid = data.draw(st.sampled_from(sorted(self.owner)))
         self.touched.add(self.owner[iid])
         if iid in self.void:
-            with pytest.raises(BillingError, match="already void"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.void_invoice(iid)
+            assert refused.value.code == Refusal.ALREADY_DONE
             return
         if self.live_notes_amount(iid):
-            with pytest.raises(BillingError, match="has credit notes"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.void_invoice(iid)
+            assert refused.value.code == Refusal.HAS_CREDIT_NOTES
             return
         self.clinic.void_invoice(iid, "billed in error")
         self.credit[self.owner[iid]] += self.paid[iid]
@@ -314,18 +323,22 @@ class LedgerMachine(RuleBasedStateMachine):
         method = "Cash" if refund_at_once else None
         left = self.total[iid] - self.live_notes_amount(iid)
         if iid in self.void or left == 0:
-            with pytest.raises(BillingError, match=r"void|credited in full"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.credit_note(
                     iid, reason="goodwill", request_id=self.next_id(), refund_method=method
                 )
+            assert refused.value.code == (
+                Refusal.NOT_OPEN if iid in self.void else Refusal.ALREADY_DONE
+            )
             return
         amount = data.draw(st.one_of(st.none(), st.integers(1, left + 5)))
         minor = left if amount is None else amount
         if minor > left:
-            with pytest.raises(BillingError, match="can still be credited"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.credit_note(
                     iid, dec(minor), reason="goodwill", request_id=self.next_id()
                 )
+            assert refused.value.code == Refusal.OVER_BALANCE
             return
         applied = min(minor, self.owed(iid))
         to_credit = minor - applied
@@ -337,8 +350,9 @@ class LedgerMachine(RuleBasedStateMachine):
             "note_date": date(2026, 11, 1),
         }
         if refund_at_once and to_credit == 0:
-            with pytest.raises(BillingError, match="nothing to refund"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.credit_note(iid, None if amount is None else dec(minor), **call)
+            assert refused.value.code == Refusal.NOTHING_TO_SAVE
             return
         asked = None if amount is None else dec(minor)
         note_id = self.clinic.credit_note(iid, asked, **call)
@@ -356,11 +370,13 @@ class LedgerMachine(RuleBasedStateMachine):
         pid = self.owner[iid]
         self.touched.add(pid)
         if reversed_:
-            with pytest.raises(BillingError, match="already reversed"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.reverse_credit_note(note_id)
+            assert refused.value.code == Refusal.ALREADY_DONE
         elif self.credit[pid] < to_credit:
-            with pytest.raises(BillingError, match="already used"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.reverse_credit_note(note_id)
+            assert refused.value.code == Refusal.CREDIT_SPENT
         else:
             self.clinic.reverse_credit_note(note_id, "issued by mistake")
             self.notes[note_id][4] = 1
@@ -375,16 +391,18 @@ class LedgerMachine(RuleBasedStateMachine):
         self.touched |= {sender, receiver}
         amount = max(1, self.credit[sender] * share // 100)
         if sender == receiver:
-            with pytest.raises(BillingError, match="another patient"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.transfer_credit(
                     sender, receiver, dec(amount), reason="family", request_id=self.next_id()
                 )
+            assert refused.value.code == Refusal.BAD_CHOICE
             return
         if amount > self.credit[sender]:
-            with pytest.raises(BillingError, match="has only"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.transfer_credit(
                     sender, receiver, dec(amount), reason="family", request_id=self.next_id()
                 )
+            assert refused.value.code == Refusal.OVER_CREDIT
             return
         transfer_id = self.clinic.transfer_credit(
             sender, receiver, dec(amount), reason="family", request_id=self.next_id()
@@ -400,11 +418,13 @@ class LedgerMachine(RuleBasedStateMachine):
         sender, receiver, amount, reversed_ = self.transfers[transfer_id]
         self.touched |= {sender, receiver}
         if reversed_:
-            with pytest.raises(BillingError, match="already reversed"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.reverse_transfer(transfer_id)
+            assert refused.value.code == Refusal.ALREADY_DONE
         elif self.credit[receiver] < amount:
-            with pytest.raises(BillingError, match="already used"):
+            with pytest.raises(BillingError) as refused:
                 self.clinic.reverse_transfer(transfer_id)
+            assert refused.value.code == Refusal.CREDIT_SPENT
         else:
             self.clinic.reverse_transfer(transfer_id, "wrong family member")
             self.transfers[transfer_id][3] = 1

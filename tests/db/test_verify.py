@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from desktop_app.core import BillingError, Clinic
+from desktop_app.core import BillingError, Clinic, Refusal
 from desktop_app.core.db.engine import make_engine
 
 # SQLite in the quick run (-m "not slow"); PostgreSQL as well in the full run.
@@ -165,8 +165,11 @@ def test_verify_finds_duplicate_request_ids_on_postgresql(pg_databases):
             "FROM payments"
         )
     # Without its unique index the database is no longer Clinic Ledger's: it is not opened.
-    with pytest.raises(BillingError, match="the index uq_payments_request_id on payments is"):
+    with pytest.raises(
+        BillingError, match="the index uq_payments_request_id on payments is"
+    ) as refused:  # named in the refusal
         Clinic.open(url)
+    assert refused.value.code == Refusal.FOREIGN_SCHEMA
     unchecked = Clinic(make_engine(url))  # what verify() finds in it all the same
     try:
         problems = unchecked.verify()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, Q
 
 from desktop_app.core import Clinic
 from desktop_app.ui.main_window import MainWindow
+from tests.helpers import STAFF_PASSWORD, staff_team
 
 Answer = Callable[[QWidget], None]
 
@@ -189,28 +190,20 @@ def test_a_clinic_server_gets_guidance_instead(qtbot, pg_databases, answer):
 
 
 def test_only_an_administrator_backs_up_or_restores(
-    qtbot, new_sqlite_url, tmp_path, answer, monkeypatch
+    qtbot, new_sqlite_url, tmp_path, answer, quick_hashes
 ):
-    from argon2 import PasswordHasher
-
     from desktop_app.core import Role
-    from desktop_app.core.access import staff as staff_rules
     from desktop_app.core.interchange.backup import backup_database
 
-    password = "correct horse 1"
-    monkeypatch.setattr(staff_rules, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
     url = new_sqlite_url()
     with Clinic.open(url) as owner:
         owner.add_patient("Ada", "Lovelace")
-        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, password)
-        admin = owner.sign_in("admin", password)
-        admin.add_staff("desk", "Dee Desk", Role.RECEPTIONIST, password)
-        admin.add_staff("books", "Bo Books", Role.BOOKKEEPER, password)
+        staff_team(owner, (Role.ADMINISTRATOR, Role.RECEPTIONIST, Role.BOOKKEEPER), sign_in=False)
         backup = backup_database(owner, tmp_path / "monday.db").path
     chosen = tmp_path / "taken-home.db"
     asked: list[Path] = []
     for name in ("desk", "books"):
-        window = make_window(qtbot, Clinic.open(url).sign_in(name, password))
+        window = make_window(qtbot, Clinic.open(url).sign_in(name, STAFF_PASSWORD))
         assert not window.backup_action.isEnabled()
         assert not window.restore_action.isEnabled()
         window._choose_backup_path = lambda database: asked.append(database) or chosen
@@ -223,7 +216,7 @@ def test_only_an_administrator_backs_up_or_restores(
         window.clinic.close()
     assert asked == [] and not chosen.exists()
     assert not list(Path(url.removeprefix("sqlite:///")).parent.glob("*.before-restore-*"))
-    window = make_window(qtbot, Clinic.open(url).sign_in("admin", password))
+    window = make_window(qtbot, Clinic.open(url).sign_in("admin", STAFF_PASSWORD))
     assert window.backup_action.isEnabled() and window.restore_action.isEnabled()
     window.close()
     window.clinic.close()
@@ -234,12 +227,11 @@ def test_after_a_restore_the_window_asks_who_goes_on(qtbot, new_sqlite_url, tmp_
     window hides the patients until someone signs in, instead of carrying on with every right."""
     from desktop_app.core import Role
 
-    password = "correct horse 1"
     url = new_sqlite_url()
     with Clinic.open(url) as owner:
         owner.add_patient("Ada", "Lovelace")
-        owner.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, password)
-    window = make_window(qtbot, Clinic.open(url).sign_in("admin", password))
+        staff_team(owner, (Role.ADMINISTRATOR,), sign_in=False)  # its administrator only
+    window = make_window(qtbot, Clinic.open(url).sign_in("admin", STAFF_PASSWORD))
     backup = tmp_path / "monday.db"
     window._choose_backup_path = lambda _database: backup
     answer(ok)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QDialog, QLineEdit
 from desktop_app.core import AllocationMode, Clinic
 from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 from desktop_app.ui.models.allocation import AFTER, APPLY, BALANCE_AFTER, FROM_CREDIT
-from tests.helpers import snapshot
+from tests.helpers import snapshot, staff_team
 
 NOV1, NOV5 = date(2026, 11, 1), date(2026, 11, 5)
 
@@ -380,10 +380,8 @@ def test_an_account_disabled_while_the_dialog_is_open_is_told_and_saves_nothing(
 ):
     from desktop_app.core import Role
 
-    clinic.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, "correct horse 1")
-    admin = clinic.sign_in("admin", "correct horse 1")
-    admin.add_staff("desk", "Front Desk", Role.RECEPTIONIST, "correct horse 1")
-    desk = clinic.sign_in("desk", "correct horse 1")
+    team = staff_team(clinic, (Role.ADMINISTRATOR, Role.RECEPTIONIST))
+    admin, desk = team["administrator"], team["receptionist"]
     pid = admin.add_patient("Ada", "Lovelace")
     dialog = open_dialog(qtbot, desk, formatter, pid)
     type_source(qtbot, dialog, "Cash", "25")

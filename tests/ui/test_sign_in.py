@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 
 from desktop_app.app import start_window
 from desktop_app.core import Clinic, Role
 from desktop_app.core.access import staff as staff_rules
 from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
 from desktop_app.ui.main_window import MainWindow
+from tests.helpers import STAFF_PASSWORD, staff_team
 
-PASSWORD = "correct horse 1"
-
-
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch):
-    """Argon2id with a small memory cost (the app's own settings: tests/db/test_staff.py)."""
-    monkeypatch.setattr(staff_rules, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+# Argon2id with a small memory cost (tests/conftest.py; the app's own: tests/db/test_staff.py).
+pytestmark = pytest.mark.usefixtures("quick_hashes")
 
 
 @pytest.fixture
 def staffed_url(new_sqlite_url) -> str:
+    """A clinic file with an administrator, a receptionist, a bookkeeper and a practitioner (none
+    signed in: the windows sign in), Ada assigned to the practitioner, and Alan."""
     url = new_sqlite_url()
     with Clinic.open(url) as clinic:
-        clinic.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, PASSWORD)
-        admin = clinic.sign_in("admin", PASSWORD)
-        admin.add_staff("desk", "Dee Desk", Role.RECEPTIONIST, PASSWORD)
-        admin.add_staff("books", "Bo Books", Role.BOOKKEEPER, PASSWORD)
-        admin.add_staff("physio", "Phil Physio", Role.PRACTITIONER, PASSWORD)
+        staff_team(
+            clinic,
+            (Role.ADMINISTRATOR, Role.RECEPTIONIST, Role.BOOKKEEPER, Role.PRACTITIONER),
+            sign_in=False,
+        )
         own = clinic.add_patient("Ada", "Lovelace")
         clinic.add_patient("Alan", "Turing")
         clinic.assign_practitioner(own, "physio")
@@ -47,7 +44,7 @@ def test_a_clinic_with_staff_asks_who_is_signing_in(qtbot, staffed_url):
     assert not dialog.try_sign_in()
     assert dialog.message_label.text() == staff_rules.REFUSED
     assert dialog.password_edit.text() == ""  # cleared after every try
-    dialog.password_edit.setText(PASSWORD)
+    dialog.password_edit.setText(STAFF_PASSWORD)
     assert dialog.try_sign_in()
     qtbot.waitUntil(lambda: window.is_ready, timeout=10_000)
     assert window.clinic.staff_member.username == "desk"
@@ -73,12 +70,12 @@ def test_the_first_run_creates_the_administrator(qtbot, new_sqlite_url):
     assert isinstance(dialog, FirstRunDialog)
     dialog.full_name_edit.setText("Alex Admin")
     dialog.username_edit.setText("admin")
-    dialog.password_edit.setText(PASSWORD)
-    dialog.repeat_edit.setText(PASSWORD + "x")
+    dialog.password_edit.setText(STAFF_PASSWORD)
+    dialog.repeat_edit.setText(STAFF_PASSWORD + "x")
     assert not dialog.create_administrator()
     assert "passwords differ" in dialog.message_label.text()
-    dialog.repeat_edit.setText(PASSWORD)
-    dialog.password_edit.setText(PASSWORD)
+    dialog.repeat_edit.setText(STAFF_PASSWORD)
+    dialog.password_edit.setText(STAFF_PASSWORD)
     assert dialog.create_administrator()
     qtbot.waitUntil(lambda: window.is_ready, timeout=10_000)
     assert window.clinic.staff_member.role is Role.ADMINISTRATOR
@@ -88,7 +85,7 @@ def test_the_first_run_creates_the_administrator(qtbot, new_sqlite_url):
 
 
 def _window_for(qtbot, url: str, username: str) -> MainWindow:
-    window = MainWindow(Clinic.open(url).sign_in(username, PASSWORD))
+    window = MainWindow(Clinic.open(url).sign_in(username, STAFF_PASSWORD))
     qtbot.addWidget(window)
     window.show()
     return window
@@ -143,7 +140,7 @@ def test_an_idle_window_locks_and_asks_for_a_password(qtbot, staffed_url):
     assert not dialog.try_sign_in() and window.is_locked
     # Someone else signs in at the same desk: the window is theirs now.
     dialog.username_edit.setText("books")
-    dialog.password_edit.setText(PASSWORD)
+    dialog.password_edit.setText(STAFF_PASSWORD)
     window.idle_lock_minutes = 10
     assert dialog.try_sign_in()
     assert not window.is_locked and window.centralWidget().isVisible()
@@ -175,7 +172,7 @@ def test_an_owner_window_has_no_one_to_lock_out(qtbot, staffed_url):
 def test_settings_staff_page_adds_and_manages_accounts(qtbot, staffed_url):
     from desktop_app.ui.settings.settings_dialog import STAFF_PAGE, SettingsDialog
 
-    admin = Clinic.open(staffed_url).sign_in("admin", PASSWORD)
+    admin = Clinic.open(staffed_url).sign_in("admin", STAFF_PASSWORD)
     dialog = SettingsDialog(admin)
     qtbot.addWidget(dialog)
     page = dialog.staff_page
@@ -187,7 +184,7 @@ def test_settings_staff_page_adds_and_manages_accounts(qtbot, staffed_url):
     page.new_password.setText("short")
     page.add_button.click()
     assert "at least 8" in page.message_label.text() and len(page.members) == 4
-    page.new_password.setText(PASSWORD)
+    page.new_password.setText(STAFF_PASSWORD)
     page.add_button.click()
     assert page.message_label.text() == "Staff member added."
     nia = [m.username for m in page.members].index("nia")
@@ -209,7 +206,7 @@ def test_settings_staff_page_adds_and_manages_accounts(qtbot, staffed_url):
     assert members["nia"].role is Role.BOOKKEEPER and not members["nia"].active
     assert members["admin"].active
     # Someone who may not manage staff gets no Staff page (nor Settings at all in the window).
-    desk = Clinic.open(staffed_url).sign_in("desk", PASSWORD)
+    desk = Clinic.open(staffed_url).sign_in("desk", STAFF_PASSWORD)
     assert SettingsDialog(desk).staff_page is None
     admin.close()
 
@@ -219,7 +216,7 @@ def test_change_my_password(qtbot, staffed_url):
     assert window.change_password_action.isEnabled()
     dialog = window.change_password()
     qtbot.addWidget(dialog)
-    dialog.current_edit.setText(PASSWORD)
+    dialog.current_edit.setText(STAFF_PASSWORD)
     dialog.new_edit.setText("new password 2")
     dialog.repeat_edit.setText("new password 3")
     assert not dialog.change() and "differ" in dialog.message_label.text()
@@ -227,7 +224,7 @@ def test_change_my_password(qtbot, staffed_url):
     dialog.new_edit.setText("new password 2")
     dialog.repeat_edit.setText("new password 2")
     assert not dialog.change() and "current password" in dialog.message_label.text()
-    dialog.current_edit.setText(PASSWORD)
+    dialog.current_edit.setText(STAFF_PASSWORD)
     dialog.new_edit.setText("new password 2")
     dialog.repeat_edit.setText("new password 2")
     assert dialog.change()

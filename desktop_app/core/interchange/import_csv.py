@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from ..domain.currencies import MINOR_UNITS
-from ..domain.errors import BillingError
+from ..domain.errors import BillingError, Refusal, bad_file
 from ..domain.money import max_major, parse_minor
 from ..domain.text import check_line
 
@@ -122,6 +122,8 @@ class ImportRefused(BillingError):  # noqa: N818 - the name the API promises
     """The file was not imported: ``problems`` lists what is wrong, by row and column (the
     first :data:`MAX_PROBLEMS`; ``more`` counts the rest). Nothing was saved."""
 
+    default_code = Refusal.BAD_FILE
+
     def __init__(self, file_name: str, problems: Sequence[ImportProblem], more: int = 0) -> None:
         self.file_name = file_name
         self.problems = list(problems)
@@ -188,11 +190,11 @@ def read_file(path: Path) -> bytes:
                     break
                 data += chunk
     except FileNotFoundError:
-        raise BillingError(f"There is no file {path}.") from None
+        raise bad_file(f"There is no file {path}.", field="path") from None
     except IsADirectoryError:
-        raise BillingError(f"{path} is a folder; choose a CSV file.") from None
+        raise bad_file(f"{path} is a folder; choose a CSV file.", field="path") from None
     except OSError as exc:
-        raise BillingError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+        raise bad_file(f"{path} cannot be read: {exc.strerror or exc}.", field="path") from None
     if len(data) > limit:
         raise _too_big(path.name)
     return bytes(data)

@@ -1,15 +1,17 @@
 """Every refused call raises a BillingError with a reason and leaves the database unchanged."""
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from desktop_app.core import BillingError, Clinic, NotFoundError, Refusal
 from tests.helpers import STAFF_PASSWORD, snapshot
 
 
-@pytest.fixture
-def ledger(clinic: Clinic):
+def fill(clinic: Clinic) -> dict[str, int]:
     """Ada: $30 credit, an open $50 invoice, a paid one, a void one. Grace: an open invoice."""
     pid = clinic.add_patient("Ada", "Lovelace")
     other = clinic.add_patient("Grace", "Hopper")
@@ -22,7 +24,7 @@ def ledger(clinic: Clinic):
     clinic.void_invoice(void)
     open_ = clinic.create_invoice(pid, [("Consult", "50", 1)], issue_date=date(2026, 11, 3))
     theirs = clinic.create_invoice(other, [("Consult", "50", 1)], issue_date=date(2026, 11, 3))
-    return clinic, {
+    return {
         "pid": pid,
         "other": other,
         "paid": paid,
@@ -30,6 +32,36 @@ def ledger(clinic: Clinic):
         "open": open_,
         "theirs": theirs,
     }
+
+
+@pytest.fixture(scope="session")
+def sqlite_ledger(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, int]]:
+    """The ledger of :func:`fill` on SQLite, made once: each test gets a copy of the file (the
+    grids below run hundreds of cases)."""
+    path = tmp_path_factory.mktemp("ledger") / "clinic.db"
+    shutil.copyfile(sqlite_template, path)
+    with Clinic.open(f"sqlite:///{path}") as clinic:
+        ids = fill(clinic)
+    return path, ids
+
+
+@pytest.fixture
+def ledger(db_url: str, sqlite_ledger: tuple[Path, dict[str, int]]):
+    """A clinic holding :func:`fill`'s ledger, and its record ids: a copy of the one made once on
+    SQLite, made afresh on PostgreSQL."""
+    if db_url.startswith("sqlite"):
+        template, ids = sqlite_ledger
+        shutil.copyfile(template, str(make_url(db_url).database))
+        clinic = Clinic.open(db_url)
+    else:
+        clinic = Clinic.open(db_url)
+        ids = fill(clinic)
+    try:
+        yield clinic, dict(ids)
+    finally:
+        clinic.close()
 
 
 # The big grids of bad input run on SQLite in the quick run and on PostgreSQL too with the slow

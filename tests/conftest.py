@@ -2,6 +2,8 @@
 
 The PostgreSQL server comes from ``CLINIC_TEST_PG_URL`` (``.ci/run`` starts one and sets it) or,
 when that is unset, from a throwaway cluster this suite starts itself. PostgreSQL tests never skip.
+Under pytest-xdist (the README's quick run, ``-n 2``) each worker makes its own template database
+on a shared server, or starts its own throwaway cluster.
 """
 
 from __future__ import annotations
@@ -39,7 +41,15 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PG_ENV = "CLINIC_TEST_PG_URL"
-TEMPLATE_DB = "clinic_ledger_template"
+
+
+def _template_name() -> str:
+    """The template database's name; each pytest-xdist worker has its own on a shared server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"clinic_ledger_template{'_' + worker if worker else ''}"
+
+
+TEMPLATE_DB = _template_name()
 
 
 def _libpq(url: str) -> str:

@@ -43,6 +43,7 @@ class Transaction:
     staff: StaffMember | None
     _currency: str | None = field(default=None, repr=False)
     _exclusive: bool = field(default=False, repr=False)
+    _locked: dict[int, Patient] = field(default_factory=dict, repr=False)
 
     def currency(self, *, exclusive: bool = False) -> str:
         """The clinic's currency, its setting row locked until the transaction ends: shared by
@@ -60,15 +61,19 @@ class Transaction:
 
     def lock_patients(self, patient_ids: Iterable[int]) -> dict[int, Patient]:
         """Lock these patients' account rows, after the currency and in id order; returns them
-        by id. Raises NotFoundError for a patient that does not exist."""
+        by id. Raises NotFoundError for a patient that does not exist. A row this transaction has
+        already locked is not asked for again (the lock lasts until the transaction ends)."""
         self.currency()
         locked: dict[int, Patient] = {}
         for patient_id in sorted({check_id(pid, "patient") for pid in patient_ids}):
-            patient = self.session.scalars(
-                select(Patient).where(Patient.id == patient_id).with_for_update()
-            ).one_or_none()
+            patient = self._locked.get(patient_id)
             if patient is None:
-                raise NotFoundError(f"There is no patient {patient_id}.")
+                patient = self.session.scalars(
+                    select(Patient).where(Patient.id == patient_id).with_for_update()
+                ).one_or_none()
+                if patient is None:
+                    raise NotFoundError(f"There is no patient {patient_id}.")
+                self._locked[patient_id] = patient
             locked[patient_id] = patient
         return locked
 

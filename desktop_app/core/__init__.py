@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         PaymentRecord,
         TransferRecord,
     )
+    from .domain.regions import COUNTRIES, OTHER_COUNTRY, REGIONS, ClinicProfile, Region, region_for
     from .interchange.accounting_export import ExportSummary
     from .interchange.accounting_mapping import DATE_FORMATS, AccountMapping
     from .interchange.backup import (
@@ -116,6 +117,14 @@ _HOMES = {
     "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
     "interchange.spreadsheet_text": ["safe_text"],
     "access.staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
+    "domain.regions": [
+        "COUNTRIES",
+        "OTHER_COUNTRY",
+        "REGIONS",
+        "ClinicProfile",
+        "Region",
+        "region_for",
+    ],
     "domain.records": [
         "ApplicationRecord",
         "ClinicSummary",
@@ -137,9 +146,12 @@ _RENAMED = {"IMPORT_COLUMNS": "COLUMNS", "import_template": "template"}
 
 __all__ = [
     "BUCKET_NAMES",
+    "COUNTRIES",
     "DATE_FORMATS",
     "IMPORT_COLUMNS",
     "MINOR_UNITS",
+    "OTHER_COUNTRY",
+    "REGIONS",
     "AccountMapping",
     "AgedReceivables",
     "AgedRow",
@@ -152,6 +164,7 @@ __all__ = [
     "BackupResult",
     "BillingError",
     "Clinic",
+    "ClinicProfile",
     "ClinicSummary",
     "ConcurrentChangeError",
     "CreditLiability",
@@ -184,6 +197,7 @@ __all__ = [
     "PlanLine",
     "ReceiptDocument",
     "Refusal",
+    "Region",
     "RestoreResult",
     "Role",
     "ServerBackupError",
@@ -201,6 +215,7 @@ __all__ = [
     "import_template",
     "parse_lines",
     "parse_minor",
+    "region_for",
     "rows_text",
     "safe_text",
     "sqlite_database_path",

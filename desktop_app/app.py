@@ -300,10 +300,11 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
     window's ``is_ready`` turns true once the patients are listed.
 
     A clinic with staff accounts asks who is signing in first (``window.sign_in_dialog``), and
-    its patients are listed only once someone has. With ``first_run``, a clinic with no staff
-    accounts asks for its administrator's account before it opens. Without it (scripts, the
-    start-up benchmarks), such a clinic opens with every right, as the API's ``Clinic.open``
-    does. Cancelling either window closes the app.
+    its patients are listed only once someone has. With ``first_run``, a clinic never set up
+    asks about itself first (name, country, currency, tax: ``ClinicSetupDialog``), and a clinic
+    with no staff accounts then asks for its administrator's account before it opens. Without
+    it (scripts, the start-up benchmarks), such a clinic opens with every right, as the API's
+    ``Clinic.open`` does. Cancelling any of these windows closes the app.
     """
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
@@ -321,12 +322,12 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
     window.show()
     app.processEvents()  # paint the window before the slower work below starts
 
-    def open_clinic() -> None:
+    def open_clinic(opened: Clinic | None = None) -> None:
         from desktop_app.core import Clinic
 
         try:
-            clinic = Clinic.open(database)
-            if demo:
+            clinic = Clinic.open(database) if opened is None else opened
+            if demo and opened is None:
                 _fill_demo(clinic)
         except (BillingError, ValueError) as exc:
             window.open_error = str(exc)
@@ -334,6 +335,16 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
                 window, "Clinic Ledger", f"The clinic's database could not be opened.\n\n{exc}"
             )
             window.close()  # the last window: the application's event loop ends
+            return
+        if first_run and opened is None and not clinic.has_staff() and clinic.needs_first_run:
+            # A clinic never set up: its details first, then (below) its administrator.
+            from desktop_app.ui.dialogs.first_run import ClinicSetupDialog
+
+            setup = ClinicSetupDialog(clinic, window)
+            setup.accepted.connect(lambda: open_clinic(clinic))
+            setup.rejected.connect(window.close)  # nothing saved: the next start asks again
+            window.sign_in_dialog = setup
+            setup.open()
             return
         from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
 

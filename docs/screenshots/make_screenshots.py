@@ -57,9 +57,22 @@ def grab(widget: QWidget, name: str) -> None:
     print(HERE / name)
 
 
+def first_run_clinic(folder: Path) -> None:
+    """The first run's "About your clinic" window on a new clinic, New Zealand chosen."""
+    from desktop_app.ui.dialogs.first_run import ClinicSetupDialog
+
+    with Clinic.open(f"sqlite:///{folder / 'new.db'}") as fresh:
+        dialog = ClinicSetupDialog(fresh)
+        dialog.name_edit.setText("Kowhai Physiotherapy")
+        dialog.country_combo.setCurrentText("New Zealand")
+        grab(dialog, "first-run-clinic.png")
+        dialog.close()
+
+
 def main() -> None:
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as folder:
+        first_run_clinic(Path(folder))
         clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
         populate(clinic, today=date(2026, 11, 20))
         # The seed's situation: a patient with credit and two open invoices.

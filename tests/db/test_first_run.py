@@ -120,6 +120,8 @@ def test_every_proposal_can_be_changed_and_other_takes_what_is_typed(clinic: Cli
         ({"tax_rate": "fifteen"}, Refusal.BAD_AMOUNT, "tax_rate"),
         ({"tax_rate": 15.0}, Refusal.BAD_AMOUNT, "tax_rate"),
         ({"tax_rate": "NaN"}, Refusal.BAD_AMOUNT, "tax_rate"),
+        ({"tax_rate": "1e1"}, Refusal.BAD_AMOUNT, "tax_rate"),
+        ({"tax_rate": "\u0661\u0665"}, Refusal.BAD_AMOUNT, "tax_rate"),  # Arabic-Indic 15
         ({"tax_name": "", "tax_rate": "15"}, Refusal.MISSING, "tax_name"),
         ({"tax_name": "G\nST"}, Refusal.BAD_TEXT, "tax_name"),
         ({"locale": "New Zealand"}, Refusal.BAD_CHOICE, "locale"),

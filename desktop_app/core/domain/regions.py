@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from .errors import BillingError, Refusal
+from .invoicing import parse_tax_rate
 from .text import check_line
 
 #: The longest tax name kept ("GST", "VAT", "HST", "Sales tax").
@@ -115,21 +116,11 @@ def clean_tax_name(name: object) -> str:
 
 
 def clean_tax_rate(rate: object) -> Decimal:
-    """A tax rate in percent from 0 to 100 with at most two decimals, given as text ("12.5"),
-    a Decimal or a whole number; refused (``bad_amount``) otherwise, floats included."""
-    problem = "Enter the tax rate as a percent from 0 to 100 with at most two decimals, e.g. 15."
-    if isinstance(rate, bool) or not isinstance(rate, (str, Decimal, int)):
-        raise BillingError(problem, code=Refusal.BAD_AMOUNT, field="tax_rate")
-    text = rate.strip().removesuffix("%").strip() if isinstance(rate, str) else rate
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise BillingError(problem, code=Refusal.BAD_AMOUNT, field="tax_rate") from None
-    if not value.is_finite() or not 0 <= value <= 100:
-        raise BillingError(problem, code=Refusal.BAD_AMOUNT, field="tax_rate")
-    if value != value.quantize(Decimal("0.01")):
-        raise BillingError(problem, code=Refusal.BAD_AMOUNT, field="tax_rate")
-    return Decimal(rate_text(abs(value)))  # abs: 0 rather than -0; "10", not "1E+1"
+    """A tax rate in percent from 0 to 100 with at most two decimals, given as text ("12.5",
+    ASCII digits only; empty is 0), a Decimal or a whole number; refused (``bad_amount``)
+    otherwise, floats included, as an invoice line's tax rate is."""
+    hundredths = parse_tax_rate(rate, "Tax rate", field="tax_rate")
+    return Decimal(rate_text(Decimal(hundredths) / 100))
 
 
 def rate_text(rate: Decimal) -> str:

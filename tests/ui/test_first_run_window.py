@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QPushButton
 from desktop_app.app import start_window
 from desktop_app.core import Clinic, Role
 from desktop_app.ui.dialogs.first_run import ClinicSetupDialog
-from desktop_app.ui.dialogs.sign_in import FirstRunDialog
+from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
 from tests.helpers import STAFF_PASSWORD, snapshot
 
@@ -156,3 +156,15 @@ def test_settings_finances_changes_the_tax(qtbot, clinic):
         Decimal("12.5"),
         False,
     )
+
+
+def test_a_clinic_with_staff_asks_who_signs_in_not_about_itself(qtbot, new_sqlite_url):
+    url = new_sqlite_url()
+    with Clinic.open(url) as clinic:
+        clinic.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, STAFF_PASSWORD)
+        assert clinic.needs_first_run  # never set up, yet someone already runs it
+    _, window = start_window(url, demo=False, first_run=True)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.sign_in_dialog is not None, timeout=10_000)
+    assert isinstance(window.sign_in_dialog, SignInDialog)
+    window.close()

@@ -336,7 +336,9 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
         from desktop_app.ui.dialogs.sign_in import SignInDialog
 
         # Sign in first: nothing about a patient was read, and none is shown before.
-        early_sign_in = SignInDialog(None, window, clinic_name=first.clinic_name)
+        early_sign_in = SignInDialog(
+            None, window, clinic_name=first.clinic_name, open_clinic=lambda: open_clinic()
+        )
     elif first is not None and not first_run:
         window.show_first_patients(first.clinic_name, first.currency, _first_patients(first))
     window.show()
@@ -344,7 +346,12 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
         _ask(window, early_sign_in)
     app.processEvents()  # paint the window before the slower work below starts
 
+    opening: list[bool] = []
+
     def open_clinic() -> None:
+        if opening:
+            return  # opened already (signing in at once opens it before this turn comes)
+        opening.append(True)
         from desktop_app.core import Clinic
 
         try:

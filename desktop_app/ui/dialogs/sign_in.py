@@ -64,11 +64,14 @@ class SignInDialog(QDialog):
         username: str = "",
         reason: str = "",
         clinic_name: str = "",
+        open_clinic: Callable[[], object] | None = None,
     ) -> None:
         """``clinic`` may be None at start-up, while the clinic opens (``clinic_name`` then
-        names it): :meth:`set_clinic` gives it once open."""
+        names it): :meth:`set_clinic` gives it once open, and signing in before that calls
+        ``open_clinic`` to open it at once."""
         super().__init__(parent)
         self._clinic = clinic
+        self._open_clinic = open_clinic
         #: The clinic bound to whoever signed in (set once OK succeeds).
         self.signed_in: Clinic | None = None
         self.setWindowTitle(f"Sign in to {clinic.clinic_name if clinic else clinic_name}")
@@ -94,8 +97,10 @@ class SignInDialog(QDialog):
 
     def try_sign_in(self) -> bool:
         """Sign in with what is typed; True (and the window closes) when it worked."""
+        if self._clinic is None and self._open_clinic is not None:
+            self._open_clinic()  # sets the clinic, or explains why it cannot open
         if self._clinic is None:
-            self.message_label.setText("The clinic's database is still opening; try again.")
+            self.message_label.setText("The clinic's database is not open.")
             return False
         password = self.password_edit.text()
         self.password_edit.clear()

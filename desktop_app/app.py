@@ -317,6 +317,12 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
     # An SQLite clinic at the current schema: what the first screen shows, read with the
     # standard library before SQLAlchemy and the core are loaded (None: the normal path below).
     first = None if demo else _first_screen(database)
+    listed = None  # the patients to list at once: a clinic without staff, no first-run window
+    if first is not None and not first.has_staff and not first_run:
+        listed = _first_patients(first)
+        # Imported before Qt, which makes every later import dearer (PySide's import hook
+        # reads each module's source): the list formats its amounts with it at once.
+        import babel.numbers  # noqa: F401
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -339,8 +345,8 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
         early_sign_in = SignInDialog(
             None, window, clinic_name=first.clinic_name, open_clinic=lambda: open_clinic()
         )
-    elif first is not None and not first_run:
-        window.show_first_patients(first.clinic_name, first.currency, _first_patients(first))
+    elif first is not None and listed is not None:
+        window.show_first_patients(first.clinic_name, first.currency, listed)
     window.show()
     if early_sign_in is not None:
         _ask(window, early_sign_in)

@@ -380,6 +380,8 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
             return
         dialog: FirstRunDialog | SignInDialog
         if clinic.has_staff():
+            if listed is not None:  # a staff account was added since the list was read
+                window.patient_view.setModel(None)
             dialog = SignInDialog(clinic, window)
         elif first_run:
             dialog = FirstRunDialog(clinic, window)

@@ -40,7 +40,7 @@ from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.models.patients import PatientTableModel
+from desktop_app.ui.models.patients import FirstPatients, PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         Clinic,
         CreditNoteRecord,
         InvoiceRecord,
+        PatientRecord,
         PaymentRecord,
         RestoreResult,
         TransferRecord,
@@ -182,8 +183,31 @@ class MainWindow(QMainWindow):
         """Whether the clinic is open and its patients listed."""
         return self._patient_model is not None
 
+    @property
+    def patients_listed(self) -> bool:
+        """Whether the patient list shows the patients (read at start, or the open clinic's)."""
+        return self._patient_model is not None or self.patient_view.model() is not None
+
+    def show_first_patients(
+        self, clinic_name: str, currency: str, patients: list[PatientRecord]
+    ) -> None:
+        """List the patients read at start-up while the clinic opens (no search, sorting or
+        patient details until :meth:`open_clinic`, which keeps the row chosen meanwhile)."""
+        self.formatter = self.formatter.for_currency(currency)
+        self.setWindowTitle(f"Clinic Ledger: {clinic_name}")
+        self.patient_view.setModel(
+            PatientTableModel(FirstPatients(patients), self.formatter, self.patient_view)
+        )
+
     def open_clinic(self, clinic: Clinic) -> None:
         """Show this clinic: its patients, settings and name."""
+        first = self.patient_view.model() if self._patient_model is None else None
+        chosen = self.patient_view.currentIndex()
+        first_choice = (
+            first.patient_id(chosen.row())
+            if isinstance(first, PatientTableModel) and chosen.isValid()
+            else None
+        )
         self._clinic = clinic
         self.formatter = self.formatter.for_currency(clinic.currency)
         self.setWindowTitle(f"Clinic Ledger: {clinic.clinic_name}")
@@ -202,7 +226,11 @@ class MainWindow(QMainWindow):
         staff = clinic.staff_member
         who = f" · {staff.full_name} ({staff.role.label.lower()})" if staff is not None else ""
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}{who}")
-        if model.rowCount() > 0:
+        if first is not None:
+            first.deleteLater()  # the list read at start-up, replaced
+        if first_choice is not None and model.row_of(first_choice) >= 0:
+            self.patient_view.selectRow(model.row_of(first_choice))
+        elif model.rowCount() > 0:
             self.patient_view.selectRow(0)
         self._show_patient()
 

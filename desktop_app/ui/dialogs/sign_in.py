@@ -58,17 +58,23 @@ class SignInDialog(QDialog):
 
     def __init__(
         self,
-        clinic: Clinic,
+        clinic: Clinic | None,
         parent: QWidget | None = None,
         *,
         username: str = "",
         reason: str = "",
+        clinic_name: str = "",
+        open_clinic: Callable[[], object] | None = None,
     ) -> None:
+        """``clinic`` may be None at start-up, while the clinic opens (``clinic_name`` then
+        names it): :meth:`set_clinic` gives it once open, and signing in before that calls
+        ``open_clinic`` to open it at once."""
         super().__init__(parent)
         self._clinic = clinic
+        self._open_clinic = open_clinic
         #: The clinic bound to whoever signed in (set once OK succeeds).
         self.signed_in: Clinic | None = None
-        self.setWindowTitle(f"Sign in to {clinic.clinic_name}")
+        self.setWindowTitle(f"Sign in to {clinic.clinic_name if clinic else clinic_name}")
         self.setMinimumWidth(420)
         layout = QVBoxLayout(self)
         if reason:
@@ -85,8 +91,17 @@ class SignInDialog(QDialog):
         self.message_label = _message_and_buttons(self, layout, "&Sign in", self.try_sign_in)
         (self.password_edit if username else self.username_edit).setFocus()
 
+    def set_clinic(self, clinic: Clinic) -> None:
+        """The clinic to sign in to, once it is open (the window was shown before)."""
+        self._clinic = clinic
+
     def try_sign_in(self) -> bool:
         """Sign in with what is typed; True (and the window closes) when it worked."""
+        if self._clinic is None and self._open_clinic is not None:
+            self._open_clinic()  # sets the clinic, or explains why it cannot open
+        if self._clinic is None:
+            self.message_label.setText("The clinic's database is not open.")
+            return False
         password = self.password_edit.text()
         self.password_edit.clear()
         try:

@@ -7,7 +7,8 @@ the ids and the rows near what is on screen, so it stays quick with many thousan
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
@@ -24,12 +25,45 @@ SORT_KEYS = ("name", "credit", "outstanding")
 HEADERS = ("Patient", "Account credit", "Outstanding")
 
 
+class PatientSource(Protocol):
+    """Where the list reads its patients: the open clinic, or :class:`FirstPatients` at start."""
+
+    def patient_ids(
+        self, search: str = "", *, sort: str = "name", descending: bool = False
+    ) -> list[int]: ...
+
+    def patients_by_ids(self, patient_ids: Sequence[int]) -> list[PatientRecord]: ...
+
+
+class FirstPatients:
+    """The patients read at start-up, before the clinic is open, in the list's default order
+    (by name, no search). The window allows neither search nor sorting until the clinic opens."""
+
+    def __init__(self, records: Sequence[PatientRecord]) -> None:
+        self._records = {record.id: record for record in records}
+        self._ids = [record.id for record in records]
+
+    def patient_ids(
+        self, search: str = "", *, sort: str = "name", descending: bool = False
+    ) -> list[int]:
+        """Every id read at start, in order; only the default search and order are known."""
+        if search or sort != "name" or descending:
+            raise RuntimeError("The clinic's database is not open yet.")
+        return list(self._ids)
+
+    def patients_by_ids(self, patient_ids: Sequence[int]) -> list[PatientRecord]:
+        """The records read at start for these ids, in the same order."""
+        return [self._records[pid] for pid in patient_ids if pid in self._records]
+
+
 class PatientTableModel(QAbstractTableModel):
     """Patients matching the current search, sorted by name, credit or outstanding balance."""
 
-    def __init__(self, clinic: Clinic, formatter: Formatter, parent: Any = None) -> None:
+    def __init__(
+        self, clinic: Clinic | PatientSource, formatter: Formatter, parent: Any = None
+    ) -> None:
         super().__init__(parent)
-        self._clinic = clinic
+        self._clinic: Clinic | PatientSource = clinic
         self._formatter = formatter
         self._search = ""
         self._sort = "name"

@@ -45,6 +45,7 @@ from ..db.models import Invoice, Patient
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
+from ..domain.text import search_words
 from .read_models import escape_like
 
 SORTS: Final = ("number", "issue_date", "patient", "balance")
@@ -156,12 +157,8 @@ class _Filter:
 
 def _name_conditions(search: str) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    for word in search.split():
-        pattern = "%" + escape_like(word.lower()) + "%"
-        conditions.append(
-            func.lower(Patient.first_name).like(pattern, escape="\\")
-            | func.lower(Patient.last_name).like(pattern, escape="\\")
-        )
+    for word in search_words(search):
+        conditions.append(Patient.search_key.like("%" + escape_like(word) + "%", escape="\\"))
     return conditions
 
 
@@ -192,6 +189,8 @@ def _resolve(session: Session, search: str, status: str | None) -> _Filter:
     if number is not None:
         return _Filter(status, number=int(number.group(1)))
     names = _name_conditions(text)
+    if not names:  # only punctuation: no name matches it
+        return _Filter(status, nothing=True)
     ids = list(session.scalars(select(Patient.id).where(*names).limit(FEW_PATIENTS + 1)))
     if not ids:
         return _Filter(status, nothing=True)

@@ -8,6 +8,7 @@ each table's context menu and act on the selected row.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStyle,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -40,7 +42,7 @@ from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.models.patients import PatientTableModel
+from desktop_app.ui.models.patients import CREDIT_TO_APPLY, PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
@@ -60,6 +62,8 @@ if TYPE_CHECKING:
     from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 
 SEARCH_DELAY_MS = 120
+#: The patient list's name column: at least and at most this wide (pixels).
+NAME_WIDTH = (140, 240)
 ROW_HEIGHT = 26
 
 
@@ -192,7 +196,12 @@ class MainWindow(QMainWindow):
         self.patient_view.setModel(model)
         self.patient_view.setSortingEnabled(True)
         self.patient_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.patient_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.patient_view.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.Interactive
+        )
+        self.patient_view.horizontalHeader().setStretchLastSection(True)
+        model.modelReset.connect(self._on_patient_model_reset)
+        self._on_patient_model_reset()
         self.patient_view.selectionModel().currentRowChanged.connect(
             self._on_patient_view_current_row_changed
         )
@@ -308,7 +317,13 @@ class MainWindow(QMainWindow):
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
         left_layout.addWidget(self.search_edit)
         self.patient_view = _table("Patients")
+        self.patient_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         left_layout.addWidget(self.patient_view, 1)
+        self.no_match_label = QLabel("No patients match")
+        self.no_match_label.setAccessibleName("Search result")
+        self.no_match_label.setWordWrap(True)
+        self.no_match_label.hide()
+        left_layout.addWidget(self.no_match_label)
         self.new_patient_button = QPushButton("&New patient…")
         self.new_patient_button.clicked.connect(self.new_patient)
         left_layout.addWidget(self.new_patient_button)
@@ -361,6 +376,12 @@ class MainWindow(QMainWindow):
         def day(value: Any) -> str:
             return self.formatter.day(value)
 
+        def paid_by(payment: PaymentRecord) -> str:  # "Cash $20.00, Account credit $30.00"
+            parts = [f"{name} {money(amount)}" for name, amount in payment.sources.items()]
+            if payment.credit_applied:
+                parts.append(f"Account credit {money(payment.credit_applied)}")
+            return ", ".join(parts)
+
         self.invoice_model = RecordTableModel(
             [
                 Column("Invoice", lambda i: f"#{i.number}"),
@@ -379,6 +400,7 @@ class MainWindow(QMainWindow):
                 Column("Date", lambda p: day(p.payment_date)),
                 Column("Kind", lambda p: "Refund" if p.kind == "refund" else "Payment"),
                 Column("Total", lambda p: money(p.total), money=True),
+                Column("Paid by", lambda p: paid_by(p)),
                 Column("Money applied", lambda p: money(p.money_applied), money=True),
                 Column("Credit applied", lambda p: money(p.credit_applied), money=True),
                 Column(
@@ -480,7 +502,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([430, 750])
+        splitter.setSizes([520, 660])
         self.setCentralWidget(splitter)
 
     def _build_actions(self) -> None:
@@ -753,6 +775,7 @@ class MainWindow(QMainWindow):
         """Select a payment on the Payments tab, so its receipt is one shortcut away."""
         for row in range(self.payment_model.rowCount()):
             if self.payment_model.record(row).id == payment_id:
+                self.tabs.setCurrentWidget(self.payment_view)
                 self.payment_view.selectRow(row)
                 shortcut = self.printing.receipt_action.shortcut().toString(
                     QKeySequence.SequenceFormat.NativeText
@@ -982,6 +1005,33 @@ class MainWindow(QMainWindow):
 
     def _on_record_selection_changed(self, *_args: object) -> None:
         self._update_corrections()
+
+    def _on_patient_model_reset(self) -> None:
+        """Size the patient list's columns to what they show, and say when a search finds nobody."""
+        model = self.patient_model
+        searching = bool(self.search_edit.text().strip())
+        self.no_match_label.setVisible(searching and model.rowCount() == 0)
+        header = self.patient_view.horizontalHeader()
+        text = self.patient_view.fontMetrics()
+        bold = header.fontMetrics()
+        pad = (
+            2
+            * self.patient_view.style().pixelMetric(
+                QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.patient_view
+            )
+            + 16
+        )
+        titles = [str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(4)]
+        # Names: as wide as the longest of the first rows, within bounds (longer ones elide,
+        # with the whole name as the tooltip); amounts and the note: their header or contents.
+        longest = max((text.horizontalAdvance(n) for n in model.name_width_sample()), default=0)
+        name = max(NAME_WIDTH[0], bold.horizontalAdvance(titles[0]) + pad)
+        header.resizeSection(0, min(max(name, longest + pad), NAME_WIDTH[1]))
+        amount = text.horizontalAdvance(self.formatter.money(Decimal("99999.99"))) + pad
+        for column in (1, 2):
+            header.resizeSection(column, max(amount, bold.horizontalAdvance(titles[column]) + pad))
+        note = text.horizontalAdvance(CREDIT_TO_APPLY) + pad
+        header.resizeSection(3, max(note, bold.horizontalAdvance(titles[3]) + pad))
 
     def _on_search_edit_text_changed(self, _text: str) -> None:
         self._search_timer.start()

@@ -294,6 +294,7 @@ class MainWindow(QMainWindow):
             Permission.AUDIT: [self.audit_log_action],
             Permission.EXPORTS: [self.export_action, self.accounting_export_action],
             Permission.READ_ALL: [self.invoice_list_action],
+            Permission.PAYMENTS: [self.apply_credit_all_action],
             Permission.IMPORTS: [self.import_action],
         }
         permissions = self._permissions()
@@ -466,6 +467,9 @@ class MainWindow(QMainWindow):
         self.invoice_view.activated.connect(self._on_invoice_view_activated)
         self.payment_view = _table("Payments")
         self.payment_view.setModel(self.payment_model)
+        payment_header = self.payment_view.horizontalHeader()  # one patient's few payments:
+        payment_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # whole
+        payment_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # Paid by
         self.payment_view.activated.connect(self._on_payment_view_activated)
         self.credit_view = _table("Account credit history")
         self.credit_view.setModel(self.credit_model)
@@ -594,6 +598,10 @@ class MainWindow(QMainWindow):
         self.practitioner_action.setEnabled(False)
         patient_menu.addSeparator()
         patient_menu.addAction(self.practitioner_action)
+        self.apply_credit_action = QAction("Apply credit to open invoi&ces…", self)
+        self.apply_credit_action.triggered.connect(self._on_apply_credit_action_triggered)
+        self.apply_credit_action.setEnabled(False)
+        patient_menu.addAction(self.apply_credit_action)
         self.refund_button.clicked.connect(fixes.refund_action.trigger)
         self.transfer_button.clicked.connect(fixes.transfer_action.trigger)
         self.statement_button.clicked.connect(self.printing.statement_action.trigger)
@@ -622,6 +630,10 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.invoice_list_action)
         tools_menu.addAction(self.reports_action)
         tools_menu.addAction(self.accounting_export_action)
+        self.apply_credit_all_action = QAction("Apply credit to open invoices for a&ll…", self)
+        self.apply_credit_all_action.triggered.connect(self._on_apply_credit_all_action_triggered)
+        self.apply_credit_all_action.setEnabled(False)  # until the clinic is open
+        tools_menu.addAction(self.apply_credit_all_action)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -661,6 +673,8 @@ class MainWindow(QMainWindow):
         if hasattr(self, "practitioner_action"):
             self.practitioner_action.setEnabled(Permission.PATIENTS in permissions)
         if pid is None:
+            if hasattr(self, "apply_credit_action"):
+                self.apply_credit_action.setEnabled(False)
             self.name_label.setText("No patient selected")
             self.credit_label.setText("")
             self.outstanding_label.setText("")
@@ -669,6 +683,12 @@ class MainWindow(QMainWindow):
             self._update_corrections()
             return
         patient = self.clinic.patient(pid)
+        if hasattr(self, "apply_credit_action"):
+            self.apply_credit_action.setEnabled(
+                Permission.PAYMENTS in permissions
+                and patient.credit > 0
+                and patient.outstanding > 0
+            )
         self.name_label.setText(patient.full_name)
         self.credit_label.setText(f"Account credit: {self.formatter.money(patient.credit)}")
         self.outstanding_label.setText(f"Outstanding: {self.formatter.money(patient.outstanding)}")
@@ -784,6 +804,37 @@ class MainWindow(QMainWindow):
                     f"Payment {payment_id} saved. Print its receipt: {shortcut}.", 10000
                 )
                 return
+
+    def apply_credit(self, everyone: bool = False) -> dict[int, int]:
+        """Preview and apply account credit to open invoices: for the shown patient, or for every
+        patient holding credit while they owe. Returns the payment saved per patient id."""
+        from desktop_app.ui.dialogs.apply_credit import ApplyCreditDialog  # loaded on first use
+
+        if everyone:
+            patient_ids = self.clinic.credit_beside_open_invoices()
+        elif self._patient_id is not None:
+            patient_ids = [self._patient_id]
+        else:
+            return {}
+        dialog = ApplyCreditDialog(self.clinic, self.formatter, patient_ids, self)
+        dialog.exec()
+        if dialog.saved:
+            self._after_change()
+            count = len(dialog.saved)
+            self.statusBar().showMessage(
+                f"Account credit applied to open invoices for {count} "
+                f"patient{'' if count == 1 else 's'}.",
+                10000,
+            )
+            if self._patient_id in dialog.saved:
+                self._select_payment(dialog.saved[self._patient_id])
+        return dialog.saved
+
+    def _on_apply_credit_action_triggered(self) -> None:
+        self.apply_credit()
+
+    def _on_apply_credit_all_action_triggered(self) -> None:
+        self.apply_credit(everyone=True)
 
     def payment_dialog(self, source_invoice: int | None = None) -> PaymentDialog:
         """A payment dialog for the shown patient (not yet shown)."""

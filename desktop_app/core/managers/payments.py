@@ -226,7 +226,9 @@ class Payments(Manager):
         return self.preview(patient_id, {})
 
     @requires(Permission.PAYMENTS)
-    def apply_credit(self, patient_id: int, request_id: str) -> int | None:
+    def apply_credit(
+        self, patient_id: int, request_id: str, preview: PaymentPreview | None = None
+    ) -> int | None:
         """Apply the patient's account credit to their open invoices: one $0 payment funded from
         credit (saved through :meth:`record`, so audited once), in its own transaction.
 
@@ -243,7 +245,13 @@ class Payments(Manager):
             )
         if done is not None:
             return done
-        preview = self.preview_credit(patient_id)
+        if preview is None:
+            preview = self.preview_credit(patient_id)
+        elif preview.patient_id != patient_id or preview.sources_minor:
+            raise BillingError(
+                "Only a preview of this patient's credit alone, with no money, can be applied.",
+                code=Refusal.PREVIEW_ALTERED,
+            )
         if preview.plan.credit_used == 0:
             return None
         return self.record(preview, request_id)

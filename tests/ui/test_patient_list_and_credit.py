@@ -204,3 +204,29 @@ def test_tools_menu_applies_credit_for_every_patient_who_holds_it_while_owing(
     assert clinic.credit_beside_open_invoices() == []
     assert "for 2 patients" in window.statusBar().currentMessage()
     assert clinic.verify() == []
+
+
+def test_reports_show_whole_names_and_headers(qtbot, clinic, formatter):
+    from desktop_app.ui.dialogs.reports import ReportsWindow
+
+    for first, last in [("Henrietta", "Wright"), ("Christopher", "Anderson-Montgomery")]:
+        pid = clinic.add_patient(first, last)
+        clinic.create_invoice(pid, [("Consultation", "80", 1)])
+    holder = clinic.add_patient("Alexandra", "Papadopoulos")
+    clinic.record_payment(clinic.preview_payment(holder, {"Cash": "50"}), "credit")
+    reports = ReportsWindow(clinic, formatter)
+    qtbot.addWidget(reports)
+    reports.resize(1000, 700)
+    reports.show()
+    qtbot.waitExposed(reports)
+    reports.show_aged()
+    for table in (reports.aged_table, reports.liability_table):
+        model, header = table.model(), table.horizontalHeader()
+        assert model.rowCount() > 0
+        for column in range(model.columnCount()):
+            title = model.headerData(column, Qt.Orientation.Horizontal)
+            assert header.fontMetrics().horizontalAdvance(title) < header.sectionSize(column)
+        for row in range(model.rowCount()):
+            name = model.data(model.index(row, 0))
+            assert table.fontMetrics().horizontalAdvance(name) < header.sectionSize(0), name
+            assert model.data(model.index(row, 0), TOOLTIP) == name

@@ -45,8 +45,7 @@ from ..db.models import Invoice, Patient
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
-from ..domain.text import search_words
-from .read_models import escape_like
+from .read_models import name_search
 
 SORTS: Final = ("number", "issue_date", "patient", "balance")
 STATUSES: Final = ("open", "paid", "void")
@@ -156,10 +155,7 @@ class _Filter:
 
 
 def _name_conditions(search: str) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    for word in search_words(search):
-        conditions.append(Patient.search_key.like("%" + escape_like(word) + "%", escape="\\"))
-    return conditions
+    return name_search(search)
 
 
 def _check_status(status: str | None) -> str | None:
@@ -189,8 +185,6 @@ def _resolve(session: Session, search: str, status: str | None) -> _Filter:
     if number is not None:
         return _Filter(status, number=int(number.group(1)))
     names = _name_conditions(text)
-    if not names:  # only punctuation: no name matches it
-        return _Filter(status, nothing=True)
     ids = list(session.scalars(select(Patient.id).where(*names).limit(FEW_PATIENTS + 1)))
     if not ids:
         return _Filter(status, nothing=True)

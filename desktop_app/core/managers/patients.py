@@ -20,7 +20,7 @@ from ..domain.kinds import AuditAction, AuditEntity
 from ..domain.limits import MAX_NAME
 from ..domain.money import to_decimal
 from ..domain.records import CreditLot, CreditMovement, PatientRecord
-from ..domain.text import required_line, search_words
+from ..domain.text import required_line
 from ..ledger import audit, credit_trace, read_models
 from ..ledger import settings as stored
 from ..ledger.guard import check_id, reads_patient, requires
@@ -132,7 +132,7 @@ class Patients(Manager):
             search: words that must each appear in the patient's names, ignoring case, accents,
                 apostrophes, hyphens and other punctuation ("obrien" finds O'Brien and O-Brien,
                 "zoe" finds Zoë; "ann smith" finds Smith, Mary-Ann); a search of punctuation alone
-                finds nobody.
+                is matched literally.
             sort: ``"name"`` (last, first), ``"credit"`` or ``"outstanding"``.
             descending: reverse the order.
         """
@@ -149,12 +149,7 @@ class Patients(Manager):
         order = [*keys[sort], Patient.id]
         query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
         query = query.where(*self.store.own_patients())
-        words = search_words(search)
-        if search.strip() and not words:
-            return []  # only punctuation: no name matches it
-        for word in words:
-            pattern = "%" + read_models.escape_like(word) + "%"
-            query = query.where(Patient.search_key.like(pattern, escape="\\"))
+        query = query.where(*read_models.name_search(search))
         with self.store.read() as session:
             # Core rows, not ORM scalars: a third faster for 100,000 ids.
             return [row[0] for row in session.connection().execute(query)]

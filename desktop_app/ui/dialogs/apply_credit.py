@@ -9,6 +9,7 @@ pressing Apply again after a failure saves only what is still missing.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
@@ -57,7 +58,8 @@ class ApplyCreditDialog(QDialog):
         mode = clinic.allocation_mode
         self.mode_label = QLabel(
             f"Each patient's account credit pays their open invoices ({mode.label.lower()}): "
-            "one payment of $0.00 in money per patient, paid from account credit."
+            f"one payment of {formatter.money(Decimal(0))} in money per patient, paid from "
+            "account credit."
         )
         self.mode_label.setWordWrap(True)
         set_tone(self.mode_label, INFO_TONE)
@@ -70,7 +72,8 @@ class ApplyCreditDialog(QDialog):
                 f"{name}: {money(preview.credit_used)} of {money(preview.credit_available)} "
                 "credit applied"
             )
-        layout.addWidget(QLabel(f"{len(self._patients)} patient(s):"))
+        count = len(self._patients)
+        layout.addWidget(QLabel(f"{count} patient{'' if count == 1 else 's'}:"))
         layout.addWidget(self.patient_list)
         self.table = QTableView()
         self.table.setAccessibleName("Apply to invoices")

@@ -178,6 +178,10 @@ class Clinic:
     record_payment = delegate("payments", Payments.record)
     payment = delegate("payments", Payments.get)
     refund_credit = delegate("payments", Payments.refund)
+    credit_beside_open_invoices = delegate("payments", Payments.credit_beside_open)
+    preview_credit_application = delegate("payments", Payments.preview_credit)
+    apply_credit_to_open_invoices = delegate("payments", Payments.apply_credit)
+    apply_credit_to_all_open_invoices = delegate("payments", Payments.apply_credit_everywhere)
 
     reverse_payment = delegate("corrections", Corrections.reverse_payment)
     remove_application = delegate("corrections", Corrections.remove_application)

@@ -8,6 +8,7 @@ each table's context menu and act on the selected row.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStyle,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -40,7 +42,7 @@ from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.models.patients import FirstPatients, PatientTableModel
+from desktop_app.ui.models.patients import CREDIT_TO_APPLY, FirstPatients, PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
@@ -61,6 +63,8 @@ if TYPE_CHECKING:
     from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 
 SEARCH_DELAY_MS = 120
+#: The patient list's name column: at least and at most this wide (pixels).
+NAME_WIDTH = (140, 240)
 ROW_HEIGHT = 26
 
 
@@ -216,7 +220,12 @@ class MainWindow(QMainWindow):
         self.patient_view.setModel(model)
         self.patient_view.setSortingEnabled(True)
         self.patient_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.patient_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.patient_view.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.Interactive
+        )
+        self.patient_view.horizontalHeader().setStretchLastSection(True)
+        model.modelReset.connect(self._on_patient_model_reset)
+        self._on_patient_model_reset()
         self.patient_view.selectionModel().currentRowChanged.connect(
             self._on_patient_view_current_row_changed
         )
@@ -313,6 +322,7 @@ class MainWindow(QMainWindow):
             Permission.AUDIT: [self.audit_log_action],
             Permission.EXPORTS: [self.export_action, self.accounting_export_action],
             Permission.READ_ALL: [self.invoice_list_action],
+            Permission.PAYMENTS: [self.apply_credit_all_action],
             Permission.IMPORTS: [self.import_action],
         }
         permissions = self._permissions()
@@ -336,7 +346,13 @@ class MainWindow(QMainWindow):
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
         left_layout.addWidget(self.search_edit)
         self.patient_view = _table("Patients")
+        self.patient_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         left_layout.addWidget(self.patient_view, 1)
+        self.no_match_label = QLabel("No patients match")
+        self.no_match_label.setAccessibleName("Search result")
+        self.no_match_label.setWordWrap(True)
+        self.no_match_label.hide()
+        left_layout.addWidget(self.no_match_label)
         self.new_patient_button = QPushButton("&New patient…")
         self.new_patient_button.clicked.connect(self.new_patient)
         left_layout.addWidget(self.new_patient_button)
@@ -389,6 +405,12 @@ class MainWindow(QMainWindow):
         def day(value: Any) -> str:
             return self.formatter.day(value)
 
+        def paid_by(payment: PaymentRecord) -> str:  # "Cash $20.00, Account credit $30.00"
+            parts = [f"{name} {money(amount)}" for name, amount in payment.sources.items()]
+            if payment.credit_applied:
+                parts.append(f"Account credit {money(payment.credit_applied)}")
+            return ", ".join(parts)
+
         self.invoice_model = RecordTableModel(
             [
                 Column("Invoice", lambda i: f"#{i.number}"),
@@ -407,6 +429,7 @@ class MainWindow(QMainWindow):
                 Column("Date", lambda p: day(p.payment_date)),
                 Column("Kind", lambda p: "Refund" if p.kind == "refund" else "Payment"),
                 Column("Total", lambda p: money(p.total), money=True),
+                Column("Paid by", lambda p: paid_by(p)),
                 Column("Money applied", lambda p: money(p.money_applied), money=True),
                 Column("Credit applied", lambda p: money(p.credit_applied), money=True),
                 Column(
@@ -472,6 +495,9 @@ class MainWindow(QMainWindow):
         self.invoice_view.activated.connect(self._on_invoice_view_activated)
         self.payment_view = _table("Payments")
         self.payment_view.setModel(self.payment_model)
+        payment_header = self.payment_view.horizontalHeader()  # one patient's few payments:
+        payment_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # whole
+        payment_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # Paid by
         self.payment_view.activated.connect(self._on_payment_view_activated)
         self.credit_view = _table("Account credit history")
         self.credit_view.setModel(self.credit_model)
@@ -508,7 +534,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([430, 750])
+        splitter.setSizes([520, 660])
         self.setCentralWidget(splitter)
 
     def _build_actions(self) -> None:
@@ -600,6 +626,10 @@ class MainWindow(QMainWindow):
         self.practitioner_action.setEnabled(False)
         patient_menu.addSeparator()
         patient_menu.addAction(self.practitioner_action)
+        self.apply_credit_action = QAction("Apply credit to open invoi&ces…", self)
+        self.apply_credit_action.triggered.connect(self._on_apply_credit_action_triggered)
+        self.apply_credit_action.setEnabled(False)
+        patient_menu.addAction(self.apply_credit_action)
         self.refund_button.clicked.connect(fixes.refund_action.trigger)
         self.transfer_button.clicked.connect(fixes.transfer_action.trigger)
         self.statement_button.clicked.connect(self.printing.statement_action.trigger)
@@ -628,6 +658,10 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.invoice_list_action)
         tools_menu.addAction(self.reports_action)
         tools_menu.addAction(self.accounting_export_action)
+        self.apply_credit_all_action = QAction("Apply credit to open invoices for a&ll…", self)
+        self.apply_credit_all_action.triggered.connect(self._on_apply_credit_all_action_triggered)
+        self.apply_credit_all_action.setEnabled(False)  # until the clinic is open
+        tools_menu.addAction(self.apply_credit_all_action)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -667,6 +701,8 @@ class MainWindow(QMainWindow):
         if hasattr(self, "practitioner_action"):
             self.practitioner_action.setEnabled(Permission.PATIENTS in permissions)
         if pid is None:
+            if hasattr(self, "apply_credit_action"):
+                self.apply_credit_action.setEnabled(False)
             self.name_label.setText("No patient selected")
             self.credit_label.setText("")
             self.outstanding_label.setText("")
@@ -675,6 +711,12 @@ class MainWindow(QMainWindow):
             self._update_corrections()
             return
         patient = self.clinic.patient(pid)
+        if hasattr(self, "apply_credit_action"):
+            self.apply_credit_action.setEnabled(
+                Permission.PAYMENTS in permissions
+                and patient.credit > 0
+                and patient.outstanding > 0
+            )
         self.name_label.setText(patient.full_name)
         self.credit_label.setText(f"Account credit: {self.formatter.money(patient.credit)}")
         self.outstanding_label.setText(f"Outstanding: {self.formatter.money(patient.outstanding)}")
@@ -781,6 +823,7 @@ class MainWindow(QMainWindow):
         """Select a payment on the Payments tab, so its receipt is one shortcut away."""
         for row in range(self.payment_model.rowCount()):
             if self.payment_model.record(row).id == payment_id:
+                self.tabs.setCurrentWidget(self.payment_view)
                 self.payment_view.selectRow(row)
                 shortcut = self.printing.receipt_action.shortcut().toString(
                     QKeySequence.SequenceFormat.NativeText
@@ -789,6 +832,37 @@ class MainWindow(QMainWindow):
                     f"Payment {payment_id} saved. Print its receipt: {shortcut}.", 10000
                 )
                 return
+
+    def apply_credit(self, everyone: bool = False) -> dict[int, int]:
+        """Preview and apply account credit to open invoices: for the shown patient, or for every
+        patient holding credit while they owe. Returns the payment saved per patient id."""
+        from desktop_app.ui.dialogs.apply_credit import ApplyCreditDialog  # loaded on first use
+
+        if everyone:
+            patient_ids = self.clinic.credit_beside_open_invoices()
+        elif self._patient_id is not None:
+            patient_ids = [self._patient_id]
+        else:
+            return {}
+        dialog = ApplyCreditDialog(self.clinic, self.formatter, patient_ids, self)
+        dialog.exec()
+        if dialog.saved:
+            self._after_change()
+            count = len(dialog.saved)
+            self.statusBar().showMessage(
+                f"Account credit applied to open invoices for {count} "
+                f"patient{'' if count == 1 else 's'}.",
+                10000,
+            )
+            if self._patient_id in dialog.saved:
+                self._select_payment(dialog.saved[self._patient_id])
+        return dialog.saved
+
+    def _on_apply_credit_action_triggered(self) -> None:
+        self.apply_credit()
+
+    def _on_apply_credit_all_action_triggered(self) -> None:
+        self.apply_credit(everyone=True)
 
     def payment_dialog(self, source_invoice: int | None = None) -> PaymentDialog:
         """A payment dialog for the shown patient (not yet shown)."""
@@ -1010,6 +1084,33 @@ class MainWindow(QMainWindow):
 
     def _on_record_selection_changed(self, *_args: object) -> None:
         self._update_corrections()
+
+    def _on_patient_model_reset(self) -> None:
+        """Size the patient list's columns to what they show, and say when a search finds nobody."""
+        model = self.patient_model
+        searching = bool(self.search_edit.text().strip())
+        self.no_match_label.setVisible(searching and model.rowCount() == 0)
+        header = self.patient_view.horizontalHeader()
+        text = self.patient_view.fontMetrics()
+        bold = header.fontMetrics()
+        pad = (
+            2
+            * self.patient_view.style().pixelMetric(
+                QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.patient_view
+            )
+            + 16
+        )
+        titles = [str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(4)]
+        # Names: as wide as the longest of the first rows, within bounds (longer ones elide,
+        # with the whole name as the tooltip); amounts and the note: their header or contents.
+        longest = max((text.horizontalAdvance(n) for n in model.name_width_sample()), default=0)
+        name = max(NAME_WIDTH[0], bold.horizontalAdvance(titles[0]) + pad)
+        header.resizeSection(0, min(max(name, longest + pad), NAME_WIDTH[1]))
+        amount = text.horizontalAdvance(self.formatter.money(Decimal("99999.99"))) + pad
+        for column in (1, 2):
+            header.resizeSection(column, max(amount, bold.horizontalAdvance(titles[column]) + pad))
+        note = text.horizontalAdvance(CREDIT_TO_APPLY) + pad
+        header.resizeSection(3, max(note, bold.horizontalAdvance(titles[3]) + pad))
 
     def _on_search_edit_text_changed(self, _text: str) -> None:
         self._search_timer.start()

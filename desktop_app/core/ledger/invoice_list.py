@@ -45,7 +45,7 @@ from ..db.models import Invoice, Patient
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
-from .read_models import escape_like
+from .read_models import name_search
 
 SORTS: Final = ("number", "issue_date", "patient", "balance")
 STATUSES: Final = ("open", "paid", "void")
@@ -155,14 +155,7 @@ class _Filter:
 
 
 def _name_conditions(search: str) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    for word in search.split():
-        pattern = "%" + escape_like(word.lower()) + "%"
-        conditions.append(
-            func.lower(Patient.first_name).like(pattern, escape="\\")
-            | func.lower(Patient.last_name).like(pattern, escape="\\")
-        )
-    return conditions
+    return name_search(search)
 
 
 def _check_status(status: str | None) -> str | None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..db import raw
@@ -38,6 +38,7 @@ from ..domain.records import (
     PaymentRecord,
     TransferRecord,
 )
+from ..domain.text import search_words
 from .credit_trace import Lot
 
 _Row = TypeVar("_Row")
@@ -182,6 +183,21 @@ def payment_records(
 def escape_like(text: str) -> str:
     """Make ``%``, ``_`` and the escape character itself match literally in a LIKE pattern."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def name_search(search: str) -> list[ColumnElement[bool]]:
+    """Conditions on :class:`Patient` for a search by name: every word must appear in the
+    patient's search key, ignoring case, accents, apostrophes, hyphens and other punctuation
+    (``domain.text.search_words``). A search of punctuation alone (``"%"``, ``"'"``) is matched
+    literally against the names, ignoring case: no name is ever unfindable."""
+    words = search_words(search)
+    if words:
+        return [Patient.search_key.like("%" + escape_like(w) + "%", escape="\\") for w in words]
+    return [
+        func.lower(Patient.first_name).like(pattern, escape="\\")
+        | func.lower(Patient.last_name).like(pattern, escape="\\")
+        for pattern in ("%" + escape_like(word.lower()) + "%" for word in search.split())
+    ]
 
 
 def credit_note_records(session: Session, condition: Any, currency: str) -> list[CreditNoteRecord]:

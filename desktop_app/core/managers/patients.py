@@ -129,7 +129,10 @@ class Patients(Manager):
         """Ids of the patients matching ``search``, in display order (for windowed lists).
 
         Args:
-            search: words that must each start or appear in the first or last name (any case).
+            search: words that must each appear in the patient's names, ignoring case, accents,
+                apostrophes, hyphens and other punctuation ("obrien" finds O'Brien and O-Brien,
+                "zoe" finds Zoë; "ann smith" finds Smith, Mary-Ann); a search of punctuation alone
+                is matched literally.
             sort: ``"name"`` (last, first), ``"credit"`` or ``"outstanding"``.
             descending: reverse the order.
         """
@@ -146,12 +149,7 @@ class Patients(Manager):
         order = [*keys[sort], Patient.id]
         query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
         query = query.where(*self.store.own_patients())
-        for word in search.split():
-            pattern = "%" + read_models.escape_like(word.lower()) + "%"
-            query = query.where(
-                func.lower(Patient.first_name).like(pattern, escape="\\")
-                | func.lower(Patient.last_name).like(pattern, escape="\\")
-            )
+        query = query.where(*read_models.name_search(search))
         with self.store.read() as session:
             # Core rows, not ORM scalars: a third faster for 100,000 ids.
             return [row[0] for row in session.connection().execute(query)]

@@ -107,7 +107,11 @@ class ReportTableModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        if role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.AccessibleTextRole,
+            Qt.ItemDataRole.ToolTipRole,  # the whole text where a column cuts it
+        ):
             return self.text(self._rows[index.row()], index.column())
         if role == Qt.ItemDataRole.TextAlignmentRole:
             col = self.columns[index.column()]
@@ -118,7 +122,10 @@ class ReportTableModel(QAbstractTableModel):
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation == Qt.Orientation.Horizontal and role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+        ):
             return self.columns[section].title
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
             return int((RIGHT if self.columns[section].money else LEFT).value)
@@ -210,9 +217,11 @@ def _table(model: ReportTableModel, name: str) -> QTableView:
     rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     rows.setDefaultSectionSize(ROW_HEIGHT)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setDefaultSectionSize(110)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    # Every column as wide as its header and contents, names at most 320 pixels (longer ones
+    # elide, the whole name in the tooltip); the last column takes what is left.
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setMaximumSectionSize(320)
+    header.setStretchLastSection(True)
     return table
 
 

@@ -23,7 +23,7 @@ def header_data(
     """Horizontal header text and alignment for a table model (amount columns right-aligned)."""
     if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(titles):
         return None
-    if role == Qt.ItemDataRole.DisplayRole:
+    if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
         return titles[section]
     if role == Qt.ItemDataRole.TextAlignmentRole:
         return int(RIGHT if section in amount_columns else LEFT)

@@ -44,7 +44,7 @@ from desktop_app.ui.models.patients import PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
-from desktop_app.ui.style import CREDIT_TONE, set_tone
+from desktop_app.ui.style import CREDIT_TONE, OVERDUE_TONE, set_tone, tone_colour
 
 if TYPE_CHECKING:
     from desktop_app.core import (
@@ -370,7 +370,11 @@ class MainWindow(QMainWindow):
                 Column("Paid", lambda i: money(i.paid), money=True),
                 Column("Credited", lambda i: money(i.credited) if i.credited else "", money=True),
                 Column("Balance", lambda i: money(i.balance), money=True),
-                Column("Status", lambda i: i.status.capitalize()),
+                Column(
+                    "Status",
+                    lambda i: i.shown_status.capitalize(),
+                    colour=lambda i: tone_colour(OVERDUE_TONE) if i.overdue else None,
+                ),
             ],
             self,
         )

@@ -783,18 +783,13 @@ class MainWindow(QMainWindow):
             self._after_change()
 
     def verify_ledger(self) -> list[str]:
-        """Recompute every ledger invariant and say what was found."""
+        """Check the ledger again from the records and say what was found, in plain words (the
+        technical list behind "Show Details…")."""
+        from desktop_app.core import LedgerCheck
+        from desktop_app.ui.dialogs.ledger_check import show_ledger_check
+
         problems = self.clinic.verify()
-        if problems:
-            QMessageBox.warning(
-                self,
-                "Verify ledger",
-                f"{len(problems)} problem(s) found:\n\n" + "\n".join(problems),
-            )
-        else:
-            QMessageBox.information(
-                self, "Verify ledger", "The ledger is sound: every invariant holds."
-            )
+        show_ledger_check(self, LedgerCheck(tuple(problems)))
         return problems
 
     def open_audit_log(self) -> QWidget:

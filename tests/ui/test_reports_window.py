@@ -228,9 +228,14 @@ def test_aged_receivables_by_due_date_and_its_export(qtbot, window, clinic, tmp_
     window.export(path)
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
-    assert ["Noether, Emmy", "50.00", "0.00", "0.00", "0.00", "50.00"] == rows[
-        [r[0] for r in rows].index("Noether, Emmy")
-    ][:6]
+    assert rows[[r[0] for r in rows].index("Noether, Emmy")][:6] == [
+        "Noether, Emmy",
+        "50.00",
+        "0.00",
+        "0.00",
+        "0.00",
+        "50.00",
+    ]
     assert rows[-1] == [
         "Ages counted from",
         "due date (invoice date where an invoice has no due date)",

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
-from types import MappingProxyType
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from types import MappingProxyType
 from typing import Any, Final, Protocol
 
 from sqlalchemy import ColumnElement, Select, func, or_, select

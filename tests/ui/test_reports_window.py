@@ -222,6 +222,7 @@ def test_aged_receivables_by_due_date_and_its_export(qtbot, window, clinic, tmp_
     alan = next(r for r in texts(window, window.aged_model) if r[0] == "Turing, Alan")
     assert alan[1:5] == ["$0.00", "$0.00", "$0.00", "$200.00"]  # no due date: its invoice date
     assert window.aged.total == clinic.summary().outstanding
+    assert "Ages counted from the due date" in window.aged_summary.text()
     assert window._suggested_name().startswith("aged-receivables-by-due-date-")
 
     path = tmp_path / "aged.csv"

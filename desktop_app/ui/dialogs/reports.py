@@ -510,9 +510,10 @@ class ReportsWindow(QDialog):
                 ("0-30 days", "31-60", "61-90", "over 90"), report.buckets, strict=True
             )
         )
+        by = f" Ages counted from the {_aged_from(report.by)}." if report.by == "due_date" else ""
         self.aged_summary.setText(
             f"{len(report.rows):,} patient{'' if len(report.rows) == 1 else 's'} owe "
-            f"{m(report.total)} in all ({buckets})."
+            f"{m(report.total)} in all ({buckets}).{by}"
         )
 
     def export(self, path: Path) -> int:

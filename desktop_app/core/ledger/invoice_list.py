@@ -20,8 +20,9 @@ Sort orders (each ascending or descending), every one served by an index (migrat
   ``total - paid - credited``) and number (``ix_invoices_status_owed``); descending, the reverse.
 
 Status filter: ``open``, ``paid``, ``void``, or ``overdue``: open invoices whose due date is before
-today (derived, never stored: ``status = 'open' AND due_date < :today``, read through the status
-indexes; each row's ``overdue`` says the same for the day the page was read).
+today (derived, never stored: ``status = 'open' AND due_date < :today``; a page reads through the
+status indexes in its order, a count through ``ix_invoices_status_due``; each row's ``overdue``
+says the same for the day the page was read).
 
 Search: text that is a whole number (``1042`` or ``#1042``) finds that invoice number; anything else
 is words that must each appear in the patient's first or last name (any case; ``%`` and ``_`` match
@@ -156,12 +157,17 @@ class _Filter:
         """Read through the patient index (few patients): other terms must not use an index."""
         return self.patient_ids is not None
 
-    def conditions(self, *, steer_status: bool = False) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, *, steer_status: bool = False, counting: bool = False
+    ) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
         steer = steer_status or self.by_patient
         if self.status == dates.OVERDUE:
             found.append(_plain(Invoice.status, steer) == InvoiceStatus.OPEN)
-            found.append(_plain(Invoice.due_date, steer) < (self.today or date.today()))
+            # Only a count reads ``ix_invoices_status_due``: a page reads in its order's index
+            # and skips invoices not yet due (else SQLite would sort every overdue invoice).
+            due = _plain(Invoice.due_date, not counting or self.by_patient)
+            found.append(due < (self.today or date.today()))
         elif self.status is not None:
             found.append(_plain(Invoice.status, steer) == self.status)
         if self.number is not None:
@@ -483,4 +489,4 @@ def invoice_count(
         matching = select(Patient.id).where(*filt.names)
         filt = _Filter(filt.status, filt.number, today=filt.today)
         query = query.where(Invoice.patient_id.in_(matching))
-    return int(session.scalar(query.where(*filt.conditions())) or 0)
+    return int(session.scalar(query.where(*filt.conditions(counting=True))) or 0)

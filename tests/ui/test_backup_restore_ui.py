@@ -56,7 +56,7 @@ def test_back_up_from_the_file_menu(qtbot, clinic, tmp_path, answer):
     assert asked == [Path(clinic.url.removeprefix("sqlite:///")).resolve()]
     assert chosen.exists()
     assert texts and f"Backed up 1 patient and 0 invoices to {chosen}" in texts[0]
-    assert "every ledger invariant holds" in texts[0]
+    assert "it opens, and every balance, credit and payment adds up" in texts[0]
     with Clinic.open(f"sqlite:///{chosen}") as copy:
         assert [copy.patient(p).full_name for p in copy.patient_ids()] == ["Ada Lovelace"]
 

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from .interchange.spreadsheet_text import safe_text
     from .ledger.corrections import credit_note_split
     from .ledger.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
+    from .ledger.verify import LedgerCheck
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
     from .reporting.documents import InvoiceDocument, ReceiptDocument, StatementDocument
     from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
@@ -109,6 +110,7 @@ _HOMES = {
         "import_template",
     ],
     "ledger.invoice_list": ["InvoiceKey", "InvoiceListRow", "InvoicePage"],
+    "ledger.verify": ["LedgerCheck"],
     "domain.invoicing": ["parse_lines"],
     "domain.letterhead": ["Letterhead"],
     "reporting.liability": ["CreditLiability"],
@@ -184,6 +186,7 @@ __all__ = [
     "InvoiceListRow",
     "InvoicePage",
     "InvoiceRecord",
+    "LedgerCheck",
     "Letterhead",
     "Money",
     "NotFoundError",

@@ -46,7 +46,7 @@ from desktop_app.ui.models.patients import CREDIT_TO_APPLY, FirstPatients, Patie
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
-from desktop_app.ui.style import CREDIT_TONE, set_tone
+from desktop_app.ui.style import CREDIT_TONE, OVERDUE_TONE, set_tone, tone_colour
 
 if TYPE_CHECKING:
     from desktop_app.core import (
@@ -420,7 +420,11 @@ class MainWindow(QMainWindow):
                 Column("Paid", lambda i: money(i.paid), money=True),
                 Column("Credited", lambda i: money(i.credited) if i.credited else "", money=True),
                 Column("Balance", lambda i: money(i.balance), money=True),
-                Column("Status", lambda i: i.status.capitalize()),
+                Column(
+                    "Status",
+                    lambda i: i.shown_status.capitalize(),
+                    colour=lambda i: tone_colour(OVERDUE_TONE) if i.overdue else None,
+                ),
             ],
             self,
         )
@@ -881,18 +885,13 @@ class MainWindow(QMainWindow):
             self._after_change()
 
     def verify_ledger(self) -> list[str]:
-        """Recompute every ledger invariant and say what was found."""
+        """Check the ledger again from the records and say what was found, in plain words (the
+        technical list behind "Show Details…")."""
+        from desktop_app.core import LedgerCheck
+        from desktop_app.ui.dialogs.ledger_check import show_ledger_check
+
         problems = self.clinic.verify()
-        if problems:
-            QMessageBox.warning(
-                self,
-                "Verify ledger",
-                f"{len(problems)} problem(s) found:\n\n" + "\n".join(problems),
-            )
-        else:
-            QMessageBox.information(
-                self, "Verify ledger", "The ledger is sound: every invariant holds."
-            )
+        show_ledger_check(self, LedgerCheck(tuple(problems)))
         return problems
 
     def open_audit_log(self) -> QWidget:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cache
 
 from PySide6.QtCore import QLocale, QSize, QTranslator
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app import resources
@@ -84,3 +84,22 @@ def apply_style(app: QApplication) -> None:
     """Give the application its icon and Qt's translations for the system's language."""
     app.setWindowIcon(app_icon())
     install_qt_translations(app)
+
+
+#: Text colours of the tones for table cells, which the stylesheet does not reach: the
+#: stylesheet's colour on a light palette, and a lighter one of the same hue on a dark palette
+#: (each at least 4.5:1 against the palette's base).
+_CELL_TONES = {
+    PROBLEM_TONE: ("#a61b1b", "#ff8a80"),
+    WARNING_TONE: ("#8a5300", "#f2b64f"),
+    DONE_TONE: ("#17663a", "#7ed69c"),
+}
+#: An overdue invoice's status (the word "Overdue" says it; the colour is a second cue).
+OVERDUE_TONE = WARNING_TONE
+
+
+def tone_colour(tone: str, palette: QPalette | None = None) -> QColor:
+    """The text colour of ``tone`` for a table cell on ``palette`` (default: the application's)."""
+    light, dark = _CELL_TONES[tone]
+    base = (palette or QApplication.palette()).color(QPalette.ColorRole.Base)
+    return QColor(dark if base.lightness() < 128 else light)

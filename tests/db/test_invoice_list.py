@@ -217,10 +217,10 @@ def test_bad_requests_are_refused(ledger):
         ledger.invoice_page(sort="amount")
     assert (refused.value.code, refused.value.field) == (Refusal.BAD_CHOICE, "sort")
     with pytest.raises(BillingError) as refused:
-        ledger.invoice_page(status="overdue")
+        ledger.invoice_page(status="late")
     assert (refused.value.code, refused.value.field) == (Refusal.BAD_CHOICE, "status")
     with pytest.raises(BillingError) as refused:
-        ledger.invoice_count(status="overdue")
+        ledger.invoice_count(status="late")
     assert (refused.value.code, refused.value.field) == (Refusal.BAD_CHOICE, "status")
     for limit in (0, -1, 5001, True):
         with pytest.raises(BillingError) as refused:

@@ -124,6 +124,8 @@ class Invoice(Base):
         Index("ix_invoices_status_number", "status", "number"),
         Index("ix_invoices_status_issue_date", "status", "issue_date", "number"),
         Index("ix_invoices_status_owed", "status", "owed_minor", "number"),
+        # Counting overdue invoices (open, due before today; migration 0009).
+        Index("ix_invoices_status_due", "status", "due_date"),
         CheckConstraint(
             "credited_minor >= 0 AND paid_minor + credited_minor <= total_minor",
             name="settled_within_total",

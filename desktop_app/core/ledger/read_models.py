@@ -6,6 +6,7 @@ Everything here only reads. The write paths live in :mod:`desktop_app.core.clini
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from ..db.models import (
     PaymentSource,
     PaymentType,
 )
+from ..domain import dates
 from ..domain.allocation import OpenInvoice
 from ..domain.errors import NotFoundError
 from ..domain.kinds import InvoiceStatus
@@ -86,7 +88,11 @@ def lines_by_invoice(session: Session, invoice_ids: list[int]) -> dict[int, list
     return grouped
 
 
-def invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) -> InvoiceRecord:
+def invoice_record(
+    row: Invoice, lines: Sequence[InvoiceLine], currency: str, today: date | None = None
+) -> InvoiceRecord:
+    """The invoice as the windows show it; ``overdue`` as of ``today`` (default: today)."""
+
     def d(minor: int) -> Decimal:
         return to_decimal(minor, currency)
 
@@ -106,6 +112,7 @@ def invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) ->
         balance=d(balance),
         status=row.status,
         credited=d(row.credited_minor),
+        overdue=dates.is_overdue(row.status, row.due_date, today or date.today()),
         lines=tuple(
             InvoiceLineRecord(
                 ln.description,

@@ -185,6 +185,14 @@ AGED_COLUMNS = (
     Column("Oldest invoice", lambda row: row.oldest_invoice),
 )
 
+#: What the aged receivables count ages from (Age by), and the core's name for it.
+AGE_BY_CHOICES = (("Invoice date", "issue_date"), ("Due date", "due_date"))
+AGE_BY_TIP = (
+    "Invoice date: each invoice ages from the day it was issued.\n"
+    "Due date: each invoice ages from its due date (one not yet due counts as 0 days); "
+    "an invoice without a due date ages from its invoice date."
+)
+
 LIABILITY_COLUMNS = (
     Column("Patient", lambda row: row.patient_name),
     Column("Account credit", lambda row: row.credit, money=True),
@@ -193,6 +201,13 @@ LIABILITY_COLUMNS = (
     Column("Days inactive", lambda row: row.days_inactive),
     Column("Dormant", lambda row: "Dormant" if row.dormant else ""),
 )
+
+
+def _aged_from(by: str) -> str:
+    """What aged receivables counted ages from, in words (a line of the CSV export)."""
+    if by == "due_date":
+        return "due date (invoice date where an invoice has no due date)"
+    return "invoice date"
 
 
 def _day(edit: QDateEdit) -> date:
@@ -341,7 +356,15 @@ class ReportsWindow(QDialog):
         self.as_of_edit.setAccessibleName("Ages counted to")
         self.as_of_edit.setMinimumDate(qdate(date.today()))  # today's balances: see the core
         self.as_of_edit.dateChanged.connect(self._on_aged_filter_changed)
-        layout.addLayout(_filter_row([("Ages &counted to:", self.as_of_edit)]))
+        self.age_by_combo = QComboBox()
+        self.age_by_combo.setAccessibleName("Age by")
+        for text, by in AGE_BY_CHOICES:
+            self.age_by_combo.addItem(text, by)
+        self.age_by_combo.setToolTip(AGE_BY_TIP)
+        self.age_by_combo.currentIndexChanged.connect(self._on_aged_filter_changed)
+        layout.addLayout(
+            _filter_row([("Ages &counted to:", self.as_of_edit), ("Age &by:", self.age_by_combo)])
+        )
         self.aged_table = _table(self.aged_model, "Aged receivables")
         layout.addWidget(self.aged_table, 1)
         self.aged_chart = BarChart(self._formatter.money)
@@ -475,7 +498,9 @@ class ReportsWindow(QDialog):
     def show_aged(self) -> None:
         """Read and show the aged receivables for the date shown."""
         try:
-            report = self._clinic.aged_receivables(_day(self.as_of_edit))
+            report = self._clinic.aged_receivables(
+                _day(self.as_of_edit), by=self.age_by_combo.currentData()
+            )
         except BillingError as exc:
             self.aged = None
             self.aged_model.set_rows([])
@@ -494,9 +519,10 @@ class ReportsWindow(QDialog):
                 ("0-30 days", "31-60", "61-90", "over 90"), report.buckets, strict=True
             )
         )
+        by = f" Ages counted from the {_aged_from(report.by)}." if report.by == "due_date" else ""
         self.aged_summary.setText(
             f"{len(report.rows):,} patient{'' if len(report.rows) == 1 else 's'} owe "
-            f"{m(report.total)} in all ({buckets})."
+            f"{m(report.total)} in all ({buckets}).{by}"
         )
 
     def export(self, path: Path) -> int:
@@ -519,7 +545,11 @@ class ReportsWindow(QDialog):
             footer = [] if held is None else [["Total", held.total]]
             return self.liability_model.write_csv(path, footer)
         aged = self.aged
-        footer = [] if aged is None else [["Total", *aged.buckets, aged.total]]
+        footer = (
+            []
+            if aged is None
+            else [["Total", *aged.buckets, aged.total], ["Ages counted from", _aged_from(aged.by)]]
+        )
         return self.aged_model.write_csv(path, footer)
 
     def _reapply_sort(self, table: QTableView) -> None:
@@ -537,7 +567,8 @@ class ReportsWindow(QDialog):
             return f"takings-{start.isoformat()}-to-{end.isoformat()}.csv"
         if self.tabs.currentIndex() == 2:
             return f"account-credit-held-{_day(self.held_on_edit).isoformat()}.csv"
-        return f"aged-receivables-{_day(self.as_of_edit).isoformat()}.csv"
+        by = "-by-due-date" if self.age_by_combo.currentData() == "due_date" else ""
+        return f"aged-receivables{by}-{_day(self.as_of_edit).isoformat()}.csv"
 
     # -- slots ------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from PySide6.QtCore import QEvent, QLocale, QObject, QRect, QSize, Qt, QTranslator
 from PySide6.QtGui import QColor, QFont, QIcon, QIconEngine, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QApplication, QStyleOption, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsView, QStyleOption, QWidget
 
 from desktop_app import resources
 
@@ -245,8 +245,27 @@ def _paint_tone(widget: QWidget) -> None:
     widget.setPalette(palette)
 
 
+_DESK = "paperDesk"
+
+
+def _paint_desk(view: QGraphicsView) -> None:
+    brush = view.palette().brush(QPalette.ColorRole.Dark)
+    if view.backgroundBrush() != brush:
+        view.setBackgroundBrush(brush)
+
+
+def follow_palette_behind_paper(preview: QWidget) -> None:
+    """Paint the surround of a print preview's pages in the palette's dark shade (Qt paints a
+    fixed light grey there, glaring in dark mode). The pages stay white: they are paper."""
+    for view in preview.findChildren(QGraphicsView):
+        view.setProperty(_DESK, True)
+        view.installEventFilter(_tone_keeper())
+        _paint_desk(view)
+
+
 class _ToneKeeper(QObject):
-    """Colours a toned label again when its palette or parent changes."""
+    """Colours a toned label (or a preview's surround) again when its palette or parent
+    changes."""
 
     WATCHED: ClassVar[frozenset[QEvent.Type]] = frozenset(
         {QEvent.Type.PaletteChange, QEvent.Type.ParentChange}
@@ -254,7 +273,10 @@ class _ToneKeeper(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() in self.WATCHED and isinstance(watched, QWidget):
-            _paint_tone(watched)
+            if isinstance(watched, QGraphicsView) and watched.property(_DESK):
+                _paint_desk(watched)
+            else:
+                _paint_tone(watched)
         return False
 
 

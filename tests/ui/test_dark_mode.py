@@ -168,3 +168,69 @@ def painted_field(edit: QWidget) -> tuple[QColor, QColor]:
     back = QColor.fromRgb(counts.most_common(1)[0][0])
     text = max((QColor.fromRgb(p) for p in counts), key=lambda c: contrast_ratio(c, back))
     return back, text
+
+
+def colours_drawn(widget: QWidget) -> Counter[int]:
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    return Counter(image.pixel(x, y) for y in range(image.height()) for x in range(image.width()))
+
+
+@pytest.mark.parametrize("kind", ["bars", "line"])
+def test_charts_are_readable_in_both_palettes(qtbot, scheme, kind):
+    from decimal import Decimal
+
+    from desktop_app.ui.style import MIN_GRAPHIC_CONTRAST, chart_colours
+    from desktop_app.ui.widgets.bar_chart import BarChart
+    from desktop_app.ui.widgets.line_chart import LineChart
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    if kind == "bars":
+        chart: QWidget = BarChart(lambda value: f"${value}", host)
+        chart.set_bars([("Cash", Decimal(120)), ("Refunds", Decimal(-30))])
+    else:
+        chart = LineChart(lambda value: f"${value}", host)
+        chart.set_points([("Sep", Decimal(10)), ("Oct", Decimal(80)), ("Nov", Decimal(40))])
+    chart.resize(500, 150)
+    host.show()
+    qtbot.waitExposed(host)
+    colours = chart_colours(chart.palette())
+    counts = colours_drawn(chart)
+    back = QColor.fromRgb(counts.most_common(1)[0][0])
+    assert back == chart.palette().color(QPalette.ColorRole.Window)
+    assert colours.series.rgb() in counts  # the bars or the line, drawn in the series colour
+    assert contrast_ratio(colours.series, back) >= MIN_GRAPHIC_CONTRAST
+    if kind == "bars":
+        assert colours.negative.rgb() in counts
+        assert contrast_ratio(colours.negative, back) >= MIN_GRAPHIC_CONTRAST
+        # Told apart by hue (teal and orange, apart for red-green colour blindness too), by
+        # side of the zero line and by the minus sign.
+        apart = abs(colours.negative.hslHue() - colours.series.hslHue())
+        assert min(apart, 360 - apart) >= 90
+    text = max((QColor.fromRgb(p) for p in counts), key=lambda c: contrast_ratio(c, back))
+    assert contrast_ratio(text, back) >= MIN_TEXT_CONTRAST  # labels and amounts
+    assert contrast_ratio(colours.text, back) >= MIN_TEXT_CONTRAST
+
+
+def test_a_print_preview_is_dark_around_white_paper(qtbot, scheme):
+    from desktop_app.core import Letterhead
+    from desktop_app.ui.printing.dialog import DocumentDialog
+
+    html = "<h1>Payment receipt</h1><p>Received from Ada Lovelace: $50.00</p>"
+    dialog = DocumentDialog("Receipt", lambda: (html, Letterhead("Harbour Physio")))
+    qtbot.addWidget(dialog)
+    dialog.resize(700, 700)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    image = dialog.preview.grab().toImage()
+    surround = QColor.fromRgb(image.pixel(6, 6))
+    paper = QColor.fromRgb(image.pixel(image.width() // 2, image.height() // 2))
+    assert paper == QColor("#ffffff")  # the page is paper, whatever the palette
+    window = dialog.palette().color(QPalette.ColorRole.Window)
+    assert surround.name() == dialog.palette().color(QPalette.ColorRole.Dark).name()
+    if scheme == "dark":
+        assert surround.lightness() <= window.lightness()  # no glaring grey around the page
+    texts = colours_drawn(dialog.preview)
+    assert QColor("#000000").rgb() in texts or any(  # the document's text is black on it
+        QColor.fromRgb(p).lightness() < 40 for p in texts
+    )

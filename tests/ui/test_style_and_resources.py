@@ -170,3 +170,58 @@ def test_qt_translations_follow_the_system_language(qapp):
     finally:
         app.removeTranslator(translator)
     assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel"
+
+
+AT_200_PERCENT = """
+import json
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QLabel
+from desktop_app import resources
+from desktop_app.ui.style import apply_style
+
+app = QApplication([])
+apply_style(app)
+label = QLabel("Account credit: $100.00")
+label.show()
+app.processEvents()
+ratio = label.devicePixelRatioF()
+shot = label.grab()
+icon = app.windowIcon().pixmap(QSize(32, 32), ratio)
+argb = QImage.Format.Format_ARGB32
+file = QImage(str(resources.resource("icons", "clinic-ledger-64.png"))).convertToFormat(argb)
+print(json.dumps({
+    "ratio": ratio,
+    "shot": [shot.width(), shot.height(), label.width(), label.height()],
+    "icon": [icon.width(), icon.height(), icon.devicePixelRatio()],
+    "icon is the 64 px file": icon.toImage().convertToFormat(argb) == file,
+}))
+"""
+
+
+def test_at_200_percent_windows_and_the_icon_draw_at_twice_the_pixels():
+    """Qt started at 200% scale (as on a high-DPI screen): a window is drawn with twice the
+    pixels each way, and the title bar's 32-pixel icon comes from the 64-pixel file."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2"}
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", AT_200_PERCENT],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    seen = json.loads(done.stdout)
+    assert seen["ratio"] == 2.0
+    width, height, logical_width, logical_height = seen["shot"]
+    assert (width, height) == (2 * logical_width, 2 * logical_height)
+    assert seen["icon"] == [64, 64, 2.0]
+    assert seen["icon is the 64 px file"]

@@ -1,7 +1,6 @@
 """Small helpers the windows' forms share: converting dates between Python and Qt.
 
-Message tones (``PROBLEM_TONE`` and the rest) live with the stylesheet in
-:mod:`desktop_app.ui.style`.
+Message tones (``PROBLEM_TONE`` and the rest) and their colours live in :mod:`desktop_app.ui.style`.
 """
 
 from __future__ import annotations

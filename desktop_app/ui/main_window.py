@@ -46,7 +46,7 @@ from desktop_app.ui.models.patients import CREDIT_TO_APPLY, FirstPatients, Patie
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
-from desktop_app.ui.style import CREDIT_TONE, OVERDUE_TONE, set_tone, tone_colour
+from desktop_app.ui.style import CREDIT_TONE, overdue_tone, set_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import (
@@ -423,7 +423,7 @@ class MainWindow(QMainWindow):
                 Column(
                     "Status",
                     lambda i: i.shown_status.capitalize(),
-                    colour=lambda i: tone_colour(OVERDUE_TONE) if i.overdue else None,
+                    colour=lambda i: overdue_tone() if i.overdue else None,
                 ),
             ],
             self,

@@ -29,7 +29,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
-from desktop_app.ui.style import OVERDUE_TONE, tone_colour
+from desktop_app.ui.style import overdue_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, InvoiceKey, InvoiceListRow, InvoicePage
@@ -362,7 +362,7 @@ class InvoiceListModel(QAbstractTableModel):
         elif role == _FOREGROUND_ROLE and index.column() == STATUS:
             row = index.row()
             if 0 <= row < len(self._rows) and self._rows[row].overdue:
-                return tone_colour(OVERDUE_TONE)
+                return overdue_tone()
         return None
 
     def headerData(  # noqa: N802

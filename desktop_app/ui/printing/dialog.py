@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, Letterhead
 from desktop_app.ui.forms import qdate
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.style import follow_palette_behind_paper, set_tone
 
 from .render import make_printer, print_to, save_pdf, text_document
 
@@ -69,6 +69,7 @@ class DocumentDialog(QDialog):
             layout.addLayout(self._period_row(period_start))
         self.preview = QPrintPreviewWidget(self.printer, self)
         self.preview.setAccessibleName("Print preview")
+        follow_palette_behind_paper(self.preview)
         self.preview.paintRequested.connect(self._on_preview_paint_requested)
         layout.addWidget(self.preview, 1)
         self.message_label = QLabel()

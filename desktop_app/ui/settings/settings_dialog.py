@@ -244,11 +244,12 @@ class SettingsDialog(QDialog):
             self.logo_label.setPixmap(QPixmap())
             self.logo_label.setText("No logo" if not self.logo_bytes else "Unreadable image")
         else:
-            self.logo_label.setPixmap(
-                QPixmap.fromImage(image).scaledToHeight(
-                    LOGO_PREVIEW_HEIGHT, Qt.TransformationMode.SmoothTransformation
-                )
+            ratio = self.logo_label.devicePixelRatioF()  # 2 on a 200% screen: as many pixels
+            pixmap = QPixmap.fromImage(image).scaledToHeight(
+                round(LOGO_PREVIEW_HEIGHT * ratio), Qt.TransformationMode.SmoothTransformation
             )
+            pixmap.setDevicePixelRatio(ratio)
+            self.logo_label.setPixmap(pixmap)
         if hasattr(self, "remove_logo_button"):
             self.remove_logo_button.setEnabled(bool(self.logo_bytes))
 

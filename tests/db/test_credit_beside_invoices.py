@@ -92,3 +92,21 @@ def test_applying_credit_for_everyone_at_once(clinic):
     assert clinic.apply_credit_to_all_open_invoices("everyone-1") == done
     assert snapshot(clinic) == before
     assert clinic.verify() == []
+
+
+def test_with_allocation_off_the_credit_still_pays_the_oldest_invoice_first(clinic):
+    from datetime import date
+
+    from desktop_app.core import AllocationMode
+
+    clinic.set_allocation_mode(AllocationMode.OFF)
+    pid = clinic.add_patient("Zoe", "Kelly")
+    older = clinic.create_invoice(pid, [("Consult", "80", 1)], issue_date=date(2026, 10, 1))
+    newer = clinic.create_invoice(pid, [("Review", "60", 1)], issue_date=date(2026, 10, 8))
+    _pay(clinic, pid, "100", "prepay")  # nothing is applied with allocation off: all credit
+    assert clinic.patient(pid).credit == Decimal("100.00")
+    payment_id = clinic.apply_credit_to_open_invoices(pid, "apply-off")
+    assert payment_id is not None
+    assert clinic.invoice(older).status == "paid"
+    assert clinic.invoice(newer).balance == Decimal("40.00")
+    assert clinic.patient(pid).credit == 0

@@ -222,8 +222,13 @@ class Payments(Manager):
     def preview_credit(self, patient_id: int) -> PaymentPreview:
         """What applying the patient's account credit to their open invoices would do: a payment
         with no money, funded from credit alone, allocated by the clinic's mode (the payment
-        dialog's preview with no payment types filled in)."""
-        return self.preview(patient_id, {})
+        dialog's preview with no payment types filled in). With allocation off, or set to the
+        invoice a payment is entered from (there is none here), the credit pays the oldest
+        invoices first: asking to apply credit is asking for it to be allocated."""
+        draft = self.draft(patient_id)
+        if draft.mode in (AllocationMode.OFF, AllocationMode.SOURCE_INVOICE):
+            draft = self.draft(patient_id, mode=AllocationMode.OLDEST_FIRST)
+        return draft.preview({}, None)
 
     @requires(Permission.PAYMENTS)
     def apply_credit(

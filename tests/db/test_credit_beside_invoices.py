@@ -110,3 +110,14 @@ def test_with_allocation_off_the_credit_still_pays_the_oldest_invoice_first(clin
     assert clinic.invoice(older).status == "paid"
     assert clinic.invoice(newer).balance == Decimal("40.00")
     assert clinic.patient(pid).credit == 0
+
+
+def test_the_note_column_sorts_those_with_credit_to_apply_first(clinic):
+    plain = clinic.add_patient("Ann", "Aaron")
+    flagged = clinic.add_patient("Zoe", "Kelly")
+    clinic.create_invoice(flagged, [("Consult", "140", 1)])
+    donor = clinic.add_patient("Bob", "Brown")
+    _pay(clinic, donor, "50", "donor-prepay")
+    clinic.transfer_credit(donor, flagged, "20", reason="family", request_id="tr-1")
+    assert clinic.patient_ids(sort="note") == [flagged, plain, donor]
+    assert clinic.patient_ids(sort="note", descending=True)[-1] == flagged

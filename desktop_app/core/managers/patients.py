@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..access.staff import Permission, Role
@@ -133,13 +133,20 @@ class Patients(Manager):
                 apostrophes, hyphens and other punctuation ("obrien" finds O'Brien and O-Brien,
                 "zoe" finds Zoë; "ann smith" finds Smith, Mary-Ann); a search of punctuation alone
                 is matched literally.
-            sort: ``"name"`` (last, first), ``"credit"`` or ``"outstanding"``.
+            sort: ``"name"`` (last, first), ``"credit"``, ``"outstanding"`` or ``"note"``
+                (those holding credit beside open invoices first, then by name).
             descending: reverse the order.
         """
         keys: dict[str, list[ColumnElement[Any] | InstrumentedAttribute[int]]] = {
             "name": [func.lower(Patient.last_name), func.lower(Patient.first_name)],
             "credit": [Patient.credit_minor],
             "outstanding": [Patient.outstanding_minor],
+            # Patients with credit beside open invoices first, then by name.
+            "note": [
+                case((and_(Patient.credit_minor > 0, Patient.outstanding_minor > 0), 0), else_=1),
+                func.lower(Patient.last_name),
+                func.lower(Patient.first_name),
+            ],
         }
         if sort not in keys:
             raise BillingError(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 WINDOW = 200
 CACHE_LIMIT = 2000
-SORT_KEYS = ("name", "credit", "outstanding")
+SORT_KEYS = ("name", "credit", "outstanding", "note")
 HEADERS = ("Patient", "Account credit", "Outstanding", "Note")
 NAME, CREDIT, OUTSTANDING, NOTE = range(4)
 #: The note on a patient who holds account credit while they have open invoices.

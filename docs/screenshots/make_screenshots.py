@@ -3,9 +3,10 @@ of each first page), from a fresh demo clinic.
 
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screenshots.py``
 (the PDFs are rendered to PNG with pypdfium2, a test dependency). It ends with the main window,
-the payment dialog and a print preview in dark mode (``*-dark.png``) and the first two at 200%
-scale (``*-200.png``), each rendered by a fresh Qt on a 1366x768 screen; ``make_screenshots.py
-dark`` or ``make_screenshots.py 200`` renders only that set.
+the payment dialog and a print preview on a 1366x768 laptop screen as they are
+(``*-1366x768.png``), in dark mode (``*-dark.png``) and at 200% scale (``*-200.png``), each set
+rendered by a fresh Qt; ``make_screenshots.py 1366x768`` (or ``dark``, or ``200``) renders only
+that set.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from desktop_app.ui.style import dark_palette
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent / "samples"
-#: The extra sets: dark mode, and 200% scale.
-VARIANTS = ("dark", "200")
+#: The extra sets, each on a 1366x768 laptop screen: as it is, in dark mode, and at 200% scale.
+VARIANTS = ("1366x768", "dark", "200")
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -102,7 +103,8 @@ def seed_ada(clinic: Clinic) -> tuple[int, int, int]:
 
 
 def render_variant(kind: str) -> None:
-    """The main window and the payment dialog in dark mode (``dark``, with a print preview: its
+    """The main window (filling the screen), the payment dialog and a receipt's print preview
+    (at the size it opens) as they are (``1366x768``), in dark mode (``dark``: the preview's
     window dark, its paper white) or at 200% scale (``200``), in this process's Qt."""
     app = QApplication.instance() or QApplication([])
     if kind == "dark":
@@ -113,7 +115,9 @@ def render_variant(kind: str) -> None:
         populate(clinic, today=date(2026, 11, 20))
         pid, _older, newer = seed_ada(clinic)
         window = MainWindow(clinic)
-        window.resize(1180, 700)
+        screen = app.primaryScreen()
+        assert screen is not None
+        window.setGeometry(screen.availableGeometry())
         window.select_patient(pid)
         grab(window, f"main-window-{kind}.png")
         dialog = window.payment_dialog(newer)
@@ -121,16 +125,14 @@ def render_variant(kind: str) -> None:
         dialog.source_edits["Cash"].textEdited.emit("40")
         grab(dialog, f"payment-dialog-{kind}.png")
         dialog.close()
-        if kind == "dark":
-            paid = clinic.record_payment(
-                clinic.preview_payment(pid, sources={"Cash": "50.00"}, source_invoice=newer),
-                "shot-ada-pays",
-            )
-            preview = window.printing.print_receipt(paid)
-            assert preview is not None
-            preview.resize(760, 720)
-            grab(preview, "print-preview-dark.png")
-            preview.close()
+        paid = clinic.record_payment(
+            clinic.preview_payment(pid, sources={"Cash": "50.00"}, source_invoice=newer),
+            "shot-ada-pays",
+        )
+        preview = window.printing.print_receipt(paid)
+        assert preview is not None
+        grab(preview, f"print-preview-{kind}.png")
+        preview.close()
         window.close()
         clinic.close()
     app.quit()

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core import Clinic
 from desktop_app.core.demo import populate
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
+from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 from desktop_app.ui.dialogs.sign_in import SignInDialog
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.window_fit import fit_to_screen
@@ -218,3 +220,20 @@ def test_a_huge_saved_geometry_restores_inside_the_screen(qtbot, clinic, tmp_pat
     assert _available().contains(window.frameGeometry()), window.frameGeometry()
     fit_to_screen(window)
     assert window.width() <= _available().width()
+
+
+def test_a_refused_payment_shows_every_label_whole(qtbot, clinic, formatter):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    dialog = PaymentDialog(clinic, formatter, pid, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    edit = dialog.source_edits["Cash"]
+    qtbot.keyClicks(edit, "10")
+    with Clinic.open(clinic.url) as other_desk:
+        other_desk.update_settings(payment_types=["EFTPOS", "Credit card"])
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "no longer in use" in dialog.message_label.text())
+    assert dialog.saved_payment_id is None
+    assert _clipped(dialog) == []
+    assert _available().contains(dialog.frameGeometry())

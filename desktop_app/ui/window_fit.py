@@ -124,15 +124,20 @@ class _WindowFitFilter(QObject):
         return False
 
 
-_FILTER_NAME = "windowFitFilter"
+#: The filter per application, held here so Python keeps it (and its eventFilter) alive.
+_installed: dict[int, _WindowFitFilter] = {}
 
 
 def install_window_fit(app: QApplication | None = None) -> None:
     """Fit every window and dialog of ``app`` (default: the running one) to its screen when
     shown. Installing twice does nothing more."""
     target = app if app is not None else QApplication.instance()
-    if target is None or target.findChild(_WindowFitFilter, _FILTER_NAME) is not None:
+    if target is None:
+        return
+    key = id(target)
+    installed = _installed.get(key)
+    if installed is not None and installed.parent() is target:
         return
     fit_filter = _WindowFitFilter(target)
-    fit_filter.setObjectName(_FILTER_NAME)
     target.installEventFilter(fit_filter)
+    _installed[key] = fit_filter

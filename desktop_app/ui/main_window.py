@@ -47,6 +47,7 @@ from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
 from desktop_app.ui.style import CREDIT_TONE, overdue_tone, set_tone
+from desktop_app.ui.window_fit import fit_to_screen, install_window_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import (
@@ -159,6 +160,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         if settings is not None and settings.value("main_window/geometry") is not None:
             self.restoreGeometry(settings.value("main_window/geometry"))
+        install_window_fit()
+        fit_to_screen(self)  # a geometry saved on a larger or another screen
         self.statusBar().showMessage("Opening the clinic's database…")
         for widget in (self.search_edit, self.new_patient_button):
             widget.setEnabled(False)

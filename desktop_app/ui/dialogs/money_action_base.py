@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core import BillingError, PermissionDenied, parse_minor
 from desktop_app.ui.forms import qdate
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from datetime import date
@@ -98,16 +99,9 @@ def show_message(label: QLabel, text: str, *, problem: bool = True) -> None:
 
 
 def fit_height(window: QWidget) -> None:
-    """Make a shown dialog tall enough for its wrapped text (a long refusal), never shorter."""
-    layout = window.layout()
-    if layout is None or not window.isVisible():
-        return  # before it is shown, the dialog takes its size from the layout anyway
-    layout.activate()
-    needed = window.minimumSizeHint().height()
-    if window.hasHeightForWidth():
-        needed = max(needed, window.heightForWidth(window.width()))
-    if needed > window.height():
-        window.resize(window.width(), needed)
+    """Make a shown dialog tall enough for its wrapped text (a long refusal), never shorter,
+    never taller than the screen."""
+    grow_to_fit(window)
 
 
 def date_edit(accessible_name: str, earliest: date | None = None) -> QDateEdit:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 
 from desktop_app.core import BillingError, PermissionDenied
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -46,5 +47,6 @@ class PatientDialog(QDialog):
             )
         except (BillingError, PermissionDenied) as exc:
             self.message_label.setText(str(exc))
+            grow_to_fit(self)  # the whole message, however long
             return
         self.accept()

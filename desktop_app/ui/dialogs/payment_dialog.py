@@ -48,6 +48,7 @@ from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.allocation import APPLY, AllocationModel
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, WARNING_TONE, set_tone
 from desktop_app.ui.widgets.money_edit import MoneyEdit
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -325,6 +326,7 @@ class PaymentDialog(QDialog):
             style = WARNING_TONE if style == INFO_TONE else style
         self.message_label.setText(text)
         set_tone(self.message_label, style)
+        grow_to_fit(self)  # the whole message, up to the screen's height
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -362,11 +364,13 @@ class PaymentDialog(QDialog):
             self._notice = ""
             self.message_label.setText(str(exc))
             set_tone(self.message_label, PROBLEM_TONE)
+            grow_to_fit(self)  # the whole message, up to the screen's height
             return
         except BillingError as exc:
             self._notice = ""
             self.message_label.setText(str(exc))
             set_tone(self.message_label, PROBLEM_TONE)
+            grow_to_fit(self)  # the whole message, up to the screen's height
             self.save_button.setEnabled(True)
             return
         self._saved_id = payment_id

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, Role
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -33,6 +34,12 @@ def _password_edit(name: str) -> QLineEdit:
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setAccessibleName(name)
     return edit
+
+
+def _refuse(dialog: QDialog, label: QLabel, text: str) -> None:
+    """Show a refusal in ``label``, the dialog growing (up to the screen) to show all of it."""
+    label.setText(text)
+    grow_to_fit(dialog)
 
 
 def _message_and_buttons(
@@ -100,14 +107,14 @@ class SignInDialog(QDialog):
         if self._clinic is None and self._open_clinic is not None:
             self._open_clinic()  # sets the clinic, or explains why it cannot open
         if self._clinic is None:
-            self.message_label.setText("The clinic's database is not open.")
+            _refuse(self, self.message_label, "The clinic's database is not open.")
             return False
         password = self.password_edit.text()
         self.password_edit.clear()
         try:
             self.signed_in = self._clinic.sign_in(self.username_edit.text(), password)
         except BillingError as exc:
-            self.message_label.setText(str(exc))
+            _refuse(self, self.message_label, str(exc))
             self.password_edit.setFocus()
             return False
         self.accept()
@@ -151,7 +158,7 @@ class FirstRunDialog(QDialog):
         """Create the administrator and sign in; True when it worked (reason shown otherwise)."""
         password, repeat = self.password_edit.text(), self.repeat_edit.text()
         if password != repeat:
-            self.message_label.setText("The two passwords differ; type the same one twice.")
+            _refuse(self, self.message_label, "The two passwords differ; type the same one twice.")
             self.repeat_edit.clear()
             return False
         try:
@@ -163,7 +170,7 @@ class FirstRunDialog(QDialog):
             )
             self.signed_in = self._clinic.sign_in(member.username, password)
         except BillingError as exc:
-            self.message_label.setText(str(exc))
+            _refuse(self, self.message_label, str(exc))
             return False
         self.accept()
         return True

@@ -27,6 +27,7 @@ from desktop_app.core import BillingError
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.allocation import AllocationModel
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, PaymentDraft, PaymentPreview
@@ -128,6 +129,7 @@ class ApplyCreditDialog(QDialog):
             except BillingError as exc:
                 self.error_label.setText(f"{name}: {exc}")
                 self.error_label.show()
+                grow_to_fit(self)
                 return
             if payment_id is not None:
                 self.saved[pid] = payment_id

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import COUNTRIES, MINOR_UNITS, BillingError, region_for
 from desktop_app.ui.style import HINT_TONE, PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, ClinicProfile
@@ -147,6 +148,7 @@ class ClinicSetupDialog(QDialog):
             )
         except BillingError as exc:
             self.message_label.setText(str(exc))
+            grow_to_fit(self)
             field = {
                 "clinic_name": self.name_edit,
                 "country": self.country_combo,

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core import MINOR_UNITS, AllocationMode, BillingError, Permission
 from desktop_app.ui.settings.staff_page import StaffPage
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -334,5 +335,6 @@ class SettingsDialog(QDialog):
             )
         except BillingError as exc:
             self.message_label.setText(str(exc))
+            grow_to_fit(self)
             return
         self.accept()

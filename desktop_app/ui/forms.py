@@ -1,4 +1,4 @@
-"""Small helpers the windows' forms share: converting dates between Python and Qt.
+"""Small helpers the windows' forms share: dates between Python and Qt, one date display.
 
 Message tones (``PROBLEM_TONE`` and the rest) live with the stylesheet in
 :mod:`desktop_app.ui.style`.
@@ -9,6 +9,10 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QDate
+from PySide6.QtWidgets import QDateEdit
+
+DATE_DISPLAY_FORMAT = "d MMM yyyy"
+"""How every date edit shows its day ("2 Dec 2026")."""
 
 
 def qdate(day: date) -> QDate:
@@ -19,3 +23,9 @@ def qdate(day: date) -> QDate:
 def pydate(day: QDate) -> date:
     """A date edit's :class:`QDate` as a Python ``date``."""
     return date(day.year(), day.month(), day.day())
+
+
+def set_date_format(edit: QDateEdit) -> QDateEdit:
+    """Give ``edit`` the one date display every window uses ("2 Dec 2026"); returns it."""
+    edit.setDisplayFormat(DATE_DISPLAY_FORMAT)
+    return edit

@@ -45,6 +45,7 @@ from desktop_app.core import (
     to_decimal,
 )
 from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.forms import set_date_format
 from desktop_app.ui.models.allocation import APPLY, AllocationModel
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, WARNING_TONE, set_tone
 from desktop_app.ui.widgets.money_edit import MoneyEdit
@@ -119,7 +120,7 @@ class PaymentDialog(QDialog):
         sources_form = QFormLayout(sources_box)
         self.date_edit = QDateEdit()
         self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("d MMM yyyy")
+        set_date_format(self.date_edit)
         self.date_edit.setMaximumDate(QDate.currentDate())
         self.date_edit.setDate(QDate.currentDate())
         self.date_edit.setAccessibleName("Payment date")

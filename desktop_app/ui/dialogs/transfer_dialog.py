@@ -51,7 +51,7 @@ class TransferDialog(PatientCreditDialog):
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
         self.search_edit.installEventFilter(self)
-        form.addRow("&To patient:", self.search_edit)
+        form.addRow("To &patient:", self.search_edit)
         self.matches_list = QListWidget()
         self.matches_list.setAccessibleName("Patients found")
         self.matches_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, PermissionDenied, parse_lines, to_decimal
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.forms import pydate, qdate, set_date_format
+from desktop_app.ui.forms import GuardedDialog, pydate, qdate, set_date_format
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
 
 DESCRIPTION, QUANTITY, PRICE, TAX, AMOUNT = range(5)
@@ -40,9 +39,11 @@ if TYPE_CHECKING:
     from desktop_app.core import Clinic
 
 
-class InvoiceDialog(QDialog):
+class InvoiceDialog(GuardedDialog):
     """Issues an invoice to one patient. ``invoice_id`` holds the new id after saving;
     ``pay_now`` is True when staff chose "Save and enter payment"."""
+
+    discard_question = "Discard this invoice?"
 
     def __init__(
         self,

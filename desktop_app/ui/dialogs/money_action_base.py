@@ -23,7 +23,6 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, PermissionDenied, parse_minor
-from desktop_app.ui.forms import DATE_DISPLAY_FORMAT, qdate, set_date_format
+from desktop_app.ui.forms import DATE_DISPLAY_FORMAT, GuardedDialog, qdate, set_date_format
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, set_tone
 
 if TYPE_CHECKING:
@@ -176,7 +175,7 @@ def plain_amount(amount: Decimal) -> str:
 # -- the dialogs' base --------------------------------------------------------------------------
 
 
-class MoneyActionDialog(QDialog):
+class MoneyActionDialog(GuardedDialog):
     """A dialog that saves one money correction through the core, or shows why not.
 
     A subclass builds its widgets (``amount_edit``, ``message_label``, ``save_button`` and

@@ -21,6 +21,8 @@ class RefundDialog(PatientCreditDialog):
     ``saved_id`` holds the refund's id (a payment of kind ``refund``) once it is saved.
     """
 
+    discard_question = "Discard this refund?"
+
     TITLE = "Refund account credit"
     REQUEST_PREFIX = "refund"
     AMOUNT_WHAT = "the refund"

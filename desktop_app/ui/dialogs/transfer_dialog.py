@@ -32,6 +32,8 @@ class TransferDialog(PatientCreditDialog):
     ``saved_id`` holds the transfer's id once it is saved.
     """
 
+    discard_question = "Discard this transfer?"
+
     TITLE = "Transfer account credit"
     REQUEST_PREFIX = "transfer"
     AMOUNT_WHAT = "the transfer"

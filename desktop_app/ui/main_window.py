@@ -392,7 +392,7 @@ class MainWindow(QMainWindow):
         self.pay_button = QPushButton("Enter &payment…")
         self.pay_button.clicked.connect(self._on_payment_action_triggered)
         self.refund_button = QPushButton("&Refund credit…")
-        self.transfer_button = QPushButton("&Transfer credit…")
+        self.transfer_button = QPushButton("Transfer cre&dit…")
         self.statement_button = QPushButton("State&ment…")
         buttons.addWidget(self.invoice_button)
         buttons.addWidget(self.pay_button)
@@ -530,7 +530,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.invoice_view, "In&voices")
         self.tabs.addTab(self.payment_view, "Pa&yments")
         self.tabs.addTab(credit_page, "Account &credit")
-        self.tabs.addTab(corrections_page, "Credit notes && &transfers")
+        self.tabs.addTab(corrections_page, "Credit notes && transf&ers")
         right_layout.addWidget(self.tabs, 1)
         hint = QLabel(
             "Enter on an open invoice enters a payment from it; Enter on a payment "

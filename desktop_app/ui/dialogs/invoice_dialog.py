@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, PermissionDenied, parse_lines, to_decimal
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.forms import pydate, qdate
+from desktop_app.ui.forms import GuardedDialog, pydate, qdate, set_date_format
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
 
 DESCRIPTION, QUANTITY, PRICE, TAX, AMOUNT = range(5)
@@ -40,9 +39,11 @@ if TYPE_CHECKING:
     from desktop_app.core import Clinic
 
 
-class InvoiceDialog(QDialog):
+class InvoiceDialog(GuardedDialog):
     """Issues an invoice to one patient. ``invoice_id`` holds the new id after saving;
     ``pay_now`` is True when staff chose "Save and enter payment"."""
+
+    discard_question = "Discard this invoice?"
 
     def __init__(
         self,
@@ -66,11 +67,11 @@ class InvoiceDialog(QDialog):
         today = date.today()
         self.issue_edit = QDateEdit(qdate(today))
         self.issue_edit.setCalendarPopup(True)
-        self.issue_edit.setDisplayFormat("d MMM yyyy")
+        set_date_format(self.issue_edit)
         self.issue_edit.setAccessibleName("Issue date")
         self.due_edit = QDateEdit(qdate(today + timedelta(days=PAYMENT_TERMS_DAYS)))
         self.due_edit.setCalendarPopup(True)
-        self.due_edit.setDisplayFormat("d MMM yyyy")
+        set_date_format(self.due_edit)
         self.due_edit.setAccessibleName("Due date")
         form.addRow("&Issue date:", self.issue_edit)
         form.addRow("D&ue date:", self.due_edit)

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BUCKET_NAMES, BillingError, safe_text
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.forms import qdate
+from desktop_app.ui.forms import qdate, set_date_format
 from desktop_app.ui.models.records import LEFT, RIGHT, Index
 from desktop_app.ui.style import set_tone
 from desktop_app.ui.widgets.bar_chart import BarChart
@@ -321,6 +321,7 @@ class ReportsWindow(QDialog):
         self.end_edit = QDateEdit(today)
         for edit, name in ((self.start_edit, "From"), (self.end_edit, "To")):
             edit.setCalendarPopup(True)
+            set_date_format(edit)
             edit.setAccessibleName(name)
             edit.setMaximumDate(today)
             edit.dateChanged.connect(self._on_takings_filter_changed)
@@ -353,6 +354,7 @@ class ReportsWindow(QDialog):
         layout = QVBoxLayout(page)
         self.as_of_edit = QDateEdit(qdate(date.today()))
         self.as_of_edit.setCalendarPopup(True)
+        set_date_format(self.as_of_edit)
         self.as_of_edit.setAccessibleName("Ages counted to")
         self.as_of_edit.setMinimumDate(qdate(date.today()))  # today's balances: see the core
         self.as_of_edit.dateChanged.connect(self._on_aged_filter_changed)
@@ -380,6 +382,7 @@ class ReportsWindow(QDialog):
         today = qdate(date.today())
         self.held_on_edit = QDateEdit(today)
         self.held_on_edit.setCalendarPopup(True)
+        set_date_format(self.held_on_edit)
         self.held_on_edit.setAccessibleName("Credit held at the end of")
         self.held_on_edit.setMaximumDate(today)
         self.held_on_edit.dateChanged.connect(self._on_liability_filter_changed)

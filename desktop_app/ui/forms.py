@@ -97,13 +97,12 @@ class GuardedDialog(QDialog):
             elif isinstance(widget, QAbstractButton) and widget.isCheckable():
                 values.append(widget.isChecked())
             elif isinstance(widget, QTableWidget):
-                values.append(
-                    [
-                        widget.item(row, column).text() if widget.item(row, column) else ""
-                        for row in range(widget.rowCount())
-                        for column in range(widget.columnCount())
-                    ]
+                cells = (
+                    widget.item(row, column)
+                    for row in range(widget.rowCount())
+                    for column in range(widget.columnCount())
                 )
+                values.append([cell.text() if cell is not None else "" for cell in cells])
         return values
 
     def has_typed_work(self) -> bool:

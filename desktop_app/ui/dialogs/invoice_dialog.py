@@ -116,6 +116,7 @@ class InvoiceDialog(GuardedDialog):
         self.pay_button.clicked.connect(self._on_pay_button_clicked)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self._touched = False  # no refusal is shown before the person has done something
         self.add_line()
         self.table.setFocus()
 
@@ -178,7 +179,7 @@ class InvoiceDialog(GuardedDialog):
         try:
             parsed = parse_lines(self._lines(), self._currency)
         except BillingError as exc:
-            self.message_label.setText(str(exc))
+            self.message_label.setText(str(exc) if self._touched else "")
             self.total_label.setText("Total: —")
             for row in range(self.table.rowCount()):
                 self._set_amount(row, "")
@@ -204,19 +205,23 @@ class InvoiceDialog(GuardedDialog):
         return True
 
     def _on_table_item_changed(self, _item: QTableWidgetItem) -> None:
+        self._touched = True
         self._recalculate()
 
     def _on_add_button_clicked(self) -> None:
+        self._touched = True
         self.add_line()
         self.table.setFocus()
 
     def _on_remove_button_clicked(self) -> None:
         row = self.table.currentRow()
         if row >= 0:
+            self._touched = True
             self.table.removeRow(row)
             self._recalculate()
 
     def _save(self) -> bool:
+        self._touched = True
         if not self._recalculate():
             return False
         issue = pydate(self.issue_edit.date())

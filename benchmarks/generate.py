@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:
 
 from desktop_app.core import Clinic  # noqa: E402
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS  # noqa: E402
+from desktop_app.core.domain.text import patient_search_key  # noqa: E402
 
 #: Bump when the generated content changes, so cached files are rebuilt.
 GENERATOR_VERSION = 2
@@ -90,6 +91,7 @@ PATIENT_COLUMNS = (
     "credit_minor",
     "outstanding_minor",
     "external_id",
+    "search_key",
 )
 INVOICE_COLUMNS = (
     "id",
@@ -243,18 +245,13 @@ class Ledger:
     def patients(self) -> list[tuple[Any, ...]]:
         rng = self.rng
         start = FIRST_DAY.toordinal() - 30
-        return [
-            (
-                pid,
-                rng.choice(FIRST),
-                rng.choice(LAST),
-                _stamp(self.day(start + pid % 30), pid * 37),
-                0,
-                0,
-                f"P{pid:07d}",
-            )
-            for pid in range(1, self.m + 1)
-        ]
+        rows: list[tuple[Any, ...]] = []
+        for pid in range(1, self.m + 1):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            stamp = _stamp(self.day(start + pid % 30), pid * 37)
+            key = patient_search_key(first, last)
+            rows.append((pid, first, last, stamp, 0, 0, f"P{pid:07d}", key))
+        return rows
 
     def prepayments(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """A quarter of the patients (and always the busy one) prepaid: account credit."""

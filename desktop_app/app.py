@@ -31,7 +31,10 @@ from desktop_app import __version__
 from desktop_app.core import BillingError, format_amount, parse_minor
 
 if TYPE_CHECKING:
-    from desktop_app.core import Clinic
+    from desktop_app.core import Clinic, PatientRecord
+    from desktop_app.core.db.first_screen import FirstScreen
+    from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
+    from desktop_app.ui.main_window import MainWindow
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -300,11 +303,27 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
     window's ``is_ready`` turns true once the patients are listed.
 
     A clinic with staff accounts asks who is signing in first (``window.sign_in_dialog``), and
-    its patients are listed only once someone has. With ``first_run``, a clinic with no staff
-    accounts asks for its administrator's account before it opens. Without it (scripts, the
-    start-up benchmarks), such a clinic opens with every right, as the API's ``Clinic.open``
-    does. Cancelling either window closes the app.
+    its patients are listed only once someone has. With ``first_run``, a clinic never set up
+    asks about itself first (name, country, currency, tax: ``ClinicSetupDialog``), and a clinic
+    with no staff accounts then asks for its administrator's account before it opens. Without
+    it (scripts, the start-up benchmarks), such a clinic opens with every right, as the API's
+    ``Clinic.open`` does. Cancelling any of these windows closes the app.
+
+    An SQLite clinic at the current schema is first read with the standard library alone
+    (:mod:`desktop_app.core.db.first_screen`), before the database layer loads: a clinic with
+    staff shows its sign-in window at once (the clinic is given to it once open), and one without
+    (when no first-run window is due) lists its patients at once; ``is_ready`` still waits for
+    the open clinic, which keeps the patient chosen meanwhile.
     """
+    # An SQLite clinic at the current schema: what the first screen shows, read with the
+    # standard library before SQLAlchemy and the core are loaded (None: the normal path below).
+    first = None if demo else _first_screen(database)
+    listed = None  # the patients to list at once: a clinic without staff, no first-run window
+    if first is not None and not first.has_staff and not first_run:
+        listed = _first_patients(first)
+        # Imported before Qt, which makes every later import dearer (PySide's import hook
+        # reads each module's source): the list formats its amounts with it at once.
+        import babel.numbers  # noqa: F401
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -317,46 +336,119 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
     app.setOrganizationName("Clinic Ledger")
     app.setApplicationVersion(__version__)
     apply_style(app)
+    # The main window is created here, shown at once, and filled by open_clinic below.
     window = MainWindow(None, QSettings())
+    early_sign_in = None
+    if first is not None and first.has_staff:
+        from desktop_app.ui.dialogs.sign_in import SignInDialog
+
+        # Sign in first: nothing about a patient was read, and none is shown before.
+        early_sign_in = SignInDialog(
+            None, window, clinic_name=first.clinic_name, open_clinic=lambda: open_clinic()
+        )
+    elif first is not None and listed is not None:
+        window.show_first_patients(first.clinic_name, first.currency, listed)
     window.show()
+    if early_sign_in is not None:
+        _ask(window, early_sign_in)
     app.processEvents()  # paint the window before the slower work below starts
 
-    def open_clinic() -> None:
+    opening: list[bool] = []
+
+    def open_clinic(opened: Clinic | None = None) -> None:
+        if opened is None:
+            if opening:
+                return  # opened already (signing in at once opens it before this turn comes)
+            opening.append(True)
         from desktop_app.core import Clinic
 
         try:
-            clinic = Clinic.open(database)
-            if demo:
+            clinic = Clinic.open(database) if opened is None else opened
+            if demo and opened is None:
                 _fill_demo(clinic)
         except (BillingError, ValueError) as exc:
             window.open_error = str(exc)
+            if early_sign_in is not None:
+                early_sign_in.hide()  # hidden, not rejected: the message box says why
             QMessageBox.critical(
                 window, "Clinic Ledger", f"The clinic's database could not be opened.\n\n{exc}"
             )
             window.close()  # the last window: the application's event loop ends
             return
+        if first_run and opened is None and not clinic.has_staff() and clinic.needs_first_run:
+            # A clinic never set up: its details first, then (below) its administrator.
+            from desktop_app.ui.dialogs.first_run import ClinicSetupDialog
+
+            setup = ClinicSetupDialog(clinic, window)
+            setup.accepted.connect(lambda: open_clinic(clinic))
+            setup.rejected.connect(window.close)  # nothing saved: the next start asks again
+            window.sign_in_dialog = setup
+            setup.open()
+            return
         from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
 
+        if early_sign_in is not None:
+            early_sign_in.set_clinic(clinic)
+            return
         dialog: FirstRunDialog | SignInDialog
         if clinic.has_staff():
+            if listed is not None:  # a staff account was added since the list was read
+                window.patient_view.setModel(None)
             dialog = SignInDialog(clinic, window)
         elif first_run:
             dialog = FirstRunDialog(clinic, window)
         else:
             window.open_clinic(clinic)
             return
-
-        def signed_in() -> None:
-            assert dialog.signed_in is not None
-            window.open_clinic(dialog.signed_in)
-
-        dialog.accepted.connect(signed_in)
-        dialog.rejected.connect(window.close)
-        window.sign_in_dialog = dialog
-        dialog.open()  # window-modal, without blocking the event loop
+        _ask(window, dialog)
 
     QTimer.singleShot(0, open_clinic)
     return app, window
+
+
+def _ask(window: MainWindow, dialog: FirstRunDialog | SignInDialog) -> None:
+    """Open the sign-in (or first-run) window over the main window: the clinic signed in to
+    opens in it; cancelling closes the app."""
+
+    def signed_in() -> None:
+        assert dialog.signed_in is not None
+        window.open_clinic(dialog.signed_in)
+
+    dialog.accepted.connect(signed_in)
+    dialog.rejected.connect(window.close)
+    window.sign_in_dialog = dialog
+    dialog.open()  # window-modal, without blocking the event loop
+
+
+def _first_screen(database: str | None) -> FirstScreen | None:
+    """What the first window shows, read without loading the database layer, or None (a
+    server, a new file, a schema to upgrade, any error: the clinic then opens as usual)."""
+    from desktop_app.core.db.first_screen import read_first_screen
+
+    if database is None:
+        from pathlib import Path
+
+        import platformdirs  # the same file as desktop_app.core.db.engine.default_database_url
+
+        folder = Path(platformdirs.user_data_dir("Clinic Ledger", "Clinic Ledger"))
+        database = f"sqlite:///{folder / 'clinic.db'}"
+    return read_first_screen(database)
+
+
+def _first_patients(first: FirstScreen) -> list[PatientRecord]:
+    """The patients read at start-up as the records the patient list shows."""
+    from desktop_app.core import PatientRecord, to_decimal
+
+    return [
+        PatientRecord(
+            p.id,
+            p.first_name,
+            p.last_name,
+            to_decimal(p.credit_minor, first.currency),
+            to_decimal(p.outstanding_minor, first.currency),
+        )
+        for p in first.patients
+    ]
 
 
 #: Set to 1 to time start-up (benchmarks/bench_package.py): the app prints ``shown`` once its

@@ -2,7 +2,7 @@
 
 It runs on the packaged executable in CI, so everything a frozen build can lose is touched: the
 database layer and its migrations (data files), the PostgreSQL driver, Qt's offscreen platform,
-the icon and stylesheet, and the main window. Steps, each named in the result:
+the icon, the message colours, and the main window. Steps, each named in the result:
 
 1. ``payment``: in a new SQLite database in a temporary folder, a patient prepays $100.00 (account
    credit), is invoiced $80.00 and pays it from credit; the invoice is paid, $20.00 of credit is
@@ -12,8 +12,8 @@ the icon and stylesheet, and the main window. Steps, each named in the result:
 3. ``data folder``: the default database lives in the per-user data folder, not beside the
    executable (an update replaces the install folder).
 4. ``postgresql driver``: psycopg loads with its libpq.
-5. ``resources``: the icon (every size) and the stylesheet load from the package.
-6. ``window``: Qt starts offscreen with the icon, the stylesheet colours a problem red, Qt's own
+5. ``resources``: the icon (every size) and the CSV templates load from the package.
+6. ``window``: Qt starts offscreen with the icon, a problem is coloured red and readable, Qt's own
    translations load (German), and the main window opens on the step 1 clinic, lists its patient,
    paints, and closes.
 7. ``printing``: the step 1 payment's receipt is laid out and saved as a PDF through Qt's print
@@ -155,7 +155,6 @@ def _resources() -> None:
     for file in resources.icon_files():
         _check(file.is_file() and file.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{file} missing")
     _check(resources.resource("import-templates", "invoices.csv").is_file(), "no CSV templates")
-    _check("tone" in resources.stylesheet(), "the stylesheet is missing")
 
 
 def _window(folder: Path, url: str) -> None:
@@ -165,7 +164,15 @@ def _window(folder: Path, url: str) -> None:
 
     from desktop_app.core import Clinic
     from desktop_app.ui.main_window import MainWindow
-    from desktop_app.ui.style import apply_style, install_qt_translations, set_tone
+    from desktop_app.ui.style import (
+        MIN_TEXT_CONTRAST,
+        PROBLEM_TONE,
+        apply_style,
+        contrast_ratio,
+        install_qt_translations,
+        set_tone,
+        tone_colour,
+    )
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
@@ -173,10 +180,13 @@ def _window(folder: Path, url: str) -> None:
     apply_style(app)
     _check(not app.windowIcon().isNull(), "the window icon did not load")
     message = QLabel("A problem")
-    set_tone(message, "problem")
-    message.ensurePolished()
-    colour = message.palette().color(QPalette.ColorRole.WindowText).name()
-    _check(colour == "#a61b1b", f"the stylesheet did not apply (a problem is {colour})")
+    set_tone(message, PROBLEM_TONE)
+    colour = message.palette().color(QPalette.ColorRole.WindowText)
+    wanted = tone_colour(PROBLEM_TONE, app.palette())
+    _check(colour == wanted, f"a problem is not coloured (it is {colour.name()})")
+    background = message.palette().color(QPalette.ColorRole.Window)
+    ratio = contrast_ratio(colour, background)
+    _check(ratio >= MIN_TEXT_CONTRAST, f"a problem is hard to read (contrast {ratio:.1f}:1)")
     german = install_qt_translations(app, QLocale(QLocale.Language.German))
     if german is None:
         raise SelfTestError("Qt's translations are missing")

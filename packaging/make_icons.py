@@ -29,7 +29,7 @@ from PySide6.QtSvg import QSvgRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 MASTER = ROOT / "desktop_app" / "resources" / "icons" / "clinic-ledger.svg"
-RUNTIME_SIZES = (16, 24, 32, 48, 64, 128, 256)
+RUNTIME_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 #: ICNS element types holding PNG data, by pixel size.
 ICNS_TYPES = (

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         PaymentRecord,
         TransferRecord,
     )
+    from .domain.regions import COUNTRIES, OTHER_COUNTRY, REGIONS, ClinicProfile, Region, region_for
     from .interchange.accounting_export import ExportSummary
     from .interchange.accounting_mapping import DATE_FORMATS, AccountMapping
     from .interchange.backup import (
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from .interchange.spreadsheet_text import safe_text
     from .ledger.corrections import credit_note_split
     from .ledger.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
+    from .ledger.verify import LedgerCheck
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
     from .reporting.documents import InvoiceDocument, ReceiptDocument, StatementDocument
     from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
@@ -108,6 +110,7 @@ _HOMES = {
         "import_template",
     ],
     "ledger.invoice_list": ["InvoiceKey", "InvoiceListRow", "InvoicePage"],
+    "ledger.verify": ["LedgerCheck"],
     "domain.invoicing": ["parse_lines"],
     "domain.letterhead": ["Letterhead"],
     "reporting.liability": ["CreditLiability"],
@@ -116,6 +119,14 @@ _HOMES = {
     "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
     "interchange.spreadsheet_text": ["safe_text"],
     "access.staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
+    "domain.regions": [
+        "COUNTRIES",
+        "OTHER_COUNTRY",
+        "REGIONS",
+        "ClinicProfile",
+        "Region",
+        "region_for",
+    ],
     "domain.records": [
         "ApplicationRecord",
         "ClinicSummary",
@@ -137,9 +148,12 @@ _RENAMED = {"IMPORT_COLUMNS": "COLUMNS", "import_template": "template"}
 
 __all__ = [
     "BUCKET_NAMES",
+    "COUNTRIES",
     "DATE_FORMATS",
     "IMPORT_COLUMNS",
     "MINOR_UNITS",
+    "OTHER_COUNTRY",
+    "REGIONS",
     "AccountMapping",
     "AgedReceivables",
     "AgedRow",
@@ -152,6 +166,7 @@ __all__ = [
     "BackupResult",
     "BillingError",
     "Clinic",
+    "ClinicProfile",
     "ClinicSummary",
     "ConcurrentChangeError",
     "CreditLiability",
@@ -171,6 +186,7 @@ __all__ = [
     "InvoiceListRow",
     "InvoicePage",
     "InvoiceRecord",
+    "LedgerCheck",
     "Letterhead",
     "Money",
     "NotFoundError",
@@ -184,6 +200,7 @@ __all__ = [
     "PlanLine",
     "ReceiptDocument",
     "Refusal",
+    "Region",
     "RestoreResult",
     "Role",
     "ServerBackupError",
@@ -201,6 +218,7 @@ __all__ = [
     "import_template",
     "parse_lines",
     "parse_minor",
+    "region_for",
     "rows_text",
     "safe_text",
     "sqlite_database_path",

@@ -8,7 +8,7 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.invoices      create, get, void, page, count; clinic.invoices(patient_id) lists
     clinic.payments      draft, preview, record, get, refund; clinic.payments(patient_id) lists
     clinic.corrections   reverse_payment, remove_application, issue_credit_note, transfer_credit...
-    clinic.settings      update, currency, allocation_mode, payment_types, letterhead, ...
+    clinic.settings      update, set_up, profile, currency, allocation_mode, payment_types, ...
     clinic.reports       summary, aged_receivables, credit_liability, takings, verify, documents
     clinic.audit         entry_ids, entries_by_ids, count, actions, actors
     clinic.staff         add, members, update, change_password, reset_password, practitioners
@@ -178,6 +178,10 @@ class Clinic:
     record_payment = delegate("payments", Payments.record)
     payment = delegate("payments", Payments.get)
     refund_credit = delegate("payments", Payments.refund)
+    credit_beside_open_invoices = delegate("payments", Payments.credit_beside_open)
+    preview_credit_application = delegate("payments", Payments.preview_credit)
+    apply_credit_to_open_invoices = delegate("payments", Payments.apply_credit)
+    apply_credit_to_all_open_invoices = delegate("payments", Payments.apply_credit_everywhere)
 
     reverse_payment = delegate("corrections", Corrections.reverse_payment)
     remove_application = delegate("corrections", Corrections.remove_application)
@@ -197,11 +201,14 @@ class Clinic:
     payment_types = delegate("settings", Settings.payment_types)
     add_payment_type = delegate("settings", Settings.add_payment_type)
     deactivate_payment_type = delegate("settings", Settings.deactivate_payment_type)
+    set_up_clinic = delegate("settings", Settings.set_up)
+    clinic_profile = delegate("settings", Settings.profile)
 
     allocation_mode: relay[AllocationMode] = relay("settings", "allocation_mode")
     currency: relay[str] = relay("settings", "currency")
     currency_can_change: relay[bool] = relay("settings", "currency_can_change")
     clinic_name: relay[str] = relay("settings", "clinic_name")
+    needs_first_run: relay[bool] = relay("settings", "needs_first_run")
 
     summary = delegate("reports", Reports.summary)
     aged_receivables = delegate("reports", Reports.aged_receivables)

@@ -89,7 +89,7 @@ def populate(clinic: Clinic, patients: int = 40, seed: int = 7, today: date | No
     """Fill an empty clinic with patients, invoices, prepayments, payments and credit."""
     rng = random.Random(seed)
     today = today or date.today()
-    clinic.set_clinic_name("Harbour Physiotherapy")
+    clinic.set_up_clinic(clinic_name="Harbour Physiotherapy", country="Australia")
     names = {(f, last) for f in FIRST for last in LAST}
     chosen = rng.sample(sorted(names), patients)
     for n, (first, last) in enumerate(chosen):

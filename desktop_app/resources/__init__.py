@@ -1,4 +1,4 @@
-"""Files the app ships: icons, the stylesheet, the CSV import templates.
+"""Files the app ships: icons and the CSV import templates.
 
 They live inside the package, next to this module, and are found from this module's own location,
 as the database migrations are: the same in a source checkout, an installed wheel and the packaged
@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
-#: Pixel sizes of the window icon (``icons/clinic-ledger-<N>.png``; ``packaging/make_icons.py``).
-ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
-STYLESHEET = "clinic-ledger.qss"
+#: Pixel sizes of the window icon (``icons/clinic-ledger-<N>.png``; ``packaging/make_icons.py``),
+#: up to twice the largest a window asks for, so a 200% screen draws it from a file, not enlarged.
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
 def resource(*parts: str) -> Path:
@@ -24,8 +24,3 @@ def resource(*parts: str) -> Path:
 def icon_files() -> list[Path]:
     """The app icon's PNG files, smallest first."""
     return [resource("icons", f"clinic-ledger-{size}.png") for size in ICON_SIZES]
-
-
-def stylesheet() -> str:
-    """The app's Qt stylesheet."""
-    return resource("style", STYLESHEET).read_text(encoding="utf-8")

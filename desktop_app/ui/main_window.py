@@ -8,6 +8,7 @@ each table's context menu and act on the selected row.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStyle,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -40,11 +42,12 @@ from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.models.patients import PatientTableModel
+from desktop_app.ui.models.patients import CREDIT_TO_APPLY, FirstPatients, PatientTableModel
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
-from desktop_app.ui.style import CREDIT_TONE, set_tone
+from desktop_app.ui.style import CREDIT_TONE, overdue_tone, set_tone
+from desktop_app.ui.window_fit import fit_to_screen, install_window_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import (
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
         Clinic,
         CreditNoteRecord,
         InvoiceRecord,
+        PatientRecord,
         PaymentRecord,
         RestoreResult,
         TransferRecord,
@@ -60,6 +64,8 @@ if TYPE_CHECKING:
     from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 
 SEARCH_DELAY_MS = 120
+#: The patient list's name column: at least and at most this wide (pixels).
+NAME_WIDTH = (140, 240)
 ROW_HEIGHT = 26
 
 
@@ -154,6 +160,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         if settings is not None and settings.value("main_window/geometry") is not None:
             self.restoreGeometry(settings.value("main_window/geometry"))
+        install_window_fit()
+        fit_to_screen(self)  # a geometry saved on a larger or another screen
         self.statusBar().showMessage("Opening the clinic's database…")
         for widget in (self.search_edit, self.new_patient_button):
             widget.setEnabled(False)
@@ -182,8 +190,31 @@ class MainWindow(QMainWindow):
         """Whether the clinic is open and its patients listed."""
         return self._patient_model is not None
 
+    @property
+    def patients_listed(self) -> bool:
+        """Whether the patient list shows the patients (read at start, or the open clinic's)."""
+        return self._patient_model is not None or self.patient_view.model() is not None
+
+    def show_first_patients(
+        self, clinic_name: str, currency: str, patients: list[PatientRecord]
+    ) -> None:
+        """List the patients read at start-up while the clinic opens (no search, sorting or
+        patient details until :meth:`open_clinic`, which keeps the row chosen meanwhile)."""
+        self.formatter = self.formatter.for_currency(currency)
+        self.setWindowTitle(f"Clinic Ledger: {clinic_name}")
+        self.patient_view.setModel(
+            PatientTableModel(FirstPatients(patients), self.formatter, self.patient_view)
+        )
+
     def open_clinic(self, clinic: Clinic) -> None:
         """Show this clinic: its patients, settings and name."""
+        first = self.patient_view.model() if self._patient_model is None else None
+        chosen = self.patient_view.currentIndex()
+        first_choice = (
+            first.patient_id(chosen.row())
+            if isinstance(first, PatientTableModel) and chosen.isValid()
+            else None
+        )
         self._clinic = clinic
         self.formatter = self.formatter.for_currency(clinic.currency)
         self.setWindowTitle(f"Clinic Ledger: {clinic.clinic_name}")
@@ -192,7 +223,12 @@ class MainWindow(QMainWindow):
         self.patient_view.setModel(model)
         self.patient_view.setSortingEnabled(True)
         self.patient_view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.patient_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.patient_view.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.Interactive
+        )
+        self.patient_view.horizontalHeader().setStretchLastSection(True)
+        model.modelReset.connect(self._on_patient_model_reset)
+        self._on_patient_model_reset()
         self.patient_view.selectionModel().currentRowChanged.connect(
             self._on_patient_view_current_row_changed
         )
@@ -202,7 +238,11 @@ class MainWindow(QMainWindow):
         staff = clinic.staff_member
         who = f" · {staff.full_name} ({staff.role.label.lower()})" if staff is not None else ""
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}{who}")
-        if model.rowCount() > 0:
+        if first is not None:
+            first.deleteLater()  # the list read at start-up, replaced
+        if first_choice is not None and model.row_of(first_choice) >= 0:
+            self.patient_view.selectRow(model.row_of(first_choice))
+        elif model.rowCount() > 0:
             self.patient_view.selectRow(0)
         self._show_patient()
 
@@ -285,6 +325,7 @@ class MainWindow(QMainWindow):
             Permission.AUDIT: [self.audit_log_action],
             Permission.EXPORTS: [self.export_action, self.accounting_export_action],
             Permission.READ_ALL: [self.invoice_list_action],
+            Permission.PAYMENTS: [self.apply_credit_all_action],
             Permission.IMPORTS: [self.import_action],
         }
         permissions = self._permissions()
@@ -308,7 +349,13 @@ class MainWindow(QMainWindow):
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
         left_layout.addWidget(self.search_edit)
         self.patient_view = _table("Patients")
+        self.patient_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         left_layout.addWidget(self.patient_view, 1)
+        self.no_match_label = QLabel("No patients match")
+        self.no_match_label.setAccessibleName("Search result")
+        self.no_match_label.setWordWrap(True)
+        self.no_match_label.hide()
+        left_layout.addWidget(self.no_match_label)
         self.new_patient_button = QPushButton("&New patient…")
         self.new_patient_button.clicked.connect(self.new_patient)
         left_layout.addWidget(self.new_patient_button)
@@ -345,7 +392,7 @@ class MainWindow(QMainWindow):
         self.pay_button = QPushButton("Enter &payment…")
         self.pay_button.clicked.connect(self._on_payment_action_triggered)
         self.refund_button = QPushButton("&Refund credit…")
-        self.transfer_button = QPushButton("&Transfer credit…")
+        self.transfer_button = QPushButton("Transfer cre&dit…")
         self.statement_button = QPushButton("State&ment…")
         buttons.addWidget(self.invoice_button)
         buttons.addWidget(self.pay_button)
@@ -361,6 +408,12 @@ class MainWindow(QMainWindow):
         def day(value: Any) -> str:
             return self.formatter.day(value)
 
+        def paid_by(payment: PaymentRecord) -> str:  # "Cash $20.00, Account credit $30.00"
+            parts = [f"{name} {money(amount)}" for name, amount in payment.sources.items()]
+            if payment.credit_applied:
+                parts.append(f"Account credit {money(payment.credit_applied)}")
+            return ", ".join(parts)
+
         self.invoice_model = RecordTableModel(
             [
                 Column("Invoice", lambda i: f"#{i.number}"),
@@ -370,7 +423,11 @@ class MainWindow(QMainWindow):
                 Column("Paid", lambda i: money(i.paid), money=True),
                 Column("Credited", lambda i: money(i.credited) if i.credited else "", money=True),
                 Column("Balance", lambda i: money(i.balance), money=True),
-                Column("Status", lambda i: i.status.capitalize()),
+                Column(
+                    "Status",
+                    lambda i: i.shown_status.capitalize(),
+                    colour=lambda i: overdue_tone() if i.overdue else None,
+                ),
             ],
             self,
         )
@@ -379,6 +436,7 @@ class MainWindow(QMainWindow):
                 Column("Date", lambda p: day(p.payment_date)),
                 Column("Kind", lambda p: "Refund" if p.kind == "refund" else "Payment"),
                 Column("Total", lambda p: money(p.total), money=True),
+                Column("Paid by", lambda p: paid_by(p)),
                 Column("Money applied", lambda p: money(p.money_applied), money=True),
                 Column("Credit applied", lambda p: money(p.credit_applied), money=True),
                 Column(
@@ -444,6 +502,9 @@ class MainWindow(QMainWindow):
         self.invoice_view.activated.connect(self._on_invoice_view_activated)
         self.payment_view = _table("Payments")
         self.payment_view.setModel(self.payment_model)
+        payment_header = self.payment_view.horizontalHeader()  # one patient's few payments:
+        payment_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # whole
+        payment_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # Paid by
         self.payment_view.activated.connect(self._on_payment_view_activated)
         self.credit_view = _table("Account credit history")
         self.credit_view.setModel(self.credit_model)
@@ -469,7 +530,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.invoice_view, "In&voices")
         self.tabs.addTab(self.payment_view, "Pa&yments")
         self.tabs.addTab(credit_page, "Account &credit")
-        self.tabs.addTab(corrections_page, "Credit notes && &transfers")
+        self.tabs.addTab(corrections_page, "Credit notes && transf&ers")
         right_layout.addWidget(self.tabs, 1)
         hint = QLabel(
             "Enter on an open invoice enters a payment from it; Enter on a payment "
@@ -480,7 +541,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
-        splitter.setSizes([430, 750])
+        splitter.setSizes([520, 660])
         self.setCentralWidget(splitter)
 
     def _build_actions(self) -> None:
@@ -572,6 +633,10 @@ class MainWindow(QMainWindow):
         self.practitioner_action.setEnabled(False)
         patient_menu.addSeparator()
         patient_menu.addAction(self.practitioner_action)
+        self.apply_credit_action = QAction("Apply credit to open invoi&ces…", self)
+        self.apply_credit_action.triggered.connect(self._on_apply_credit_action_triggered)
+        self.apply_credit_action.setEnabled(False)
+        patient_menu.addAction(self.apply_credit_action)
         self.refund_button.clicked.connect(fixes.refund_action.trigger)
         self.transfer_button.clicked.connect(fixes.transfer_action.trigger)
         self.statement_button.clicked.connect(self.printing.statement_action.trigger)
@@ -600,6 +665,10 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.invoice_list_action)
         tools_menu.addAction(self.reports_action)
         tools_menu.addAction(self.accounting_export_action)
+        self.apply_credit_all_action = QAction("Apply credit to open invoices for a&ll…", self)
+        self.apply_credit_all_action.triggered.connect(self._on_apply_credit_all_action_triggered)
+        self.apply_credit_all_action.setEnabled(False)  # until the clinic is open
+        tools_menu.addAction(self.apply_credit_all_action)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -639,6 +708,8 @@ class MainWindow(QMainWindow):
         if hasattr(self, "practitioner_action"):
             self.practitioner_action.setEnabled(Permission.PATIENTS in permissions)
         if pid is None:
+            if hasattr(self, "apply_credit_action"):
+                self.apply_credit_action.setEnabled(False)
             self.name_label.setText("No patient selected")
             self.credit_label.setText("")
             self.outstanding_label.setText("")
@@ -647,6 +718,12 @@ class MainWindow(QMainWindow):
             self._update_corrections()
             return
         patient = self.clinic.patient(pid)
+        if hasattr(self, "apply_credit_action"):
+            self.apply_credit_action.setEnabled(
+                Permission.PAYMENTS in permissions
+                and patient.credit > 0
+                and patient.outstanding > 0
+            )
         self.name_label.setText(patient.full_name)
         self.credit_label.setText(f"Account credit: {self.formatter.money(patient.credit)}")
         self.outstanding_label.setText(f"Outstanding: {self.formatter.money(patient.outstanding)}")
@@ -753,6 +830,7 @@ class MainWindow(QMainWindow):
         """Select a payment on the Payments tab, so its receipt is one shortcut away."""
         for row in range(self.payment_model.rowCount()):
             if self.payment_model.record(row).id == payment_id:
+                self.tabs.setCurrentWidget(self.payment_view)
                 self.payment_view.selectRow(row)
                 shortcut = self.printing.receipt_action.shortcut().toString(
                     QKeySequence.SequenceFormat.NativeText
@@ -761,6 +839,37 @@ class MainWindow(QMainWindow):
                     f"Payment {payment_id} saved. Print its receipt: {shortcut}.", 10000
                 )
                 return
+
+    def apply_credit(self, everyone: bool = False) -> dict[int, int]:
+        """Preview and apply account credit to open invoices: for the shown patient, or for every
+        patient holding credit while they owe. Returns the payment saved per patient id."""
+        from desktop_app.ui.dialogs.apply_credit import ApplyCreditDialog  # loaded on first use
+
+        if everyone:
+            patient_ids = self.clinic.credit_beside_open_invoices()
+        elif self._patient_id is not None:
+            patient_ids = [self._patient_id]
+        else:
+            return {}
+        dialog = ApplyCreditDialog(self.clinic, self.formatter, patient_ids, self)
+        dialog.exec()
+        if dialog.saved:
+            self._after_change()
+            count = len(dialog.saved)
+            self.statusBar().showMessage(
+                f"Account credit applied to open invoices for {count} "
+                f"patient{'' if count == 1 else 's'}.",
+                10000,
+            )
+            if self._patient_id in dialog.saved:
+                self._select_payment(dialog.saved[self._patient_id])
+        return dialog.saved
+
+    def _on_apply_credit_action_triggered(self) -> None:
+        self.apply_credit()
+
+    def _on_apply_credit_all_action_triggered(self) -> None:
+        self.apply_credit(everyone=True)
 
     def payment_dialog(self, source_invoice: int | None = None) -> PaymentDialog:
         """A payment dialog for the shown patient (not yet shown)."""
@@ -779,18 +888,13 @@ class MainWindow(QMainWindow):
             self._after_change()
 
     def verify_ledger(self) -> list[str]:
-        """Recompute every ledger invariant and say what was found."""
+        """Check the ledger again from the records and say what was found, in plain words (the
+        technical list behind "Show Details…")."""
+        from desktop_app.core import LedgerCheck
+        from desktop_app.ui.dialogs.ledger_check import show_ledger_check
+
         problems = self.clinic.verify()
-        if problems:
-            QMessageBox.warning(
-                self,
-                "Verify ledger",
-                f"{len(problems)} problem(s) found:\n\n" + "\n".join(problems),
-            )
-        else:
-            QMessageBox.information(
-                self, "Verify ledger", "The ledger is sound: every invariant holds."
-            )
+        show_ledger_check(self, LedgerCheck(tuple(problems)))
         return problems
 
     def open_audit_log(self) -> QWidget:
@@ -982,6 +1086,33 @@ class MainWindow(QMainWindow):
 
     def _on_record_selection_changed(self, *_args: object) -> None:
         self._update_corrections()
+
+    def _on_patient_model_reset(self) -> None:
+        """Size the patient list's columns to what they show, and say when a search finds nobody."""
+        model = self.patient_model
+        searching = bool(self.search_edit.text().strip())
+        self.no_match_label.setVisible(searching and model.rowCount() == 0)
+        header = self.patient_view.horizontalHeader()
+        text = self.patient_view.fontMetrics()
+        bold = header.fontMetrics()
+        pad = (
+            2
+            * self.patient_view.style().pixelMetric(
+                QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.patient_view
+            )
+            + 16
+        )
+        titles = [str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(4)]
+        # Names: as wide as the longest of the first rows, within bounds (longer ones elide,
+        # with the whole name as the tooltip); amounts and the note: their header or contents.
+        longest = max((text.horizontalAdvance(n) for n in model.name_width_sample()), default=0)
+        name = max(NAME_WIDTH[0], bold.horizontalAdvance(titles[0]) + pad)
+        header.resizeSection(0, min(max(name, longest + pad), NAME_WIDTH[1]))
+        amount = text.horizontalAdvance(self.formatter.money(Decimal("99999.99"))) + pad
+        for column in (1, 2):
+            header.resizeSection(column, max(amount, bold.horizontalAdvance(titles[column]) + pad))
+        note = text.horizontalAdvance(CREDIT_TO_APPLY) + pad
+        header.resizeSection(3, max(note, bold.horizontalAdvance(titles[3]) + pad))
 
     def _on_search_edit_text_changed(self, _text: str) -> None:
         self._search_timer.start()

@@ -2,12 +2,19 @@
 of each first page), from a fresh demo clinic.
 
 Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screenshots.py``
-(the PDFs are rendered to PNG with pypdfium2, a test dependency).
+(the PDFs are rendered to PNG with pypdfium2, a test dependency). It ends with the main window,
+the payment dialog and a print preview on a 1366x768 laptop screen as they are
+(``*-1366x768.png``), in dark mode (``*-dark.png``) and at 200% scale (``*-200.png``), each set
+rendered by a fresh Qt; ``make_screenshots.py 1366x768`` (or ``dark``, or ``200``) renders only
+that set.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -23,9 +30,12 @@ from desktop_app.ui.dialogs.money_actions import CreditNoteDialog, RefundDialog
 from desktop_app.ui.dialogs.reports import ReportsWindow
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
+from desktop_app.ui.style import dark_palette
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent / "samples"
+#: The extra sets, each on a 1366x768 laptop screen: as it is, in dark mode, and at 200% scale.
+VARIANTS = ("1366x768", "dark", "200")
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -57,31 +67,100 @@ def grab(widget: QWidget, name: str) -> None:
     print(HERE / name)
 
 
-def main() -> None:
+def first_run_clinic(folder: Path) -> None:
+    """The first run's "About your clinic" window on a new clinic, New Zealand chosen."""
+    from desktop_app.ui.dialogs.first_run import ClinicSetupDialog
+
+    with Clinic.open(f"sqlite:///{folder / 'new.db'}") as fresh:
+        dialog = ClinicSetupDialog(fresh)
+        dialog.name_edit.setText("Kowhai Physiotherapy")
+        dialog.country_combo.setCurrentText("New Zealand")
+        grab(dialog, "first-run-clinic.png")
+        dialog.close()
+
+
+def seed_ada(clinic: Clinic) -> tuple[int, int, int]:
+    """The seed's situation: a patient with credit and two open invoices; (patient, older and
+    newer invoice)."""
+    pid = clinic.add_patient("Ada", "Lovelace")
+    clinic.record_payment(
+        clinic.preview_payment(pid, sources={"EFTPOS": "100.00"}, payment_date=date(2026, 11, 1)),
+        "shot-prepay",
+    )
+    older = clinic.create_invoice(
+        pid,
+        [("Initial consultation", "95.00", 1)],
+        issue_date=date(2026, 11, 2),
+        due_date=date(2026, 11, 16),
+    )
+    newer = clinic.create_invoice(
+        pid,
+        [("Standard consultation", "75.00", 1), ("Strapping tape", "12.50", 1, "10")],
+        issue_date=date(2026, 11, 9),
+        due_date=date(2026, 11, 23),
+    )
+    return pid, older, newer
+
+
+def render_variant(kind: str) -> None:
+    """The main window (filling the screen), the payment dialog and a receipt's print preview
+    (at the size it opens) as they are (``1366x768``), in dark mode (``dark``: the preview's
+    window dark, its paper white) or at 200% scale (``200``), in this process's Qt."""
     app = QApplication.instance() or QApplication([])
+    if kind == "dark":
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())  # Qt's own dark palette, as on a dark desktop
     with tempfile.TemporaryDirectory() as folder:
         clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
         populate(clinic, today=date(2026, 11, 20))
-        # The seed's situation: a patient with credit and two open invoices.
-        pid = clinic.add_patient("Ada", "Lovelace")
-        clinic.record_payment(
-            clinic.preview_payment(
-                pid, sources={"EFTPOS": "100.00"}, payment_date=date(2026, 11, 1)
-            ),
-            "shot-prepay",
+        pid, _older, newer = seed_ada(clinic)
+        window = MainWindow(clinic)
+        screen = app.primaryScreen()
+        assert screen is not None
+        window.setGeometry(screen.availableGeometry())
+        window.select_patient(pid)
+        grab(window, f"main-window-{kind}.png")
+        dialog = window.payment_dialog(newer)
+        dialog.source_edits["Cash"].setText("40")
+        dialog.source_edits["Cash"].textEdited.emit("40")
+        grab(dialog, f"payment-dialog-{kind}.png")
+        dialog.close()
+        paid = clinic.record_payment(
+            clinic.preview_payment(pid, sources={"Cash": "50.00"}, source_invoice=newer),
+            "shot-ada-pays",
         )
-        older = clinic.create_invoice(
-            pid,
-            [("Initial consultation", "95.00", 1)],
-            issue_date=date(2026, 11, 2),
-            due_date=date(2026, 11, 16),
-        )
-        newer = clinic.create_invoice(
-            pid,
-            [("Standard consultation", "75.00", 1), ("Strapping tape", "12.50", 1, "10")],
-            issue_date=date(2026, 11, 9),
-            due_date=date(2026, 11, 23),
-        )
+        preview = window.printing.print_receipt(paid)
+        assert preview is not None
+        grab(preview, f"print-preview-{kind}.png")
+        preview.close()
+        window.close()
+        clinic.close()
+    app.quit()
+
+
+def make_variant(kind: str) -> None:
+    """Render one extra set in a fresh Qt (its scale is fixed when Qt starts) on a 1366x768
+    screen (2732x1536 pixels at 200%)."""
+    scale = 2 if kind == "200" else 1
+    screen = {"name": "laptop", "x": 0, "y": 0, "width": 1366 * scale, "height": 768 * scale}
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "screen.json"
+        config.write_text(json.dumps({"screens": [{**screen, "logicalDpi": 96, "dpr": 1}]}))
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+            "QT_SCALE_FACTOR": str(scale),
+        }
+        subprocess.run([sys.executable, __file__, "--render", kind], env=env, check=True)
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        first_run_clinic(Path(folder))
+        clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
+        populate(clinic, today=date(2026, 11, 20))
+        pid, older, newer = seed_ada(clinic)
         window = MainWindow(clinic)
         window.resize(1180, 700)
         window.select_patient(pid)
@@ -233,7 +312,14 @@ def main() -> None:
         window.close()
         clinic.close()
     app.quit()
+    for kind in VARIANTS:
+        make_variant(kind)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--render"]:
+        render_variant(sys.argv[2])
+    elif sys.argv[1:] and sys.argv[1] in VARIANTS:
+        make_variant(sys.argv[1])
+    else:
+        main()

@@ -36,13 +36,13 @@ def test_entries_are_newest_first_and_read_in_plain_words(clinic, day_of_work):
     assert ids == sorted(ids, reverse=True) and len(ids) == 5
     assert clinic.audit_entry_ids(newest_first=False) == ids[::-1]
     assert summaries(clinic) == [
-        f"Voided invoice #1 for patient {w['patient']}: $50.00 returned to account credit "
+        "Voided invoice #1 for Lovelace, Ada: $50.00 returned to account credit "
         '(reason: patient said "not mine")',
-        f"Refunded $5.00 of account credit to patient {w['patient']} by Cash (reason: parking)",
-        f"Recorded payment {w['payment']} for patient {w['patient']}: $70.00 (EFTPOS $70.00), "
+        "Refunded $5.00 of account credit to Lovelace, Ada by Cash (reason: parking)",
+        f"Recorded payment {w['payment']} for Lovelace, Ada: $70.00 (EFTPOS $70.00), "
         "$50.00 to invoice #1, $20.00 left as credit",
-        f"Created invoice #1 for patient {w['patient']}: $50.00, issued 2026-01-05",
-        f"Added patient {w['patient']}: Ada Lovelace",
+        "Created invoice #1 for Lovelace, Ada: $50.00, issued 2026-01-05",
+        "Added patient Lovelace, Ada",
     ]
     entries = clinic.audit_entries_by_ids(ids)
     assert [e.record for e in entries] == [
@@ -50,7 +50,7 @@ def test_entries_are_newest_first_and_read_in_plain_words(clinic, day_of_work):
         f"Refund {w['refund']}",
         f"Payment {w['payment']}",
         "Invoice #1",
-        f"Patient {w['patient']}",
+        "Patient Lovelace, Ada",
     ]
     assert all(e.actor == "database owner" and e.at.tzinfo is not None for e in entries)
 
@@ -66,7 +66,7 @@ def test_before_and_after_keep_exact_amounts_and_show_them_formatted(clinic, day
     assert payment.before_text == "Account credit: $0.00"
     lines = payment.after_text.splitlines()
     assert lines[:5] == [
-        f"Patient: {w['patient']}",
+        f"Patient: Lovelace, Ada ({w['patient']})",
         "Total: $70.00",
         "Payment sources:",
         "    EFTPOS: $70.00",
@@ -88,7 +88,7 @@ def test_amounts_are_in_the_clinic_currency(clinic):
     pid = clinic.add_patient("Hana", "Sato")
     pay = clinic.record_payment(clinic.preview_payment(pid, sources={"Cash": "5000"}), "jp")
     assert summaries(clinic, AuditFilter(actions={"record payment"})) == [
-        f"Recorded payment {pay} for patient {pid}: ¥5,000 (Cash ¥5,000), ¥5,000 left as credit"
+        f"Recorded payment {pay} for Sato, Hana: ¥5,000 (Cash ¥5,000), ¥5,000 left as credit"
     ]
     assert summaries(clinic, AuditFilter(actions={"change setting"})) == [
         "Changed currency from 'AUD' to 'JPY'"
@@ -101,7 +101,7 @@ def test_a_payment_from_account_credit_says_so(clinic):
     iid = clinic.create_invoice(pid, [("Consult", "40", 1)])
     pay = clinic.record_payment(clinic.preview_payment(pid, source_invoice=iid), "from-credit")
     assert summaries(clinic)[0] == (
-        f"Recorded payment {pay} for patient {pid} from account credit: $40.00 to invoice #1"
+        f"Recorded payment {pay} for Lovelace, Ada from account credit: $40.00 to invoice #1"
     )
 
 
@@ -134,18 +134,16 @@ def test_filter_by_action_and_by_record(clinic, day_of_work):
 
 def test_filter_by_who_made_the_change(clinic, day_of_work):
     desk = Clinic(clinic.engine, actor="Front desk 2")
-    pid = desk.add_patient("Grace", "Hopper")
+    desk.add_patient("Grace", "Hopper")
     assert clinic.audit_actors() == ["Front desk 2", "database owner"]
-    assert summaries(clinic, AuditFilter(actor="DESK")) == [f"Added patient {pid}: Grace Hopper"]
+    assert summaries(clinic, AuditFilter(actor="DESK")) == ["Added patient Hopper, Grace"]
     assert len(clinic.audit_entry_ids(AuditFilter(actor="owner"))) == 5
     assert clinic.audit_entry_ids(AuditFilter(actor="nobody")) == []
 
 
 def test_search_text_matches_names_reasons_actions_and_amounts(clinic, day_of_work):
     w = day_of_work
-    assert summaries(clinic, AuditFilter(text="LOVELACE ada")) == [
-        f"Added patient {w['patient']}: Ada Lovelace"
-    ]
+    assert summaries(clinic, AuditFilter(text="LOVELACE ada")) == ["Added patient Lovelace, Ada"]
     assert len(clinic.audit_entry_ids(AuditFilter(text="parking"))) == 1
     assert len(clinic.audit_entry_ids(AuditFilter(text="refund"))) == 1  # the action
     # A quote is stored escaped in the JSON; the search still finds it.
@@ -164,13 +162,13 @@ def test_search_text_matches_names_reasons_actions_and_amounts(clinic, day_of_wo
 
 
 def test_percent_and_underscore_in_a_search_match_themselves(clinic):
-    literal = clinic.add_patient("Ann", "O_Neil")
+    clinic.add_patient("Ann", "O_Neil")
     clinic.add_patient("Ann", "Oxneil")
-    percent = clinic.add_patient("Cent", "100%")
+    clinic.add_patient("Cent", "100%")
     clinic.add_patient("Cent", "1000")
     clinic.add_patient("Back", "Sla\\sh")
-    assert summaries(clinic, AuditFilter(text="o_neil")) == [f"Added patient {literal}: Ann O_Neil"]
-    assert summaries(clinic, AuditFilter(text="100%")) == [f"Added patient {percent}: Cent 100%"]
+    assert summaries(clinic, AuditFilter(text="o_neil")) == ["Added patient O_Neil, Ann"]
+    assert summaries(clinic, AuditFilter(text="100%")) == ["Added patient 100%, Cent"]
     assert len(clinic.audit_entry_ids(AuditFilter(text="%"))) == 1
     assert len(clinic.audit_entry_ids(AuditFilter(text="la\\s"))) == 1
 
@@ -217,3 +215,32 @@ def test_the_functions_work_on_a_session_of_their_own(clinic, day_of_work):
         ids = audit_entry_ids(session, AuditFilter(text="EFTPOS"))
         [entry] = audit_entries_by_ids(session, ids, "AUD")
     assert entry.action == "record payment"
+
+
+def test_summaries_name_the_patients_without_rewriting_the_log(clinic):
+    """Names are read when the log is shown: entries keep the ids they were written with."""
+    ada = clinic.add_patient("Ada", "Lovelace")
+    grace = clinic.add_patient("Grace", "Hopper")
+    clinic.record_payment(clinic.preview_payment(ada, sources={"Cash": "30"}), "pre")
+    clinic.transfer_credit(ada, grace, "10", reason="family", request_id="t1")
+    iid = clinic.create_invoice(grace, [("Consult", "25", 1)])
+    clinic.void_invoice(iid, "wrong patient")
+    with clinic.store.read() as session:
+        stored = [(e.before, e.after) for e in session.query(AuditEntry).order_by(AuditEntry.id)]
+    texts = summaries(clinic)
+    assert len(texts) == 6  # two patients, payment, transfer, invoice, void
+    assert "Voided invoice #1 for Hopper, Grace (reason: wrong patient)" in texts
+    issued = date.today().isoformat()
+    assert f"Created invoice #1 for Hopper, Grace: $25.00, issued {issued}" in texts
+    transfers = AuditFilter(actions={"transfer credit"})
+    assert summaries(clinic, transfers) == [
+        "Transferred $10.00 of account credit from Lovelace, Ada to Hopper, Grace (reason: family)"
+    ]
+    assert not any("patient 1" in t or "patient 2" in t for t in texts)
+    (transfer,) = clinic.audit_entries_by_ids(clinic.audit_entry_ids(transfers))
+    assert f"From patient: Lovelace, Ada ({ada})" in transfer.after_text
+    # Nothing in the log changed by being read, and no name was written into it.
+    with clinic.store.read() as session:
+        again = [(e.before, e.after) for e in session.query(AuditEntry).order_by(AuditEntry.id)]
+    assert again == stored
+    assert all("Hopper" not in (after or "") for _, after in stored[2:])

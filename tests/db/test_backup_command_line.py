@@ -26,7 +26,7 @@ def test_backup_then_restore(new_sqlite_url, tmp_path, capsys):
     assert main(["--database", url, "backup", str(backup)]) == 0
     out = capsys.readouterr().out
     assert f"Backed up 1 patient and 0 invoices to {backup}" in out
-    assert "every ledger invariant holds" in out
+    assert "every balance, credit and payment adds up" in out
 
     with Clinic.open(url) as clinic:
         clinic.add_patient("Grace", "Hopper")

@@ -170,6 +170,46 @@ class LedgerMachine(RuleBasedStateMachine):
         for iid, amount in preview.applied.items():
             self.paid[iid] += int(amount.scaleb(2))
 
+    def credit_beside_open(self) -> set[int]:
+        return {p for p in self.patients if self.credit[p] > 0 and self.open_invoices(p)}
+
+    def applied_from_credit(self, preview, pay_id: int | None) -> None:
+        """The shadow after the patient's credit was applied by ``preview``'s allocation."""
+        if pay_id is None:
+            return
+        self.payments.append(pay_id)
+        self.credit[preview.patient_id] = int(preview.credit_after.scaleb(2))
+        for iid, amount in preview.applied.items():
+            self.paid[iid] += int(amount.scaleb(2))
+        self.touched.add(preview.patient_id)
+
+    @precondition(lambda self: self.patients)
+    @rule(data=st.data())
+    def apply_credit_to_open_invoices(self, data) -> None:
+        pid = data.draw(st.sampled_from(self.patients))
+        preview = self.clinic.preview_credit_application(pid)
+        assert preview.credit_available == Decimal(dec(self.credit[pid]))
+        request_id = self.next_id()
+        pay_id = self.clinic.apply_credit_to_open_invoices(pid, request_id, preview)
+        assert (pay_id is None) == (pid not in self.credit_beside_open()), pid
+        self.applied_from_credit(preview, pay_id)
+        # The same request again saves nothing new.
+        assert self.clinic.apply_credit_to_open_invoices(pid, request_id) == pay_id
+
+    @precondition(lambda self: self.patients)
+    @rule()
+    def apply_credit_for_everyone(self) -> None:
+        flagged = self.credit_beside_open()
+        assert set(self.clinic.credit_beside_open_invoices()) == flagged
+        previews = {pid: self.clinic.preview_credit_application(pid) for pid in flagged}
+        request_id = self.next_id()
+        saved = self.clinic.apply_credit_to_all_open_invoices(request_id)
+        assert set(saved) == flagged
+        for pid, pay_id in saved.items():
+            self.applied_from_credit(previews[pid], pay_id)
+        assert self.clinic.apply_credit_to_all_open_invoices(request_id) == saved
+        assert not self.credit_beside_open()
+
     @precondition(lambda self: self.saved)
     @rule(data=st.data())
     def press_save_again(self, data) -> None:

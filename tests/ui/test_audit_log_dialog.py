@@ -76,7 +76,7 @@ def test_tools_menu_opens_a_read_only_window_listing_every_change_newest_first(w
     window.clinic.add_patient("Grace", "Hopper")
     assert open_log(window) is dialog
     assert dialog.count_label.text() == "6 entries"
-    assert column(dialog, SUMMARY)[0].endswith("Grace Hopper")
+    assert column(dialog, SUMMARY)[0].endswith("Hopper, Grace")
 
 
 def test_nothing_in_the_window_can_edit_the_log(window, qtmodeltester):
@@ -175,7 +175,7 @@ def test_selecting_an_entry_shows_before_and_after_with_amounts_formatted(qtbot,
     row = column(dialog, ACTION).index("Record payment")
     dialog.table.selectRow(row)
     assert dialog.summary_label.text() == (
-        f"Recorded payment {worked['payment']} for patient {worked['patient']}: "
+        f"Recorded payment {worked['payment']} for Lovelace, Ada: "
         "$70.00 (EFTPOS $70.00), $50.00 to invoice #1, $20.00 left as credit"
     )
     assert dialog.before_text.toPlainText() == "Account credit: $0.00"
@@ -190,7 +190,7 @@ def test_selecting_an_entry_shows_before_and_after_with_amounts_formatted(qtbot,
     # A filter that keeps the selected entry keeps it selected.
     qtbot.keyClicks(dialog.search_edit, "ada")
     qtbot.waitUntil(lambda: dialog.count_label.text() == "1 entry")
-    assert dialog.heading_label.text().startswith(f"Patient {worked['patient']} · Add patient")
+    assert dialog.heading_label.text().startswith("Patient Lovelace, Ada · Add patient")
 
 
 def test_a_long_log_is_read_in_pages_and_only_a_bounded_cache_is_kept(

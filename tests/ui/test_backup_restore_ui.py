@@ -56,7 +56,7 @@ def test_back_up_from_the_file_menu(qtbot, clinic, tmp_path, answer):
     assert asked == [Path(clinic.url.removeprefix("sqlite:///")).resolve()]
     assert chosen.exists()
     assert texts and f"Backed up 1 patient and 0 invoices to {chosen}" in texts[0]
-    assert "every ledger invariant holds" in texts[0]
+    assert "it opens, and every balance, credit and payment adds up" in texts[0]
     with Clinic.open(f"sqlite:///{chosen}") as copy:
         assert [copy.patient(p).full_name for p in copy.patient_ids()] == ["Ada Lovelace"]
 
@@ -249,3 +249,32 @@ def test_after_a_restore_the_window_asks_who_goes_on(qtbot, new_sqlite_url, tmp_
     dialog.reject()  # nobody signs in: the window closes
     assert not window.isVisible()
     window.clinic.close()
+
+
+def test_back_up_suggests_the_documents_folder(qtbot, clinic, tmp_path, monkeypatch, with_modal):
+    import platformdirs
+
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    monkeypatch.setattr(platformdirs, "user_documents_dir", lambda: str(documents))
+    monkeypatch.setattr(Path, "home", lambda: tmp_path / "home")
+    window = make_window(qtbot, clinic)
+    file_menu = window.menuBar().actions()[0].menu()
+    back_up = next(a for a in file_menu.actions() if a.text() == "&Back up…")
+    folders: list[Path] = []
+
+    def look(dialog: QDialog) -> None:
+        assert isinstance(dialog, QFileDialog)
+        folders.append(Path(dialog.directory().absolutePath()))
+        dialog.reject()
+
+    with_modal(look)
+    back_up.trigger()
+    assert folders == [documents]
+
+    # Without a Documents folder, the home folder.
+    documents.rmdir()
+    (tmp_path / "home").mkdir()
+    with_modal(look)
+    back_up.trigger()
+    assert folders[1:] == [tmp_path / "home"]

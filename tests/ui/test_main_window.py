@@ -325,7 +325,7 @@ def test_verify_ledger_menu_reports_a_sound_ledger(qtbot, window, with_modal):
     with_modal(read)
     assert window.verify_action.isEnabled()
     window.verify_action.trigger()
-    assert messages == ["The ledger is sound: every invariant holds."]
+    assert messages == ["The ledger is in order: every balance, credit and payment adds up."]
 
 
 @pytest.mark.parametrize(

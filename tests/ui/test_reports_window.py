@@ -126,7 +126,8 @@ def test_export_writes_the_table_as_shown_with_plain_numbers(window, tmp_path, c
     with aged.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[1][0] == "Turing, Alan" and rows[1][-1] == days_ago(100).isoformat()
-    assert rows[-1] == ["Total", "80.00", "10.00", "0.00", "200.00", "290.00"]
+    assert rows[-2] == ["Total", "80.00", "10.00", "0.00", "200.00", "290.00"]
+    assert rows[-1] == ["Ages counted from", "invoice date"]
 
 
 def test_a_patient_name_that_looks_like_a_formula_is_exported_as_text(
@@ -198,3 +199,45 @@ def test_takings_and_ages_are_charted_as_bars(window):
     assert window.aged_chart.bars[3][0] == "Over 90 days"
     window.set_period(days_ago(400), days_ago(300))  # nothing taken then: no bars
     assert window.takings_chart.bars == [] and window.takings_chart.height() == 0
+
+
+def test_aged_receivables_by_due_date_and_its_export(qtbot, window, clinic, tmp_path):
+    emmy = clinic.add_patient("Emmy", "Noether")
+    clinic.create_invoice(
+        emmy, [("Consult", "50", 1)], issue_date=days_ago(60), due_date=days_ago(10)
+    )
+    window.refresh()
+    window.tabs.setCurrentIndex(1)
+
+    def emmy_row() -> list[str]:
+        return next(r for r in texts(window, window.aged_model) if r[0] == "Noether, Emmy")
+
+    assert emmy_row()[1:5] == ["$0.00", "$50.00", "$0.00", "$0.00"]  # issued 60 days ago
+    combo = window.age_by_combo
+    assert "without a due date ages from its invoice date" in combo.toolTip()
+    combo.setFocus()
+    qtbot.keyClicks(combo, "D")  # type to choose "Due date"
+    assert combo.currentText() == "Due date"
+    assert emmy_row()[1:5] == ["$50.00", "$0.00", "$0.00", "$0.00"]  # due 10 days ago
+    alan = next(r for r in texts(window, window.aged_model) if r[0] == "Turing, Alan")
+    assert alan[1:5] == ["$0.00", "$0.00", "$0.00", "$200.00"]  # no due date: its invoice date
+    assert window.aged.total == clinic.summary().outstanding
+    assert "Ages counted from the due date" in window.aged_summary.text()
+    assert window._suggested_name().startswith("aged-receivables-by-due-date-")
+
+    path = tmp_path / "aged.csv"
+    window.export(path)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[[r[0] for r in rows].index("Noether, Emmy")][:6] == [
+        "Noether, Emmy",
+        "50.00",
+        "0.00",
+        "0.00",
+        "0.00",
+        "50.00",
+    ]
+    assert rows[-1] == [
+        "Ages counted from",
+        "due date (invoice date where an invoice has no due date)",
+    ]

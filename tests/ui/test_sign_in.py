@@ -7,6 +7,7 @@ import pytest
 from desktop_app.app import start_window
 from desktop_app.core import Clinic, Role
 from desktop_app.core.access import staff as staff_rules
+from desktop_app.ui.dialogs.first_run import ClinicSetupDialog
 from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
 from desktop_app.ui.main_window import MainWindow
 from tests.helpers import STAFF_PASSWORD, staff_team
@@ -66,6 +67,11 @@ def test_the_first_run_creates_the_administrator(qtbot, new_sqlite_url):
     _, window = start_window(new_sqlite_url(), demo=False, first_run=True)
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: window.sign_in_dialog is not None, timeout=10_000)
+    setup = window.sign_in_dialog  # the clinic's details first (tests/ui/test_first_run_window.py)
+    assert isinstance(setup, ClinicSetupDialog)
+    setup.name_edit.setText("Harbour Physiotherapy")
+    assert setup.save()
+    qtbot.waitUntil(lambda: isinstance(window.sign_in_dialog, FirstRunDialog), timeout=10_000)
     dialog = window.sign_in_dialog
     assert isinstance(dialog, FirstRunDialog)
     dialog.full_name_edit.setText("Alex Admin")

@@ -28,7 +28,10 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ..domain.text import patient_search_key
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -63,6 +66,12 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+def _search_key(context: DefaultExecutionContext) -> str:
+    """A new patient's search key, from the names being inserted (ORM or Core ``insert()``)."""
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return patient_search_key(row["first_name"], row["last_name"])
+
+
 class Patient(Base):
     """A patient and their account: cached credit and outstanding balance."""
 
@@ -92,6 +101,9 @@ class Patient(Base):
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     #: The practitioner who sees this patient (migration 0007): they may read its billing.
     practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    #: Both names as searches compare them (``domain.text.patient_search_key``: no case, accents
+    #: or punctuation), filled on every insert (migration 0009 filled it for older patients).
+    search_key: Mapped[str] = mapped_column(Text, default=_search_key, server_default="")
 
 
 class Invoice(Base):
@@ -112,6 +124,8 @@ class Invoice(Base):
         Index("ix_invoices_status_number", "status", "number"),
         Index("ix_invoices_status_issue_date", "status", "issue_date", "number"),
         Index("ix_invoices_status_owed", "status", "owed_minor", "number"),
+        # Counting overdue invoices (open, due before today; migration 0009).
+        Index("ix_invoices_status_due", "status", "due_date"),
         CheckConstraint(
             "credited_minor >= 0 AND paid_minor + credited_minor <= total_minor",
             name="settled_within_total",

@@ -123,3 +123,20 @@ def due_day(
             field=field,
         )
     return day
+
+
+#: The status an open invoice shows once its due date has passed (derived, never stored).
+OVERDUE: Final = "overdue"
+
+
+def is_overdue(status: str, due: date | None, today: date) -> bool:
+    """Whether an invoice is overdue: still open, and its due date is before ``today``.
+
+    An invoice due today is not overdue yet; one without a due date never is.
+    """
+    return status == "open" and due is not None and due < today
+
+
+def shown_status(status: str, due: date | None, today: date) -> str:
+    """The status to show: ``overdue`` for an overdue invoice, else the stored status."""
+    return OVERDUE if is_overdue(status, due, today) else status

@@ -133,6 +133,8 @@ class InvoiceLineRecord:
 class InvoiceRecord:
     """An invoice. ``balance`` is ``total - paid - credited`` (0 for a void invoice).
 
+    ``overdue``: open, and its due date was before the day it was read.
+
     ``credited`` is the part of its credit notes that reduced what it owed.
     """
 
@@ -147,11 +149,18 @@ class InvoiceRecord:
     status: str
     lines: tuple[InvoiceLineRecord, ...]
     credited: Decimal = Decimal(0)
+    #: Open and past its due date on the day it was read (derived, never stored).
+    overdue: bool = False
 
     @property
     def is_open(self) -> bool:
         """Whether something is still owed."""
         return self.status == InvoiceStatus.OPEN
+
+    @property
+    def shown_status(self) -> str:
+        """``overdue`` for an overdue invoice, else its status (``open``, ``paid``, ``void``)."""
+        return "overdue" if self.overdue else self.status
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ them (:func:`check_text`).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .errors import BillingError, Refusal
 
@@ -135,3 +136,27 @@ def optional_text(
         raise BillingError(f"The {what} must be text.", code=Refusal.BAD_TEXT, field=field)
     stripped = value.strip()
     return check_text(stripped, what, max_length, field=field) if stripped else None
+
+
+def search_form(text: str) -> str:
+    r"""``text`` as searches compare it: accents, case, apostrophes, hyphens and other punctuation
+    ignored ("O'Brien", "O\u2019Brien" and "O-Brien" are all ``"obrien"``; "Zoë" is ``"zoe"``).
+
+    Unicode compatibility decomposition (NFKD) splits accented letters into letter and mark; the
+    marks are dropped, the rest case-folded, and only letters, digits and single spaces kept.
+    """
+    folded = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    ).casefold()
+    kept = "".join(c if c.isalnum() else " " if c.isspace() else "" for c in folded)
+    return " ".join(kept.split())
+
+
+def patient_search_key(first_name: str, last_name: str) -> str:
+    """The stored key a patient search matches: both names in :func:`search_form`, last first."""
+    return f"{search_form(last_name)} {search_form(first_name)}".strip()
+
+
+def search_words(search: str) -> list[str]:
+    """The words of a search as :func:`search_form` compares them (punctuation-only words drop)."""
+    return [w for w in (search_form(word) for word in search.split()) if w]

@@ -120,7 +120,10 @@ class BackupResult:
                 f"{text}\n\nThe copy was made, but its ledger check found "
                 f"{len(self.problems)} problem(s), which the clinic's database has too:\n{listed}"
             )
-        return f"{text}\nThe copy was checked: it opens and every ledger invariant holds."
+        return (
+            f"{text}\nThe copy was checked: it opens, and every balance, credit and payment "
+            "adds up."
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Patient
 from ..domain.limits import MAX_NAME
+from ..domain.text import patient_search_key
 from .import_base import LOOKUP_CHUNK, Importer, many
 from .import_bulk import BulkWriter
 from .import_csv import Table as CsvTable
@@ -95,9 +96,22 @@ class PatientImporter(Importer):
             "credit_minor",
             "outstanding_minor",
             "import_batch_id",
+            "search_key",
         )
         stamp, batch = bulk.stamp, bulk.batch_id
-        rows = [(r.first_name, r.last_name, r.external_id, stamp, 0, 0, batch) for r in self.new]
+        rows = [
+            (
+                r.first_name,
+                r.last_name,
+                r.external_id,
+                stamp,
+                0,
+                0,
+                batch,
+                patient_search_key(r.first_name, r.last_name),
+            )
+            for r in self.new
+        ]
         bulk.insert(Patient, columns, rows, (start, len(rows)))
 
     def created(self) -> dict[str, int]:

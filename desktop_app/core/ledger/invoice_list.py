@@ -19,6 +19,11 @@ Sort orders (each ascending or descending), every one served by an index (migrat
   invoices by number, then the open ones by ``owed_minor`` (a column the database computes:
   ``total - paid - credited``) and number (``ix_invoices_status_owed``); descending, the reverse.
 
+Status filter: ``open``, ``paid``, ``void``, or ``overdue``: open invoices whose due date is before
+today (derived, never stored: ``status = 'open' AND due_date < :today``; a page reads through the
+status indexes in its order, a count through ``ix_invoices_status_due``; each row's ``overdue``
+says the same for the day the page was read).
+
 Search: text that is a whole number (``1042`` or ``#1042``) finds that invoice number; anything else
 is words that must each appear in the patient's first or last name (any case; ``%`` and ``_`` match
 themselves). A name search first finds the matching patients; when there are few (up to
@@ -30,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
@@ -42,13 +47,15 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 
 from ..db.models import Invoice, Patient
+from ..domain import dates
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
-from .read_models import escape_like
+from .read_models import name_search
 
 SORTS: Final = ("number", "issue_date", "patient", "balance")
-STATUSES: Final = ("open", "paid", "void")
+#: ``overdue`` is derived, not stored: open invoices whose due date is before today.
+STATUSES: Final = ("open", "paid", "void", dates.OVERDUE)
 #: The most rows one page may ask for.
 MAX_LIMIT: Final = 5000
 #: A name search matching at most this many patients reads their invoices by patient.
@@ -63,7 +70,8 @@ class InvoiceListRow:
     """One invoice as the clinic-wide list shows it.
 
     ``patient_name`` is ``"Last, First"`` (as the patient list shows it, and as the patient sort
-    orders it). ``balance`` is ``total - paid - credited``, 0 for a void invoice.
+    orders it). ``balance`` is ``total - paid - credited``, 0 for a void invoice. ``overdue``:
+    open, and its due date was before the day the page was read.
     """
 
     id: int
@@ -77,6 +85,12 @@ class InvoiceListRow:
     credited: Decimal
     balance: Decimal
     status: str
+    overdue: bool = False
+
+    @property
+    def shown_status(self) -> str:
+        """``overdue`` for an overdue invoice, else its status (``open``, ``paid``, ``void``)."""
+        return dates.OVERDUE if self.overdue else self.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,16 +146,30 @@ class _Filter:
     patient_ids: tuple[int, ...] | None = None  # a name search matching few patients
     names: tuple[ColumnElement[bool], ...] = ()  # a name search matching many patients
     nothing: bool = False  # the search can match nothing
+    today: date | None = None  # with status ``overdue``: due before this day
+
+    def but(self, **changes: Any) -> _Filter:
+        """The same filter with ``changes``."""
+        return replace(self, **changes)
 
     @property
     def by_patient(self) -> bool:
         """Read through the patient index (few patients): other terms must not use an index."""
         return self.patient_ids is not None
 
-    def conditions(self, *, steer_status: bool = False) -> list[ColumnElement[bool]]:
+    def conditions(
+        self, *, steer_status: bool = False, counting: bool = False
+    ) -> list[ColumnElement[bool]]:
         found: list[ColumnElement[bool]] = []
-        if self.status is not None:
-            found.append(_plain(Invoice.status, steer_status or self.by_patient) == self.status)
+        steer = steer_status or self.by_patient
+        if self.status == dates.OVERDUE:
+            found.append(_plain(Invoice.status, steer) == InvoiceStatus.OPEN)
+            # Only a count reads ``ix_invoices_status_due``: a page reads in its order's index
+            # and skips invoices not yet due (else SQLite would sort every overdue invoice).
+            due = _plain(Invoice.due_date, not counting or self.by_patient)
+            found.append(due < (self.today or date.today()))
+        elif self.status is not None:
+            found.append(_plain(Invoice.status, steer) == self.status)
         if self.number is not None:
             found.append(Invoice.number == self.number)
         if self.patient_ids is not None:
@@ -155,14 +183,7 @@ class _Filter:
 
 
 def _name_conditions(search: str) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    for word in search.split():
-        pattern = "%" + escape_like(word.lower()) + "%"
-        conditions.append(
-            func.lower(Patient.first_name).like(pattern, escape="\\")
-            | func.lower(Patient.last_name).like(pattern, escape="\\")
-        )
-    return conditions
+    return name_search(search)
 
 
 def _check_status(status: str | None) -> str | None:
@@ -177,7 +198,11 @@ def _check_status(status: str | None) -> str | None:
     return status
 
 
-def _resolve(session: Session, search: str, status: str | None) -> _Filter:
+def _resolve(session: Session, search: str, status: str | None, today: date) -> _Filter:
+    return _resolve_search(session, search, status).but(today=today)
+
+
+def _resolve_search(session: Session, search: str, status: str | None) -> _Filter:
     status = _check_status(status)
     if not isinstance(search, str):
         raise BillingError(
@@ -291,7 +316,7 @@ def _patient_segments(descending: bool, after: InvoiceKey | None, filt: _Filter)
         last, first, patient_id, number = after
         # The rest of the patient the last page ended in, then the patients after them.
         # (Only the patient's id may use an index: their invoices are few.)
-        only_patient = _Filter(filt.status, filt.number, (patient_id,), filt.names)
+        only_patient = filt.but(patient_ids=(patient_id,))
         segments.append(
             _Segment(
                 [
@@ -320,7 +345,7 @@ def _balance_segments(descending: bool, after: InvoiceKey | None, filt: _Filter)
     )
     settled = _Segment([*base, *settled_status], _ordered([Invoice.number], descending))
     wanted = []
-    if filt.status in (None, InvoiceStatus.OPEN):
+    if filt.status in (None, InvoiceStatus.OPEN, dates.OVERDUE):
         wanted.append(("owing", owing))
     if filt.status in (None, InvoiceStatus.PAID, InvoiceStatus.VOID):
         wanted.append(("settled", settled))
@@ -365,6 +390,7 @@ def invoice_page(
     status: str | None = None,
     after: InvoiceKey | None = None,
     limit: int = 200,
+    today: date | None = None,
 ) -> InvoicePage:
     """One page of the clinic's invoices; see the module's description of sorts and search.
 
@@ -374,9 +400,11 @@ def invoice_page(
         sort: ``"number"``, ``"issue_date"``, ``"patient"`` or ``"balance"``.
         descending: reverse the order.
         search: an invoice number, or words of the patient's name.
-        status: ``"open"``, ``"paid"``, ``"void"``, or None for all.
+        status: ``"open"``, ``"paid"``, ``"void"``, ``"overdue"`` (open and due before
+            ``today``), or None for all.
         after: the previous page's ``next_key`` (None for the first page).
         limit: rows per page, 1 to :data:`MAX_LIMIT`.
+        today: the day overdue is judged on (default: today).
     """
     if sort not in SORTS:
         raise BillingError(
@@ -389,7 +417,8 @@ def invoice_page(
             f"A page holds 1 to {MAX_LIMIT} invoices.", code=Refusal.BAD_CHOICE, field="limit"
         )
     after = _after(sort, after)
-    filt = _resolve(session, search, status)
+    day = today or date.today()
+    filt = _resolve(session, search, status, day)
     if filt.nothing:
         return InvoicePage([], None)
     found: list[Any] = []
@@ -425,6 +454,7 @@ def invoice_page(
             credited=amount(credited),
             balance=amount(0 if state == InvoiceStatus.VOID else total - paid - credited),
             status=state,
+            overdue=state == InvoiceStatus.OPEN and due is not None and due < day,
         )
         for iid, number, pid, first, last, issued, due, total, paid, credited, state in found[
             :limit
@@ -436,18 +466,20 @@ def invoice_page(
     return InvoicePage(rows, _key(sort, last_row))
 
 
-def invoice_count(session: Session, search: str = "", status: str | None = None) -> int:
+def invoice_count(
+    session: Session, search: str = "", status: str | None = None, today: date | None = None
+) -> int:
     """How many invoices match ``search`` and ``status`` (for the list's "N invoices" label).
 
     A count reads every matching index entry: about 10 ms per 100,000 invoices on SQLite, more for
     a name search matching many patients. Windows ask for it after showing the first page.
     """
-    filt = _resolve(session, search, status)
+    filt = _resolve(session, search, status, today or date.today())
     if filt.nothing:
         return 0
     query = select(func.count()).select_from(Invoice)
     if filt.names:  # many patients: count their invoices through the patient index
         matching = select(Patient.id).where(*filt.names)
-        filt = _Filter(filt.status, filt.number)
+        filt = _Filter(filt.status, filt.number, today=filt.today)
         query = query.where(Invoice.patient_id.in_(matching))
-    return int(session.scalar(query.where(*filt.conditions())) or 0)
+    return int(session.scalar(query.where(*filt.conditions(counting=True))) or 0)

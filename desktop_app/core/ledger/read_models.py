@@ -6,10 +6,11 @@ Everything here only reads. The write paths live in :mod:`desktop_app.core.clini
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..db import raw
@@ -24,6 +25,7 @@ from ..db.models import (
     PaymentSource,
     PaymentType,
 )
+from ..domain import dates
 from ..domain.allocation import OpenInvoice
 from ..domain.errors import NotFoundError
 from ..domain.kinds import InvoiceStatus
@@ -38,6 +40,7 @@ from ..domain.records import (
     PaymentRecord,
     TransferRecord,
 )
+from ..domain.text import search_words
 from .credit_trace import Lot
 
 _Row = TypeVar("_Row")
@@ -85,7 +88,11 @@ def lines_by_invoice(session: Session, invoice_ids: list[int]) -> dict[int, list
     return grouped
 
 
-def invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) -> InvoiceRecord:
+def invoice_record(
+    row: Invoice, lines: Sequence[InvoiceLine], currency: str, today: date | None = None
+) -> InvoiceRecord:
+    """The invoice as the windows show it; ``overdue`` as of ``today`` (default: today)."""
+
     def d(minor: int) -> Decimal:
         return to_decimal(minor, currency)
 
@@ -105,6 +112,7 @@ def invoice_record(row: Invoice, lines: Sequence[InvoiceLine], currency: str) ->
         balance=d(balance),
         status=row.status,
         credited=d(row.credited_minor),
+        overdue=dates.is_overdue(row.status, row.due_date, today or date.today()),
         lines=tuple(
             InvoiceLineRecord(
                 ln.description,
@@ -182,6 +190,21 @@ def payment_records(
 def escape_like(text: str) -> str:
     """Make ``%``, ``_`` and the escape character itself match literally in a LIKE pattern."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def name_search(search: str) -> list[ColumnElement[bool]]:
+    """Conditions on :class:`Patient` for a search by name: every word must appear in the
+    patient's search key, ignoring case, accents, apostrophes, hyphens and other punctuation
+    (``domain.text.search_words``). A search of punctuation alone (``"%"``, ``"'"``) is matched
+    literally against the names, ignoring case: no name is ever unfindable."""
+    words = search_words(search)
+    if words:
+        return [Patient.search_key.like("%" + escape_like(w) + "%", escape="\\") for w in words]
+    return [
+        func.lower(Patient.first_name).like(pattern, escape="\\")
+        | func.lower(Patient.last_name).like(pattern, escape="\\")
+        for pattern in ("%" + escape_like(word.lower()) + "%" for word in search.split())
+    ]
 
 
 def credit_note_records(session: Session, condition: Any, currency: str) -> list[CreditNoteRecord]:

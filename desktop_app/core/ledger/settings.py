@@ -7,6 +7,9 @@ accounting mapping).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +17,7 @@ from ..db.models import Invoice, Payment, PaymentType, Setting
 from ..domain import letterhead as letterhead_rules
 from ..domain.kinds import AuditAction, AuditEntity
 from ..domain.letterhead import Letterhead
+from ..domain.regions import ClinicProfile
 from .transaction import Transaction
 
 
@@ -101,3 +105,49 @@ def change_logo(tx: Transaction, data: bytes) -> None:
         before={key: letterhead_rules.logo_summary(old)},
         after={key: letterhead_rules.logo_summary(data)},
     )
+
+
+def change_settings(tx: Transaction, values: Mapping[str, str]) -> None:
+    """Set several settings as one change: one audit entry naming each that changed (none if
+    none did); an absent one is created."""
+    before: dict[str, str] = {}
+    after: dict[str, str] = {}
+    for key, value in values.items():
+        row = tx.session.get(Setting, key)
+        if row is None:  # a setting added after the database was made
+            row = Setting(key=key, value="")
+            tx.session.add(row)
+        if row.value != value:
+            before[key], after[key] = row.value, value
+            row.value = value
+    if after:
+        tx.audit(
+            action=AuditAction.CHANGE_SETTING,
+            entity=AuditEntity.SETTING,
+            entity_id=None,
+            before=before,
+            after=after,
+        )
+
+
+#: The setting that records the first run's answers were saved (the day, ISO): absent until then.
+SET_UP_MARKER = "set_up_on"
+
+
+def profile(session: Session) -> ClinicProfile:
+    """The clinic's name, country, currency, locale and tax, as saved (the first run's answers;
+    before it, an empty country and tax, prices including tax)."""
+    return ClinicProfile(
+        clinic_name=setting(session, "clinic_name"),
+        country=optional_setting(session, "country"),
+        currency=setting(session, "currency"),
+        locale=optional_setting(session, "locale"),
+        tax_name=optional_setting(session, "tax_name"),
+        tax_rate=Decimal(optional_setting(session, "tax_rate") or "0"),
+        prices_include_tax=optional_setting(session, "prices_include_tax") != "no",
+    )
+
+
+def needs_first_run(session: Session) -> bool:
+    """True for a clinic never set up: no first-run answers saved, no invoice or payment."""
+    return not optional_setting(session, SET_UP_MARKER) and not money_recorded(session)

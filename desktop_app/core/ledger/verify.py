@@ -586,3 +586,101 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
         )
     problems.extend(_unaudited(session))
     return problems
+
+
+#: What each check makes sure of (the technical list behind Verify ledger's plain words).
+CHECKS: dict[str, str] = {
+    "I1": "Per patient: received - refunded + credit notes + transfers in - transfers out = "
+    "applied to invoices + account credit.",
+    "I2": "No patient's account credit is below zero.",
+    "I3": "Per invoice: 0 <= paid + credited <= total, the status matches the balance, and its "
+    "credit notes add up to no more than its total (none on a void invoice).",
+    "I4": "Each payment applied, and each credit note, belongs to the same patient as its "
+    "invoice; nothing refers to a missing record.",
+    "I5": "One payment per request (a payment saved twice is caught).",
+    "I6": "Each payment's sources add up to its total, it records money or pays invoices, and "
+    "its own money pays its invoices before credit does.",
+    "I7": "Every stored figure (patient credit and outstanding, invoice paid, credited and "
+    "total) equals the figure worked out again from the records.",
+    "I8": "Every invoice, payment, refund, credit note, transfer and correction has its audit "
+    "log entry.",
+}
+
+#: What a failed check means, in the words of the front desk.
+_PLAIN: dict[str, str] = {
+    "I1": "a patient's money in and money out do not add up",
+    "I2": "a patient's account credit is below zero",
+    "I3": "an invoice's payments or credit notes do not match its total or its status",
+    "I4": "a payment or credit note is linked to the wrong patient or to a missing record",
+    "I5": "a payment was saved twice",
+    "I6": "a payment's parts do not add up",
+    "I7": "a stored balance or total differs from the records it comes from",
+    "I8": "something saved has no entry in the audit log",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCheck:
+    """Verify ledger's result in plain words, with the technical list behind it.
+
+    ``problems`` are the sentences :func:`verify_ledger` returned (empty: all is in order).
+    """
+
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return not self.problems
+
+    @property
+    def headline(self) -> str:
+        """One sentence for the front desk."""
+        if self.ok:
+            return "The ledger is in order: every balance, credit and payment adds up."
+        count = len(self.problems)
+        return f"The ledger check found {count} problem{'' if count == 1 else 's'}."
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """What is wrong, in plain words: one line per kind of problem, with how many."""
+        counts: dict[str, int] = {}
+        for problem in self.problems:
+            code = problem.split(" ", 1)[0]
+            key = code if code in _PLAIN else ""
+            counts[key] = counts.get(key, 0) + 1
+        lines = []
+        for code, count in counts.items():
+            what = _PLAIN.get(code, "something in the ledger does not add up")
+            lines.append(
+                f"{what[0].upper()}{what[1:]}" + (f" ({count} times)." if count > 1 else ".")
+            )
+        return tuple(lines)
+
+    @property
+    def advice(self) -> str:
+        """What to do about it."""
+        if self.ok:
+            return "Nothing needs doing."
+        return (
+            "Nothing was changed. Keep taking payments as usual, make a backup (File > Back up…), "
+            "and send the details below to whoever looks after Clinic Ledger for the clinic; "
+            "hold off voids, reversals and refunds for the patients concerned until it is fixed."
+        )
+
+    @property
+    def details(self) -> str:
+        """The technical list: every check that ran and what each found."""
+        found: dict[str, list[str]] = {}
+        for problem in self.problems:
+            code, _, text = problem.partition(" ")
+            found.setdefault(code if code in CHECKS else "?", []).append(
+                text if code in CHECKS else problem
+            )
+        lines = []
+        for code, rule in CHECKS.items():
+            mark = "FAILED" if code in found else "passed"
+            lines.append(f"{code} {mark}: {rule}")
+            lines.extend(f"    {text}" for text in found.get(code, []))
+        lines.extend(f"?: {text}" for text in found.get("?", []))
+        return "\n".join(lines)

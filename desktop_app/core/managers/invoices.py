@@ -162,7 +162,8 @@ class Invoices(Manager):
                 name, then number) or ``"balance"`` (then number).
             descending: reverse the order.
             search: an invoice number (``1042`` or ``#1042``), or words of the patient's name.
-            status: ``"open"``, ``"paid"`` or ``"void"``; None for all.
+            status: ``"open"``, ``"paid"``, ``"void"`` or ``"overdue"`` (open, due before
+                today: derived, not stored); None for all.
             after: the previous page's ``next_key``; None for the first page.
             limit: rows per page (at most 5,000).
         """

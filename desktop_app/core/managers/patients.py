@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..access.staff import Permission, Role
@@ -129,14 +129,24 @@ class Patients(Manager):
         """Ids of the patients matching ``search``, in display order (for windowed lists).
 
         Args:
-            search: words that must each start or appear in the first or last name (any case).
-            sort: ``"name"`` (last, first), ``"credit"`` or ``"outstanding"``.
+            search: words that must each appear in the patient's names, ignoring case, accents,
+                apostrophes, hyphens and other punctuation ("obrien" finds O'Brien and O-Brien,
+                "zoe" finds Zoë; "ann smith" finds Smith, Mary-Ann); a search of punctuation alone
+                is matched literally.
+            sort: ``"name"`` (last, first), ``"credit"``, ``"outstanding"`` or ``"note"``
+                (those holding credit beside open invoices first, then by name).
             descending: reverse the order.
         """
         keys: dict[str, list[ColumnElement[Any] | InstrumentedAttribute[int]]] = {
             "name": [func.lower(Patient.last_name), func.lower(Patient.first_name)],
             "credit": [Patient.credit_minor],
             "outstanding": [Patient.outstanding_minor],
+            # Patients with credit beside open invoices first, then by name.
+            "note": [
+                case((and_(Patient.credit_minor > 0, Patient.outstanding_minor > 0), 0), else_=1),
+                func.lower(Patient.last_name),
+                func.lower(Patient.first_name),
+            ],
         }
         if sort not in keys:
             raise BillingError(
@@ -146,12 +156,7 @@ class Patients(Manager):
         order = [*keys[sort], Patient.id]
         query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
         query = query.where(*self.store.own_patients())
-        for word in search.split():
-            pattern = "%" + read_models.escape_like(word.lower()) + "%"
-            query = query.where(
-                func.lower(Patient.first_name).like(pattern, escape="\\")
-                | func.lower(Patient.last_name).like(pattern, escape="\\")
-            )
+        query = query.where(*read_models.name_search(search))
         with self.store.read() as session:
             # Core rows, not ORM scalars: a third faster for 100,000 ids.
             return [row[0] for row in session.connection().execute(query)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -202,6 +202,87 @@ class Payments(Manager):
         except IntegrityError as error:
             # Another save with the same request id committed first: that one is the payment.
             return self.store.replayed(RequestKind.PAYMENT, request_id, asked, error)
+
+    def credit_beside_open(self) -> list[int]:
+        """Ids of the patients who hold account credit while they have open invoices, by name.
+
+        Both figures are cached on the patient's row, so this is one query over the patients
+        (no invoice is read), whatever the size of the clinic.
+        """
+        query = (
+            select(Patient.id)
+            .where(Patient.credit_minor > 0, Patient.outstanding_minor > 0)
+            .where(*self.store.own_patients())
+            .order_by(func.lower(Patient.last_name), func.lower(Patient.first_name), Patient.id)
+        )
+        with self.store.read() as session:
+            return [row[0] for row in session.connection().execute(query)]
+
+    @requires(Permission.PAYMENTS)
+    def preview_credit(self, patient_id: int) -> PaymentPreview:
+        """What applying the patient's account credit to their open invoices would do: a payment
+        with no money, funded from credit alone, allocated by the clinic's mode (the payment
+        dialog's preview with no payment types filled in). With allocation off, or set to the
+        invoice a payment is entered from (there is none here), the credit pays the oldest
+        invoices first: asking to apply credit is asking for it to be allocated."""
+        draft = self.draft(patient_id)
+        if draft.mode in (AllocationMode.OFF, AllocationMode.SOURCE_INVOICE):
+            draft = self.draft(patient_id, mode=AllocationMode.OLDEST_FIRST)
+        return draft.preview({}, None)
+
+    @requires(Permission.PAYMENTS)
+    def apply_credit(
+        self, patient_id: int, request_id: str, preview: PaymentPreview | None = None
+    ) -> int | None:
+        """Apply the patient's account credit to their open invoices: one $0 payment funded from
+        credit (saved through :meth:`record`, so audited once), in its own transaction.
+
+        Returns the payment's id, or None when there is nothing to apply (no credit or no open
+        invoice). Sending the same ``request_id`` again returns the first payment's id and saves
+        nothing new, even though the credit is now spent.
+        """
+        request_id = check_request_id(request_id)
+        with self.store.read() as session:
+            done = session.scalar(
+                select(Payment.id).where(
+                    Payment.request_id == request_id, Payment.patient_id == patient_id
+                )
+            )
+        if done is not None:
+            return done
+        if preview is None:
+            preview = self.preview_credit(patient_id)
+        elif preview.patient_id != patient_id or preview.sources_minor:
+            raise BillingError(
+                "Only a preview of this patient's credit alone, with no money, can be applied.",
+                code=Refusal.PREVIEW_ALTERED,
+            )
+        if preview.plan.credit_used == 0:
+            return None
+        return self.record(preview, request_id)
+
+    @requires(Permission.PAYMENTS)
+    def apply_credit_everywhere(self, request_id: str) -> dict[int, int]:
+        """:meth:`apply_credit` for every patient of :meth:`credit_beside_open`, each in its own
+        transaction, with the request id ``"<request_id>/<patient id>"``; returns the payment id
+        per patient id. Repeating the same ``request_id`` saves nothing new.
+        """
+        check_request_id(request_id)
+        done: dict[int, int] = {}
+        with self.store.read() as session:
+            earlier = session.execute(
+                select(Payment.patient_id, Payment.id).where(
+                    Payment.request_id.startswith(request_id + "/", autoescape=True)
+                )
+            ).all()
+        done.update({pid: payment_id for pid, payment_id in earlier})
+        for patient_id in self.credit_beside_open():
+            if patient_id in done:
+                continue
+            saved = self.apply_credit(patient_id, f"{request_id}/{patient_id}")
+            if saved is not None:
+                done[patient_id] = saved
+        return done
 
     @reads_record(Payment)
     def get(self, payment_id: int) -> PaymentRecord:

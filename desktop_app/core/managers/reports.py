@@ -58,16 +58,20 @@ class Reports(Manager):
             )
 
     @requires(Permission.REPORTS)
-    def aged_receivables(self, as_of: date | None = None) -> reports.AgedReceivables:
+    def aged_receivables(
+        self, as_of: date | None = None, by: str = "issue_date"
+    ) -> reports.AgedReceivables:
         """What every patient owes, aged by invoice date (0-30, 31-60, 61-90, over 90 days).
 
         Args:
             as_of: the day the ages are counted to (default today).
+            by: ``"issue_date"``, or ``"due_date"`` (an invoice without a due date ages by its
+                invoice date; one not yet due counts as 0 days).
         """
         with self.store.read() as session:
             currency = stored.currency(session)
             day = date.today() if as_of is None else dates.check_day(as_of, "aged-to date")
-            return reports.aged_receivables(session, currency, day)
+            return reports.aged_receivables(session, currency, day, by)
 
     @requires(Permission.REPORTS)
     def credit_liability(

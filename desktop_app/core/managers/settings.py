@@ -1,8 +1,10 @@
-"""``clinic.settings``: the clinic's name, currency, allocation mode, payment types, letterhead."""
+"""``clinic.settings``: the clinic's name, currency, allocation mode, payment types, letterhead,
+and the first run's answers (country, locale, tax)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -15,7 +17,20 @@ from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity, choose
 from ..domain.letterhead import Letterhead
 from ..domain.limits import MAX_NAME, MAX_PAYMENT_TYPE
+from ..domain.regions import (
+    ClinicProfile,
+    Region,
+    check_tax,
+    clean_country,
+    clean_locale,
+    clean_prices_include_tax,
+    clean_tax_name,
+    clean_tax_rate,
+    rate_text,
+    region_for,
+)
 from ..domain.text import check_line, required_line
+from ..ledger import audit as clock
 from ..ledger import settings as stored
 from ..ledger.guard import requires
 from ..ledger.transaction import Transaction
@@ -89,6 +104,9 @@ class Settings(Manager):
         payment_types: Sequence[str] | None = None,
         letterhead: Mapping[str, str] | None = None,
         logo: bytes | None = None,
+        tax_name: str | None = None,
+        tax_rate: Decimal | str | int | None = None,
+        prices_include_tax: bool | None = None,
     ) -> None:
         """Change several clinic settings in one transaction: all of them, or (on a refusal) none.
 
@@ -101,6 +119,9 @@ class Settings(Manager):
             letterhead: printed documents' text fields by setting key (``clinic_address``,
                 ``clinic_contact``, ``clinic_tax_number``, ``document_footer``); empty clears one.
             logo: the logo image file's bytes (PNG or JPEG); ``b""`` removes the logo.
+            tax_name: the sales tax's name ("GST"); empty for none.
+            tax_rate: its rate in percent, at most two decimals ("12.5"); a rate needs a name.
+            prices_include_tax: whether prices include the tax (for the price list).
         """
         name = None if clinic_name is None else clean_clinic_name(clinic_name)
         texts = {}
@@ -118,9 +139,25 @@ class Settings(Manager):
         mode = None if allocation_mode is None else clean_allocation_mode(allocation_mode)
         code = None if currency is None else clean_currency(currency)
         types = None if payment_types is None else clean_payment_types(payment_types)
+        tax: dict[str, str] = {}
+        if tax_name is not None:
+            tax["tax_name"] = clean_tax_name(tax_name)
+        if tax_rate is not None:
+            tax["tax_rate"] = rate_text(clean_tax_rate(tax_rate))
+        if prices_include_tax is not None:
+            include = clean_prices_include_tax(prices_include_tax)
+            tax["prices_include_tax"] = "yes" if include else "no"
         with self.store.write() as tx:
             if code is not None:
                 self._change_currency(tx, code)
+            if tax:
+                saved = stored.profile(tx.session)
+                check_tax(
+                    tax.get("tax_name", saved.tax_name),
+                    Decimal(tax.get("tax_rate", rate_text(saved.tax_rate))),
+                )
+                for key, value in tax.items():
+                    stored.change_setting(tx, key, value)
             if name is not None:
                 stored.change_setting(tx, "clinic_name", name)
             if mode is not None:
@@ -132,8 +169,78 @@ class Settings(Manager):
             if new_logo is not None:
                 stored.change_logo(tx, new_logo)
 
+    @requires(Permission.SETTINGS)
+    def set_up(
+        self,
+        *,
+        clinic_name: str,
+        country: str,
+        currency: str | None = None,
+        locale: str | None = None,
+        tax_name: str | None = None,
+        tax_rate: Decimal | str | int | None = None,
+        prices_include_tax: bool | None = None,
+    ) -> ClinicProfile:
+        """Save the first run's answers in one transaction, with one audit entry: all of them,
+        or (on a refusal) none. Returns the profile as saved.
+
+        Args:
+            clinic_name: the clinic's name.
+            country: one of :data:`~.domain.regions.COUNTRIES`; what it proposes fills in each
+                answer left out. "Other" proposes nothing: give the currency; the tax is none.
+            currency: an ISO 4217 code; refused once any invoice or payment exists in another.
+            locale: such as ``en_NZ`` (empty: the computer's own).
+            tax_name: the sales tax's name ("GST"); empty for none.
+            tax_rate: its rate in percent, from 0 to 100 with at most two decimals ("15").
+            prices_include_tax: whether prices include the tax (for the price list).
+        """
+        name = clean_clinic_name(clinic_name)
+        place = clean_country(country)
+        proposed = region_for(place) or Region(place, "", "", "", Decimal(0), True)
+        if currency is None and not proposed.currency:
+            raise BillingError(
+                "Choose the clinic's currency.", code=Refusal.MISSING, field="currency"
+            )
+        code = clean_currency(proposed.currency if currency is None else currency)
+        rate = clean_tax_rate(proposed.tax_rate if tax_rate is None else tax_rate)
+        values = {
+            "clinic_name": name,
+            "country": place,
+            "currency": code,
+            "locale": clean_locale(proposed.locale if locale is None else locale),
+            "tax_name": clean_tax_name(proposed.tax_name if tax_name is None else tax_name),
+            "tax_rate": rate_text(rate),
+        }
+        include = clean_prices_include_tax(
+            proposed.prices_include_tax if prices_include_tax is None else prices_include_tax
+        )
+        values["prices_include_tax"] = "yes" if include else "no"
+        check_tax(values["tax_name"], rate)
+        with self.store.write() as tx:
+            self._lock_currency(tx, code)
+            if not stored.optional_setting(tx.session, stored.SET_UP_MARKER):
+                values[stored.SET_UP_MARKER] = clock.local_day(clock.now()).isoformat()
+            stored.change_settings(tx, values)
+        return self.profile()
+
+    def profile(self) -> ClinicProfile:
+        """The clinic's name, country, currency, locale and tax (the first run's answers)."""
+        return self.store.fetch(stored.profile)
+
+    @property
+    def needs_first_run(self) -> bool:
+        """True for a clinic never set up: no first-run answers saved, no invoice or payment
+        (a demo clinic has invoices)."""
+        return self.store.fetch(stored.needs_first_run)
+
     @staticmethod
     def _change_currency(tx: Transaction, code: str) -> None:
+        Settings._lock_currency(tx, code)
+        stored.change_setting(tx, "currency", code)
+
+    @staticmethod
+    def _lock_currency(tx: Transaction, code: str) -> None:
+        """Lock the currency; refuse changing it to ``code`` once money is recorded."""
         # The exclusive lock makes invoices and payments (which share-lock the currency) wait,
         # so none can be made in another currency between the check and the change.
         current = tx.currency(exclusive=True)
@@ -146,7 +253,6 @@ class Settings(Manager):
                 code=Refusal.CURRENCY_IN_USE,
                 field="currency",
             )
-        stored.change_setting(tx, "currency", code)
 
     def letterhead(self) -> Letterhead:
         """The clinic's name, address, contact line, tax number, footer and logo for printing."""

@@ -15,12 +15,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from types import MappingProxyType
 from typing import Any, Final, Protocol
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import AuditEntry, Invoice, Payment, PaymentType, Setting
+from ..db.models import AuditEntry, Invoice, Patient, Payment, PaymentType, Setting
 from ..domain.errors import BillingError
 from ..domain.money import DEFAULT_CURRENCY, format_amount, parse_minor
 from ..ledger.read_models import escape_like
@@ -83,6 +84,9 @@ KEY_ORDER: Final = (
 )
 
 ENTITY_NAMES: Final = {"payment_type": "Payment type"}
+
+#: Keys whose values are patient ids (summaries and details name the patient).
+PATIENT_KEYS: Final = ("patient_id", "from_patient_id", "to_patient_id")
 
 TYPE_VERBS: Final = {
     "add payment type": "Added",
@@ -345,6 +349,9 @@ class _Context:
     invoice_patients: Mapping[int, int]
     payments: Mapping[int, tuple[int, str]]
     payment_types: Mapping[int, str]
+    #: "Last, First" of each patient the entries mention (read now: names are never rewritten
+    #: into the log, which is append-only and hash-chained).
+    patient_names: Mapping[int, str]
 
     @classmethod
     def read(
@@ -366,10 +373,18 @@ class _Context:
                 payment_ids.add(row.entity_id)
             elif row.entity == "payment_type":
                 type_ids.add(row.entity_id)
-        for _, after in parsed.values():
+        patient_ids: set[int] = set()
+        for row in rows:
+            if row.entity == "patient" and row.entity_id is not None:
+                patient_ids.add(row.entity_id)
+        for before, after in parsed.values():
             applied = (after or {}).get("applied")
             if isinstance(applied, dict):
                 invoice_ids.update(i for key in applied if (i := _int(key)) is not None)
+            for values in (before, after):
+                for key in PATIENT_KEYS:
+                    if (pid := _int((values or {}).get(key))) is not None:
+                        patient_ids.add(pid)
         numbers: dict[int, int] = {}
         patients: dict[int, int] = {}
         if invoice_ids:
@@ -379,6 +394,7 @@ class _Context:
                 )
             ):
                 numbers[iid], patients[iid] = number, pid
+                patient_ids.add(pid)
         payments: dict[int, tuple[int, str]] = {}
         if payment_ids:
             for pay_id, pid, kind in session.execute(
@@ -387,6 +403,7 @@ class _Context:
                 )
             ):
                 payments[pay_id] = (pid, kind)
+                patient_ids.add(pid)
         types: dict[int, str] = {}
         if type_ids:
             types = {
@@ -397,7 +414,17 @@ class _Context:
                     )
                 )
             }
-        return cls(currency, numbers, patients, payments, types)
+        names: dict[int, str] = {}
+        if patient_ids:
+            names = {
+                pid: f"{last}, {first}"
+                for pid, first, last in session.execute(
+                    select(Patient.id, Patient.first_name, Patient.last_name).where(
+                        Patient.id.in_(sorted(patient_ids))
+                    )
+                )
+            }
+        return cls(currency, numbers, patients, payments, types, MappingProxyType(names))
 
     # -- pieces ------------------------------------------------------------------------------
 
@@ -410,8 +437,17 @@ class _Context:
         number = self.invoice_numbers.get(iid) if iid is not None else None
         return f"invoice #{number}" if number is not None else f"invoice {invoice_id}"
 
+    def patient(self, patient_id: Any) -> str:
+        """A patient by name ("Lovelace, Ada"), or "patient 41" if the name is not known."""
+        pid = _int(patient_id)
+        name = self.patient_names.get(pid) if pid is not None else None
+        return name if name is not None else f"patient {patient_id}"
+
     def record(self, entity: str, entity_id: int | None) -> str:
-        """The record an entry is about, in words: "Invoice #12", "Refund 7", "Setting"."""
+        """The record an entry is about, in words: "Invoice #12", "Refund 7", "Setting",
+        "Patient Lovelace, Ada"."""
+        if entity == "patient" and entity_id in self.patient_names:
+            return f"Patient {self.patient(entity_id)}"
         if entity == "invoice" and entity_id is not None:
             return self.invoice(entity_id).capitalize()
         if entity == "payment" and entity_id is not None and entity_id in self.payments:
@@ -426,6 +462,8 @@ class _Context:
             return "yes" if value else "no"
         if key in MONEY_KEYS and _int(value) is not None and not isinstance(value, str):
             return self.money(value)
+        if key in PATIENT_KEYS and _int(value) in self.patient_names:
+            return f"{self.patient(value)} ({value})"
         return str(value)
 
     def describe(self, values: Mapping[str, Any] | None, entity: str = "") -> str:
@@ -467,11 +505,14 @@ class _Context:
         """What the entry did, in one line of plain words."""
         action, entity_id = row.action, row.entity_id
         pid = self._patient(after, entity_id, row.entity)
-        patient = f" for patient {pid}" if pid is not None else ""
+        patient = f" for {self.patient(pid)}" if pid is not None else ""
         m = self.money
         if action == "add patient":
-            name = " ".join(str(after[k]) for k in ("first_name", "last_name") if k in after)
-            return f"Added patient {entity_id}: {name}" if name else f"Added patient {entity_id}"
+            if "first_name" in after or "last_name" in after:  # the name as it was saved
+                name = ", ".join(str(after[k]) for k in ("last_name", "first_name") if k in after)
+            else:
+                name = self.patient(entity_id)
+            return f"Added patient {name}"
         if action == "create invoice":
             text = f"Created {self.invoice(entity_id)}{patient}: {m(after.get('total'))}"
             issued = after.get("issue_date")
@@ -485,7 +526,7 @@ class _Context:
         if action == "record payment":
             return self._payment_summary(entity_id, patient, after)
         if action == "refund credit":
-            to = f" to patient {pid}" if pid is not None else ""
+            to = f" to {self.patient(pid)}" if pid is not None else ""
             how = f" by {after['method']}" if after.get("method") else ""
             return f"Refunded {m(after.get('refunded'))} of account credit{to}{how}" + _reason(
                 after
@@ -519,8 +560,8 @@ class _Context:
             return f"{text}{patient}: " + ", ".join(parts) + _reason(after)
         if action in ("transfer credit", "reverse transfer"):
             between = (
-                f" from patient {after.get('from_patient_id')} to patient "
-                f"{after.get('to_patient_id')}"
+                f" from {self.patient(after.get('from_patient_id'))} to "
+                f"{self.patient(after.get('to_patient_id'))}"
             )
             if action == "transfer credit":
                 return f"Transferred {m(after.get('amount'))} of account credit{between}" + (

@@ -1,8 +1,10 @@
 """Reports for the front desk and the bookkeeper, computed by the database in a few aggregates.
 
-* :func:`aged_receivables`: what patients owe now, per patient, aged by invoice date into
-  0-30 days, 31-60, 61-90 and over 90 days, counted to today or a later day. Its total is the
-  clinic's outstanding balance (``Clinic.summary().outstanding``) to the cent.
+* :func:`aged_receivables`: what patients owe now, per patient, aged by invoice date (or by due
+  date: :data:`AGE_BY`) into 0-30 days, 31-60, 61-90 and over 90 days, counted to today or a later
+  day. By due date, an invoice without one ages by its invoice date, and one not yet due counts
+  as 0 days. Its total is the clinic's outstanding balance (``Clinic.summary().outstanding``) to
+  the cent, whichever the ages are counted from.
 * :func:`takings`: money received and refunded between two dates per payment type, and where the
   received money went: applied to invoices or left as account credit, plus account credit applied
   to invoices by payments of those days. Reversed payments are left out (they are listed in
@@ -31,6 +33,8 @@ from ..domain.money import to_decimal
 #: Upper bounds (days since the invoice date, inclusive) of the ageing buckets but the last.
 AGE_BUCKETS = (30, 60, 90)
 BUCKET_NAMES = ("0-30 days", "31-60 days", "61-90 days", "Over 90 days")
+#: What the ages are counted from: the invoice (issue) date, or the due date.
+AGE_BY = ("issue_date", "due_date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class AgedReceivables:
     rows: tuple[AgedRow, ...]
     buckets: tuple[Decimal, Decimal, Decimal, Decimal]
     total: Decimal
+    #: ``issue_date`` or ``due_date`` (:data:`AGE_BY`): what the ages are counted from.
+    by: str = "issue_date"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +95,11 @@ class Takings:
     reversed_payments: int  # payments (not refunds) of the period reversed, of the type if chosen
 
 
-def aged_receivables(session: Session, currency: str, as_of: date) -> AgedReceivables:
-    """What every patient owes, aged by invoice date as of ``as_of`` (see the module).
+def aged_receivables(
+    session: Session, currency: str, as_of: date, by: str = "issue_date"
+) -> AgedReceivables:
+    """What every patient owes, aged by invoice date (``by="due_date"``: by due date, or by
+    invoice date for an invoice without one) as of ``as_of`` (see the module).
 
     The balances are today's, so the ages are counted to today or a later day (to see what
     will be overdue by then); an earlier day is refused rather than shown with today's figures.
@@ -101,23 +110,34 @@ def aged_receivables(session: Session, currency: str, as_of: date) -> AgedReceiv
             code=Refusal.BAD_DATE,
             field="as_of",
         )
+    if by not in AGE_BY:
+        raise BillingError(
+            f"Aged receivables count ages by {' or '.join(AGE_BY)}, not {by!r}.",
+            code=Refusal.BAD_CHOICE,
+            field="by",
+        )
     bounds = [as_of - timedelta(days=days) for days in AGE_BUCKETS]
     owed = Invoice.owed_minor
+    aged_from = (
+        Invoice.issue_date
+        if by == "issue_date"
+        else func.coalesce(Invoice.due_date, Invoice.issue_date)
+    )
     bucket_sums = [
-        func.sum(case((Invoice.issue_date >= bounds[0], owed), else_=0)),
+        func.sum(case((aged_from >= bounds[0], owed), else_=0)),
         func.sum(
             case(
-                (and_(Invoice.issue_date < bounds[0], Invoice.issue_date >= bounds[1]), owed),
+                (and_(aged_from < bounds[0], aged_from >= bounds[1]), owed),
                 else_=0,
             )
         ),
         func.sum(
             case(
-                (and_(Invoice.issue_date < bounds[1], Invoice.issue_date >= bounds[2]), owed),
+                (and_(aged_from < bounds[1], aged_from >= bounds[2]), owed),
                 else_=0,
             )
         ),
-        func.sum(case((Invoice.issue_date < bounds[2], owed), else_=0)),
+        func.sum(case((aged_from < bounds[2], owed), else_=0)),
     ]
     per_patient = (
         select(
@@ -156,7 +176,7 @@ def aged_receivables(session: Session, currency: str, as_of: date) -> AgedReceiv
             )
         )
     return AgedReceivables(
-        as_of, tuple(out), (d(sums[0]), d(sums[1]), d(sums[2]), d(sums[3])), d(sum(sums))
+        as_of, tuple(out), (d(sums[0]), d(sums[1]), d(sums[2]), d(sums[3])), d(sum(sums)), by
     )
 
 

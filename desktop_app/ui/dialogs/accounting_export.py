@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import DATE_FORMATS, AccountMapping, BillingError, ExportSummary
 from desktop_app.ui.background import BackgroundRunner
+from desktop_app.ui.forms import set_date_format
 from desktop_app.ui.style import set_tone
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ class AccountingExportDialog(QDialog):
         form = QFormLayout()
         self.through_edit = QDateEdit(QDate.currentDate())
         self.through_edit.setCalendarPopup(True)
+        set_date_format(self.through_edit)
         self.through_edit.setMaximumDate(QDate.currentDate())
         self.through_edit.setAccessibleName("Records dated up to")
         self.through_edit.dateChanged.connect(self.refresh)

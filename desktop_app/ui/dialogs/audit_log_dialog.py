@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import AuditFilter
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.forms import qdate
+from desktop_app.ui.forms import qdate, set_date_format
 from desktop_app.ui.models.audit_log import (
     ACTION,
     RECORD,
@@ -232,7 +232,7 @@ class AuditLogDialog(QDialog):
         edit = QDateEdit(day)
         edit.setAccessibleName(name)
         edit.setCalendarPopup(True)
-        edit.setDisplayFormat("d MMM yyyy")
+        set_date_format(edit)
         edit.setEnabled(False)
         edit.dateChanged.connect(self._on_date_edit_date_changed)
         return edit

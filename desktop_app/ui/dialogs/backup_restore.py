@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 from desktop_app.core import (
@@ -34,14 +34,18 @@ RESTORE_TITLE = "Restore from backup"
 NAME_FILTERS = ["Clinic Ledger backups (*.db)", "All files (*)"]
 
 
-def _backup_folder() -> Path:
-    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return Path(documents) if documents and Path(documents).is_dir() else Path.home()
+def backup_folder() -> Path:
+    """Where a backup is suggested: the person's Documents folder, or their home folder when
+    there is none."""
+    import platformdirs  # small, and only when a backup is asked for
+
+    documents = Path(platformdirs.user_documents_dir())
+    return documents if documents.is_dir() else Path.home()
 
 
 def file_dialog(parent: QWidget, database: Path, *, saving: bool) -> QFileDialog:
     """A non-native file dialog for a backup: where to save one, or which one to restore."""
-    dialog = QFileDialog(parent, BACKUP_TITLE if saving else RESTORE_TITLE, str(_backup_folder()))
+    dialog = QFileDialog(parent, BACKUP_TITLE if saving else RESTORE_TITLE, str(backup_folder()))
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
     dialog.setNameFilters(NAME_FILTERS)
     if saving:

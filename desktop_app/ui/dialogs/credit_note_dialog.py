@@ -47,6 +47,8 @@ class CreditNoteDialog(MoneyActionDialog):
     id once it is issued.
     """
 
+    discard_question = "Discard this credit note?"
+
     REQUEST_PREFIX = "credit-note"
     AMOUNT_WHAT = "the credit"
 

@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, PermissionDenied, parse_lines, to_decimal
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.forms import pydate, qdate
+from desktop_app.ui.forms import GuardedDialog, pydate, qdate, set_date_format
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
 
 DESCRIPTION, QUANTITY, PRICE, TAX, AMOUNT = range(5)
@@ -40,9 +39,11 @@ if TYPE_CHECKING:
     from desktop_app.core import Clinic
 
 
-class InvoiceDialog(QDialog):
+class InvoiceDialog(GuardedDialog):
     """Issues an invoice to one patient. ``invoice_id`` holds the new id after saving;
     ``pay_now`` is True when staff chose "Save and enter payment"."""
+
+    discard_question = "Discard this invoice?"
 
     def __init__(
         self,
@@ -66,11 +67,11 @@ class InvoiceDialog(QDialog):
         today = date.today()
         self.issue_edit = QDateEdit(qdate(today))
         self.issue_edit.setCalendarPopup(True)
-        self.issue_edit.setDisplayFormat("d MMM yyyy")
+        set_date_format(self.issue_edit)
         self.issue_edit.setAccessibleName("Issue date")
         self.due_edit = QDateEdit(qdate(today + timedelta(days=PAYMENT_TERMS_DAYS)))
         self.due_edit.setCalendarPopup(True)
-        self.due_edit.setDisplayFormat("d MMM yyyy")
+        set_date_format(self.due_edit)
         self.due_edit.setAccessibleName("Due date")
         form.addRow("&Issue date:", self.issue_edit)
         form.addRow("D&ue date:", self.due_edit)
@@ -115,6 +116,7 @@ class InvoiceDialog(QDialog):
         self.pay_button.clicked.connect(self._on_pay_button_clicked)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self._touched = False  # no refusal is shown before the person has done something
         self.add_line()
         self.table.setFocus()
 
@@ -177,7 +179,7 @@ class InvoiceDialog(QDialog):
         try:
             parsed = parse_lines(self._lines(), self._currency)
         except BillingError as exc:
-            self.message_label.setText(str(exc))
+            self.message_label.setText(str(exc) if self._touched else "")
             self.total_label.setText("Total: —")
             for row in range(self.table.rowCount()):
                 self._set_amount(row, "")
@@ -203,19 +205,23 @@ class InvoiceDialog(QDialog):
         return True
 
     def _on_table_item_changed(self, _item: QTableWidgetItem) -> None:
+        self._touched = True
         self._recalculate()
 
     def _on_add_button_clicked(self) -> None:
+        self._touched = True
         self.add_line()
         self.table.setFocus()
 
     def _on_remove_button_clicked(self) -> None:
         row = self.table.currentRow()
         if row >= 0:
+            self._touched = True
             self.table.removeRow(row)
             self._recalculate()
 
     def _save(self) -> bool:
+        self._touched = True
         if not self._recalculate():
             return False
         issue = pydate(self.issue_edit.date())

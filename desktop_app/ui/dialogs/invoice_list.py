@@ -174,7 +174,7 @@ class InvoiceListWindow(QDialog):
         self.model.set_search(self.search_edit.text())
 
     def set_status(self, status: str | None) -> None:
-        """Show only ``open``, ``paid`` or ``void`` invoices (None: all)."""
+        """Show only ``open``, ``overdue``, ``paid`` or ``void`` invoices (None: all)."""
         found = self.status_combo.findData(status)
         self.status_combo.setCurrentIndex(max(found, 0))
 

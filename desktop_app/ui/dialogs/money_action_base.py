@@ -23,7 +23,6 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
@@ -35,8 +34,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, PermissionDenied, parse_minor
-from desktop_app.ui.forms import qdate
+from desktop_app.ui.forms import DATE_DISPLAY_FORMAT, GuardedDialog, qdate, set_date_format
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from datetime import date
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from desktop_app.ui.widgets.money_edit import MoneyEdit
 
 MIN_WIDTH = 460
-DATE_FORMAT = "d MMM yyyy"
+DATE_FORMAT = DATE_DISPLAY_FORMAT
 #: The field name (``BillingError.field``) of a refusal about the amount typed.
 AMOUNT_FIELD = "amount"
 
@@ -98,23 +98,16 @@ def show_message(label: QLabel, text: str, *, problem: bool = True) -> None:
 
 
 def fit_height(window: QWidget) -> None:
-    """Make a shown dialog tall enough for its wrapped text (a long refusal), never shorter."""
-    layout = window.layout()
-    if layout is None or not window.isVisible():
-        return  # before it is shown, the dialog takes its size from the layout anyway
-    layout.activate()
-    needed = window.minimumSizeHint().height()
-    if window.hasHeightForWidth():
-        needed = max(needed, window.heightForWidth(window.width()))
-    if needed > window.height():
-        window.resize(window.width(), needed)
+    """Make a shown dialog tall enough for its wrapped text (a long refusal), never shorter,
+    never taller than the screen."""
+    grow_to_fit(window)
 
 
 def date_edit(accessible_name: str, earliest: date | None = None) -> QDateEdit:
     """Today, never later; with a calendar popup."""
     edit = QDateEdit()
     edit.setCalendarPopup(True)
-    edit.setDisplayFormat(DATE_FORMAT)
+    set_date_format(edit)
     today = QDate.currentDate()
     edit.setMaximumDate(today)
     if earliest is not None and qdate(earliest) <= today:
@@ -176,7 +169,7 @@ def plain_amount(amount: Decimal) -> str:
 # -- the dialogs' base --------------------------------------------------------------------------
 
 
-class MoneyActionDialog(QDialog):
+class MoneyActionDialog(GuardedDialog):
     """A dialog that saves one money correction through the core, or shows why not.
 
     A subclass builds its widgets (``amount_edit``, ``message_label``, ``save_button`` and

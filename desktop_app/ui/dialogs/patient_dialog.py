@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from desktop_app.core import BillingError, PermissionDenied
+from desktop_app.ui.forms import GuardedDialog
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
 
 
-class PatientDialog(QDialog):
+class PatientDialog(GuardedDialog):
     """Adds a patient; ``patient_id`` holds the new id after Save."""
+
+    discard_question = "Discard this new patient?"
 
     def __init__(self, clinic: Clinic, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,5 +50,6 @@ class PatientDialog(QDialog):
             )
         except (BillingError, PermissionDenied) as exc:
             self.message_label.setText(str(exc))
+            grow_to_fit(self)  # the whole message, however long
             return
         self.accept()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QAbstractItemView,
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QGroupBox,
@@ -45,9 +44,11 @@ from desktop_app.core import (
     to_decimal,
 )
 from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.forms import GuardedDialog, set_date_format
 from desktop_app.ui.models.allocation import APPLY, AllocationModel
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, WARNING_TONE, set_tone
 from desktop_app.ui.widgets.money_edit import MoneyEdit
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -61,12 +62,14 @@ def _big(label: QLabel, points: float = 1.5) -> QLabel:
     return label
 
 
-class PaymentDialog(QDialog):
+class PaymentDialog(GuardedDialog):
     """The payment dialog for one patient, optionally entered from one of their invoices.
 
     Signals:
         saved(int): the id of the payment just recorded.
     """
+
+    discard_question = "Discard this payment?"
 
     saved = Signal(int)
 
@@ -119,7 +122,7 @@ class PaymentDialog(QDialog):
         sources_form = QFormLayout(sources_box)
         self.date_edit = QDateEdit()
         self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("d MMM yyyy")
+        set_date_format(self.date_edit)
         self.date_edit.setMaximumDate(QDate.currentDate())
         self.date_edit.setDate(QDate.currentDate())
         self.date_edit.setAccessibleName("Payment date")
@@ -325,6 +328,7 @@ class PaymentDialog(QDialog):
             style = WARNING_TONE if style == INFO_TONE else style
         self.message_label.setText(text)
         set_tone(self.message_label, style)
+        grow_to_fit(self)  # the whole message, up to the screen's height
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -362,11 +366,13 @@ class PaymentDialog(QDialog):
             self._notice = ""
             self.message_label.setText(str(exc))
             set_tone(self.message_label, PROBLEM_TONE)
+            grow_to_fit(self)  # the whole message, up to the screen's height
             return
         except BillingError as exc:
             self._notice = ""
             self.message_label.setText(str(exc))
             set_tone(self.message_label, PROBLEM_TONE)
+            grow_to_fit(self)  # the whole message, up to the screen's height
             self.save_button.setEnabled(True)
             return
         self._saved_id = payment_id

@@ -21,6 +21,8 @@ class RefundDialog(PatientCreditDialog):
     ``saved_id`` holds the refund's id (a payment of kind ``refund``) once it is saved.
     """
 
+    discard_question = "Discard this refund?"
+
     TITLE = "Refund account credit"
     REQUEST_PREFIX = "refund"
     AMOUNT_WHAT = "the refund"
@@ -45,7 +47,7 @@ class RefundDialog(PatientCreditDialog):
         self.date_edit = date_edit("Refund date")
         form.addRow("&Date:", self.date_edit)
         self.reason_edit = reason_edit("Reason for the refund", required=False)
-        form.addRow("&Reason:", self.reason_edit)
+        form.addRow("Rea&son:", self.reason_edit)
         layout.addLayout(form)
         self._add_message_and_buttons(layout, "&Refund", stretch=True)
         tab_chain(

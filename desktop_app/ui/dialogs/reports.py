@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BUCKET_NAMES, BillingError, safe_text
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.forms import qdate
+from desktop_app.ui.forms import qdate, set_date_format
 from desktop_app.ui.models.records import LEFT, RIGHT, Index
 from desktop_app.ui.style import set_tone
 from desktop_app.ui.widgets.bar_chart import BarChart
@@ -107,7 +107,11 @@ class ReportTableModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+        if role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.AccessibleTextRole,
+            Qt.ItemDataRole.ToolTipRole,  # the whole text where a column cuts it
+        ):
             return self.text(self._rows[index.row()], index.column())
         if role == Qt.ItemDataRole.TextAlignmentRole:
             col = self.columns[index.column()]
@@ -118,7 +122,10 @@ class ReportTableModel(QAbstractTableModel):
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation == Qt.Orientation.Horizontal and role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+        ):
             return self.columns[section].title
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
             return int((RIGHT if self.columns[section].money else LEFT).value)
@@ -178,6 +185,14 @@ AGED_COLUMNS = (
     Column("Oldest invoice", lambda row: row.oldest_invoice),
 )
 
+#: What the aged receivables count ages from (Age by), and the core's name for it.
+AGE_BY_CHOICES = (("Invoice date", "issue_date"), ("Due date", "due_date"))
+AGE_BY_TIP = (
+    "Invoice date: each invoice ages from the day it was issued.\n"
+    "Due date: each invoice ages from its due date (one not yet due counts as 0 days); "
+    "an invoice without a due date ages from its invoice date."
+)
+
 LIABILITY_COLUMNS = (
     Column("Patient", lambda row: row.patient_name),
     Column("Account credit", lambda row: row.credit, money=True),
@@ -186,6 +201,13 @@ LIABILITY_COLUMNS = (
     Column("Days inactive", lambda row: row.days_inactive),
     Column("Dormant", lambda row: "Dormant" if row.dormant else ""),
 )
+
+
+def _aged_from(by: str) -> str:
+    """What aged receivables counted ages from, in words (a line of the CSV export)."""
+    if by == "due_date":
+        return "due date (invoice date where an invoice has no due date)"
+    return "invoice date"
 
 
 def _day(edit: QDateEdit) -> date:
@@ -210,9 +232,11 @@ def _table(model: ReportTableModel, name: str) -> QTableView:
     rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     rows.setDefaultSectionSize(ROW_HEIGHT)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setDefaultSectionSize(110)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    # Every column as wide as its header and contents, names at most 320 pixels (longer ones
+    # elide, the whole name in the tooltip); the last column takes what is left.
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setMaximumSectionSize(320)
+    header.setStretchLastSection(True)
     return table
 
 
@@ -297,6 +321,7 @@ class ReportsWindow(QDialog):
         self.end_edit = QDateEdit(today)
         for edit, name in ((self.start_edit, "From"), (self.end_edit, "To")):
             edit.setCalendarPopup(True)
+            set_date_format(edit)
             edit.setAccessibleName(name)
             edit.setMaximumDate(today)
             edit.dateChanged.connect(self._on_takings_filter_changed)
@@ -329,10 +354,19 @@ class ReportsWindow(QDialog):
         layout = QVBoxLayout(page)
         self.as_of_edit = QDateEdit(qdate(date.today()))
         self.as_of_edit.setCalendarPopup(True)
+        set_date_format(self.as_of_edit)
         self.as_of_edit.setAccessibleName("Ages counted to")
         self.as_of_edit.setMinimumDate(qdate(date.today()))  # today's balances: see the core
         self.as_of_edit.dateChanged.connect(self._on_aged_filter_changed)
-        layout.addLayout(_filter_row([("Ages &counted to:", self.as_of_edit)]))
+        self.age_by_combo = QComboBox()
+        self.age_by_combo.setAccessibleName("Age by")
+        for text, by in AGE_BY_CHOICES:
+            self.age_by_combo.addItem(text, by)
+        self.age_by_combo.setToolTip(AGE_BY_TIP)
+        self.age_by_combo.currentIndexChanged.connect(self._on_aged_filter_changed)
+        layout.addLayout(
+            _filter_row([("Ages &counted to:", self.as_of_edit), ("Age &by:", self.age_by_combo)])
+        )
         self.aged_table = _table(self.aged_model, "Aged receivables")
         layout.addWidget(self.aged_table, 1)
         self.aged_chart = BarChart(self._formatter.money)
@@ -348,6 +382,7 @@ class ReportsWindow(QDialog):
         today = qdate(date.today())
         self.held_on_edit = QDateEdit(today)
         self.held_on_edit.setCalendarPopup(True)
+        set_date_format(self.held_on_edit)
         self.held_on_edit.setAccessibleName("Credit held at the end of")
         self.held_on_edit.setMaximumDate(today)
         self.held_on_edit.dateChanged.connect(self._on_liability_filter_changed)
@@ -466,7 +501,9 @@ class ReportsWindow(QDialog):
     def show_aged(self) -> None:
         """Read and show the aged receivables for the date shown."""
         try:
-            report = self._clinic.aged_receivables(_day(self.as_of_edit))
+            report = self._clinic.aged_receivables(
+                _day(self.as_of_edit), by=self.age_by_combo.currentData()
+            )
         except BillingError as exc:
             self.aged = None
             self.aged_model.set_rows([])
@@ -485,9 +522,10 @@ class ReportsWindow(QDialog):
                 ("0-30 days", "31-60", "61-90", "over 90"), report.buckets, strict=True
             )
         )
+        by = f" Ages counted from the {_aged_from(report.by)}." if report.by == "due_date" else ""
         self.aged_summary.setText(
             f"{len(report.rows):,} patient{'' if len(report.rows) == 1 else 's'} owe "
-            f"{m(report.total)} in all ({buckets})."
+            f"{m(report.total)} in all ({buckets}).{by}"
         )
 
     def export(self, path: Path) -> int:
@@ -510,7 +548,11 @@ class ReportsWindow(QDialog):
             footer = [] if held is None else [["Total", held.total]]
             return self.liability_model.write_csv(path, footer)
         aged = self.aged
-        footer = [] if aged is None else [["Total", *aged.buckets, aged.total]]
+        footer = (
+            []
+            if aged is None
+            else [["Total", *aged.buckets, aged.total], ["Ages counted from", _aged_from(aged.by)]]
+        )
         return self.aged_model.write_csv(path, footer)
 
     def _reapply_sort(self, table: QTableView) -> None:
@@ -528,7 +570,8 @@ class ReportsWindow(QDialog):
             return f"takings-{start.isoformat()}-to-{end.isoformat()}.csv"
         if self.tabs.currentIndex() == 2:
             return f"account-credit-held-{_day(self.held_on_edit).isoformat()}.csv"
-        return f"aged-receivables-{_day(self.as_of_edit).isoformat()}.csv"
+        by = "-by-due-date" if self.age_by_combo.currentData() == "due_date" else ""
+        return f"aged-receivables{by}-{_day(self.as_of_edit).isoformat()}.csv"
 
     # -- slots ------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, Role
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -33,6 +34,12 @@ def _password_edit(name: str) -> QLineEdit:
     edit.setEchoMode(QLineEdit.EchoMode.Password)
     edit.setAccessibleName(name)
     return edit
+
+
+def _refuse(dialog: QDialog, label: QLabel, text: str) -> None:
+    """Show a refusal in ``label``, the dialog growing (up to the screen) to show all of it."""
+    label.setText(text)
+    grow_to_fit(dialog)
 
 
 def _message_and_buttons(
@@ -58,17 +65,23 @@ class SignInDialog(QDialog):
 
     def __init__(
         self,
-        clinic: Clinic,
+        clinic: Clinic | None,
         parent: QWidget | None = None,
         *,
         username: str = "",
         reason: str = "",
+        clinic_name: str = "",
+        open_clinic: Callable[[], object] | None = None,
     ) -> None:
+        """``clinic`` may be None at start-up, while the clinic opens (``clinic_name`` then
+        names it): :meth:`set_clinic` gives it once open, and signing in before that calls
+        ``open_clinic`` to open it at once."""
         super().__init__(parent)
         self._clinic = clinic
+        self._open_clinic = open_clinic
         #: The clinic bound to whoever signed in (set once OK succeeds).
         self.signed_in: Clinic | None = None
-        self.setWindowTitle(f"Sign in to {clinic.clinic_name}")
+        self.setWindowTitle(f"Sign in to {clinic.clinic_name if clinic else clinic_name}")
         self.setMinimumWidth(420)
         layout = QVBoxLayout(self)
         if reason:
@@ -85,14 +98,23 @@ class SignInDialog(QDialog):
         self.message_label = _message_and_buttons(self, layout, "&Sign in", self.try_sign_in)
         (self.password_edit if username else self.username_edit).setFocus()
 
+    def set_clinic(self, clinic: Clinic) -> None:
+        """The clinic to sign in to, once it is open (the window was shown before)."""
+        self._clinic = clinic
+
     def try_sign_in(self) -> bool:
         """Sign in with what is typed; True (and the window closes) when it worked."""
+        if self._clinic is None and self._open_clinic is not None:
+            self._open_clinic()  # sets the clinic, or explains why it cannot open
+        if self._clinic is None:
+            _refuse(self, self.message_label, "The clinic's database is not open.")
+            return False
         password = self.password_edit.text()
         self.password_edit.clear()
         try:
             self.signed_in = self._clinic.sign_in(self.username_edit.text(), password)
         except BillingError as exc:
-            self.message_label.setText(str(exc))
+            _refuse(self, self.message_label, str(exc))
             self.password_edit.setFocus()
             return False
         self.accept()
@@ -136,7 +158,7 @@ class FirstRunDialog(QDialog):
         """Create the administrator and sign in; True when it worked (reason shown otherwise)."""
         password, repeat = self.password_edit.text(), self.repeat_edit.text()
         if password != repeat:
-            self.message_label.setText("The two passwords differ; type the same one twice.")
+            _refuse(self, self.message_label, "The two passwords differ; type the same one twice.")
             self.repeat_edit.clear()
             return False
         try:
@@ -148,7 +170,7 @@ class FirstRunDialog(QDialog):
             )
             self.signed_in = self._clinic.sign_in(member.username, password)
         except BillingError as exc:
-            self.message_label.setText(str(exc))
+            _refuse(self, self.message_label, str(exc))
             return False
         self.accept()
         return True

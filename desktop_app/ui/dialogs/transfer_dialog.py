@@ -32,6 +32,8 @@ class TransferDialog(PatientCreditDialog):
     ``saved_id`` holds the transfer's id once it is saved.
     """
 
+    discard_question = "Discard this transfer?"
+
     TITLE = "Transfer account credit"
     REQUEST_PREFIX = "transfer"
     AMOUNT_WHAT = "the transfer"
@@ -51,7 +53,7 @@ class TransferDialog(PatientCreditDialog):
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
         self.search_edit.installEventFilter(self)
-        form.addRow("&To patient:", self.search_edit)
+        form.addRow("To &patient:", self.search_edit)
         self.matches_list = QListWidget()
         self.matches_list.setAccessibleName("Patients found")
         self.matches_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

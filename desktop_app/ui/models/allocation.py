@@ -1,7 +1,8 @@
 """The "Apply to invoices" table of the payment dialog: one editable amount per open invoice.
 
 Amounts staff type are kept as typed (and win over automatic allocation); the other rows show what
-the automatic mode filled in, in grey. Clearing a typed amount hands the invoice back to the mode.
+the automatic mode filled in, in a softer text colour (from the palette, so it reads in dark
+mode too). Clearing a typed amount hands the invoice back to the mode.
 """
 
 from __future__ import annotations
@@ -9,17 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QGuiApplication, QPalette
 
 from desktop_app.core import OpenInvoice, PaymentPreview, PlanLine, to_decimal
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
+from desktop_app.ui.style import HINT_TONE, problem_background, tone_colour
 
 INVOICE, ISSUED, BALANCE, APPLY, FROM_CREDIT, BALANCE_AFTER, AFTER = range(7)
 HEADERS = ("Invoice", "Issued", "Balance", "Apply", "From credit", "Balance after", "After saving")
 AMOUNT_COLUMNS = frozenset({BALANCE, APPLY, FROM_CREDIT, BALANCE_AFTER})
-AUTO_COLOUR = QColor("#6b6b6b")
-ERROR_BACKGROUND = QColor("#fdecea")
 
 
 class AllocationModel(QAbstractTableModel):
@@ -107,13 +107,16 @@ class AllocationModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(RIGHT if column in AMOUNT_COLUMNS else LEFT)
         if role == Qt.ItemDataRole.ForegroundRole and column == APPLY:
-            return None if invoice.id in self._typed else QBrush(AUTO_COLOUR)
+            if invoice.id in self._typed:
+                return None
+            palette = QGuiApplication.palette()
+            return QBrush(tone_colour(HINT_TONE, palette, QPalette.ColorRole.Base))
         if (
             role == Qt.ItemDataRole.BackgroundRole
             and column == APPLY
             and invoice.id in self._errors
         ):
-            return QBrush(ERROR_BACKGROUND)
+            return QBrush(problem_background(QGuiApplication.palette()))
         if role == Qt.ItemDataRole.ToolTipRole and column == APPLY:
             if invoice.id in self._errors:
                 return self._errors[invoice.id]

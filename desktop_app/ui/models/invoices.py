@@ -29,6 +29,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
+from desktop_app.ui.style import overdue_tone
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, InvoiceKey, InvoiceListRow, InvoicePage
@@ -42,7 +43,14 @@ HEADERS = ("Invoice", "Patient", "Issued", "Due", "Total", "Paid", "Credited", "
 AMOUNTS = (TOTAL, PAID, CREDITED, BALANCE)
 #: Columns a header click sorts by, and the database's name for each order.
 SORT_KEYS = {NUMBER: "number", PATIENT: "patient", ISSUED: "issue_date", BALANCE: "balance"}
-STATUS_FILTERS = (("All", None), ("Open", "open"), ("Paid", "paid"), ("Void", "void"))
+#: Overdue: open and due before today (the list's "Status" says "Overdue" for them, in colour too).
+STATUS_FILTERS = (
+    ("All", None),
+    ("Open", "open"),
+    ("Overdue", "overdue"),
+    ("Paid", "paid"),
+    ("Void", "void"),
+)
 _TEXT_ROLES = frozenset(
     int(role.value)
     for role in (
@@ -52,6 +60,7 @@ _TEXT_ROLES = frozenset(
     )
 )
 _ALIGNMENT_ROLE = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FOREGROUND_ROLE = int(Qt.ItemDataRole.ForegroundRole.value)
 _ALIGNMENTS = tuple(int((RIGHT if c in AMOUNTS else LEFT).value) for c in range(len(HEADERS)))
 
 
@@ -163,7 +172,7 @@ class InvoiceListModel(QAbstractTableModel):
         self._change(search=text.strip())
 
     def set_status(self, status: str | None) -> None:
-        """Show only ``open``, ``paid`` or ``void`` invoices (None: all)."""
+        """Show only ``open``, ``overdue``, ``paid`` or ``void`` invoices (None: all)."""
         self._change(status=status or None)
 
     def set_order(self, sort: str, descending: bool = False) -> None:
@@ -335,7 +344,7 @@ class InvoiceListModel(QAbstractTableModel):
             money(r.paid),
             money(r.credited) if r.credited else "",
             money(r.balance),
-            r.status.capitalize(),
+            r.shown_status.capitalize(),
         )
         return shown
 
@@ -350,6 +359,10 @@ class InvoiceListModel(QAbstractTableModel):
                 return shown[index.column()]
         elif role == _ALIGNMENT_ROLE and index.isValid():
             return _ALIGNMENTS[index.column()]
+        elif role == _FOREGROUND_ROLE and index.column() == STATUS:
+            row = index.row()
+            if 0 <= row < len(self._rows) and self._rows[row].overdue:
+                return overdue_tone()
         return None
 
     def headerData(  # noqa: N802

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
 
 Index = QModelIndex | QPersistentModelIndex
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -23,7 +24,7 @@ def header_data(
     """Horizontal header text and alignment for a table model (amount columns right-aligned)."""
     if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(titles):
         return None
-    if role == Qt.ItemDataRole.DisplayRole:
+    if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
         return titles[section]
     if role == Qt.ItemDataRole.TextAlignmentRole:
         return int(RIGHT if section in amount_columns else LEFT)
@@ -37,6 +38,8 @@ class Column:
     title: str
     text: Callable[[Any], str]
     money: bool = False
+    #: The text's colour for a row (None: the ordinary colour); never the only cue.
+    colour: Callable[[Any], QColor | None] | None = None
 
 
 class RecordTableModel(QAbstractTableModel):
@@ -75,6 +78,8 @@ class RecordTableModel(QAbstractTableModel):
             return column.text(self._records[index.row()])
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(RIGHT if column.money else LEFT)
+        if role == Qt.ItemDataRole.ForegroundRole and column.colour is not None:
+            return column.colour(self._records[index.row()])
         return None
 
     def headerData(  # noqa: N802

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, Letterhead
-from desktop_app.ui.forms import qdate
-from desktop_app.ui.style import set_tone
+from desktop_app.ui.forms import qdate, set_date_format
+from desktop_app.ui.style import follow_palette_behind_paper, set_tone
 
 from .render import make_printer, print_to, save_pdf, text_document
 
@@ -69,6 +69,7 @@ class DocumentDialog(QDialog):
             layout.addLayout(self._period_row(period_start))
         self.preview = QPrintPreviewWidget(self.printer, self)
         self.preview.setAccessibleName("Print preview")
+        follow_palette_behind_paper(self.preview)
         self.preview.paintRequested.connect(self._on_preview_paint_requested)
         layout.addWidget(self.preview, 1)
         self.message_label = QLabel()
@@ -77,7 +78,7 @@ class DocumentDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.print_button = QPushButton("&Print…")
         self.print_button.clicked.connect(self._on_print_button_clicked)
-        self.pdf_button = QPushButton("Save &PDF…")
+        self.pdf_button = QPushButton("Save P&DF…")
         self.pdf_button.clicked.connect(self._on_pdf_button_clicked)
         buttons.addButton(self.print_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.pdf_button, QDialogButtonBox.ButtonRole.ActionRole)
@@ -94,6 +95,7 @@ class DocumentDialog(QDialog):
         self.to_edit = QDateEdit(today)
         for edit, name in ((self.from_edit, "Statement from"), (self.to_edit, "Statement to")):
             edit.setCalendarPopup(True)
+            set_date_format(edit)
             edit.setMaximumDate(today)
             edit.setAccessibleName(name)
             edit.dateChanged.connect(self.refresh)

@@ -1,4 +1,4 @@
-"""Settings: General (clinic name, currency), Finances > Invoices (automatic allocation),
+"""Settings: General (clinic name, currency), Finances > Invoices (automatic allocation, tax),
 Payment types and Printed documents (address, contact line, tax number, footer, logo).
 Everything is saved in the clinic's database, so every computer sees the same, and the next
 payment dialog uses it at once.
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core import MINOR_UNITS, AllocationMode, BillingError, Permission
 from desktop_app.ui.settings.staff_page import StaffPage
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -104,6 +105,14 @@ class SettingsDialog(QDialog):
         self.currency_combo.setEnabled(self._clinic.currency_can_change)
         form.addRow("Clinic &name:", self.name_edit)
         form.addRow("&Currency:", self.currency_combo)
+        profile = self._clinic.clinic_profile()
+        self.country_label = QLabel(
+            f"{profile.country} (locale {profile.locale or 'of this computer'})"
+            if profile.country
+            else "Not chosen yet"
+        )
+        self.country_label.setAccessibleName("Country")
+        form.addRow("Country:", self.country_label)
         note = QLabel("The currency can change only before the first invoice or payment.")
         note.setWordWrap(True)
         form.addRow(note)
@@ -137,8 +146,34 @@ class SettingsDialog(QDialog):
         )
         explain.setWordWrap(True)
         layout.addWidget(explain)
+        layout.addLayout(self._tax_form())
         layout.addStretch(1)
         return page
+
+    def _tax_form(self) -> QFormLayout:
+        """The sales tax: its name, rate in percent, and whether prices include it."""
+        profile = self._clinic.clinic_profile()
+        self._tax_shown = (profile.tax_name, f"{profile.tax_rate:f}", profile.prices_include_tax)
+        form = QFormLayout()
+        form.addRow(QLabel("<b>Sales tax</b> (for the price list)"))
+        self.tax_name_edit = QLineEdit(profile.tax_name)
+        self.tax_name_edit.setAccessibleName("Tax name")
+        self.tax_name_edit.setPlaceholderText("e.g. GST or VAT; empty for none")
+        self.tax_rate_edit = QLineEdit(f"{profile.tax_rate:f}")
+        self.tax_rate_edit.setAccessibleName("Tax rate in percent")
+        self.tax_rate_edit.setMaximumWidth(90)
+        self.includes_tax_check = QCheckBox("Prices &include tax")
+        self.includes_tax_check.setChecked(profile.prices_include_tax)
+        rate_row = QHBoxLayout()
+        rate_row.addWidget(self.tax_rate_edit)
+        rate_row.addWidget(QLabel("%"))
+        rate_row.addStretch(1)
+        rate_label = QLabel("Tax rat&e:")
+        rate_label.setBuddy(self.tax_rate_edit)
+        form.addRow("&Tax name:", self.tax_name_edit)
+        form.addRow(rate_label, rate_row)
+        form.addRow("", self.includes_tax_check)
+        return form
 
     def _payment_types_page(self) -> QWidget:
         page = QWidget()
@@ -210,11 +245,12 @@ class SettingsDialog(QDialog):
             self.logo_label.setPixmap(QPixmap())
             self.logo_label.setText("No logo" if not self.logo_bytes else "Unreadable image")
         else:
-            self.logo_label.setPixmap(
-                QPixmap.fromImage(image).scaledToHeight(
-                    LOGO_PREVIEW_HEIGHT, Qt.TransformationMode.SmoothTransformation
-                )
+            ratio = self.logo_label.devicePixelRatioF()  # 2 on a 200% screen: as many pixels
+            pixmap = QPixmap.fromImage(image).scaledToHeight(
+                round(LOGO_PREVIEW_HEIGHT * ratio), Qt.TransformationMode.SmoothTransformation
             )
+            pixmap.setDevicePixelRatio(ratio)
+            self.logo_label.setPixmap(pixmap)
         if hasattr(self, "remove_logo_button"):
             self.remove_logo_button.setEnabled(bool(self.logo_bytes))
 
@@ -282,6 +318,8 @@ class SettingsDialog(QDialog):
             self.types_list.takeItem(row)
 
     def _on_buttons_accepted(self) -> None:
+        shown, name = self._tax_shown, self.tax_name_edit.text()
+        rate, include = self.tax_rate_edit.text(), self.includes_tax_check.isChecked()
         try:  # every page in one save: all of it, or (on a refusal) none of it
             self._clinic.update_settings(
                 clinic_name=self.name_edit.text(),
@@ -290,8 +328,13 @@ class SettingsDialog(QDialog):
                 payment_types=self._types_shown(),
                 letterhead=self.letterhead_texts(),
                 logo=self.logo_bytes,
+                # the tax only where changed, so a clinic never set up gains no tax entry
+                tax_name=None if name == shown[0] else name,
+                tax_rate=None if rate == shown[1] else rate,
+                prices_include_tax=None if include == shown[2] else include,
             )
         except BillingError as exc:
             self.message_label.setText(str(exc))
+            grow_to_fit(self)
             return
         self.accept()

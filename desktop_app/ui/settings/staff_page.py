@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, Role, StaffMember
 from desktop_app.ui.style import set_tone
+from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -252,6 +253,7 @@ class ChangePasswordDialog(QDialog):
             self._clinic.change_password(current, new)
         except BillingError as exc:
             self.message_label.setText(str(exc))
+            grow_to_fit(self)
             return False
         self.accept()
         return True

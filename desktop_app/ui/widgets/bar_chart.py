@@ -1,7 +1,8 @@
 """A small horizontal bar chart drawn with QPainter: takings by payment type, receivables by age.
 
 Each bar is one labelled amount; the widest bar is the largest amount. Negative amounts (a day of
-more refunds than takings) draw to the left of the zero line, in a warning colour.
+more refunds than takings) draw to the left of the zero line, in a warning colour. Its colours come
+from the palette (:func:`desktop_app.ui.style.chart_colours`), so it reads in light and dark mode.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-BAR = QColor("#1f8a84")
-NEGATIVE = QColor("#b5651d")
-TEXT = QColor("#3d3d3d")
+from desktop_app.ui.style import chart_colours
+
 ROW_HEIGHT = 22
 
 
@@ -48,6 +48,7 @@ class BarChart(QWidget):
     def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802
         if not self._bars:
             return
+        colours = chart_colours(self.palette())
         painter = QPainter(self)
         metrics = painter.fontMetrics()
         label_width = max(metrics.horizontalAdvance(label) for label, _ in self._bars) + 12
@@ -60,13 +61,13 @@ class BarChart(QWidget):
         align = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for row, (label, value) in enumerate(self._bars):
             top = 4 + row * ROW_HEIGHT
-            painter.setPen(TEXT)
+            painter.setPen(colours.text)
             painter.drawText(QRectF(0, top, label_width - 8, ROW_HEIGHT), align, label)
             length = float(abs(value)) * scale  # pixels only; the written amount stays exact
             left = zero - length if value < 0 else zero
             painter.fillRect(
                 QRectF(left, top + 4, max(length, 1.0), ROW_HEIGHT - 8),
-                NEGATIVE if value < 0 else BAR,
+                colours.negative if value < 0 else colours.series,
             )
             painter.drawText(
                 QRectF(

@@ -1,7 +1,8 @@
 """A small line chart drawn with QPainter: the total account-credit liability over months.
 
 Qt's chart module is not part of the Qt packages the app ships (PySide6-Essentials), and one
-series of thirteen points needs only axes, a line and labels.
+series of thirteen points needs only axes, a line and labels. Its colours come from the palette
+(:func:`desktop_app.ui.style.chart_colours`), so it reads in light and dark mode.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from decimal import Decimal
 from itertools import pairwise
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-LINE = QColor("#1f8a84")
-GRID = QColor("#d9dde3")
-TEXT = QColor("#3d3d3d")
+from desktop_app.ui.style import chart_colours
 
 
 class LineChart(QWidget):
@@ -48,6 +47,7 @@ class LineChart(QWidget):
     def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802
         if not self._points:
             return
+        colours = chart_colours(self.palette())
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         metrics = painter.fontMetrics()
@@ -58,29 +58,29 @@ class LineChart(QWidget):
         span = (top - bottom) or 1.0
         left_margin = metrics.horizontalAdvance(self._value_text(high)) + 12
         area = QRectF(left_margin, 10, self.width() - left_margin - 12, self.height() - 34)
-        painter.setPen(QPen(GRID, 1))
+        painter.setPen(QPen(colours.grid, 1))
         for fraction, label in ((0.0, low), (0.5, (low + high) / 2), (1.0, high)):
             y = area.bottom() - fraction * area.height()
             painter.drawLine(QPointF(area.left(), y), QPointF(area.right(), y))
-            painter.setPen(TEXT)
+            painter.setPen(colours.text)
             painter.drawText(
                 QRectF(0, y - 10, left_margin - 6, 20),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                 self._value_text(label),
             )
-            painter.setPen(QPen(GRID, 1))
+            painter.setPen(QPen(colours.grid, 1))
         step = area.width() / max(len(values) - 1, 1)
         points = [
             QPointF(area.left() + n * step, area.bottom() - (v - bottom) / span * area.height())
             for n, v in enumerate(values)
         ]
-        painter.setPen(QPen(LINE, 2))
+        painter.setPen(QPen(colours.series, 2))
         for a, b in pairwise(points):
             painter.drawLine(a, b)
-        painter.setBrush(LINE)
+        painter.setBrush(colours.series)
         for point in points:
             painter.drawEllipse(point, 3, 3)
-        painter.setPen(TEXT)
+        painter.setPen(colours.text)
         shown = sorted({0, len(points) // 2, len(points) - 1})
         for n in shown:
             name = self._points[n][0]

@@ -7,10 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QLineEdit
 
-INVALID_STYLE = "QLineEdit { border: 2px solid #c0392b; background: #fdecea; }"
+from desktop_app.ui.style import PROBLEM_TONE, problem_background, tone_colour
+
+
+def invalid_style(palette: QPalette) -> str:
+    """The stylesheet of a refused amount: a red border and a faint red background, with the
+    palette's own text colour (readable on it in a light or a dark palette)."""
+    border = tone_colour(PROBLEM_TONE, palette, QPalette.ColorRole.Base).name()
+    background = problem_background(palette).name()
+    text = palette.color(QPalette.ColorRole.Text).name()
+    return f"QLineEdit {{ border: 2px solid {border}; background: {background}; color: {text}; }}"
 
 
 class MoneyEdit(QLineEdit):
@@ -32,6 +42,17 @@ class MoneyEdit(QLineEdit):
     def set_error(self, reason: str | None) -> None:
         """Mark the field (red, with the reason as its tooltip) or clear the mark."""
         self._error = reason
-        self.setStyleSheet(INVALID_STYLE if reason else "")
+        self._restyle()
         self.setToolTip(reason or "")
         self.setAccessibleDescription(reason or "")
+
+    def _restyle(self) -> None:
+        # From the application's palette: the widget's own one is the stylesheet's by now.
+        wanted = invalid_style(QApplication.palette(self)) if self._error else ""
+        if self.styleSheet() != wanted:
+            self.setStyleSheet(wanted)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._restyle()  # the system switched between light and dark

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from desktop_app.core import Clinic
 from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.main_window import MainWindow
 
 
 @pytest.fixture
@@ -156,3 +157,14 @@ def with_modal(modals: ModalAnswers) -> Callable[..., list[str]]:
 def answer(modals: ModalAnswers) -> Callable[..., list[str]]:
     """Answer the next modal dialogs in turn; returns the texts of the message boxes seen."""
     return modals.expect
+
+
+@pytest.fixture
+def window(qtbot, clinic) -> MainWindow:
+    """The main window on the test's clinic, shown, formatting amounts as in Australia."""
+    main = MainWindow(clinic)
+    main.formatter.locale = "en_AU"
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitExposed(main)
+    return main

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
@@ -17,20 +16,9 @@ from desktop_app.ui.dialogs.money_actions import (
     RefundDialog,
     TransferDialog,
 )
-from desktop_app.ui.main_window import MainWindow
 from tests.helpers import snapshot
 
 D = Decimal
-
-
-@pytest.fixture
-def window(qtbot, clinic) -> MainWindow:
-    main = MainWindow(clinic)
-    main.formatter.locale = "en_AU"
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
-    return main
 
 
 def pay(clinic, pid, request_id, **kwargs):

@@ -21,19 +21,8 @@ from desktop_app.ui.dialogs.invoice_dialog import (
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
-from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.models.allocation import APPLY
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
-
-
-@pytest.fixture
-def window(qtbot, clinic) -> MainWindow:
-    main = MainWindow(clinic)
-    main.formatter.locale = "en_AU"
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
-    return main
 
 
 def fill_invoice(

@@ -105,7 +105,6 @@ def test_every_window_the_menus_open_has_unique_mnemonics(qtbot, window):
 
         QTimer.singleShot(200, inspect_modal)
         action.trigger()  # type: ignore[attr-defined]
-        qtbot.waitUntil(lambda inspected=inspected: bool(inspected) or True)
         for other in set(QApplication.topLevelWidgets()) - before:
             if other.isVisible() and other is not window and not isinstance(other, QMenu):
                 seen[f"{text} -> {other.windowTitle()}"] = collisions(other)
@@ -121,6 +120,5 @@ def test_alt_t_opens_the_tools_menu(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
     menu = tools.menu()
     assert isinstance(menu, QMenu)
-    if not menu.isVisible():
-        pytest.skip("key-driven menu popups do not open on this platform; mapping checked above")
+    qtbot.waitUntil(menu.isVisible)
     menu.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog
@@ -19,16 +18,6 @@ from desktop_app.ui.models.allocation import FROM_CREDIT
 from desktop_app.ui.models.patients import CREDIT_TO_APPLY, NAME, NOTE
 
 TOOLTIP = Qt.ItemDataRole.ToolTipRole
-
-
-@pytest.fixture
-def window(qtbot, clinic) -> MainWindow:
-    main = MainWindow(clinic)
-    main.formatter.locale = "en_AU"
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitExposed(main)
-    return main
 
 
 def menu_action(window: MainWindow, menu: str, text: str) -> QAction:

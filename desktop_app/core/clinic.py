@@ -4,7 +4,7 @@ A :class:`Clinic` is an open ledger acting for one person (a signed-in staff mem
 database's owner). Its work is done by managers, one per area, each holding the clinic's store
 (Anki's collection is the model: ``col.decks``, ``col.sched``)::
 
-    clinic.patients      add, get, ids, credit_history, assign_practitioner, ...
+    clinic.patients      add, update, archive, restore, merge, get, ids, credit_history, ...
     clinic.invoices      create, get, void, page, count; clinic.invoices(patient_id) lists
     clinic.payments      draft, preview, record, get, refund; clinic.payments(patient_id) lists
     clinic.corrections   reverse_payment, remove_application, issue_credit_note, transfer_credit...
@@ -160,6 +160,9 @@ class Clinic:
     patient = delegate("patients", Patients.get)
     credit = delegate("patients", Patients.credit)
     patient_ids = delegate("patients", Patients.ids)
+    update_patient = delegate("patients", Patients.update)
+    archive_patient = delegate("patients", Patients.archive)
+    restore_patient = delegate("patients", Patients.restore)
     patients_by_ids = delegate("patients", Patients.by_ids)
     credit_history = delegate("patients", Patients.credit_history)
     credit_account = delegate("patients", Patients.credit_account)

@@ -179,7 +179,7 @@ def test_eight_processes_hundred_attempts_each(pg_databases):
 def _without_row_locks(monkeypatch, both_read: threading.Barrier) -> None:
     """The control: the same saves with the row locks taken away (test only)."""
 
-    def read_patients(tx, patient_ids):
+    def read_patients(tx, patient_ids, *, archived_ok=False):
         found = {
             pid: tx.session.scalars(select(Patient).where(Patient.id == pid)).one()
             for pid in patient_ids

@@ -64,6 +64,8 @@ class Permission(StrEnum):
     STAFF = "manage staff accounts"
     READ_ALL = "see every patient's billing"
     PATIENTS = "add or change patients"
+    #: Merging moves a patient's whole history: the same trust as corrections.
+    MERGE = "merge duplicate patients"
     INVOICES = "create invoices"
     PAYMENTS = "take payments and apply account credit"
     CORRECTIONS = "void invoices, reverse payments, issue credit notes or move credit"
@@ -83,6 +85,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.READ_ALL,
             Permission.CORRECTIONS,
+            Permission.MERGE,
             Permission.REFUNDS,
             Permission.REPORTS,
             Permission.EXPORTS,

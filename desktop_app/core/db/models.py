@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ..domain.text import patient_search_key
+from ..domain.patient_details import patient_search_key
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -69,7 +69,15 @@ class Counter(Base):
 def _search_key(context: DefaultExecutionContext) -> str:
     """A new patient's search key, from the names being inserted (ORM or Core ``insert()``)."""
     row = context.get_current_parameters()  # type: ignore[no-untyped-call]
-    return patient_search_key(row["first_name"], row["last_name"])
+    return patient_search_key(
+        row["first_name"],
+        row["last_name"],
+        preferred_name=row.get("preferred_name"),
+        email=row.get("email"),
+        mobile=row.get("mobile"),
+        phone=row.get("phone"),
+        date_of_birth=row.get("date_of_birth"),
+    )
 
 
 class Patient(Base):
@@ -104,6 +112,28 @@ class Patient(Base):
     #: Both names as searches compare them (``domain.text.patient_search_key``: no case, accents
     #: or punctuation), filled on every insert (migration 0009 filled it for older patients).
     search_key: Mapped[str] = mapped_column(Text, default=_search_key, server_default="")
+    # The details the front desk keeps (migration 0011; ``domain.patient_details``), each
+    # optional: None when not given.
+    title: Mapped[str | None] = mapped_column(String(40))
+    preferred_name: Mapped[str | None] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    mobile: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    country: Mapped[str | None] = mapped_column(String(2))
+    notes: Mapped[str | None] = mapped_column(Text)
+    concession: Mapped[str | None] = mapped_column(String(60))
+    invoice_to: Mapped[str | None] = mapped_column(Text)
+    invoice_extra: Mapped[str | None] = mapped_column(Text)
+    #: When the patient was archived (None: active): out of lists and searches, history kept.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archive_reason: Mapped[str | None] = mapped_column(Text)
+    #: The patient this one was merged into (its records moved there; archived since).
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
 
 
 class Invoice(Base):

@@ -40,6 +40,8 @@ class Refusal(StrEnum):
     HAS_CREDIT_NOTES = "has_credit_notes"  # an invoice with credit notes cannot be voided
     CURRENCY_IN_USE = "currency_in_use"  # the currency cannot change once money is recorded
     LAST_ADMINISTRATOR = "last_administrator"  # the clinic keeps one active administrator
+    ARCHIVED = "archived"  # the patient is archived (or merged): restore them first
+    HAS_BALANCE = "has_balance"  # a patient holding credit or owing money cannot be archived
     # -- saves and their requests -------------------------------------------------------------
     REQUEST_REUSED = "request_reused"  # a request id already used for another request
     PREVIEW_ALTERED = "preview_altered"  # a preview's figures are not what the engine computes

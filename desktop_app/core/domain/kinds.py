@@ -50,6 +50,10 @@ class AuditAction(StrEnum):
 
     ADD_PATIENT = "add patient"
     ASSIGN_PRACTITIONER = "assign practitioner"
+    UPDATE_PATIENT = "update patient"
+    ARCHIVE_PATIENT = "archive patient"
+    RESTORE_PATIENT = "restore patient"
+    MERGE_PATIENTS = "merge patients"
     CREATE_INVOICE = "create invoice"
     VOID_INVOICE = "void invoice"
     RECORD_PAYMENT = "record payment"

@@ -17,18 +17,54 @@ from .money import to_decimal
 
 @dataclass(frozen=True, slots=True)
 class PatientRecord:
-    """A patient with their account credit and what they owe on open invoices."""
+    """A patient with their account credit and what they owe on open invoices, and their
+    details (``domain.patient_details``; None where not given)."""
 
     id: int
     first_name: str
     last_name: str
     credit: Decimal
     outstanding: Decimal
+    title: str | None = None
+    preferred_name: str | None = None
+    date_of_birth: date | None = None
+    mobile: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+    notes: str | None = None
+    concession: str | None = None
+    invoice_to: str | None = None
+    invoice_extra: str | None = None
+    #: Archived: out of lists and searches; no new invoice or payment (history kept).
+    archived: bool = False
+    archive_reason: str | None = None
+    #: The patient this one was merged into (it is archived since), or None.
+    merged_into: int | None = None
 
     @property
     def full_name(self) -> str:
         """First and last name."""
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def postal_lines(self) -> list[str]:
+        """The postal address as printed on an envelope: name, address lines, then city, region
+        and postcode on one line, then the country code (empty when no address is kept)."""
+        if not (self.address or self.city or self.postcode):
+            return []
+        name = " ".join(p for p in (self.title, self.first_name, self.last_name) if p)
+        lines = [name, *(self.address or "").splitlines()]
+        town = " ".join(p for p in (self.city, self.region, self.postcode) if p)
+        if town:
+            lines.append(town)
+        if self.country:
+            lines.append(self.country)
+        return [line for line in lines if line.strip()]
 
 
 @dataclass(frozen=True, slots=True)

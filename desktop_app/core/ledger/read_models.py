@@ -5,6 +5,7 @@ Everything here only reads. The write paths live in :mod:`desktop_app.core.clini
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -192,12 +193,37 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+_PHONE_PUNCTUATION = re.compile(r"[\s()+\-.]")
+
+
+def search_terms(search: str) -> list[str]:
+    """The words a patient search matches against the search key (``patient_search_key``):
+    a date of birth (ISO, or day/month/year) becomes ``YYYYMMDD``; a phone number of 4 or more
+    digits in any spacing becomes its digits; anything else is :func:`search_words`."""
+    text = search.strip()
+    try:
+        return [date.fromisoformat(text).strftime("%Y%m%d")]
+    except ValueError:
+        pass
+    if match := _DAY_FIRST.fullmatch(text):
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            return [date(year, month, day).strftime("%Y%m%d")]
+        except ValueError:
+            pass
+    joined = _PHONE_PUNCTUATION.sub("", text)
+    if len(joined) >= 4 and joined.isdigit():
+        return [joined]
+    return search_words(search)
+
+
 def name_search(search: str) -> list[ColumnElement[bool]]:
     """Conditions on :class:`Patient` for a search by name: every word must appear in the
     patient's search key, ignoring case, accents, apostrophes, hyphens and other punctuation
     (``domain.text.search_words``). A search of punctuation alone (``"%"``, ``"'"``) is matched
     literally against the names, ignoring case: no name is ever unfindable."""
-    words = search_words(search)
+    words = search_terms(search)
     if words:
         return [Patient.search_key.like("%" + escape_like(w) + "%", escape="\\") for w in words]
     return [

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..access.staff import StaffMember
 from ..db.models import Invoice, Patient, Setting
-from ..domain.errors import NotFoundError
+from ..domain.errors import BillingError, NotFoundError, Refusal
 from . import audit, idempotency
 from .guard import check_id
 
@@ -59,10 +59,16 @@ class Transaction:
             self._exclusive = self._exclusive or exclusive
         return self._currency
 
-    def lock_patients(self, patient_ids: Iterable[int]) -> dict[int, Patient]:
+    def lock_patients(
+        self, patient_ids: Iterable[int], *, archived_ok: bool = False
+    ) -> dict[int, Patient]:
         """Lock these patients' account rows, after the currency and in id order; returns them
         by id. Raises NotFoundError for a patient that does not exist. A row this transaction has
-        already locked is not asked for again (the lock lasts until the transaction ends)."""
+        already locked is not asked for again (the lock lasts until the transaction ends).
+
+        An archived (or merged) patient is refused (``archived``) unless ``archived_ok``: no
+        money moves on an account out of the lists, where a balance would be hidden. Only the
+        patient's own details, archiving and restoring take archived patients."""
         self.currency()
         locked: dict[int, Patient] = {}
         for patient_id in sorted({check_id(pid, "patient") for pid in patient_ids}):
@@ -74,12 +80,15 @@ class Transaction:
                 if patient is None:
                     raise NotFoundError(f"There is no patient {patient_id}.")
                 self._locked[patient_id] = patient
+            if patient.archived_at is not None and not archived_ok:
+                raise archived_refusal(patient)
             locked[patient_id] = patient
         return locked
 
-    def lock_patient(self, patient_id: int) -> Patient:
-        """Lock one patient's account row (after the currency); NotFoundError if there is none."""
-        return self.lock_patients([patient_id])[patient_id]
+    def lock_patient(self, patient_id: int, *, archived_ok: bool = False) -> Patient:
+        """Lock one patient's account row (after the currency); NotFoundError if there is none,
+        ``archived`` for an archived patient unless ``archived_ok``."""
+        return self.lock_patients([patient_id], archived_ok=archived_ok)[patient_id]
 
     def locked_record(self, model: Any, record_id: object, what: str) -> Any:
         """A patient's record (an invoice, payment, credit note, ...), read again after locking
@@ -120,6 +129,20 @@ class Transaction:
         return idempotency.saved_record(
             self.session, kind, request_id, fingerprint, legacy=legacy, patient_id=patient_id
         )
+
+
+def archived_refusal(patient: Patient) -> BillingError:
+    """The refusal of money moving on an archived or merged patient's account."""
+    name = f"{patient.first_name} {patient.last_name}"
+    if patient.merged_into is not None:
+        return BillingError(
+            f"{name} was merged into patient {patient.merged_into}; their records are there now.",
+            code=Refusal.ARCHIVED,
+            field="patient",
+        )
+    return BillingError(
+        f"{name} is archived; restore the patient first.", code=Refusal.ARCHIVED, field="patient"
+    )
 
 
 #: Patients locked per statement by :func:`lock_patient_rows` (under SQLite's 999 parameters).

@@ -7,6 +7,7 @@ as every money movement, re-checked by ``verify``), so reading them is one index
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,24 +19,97 @@ from ..db.models import Patient, Setting, Staff
 from ..domain.errors import BillingError, NotFoundError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity
 from ..domain.limits import MAX_NAME
-from ..domain.money import to_decimal
+from ..domain.money import format_amount, to_decimal
+from ..domain.patient_details import (
+    DETAILS,
+    LABELS,
+    clean_detail,
+    clean_details,
+    patient_search_key,
+)
 from ..domain.records import CreditLot, CreditMovement, PatientRecord
-from ..domain.text import required_line
+from ..domain.text import optional_text, required_line
 from ..ledger import audit, credit_trace, read_models
 from ..ledger import settings as stored
+from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, reads_patient, requires
 from .base import Manager
 from .staff import staff_row
 
-#: One patient's cached figures and the clinic's currency, in one statement.
-_PATIENT_WITH_CURRENCY = select(
+#: One patient's row, its details and the clinic's currency, in one statement.
+_PATIENT_COLUMNS = (
     Patient.id,
     Patient.first_name,
     Patient.last_name,
     Patient.credit_minor,
     Patient.outstanding_minor,
+    *(getattr(Patient, name) for name in DETAILS),
+    Patient.archived_at,
+    Patient.archive_reason,
+    Patient.merged_into,
+)
+_PATIENT_WITH_CURRENCY = select(
+    *_PATIENT_COLUMNS,
     select(Setting.value).where(Setting.key == "currency").scalar_subquery(),
 ).where(Patient.id == bindparam("pid"))
+
+
+def patient_record(row: Sequence[Any], currency: str) -> PatientRecord:
+    """A row of :data:`_PATIENT_COLUMNS` as the record the API hands out (a raw driver row
+    holds SQLite's dates as text)."""
+    pid, first, last, credit, outstanding, *rest = row
+    details = dict(zip(DETAILS, rest[: len(DETAILS)], strict=True))
+    birth = details["date_of_birth"]
+    if isinstance(birth, str):
+        details["date_of_birth"] = date.fromisoformat(birth[:10])
+    archived_at, reason, merged_into = rest[len(DETAILS) :]
+    return PatientRecord(
+        pid,
+        first,
+        last,
+        to_decimal(credit, currency),
+        to_decimal(outstanding, currency),
+        **details,
+        archived=archived_at is not None,
+        archive_reason=reason,
+        merged_into=merged_into,
+    )
+
+
+def search_key_of(patient: Patient) -> str:
+    """The search key of the patient's row as it stands."""
+    return patient_search_key(
+        patient.first_name,
+        patient.last_name,
+        preferred_name=patient.preferred_name,
+        email=patient.email,
+        mobile=patient.mobile,
+        phone=patient.phone,
+        date_of_birth=patient.date_of_birth,
+    )
+
+
+def _audited(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as the audit log keeps them (a date as ISO text)."""
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+
+
+def refuse_balance(patient: Patient, currency: str) -> None:
+    """Refuse (``has_balance``) archiving a patient who holds credit or owes money, naming
+    what to do first."""
+    name = f"{patient.first_name} {patient.last_name}"
+    if patient.credit_minor:
+        raise BillingError(
+            f"{name} holds {format_amount(patient.credit_minor, currency)} of account credit. "
+            "Refund it or transfer it to another patient before archiving.",
+            code=Refusal.HAS_BALANCE,
+        )
+    if patient.outstanding_minor:
+        raise BillingError(
+            f"{name} owes {format_amount(patient.outstanding_minor, currency)} on open "
+            "invoices. Settle or void them before archiving.",
+            code=Refusal.HAS_BALANCE,
+        )
 
 
 def clean_name(value: object, what: str) -> str:
@@ -82,10 +156,17 @@ class Patients(Manager):
                 patient.practitioner_id = staff_id
 
     @requires(Permission.PATIENTS)
-    def add(self, first_name: str, last_name: str) -> int:
-        """Add a patient with no credit; returns their id."""
+    def add(self, /, first_name: str, last_name: str, **details: object) -> int:
+        """Add a patient with no credit; returns their id.
+
+        ``details`` are any of ``domain.patient_details.DETAILS`` (title, preferred_name,
+        date_of_birth, mobile, phone, email, address, city, region, postcode, country, notes,
+        concession, invoice_to, invoice_extra); an unknown name or a value its rules refuse is
+        refused with the field it is about, and nothing is saved.
+        """
         first = clean_name(first_name, "first name")
         last = clean_name(last_name, "last name")
+        cleaned = {k: v for k, v in clean_details(details, date.today()).items() if v is not None}
         with self.store.write() as tx:
             patient = Patient(
                 first_name=first,
@@ -93,16 +174,93 @@ class Patients(Manager):
                 created_at=audit.moment(tx.session),
                 credit_minor=0,
                 outstanding_minor=0,
+                **cleaned,
             )
+            patient.search_key = search_key_of(patient)
             tx.session.add(patient)
             tx.session.flush()
             tx.audit(
                 action=AuditAction.ADD_PATIENT,
                 entity=AuditEntity.PATIENT,
                 entity_id=patient.id,
-                after={"first_name": first, "last_name": last},
+                after={"first_name": first, "last_name": last, **_audited(cleaned)},
             )
             return patient.id
+
+    @requires(Permission.PATIENTS)
+    def update(self, /, patient_id: int, **changes: object) -> None:
+        """Change the patient's names or details: only the given fields change, None (or empty
+        text) clears a detail. Each change is audited with its value before and after; a change
+        to nothing is not saved. The names cannot be cleared."""
+        cleaned: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name in ("first_name", "last_name"):
+                cleaned[name] = clean_name(value, LABELS[name])
+            else:
+                cleaned[name] = clean_detail(name, value, date.today())
+        with self.store.write() as tx:
+            patient = tx.lock_patient(patient_id, archived_ok=True)
+            before = {k: getattr(patient, k) for k in cleaned if getattr(patient, k) != cleaned[k]}
+            if not before:
+                return
+            after = {k: cleaned[k] for k in before}
+            for name, value in after.items():
+                setattr(patient, name, value)
+            patient.search_key = search_key_of(patient)
+            tx.audit(
+                action=AuditAction.UPDATE_PATIENT,
+                entity=AuditEntity.PATIENT,
+                entity_id=patient.id,
+                before=_audited(before),
+                after=_audited(after),
+            )
+
+    @requires(Permission.PATIENTS)
+    def archive(self, patient_id: int, reason: str = "") -> None:
+        """Archive the patient: out of the lists and searches (``include_archived`` brings them
+        back), no new invoice or payment; their history stays. Refused while they hold credit
+        or owe money (the message says what to do first), so no balance is ever hidden."""
+        why = optional_text(reason, "reason for archiving", MAX_REASON, field="reason")
+        with self.store.write() as tx:
+            patient = tx.lock_patient(patient_id, archived_ok=True)
+            if patient.archived_at is not None:
+                raise BillingError(
+                    f"{patient.first_name} {patient.last_name} is already archived.",
+                    code=Refusal.ALREADY_DONE,
+                )
+            refuse_balance(patient, stored.currency(tx.session))
+            patient.archived_at = audit.moment(tx.session)
+            patient.archive_reason = why
+            tx.audit(
+                action=AuditAction.ARCHIVE_PATIENT,
+                entity=AuditEntity.PATIENT,
+                entity_id=patient.id,
+                after={"reason": why},
+            )
+
+    @requires(Permission.PATIENTS)
+    def restore(self, patient_id: int) -> None:
+        """Bring an archived patient back to the lists. A patient merged into another stays
+        archived (their records are the other patient's now)."""
+        with self.store.write() as tx:
+            patient = tx.lock_patient(patient_id, archived_ok=True)
+            name = f"{patient.first_name} {patient.last_name}"
+            if patient.merged_into is not None:
+                raise BillingError(
+                    f"{name} was merged into patient {patient.merged_into} and cannot be "
+                    "restored; their records are there.",
+                    code=Refusal.ARCHIVED,
+                )
+            if patient.archived_at is None:
+                raise BillingError(f"{name} is not archived.", code=Refusal.ALREADY_DONE)
+            tx.audit(
+                action=AuditAction.RESTORE_PATIENT,
+                entity=AuditEntity.PATIENT,
+                entity_id=patient.id,
+                before={"reason": patient.archive_reason},
+            )
+            patient.archived_at = None
+            patient.archive_reason = None
 
     @reads_patient
     def get(self, patient_id: int) -> PatientRecord:
@@ -115,24 +273,33 @@ class Patients(Manager):
         row = self.store.read_one(_PATIENT_WITH_CURRENCY, {"pid": patient_id})
         if row is None:
             raise NotFoundError(f"There is no patient {patient_id}.")
-        pid, first, last, credit, outstanding, currency = row
-        return PatientRecord(
-            pid, first, last, to_decimal(credit, currency), to_decimal(outstanding, currency)
-        )
+        return patient_record(row[:-1], row[-1])
 
     @reads_patient
     def credit(self, patient_id: int) -> Decimal:
         """The patient's available account credit."""
         return self.get(patient_id).credit
 
-    def ids(self, search: str = "", *, sort: str = "name", descending: bool = False) -> list[int]:
+    def ids(
+        self,
+        search: str = "",
+        *,
+        sort: str = "name",
+        descending: bool = False,
+        include_archived: bool = False,
+        limit: int | None = None,
+    ) -> list[int]:
         """Ids of the patients matching ``search``, in display order (for windowed lists).
 
         Args:
-            search: words that must each appear in the patient's names, ignoring case, accents,
-                apostrophes, hyphens and other punctuation ("obrien" finds O'Brien and O-Brien,
-                "zoe" finds Zoë; "ann smith" finds Smith, Mary-Ann); a search of punctuation alone
-                is matched literally.
+            search: words that must each appear in the patient's names, preferred name or
+                email, ignoring case, accents, apostrophes, hyphens and other punctuation
+                ("obrien" finds O'Brien and O-Brien, "zoe" finds Zoë; "ann smith" finds Smith,
+                Mary-Ann); phone digits in any spacing (4 or more digits match anywhere in a
+                number); a date of birth as ISO (1985-12-10) or day/month/year (10/12/1985). A
+                search of punctuation alone is matched literally.
+            include_archived: list archived and merged patients too (left out by default).
+            limit: at most this many ids (the first of the order); None for all.
             sort: ``"name"`` (last, first), ``"credit"``, ``"outstanding"`` or ``"note"``
                 (those holding credit beside open invoices first, then by name).
             descending: reverse the order.
@@ -157,6 +324,15 @@ class Patients(Manager):
         query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
         query = query.where(*self.store.own_patients())
         query = query.where(*read_models.name_search(search))
+        if not include_archived:
+            query = query.where(Patient.archived_at.is_(None))
+        if limit is not None:
+            if type(limit) is not int or limit < 0:
+                raise BillingError(
+                    f"The limit must be a whole number of patients, not {limit!r}.",
+                    code=Refusal.BAD_CHOICE,
+                )
+            query = query.limit(limit)
         with self.store.read() as session:
             # Core rows, not ORM scalars: a third faster for 100,000 ids.
             return [row[0] for row in session.connection().execute(query)]
@@ -167,19 +343,15 @@ class Patients(Manager):
         with self.store.read() as session:
             currency = stored.currency(session)
             found = {
-                row.id: row
-                for row in session.scalars(
-                    select(Patient).where(Patient.id.in_(patient_ids), *self.store.own_patients())
+                row[0]: row
+                for row in session.execute(
+                    select(*_PATIENT_COLUMNS).where(
+                        Patient.id.in_(patient_ids), *self.store.own_patients()
+                    )
                 )
             }
             return [
-                PatientRecord(
-                    row.id,
-                    row.first_name,
-                    row.last_name,
-                    to_decimal(row.credit_minor, currency),
-                    to_decimal(row.outstanding_minor, currency),
-                )
+                patient_record(row, currency)
                 for pid in patient_ids
                 if (row := found.get(pid)) is not None
             ]

@@ -41,6 +41,9 @@ class Host(Protocol):
     @property
     def patient_id(self) -> int | None: ...
 
+    @property
+    def patient_archived(self) -> bool: ...
+
     def selected_invoice(self) -> InvoiceRecord | None: ...
 
     def selected_payment(self) -> PaymentRecord | None: ...
@@ -97,8 +100,13 @@ class CorrectionActions(QObject):
     def update(self) -> None:
         """Enable each action only where it can apply to what is selected."""
         has_patient = self._host.patient_id is not None
-        # What the signed-in role may not do stays disabled (the core refuses it anyway).
-        allowed = self._host.clinic.permissions() if has_patient else frozenset()
+        # What the signed-in role may not do stays disabled (the core refuses it anyway), and
+        # so does every correction on an archived patient (no money moves on them).
+        allowed = (
+            self._host.clinic.permissions()
+            if has_patient and not self._host.patient_archived
+            else frozenset()
+        )
         fixes = Permission.CORRECTIONS in allowed
         invoice = self._host.selected_invoice() if fixes else None
         payment = self._host.selected_payment() if fixes else None

@@ -1,5 +1,6 @@
-"""Small helpers the windows' forms share: dates between Python and Qt, one date display, and
-the dialog that asks before Escape, Cancel or its close button throws away typed work.
+"""Small helpers the windows' forms share: dates between Python and Qt, one date display, the
+mark on a field a refusal is about, and the dialog that asks before Escape, Cancel or its close
+button throws away typed work.
 
 Message tones (``PROBLEM_TONE`` and the rest) and their colours live in :mod:`desktop_app.ui.style`.
 """
@@ -25,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.ui.style import problem_style
+
 DATE_DISPLAY_FORMAT = "d MMM yyyy"
 """How every date edit shows its day ("2 Dec 2026")."""
 
@@ -43,6 +46,35 @@ def set_date_format(edit: QDateEdit) -> QDateEdit:
     """Give ``edit`` the one date display every window uses ("2 Dec 2026"); returns it."""
     edit.setDisplayFormat(DATE_DISPLAY_FORMAT)
     return edit
+
+
+#: The dynamic property a refused field carries (True) until it is cleared.
+REFUSED = "refused"
+
+
+def _qt_class(widget: QWidget) -> str:
+    """The Qt class ``widget`` is built on (``QLineEdit`` for a subclass), for a stylesheet."""
+    meta = widget.metaObject()
+    while meta is not None and not meta.className().startswith("Q"):
+        meta = meta.superClass()
+    return "QWidget" if meta is None else meta.className()
+
+
+def mark_field(widget: QWidget, reason: str | None) -> None:
+    """Mark ``widget`` as refused (red border, ``reason`` as its tooltip and accessible
+    description), or clear the mark with None."""
+    if reason is None and not is_marked(widget):
+        return
+    widget.setProperty(REFUSED, reason is not None)
+    sheet = "" if reason is None else problem_style(QApplication.palette(widget), _qt_class(widget))
+    widget.setStyleSheet(sheet)
+    widget.setToolTip(reason or "")
+    widget.setAccessibleDescription(reason or "")
+
+
+def is_marked(widget: QWidget) -> bool:
+    """Whether ``widget`` carries a refusal's mark (see :func:`mark_field`)."""
+    return bool(widget.property(REFUSED))
 
 
 def confirm_discard(parent: QWidget, question: str) -> bool:

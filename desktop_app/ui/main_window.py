@@ -1,14 +1,19 @@
 """The main window: patients on the left (search as you type), the chosen patient on the right.
 
-The patient panel shows account credit prominently, then tabs for invoices, payments, the
-account credit (its history, and where it came from), and credit notes and transfers. Every action
-has a menu entry; the corrections (refunds, credit notes, voids, reversals, transfers) also sit in
-each table's context menu and act on the selected row.
+The patient list shows each patient's date of birth and mobile beside the name; "Show archived"
+lists archived and merged patients too (greyed, in italics). The patient panel's header shows the
+name, date of birth and mobile, an "Archived" or "Merged into …" badge, and "Edit details…"; an
+archived patient is offered no money actions. The panel then shows account credit prominently,
+then tabs for invoices, payments, the account credit (its history, and where it came from), and
+credit notes and transfers. Every action has a menu entry; the corrections (refunds, credit notes,
+voids, reversals, transfers) also sit in each table's context menu and act on the selected row.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +22,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QCheckBox,
     QDialog,
     QHBoxLayout,
     QHeaderView,
@@ -42,11 +48,22 @@ from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.formatting import Formatter
-from desktop_app.ui.models.patients import CREDIT_TO_APPLY, FirstPatients, PatientTableModel
+from desktop_app.ui.models.patients import (
+    AMOUNTS,
+    BIRTH,
+    CREDIT_TO_APPLY,
+    MOBILE,
+    NAME,
+    NOTE,
+    SORT_KEYS,
+    FirstPatients,
+    PatientTableModel,
+)
 from desktop_app.ui.models.records import Column, RecordTableModel
+from desktop_app.ui.patient_actions import PatientActions
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
-from desktop_app.ui.style import CREDIT_TONE, overdue_tone, set_tone
+from desktop_app.ui.style import CREDIT_TONE, HINT_TONE, WARNING_TONE, overdue_tone, set_tone
 from desktop_app.ui.window_fit import fit_to_screen, install_window_fit
 
 if TYPE_CHECKING:
@@ -64,6 +81,10 @@ if TYPE_CHECKING:
     from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 
 SEARCH_DELAY_MS = 120
+#: What an archived patient may not do (the core refuses it anyway: no money moves on them).
+_MONEY = frozenset(
+    {Permission.INVOICES, Permission.PAYMENTS, Permission.REFUNDS, Permission.CORRECTIONS}
+)
 #: The patient list's name column: at least and at most this wide (pixels).
 NAME_WIDTH = (140, 240)
 ROW_HEIGHT = 26
@@ -143,6 +164,7 @@ class MainWindow(QMainWindow):
         self._settings = settings
         self.formatter = Formatter("AUD")
         self._patient_id: int | None = None
+        self._patient_archived = False
         self._patient_model: PatientTableModel | None = None
         #: Why the clinic's database could not be opened, if it could not.
         self.open_error: str | None = None
@@ -163,7 +185,7 @@ class MainWindow(QMainWindow):
         install_window_fit()
         fit_to_screen(self)  # a geometry saved on a larger or another screen
         self.statusBar().showMessage("Opening the clinic's database…")
-        for widget in (self.search_edit, self.new_patient_button):
+        for widget in (self.search_edit, self.new_patient_button, self.show_archived_check):
             widget.setEnabled(False)
         for act in (self.new_patient_action, self.settings_action, self.verify_action):
             act.setEnabled(False)
@@ -227,12 +249,14 @@ class MainWindow(QMainWindow):
             QHeaderView.ResizeMode.Interactive
         )
         self.patient_view.horizontalHeader().setStretchLastSection(True)
+        model.set_include_archived(self.show_archived_check.isChecked())
         model.modelReset.connect(self._on_patient_model_reset)
         self._on_patient_model_reset()
         self.patient_view.selectionModel().currentRowChanged.connect(
             self._on_patient_view_current_row_changed
         )
         self.search_edit.setEnabled(True)
+        self.show_archived_check.setEnabled(True)
         self._apply_role()
         self._start_idle_lock()
         staff = clinic.staff_member
@@ -342,14 +366,27 @@ class MainWindow(QMainWindow):
         splitter = QSplitter()
         left = QWidget()
         left_layout = QVBoxLayout(left)
+        search_row = QHBoxLayout()
         self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("Find patient (Ctrl+F)")
+        self.search_edit.setPlaceholderText("Name, phone, email or date of birth (Ctrl+F)")
+        self.search_edit.setToolTip(
+            "Finds patients by name, preferred name, email, phone digits (any spacing) or date "
+            "of birth (10/12/1985 or 1985-12-10)."
+        )
         self.search_edit.setAccessibleName("Find patient")
         self.search_edit.setClearButtonEnabled(True)
         self.search_edit.textChanged.connect(self._on_search_edit_text_changed)
-        left_layout.addWidget(self.search_edit)
+        search_row.addWidget(self.search_edit, 1)
+        self.show_archived_check = QCheckBox("Show arc&hived")
+        self.show_archived_check.setToolTip("List archived and merged patients too.")
+        self.show_archived_check.toggled.connect(self._on_show_archived_toggled)
+        search_row.addWidget(self.show_archived_check)
+        left_layout.addLayout(search_row)
         self.patient_view = _table("Patients")
         self.patient_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.patient_view.horizontalHeader().sortIndicatorChanged.connect(
+            self._on_patient_sort_indicator_changed
+        )
         left_layout.addWidget(self.patient_view, 1)
         self.no_match_label = QLabel("No patients match")
         self.no_match_label.setAccessibleName("Search result")
@@ -370,7 +407,27 @@ class MainWindow(QMainWindow):
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
         self.name_label.setFont(font)
-        right_layout.addWidget(self.name_label)
+        heading = QHBoxLayout()
+        heading.addWidget(self.name_label, 1)
+        self.status_badge = QLabel()
+        self.status_badge.setAccessibleName("Patient status")
+        set_tone(self.status_badge, WARNING_TONE)
+        badge_font = QFont(self.status_badge.font())
+        badge_font.setBold(True)
+        self.status_badge.setFont(badge_font)
+        self.status_badge.setTextFormat(Qt.TextFormat.RichText)
+        self.status_badge.linkActivated.connect(self._on_status_badge_link_activated)
+        self.status_badge.hide()
+        heading.addWidget(self.status_badge)
+        self.edit_details_button = QPushButton("Edit detai&ls…")
+        self.edit_details_button.setToolTip("Names, date of birth, contact, address and billing.")
+        heading.addWidget(self.edit_details_button)
+        right_layout.addLayout(heading)
+        self.details_label = QLabel()
+        self.details_label.setAccessibleName("Patient details")
+        self.details_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_tone(self.details_label, HINT_TONE)
+        right_layout.addWidget(self.details_label)
         figures = QHBoxLayout()
         self.credit_label = QLabel()
         self.credit_label.setAccessibleName("Account credit")
@@ -539,9 +596,11 @@ class MainWindow(QMainWindow):
         set_tone(hint, "hint")
         right_layout.addWidget(hint)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([520, 660])
+        # The list's name, date of birth, mobile, amounts and note fit beside the patient on a
+        # 1366-pixel screen; a wider screen shares its extra width evenly.
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([600, 580])
         self.setCentralWidget(splitter)
 
     def _build_actions(self) -> None:
@@ -617,6 +676,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
         patient_menu = menu.addMenu("P&atient")
         patient_menu.addActions([self.find_action, self.new_invoice_action, self.payment_action])
+        self.patient_actions = PatientActions(self)
+        patient_menu.addSeparator()
+        patient_menu.addActions(self.patient_actions.actions)
+        self.edit_details_button.clicked.connect(self.patient_actions.edit_action.trigger)
         self.corrections = CorrectionActions(self, self)
         fixes = self.corrections
         patient_menu.addSeparator()
@@ -677,6 +740,11 @@ class MainWindow(QMainWindow):
         """The patient shown on the right."""
         return self._patient_id
 
+    @property
+    def patient_archived(self) -> bool:
+        """Whether the patient shown is archived (or merged): no money actions are offered."""
+        return self._patient_archived
+
     def select_patient(self, patient_id: int) -> None:
         """Select a patient in the list (clearing the search if it hides them)."""
         row = self.patient_model.row_of(patient_id)
@@ -686,15 +754,41 @@ class MainWindow(QMainWindow):
             self.patient_model.set_search("")
             self.patient_model.reload()
             row = self.patient_model.row_of(patient_id)
+        if row < 0 and not self.show_archived_check.isChecked():  # an archived patient
+            self.show_archived_check.setChecked(True)
+            row = self.patient_model.row_of(patient_id)
         self.patient_view.selectRow(row)
         self.patient_view.scrollTo(self.patient_model.index(row, 0))
         self._patient_id = patient_id
         self._show_patient()
 
+    def after_archive(self, patient_id: int) -> None:
+        """Re-read the list after ``patient_id`` was archived: without "Show archived" they
+        leave it, and the patient now on their row is shown (or nobody)."""
+        if self.show_archived_check.isChecked():
+            self._after_change()
+            return
+        row = self.patient_model.row_of(patient_id)
+        self.patient_model.reload()
+        self._patient_id = None
+        count = self.patient_model.rowCount()
+        if count:
+            self.patient_view.selectRow(min(max(row, 0), count - 1))
+        else:
+            self._show_patient()
+
     def _show_patient(self) -> None:
         pid = self._patient_id
         has_patient = pid is not None
         permissions = self._permissions() if has_patient else frozenset()
+        patient = self.clinic.patient(pid) if pid is not None else None
+        self._patient_archived = patient is not None and patient.archived
+        if patient is not None and patient.archived:  # no money moves on an archived patient
+            permissions = permissions - _MONEY
+        if hasattr(self, "patient_actions"):
+            self.patient_actions.update(patient, self._permissions())
+            self.edit_details_button.setEnabled(self.patient_actions.edit_action.isEnabled())
+        self._show_heading(patient)
         for widget, permission in (
             (self.invoice_button, Permission.INVOICES),
             (self.new_invoice_action, Permission.INVOICES),
@@ -707,7 +801,7 @@ class MainWindow(QMainWindow):
         self.statement_button.setEnabled(has_patient)
         if hasattr(self, "practitioner_action"):
             self.practitioner_action.setEnabled(Permission.PATIENTS in permissions)
-        if pid is None:
+        if patient is None:
             if hasattr(self, "apply_credit_action"):
                 self.apply_credit_action.setEnabled(False)
             self.name_label.setText("No patient selected")
@@ -717,24 +811,54 @@ class MainWindow(QMainWindow):
                 model.set_records([])
             self._update_corrections()
             return
-        patient = self.clinic.patient(pid)
         if hasattr(self, "apply_credit_action"):
             self.apply_credit_action.setEnabled(
                 Permission.PAYMENTS in permissions
                 and patient.credit > 0
                 and patient.outstanding > 0
             )
-        self.name_label.setText(patient.full_name)
         self.credit_label.setText(f"Account credit: {self.formatter.money(patient.credit)}")
         self.outstanding_label.setText(f"Outstanding: {self.formatter.money(patient.outstanding)}")
-        self.invoice_model.set_records(self.clinic.invoices(pid))
-        self.payment_model.set_records(self.clinic.payments(pid))
-        history, lots = self.clinic.credit_account(pid)  # one read of the records for both
+        self.invoice_model.set_records(self.clinic.invoices(patient.id))
+        self.payment_model.set_records(self.clinic.payments(patient.id))
+        history, lots = self.clinic.credit_account(patient.id)  # one read of the records for both
         self.credit_model.set_records(history)
         self.lot_model.set_records(lots)
-        self.credit_note_model.set_records(self.clinic.credit_notes(pid))
-        self.transfer_model.set_records(self.clinic.transfers(pid))
+        self.credit_note_model.set_records(self.clinic.credit_notes(patient.id))
+        self.transfer_model.set_records(self.clinic.transfers(patient.id))
         self._update_corrections()
+
+    def _show_heading(self, patient: PatientRecord | None) -> None:
+        """The panel's heading: the name, the date of birth and mobile when known, and a badge
+        for an archived or merged patient."""
+        if patient is None:
+            self.name_label.setText("No patient selected")
+            self.details_label.setText("")
+            self.details_label.hide()
+            self.status_badge.hide()
+            return
+        self.name_label.setText(patient.full_name)
+        details = []
+        if patient.preferred_name and patient.preferred_name != patient.first_name:
+            details.append(f"Known as {patient.preferred_name}")
+        if patient.date_of_birth is not None:
+            details.append(f"Born {self.formatter.day(patient.date_of_birth)}")
+        if patient.mobile:
+            details.append(f"Mobile {patient.mobile}")
+        if patient.email:
+            details.append(patient.email)
+        self.details_label.setText(" · ".join(details))
+        self.details_label.setVisible(bool(details))
+        if patient.merged_into is not None:
+            into = self.clinic.patient(patient.merged_into)
+            self.status_badge.setText(
+                f'Merged into <a href="{into.id}">{escape(into.full_name)}</a>'
+            )
+        elif patient.archived:
+            reason = f": {patient.archive_reason}" if patient.archive_reason else ""
+            self.status_badge.setText(escape(f"Archived{reason}"))
+        self.status_badge.setToolTip(patient.archive_reason or "")
+        self.status_badge.setVisible(patient.archived)
 
     @property
     def _patient_models(self) -> list[RecordTableModel]:
@@ -1102,17 +1226,49 @@ class MainWindow(QMainWindow):
             )
             + 16
         )
-        titles = [str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(4)]
+        titles = [
+            str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(model.columnCount())
+        ]
         # Names: as wide as the longest of the first rows, within bounds (longer ones elide,
-        # with the whole name as the tooltip); amounts and the note: their header or contents.
+        # with the whole name as the tooltip); the rest: their header or contents.
         longest = max((text.horizontalAdvance(n) for n in model.name_width_sample()), default=0)
-        name = max(NAME_WIDTH[0], bold.horizontalAdvance(titles[0]) + pad)
-        header.resizeSection(0, min(max(name, longest + pad), NAME_WIDTH[1]))
-        amount = text.horizontalAdvance(self.formatter.money(Decimal("99999.99"))) + pad
-        for column in (1, 2):
-            header.resizeSection(column, max(amount, bold.horizontalAdvance(titles[column]) + pad))
-        note = text.horizontalAdvance(CREDIT_TO_APPLY) + pad
-        header.resizeSection(3, max(note, bold.horizontalAdvance(titles[3]) + pad))
+        name = max(NAME_WIDTH[0], bold.horizontalAdvance(titles[NAME]) + pad)
+        header.resizeSection(NAME, min(max(name, longest + pad), NAME_WIDTH[1]))
+        widest = {
+            BIRTH: self.formatter.day(date(2000, 12, 28)),
+            MOBILE: "0412 345 678",
+            NOTE: CREDIT_TO_APPLY,
+            **{c: self.formatter.money(Decimal("99999.99")) for c in AMOUNTS},
+        }
+        for column, sample in widest.items():
+            header.resizeSection(
+                column,
+                max(text.horizontalAdvance(sample), bold.horizontalAdvance(titles[column])) + pad,
+            )
+
+    def _on_show_archived_toggled(self, checked: bool) -> None:
+        if self._patient_model is None:
+            return
+        keep = self._patient_id
+        self.patient_model.set_include_archived(checked)
+        row = self.patient_model.row_of(keep) if keep is not None else -1
+        if row >= 0:
+            self.patient_view.selectRow(row)
+        elif self.patient_model.rowCount():
+            self.patient_view.selectRow(0)
+        else:
+            self._patient_id = None
+            self._show_patient()
+
+    def _on_status_badge_link_activated(self, link: str) -> None:
+        self.select_patient(int(link))
+
+    def _on_patient_sort_indicator_changed(self, column: int, _order: Qt.SortOrder) -> None:
+        if 0 <= column < len(SORT_KEYS) and SORT_KEYS[column] is None:
+            # Dates of birth and mobiles are not sorted: the indicator stays where the order is.
+            sorted_column, descending = self.patient_model.sorted_column()
+            order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+            self.patient_view.horizontalHeader().setSortIndicator(sorted_column, order)
 
     def _on_search_edit_text_changed(self, _text: str) -> None:
         self._search_timer.start()

@@ -163,6 +163,16 @@ def problem_background(palette: QPalette) -> QColor:
     return QColor(base)
 
 
+def problem_style(palette: QPalette, selector: str) -> str:
+    """The stylesheet of a refused field of type ``selector`` (``"QLineEdit"``): a red border
+    and a faint red background, with the palette's own text colour (readable on it in a light
+    or a dark palette)."""
+    border = tone_colour(PROBLEM_TONE, palette, QPalette.ColorRole.Base).name()
+    background = problem_background(palette).name()
+    text = palette.color(QPalette.ColorRole.Text).name()
+    return f"{selector} {{ border: 2px solid {border}; background: {background}; color: {text}; }}"
+
+
 @dataclass(frozen=True)
 class ChartColours:
     """What a chart draws with: its labels, its gridlines, a series and a negative amount."""

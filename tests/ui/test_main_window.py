@@ -22,6 +22,7 @@ from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 from desktop_app.ui.models.allocation import APPLY
+from desktop_app.ui.models.patients import CREDIT
 from desktop_app.ui.settings.settings_dialog import SettingsDialog
 
 
@@ -214,9 +215,9 @@ def test_search_as_you_type_and_sort_by_credit(qtbot, window, clinic):
     assert window.name_label.text() == "Grace Hopper"
     window.search_edit.clear()
     qtbot.waitUntil(lambda: window.patient_model.rowCount() == 3)
-    window.patient_view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    window.patient_view.sortByColumn(CREDIT, Qt.SortOrder.DescendingOrder)
     model = window.patient_model
-    assert [model.data(model.index(r, 1)) for r in range(3)] == ["$30.00", "$20.00", "$10.00"]
+    assert [model.data(model.index(r, CREDIT)) for r in range(3)] == ["$30.00", "$20.00", "$10.00"]
     qtbot.keyClicks(window.search_edit, "nobody")
     qtbot.waitUntil(lambda: window.patient_model.rowCount() == 0)
     assert window.name_label.text() == "No patient selected"
@@ -422,5 +423,5 @@ def test_patient_list_follows_a_currency_change(qtbot, window, clinic, with_moda
     with_modal(to_euro)
     window.settings_action.trigger()
     model = window.patient_model
-    assert model.data(model.index(0, 1)) == "EUR0.00"  # Babel's en_AU way of writing euros
+    assert model.data(model.index(0, CREDIT)) == "EUR0.00"  # Babel's en_AU way of writing euros
     assert window.credit_label.text() == "Account credit: EUR0.00"

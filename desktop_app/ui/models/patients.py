@@ -2,6 +2,8 @@
 
 Searching and sorting are done by the database (``Clinic.patient_ids``); the model only ever holds
 the ids and the rows near what is on screen, so it stays quick with many thousands of patients.
+Archived patients are left out unless asked for; they show greyed and in italics, their name
+followed by "(archived)" or "(merged into …)".
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import QApplication
 
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
@@ -21,9 +25,12 @@ if TYPE_CHECKING:
 
 WINDOW = 200
 CACHE_LIMIT = 2000
-SORT_KEYS = ("name", "credit", "outstanding", "note")
-HEADERS = ("Patient", "Account credit", "Outstanding", "Note")
-NAME, CREDIT, OUTSTANDING, NOTE = range(4)
+#: What the database sorts each column by (None: the column cannot be sorted).
+SORT_KEYS = ("name", None, None, "credit", "outstanding", "note")
+HEADERS = ("Patient", "Date of birth", "Mobile", "Account credit", "Outstanding", "Note")
+NAME, BIRTH, MOBILE, CREDIT, OUTSTANDING, NOTE = range(6)
+#: The amount columns (right-aligned).
+AMOUNTS = (CREDIT, OUTSTANDING)
 #: The note on a patient who holds account credit while they have open invoices.
 CREDIT_TO_APPLY = "Credit to apply"
 
@@ -32,7 +39,12 @@ class PatientSource(Protocol):
     """Where the list reads its patients: the open clinic, or :class:`FirstPatients` at start."""
 
     def patient_ids(
-        self, search: str = "", *, sort: str = "name", descending: bool = False
+        self,
+        search: str = "",
+        *,
+        sort: str = "name",
+        descending: bool = False,
+        include_archived: bool = False,
     ) -> list[int]: ...
 
     def patients_by_ids(self, patient_ids: Sequence[int]) -> list[PatientRecord]: ...
@@ -47,10 +59,15 @@ class FirstPatients:
         self._ids = [record.id for record in records]
 
     def patient_ids(
-        self, search: str = "", *, sort: str = "name", descending: bool = False
+        self,
+        search: str = "",
+        *,
+        sort: str = "name",
+        descending: bool = False,
+        include_archived: bool = False,
     ) -> list[int]:
         """Every id read at start, in order; only the default search and order are known."""
-        if search or sort != "name" or descending:
+        if search or sort != "name" or descending or include_archived:
             raise RuntimeError("The clinic's database is not open yet.")
         return list(self._ids)
 
@@ -71,7 +88,10 @@ class PatientTableModel(QAbstractTableModel):
         self._search = ""
         self._sort = "name"
         self._descending = False
+        self._include_archived = False
         self._ids: list[int] = []
+        #: The names of the patients merged ones went into, by id (read with their rows).
+        self._merged_names: dict[int, str] = {}
         self._rows: OrderedDict[int, PatientRecord] = OrderedDict()
         self._loaded = False
         self.reload()
@@ -84,6 +104,17 @@ class PatientTableModel(QAbstractTableModel):
             self._search = text
             self.reload()
 
+    def set_include_archived(self, include: bool) -> None:
+        """List archived and merged patients too (or leave them out again)."""
+        if include != self._include_archived:
+            self._include_archived = include
+            self.reload()
+
+    @property
+    def include_archived(self) -> bool:
+        """Whether archived and merged patients are listed."""
+        return self._include_archived
+
     def set_formatter(self, formatter: Formatter) -> None:
         """Show amounts with another formatter (after the currency changed)."""
         self._formatter = formatter
@@ -93,9 +124,13 @@ class PatientTableModel(QAbstractTableModel):
         """Fetch the ids again (after a save) and forget cached rows."""
         self.beginResetModel()
         self._ids = self._clinic.patient_ids(
-            self._search, sort=self._sort, descending=self._descending
+            self._search,
+            sort=self._sort,
+            descending=self._descending,
+            include_archived=self._include_archived,
         )
         self._rows.clear()
+        self._merged_names.clear()
         self._loaded = True
         self.endResetModel()
 
@@ -118,8 +153,14 @@ class PatientTableModel(QAbstractTableModel):
             self._rows.move_to_end(pid)
             return cached
         start = max(0, row - WINDOW // 2)
-        for record in self._clinic.patients_by_ids(self._ids[start : start + WINDOW]):
+        records = self._clinic.patients_by_ids(self._ids[start : start + WINDOW])
+        for record in records:
             self._rows[record.id] = record
+        kept = {r.merged_into for r in records if r.merged_into is not None}
+        kept -= set(self._merged_names)
+        if kept:  # who the merged patients on these rows went into: one read for the window
+            for into in self._clinic.patients_by_ids(sorted(kept)):
+                self._merged_names[into.id] = f"{into.last_name}, {into.first_name}"
         while len(self._rows) > CACHE_LIMIT:
             self._rows.popitem(last=False)
         return self._rows[pid]
@@ -139,7 +180,11 @@ class PatientTableModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             record = self.patient(index.row())
             if column == NAME:
-                return f"{record.last_name}, {record.first_name}"
+                return self._name(record)
+            if column == BIRTH:
+                return self._formatter.day(record.date_of_birth)
+            if column == MOBILE:
+                return record.mobile or ""
             if column == NOTE:
                 return CREDIT_TO_APPLY if _credit_beside_open(record) else ""
             amount = record.credit if column == CREDIT else record.outstanding
@@ -147,7 +192,8 @@ class PatientTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:  # the whole text where a narrow column cuts it
             record = self.patient(index.row())
             if column == NAME:
-                return f"{record.last_name}, {record.first_name}"
+                name = self._name(record)
+                return f"{name}: {record.archive_reason}" if record.archive_reason else name
             if column == NOTE and _credit_beside_open(record):
                 money = self._formatter.money
                 return (
@@ -156,23 +202,44 @@ class PatientTableModel(QAbstractTableModel):
                 )
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(LEFT if column in (NAME, NOTE) else RIGHT)
+            return int(RIGHT if column in AMOUNTS else LEFT)
+        if role == Qt.ItemDataRole.FontRole and self.patient(index.row()).archived:
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == Qt.ItemDataRole.ForegroundRole and self.patient(index.row()).archived:
+            return QApplication.palette().color(
+                QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
+            )
         return None
+
+    def _name(self, record: PatientRecord) -> str:
+        """The name as listed ("Last, First"), then "(archived)" or "(merged into Last, First)"."""
+        name = f"{record.last_name}, {record.first_name}"
+        if record.merged_into is not None:
+            into = self._merged_names.get(record.merged_into, f"patient {record.merged_into}")
+            return f"{name} (merged into {into})"
+        return f"{name} (archived)" if record.archived else name
 
     def headerData(  # noqa: N802
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        return header_data(HEADERS, (1, 2), section, orientation, role)
+        return header_data(HEADERS, AMOUNTS, section, orientation, role)
 
     def name_width_sample(self, rows: int = WINDOW) -> list[str]:
         """The names on the first ``rows`` rows (to size the name column without reading all)."""
         return [self.data(self.index(row, NAME)) for row in range(min(rows, len(self._ids)))]
 
+    def sorted_column(self) -> tuple[int, bool]:
+        """The column the list is sorted by, and whether descending."""
+        return SORT_KEYS.index(self._sort), self._descending
+
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort in the database by the column's key."""
-        if not 0 <= column < len(SORT_KEYS):
+        """Sort in the database by the column's key (a column without one keeps the order)."""
+        key = SORT_KEYS[column] if 0 <= column < len(SORT_KEYS) else None
+        if key is None:
             return
-        key, descending = SORT_KEYS[column], order == Qt.SortOrder.DescendingOrder
+        descending = order == Qt.SortOrder.DescendingOrder
         if self._loaded and (key, descending) == (self._sort, self._descending):
             return  # the view re-applies its sort when set up: nothing changed
         self._sort, self._descending = key, descending

@@ -11,16 +11,12 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from desktop_app.ui.style import PROBLEM_TONE, problem_background, tone_colour
+from desktop_app.ui.style import problem_style
 
 
 def invalid_style(palette: QPalette) -> str:
-    """The stylesheet of a refused amount: a red border and a faint red background, with the
-    palette's own text colour (readable on it in a light or a dark palette)."""
-    border = tone_colour(PROBLEM_TONE, palette, QPalette.ColorRole.Base).name()
-    background = problem_background(palette).name()
-    text = palette.color(QPalette.ColorRole.Text).name()
-    return f"QLineEdit {{ border: 2px solid {border}; background: {background}; color: {text}; }}"
+    """The stylesheet of a refused amount (see :func:`~desktop_app.ui.style.problem_style`)."""
+    return problem_style(palette, "QLineEdit")
 
 
 class MoneyEdit(QLineEdit):

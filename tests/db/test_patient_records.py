@@ -260,3 +260,38 @@ def test_verify_catches_a_merged_patient_that_still_owns_records(clinic: Clinic)
         tx.session.execute(update(Invoice).where(Invoice.id == invoice).values(patient_id=dupe))
     problems = clinic.verify()
     assert any(p.startswith("I9 ") and "1 invoice" in p for p in problems), problems
+
+
+def test_a_practitioner_sees_only_their_own_patients_details(clinic, team):
+    own = clinic.add_patient("Ada", "Lovelace", mobile="0412 345 678", email="ada@example.org")
+    other = clinic.add_patient("Grace", "Hopper", mobile="0499 111 222", email="gh@example.org")
+    clinic.assign_practitioner(own, "physio")
+    physio = team["practitioner"]
+    assert physio.patient(own).email == "ada@example.org"
+    with pytest.raises(PermissionDenied):
+        physio.patient(other)
+    assert physio.patient_ids("example.org") == [own] and physio.patient_ids("0499") == []
+    assert [p.id for p in physio.patients_by_ids([own, other])] == [own]
+    with pytest.raises(PermissionDenied):
+        physio.update_patient(own, email="new@example.org")
+    with pytest.raises(PermissionDenied):
+        physio.preview_merge(own, other)
+
+
+def test_the_audit_log_says_what_happened_to_a_patient_by_name(clinic):
+    keep = clinic.add_patient("Ada", "Lovelace")
+    dupe = clinic.add_patient("Ada", "Lovelace-King")
+    clinic.create_invoice(dupe, [("Consult", "80", 1)])
+    clinic.update_patient(keep, email="ada@example.org", city="London")
+    clinic.archive_patient(keep, reason="Moved")
+    clinic.restore_patient(keep)
+    clinic.merge_patients(keep, dupe, reason="Duplicate record")
+    summaries = [e.summary for e in clinic.audit_entries_by_ids(clinic.audit_entry_ids())]
+    changed = [s for s in summaries if s.startswith("Changed Lovelace, Ada's details: ")]
+    assert len(changed) == 1 and {"email", "city"} == set(changed[0].split(": ")[1].split(", "))
+    assert "Archived Lovelace, Ada (reason: Moved)" in summaries
+    assert "Restored Lovelace, Ada" in summaries
+    assert (
+        "Merged Lovelace-King, Ada into Lovelace, Ada: moved 1 invoice(s) "
+        "(reason: Duplicate record)" in summaries
+    )

@@ -6,7 +6,11 @@ details of the kept patient are filled from the duplicate; the duplicate is arch
 ``merged_into`` set and one audit entry lists every moved record. A transfer of credit between the
 two patients themselves cannot move (a transfer has two different patients): it is cancelled
 (stamped reversed, audited), which changes neither patient's combined credit, because the transfer
-took from one of them exactly what it gave the other.
+took from one of them exactly what it gave the other. It is cancelled as of the moment it was
+made: between two records of one person it never moved anything, and so every day's credit, the
+credit history and where each credit came from read as if it had not been made (a reversal dated
+today would leave the kept patient's history negative in between, where the duplicate spent what
+the kept patient had sent it). The audit entry keeps when and why it was cancelled.
 
 The preview (:func:`merge_plan`) is what the merge window shows; :func:`merge` recomputes it under
 the patients' locks and refuses when a preview it is given differs (a save on another computer
@@ -132,17 +136,27 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
     keep_name = f"{keep.first_name} {keep.last_name}"
     merge_name = f"{merge_row.first_name} {merge_row.last_name}"
     for transfer_id in plan.cancelled_transfer_ids:
+        from_id, to_id = session.execute(
+            select(CreditTransfer.from_patient_id, CreditTransfer.to_patient_id).where(
+                CreditTransfer.id == transfer_id
+            )
+        ).one()
         why = f"Cancelled by merging {merge_name} into {keep_name}: one patient now."
         session.execute(
             update(CreditTransfer)
             .where(CreditTransfer.id == transfer_id)
-            .values(reversed_at=now, reverse_reason=why)
+            .values(reversed_at=CreditTransfer.created_at, reverse_reason=why)
         )
         tx.audit(
             action=AuditAction.REVERSE_TRANSFER,
             entity=AuditEntity.CREDIT_TRANSFER,
             entity_id=transfer_id,
-            after={"reason": why},
+            after={
+                "reason": why,
+                "cancelled_at": now.isoformat(),
+                "from_patient_id": from_id,
+                "to_patient_id": to_id,
+            },
         )
     session.execute(
         update(Invoice).where(Invoice.patient_id == merge_row.id).values(patient_id=keep.id)

@@ -29,7 +29,7 @@ from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, reads_patient, reads_record, requires
 from ..ledger.idempotency import RequestKind
 from ..ledger.payment_save import RefundRequest
-from ..ledger.transaction import archived_error
+from ..ledger.transaction import archived_error, archived_refusal
 from .base import Manager, check_request_id, not_future
 
 _DRAFT_SETTINGS = select(Setting.key, Setting.value).where(
@@ -190,17 +190,20 @@ class Payments(Manager):
                 # then finds it, instead of being refused as a concurrent change. Locks are
                 # always taken currency first, then patient, so two saves cannot deadlock.
                 currency = tx.currency()
-                patient = tx.lock_patient(request.patient_id)
+                patient = tx.lock_patient(request.patient_id, archived_ok=True)
                 asked = request.fingerprint()
                 existing = tx.idempotent(
                     RequestKind.PAYMENT,
                     request_id,
                     asked,
                     legacy=lambda row: row.total_minor == request.payment_total,
-                    patient_id=request.patient_id,
+                    # A payment saved before its patient was merged is the kept patient's now.
+                    patient_id=patient.merged_into or request.patient_id,
                 )
                 if existing is not None:
-                    return existing
+                    return existing  # saved already: Save pressed again finds it, even now
+                if patient.archived_at is not None:
+                    raise archived_refusal(patient)  # a new save on an archived account
                 if currency != request.currency:
                     raise ConcurrentChangeError(
                         "The clinic's currency changed; preview the payment again."

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -446,6 +447,8 @@ def _first_patients(first: FirstScreen) -> list[PatientRecord]:
             p.last_name,
             to_decimal(p.credit_minor, first.currency),
             to_decimal(p.outstanding_minor, first.currency),
+            date_of_birth=None if p.date_of_birth is None else date.fromisoformat(p.date_of_birth),
+            mobile=p.mobile,
         )
         for p in first.patients
     ]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .domain.invoicing import parse_lines
     from .domain.letterhead import Letterhead
     from .domain.money import Money, format_amount, parse_minor, to_decimal
+    from .domain.patient_details import DETAIL_LABELS, PATIENT_DETAILS
     from .domain.payment_draft import PaymentDraft
     from .domain.records import (
         ApplicationRecord,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         CreditUse,
         InvoiceLineRecord,
         InvoiceRecord,
+        MergePreview,
         PatientRecord,
         PaymentPreview,
         PaymentRecord,
@@ -136,11 +138,13 @@ _HOMES = {
         "CreditUse",
         "InvoiceLineRecord",
         "InvoiceRecord",
+        "MergePreview",
         "PatientRecord",
         "PaymentPreview",
         "PaymentRecord",
         "TransferRecord",
     ],
+    "domain.patient_details": ["PATIENT_DETAILS", "DETAIL_LABELS"],
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 #: Names exported under another name than their module's.
@@ -150,9 +154,11 @@ __all__ = [
     "BUCKET_NAMES",
     "COUNTRIES",
     "DATE_FORMATS",
+    "DETAIL_LABELS",
     "IMPORT_COLUMNS",
     "MINOR_UNITS",
     "OTHER_COUNTRY",
+    "PATIENT_DETAILS",
     "REGIONS",
     "AccountMapping",
     "AgedReceivables",
@@ -188,6 +194,7 @@ __all__ = [
     "InvoiceRecord",
     "LedgerCheck",
     "Letterhead",
+    "MergePreview",
     "Money",
     "NotFoundError",
     "OpenInvoice",

@@ -163,6 +163,8 @@ class Clinic:
     update_patient = delegate("patients", Patients.update)
     archive_patient = delegate("patients", Patients.archive)
     restore_patient = delegate("patients", Patients.restore)
+    preview_merge = delegate("patients", Patients.preview_merge)
+    merge_patients = delegate("patients", Patients.merge)
     patients_by_ids = delegate("patients", Patients.by_ids)
     credit_history = delegate("patients", Patients.credit_history)
     credit_account = delegate("patients", Patients.credit_account)

@@ -471,6 +471,53 @@ class LedgerMachine(RuleBasedStateMachine):
             self.credit[sender] += amount
             self.credit[receiver] -= amount
 
+    @precondition(lambda self: len(self.patients) >= 2)
+    @rule(data=st.data())
+    def merge_duplicates(self, data) -> None:
+        keep = data.draw(st.sampled_from(self.patients))
+        dupe = data.draw(st.sampled_from(self.patients))
+        if keep == dupe:
+            with pytest.raises(BillingError) as refused:
+                self.clinic.merge_patients(keep, dupe, reason="duplicate")
+            assert refused.value.code == Refusal.BAD_CHOICE
+            return
+        preview = self.clinic.preview_merge(keep, dupe)
+        credit = self.credit[keep] + self.credit[dupe]
+        owed = sum(self.owed(i) for i in self.open_invoices(keep) + self.open_invoices(dupe))
+        assert (preview.credit, preview.outstanding) == (Decimal(dec(credit)), Decimal(dec(owed)))
+        assert self.clinic.merge_patients(keep, dupe, reason="duplicate", preview=preview) == dupe
+        for iid, owner in self.owner.items():
+            if owner == dupe:
+                self.owner[iid] = keep
+        self.credit[keep] = credit
+        self.credit[dupe] = 0
+        for transfer in self.transfers.values():
+            if {transfer[0], transfer[1]} == {keep, dupe}:
+                transfer[3] = 1  # cancelled: one patient now
+            else:
+                transfer[0:2] = [keep if p == dupe else p for p in transfer[0:2]]
+        self.patients.remove(dupe)
+        self.touched.discard(dupe)
+        self.touched.add(keep)
+        with pytest.raises(BillingError) as refused:
+            self.clinic.create_invoice(dupe, [("Treatment", "1.00", 1)])
+        assert refused.value.code == Refusal.ARCHIVED
+
+    @precondition(lambda self: self.patients)
+    @rule(data=st.data())
+    def archive_and_restore(self, data) -> None:
+        pid = data.draw(st.sampled_from(self.patients))
+        owed = sum(self.owed(i) for i in self.open_invoices(pid))
+        if self.credit[pid] or owed:
+            with pytest.raises(BillingError) as refused:
+                self.clinic.archive_patient(pid, reason="moved away")
+            assert refused.value.code == Refusal.HAS_BALANCE
+            return
+        self.clinic.archive_patient(pid, reason="moved away")
+        assert pid not in self.clinic.patient_ids()
+        assert self.clinic.verify() == []
+        self.clinic.restore_patient(pid)
+
     # -- invariants --------------------------------------------------------------------------
 
     @invariant()

@@ -25,8 +25,8 @@ _VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 
 #: The patient list's default order (``Clinic.patient_ids(sort="name")``), in SQLite's terms.
 _PATIENTS_SQL = (
-    "SELECT id, first_name, last_name, credit_minor, outstanding_minor FROM patients "
-    "ORDER BY lower(last_name), lower(first_name), id"
+    "SELECT id, first_name, last_name, credit_minor, outstanding_minor, date_of_birth, mobile "
+    "FROM patients WHERE archived_at IS NULL ORDER BY lower(last_name), lower(first_name), id"
 )
 
 
@@ -39,6 +39,9 @@ class FirstPatient:
     last_name: str
     credit_minor: int
     outstanding_minor: int
+    #: As stored (SQLite keeps a date as ISO text), None when not given.
+    date_of_birth: str | None = None
+    mobile: str | None = None
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,10 @@ LABELS: dict[str, str] = {
     "invoice_extra": "extra information for invoices",
 }
 
+#: The public names of :data:`DETAILS` and :data:`LABELS` (``desktop_app.core`` exports them).
+PATIENT_DETAILS = DETAILS
+DETAIL_LABELS = LABELS
+
 #: The longest text each detail holds (characters); the date of birth is a date.
 LIMITS: dict[str, int] = {
     "title": 40,
@@ -103,13 +107,13 @@ def clean_birth_date(value: object, today: date) -> date:
             value = date.fromisoformat(value.strip())
         except ValueError:
             raise BillingError(
-                f"The date of birth {value!r} is not a date (write it as YYYY-MM-DD).",
+                "The date of birth is not a date (write it as YYYY-MM-DD).",
                 code=Refusal.BAD_DATE,
                 field="date_of_birth",
             ) from None
     if type(value) is not date:
         raise BillingError(
-            f"The date of birth must be a date, not {value!r}.",
+            "The date of birth must be a date.",
             code=Refusal.BAD_DATE,
             field="date_of_birth",
         )
@@ -145,7 +149,7 @@ def _clean_text(name: str, value: object) -> str | None:
 def _clean_email(text: str) -> str:
     if not _EMAIL.fullmatch(text):
         raise BillingError(
-            f"{text!r} is not an email address (such as name@example.org).",
+            "The email is not an address (it should look like name@example.org).",
             code=Refusal.BAD_TEXT,
             field="email",
         )
@@ -155,8 +159,7 @@ def _clean_email(text: str) -> str:
 def _clean_phone(name: str, text: str) -> str:
     if not _PHONE.fullmatch(text) or sum(c.isdigit() for c in text) < 3:
         raise BillingError(
-            f"The {LABELS[name]} {text!r} is not a phone number: use digits, spaces, +, - and "
-            "brackets.",
+            f"The {LABELS[name]} is not a phone number: use digits, spaces, +, - and brackets.",
             code=Refusal.BAD_TEXT,
             field=name,
         )
@@ -166,7 +169,7 @@ def _clean_phone(name: str, text: str) -> str:
 def _clean_country(text: str) -> str:
     if not _COUNTRY.fullmatch(text):
         raise BillingError(
-            f"Give the country as its two-letter code (AU, NZ, GB, US, ...), not {text!r}.",
+            "Give the country as its two-letter code (AU, NZ, GB, US, ...).",
             code=Refusal.BAD_CHOICE,
             field="country",
         )

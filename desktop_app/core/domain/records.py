@@ -68,6 +68,38 @@ class PatientRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class MergePreview:
+    """What merging a duplicate patient (``merge``) into the one kept (``keep``) will do: the
+    records that move, the transfers between the two that are cancelled, the details the kept
+    patient gains, and the kept patient's credit and outstanding balance after it. Passed back
+    to ``merge_patients``, it is refused if anything changed since."""
+
+    keep: PatientRecord
+    merge: PatientRecord
+    invoice_numbers: tuple[int, ...]
+    payment_ids: tuple[int, ...]
+    refund_ids: tuple[int, ...]
+    credit_note_numbers: tuple[int, ...]
+    transfer_ids: tuple[int, ...]
+    cancelled_transfer_ids: tuple[int, ...]
+    filled: dict[str, object]
+    credit: Decimal
+    outstanding: Decimal
+
+    @property
+    def moves_nothing(self) -> bool:
+        """Whether the duplicate has no records at all (only its details are merged)."""
+        return not (
+            self.invoice_numbers
+            or self.payment_ids
+            or self.refund_ids
+            or self.credit_note_numbers
+            or self.transfer_ids
+            or self.cancelled_transfer_ids
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ClinicSummary:
     """Headline figures of the whole clinic."""
 

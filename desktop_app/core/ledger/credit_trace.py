@@ -364,6 +364,10 @@ def _credit_note_events(note: CreditNote, number: int, money: Any) -> list[Credi
 def _transfer_events(
     transfer: CreditTransfer, patient_id: int, names: dict[int, str], money: Any
 ) -> list[CreditEvent]:
+    if transfer.reversed_at is not None and transfer.reversed_at == transfer.created_at:
+        # Cancelled as of its own moment: a transfer between two records of one patient, merged
+        # since (ledger/merge.py). It never moved anything, so it tells no story.
+        return []
     amount = transfer.amount_minor
     events: list[CreditEvent] = []
     if transfer.from_patient_id == patient_id:

@@ -133,10 +133,15 @@ class Transaction:
 
 def archived_refusal(patient: Patient) -> BillingError:
     """The refusal of money moving on an archived or merged patient's account."""
-    name = f"{patient.first_name} {patient.last_name}"
-    if patient.merged_into is not None:
+    return archived_error(f"{patient.first_name} {patient.last_name}", patient.merged_into)
+
+
+def archived_error(name: str, merged_into: int | None) -> BillingError:
+    """The refusal of money moving on the account of archived patient ``name`` (merged into
+    patient ``merged_into``, if so)."""
+    if merged_into is not None:
         return BillingError(
-            f"{name} was merged into patient {patient.merged_into}; their records are there now.",
+            f"{name} was merged into patient {merged_into}; their records are there now.",
             code=Refusal.ARCHIVED,
             field="patient",
         )

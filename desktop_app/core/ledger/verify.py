@@ -23,6 +23,8 @@ I8 every money record has its audit entry: each invoice, payment, refund, credit
    (an application removed by its payment's reversal or its invoice's void is covered by that
    entry). Invoices and payments created by a CSV import are covered by their import's entry
    (one per imported file). One anti-join per check on the audit log's (entity, entity_id) index.
+I9 a patient merged into another (``merged_into``) is archived, holds no credit or balance and
+   owns no invoice, payment, credit note or live credit transfer; the patient kept exists.
 """
 
 from __future__ import annotations
@@ -585,6 +587,55 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
             + ("is missing." if invoice_patient is None else f"is patient {invoice_patient}'s.")
         )
     problems.extend(_unaudited(session))
+    problems.extend(_merged(session))
+    return problems
+
+
+def _merged(session: Session) -> list[str]:
+    """I9: each patient merged into another is archived, holds nothing and owns no record (all
+    moved to the patient kept, which exists and is another patient)."""
+    kept = aliased(Patient)
+    owned = [
+        ("invoice", select(func.count()).where(Invoice.patient_id == Patient.id)),
+        ("payment or refund", select(func.count()).where(Payment.patient_id == Patient.id)),
+        ("credit note", select(func.count()).where(CreditNote.patient_id == Patient.id)),
+        (
+            "live credit transfer",
+            select(func.count()).where(
+                or_(
+                    CreditTransfer.from_patient_id == Patient.id,
+                    CreditTransfer.to_patient_id == Patient.id,
+                ),
+                CreditTransfer.reversed_at.is_(None),
+            ),
+        ),
+    ]
+    rows = session.execute(
+        select(
+            Patient.id,
+            Patient.merged_into,
+            Patient.archived_at,
+            Patient.credit_minor,
+            Patient.outstanding_minor,
+            kept.id,
+            *(query.scalar_subquery() for _, query in owned),
+        )
+        .outerjoin(kept, kept.id == Patient.merged_into)
+        .where(Patient.merged_into.is_not(None))
+        .order_by(Patient.id)
+    )
+    problems = []
+    for pid, into, archived_at, credit, outstanding, kept_id, *counts in rows:
+        who = f"Patient {pid} (merged into {into})"
+        if kept_id is None or into == pid:
+            problems.append(f"I9 {who}: the patient kept is missing or is the same patient.")
+        if archived_at is None:
+            problems.append(f"I9 {who}: is not archived.")
+        if credit or outstanding:
+            problems.append(f"I9 {who}: still holds credit or an outstanding balance.")
+        for (what, _), count in zip(owned, counts, strict=True):
+            if count:
+                problems.append(f"I9 {who}: still owns {count} {what} record(s).")
     return problems
 
 
@@ -604,6 +655,8 @@ CHECKS: dict[str, str] = {
     "total) equals the figure worked out again from the records.",
     "I8": "Every invoice, payment, refund, credit note, transfer and correction has its audit "
     "log entry.",
+    "I9": "Each patient merged into another is archived, holds no credit or balance and owns no "
+    "invoice, payment, credit note or live transfer (all moved to the patient kept).",
 }
 
 #: What a failed check means, in the words of the front desk.
@@ -616,6 +669,7 @@ _PLAIN: dict[str, str] = {
     "I6": "a payment's parts do not add up",
     "I7": "a stored balance or total differs from the records it comes from",
     "I8": "something saved has no entry in the audit log",
+    "I9": "a merged patient still holds records or money",
 }
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, case, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..access.staff import Permission, Role
 from ..db.models import Patient, Setting, Staff
@@ -27,9 +27,10 @@ from ..domain.patient_details import (
     clean_details,
     patient_search_key,
 )
-from ..domain.records import CreditLot, CreditMovement, PatientRecord
+from ..domain.records import CreditLot, CreditMovement, MergePreview, PatientRecord
 from ..domain.text import optional_text, required_line
 from ..ledger import audit, credit_trace, read_models
+from ..ledger import merge as merging
 from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, reads_patient, requires
@@ -110,6 +111,28 @@ def refuse_balance(patient: Patient, currency: str) -> None:
             "invoices. Settle or void them before archiving.",
             code=Refusal.HAS_BALANCE,
         )
+
+
+def _row_record(row: Patient, currency: str) -> PatientRecord:
+    return patient_record([getattr(row, c.key) for c in _PATIENT_COLUMNS], currency)
+
+
+def _merge_preview(
+    plan: merging.MergePlan, keep: Patient, merge: Patient, currency: str
+) -> MergePreview:
+    return MergePreview(
+        keep=_row_record(keep, currency),
+        merge=_row_record(merge, currency),
+        invoice_numbers=plan.invoice_numbers,
+        payment_ids=plan.payment_ids,
+        refund_ids=plan.refund_ids,
+        credit_note_numbers=plan.credit_note_numbers,
+        transfer_ids=plan.transfer_ids,
+        cancelled_transfer_ids=plan.cancelled_transfer_ids,
+        filled=dict(plan.filled),
+        credit=to_decimal(plan.credit_minor, currency),
+        outstanding=to_decimal(plan.outstanding_minor, currency),
+    )
 
 
 def clean_name(value: object, what: str) -> str:
@@ -261,6 +284,69 @@ class Patients(Manager):
             )
             patient.archived_at = None
             patient.archive_reason = None
+
+    def preview_merge(self, keep_id: int, merge_id: int) -> MergePreview:
+        """What merging patient ``merge_id`` into ``keep_id`` will move, and the kept patient's
+        credit and outstanding balance after it (nothing is saved)."""
+        self._check_merge(keep_id, merge_id)
+        with self.store.read() as session:
+            keep, merge = self._pair(session, keep_id, merge_id)
+            return _merge_preview(
+                merging.merge_plan(session, keep, merge), keep, merge, stored.currency(session)
+            )
+
+    @requires(Permission.MERGE)
+    def merge(
+        self,
+        keep_id: int,
+        merge_id: int,
+        *,
+        reason: str = "",
+        preview: MergePreview | None = None,
+    ) -> int:
+        """Merge the duplicate patient ``merge_id`` into ``keep_id``; returns ``merge_id``.
+
+        Every invoice, payment, refund, credit note and transfer of the duplicate moves to the
+        kept patient in one transaction, their credit and outstanding add up, empty details of
+        the kept patient are filled from the duplicate, and the duplicate is archived as merged
+        (``merged_into``). Refused: the same patient twice, either patient archived, a role that
+        may not merge, and ``preview`` (what the window showed) when the records changed since.
+        """
+        why = optional_text(reason, "reason for merging", MAX_REASON, field="reason")
+        self._check_merge(keep_id, merge_id)
+        with self.store.write() as tx:
+            locked = tx.lock_patients([keep_id, merge_id], archived_ok=True)
+            keep, merge = locked[keep_id], locked[merge_id]
+            currency = tx.currency()
+            if preview is not None:
+                now = _merge_preview(
+                    merging.merge_plan(tx.session, keep, merge), keep, merge, currency
+                )
+                if now != preview:
+                    raise BillingError(
+                        "These patients' records changed since the merge was previewed; "
+                        "look at the preview again before merging.",
+                        code=Refusal.CONCURRENT_CHANGE,
+                    )
+            merging.merge(tx, keep, merge, why)
+            keep.search_key = search_key_of(keep)
+            return merge_id
+
+    def _check_merge(self, keep_id: object, merge_id: object) -> None:
+        keep_id = check_id(keep_id, "patient")
+        merge_id = check_id(merge_id, "patient")
+        self.store.check_patient_read(lambda: keep_id)
+        self.store.check_patient_read(lambda: merge_id)
+
+    def _pair(self, session: Session, keep_id: int, merge_id: int) -> tuple[Patient, Patient]:
+        rows = {
+            p.id: p
+            for p in session.scalars(select(Patient).where(Patient.id.in_([keep_id, merge_id])))
+        }
+        for pid in (keep_id, merge_id):
+            if pid not in rows:
+                raise NotFoundError(f"There is no patient {pid}.")
+        return rows[keep_id], rows[merge_id]
 
     @reads_patient
     def get(self, patient_id: int) -> PatientRecord:

@@ -29,14 +29,19 @@ from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, reads_patient, reads_record, requires
 from ..ledger.idempotency import RequestKind
 from ..ledger.payment_save import RefundRequest
+from ..ledger.transaction import archived_error, archived_refusal
 from .base import Manager, check_request_id, not_future
 
 _DRAFT_SETTINGS = select(Setting.key, Setting.value).where(
     Setting.key.in_(["currency", "allocation_mode"])
 )
-_DRAFT_PATIENT = select(Patient.first_name, Patient.last_name, Patient.credit_minor).where(
-    Patient.id == bindparam("pid")
-)
+_DRAFT_PATIENT = select(
+    Patient.first_name,
+    Patient.last_name,
+    Patient.credit_minor,
+    Patient.archived_at,
+    Patient.merged_into,
+).where(Patient.id == bindparam("pid"))
 _ACTIVE_TYPES = (
     select(PaymentType.name)
     .where(PaymentType.active.is_(True))
@@ -82,7 +87,9 @@ class Payments(Manager):
             if source_invoice is not None:
                 self._check_payable(session, patient_id, source_invoice)
             types = tuple(name for (name,) in connection.execute(_ACTIVE_TYPES))
-            first_name, last_name, credit_minor = patient
+            first_name, last_name, credit_minor, archived_at, merged_into = patient
+            if archived_at is not None:  # saving would be refused: say so before any typing
+                raise archived_error(f"{first_name} {last_name}", merged_into)
             return PaymentDraft(
                 patient_id=patient_id,
                 patient_name=f"{first_name} {last_name}",
@@ -183,17 +190,20 @@ class Payments(Manager):
                 # then finds it, instead of being refused as a concurrent change. Locks are
                 # always taken currency first, then patient, so two saves cannot deadlock.
                 currency = tx.currency()
-                patient = tx.lock_patient(request.patient_id)
+                patient = tx.lock_patient(request.patient_id, archived_ok=True)
                 asked = request.fingerprint()
                 existing = tx.idempotent(
                     RequestKind.PAYMENT,
                     request_id,
                     asked,
                     legacy=lambda row: row.total_minor == request.payment_total,
-                    patient_id=request.patient_id,
+                    # A payment saved before its patient was merged is the kept patient's now.
+                    patient_id=patient.merged_into or request.patient_id,
                 )
                 if existing is not None:
-                    return existing
+                    return existing  # saved already: Save pressed again finds it, even now
+                if patient.archived_at is not None:
+                    raise archived_refusal(patient)  # a new save on an archived account
                 if currency != request.currency:
                     raise ConcurrentChangeError(
                         "The clinic's currency changed; preview the payment again."

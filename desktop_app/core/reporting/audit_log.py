@@ -86,7 +86,14 @@ KEY_ORDER: Final = (
 ENTITY_NAMES: Final = {"payment_type": "Payment type"}
 
 #: Keys whose values are patient ids (summaries and details name the patient).
-PATIENT_KEYS: Final = ("patient_id", "from_patient_id", "to_patient_id")
+#: Actions on a patient's record (details, archive, restore, merge) and their verb.
+PATIENT_VERBS: Final = {
+    "update patient": "Changed",
+    "archive patient": "Archived",
+    "restore patient": "Restored",
+    "merge patients": "Merged",
+}
+PATIENT_KEYS: Final = ("patient_id", "from_patient_id", "to_patient_id", "merged_patient")
 
 TYPE_VERBS: Final = {
     "add payment type": "Added",
@@ -568,6 +575,8 @@ class _Context:
                     _reason(after)
                 )
             return f"Reversed credit transfer {entity_id}{between}" + _reason(after)
+        if action in PATIENT_VERBS:
+            return self._patient_summary(action, entity_id, before, after)
         if action == "change setting":
             changes = [
                 f"{key.replace('_', ' ')} from {_setting(key, before.get(key))} to "
@@ -583,6 +592,32 @@ class _Context:
             if action in TYPE_VERBS:
                 return f"{TYPE_VERBS[action]} {what}"
         return self._generic(row, before, after)
+
+    def _patient_summary(
+        self, action: str, entity_id: int | None, before: dict[str, Any], after: dict[str, Any]
+    ) -> str:
+        """Changed details, archived, restored or merged: the patient by name."""
+        who = self.patient(entity_id)
+        if action == "update patient":
+            fields = ", ".join(key.replace("_", " ") for key in after)
+            return f"Changed {who}'s details: {fields}"
+        if action == "merge patients":
+            merged = self.patient(before.get("merged_patient"))
+            moved = [
+                f"{len(after[key])} {label}"
+                for key, label in (
+                    ("invoices", "invoice(s)"),
+                    ("payments", "payment(s)"),
+                    ("refunds", "refund(s)"),
+                    ("credit_notes", "credit note(s)"),
+                    ("transfers", "transfer(s)"),
+                )
+                if after.get(key)
+            ]
+            text = f"Merged {merged} into {who}"
+            return (text + ": moved " + ", ".join(moved) if moved else text) + _reason(before)
+        verb = PATIENT_VERBS[action]
+        return f"{verb} {who}" + (_reason(after) if action == "archive patient" else "")
 
     def _payment_summary(self, entity_id: int | None, patient: str, after: dict[str, Any]) -> str:
         m = self.money

@@ -1,0 +1,217 @@
+"""Merging a duplicate patient into the one the clinic keeps.
+
+Every invoice, payment, refund, credit note and credit transfer of the duplicate moves to the kept
+patient in one transaction; the cached credit and outstanding balance add up to the cent; empty
+details of the kept patient are filled from the duplicate; the duplicate is archived with
+``merged_into`` set and one audit entry lists every moved record. A transfer of credit between the
+two patients themselves cannot move (a transfer has two different patients): it is cancelled
+(stamped reversed, audited), which changes neither patient's combined credit, because the transfer
+took from one of them exactly what it gave the other. It is cancelled as of the moment it was
+made: between two records of one person it never moved anything, and so every day's credit, the
+credit history and where each credit came from read as if it had not been made (a reversal dated
+today would leave the kept patient's history negative in between, where the duplicate spent what
+the kept patient had sent it). The audit entry keeps when and why it was cancelled.
+
+The preview (:func:`merge_plan`) is what the merge window shows; :func:`merge` recomputes it under
+the patients' locks and refuses when a preview it is given differs (a save on another computer
+since), so what was shown is what is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from ..db.models import CreditNote, CreditTransfer, Invoice, Patient, Payment
+from ..domain.errors import BillingError, Refusal
+from ..domain.kinds import AuditAction, AuditEntity, PaymentKind
+from ..domain.patient_details import DETAILS
+from . import audit
+from .transaction import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class MergePlan:
+    """What a merge moves, computed from the records (in minor units: the API's record is made
+    from it)."""
+
+    keep_id: int
+    merge_id: int
+    invoice_numbers: tuple[int, ...]
+    payment_ids: tuple[int, ...]
+    refund_ids: tuple[int, ...]
+    credit_note_numbers: tuple[int, ...]
+    transfer_ids: tuple[int, ...]
+    cancelled_transfer_ids: tuple[int, ...]
+    filled: tuple[tuple[str, Any], ...]
+    credit_minor: int
+    outstanding_minor: int
+
+
+def refuse_pair(keep: Patient, merge: Patient) -> None:
+    """Refuse merging a patient with itself, or when either is archived (or merged)."""
+    if keep.id == merge.id:
+        raise BillingError(
+            "Choose two different patients: a patient cannot be merged with itself.",
+            code=Refusal.BAD_CHOICE,
+            field="merge",
+        )
+    for patient, side in ((keep, "keep"), (merge, "merge")):
+        if patient.archived_at is not None:
+            name = f"{patient.first_name} {patient.last_name}"
+            raise BillingError(
+                f"{name} is archived; restore the patient before merging.",
+                code=Refusal.ARCHIVED,
+                field=side,
+            )
+
+
+def _ids(session: Session, query: Any) -> tuple[int, ...]:
+    return tuple(session.scalars(query))
+
+
+def merge_plan(session: Session, keep: Patient, merge: Patient) -> MergePlan:
+    """What merging ``merge`` into ``keep`` moves and the kept patient's figures after it."""
+    refuse_pair(keep, merge)
+    between = or_(
+        (CreditTransfer.from_patient_id == merge.id) & (CreditTransfer.to_patient_id == keep.id),
+        (CreditTransfer.from_patient_id == keep.id) & (CreditTransfer.to_patient_id == merge.id),
+    )
+    payments = session.execute(
+        select(Payment.id, Payment.kind).where(Payment.patient_id == merge.id).order_by(Payment.id)
+    ).all()
+    filled = tuple(
+        (name, getattr(merge, name))
+        for name in DETAILS
+        if getattr(keep, name) is None and getattr(merge, name) is not None
+    )
+    return MergePlan(
+        keep_id=keep.id,
+        merge_id=merge.id,
+        invoice_numbers=_ids(
+            session,
+            select(Invoice.number).where(Invoice.patient_id == merge.id).order_by(Invoice.number),
+        ),
+        payment_ids=tuple(pid for pid, kind in payments if kind != PaymentKind.REFUND),
+        refund_ids=tuple(pid for pid, kind in payments if kind == PaymentKind.REFUND),
+        credit_note_numbers=_ids(
+            session,
+            select(CreditNote.number)
+            .where(CreditNote.patient_id == merge.id)
+            .order_by(CreditNote.number),
+        ),
+        transfer_ids=_ids(
+            session,
+            select(CreditTransfer.id)
+            .where(
+                or_(
+                    CreditTransfer.from_patient_id == merge.id,
+                    CreditTransfer.to_patient_id == merge.id,
+                ),
+                ~between,
+            )
+            .order_by(CreditTransfer.id),
+        ),
+        cancelled_transfer_ids=_ids(
+            session,
+            select(CreditTransfer.id)
+            .where(between, CreditTransfer.reversed_at.is_(None))
+            .order_by(CreditTransfer.id),
+        ),
+        filled=filled,
+        credit_minor=keep.credit_minor + merge.credit_minor,
+        outstanding_minor=keep.outstanding_minor + merge.outstanding_minor,
+    )
+
+
+def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None) -> MergePlan:
+    """Move every record of ``merge_row`` to ``keep`` (both locked by the caller), archive it as
+    merged, and audit it; returns the plan carried out."""
+    plan = merge_plan(tx.session, keep, merge_row)
+    session = tx.session
+    now = audit.moment(session)
+    keep_name = f"{keep.first_name} {keep.last_name}"
+    merge_name = f"{merge_row.first_name} {merge_row.last_name}"
+    for transfer_id in plan.cancelled_transfer_ids:
+        from_id, to_id = session.execute(
+            select(CreditTransfer.from_patient_id, CreditTransfer.to_patient_id).where(
+                CreditTransfer.id == transfer_id
+            )
+        ).one()
+        why = f"Cancelled by merging {merge_name} into {keep_name}: one patient now."
+        session.execute(
+            update(CreditTransfer)
+            .where(CreditTransfer.id == transfer_id)
+            .values(reversed_at=CreditTransfer.created_at, reverse_reason=why)
+        )
+        tx.audit(
+            action=AuditAction.REVERSE_TRANSFER,
+            entity=AuditEntity.CREDIT_TRANSFER,
+            entity_id=transfer_id,
+            after={
+                "reason": why,
+                "cancelled_at": now.isoformat(),
+                "from_patient_id": from_id,
+                "to_patient_id": to_id,
+            },
+        )
+    session.execute(
+        update(Invoice).where(Invoice.patient_id == merge_row.id).values(patient_id=keep.id)
+    )
+    session.execute(
+        update(Payment).where(Payment.patient_id == merge_row.id).values(patient_id=keep.id)
+    )
+    session.execute(
+        update(CreditNote).where(CreditNote.patient_id == merge_row.id).values(patient_id=keep.id)
+    )
+    if plan.transfer_ids:
+        moving = CreditTransfer.id.in_(plan.transfer_ids)
+        session.execute(
+            update(CreditTransfer)
+            .where(moving, CreditTransfer.from_patient_id == merge_row.id)
+            .values(from_patient_id=keep.id)
+        )
+        session.execute(
+            update(CreditTransfer)
+            .where(moving, CreditTransfer.to_patient_id == merge_row.id)
+            .values(to_patient_id=keep.id)
+        )
+    for name, value in plan.filled:
+        setattr(keep, name, value)
+    if keep.practitioner_id is None:
+        keep.practitioner_id = merge_row.practitioner_id
+    if keep.external_id is None and merge_row.external_id is not None:
+        external = merge_row.external_id
+        merge_row.external_id = None
+        session.flush()  # the id is unique: off the merged patient before the kept one takes it
+        keep.external_id = external
+    keep.credit_minor = plan.credit_minor
+    keep.outstanding_minor = plan.outstanding_minor
+    merge_row.credit_minor = 0
+    merge_row.outstanding_minor = 0
+    merge_row.merged_into = keep.id
+    merge_row.archived_at = now
+    merge_row.archive_reason = f"Merged into {keep_name} (patient {keep.id})" + (
+        f": {reason}" if reason else ""
+    )
+    tx.audit(
+        action=AuditAction.MERGE_PATIENTS,
+        entity=AuditEntity.PATIENT,
+        entity_id=keep.id,
+        before={"merged_patient": merge_row.id, "reason": reason},
+        after={
+            "invoices": list(plan.invoice_numbers),
+            "payments": list(plan.payment_ids),
+            "refunds": list(plan.refund_ids),
+            "credit_notes": list(plan.credit_note_numbers),
+            "transfers": list(plan.transfer_ids),
+            "cancelled_transfers": list(plan.cancelled_transfer_ids),
+            "filled": [name for name, _ in plan.filled],
+            "credit_minor": plan.credit_minor,
+            "outstanding_minor": plan.outstanding_minor,
+        },
+    )
+    return plan

@@ -11,8 +11,6 @@ voids, reversals, transfers) also sit in each table's context menu and act on th
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +33,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
-    QStyle,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -49,15 +46,10 @@ from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.patients import (
-    AMOUNTS,
-    BIRTH,
-    CREDIT_TO_APPLY,
-    MOBILE,
-    NAME,
-    NOTE,
     SORT_KEYS,
     FirstPatients,
     PatientTableModel,
+    size_columns,
 )
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.patient_actions import PatientActions
@@ -1216,35 +1208,7 @@ class MainWindow(QMainWindow):
         model = self.patient_model
         searching = bool(self.search_edit.text().strip())
         self.no_match_label.setVisible(searching and model.rowCount() == 0)
-        header = self.patient_view.horizontalHeader()
-        text = self.patient_view.fontMetrics()
-        bold = header.fontMetrics()
-        pad = (
-            2
-            * self.patient_view.style().pixelMetric(
-                QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.patient_view
-            )
-            + 16
-        )
-        titles = [
-            str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(model.columnCount())
-        ]
-        # Names: as wide as the longest of the first rows, within bounds (longer ones elide,
-        # with the whole name as the tooltip); the rest: their header or contents.
-        longest = max((text.horizontalAdvance(n) for n in model.name_width_sample()), default=0)
-        name = max(NAME_WIDTH[0], bold.horizontalAdvance(titles[NAME]) + pad)
-        header.resizeSection(NAME, min(max(name, longest + pad), NAME_WIDTH[1]))
-        widest = {
-            BIRTH: self.formatter.day(date(2000, 12, 28)),
-            MOBILE: "0412 345 678",
-            NOTE: CREDIT_TO_APPLY,
-            **{c: self.formatter.money(Decimal("99999.99")) for c in AMOUNTS},
-        }
-        for column, sample in widest.items():
-            header.resizeSection(
-                column,
-                max(text.horizontalAdvance(sample), bold.horizontalAdvance(titles[column])) + pad,
-            )
+        size_columns(self.patient_view, self.formatter, NAME_WIDTH)
 
     def _on_show_archived_toggled(self, checked: bool) -> None:
         if self._patient_model is None:

@@ -1,18 +1,19 @@
 """Merge duplicate: pick the patient to keep and the duplicate, see exactly what moves, merge.
 
 Each side is a searchable list of patients (the same list as the main window's, read in windows
-from the database). Once both are picked, the core's preview says which invoices, payments and
-refunds, credit notes and credit transfers move to the kept patient, which details the kept patient
-gains from the duplicate, and the kept patient's account credit and balance afterwards. Merge
-saves exactly that preview (the core refuses if anything changed since, and the preview is read
-again); the duplicate is then archived as merged into the kept patient.
+from the database). Once both are picked, the core's preview says which invoices, payments,
+refunds, credit notes and credit transfers move to the kept patient, which transfers between the
+two are cancelled, which details the kept patient gains from the duplicate, and the kept
+patient's account credit and balance afterwards. Merge saves exactly that preview (the core
+refuses if anything changed since, and the preview is read again); the duplicate is then archived
+as merged into the kept patient.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -28,28 +29,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError, ConcurrentChangeError, PermissionDenied
-from desktop_app.ui.dialogs.patient_dialog import FIELDS
+from desktop_app.core import DETAIL_LABELS, BillingError, PermissionDenied, Refusal
 from desktop_app.ui.forms import GuardedDialog
-from desktop_app.ui.models.patients import BIRTH, MOBILE, NAME, NOTE, PatientTableModel
+from desktop_app.ui.models.patients import NAME, NOTE, PatientTableModel, size_columns
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
 from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
-    from desktop_app.core import Clinic
+    from desktop_app.core import Clinic, MergePreview
     from desktop_app.ui.formatting import Formatter
 
 SEARCH_DELAY_MS = 120
-#: The rows a picker shows without scrolling.
+#: The rows a picker shows without scrolling, and their height (pixels).
 PICKER_ROWS = 7
-
-
-def detail_label(name: str) -> str:
-    """What the patient window calls the detail ``name`` ("email", "date of birth")."""
-    field = FIELDS.get(name)
-    if field is None:
-        return name.replace("_", " ")
-    return field.label.replace("&", "").rstrip(":").lower()
+ROW_HEIGHT = 26
+#: A picker's name column: at least and at most this wide (pixels) before it stretches.
+NAME_WIDTH = (120, 200)
 
 
 class PatientPicker(QGroupBox):
@@ -77,14 +72,20 @@ class PatientPicker(QGroupBox):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.verticalHeader().setVisible(False)
+        self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        rows_header = self.view.verticalHeader()
+        rows_header.setVisible(False)
+        rows_header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows_header.setDefaultSectionSize(ROW_HEIGHT)
         self.view.setColumnHidden(NOTE, True)
         header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        for column in (BIRTH, MOBILE):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        rows = self.view.verticalHeader().defaultSectionSize() * PICKER_ROWS
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)  # the rest of the width
+        self._formatter = formatter
+        self.model.modelReset.connect(self._on_model_reset)
+        self._on_model_reset()
+        rows = rows_header.defaultSectionSize() * PICKER_ROWS
         self.view.setMinimumHeight(rows + header.sizeHint().height() + 4)
         layout.addWidget(self.view, 1)
         self._timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -109,6 +110,9 @@ class PatientPicker(QGroupBox):
         """Show the patients matching ``text`` at once (and pick the first)."""
         self.search_edit.setText(text)
         self._on_timer_timeout()
+
+    def _on_model_reset(self) -> None:
+        size_columns(self.view, self._formatter, NAME_WIDTH)
 
     def _on_search_edit_text_changed(self, _text: str) -> None:
         self._timer.start()
@@ -145,7 +149,7 @@ class MergeDialog(GuardedDialog):
         super().__init__(parent)
         self._clinic = clinic
         self._formatter = formatter
-        self.preview: Any = None
+        self.preview: MergePreview | None = None
         self.kept_id: int | None = None
         self.merged_id: int | None = None
         self.setWindowTitle("Merge duplicate patients")
@@ -181,6 +185,7 @@ class MergeDialog(GuardedDialog):
         self.message_label.setAccessibleName("Message")
         self.message_label.setWordWrap(True)
         set_tone(self.message_label, PROBLEM_TONE)
+        self.message_label.hide()  # until there is something to say
         layout.addWidget(self.message_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.merge_button = buttons.addButton("&Merge", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -190,7 +195,7 @@ class MergeDialog(GuardedDialog):
         layout.addWidget(buttons)
         self.keep_picker.picked.connect(self._on_picked)
         self.merge_picker.picked.connect(self._on_picked)
-        self.resize(980, 660)
+        self.resize(1140, 660)  # both lists whole on a 1366-pixel screen
         if keep_id is not None:
             self.keep_picker.choose(keep_id)
         self.merge_picker.view.clearSelection()
@@ -205,7 +210,7 @@ class MergeDialog(GuardedDialog):
         keep, merge = self.keep_picker.chosen, self.merge_picker.chosen
         self.preview = None
         self.merge_button.setEnabled(False)
-        self.message_label.setText("")
+        self._say("")
         if keep is None or merge is None:
             self.preview_label.setText(
                 "Pick the patient to keep on the left and their duplicate on the right."
@@ -215,34 +220,43 @@ class MergeDialog(GuardedDialog):
             preview = self._clinic.preview_merge(keep, merge)
         except (BillingError, PermissionDenied) as exc:
             self.preview_label.setText("")
-            self.message_label.setText(str(exc))
+            self._say(str(exc))
             return
         self.preview = preview
         self.preview_label.setText(self.describe(preview))
         self.merge_button.setEnabled(True)
 
-    def describe(self, preview: Any) -> str:
-        """The preview in words (rich text): each kind of record that moves, the details the
-        kept patient gains, and their credit and balance afterwards."""
+    def describe(self, preview: MergePreview) -> str:
+        """The preview in words (rich text): each kind of record that moves, the transfers
+        cancelled, the details the kept patient gains, and their credit and balance after."""
         keep, merge = preview.keep, preview.merge
         money = self._formatter.money
 
-        def listed(prefix: str, items: tuple[int, ...] | list[int]) -> str:
+        def listed(prefix: str, items: tuple[int, ...]) -> str:
             return ", ".join(f"{prefix}{item}" for item in items) if items else "none"
 
         def shown(value: object) -> str:
             return self._formatter.day(value) if isinstance(value, date) else str(value)
 
         filled = "; ".join(
-            f"{detail_label(name)}: {shown(value)}" for name, value in preview.filled.items()
+            f"{DETAIL_LABELS.get(name, name)}: {shown(value)}"
+            for name, value in preview.filled.items()
         )
         rows = [
             ("Invoices", listed("#", preview.invoice_numbers)),
-            ("Payments and refunds", listed("#", preview.payment_ids)),
+            ("Payments", listed("#", preview.payment_ids)),
+            ("Refunds", listed("#", preview.refund_ids)),
             ("Credit notes", listed("CN-", preview.credit_note_numbers)),
             ("Credit transfers", listed("#", preview.transfer_ids)),
-            (f"Details {keep.full_name} gains", filled or "none"),
         ]
+        if preview.cancelled_transfer_ids:
+            rows.append(
+                (
+                    "Transfers between the two, cancelled",
+                    listed("#", preview.cancelled_transfer_ids),
+                )
+            )
+        rows.append((f"Details {keep.full_name} gains", filled or "none"))
         items = "".join(f"<li><b>{escape(k)}:</b> {escape(v)}</li>" for k, v in rows)
         after = (
             f"After the merge {keep.full_name} (#{keep.id}) holds {money(preview.credit)} of "
@@ -265,17 +279,21 @@ class MergeDialog(GuardedDialog):
             self.merged_id = self._clinic.merge_patients(
                 keep, merge, reason=self.reason_edit.text(), preview=preview
             )
-        except ConcurrentChangeError as exc:
-            self.refresh_preview()  # what would move now
-            self.message_label.setText(f"{exc} The preview above is read again: check it.")
-            grow_to_fit(self)
-            return False
         except (BillingError, PermissionDenied) as exc:
-            self.message_label.setText(str(exc))
+            if exc.code == Refusal.CONCURRENT_CHANGE:
+                self.refresh_preview()  # what would move now
+                self._say(f"{exc} It has been read again above.")
+            else:
+                self._say(str(exc))
             grow_to_fit(self)
             return False
         self.kept_id = keep
         return True
+
+    def _say(self, text: str) -> None:
+        """Show ``text`` in the message line (hidden when empty)."""
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
 
     def _on_merge_clicked(self) -> None:
         if self.merge():

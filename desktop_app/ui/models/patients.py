@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyle, QTableView
 
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.records import LEFT, RIGHT, Index, header_data
@@ -249,3 +251,29 @@ class PatientTableModel(QAbstractTableModel):
 def _credit_beside_open(record: PatientRecord) -> bool:
     """Whether the patient holds account credit while they have open invoices."""
     return record.credit > 0 and record.outstanding > 0
+
+
+def size_columns(view: QTableView, formatter: Formatter, name_width: tuple[int, int]) -> None:
+    """Size a patient list's columns to what they show, reading only the first rows: the name
+    as wide as the longest of them within ``name_width`` (longer ones elide, with the whole name
+    as the tooltip), every other column as wide as its header or its widest possible value."""
+    model = view.model()
+    assert isinstance(model, PatientTableModel)
+    header = view.horizontalHeader()
+    text = view.fontMetrics()
+    bold = header.fontMetrics()
+    margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view)
+    pad = 2 * margin + 16
+    titles = [str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(len(HEADERS))]
+    longest = max((text.horizontalAdvance(n) for n in model.name_width_sample()), default=0)
+    name = max(name_width[0], bold.horizontalAdvance(titles[NAME]) + pad)
+    header.resizeSection(NAME, min(max(name, longest + pad), name_width[1]))
+    widest = {
+        BIRTH: formatter.day(date(2000, 12, 28)),
+        MOBILE: "0412 345 678",
+        NOTE: CREDIT_TO_APPLY,
+        **{column: formatter.money(Decimal("99999.99")) for column in AMOUNTS},
+    }
+    for column, sample in widest.items():
+        width = max(text.horizontalAdvance(sample), bold.horizontalAdvance(titles[column]))
+        header.resizeSection(column, width + pad)

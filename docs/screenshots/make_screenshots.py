@@ -6,7 +6,8 @@ Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screensh
 the payment dialog and a print preview on a 1366x768 laptop screen as they are
 (``*-1366x768.png``), in dark mode (``*-dark.png``) and at 200% scale (``*-200.png``), each set
 rendered by a fresh Qt; ``make_screenshots.py 1366x768`` (or ``dark``, or ``200``) renders only
-that set.
+that set. ``make_screenshots.py patients`` renders the Edit patient and Merge duplicate windows on
+the same laptop screen (``patient-details-1366x768.png``, ``merge-1366x768.png``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent / "samples"
 #: The extra sets, each on a 1366x768 laptop screen: as it is, in dark mode, and at 200% scale.
 VARIANTS = ("1366x768", "dark", "200")
+#: The patient windows' set (1366x768, as it is).
+PATIENTS = "patients"
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -133,6 +136,63 @@ def render_variant(kind: str) -> None:
         assert preview is not None
         grab(preview, f"print-preview-{kind}.png")
         preview.close()
+        window.close()
+        clinic.close()
+    app.quit()
+
+
+def render_patients() -> None:
+    """The Edit patient dialog of a patient with every kind of detail, and the Merge duplicate
+    window previewing a duplicate with an invoice and a payment, in this process's Qt."""
+    from desktop_app.ui.dialogs.patient_dialog import PatientDialog
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
+        populate(clinic, today=date(2026, 11, 20))
+        pid, _older, _newer = seed_ada(clinic)
+        clinic.update_patient(
+            pid,
+            title="Ms",
+            preferred_name="Addie",
+            date_of_birth=date(1985, 12, 10),
+            mobile="0412 345 678",
+            email="ada@example.org",
+            address="12 Harbour Street\nUnit 4",
+            city="Sydney",
+            region="NSW",
+            postcode="2000",
+            country="AU",
+            notes="Prefers afternoon appointments.",
+            concession="Pensioner",
+            invoice_extra="Referred by Dr Babbage",
+        )
+        duplicate = clinic.add_patient(
+            "Ada", "Lovelace-King", date_of_birth=date(1985, 12, 10), phone="02 9876 5432"
+        )
+        clinic.create_invoice(
+            duplicate, [("Standard consultation", "75.00", 1)], issue_date=date(2026, 11, 12)
+        )
+        clinic.record_payment(
+            clinic.preview_payment(
+                duplicate, sources={"Cash": "75.00"}, payment_date=date(2026, 11, 12)
+            ),
+            "shot-duplicate-pays",
+        )
+        window = MainWindow(clinic)
+        screen = app.primaryScreen()
+        assert screen is not None
+        window.setGeometry(screen.availableGeometry())
+        window.select_patient(pid)
+        window.show()
+        dialog = PatientDialog(clinic, window, patient=clinic.patient(pid))
+        grab(dialog, "patient-details-1366x768.png")
+        dialog.close()
+        merge = window.patient_actions.merge_dialog()
+        merge.show()
+        merge.merge_picker.search("lovelace king")
+        grab(merge, "merge-1366x768.png")
+        merge.close()
         window.close()
         clinic.close()
     app.quit()
@@ -314,12 +374,16 @@ def main() -> None:
     app.quit()
     for kind in VARIANTS:
         make_variant(kind)
+    make_variant(PATIENTS)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--render"]:
-        render_variant(sys.argv[2])
-    elif sys.argv[1:] and sys.argv[1] in VARIANTS:
+        if sys.argv[2] == PATIENTS:
+            render_patients()
+        else:
+            render_variant(sys.argv[2])
+    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS):
         make_variant(sys.argv[1])
     else:
         main()

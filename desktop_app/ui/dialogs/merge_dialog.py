@@ -16,6 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialogButtonBox,
@@ -105,6 +106,13 @@ class PatientPicker(QGroupBox):
         self.view.selectRow(row)
         self.view.scrollTo(self.model.index(row, NAME))
         return True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Bring the patient picked into view (picked before the list had its size)."""
+        super().showEvent(event)
+        current = self.view.currentIndex()
+        if current.isValid():
+            self.view.scrollTo(current, QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def search(self, text: str) -> None:
         """Show the patients matching ``text`` at once (and pick the first)."""

@@ -229,8 +229,10 @@ class PatientTableModel(QAbstractTableModel):
         return header_data(HEADERS, AMOUNTS, section, orientation, role)
 
     def name_width_sample(self, rows: int = WINDOW) -> list[str]:
-        """The names on the first ``rows`` rows (to size the name column without reading all)."""
-        return [self.data(self.index(row, NAME)) for row in range(min(rows, len(self._ids)))]
+        """The names on the first ``rows`` rows (to size the name column without reading all),
+        without "(archived)" or "(merged into …)": a long one of those elides first."""
+        records = (self.patient(row) for row in range(min(rows, len(self._ids))))
+        return [f"{record.last_name}, {record.first_name}" for record in records]
 
     def sorted_column(self) -> tuple[int, bool]:
         """The column the list is sorted by, and whether descending."""

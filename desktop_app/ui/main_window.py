@@ -1228,7 +1228,11 @@ class MainWindow(QMainWindow):
         self.select_patient(int(link))
 
     def _on_patient_sort_indicator_changed(self, column: int, _order: Qt.SortOrder) -> None:
-        if 0 <= column < len(SORT_KEYS) and SORT_KEYS[column] is None:
+        if (
+            self._patient_model is not None
+            and 0 <= column < len(SORT_KEYS)
+            and (SORT_KEYS[column] is None)
+        ):
             # Dates of birth and mobiles are not sorted: the indicator stays where the order is.
             sorted_column, descending = self.patient_model.sorted_column()
             order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder

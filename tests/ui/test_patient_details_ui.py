@@ -135,6 +135,12 @@ def test_the_list_shows_date_of_birth_and_mobile_and_finds_by_them(qtbot, clinic
     assert model.data(model.index(ada, BIRTH)) == "10 Dec 1985"
     assert model.data(model.index(ada, MOBILE)) == "0412 345 678"
     assert model.data(model.index(alan, BIRTH)) == model.data(model.index(alan, MOBILE)) == ""
+    # Dates of birth and mobiles are not a sort order: the list stays sorted by name.
+    window.patient_view.sortByColumn(NAME, Qt.SortOrder.DescendingOrder)
+    window.patient_view.sortByColumn(BIRTH, Qt.SortOrder.AscendingOrder)
+    assert shown_names(window) == ["Turing, Alan", "Lovelace, Ada"]
+    assert window.patient_view.horizontalHeader().sortIndicatorSection() == NAME
+    window.patient_view.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
     placeholder = window.search_edit.placeholderText().lower()
     for what in ("name", "phone", "email", "date of birth"):
         assert what in placeholder

@@ -295,3 +295,35 @@ def test_the_audit_log_says_what_happened_to_a_patient_by_name(clinic):
         "Merged Lovelace-King, Ada into Lovelace, Ada: moved 1 invoice(s) "
         "(reason: Duplicate record)" in summaries
     )
+
+
+def test_credit_sent_to_the_duplicate_and_spent_there_reads_as_the_kept_patients(clinic):
+    """Credit moved to the duplicate by hand and spent there: after the merge the kept patient's
+    credit story is one patient's, never below zero, every dollar traced to its payment."""
+    keep = clinic.add_patient("Ada", "Lovelace")
+    dupe = clinic.add_patient("Ada", "Lovelace")
+    payment = clinic.record_payment(clinic.preview_payment(keep, sources={"Cash": "50"}), "p1")
+    clinic.transfer_credit(keep, dupe, "50", reason="Wrong record", request_id="t1")
+    clinic.create_invoice(dupe, [("Consult", "30", 1)])
+    clinic.record_payment(clinic.preview_payment(dupe, sources={}), "from-credit")
+    clinic.merge_patients(keep, dupe)
+    assert clinic.credit(keep) == Decimal("20.00") and clinic.verify() == []
+    history = clinic.credit_history(keep)
+    assert [m.balance for m in history] == [Decimal("50.00"), Decimal("20.00")]
+    (lot,) = clinic.credit_sources(keep)
+    assert (lot.origin, lot.origin_id, lot.remaining) == ("payment", payment, Decimal("20.00"))
+    assert clinic.credit_liability().total == Decimal("20.00")
+    statement = clinic.statement(keep)
+    assert statement.closing_balance == Decimal("-20.00")
+
+
+def test_save_pressed_again_after_merges_finds_the_payment(clinic):
+    a, b, c = (clinic.add_patient("Ada", "Lovelace") for _ in range(3))
+    preview = clinic.preview_payment(a, sources={"Cash": "10"})
+    payment = clinic.record_payment(preview, "desk-1")
+    clinic.merge_patients(b, a)
+    assert clinic.record_payment(preview, "desk-1") == payment
+    clinic.merge_patients(c, b)  # a chain: a's records are c's now
+    assert clinic.record_payment(preview, "desk-1") == payment
+    assert clinic.payment(payment).patient_id == c and clinic.credit(c) == Decimal("10.00")
+    _refused(lambda: clinic.record_payment(preview, "desk-2"), "archived")

@@ -51,6 +51,19 @@ class MergePlan:
     outstanding_minor: int
 
 
+def kept_id(session: Session, patient: Patient) -> int:
+    """The patient whose records are ``patient``'s now: ``patient`` itself, or the patient it
+    was merged into (followed through later merges: A into B, then B into C, is C)."""
+    seen = {patient.id}
+    current = patient.merged_into
+    last = patient.id
+    while current is not None and current not in seen:
+        seen.add(current)
+        last = current
+        current = session.scalar(select(Patient.merged_into).where(Patient.id == current))
+    return last
+
+
 def refuse_pair(keep: Patient, merge: Patient) -> None:
     """Refuse merging a patient with itself, or when either is archived (or merged)."""
     if keep.id == merge.id:

@@ -24,6 +24,7 @@ from ..domain.payment_draft import PaymentDraft
 from ..domain.records import PaymentPreview, PaymentRecord
 from ..domain.text import optional_text
 from ..ledger import corrections, payment_save, read_models
+from ..ledger import merge as merging
 from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, reads_patient, reads_record, requires
@@ -198,7 +199,7 @@ class Payments(Manager):
                     asked,
                     legacy=lambda row: row.total_minor == request.payment_total,
                     # A payment saved before its patient was merged is the kept patient's now.
-                    patient_id=patient.merged_into or request.patient_id,
+                    patient_id=merging.kept_id(tx.session, patient),
                 )
                 if existing is not None:
                     return existing  # saved already: Save pressed again finds it, even now

@@ -358,3 +358,25 @@ def test_without_an_address_the_invoice_names_the_patient_only(window, tmp_path,
     assert "Bill to: Ada <b> Lovelace" in text
     assert "Extra information Referred by Dr Smith" in text
     assert "Patient:" not in text
+
+
+def test_a_long_invoice_runs_over_numbered_pages_without_losing_a_line(qtbot, clinic, tmp_path):
+    grace = clinic.add_patient("Grace", "Hopper", address="1 Main St", city="Perth", country="AU")
+    invoice = clinic.create_invoice(grace, [(f"Visit {i:02}", "80", 1) for i in range(70)])
+    main = MainWindow(clinic)
+    qtbot.addWidget(main)
+    main.select_patient(grace)
+    dialog = main.printing.print_invoice(invoice)
+    target = tmp_path / "long.pdf"
+    dialog.save_pdf(target)
+    document = pdfium.PdfDocument(str(target))
+    try:  # pdfium reads later pages' glyphs apart: compare without whitespace
+        pages = ["".join(page.get_textpage().get_text_range().split()) for page in document]
+    finally:
+        document.close()
+    assert len(pages) == dialog.preview.pageCount() > 1
+    for number, text in enumerate(pages, start=1):
+        assert text.endswith(f"Page{number}of{len(pages)}"), text[-40:]
+    text = "".join(pages)
+    assert all(text.count(f"Visit{i:02}1$80.00$80.00") == 1 for i in range(70))
+    assert "Total$5,600.00" in text

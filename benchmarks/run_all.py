@@ -1122,8 +1122,9 @@ def render(results: list[dict[str, Any]], info: dict[str, Any]) -> str:
         ]
         if "P4signin" in by:
             lines += [
-                "Sign-in window: the same clinic with one staff account, until its sign-in "
-                "window is shown and painted (no patient listed), in the same runs.",
+                "Sign-in window: the same clinic with one staff account, until every widget "
+                "of its sign-in window has been sent its first paint event (no patient listed "
+                "by then), in the same runs.",
                 "",
                 *table(by["P4signin"]),
                 "",

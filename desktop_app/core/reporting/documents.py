@@ -35,6 +35,7 @@ from ..domain.patient_details import DETAILS
 from ..domain.records import CreditNoteRecord, InvoiceRecord, PatientRecord, PaymentRecord
 from ..ledger import credit_trace, read_models
 from ..ledger.audit import as_utc, local_day
+from ..ledger.merge import not_cancelled_by_merge
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,7 +425,8 @@ def _changes(session: Session, patient_id: int, currency: str) -> Iterable[_Chan
             or_(
                 CreditTransfer.from_patient_id == patient_id,
                 CreditTransfer.to_patient_id == patient_id,
-            )
+            ),
+            not_cancelled_by_merge(),
         )
     ):
         outgoing = tr.from_patient_id == patient_id

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,8 @@ from desktop_app import __version__
 from desktop_app.core import BillingError, format_amount, parse_minor
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from desktop_app.core import Clinic, PatientRecord
     from desktop_app.core.db.first_screen import FirstScreen
     from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
@@ -312,9 +314,10 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
 
     An SQLite clinic at the current schema is first read with the standard library alone
     (:mod:`desktop_app.core.db.first_screen`), before the database layer loads: a clinic with
-    staff shows its sign-in window at once (the clinic is given to it once open), and one without
-    (when no first-run window is due) lists its patients at once; ``is_ready`` still waits for
-    the open clinic, which keeps the patient chosen meanwhile.
+    staff shows and paints its sign-in window first, on its own, before the main window is even
+    imported (the main window, built next, then takes it as its own; the clinic is given to it
+    once open), and one without (when no first-run window is due) lists its patients at once;
+    ``is_ready`` still waits for the open clinic, which keeps the patient chosen meanwhile.
     """
     # An SQLite clinic at the current schema: what the first screen shows, read with the
     # standard library before SQLAlchemy and the core are loaded (None: the normal path below).
@@ -325,10 +328,9 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
         # Imported before Qt, which makes every later import dearer (PySide's import hook
         # reads each module's source): the list formats its amounts with it at once.
         import babel.numbers  # noqa: F401
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from desktop_app.ui.main_window import MainWindow
     from desktop_app.ui.style import apply_style
 
     existing = QApplication.instance()
@@ -337,22 +339,25 @@ def start_window(database: str | None, demo: bool, *, first_run: bool = False) -
     app.setOrganizationName("Clinic Ledger")
     app.setApplicationVersion(__version__)
     apply_style(app)
-    # The main window is created here, shown at once, and filled by open_clinic below.
-    window = MainWindow(None, QSettings())
     early_sign_in = None
     if first is not None and first.has_staff:
-        from desktop_app.ui.dialogs.sign_in import SignInDialog
+        # Sign in first: nothing about a patient was read, and none is shown before. The
+        # window is shown and painted before the main window is even imported.
+        early_sign_in = _early_sign_in(app, first.clinic_name, lambda: open_clinic())
+    from desktop_app.ui.main_window import MainWindow
 
-        # Sign in first: nothing about a patient was read, and none is shown before.
-        early_sign_in = SignInDialog(
-            None, window, clinic_name=first.clinic_name, open_clinic=lambda: open_clinic()
-        )
-    elif first is not None and listed is not None:
+    # The main window is created here, shown at once, and filled by open_clinic below.
+    window = MainWindow(None, QSettings())
+    if first is not None and listed is not None:
         window.show_first_patients(first.clinic_name, first.currency, listed)
     window.show()
     if early_sign_in is not None:
+        _adopt(window, early_sign_in)
         _ask(window, early_sign_in)
-    app.processEvents()  # paint the window before the slower work below starts
+    # Paint the window before the slower work below starts; a key pressed or a click meanwhile
+    # (in the sign-in window, shown for a while already) waits for the event loop, once
+    # open_clinic below can answer it.
+    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
 
     opening: list[bool] = []
 
@@ -419,6 +424,35 @@ def _ask(window: MainWindow, dialog: FirstRunDialog | SignInDialog) -> None:
     dialog.rejected.connect(window.close)
     window.sign_in_dialog = dialog
     dialog.open()  # window-modal, without blocking the event loop
+
+
+def _early_sign_in(
+    app: QApplication, clinic_name: str, open_clinic: Callable[[], object]
+) -> SignInDialog:
+    """The sign-in window of a clinic with staff, shown and painted on its own before the main
+    window exists (it is :func:`_adopt`-ed by the main window once that is built).
+
+    Modal to the whole application meanwhile, as it is to the main window afterwards."""
+    from PySide6.QtCore import QEventLoop, Qt
+
+    from desktop_app.ui.dialogs.sign_in import SignInDialog
+    from desktop_app.ui.window_fit import install_window_fit
+
+    install_window_fit(app)  # as the main window does: every window fits its screen
+    dialog = SignInDialog(None, None, clinic_name=clinic_name, open_clinic=open_clinic)
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.show()
+    # Painted now; what is typed meanwhile waits until the main window is there to open.
+    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    return dialog
+
+
+def _adopt(window: MainWindow, dialog: SignInDialog) -> None:
+    """Make the sign-in window shown before the main window the main window's own (it stays
+    over it, modal to it, as a window asked for by the main window is), where it already is."""
+    where = dialog.pos()
+    dialog.setParent(window, dialog.windowFlags())  # hides it: _ask shows it again
+    dialog.move(where)
 
 
 def _first_screen(database: str | None) -> FirstScreen | None:

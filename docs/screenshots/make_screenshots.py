@@ -6,8 +6,9 @@ Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screensh
 the payment dialog and a print preview on a 1366x768 laptop screen as they are
 (``*-1366x768.png``), in dark mode (``*-dark.png``) and at 200% scale (``*-200.png``), each set
 rendered by a fresh Qt; ``make_screenshots.py 1366x768`` (or ``dark``, or ``200``) renders only
-that set. ``make_screenshots.py patients`` renders the Edit patient and Merge duplicate windows on
-the same laptop screen (``patient-details-1366x768.png``, ``merge-1366x768.png``).
+that set, ``make_screenshots.py address`` only the addressed invoice (``invoice-address-a4.png``)
+and ``make_screenshots.py patients`` the Edit patient and Merge duplicate windows on the same
+laptop screen (``patient-details-1366x768.png``, ``merge-1366x768.png``).
 """
 
 from __future__ import annotations
@@ -80,6 +81,45 @@ def first_run_clinic(folder: Path) -> None:
         dialog.country_combo.setCurrentText("New Zealand")
         grab(dialog, "first-run-clinic.png")
         dialog.close()
+
+
+def addressed_invoice(folder: Path) -> None:
+    """An invoice's print window for a patient with a postal address and extra information, on
+    A4: the address sits where a DL window envelope's window is."""
+    with Clinic.open(f"sqlite:///{folder / 'addressed.db'}") as fresh:
+        fresh.set_up_clinic(clinic_name="Harbour Physiotherapy", country="Australia")
+        fresh.update_settings(
+            letterhead={
+                "clinic_address": "Level 2, 88 Harbour Street\nSydney NSW 2000",
+                "clinic_contact": "02 9000 1234",
+                "clinic_tax_number": "ABN 12 345 678 901",
+            },
+            logo=(
+                HERE.parents[1] / "desktop_app/resources/icons/clinic-ledger-256.png"
+            ).read_bytes(),
+        )
+        pid = fresh.add_patient(
+            "Ada",
+            "Lovelace",
+            title="Ms",
+            address="12 Bay Road\nUnit 3",
+            city="Manly",
+            region="NSW",
+            postcode="2095",
+            country="AU",
+            invoice_extra="Claim number 4471-22\nReferred by Dr M. Chen",
+        )
+        invoice = fresh.create_invoice(
+            pid, [("Initial consultation", "95", 1), ("Exercise band", "12.50", 2)]
+        )
+        window = MainWindow(fresh)
+        window.select_patient(pid)
+        dialog = window.printing.print_invoice(invoice)
+        assert dialog is not None
+        dialog.resize(760, 900)
+        grab(dialog, "invoice-address-a4.png")
+        dialog.close()
+        window.close()
 
 
 def seed_ada(clinic: Clinic) -> tuple[int, int, int]:
@@ -218,6 +258,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as folder:
         first_run_clinic(Path(folder))
+        addressed_invoice(Path(folder))
         clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
         populate(clinic, today=date(2026, 11, 20))
         pid, older, newer = seed_ada(clinic)
@@ -383,6 +424,10 @@ if __name__ == "__main__":
             render_patients()
         else:
             render_variant(sys.argv[2])
+    elif sys.argv[1:] == ["address"]:
+        app = QApplication([])
+        with tempfile.TemporaryDirectory() as scratch:
+            addressed_invoice(Path(scratch))
     elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS):
         make_variant(sys.argv[1])
     else:

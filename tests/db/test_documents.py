@@ -198,3 +198,50 @@ def test_bad_letterhead_input_changes_nothing(clinic, kwargs, code):
     assert refused.value.code == code
     assert clinic.clinic_name != "Renamed"
     assert clinic.letterhead().logo is None
+
+
+def test_documents_carry_the_address_block_and_the_invoices_extra_information(clinic):
+    clinic.set_up_clinic(clinic_name="Harbour Physio", country="United Kingdom")
+    ada = clinic.add_patient(
+        "Ada",
+        "Lovelace",
+        title="Ms",
+        address="12 St James's Square\nLevel 2",
+        city="London",
+        postcode="SW1Y 4JH",
+        country="GB",
+        invoice_extra="Claim 12345\nReferred by Dr Smith",
+    )
+    invoice_id = clinic.create_invoice(ada, [("Consult", "50", 1)])
+    invoice = clinic.invoice_document(invoice_id)
+    # The clinic is in the United Kingdom: a British address goes without its country line.
+    expected = ("Ms Ada Lovelace", "12 St James's Square", "Level 2", "London SW1Y 4JH")
+    assert invoice.recipient == expected
+    assert invoice.extra == "Claim 12345\nReferred by Dr Smith"
+    assert invoice.patient.invoice_extra == invoice.extra and invoice.patient.city == "London"
+    payment_id = pay(clinic, ada, {"Cash": "50"}, "p", source_invoice=invoice_id)
+    assert clinic.receipt(payment_id).recipient == expected
+    assert clinic.statement(ada).recipient == expected
+    # An address abroad keeps its country; "Invoice to" (someone else billed) comes first.
+    clinic.update_patient(ada, country="NZ")
+    assert clinic.invoice_document(invoice_id).recipient[-1] == "NZ"
+    clinic.update_patient(ada, invoice_to="Acme Health Fund\n\n  PO Box 9  \nLondon EC1A 1BB")
+    billed = clinic.invoice_document(invoice_id)
+    assert billed.recipient == ("Acme Health Fund", "PO Box 9", "London EC1A 1BB")
+    assert billed.patient.full_name == "Ada Lovelace"
+
+
+def test_a_patient_without_an_address_has_no_address_block(clinic):
+    grace = clinic.add_patient("Grace", "Hopper", email="grace@example.org")
+    invoice_id = clinic.create_invoice(grace, [("Consult", "50", 1)])
+    document = clinic.invoice_document(invoice_id)
+    assert document.recipient == () and document.extra == ""
+    assert clinic.statement(grace).recipient == ()
+    # Before the first run the clinic has no country: every country line prints.
+    clinic.update_patient(grace, address="1 Main St", city="Sydney", country="AU")
+    assert clinic.invoice_document(invoice_id).recipient == (
+        "Grace Hopper",
+        "1 Main St",
+        "Sydney",
+        "AU",
+    )

@@ -295,3 +295,132 @@ def test_the_audit_log_says_what_happened_to_a_patient_by_name(clinic):
         "Merged Lovelace-King, Ada into Lovelace, Ada: moved 1 invoice(s) "
         "(reason: Duplicate record)" in summaries
     )
+
+
+def test_credit_sent_to_the_duplicate_and_spent_there_reads_as_the_kept_patients(clinic):
+    """Credit moved to the duplicate by hand and spent there: after the merge the kept patient's
+    credit story is one patient's, never below zero, every dollar traced to its payment."""
+    keep = clinic.add_patient("Ada", "Lovelace")
+    dupe = clinic.add_patient("Ada", "Lovelace")
+    payment = clinic.record_payment(clinic.preview_payment(keep, sources={"Cash": "50"}), "p1")
+    clinic.transfer_credit(keep, dupe, "50", reason="Wrong record", request_id="t1")
+    clinic.create_invoice(dupe, [("Consult", "30", 1)])
+    clinic.record_payment(clinic.preview_payment(dupe, sources={}), "from-credit")
+    clinic.merge_patients(keep, dupe)
+    assert clinic.credit(keep) == Decimal("20.00") and clinic.verify() == []
+    history = clinic.credit_history(keep)
+    assert [m.balance for m in history] == [Decimal("50.00"), Decimal("20.00")]
+    (lot,) = clinic.credit_sources(keep)
+    assert (lot.origin, lot.origin_id, lot.remaining) == ("payment", payment, Decimal("20.00"))
+    assert clinic.credit_liability().total == Decimal("20.00")
+    statement = clinic.statement(keep)
+    assert statement.closing_balance == Decimal("-20.00")
+
+
+def test_save_pressed_again_after_merges_finds_the_payment(clinic):
+    a, b, c = (clinic.add_patient("Ada", "Lovelace") for _ in range(3))
+    preview = clinic.preview_payment(a, sources={"Cash": "10"})
+    payment = clinic.record_payment(preview, "desk-1")
+    clinic.merge_patients(b, a)
+    assert clinic.record_payment(preview, "desk-1") == payment
+    clinic.merge_patients(c, b)  # a chain: a's records are c's now
+    assert clinic.record_payment(preview, "desk-1") == payment
+    assert clinic.payment(payment).patient_id == c and clinic.credit(c) == Decimal("10.00")
+    _refused(lambda: clinic.record_payment(preview, "desk-2"), "archived")
+
+
+def test_a_merge_leaves_every_days_credit_as_it_was(clinic):
+    """Credit held on a past day, the statement and the transfers list read as one patient's."""
+    today = date.today()
+    a = clinic.add_patient("Ada", "Lovelace")
+    b = clinic.add_patient("Ada", "Lovelace")
+    clinic.record_payment(
+        clinic.preview_payment(a, sources={"Cash": "50"}, payment_date=today - timedelta(30)), "p"
+    )
+    clinic.transfer_credit(
+        a, b, "50.00", reason="Wrong one", request_id="t", transfer_date=today - timedelta(20)
+    )
+    before = {r.patient_id: r.credit for r in clinic.credit_liability(today - timedelta(10)).rows}
+    assert before == {b: Decimal("50.00")}
+    clinic.merge_patients(b, a)
+    after = {r.patient_id: r.credit for r in clinic.credit_liability(today - timedelta(10)).rows}
+    assert after == {b: Decimal("50.00")}
+    assert clinic.transfers(b) == []
+    statement = clinic.statement(b)
+    assert [line for line in statement.lines if "transferred" in line.description.lower()] == []
+    assert statement.closing_balance == Decimal("-50.00") and clinic.verify() == []
+
+
+def test_a_transfer_between_the_two_reversed_before_the_merge_tells_no_story(clinic):
+    keep = clinic.add_patient("Ada", "Lovelace")
+    dupe = clinic.add_patient("Ada", "Lovelace")
+    clinic.record_payment(clinic.preview_payment(keep, sources={"Cash": "10"}), "p")
+    transfer = clinic.transfer_credit(keep, dupe, "10", reason="Oops", request_id="t")
+    clinic.reverse_transfer(transfer, "Wrong patient")
+    preview = clinic.preview_merge(keep, dupe)
+    assert preview.cancelled_transfer_ids == (transfer,) and preview.transfer_ids == ()
+    clinic.merge_patients(keep, dupe, preview=preview)
+    assert clinic.transfers(keep) == []
+    assert [m.balance for m in clinic.credit_history(keep)] == [Decimal("10.00")]
+    assert clinic.verify() == []
+
+
+def test_the_same_request_sent_again_after_a_merge_or_archive_finds_its_record(clinic):
+    keep = clinic.add_patient("Ada", "Lovelace")
+    dupe = clinic.add_patient("Ada", "Lovelace")
+    family = clinic.add_patient("Byron", "Lovelace")
+    clinic.record_payment(clinic.preview_payment(dupe, sources={"Cash": "100"}), "p")
+    refund = clinic.refund_credit(dupe, "10", method="Cash", request_id="r1")
+    transfer = clinic.transfer_credit(dupe, family, "20", reason="Family", request_id="r2")
+    clinic.create_invoice(dupe, [("Consult", "30", 1)])
+    applied = clinic.apply_credit_to_open_invoices(dupe, "r3")
+    invoice = clinic.create_invoice(dupe, [("Review", "40", 1)])
+    note = clinic.issue_credit_note(invoice, reason="Not seen", request_id="r4")
+    clinic.merge_patients(keep, dupe)
+    assert clinic.refund_credit(dupe, "10", method="Cash", request_id="r1") == refund
+    assert clinic.transfer_credit(dupe, family, "20", reason="Family", request_id="r2") == transfer
+    assert clinic.apply_credit_to_open_invoices(dupe, "r3") == applied
+    assert clinic.issue_credit_note(invoice, reason="Not seen", request_id="r4") == note
+    _refused(lambda: clinic.refund_credit(dupe, "1", method="Cash", request_id="r5"), "archived")
+    _refused(
+        lambda: clinic.transfer_credit(family, dupe, "1", reason="x", request_id="r6"), "archived"
+    )
+    clinic.refund_credit(family, "20", method="Cash", request_id="r7")
+    clinic.archive_patient(family)
+    _refused(
+        lambda: clinic.transfer_credit(keep, family, "1", reason="x", request_id="r8"), "archived"
+    )
+    assert clinic.verify() == []
+
+
+def test_search_reads_dates_and_phones_word_by_word(clinic):
+    ada = clinic.add_patient("Ada", "Lovelace", date_of_birth=date(1985, 12, 10))
+    oct_ = clinic.add_patient("Tom", "Lovelace", date_of_birth=date(1985, 10, 12))
+    odd = clinic.add_patient("Mo", "Digits", phone="01-02-2345")
+    assert clinic.patient_ids("lovelace 1985-12-10") == [ada]
+    assert set(clinic.patient_ids("lovelace 10/12/1985")) == {ada, oct_}  # either way round
+    assert clinic.patient_ids("ada 10/12/1985") == [ada]
+    assert clinic.patient_ids("12/13/1985") == []
+    assert clinic.patient_ids("01-02-2345") == [odd]  # no such birthday: a phone number
+    with pytest.raises(BillingError):
+        clinic.patient_ids(None)
+
+
+def test_imports_take_no_money_for_archived_patients_and_follow_merges(clinic, tmp_path):
+    from desktop_app.core.interchange.importing import ImportRefused, import_file
+
+    patients = tmp_path / "patients.csv"
+    patients.write_text("external_id,first_name,last_name\nP1,Ada,Lovelace\nP2,Ada,L\nP3,Bo,X\n")
+    import_file(clinic, "patients", patients)
+    p1, p2, p3 = sorted(clinic.patient_ids(include_archived=True))
+    clinic.archive_patient(p3)
+    clinic.merge_patients(p1, p2)
+    credit = tmp_path / "credit.csv"
+    credit.write_text("patient_external_id,amount,as_of\nP3,40.00,2026-09-30\n")
+    with pytest.raises(ImportRefused) as refused:
+        import_file(clinic, "credit", credit)
+    assert "P3" in str(refused.value.problems[0]) and clinic.credit(p3) == Decimal("0.00")
+    credit.write_text("patient_external_id,amount,as_of\nP2,40.00,2026-09-30\n")
+    import_file(clinic, "credit", credit)  # P2 was merged into P1: the credit is P1's
+    assert clinic.credit(p1) == Decimal("40.00") and clinic.credit(p2) == Decimal("0.00")
+    assert clinic.verify() == []

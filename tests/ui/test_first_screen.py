@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtWidgets import QApplication, QDialog
 
 from desktop_app.app import start_window
 from desktop_app.core import Clinic, Role
 from desktop_app.core.db import first_screen
 from desktop_app.core.db.migrate import HEAD_REVISION
+from desktop_app.ui import main_window
 from desktop_app.ui.dialogs.payment_dialog import PaymentDialog
 from desktop_app.ui.dialogs.sign_in import SignInDialog
 from tests.helpers import STAFF_PASSWORD, staff_team
@@ -167,6 +168,59 @@ def test_a_clinic_with_staff_asks_who_signs_in_before_any_patient(qtbot, new_sql
     assert window.clinic.staff_member.username == "desk"
     window.close()
     window.clinic.close()
+
+
+class _FirstSignInPaint(QObject):
+    """Notes, in ``events``, the sign-in window's first paint and where it was painted."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+        self.where: QPoint | None = None
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if (
+            self.where is None
+            and event.type() == QEvent.Type.Paint
+            and isinstance(watched, SignInDialog)
+        ):
+            self.where = watched.pos()
+            self.events.append("sign-in painted")
+        return False
+
+
+@pytest.mark.usefixtures("quick_hashes")
+def test_the_sign_in_window_is_painted_before_the_main_window_is_built(
+    qtbot, new_sqlite_url, monkeypatch
+):
+    url = new_sqlite_url()
+    with Clinic.open(url) as clinic:
+        clinic.add_staff("admin", "Practice Manager", Role.ADMINISTRATOR, STAFF_PASSWORD)
+    events: list[str] = []
+
+    class Recorded(main_window.MainWindow):
+        def __init__(self, *args: object) -> None:
+            events.append("main window built")
+            super().__init__(*args)
+
+    monkeypatch.setattr(main_window, "MainWindow", Recorded)
+    painted = _FirstSignInPaint(events)
+    QApplication.instance().installEventFilter(painted)
+    try:
+        _, window = start_window(url, demo=False)
+    finally:
+        QApplication.instance().removeEventFilter(painted)
+    qtbot.addWidget(window)
+    assert events == ["sign-in painted", "main window built"]
+    dialog = window.sign_in_dialog
+    assert isinstance(dialog, SignInDialog) and dialog.isVisible() and window.isVisible()
+    # Then the main window's own, as any window it asks for: modal to it, and not moved.
+    assert dialog.parent() is window and dialog.isModal()
+    assert dialog.windowModality() == Qt.WindowModality.WindowModal
+    assert dialog.pos() == painted.where
+    assert window.patient_view.model() is None
+    dialog.reject()
+    qtbot.waitUntil(lambda: not window.isVisible())  # cancelling closes the app
 
 
 @pytest.mark.usefixtures("quick_hashes")

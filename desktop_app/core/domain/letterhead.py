@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 
 from .errors import BillingError, Refusal, bad_file
+from .regions import listed_region
 from .text import check_line, check_text
 
 MAX_ADDRESS = 500
@@ -46,6 +47,21 @@ class Letterhead:
     tax_number: str = ""
     footer: str = ""
     logo: bytes | None = None
+    #: The clinic's country as the first run saved it ("Australia"; empty before it).
+    country: str = ""
+
+    @property
+    def country_code(self) -> str:
+        """The clinic's country as a postal address writes it ("AU"; empty when not listed)."""
+        region = listed_region(self.country)
+        return region.code if region else ""
+
+    @property
+    def paper(self) -> str:
+        """ "Letter" or "A4" for a clinic in a listed country; empty otherwise (the printing
+        layer then goes by the computer's measurement system)."""
+        region = listed_region(self.country)
+        return region.paper if region else ""
 
     @property
     def logo_format(self) -> str | None:

@@ -119,13 +119,13 @@ def clean_birth_date(value: object, today: date) -> date:
         )
     if value > today:
         raise BillingError(
-            f"The date of birth {value.isoformat()} is in the future.",
+            "The date of birth is in the future.",
             code=Refusal.FUTURE_DATE,
             field="date_of_birth",
         )
     if value < EARLIEST_BIRTH:
         raise BillingError(
-            f"The date of birth {value.isoformat()} is before 1900; check the year.",
+            "The date of birth is before 1900; check the year.",
             code=Refusal.BAD_DATE,
             field="date_of_birth",
         )
@@ -142,7 +142,8 @@ def _clean_text(name: str, value: object) -> str | None:
     check = check_text if name in MULTI_LINE else check_line
     if name in MULTI_LINE:
         # Each line trimmed; a pasted address keeps its lines, not its stray spaces.
-        stripped = "\n".join(line.strip() for line in stripped.replace("\r\n", "\n").split("\n"))
+        lines = stripped.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        stripped = "\n".join(line.strip() for line in lines)
     return check(stripped, what, LIMITS[name], field=name)
 
 

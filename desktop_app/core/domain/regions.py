@@ -34,16 +34,20 @@ class Region:
     tax_name: str
     tax_rate: Decimal  # percent
     prices_include_tax: bool
+    #: ISO 3166 code, as a patient's postal address keeps the country ("AU").
+    code: str = ""
+    #: The paper documents print on there: "Letter" (the United States and Canada) or "A4".
+    paper: str = "A4"
 
 
 #: The listed countries, in the order the first run offers them (then "Other").
 REGIONS: tuple[Region, ...] = (
-    Region("Australia", "AUD", "en_AU", "GST", Decimal("10"), True),
-    Region("New Zealand", "NZD", "en_NZ", "GST", Decimal("15"), True),
-    Region("United Kingdom", "GBP", "en_GB", "VAT", Decimal("20"), True),
-    Region("United States", "USD", "en_US", "", Decimal("0"), False),
-    Region("Canada", "CAD", "en_CA", "GST", Decimal("5"), False),
-    Region("Ireland", "EUR", "en_IE", "VAT", Decimal("23"), True),
+    Region("Australia", "AUD", "en_AU", "GST", Decimal("10"), True, "AU"),
+    Region("New Zealand", "NZD", "en_NZ", "GST", Decimal("15"), True, "NZ"),
+    Region("United Kingdom", "GBP", "en_GB", "VAT", Decimal("20"), True, "GB"),
+    Region("United States", "USD", "en_US", "", Decimal("0"), False, "US", "Letter"),
+    Region("Canada", "CAD", "en_CA", "GST", Decimal("5"), False, "CA", "Letter"),
+    Region("Ireland", "EUR", "en_IE", "VAT", Decimal("23"), True, "IE"),
 )
 #: Every country the first run offers, "Other" last.
 COUNTRIES: tuple[str, ...] = (*(r.country for r in REGIONS), OTHER_COUNTRY)
@@ -51,9 +55,9 @@ COUNTRIES: tuple[str, ...] = (*(r.country for r in REGIONS), OTHER_COUNTRY)
 
 def region_for(country: str) -> Region | None:
     """What ``country`` proposes, or None for "Other" (refused for a country not offered)."""
-    for region in REGIONS:
-        if region.country == country:
-            return region
+    region = listed_region(country)
+    if region is not None:
+        return region
     if country == OTHER_COUNTRY:
         return None
     raise BillingError(
@@ -61,6 +65,11 @@ def region_for(country: str) -> Region | None:
         code=Refusal.BAD_CHOICE,
         field="country",
     )
+
+
+def listed_region(country: str) -> Region | None:
+    """The listed region of ``country`` (None for "Other", an empty or an unknown country)."""
+    return next((region for region in REGIONS if region.country == country), None)
 
 
 @dataclass(frozen=True)

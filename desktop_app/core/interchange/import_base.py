@@ -29,18 +29,41 @@ def many(keys: Sized) -> bool:
 
 
 def patient_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
-    """``{external id: patient id}`` for the patients with these external ids."""
+    """``{external id: patient id}`` for the patients with these external ids that can take
+    money: a patient merged into another stands for the patient kept (their records are there),
+    and an archived patient is left out (:func:`unknown_patient` names both cases)."""
     wanted = sorted(set(external_ids))
-    query = select(Patient.external_id, Patient.id)
-    found: dict[str, int] = {}
+    query = select(Patient.external_id, Patient.id, Patient.archived_at, Patient.merged_into)
+    rows: list[Any] = []
     if many(wanted):
-        rows: Iterable[Any] = session.execute(query.where(Patient.external_id.is_not(None)))
-        found.update((str(ext), int(pid)) for ext, pid in rows)
+        rows.extend(session.execute(query.where(Patient.external_id.is_not(None))))
     else:
         for part in chunks(wanted, LOOKUP_CHUNK):
-            rows = session.execute(query.where(Patient.external_id.in_(part)))
-            found.update((str(ext), int(pid)) for ext, pid in rows)
+            rows.extend(session.execute(query.where(Patient.external_id.in_(part))))
+    found: dict[str, int] = {}
+    for ext, pid, archived_at, merged_into in rows:
+        if merged_into is not None:
+            kept = _kept(session, int(merged_into))
+            if kept is not None:
+                found[str(ext)] = kept
+        elif archived_at is None:
+            found[str(ext)] = int(pid)
     return found
+
+
+def _kept(session: Session, patient_id: int) -> int | None:
+    """The patient that ``patient_id``'s records are with now (following later merges), or
+    None when that patient is archived."""
+    seen: set[int] = set()
+    while patient_id not in seen:
+        seen.add(patient_id)
+        into, archived_at = session.execute(
+            select(Patient.merged_into, Patient.archived_at).where(Patient.id == patient_id)
+        ).one()
+        if into is None:
+            return patient_id if archived_at is None else None
+        patient_id = into
+    return None
 
 
 def invoices_numbered(session: Session, numbers: Collection[int], *columns: Any) -> list[Any]:
@@ -57,7 +80,10 @@ def invoices_numbered(session: Session, numbers: Collection[int], *columns: Any)
 
 def unknown_patient(ext: str) -> str:
     """The problem of a row naming a patient the clinic does not have."""
-    return f"There is no patient with external id {ext!r}: import the patients file first."
+    return (
+        f"There is no active patient with external id {ext!r}: import the patients file first "
+        "(or restore the patient, if archived)."
+    )
 
 
 class Importer:

@@ -38,6 +38,7 @@ from ..db.models import (
 from ..domain.kinds import PaymentKind
 from ..domain.money import format_amount
 from .audit import local_day
+from .merge import not_cancelled_by_merge
 
 #: An origin or a use: ("payment", id), ("credit_note", id), ("transfer", id), ("app", id), ...
 Key = tuple[str, int]
@@ -210,7 +211,8 @@ def patient_events(session: Session, patient_id: int, currency: str) -> list[Cre
             or_(
                 CreditTransfer.from_patient_id == patient_id,
                 CreditTransfer.to_patient_id == patient_id,
-            )
+            ),
+            not_cancelled_by_merge(),  # between two records of one patient, merged since
         )
     ):
         events.extend(_transfer_events(transfer, patient_id, names, money))
@@ -364,10 +366,6 @@ def _credit_note_events(note: CreditNote, number: int, money: Any) -> list[Credi
 def _transfer_events(
     transfer: CreditTransfer, patient_id: int, names: dict[int, str], money: Any
 ) -> list[CreditEvent]:
-    if transfer.reversed_at is not None and transfer.reversed_at == transfer.created_at:
-        # Cancelled as of its own moment: a transfer between two records of one patient, merged
-        # since (ledger/merge.py). It never moved anything, so it tells no story.
-        return []
     amount = transfer.amount_minor
     events: list[CreditEvent] = []
     if transfer.from_patient_id == patient_id:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import CreditNote, CreditTransfer, Invoice, Patient, Payment
@@ -49,6 +49,29 @@ class MergePlan:
     filled: tuple[tuple[str, Any], ...]
     credit_minor: int
     outstanding_minor: int
+
+
+def not_cancelled_by_merge() -> ColumnElement[bool]:
+    """Transfers that are not between two records of one patient: a merge cancels those as of
+    their own moment (``reversed_at = created_at``), and every report, statement and credit
+    story then reads as if they had not been made."""
+    return or_(
+        CreditTransfer.reversed_at.is_(None),
+        CreditTransfer.reversed_at != CreditTransfer.created_at,
+    )
+
+
+def kept_id(session: Session, patient: Patient) -> int:
+    """The patient whose records are ``patient``'s now: ``patient`` itself, or the patient it
+    was merged into (followed through later merges: A into B, then B into C, is C)."""
+    seen = {patient.id}
+    current = patient.merged_into
+    last = patient.id
+    while current is not None and current not in seen:
+        seen.add(current)
+        last = current
+        current = session.scalar(select(Patient.merged_into).where(Patient.id == current))
+    return last
 
 
 def refuse_pair(keep: Patient, merge: Patient) -> None:
@@ -118,7 +141,7 @@ def merge_plan(session: Session, keep: Patient, merge: Patient) -> MergePlan:
         cancelled_transfer_ids=_ids(
             session,
             select(CreditTransfer.id)
-            .where(between, CreditTransfer.reversed_at.is_(None))
+            .where(between, not_cancelled_by_merge())
             .order_by(CreditTransfer.id),
         ),
         filled=filled,
@@ -136,10 +159,12 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
     keep_name = f"{keep.first_name} {keep.last_name}"
     merge_name = f"{merge_row.first_name} {merge_row.last_name}"
     for transfer_id in plan.cancelled_transfer_ids:
-        from_id, to_id = session.execute(
-            select(CreditTransfer.from_patient_id, CreditTransfer.to_patient_id).where(
-                CreditTransfer.id == transfer_id
-            )
+        from_id, to_id, reversed_at = session.execute(
+            select(
+                CreditTransfer.from_patient_id,
+                CreditTransfer.to_patient_id,
+                CreditTransfer.reversed_at,
+            ).where(CreditTransfer.id == transfer_id)
         ).one()
         why = f"Cancelled by merging {merge_name} into {keep_name}: one patient now."
         session.execute(
@@ -154,6 +179,8 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
             after={
                 "reason": why,
                 "cancelled_at": now.isoformat(),
+                # A transfer reversed before the merge: when that was (its own entry says why).
+                "reversed_before_at": None if reversed_at is None else reversed_at.isoformat(),
                 "from_patient_id": from_id,
                 "to_patient_id": to_id,
             },
@@ -209,7 +236,12 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
             "credit_notes": list(plan.credit_note_numbers),
             "transfers": list(plan.transfer_ids),
             "cancelled_transfers": list(plan.cancelled_transfer_ids),
-            "filled": [name for name, _ in plan.filled],
+            "filled": {
+                name: value.isoformat() if hasattr(value, "isoformat") else value
+                for name, value in plan.filled
+            },
+            "practitioner_id": keep.practitioner_id,
+            "external_id": keep.external_id,
             "credit_minor": plan.credit_minor,
             "outstanding_minor": plan.outstanding_minor,
         },

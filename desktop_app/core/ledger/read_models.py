@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db import raw
@@ -28,9 +28,10 @@ from ..db.models import (
 )
 from ..domain import dates
 from ..domain.allocation import OpenInvoice
-from ..domain.errors import NotFoundError
+from ..domain.errors import BillingError, NotFoundError, Refusal
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
+from ..domain.patient_details import EARLIEST_BIRTH
 from ..domain.records import (
     ApplicationRecord,
     CreditLot,
@@ -41,8 +42,9 @@ from ..domain.records import (
     PaymentRecord,
     TransferRecord,
 )
-from ..domain.text import search_words
+from ..domain.text import search_form
 from .credit_trace import Lot
+from .merge import not_cancelled_by_merge
 
 _Row = TypeVar("_Row")
 
@@ -193,39 +195,67 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-_DAY_FIRST = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_NUMERIC_DAY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 _PHONE_PUNCTUATION = re.compile(r"[\s()+\-.]")
 
 
-def search_terms(search: str) -> list[str]:
-    """The words a patient search matches against the search key (``patient_search_key``):
-    a date of birth (ISO, or day/month/year) becomes ``YYYYMMDD``; a phone number of 4 or more
-    digits in any spacing becomes its digits; anything else is :func:`search_words`."""
-    text = search.strip()
-    try:
-        return [date.fromisoformat(text).strftime("%Y%m%d")]
-    except ValueError:
-        pass
-    if match := _DAY_FIRST.fullmatch(text):
-        day, month, year = (int(g) for g in match.groups())
+def _birth_days(word: str) -> list[str]:
+    """``word`` as a date of birth (``YYYYMMDD``), if it reads as one from 1900 to today: ISO,
+    or day/month/year and month/day/year (both when both are dates: "10/12/1985" finds the 10th
+    of December and the 12th of October, whichever the clinic writes)."""
+    if match := _ISO_DAY.fullmatch(word):
+        year, month, day = (int(g) for g in match.groups())
+        candidates = [(year, month, day)]
+    elif match := _NUMERIC_DAY.fullmatch(word):
+        first, second, year = (int(g) for g in match.groups())
+        candidates = [(year, second, first), (year, first, second)]
+    else:
+        return []
+    found: list[str] = []
+    for year, month, day in candidates:
         try:
-            return [date(year, month, day).strftime("%Y%m%d")]
+            when = date(year, month, day)
         except ValueError:
-            pass
+            continue
+        key = when.strftime("%Y%m%d")
+        if EARLIEST_BIRTH <= when <= date.today() and key not in found:
+            found.append(key)
+    return found
+
+
+def search_terms(search: str) -> list[list[str]]:
+    """What a patient search matches against the search key (``patient_search_key``): one list
+    of alternatives per term, every term to be found. A whole search of 4 or more digits in any
+    spacing is one phone number (or a date of birth, when it reads as one); otherwise each word
+    is a date of birth if it reads as one, else its :func:`search_words` form."""
+    text = search.strip()
     joined = _PHONE_PUNCTUATION.sub("", text)
     if len(joined) >= 4 and joined.isdigit():
-        return [joined]
-    return search_words(search)
+        return [[*_birth_days(text), joined]]
+    terms: list[list[str]] = []
+    for word in text.split():
+        days = _birth_days(word)
+        if days:
+            terms.append(days)
+        elif form := search_form(word):
+            terms.append([form])
+    return terms
 
 
 def name_search(search: str) -> list[ColumnElement[bool]]:
-    """Conditions on :class:`Patient` for a search by name: every word must appear in the
-    patient's search key, ignoring case, accents, apostrophes, hyphens and other punctuation
-    (``domain.text.search_words``). A search of punctuation alone (``"%"``, ``"'"``) is matched
-    literally against the names, ignoring case: no name is ever unfindable."""
-    words = search_terms(search)
-    if words:
-        return [Patient.search_key.like("%" + escape_like(w) + "%", escape="\\") for w in words]
+    """Conditions on :class:`Patient` for a patient search (:func:`search_terms`): every term
+    must appear in the patient's search key, ignoring case, accents, apostrophes, hyphens and
+    other punctuation. A search of punctuation alone (``"%"``, ``"'"``) is matched literally
+    against the names, ignoring case: no name is ever unfindable."""
+    if not isinstance(search, str):
+        raise BillingError("A patient search must be text.", code=Refusal.BAD_TEXT)
+    terms = search_terms(search)
+    if terms:
+        return [
+            or_(*(Patient.search_key.like("%" + escape_like(t) + "%", escape="\\") for t in alts))
+            for alts in terms
+        ]
     return [
         func.lower(Patient.first_name).like(pattern, escape="\\")
         | func.lower(Patient.last_name).like(pattern, escape="\\")
@@ -265,7 +295,9 @@ def transfer_records(session: Session, patient_id: int, currency: str) -> list[T
         select(CreditTransfer)
         .where(
             (CreditTransfer.from_patient_id == patient_id)
-            | (CreditTransfer.to_patient_id == patient_id)
+            | (CreditTransfer.to_patient_id == patient_id),
+            # Between two records of one patient, merged since: it never moved anything.
+            not_cancelled_by_merge(),
         )
         .order_by(CreditTransfer.transfer_date, CreditTransfer.id)
     ).all()

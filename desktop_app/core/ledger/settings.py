@@ -41,7 +41,8 @@ def currency(session: Session) -> str:
 
 
 def letterhead(session: Session) -> Letterhead:
-    """The clinic's name, address, contact line, tax number, footer and logo for printing."""
+    """The clinic's name, address, contact line, tax number, footer, logo and country (its
+    paper size and home country for addresses) for printing."""
     return Letterhead(
         name=setting(session, "clinic_name"),
         address=optional_setting(session, "clinic_address"),
@@ -49,6 +50,7 @@ def letterhead(session: Session) -> Letterhead:
         tax_number=optional_setting(session, "clinic_tax_number"),
         footer=optional_setting(session, "document_footer"),
         logo=letterhead_rules.decode_logo(optional_setting(session, letterhead_rules.LOGO_SETTING)),
+        country=optional_setting(session, "country"),
     )
 
 

@@ -90,20 +90,31 @@ class Transaction:
         ``archived`` for an archived patient unless ``archived_ok``."""
         return self.lock_patients([patient_id], archived_ok=archived_ok)[patient_id]
 
-    def locked_record(self, model: Any, record_id: object, what: str) -> Any:
+    def refuse_archived(self, *patients: Patient) -> None:
+        """Refuse (``archived``) a new save on an archived patient's account: for saves that
+        lock with ``archived_ok`` so that the same request sent again still finds its record."""
+        for patient in patients:
+            if patient.archived_at is not None:
+                raise archived_refusal(patient)
+
+    def locked_record(
+        self, model: Any, record_id: object, what: str, *, archived_ok: bool = False
+    ) -> Any:
         """A patient's record (an invoice, payment, credit note, ...), read again after locking
         the currency and its patient: what a correction changes is what it checked."""
         self.currency()
         row = self.session.get(model, check_id(record_id, what))
         if row is None:
             raise NotFoundError(f"There is no {what} {record_id!r}.")
-        self.lock_patient(row.patient_id)
+        self.lock_patient(row.patient_id, archived_ok=archived_ok)
         self.session.refresh(row)
         return row
 
-    def locked_invoice(self, invoice_id: object) -> Invoice:
+    def locked_invoice(self, invoice_id: object, *, archived_ok: bool = False) -> Invoice:
         """The invoice, after locking the currency and its patient (re-read under the lock)."""
-        invoice: Invoice = self.locked_record(Invoice, invoice_id, "invoice")
+        invoice: Invoice = self.locked_record(
+            Invoice, invoice_id, "invoice", archived_ok=archived_ok
+        )
         return invoice
 
     def audit(self, **entry: Unpack[audit.Entry]) -> None:

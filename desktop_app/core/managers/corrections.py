@@ -85,9 +85,10 @@ class Corrections(Manager):
         asked = ""
         try:
             with self.store.write() as tx:
-                invoice = tx.locked_invoice(invoice_id)
+                # Archived patients too: the same request sent again finds its credit note.
+                invoice = tx.locked_invoice(invoice_id, archived_ok=True)
                 currency = tx.currency()
-                patient = tx.lock_patient(invoice.patient_id)
+                patient = tx.lock_patient(invoice.patient_id, archived_ok=True)
                 minor = None if amount is None else parse_minor(amount, currency, what="the credit")
                 asked = idempotency.fingerprint(
                     "credit note",
@@ -117,6 +118,7 @@ class Corrections(Manager):
                 )
                 if existing is not None:
                     return existing
+                tx.refuse_archived(patient)
                 note = corrections.issue_credit_note(
                     tx,
                     patient,
@@ -201,7 +203,8 @@ class Corrections(Manager):
         asked = ""
         try:
             with self.store.write() as tx:
-                locked = tx.lock_patients([from_patient_id, to_patient_id])
+                # Archived patients too: the same request sent again finds its transfer.
+                locked = tx.lock_patients([from_patient_id, to_patient_id], archived_ok=True)
                 minor = parse_minor(amount, tx.currency(), what="the transfer")
                 asked = idempotency.fingerprint(
                     "transfer",
@@ -222,6 +225,7 @@ class Corrections(Manager):
                 )
                 if existing is not None:
                     return existing
+                tx.refuse_archived(*locked.values())
                 return corrections.transfer(
                     tx,
                     locked[from_patient_id],

@@ -24,12 +24,13 @@ from ..domain.payment_draft import PaymentDraft
 from ..domain.records import PaymentPreview, PaymentRecord
 from ..domain.text import optional_text
 from ..ledger import corrections, payment_save, read_models
+from ..ledger import merge as merging
 from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, reads_patient, reads_record, requires
 from ..ledger.idempotency import RequestKind
 from ..ledger.payment_save import RefundRequest
-from ..ledger.transaction import archived_error, archived_refusal
+from ..ledger.transaction import archived_error
 from .base import Manager, check_request_id, not_future
 
 _DRAFT_SETTINGS = select(Setting.key, Setting.value).where(
@@ -198,12 +199,11 @@ class Payments(Manager):
                     asked,
                     legacy=lambda row: row.total_minor == request.payment_total,
                     # A payment saved before its patient was merged is the kept patient's now.
-                    patient_id=patient.merged_into or request.patient_id,
+                    patient_id=merging.kept_id(tx.session, patient),
                 )
                 if existing is not None:
                     return existing  # saved already: Save pressed again finds it, even now
-                if patient.archived_at is not None:
-                    raise archived_refusal(patient)  # a new save on an archived account
+                tx.refuse_archived(patient)  # a new save on an archived account
                 if currency != request.currency:
                     raise ConcurrentChangeError(
                         "The clinic's currency changed; preview the payment again."
@@ -221,7 +221,11 @@ class Payments(Manager):
         """
         query = (
             select(Patient.id)
-            .where(Patient.credit_minor > 0, Patient.outstanding_minor > 0)
+            .where(
+                Patient.credit_minor > 0,
+                Patient.outstanding_minor > 0,
+                Patient.archived_at.is_(None),
+            )
             .where(*self.store.own_patients())
             .order_by(func.lower(Patient.last_name), func.lower(Patient.first_name), Patient.id)
         )
@@ -253,13 +257,13 @@ class Payments(Manager):
         """
         request_id = check_request_id(request_id)
         with self.store.read() as session:
-            done = session.scalar(
-                select(Payment.id).where(
-                    Payment.request_id == request_id, Payment.patient_id == patient_id
-                )
-            )
-        if done is not None:
-            return done
+            done = session.execute(
+                select(Payment.id, Payment.patient_id).where(Payment.request_id == request_id)
+            ).one_or_none()
+            row = session.get(Patient, patient_id)
+            # Saved for this patient, or for them before they were merged into another.
+            if done is not None and row is not None and done[1] == merging.kept_id(session, row):
+                return int(done[0])
         if preview is None:
             preview = self.preview_credit(patient_id)
         elif preview.patient_id != patient_id or preview.sources_minor:
@@ -348,7 +352,7 @@ class Payments(Manager):
         try:
             with self.store.write() as tx:
                 currency = tx.currency()
-                patient = tx.lock_patient(patient_id)
+                patient = tx.lock_patient(patient_id, archived_ok=True)
                 asked = request(currency)
                 fingerprint = asked.fingerprint()
                 existing = tx.idempotent(
@@ -356,8 +360,10 @@ class Payments(Manager):
                     request_id,
                     fingerprint,
                     legacy=lambda row: row.total_minor == asked.payment_total,
-                    patient_id=patient_id,
+                    patient_id=merging.kept_id(tx.session, patient),
                 )
+                if existing is None:
+                    tx.refuse_archived(patient)  # a new refund on an archived account
                 if existing is not None:
                     return existing
                 return corrections.refund(

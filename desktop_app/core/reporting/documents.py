@@ -26,13 +26,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
+from ..domain.addressing import recipient_lines
 from ..domain.errors import BillingError, NotFoundError, Refusal
 from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..domain.letterhead import Letterhead
 from ..domain.money import to_decimal
+from ..domain.patient_details import DETAILS
 from ..domain.records import CreditNoteRecord, InvoiceRecord, PatientRecord, PaymentRecord
 from ..ledger import credit_trace, read_models
 from ..ledger.audit import as_utc, local_day
+from ..ledger.merge import not_cancelled_by_merge
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,14 @@ class InvoiceDocument:
     tax: Decimal
     payments: tuple[InvoicePaymentLine, ...]
     credit_notes: tuple[CreditNoteRecord, ...]
+    #: The address block (``domain.addressing``): "Invoice to" or the postal address; empty:
+    #: the patient has neither.
+    recipient: tuple[str, ...] = ()
+
+    @property
+    def extra(self) -> str:
+        """The patient's "Extra information" for invoices (claim numbers, referring doctor)."""
+        return self.patient.invoice_extra or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,8 @@ class ReceiptDocument:
     #: a reprint says what the first print said; ``payment`` has today's figures).
     money_applied: Decimal = Decimal(0)
     credit_applied: Decimal = Decimal(0)
+    #: The address block, as on the invoice.
+    recipient: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +168,12 @@ class StatementDocument:
     payments_and_credits: Decimal
     credit_applied: Decimal
     open_invoices: tuple[OpenInvoiceLine, ...]
+    #: The address block, as on the invoice.
+    recipient: tuple[str, ...] = ()
 
 
 def patient_record(session: Session, patient_id: int, currency: str) -> PatientRecord:
-    """One patient as the API hands it out, or NotFoundError."""
+    """One patient as the API hands it out, details included, or NotFoundError."""
     row = session.get(Patient, patient_id) if isinstance(patient_id, int) else None
     if row is None:
         raise NotFoundError(f"There is no patient {patient_id!r}.")
@@ -168,6 +183,10 @@ def patient_record(session: Session, patient_id: int, currency: str) -> PatientR
         row.last_name,
         to_decimal(row.credit_minor, currency),
         to_decimal(row.outstanding_minor, currency),
+        **{name: getattr(row, name) for name in DETAILS},
+        archived=row.archived_at is not None,
+        archive_reason=row.archive_reason,
+        merged_into=row.merged_into,
     )
 
 
@@ -202,15 +221,17 @@ def invoice_document(
         )
         if not note.reversed
     )
+    patient = patient_record(session, row.patient_id, currency)
     return InvoiceDocument(
         letterhead=letterhead,
         currency=currency,
-        patient=patient_record(session, row.patient_id, currency),
+        patient=patient,
         invoice=record,
         subtotal=sum((ln.amount - ln.tax for ln in record.lines), Decimal(0)),
         tax=sum((ln.tax for ln in record.lines), Decimal(0)),
         payments=payments,
         credit_notes=notes,
+        recipient=recipient_lines(patient, letterhead.country_code),
     )
 
 
@@ -232,10 +253,11 @@ def receipt_document(
     )
     money_applied = sum((a.from_money for a in record.applications), Decimal(0))
     credit_applied = sum((a.from_credit for a in record.applications), Decimal(0))
+    patient = patient_record(session, row.patient_id, currency)
     return ReceiptDocument(
         letterhead=letterhead,
         currency=currency,
-        patient=patient_record(session, row.patient_id, currency),
+        patient=patient,
         payment=record,
         to_credit=record.total - money_applied
         if record.kind == PaymentKind.PAYMENT
@@ -244,6 +266,7 @@ def receipt_document(
         credit_after=to_decimal(after, currency),
         money_applied=money_applied,
         credit_applied=credit_applied,
+        recipient=recipient_lines(patient, letterhead.country_code),
     )
 
 
@@ -322,6 +345,7 @@ def statement_document(
         ),
         credit_applied=to_decimal(sum(ln.note_minor for ln in lines), currency),
         open_invoices=open_invoices,
+        recipient=recipient_lines(patient, letterhead.country_code),
     )
 
 
@@ -401,7 +425,8 @@ def _changes(session: Session, patient_id: int, currency: str) -> Iterable[_Chan
             or_(
                 CreditTransfer.from_patient_id == patient_id,
                 CreditTransfer.to_patient_id == patient_id,
-            )
+            ),
+            not_cancelled_by_merge(),
         )
     ):
         outgoing = tr.from_patient_id == patient_id

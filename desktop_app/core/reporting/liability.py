@@ -30,6 +30,7 @@ from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..domain.money import to_decimal
 from ..ledger.audit import local_day
+from ..ledger.merge import not_cancelled_by_merge
 
 REVERSED = "payment reversed"  # the removal reason a payment's reversal gives its applications
 SERIES_MONTHS = 12
@@ -162,7 +163,10 @@ def changes_after(session: Session, day: date) -> dict[int, list[tuple[date, int
             CreditTransfer.transfer_date,
             CreditTransfer.amount_minor,
             CreditTransfer.reversed_at,
-        ).where(or_(CreditTransfer.transfer_date > day, CreditTransfer.reversed_at >= since))
+        ).where(
+            or_(CreditTransfer.transfer_date > day, CreditTransfer.reversed_at >= since),
+            not_cancelled_by_merge(),
+        )
     ):
         if on > day:
             changes[source].append((on, -amount))

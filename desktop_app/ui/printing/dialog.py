@@ -30,7 +30,8 @@ from desktop_app.core import BillingError, Letterhead
 from desktop_app.ui.forms import qdate, set_date_format
 from desktop_app.ui.style import follow_palette_behind_paper, set_tone
 
-from .render import make_printer, print_to, save_pdf, text_document
+from .html import RECIPIENT_ANCHOR
+from .render import make_printer, page_layout, paint_pages, print_to, save_pdf, text_document
 
 #: Builds the document's HTML and letterhead; a statement's builder takes its period.
 Builder = Callable[[], tuple[str, Letterhead]]
@@ -64,6 +65,7 @@ class DocumentDialog(QDialog):
         self._build = build
         self._period_build = period_build
         self.printer: QPrinter = make_printer()
+        self._paper = ""
         layout = QVBoxLayout(self)
         if period_build is not None:
             layout.addLayout(self._period_row(period_start))
@@ -130,10 +132,17 @@ class DocumentDialog(QDialog):
             self.html = ""
         else:
             self._say("", "")
+            self._set_paper(self._letterhead.paper)
         enabled = bool(self.html)
         self.print_button.setEnabled(enabled)
         self.pdf_button.setEnabled(enabled)
         self.preview.updatePreview()
+
+    def _set_paper(self, paper: str) -> None:
+        """Print on the clinic's paper (A4 or Letter) until the print dialog chooses another."""
+        if paper and paper != self._paper:
+            self._paper = paper
+            self.printer.setPageLayout(page_layout(paper))
 
     def _say(self, text: str, tone: str) -> None:
         self.message_label.setText(text)
@@ -142,7 +151,7 @@ class DocumentDialog(QDialog):
     def save_pdf(self, path: Path) -> None:
         """Write the document to ``path`` as a PDF (shown in the window's message line)."""
         document = text_document(self.html, self._letterhead)
-        save_pdf(document, path, self._title)
+        save_pdf(document, path, self._title, self._letterhead.paper)
 
     def choose_pdf_path(self) -> Path | None:
         """Ask where to save the PDF (tests replace this)."""
@@ -166,8 +175,15 @@ class DocumentDialog(QDialog):
     # -- slots ------------------------------------------------------------------------------
 
     def _on_preview_paint_requested(self, printer: QPrinter) -> None:
-        if self.html:
-            text_document(self.html, self._letterhead).print_(printer)
+        if not self.html:
+            return
+        placed = paint_pages(text_document(self.html, self._letterhead), printer)
+        if not placed and RECIPIENT_ANCHOR in self.html:
+            self._say(
+                "The letterhead reaches below where an envelope's window is: the address "
+                "prints under it. Shorten the clinic's name in Settings > Printed documents.",
+                "problem",
+            )
 
     def _on_whole_check_toggled(self, checked: bool) -> None:
         self.from_edit.setEnabled(not checked)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 LOGO_URL = "clinic-logo"
 LOGO_HEIGHT = 64
+#: The anchor on the address block's first line: the renderer moves that block into the
+#: envelope window of the paper printed on (render.place_recipient).
+RECIPIENT_ANCHOR = "recipient"
 
 STYLE = """
 body { font-family: sans-serif; font-size: 9pt; color: #111; }
@@ -31,6 +34,7 @@ table.items td { padding: 4px; border-bottom: 1px solid #ccc; }
 td.num, th.num { text-align: right; }
 table.totals td { padding: 2px 4px; }
 .strong { font-weight: bold; }
+.extra { margin-top: 8px; }
 """
 
 
@@ -84,16 +88,32 @@ def _totals(pairs: Iterable[tuple[str, str]], strong: Sequence[str] = ()) -> str
     )
 
 
-def _head(letterhead: Letterhead, title: str, facts: Sequence[tuple[str, str]]) -> str:
+def _clinic_details(letterhead: Letterhead) -> list[str]:
+    """The clinic's address, contact line and tax number, each on its own lines."""
+    return [
+        f'<span class="muted">{_text(part)}</span>'
+        for part in (letterhead.address, letterhead.contact, letterhead.tax_number)
+        if part
+    ]
+
+
+def _head(
+    letterhead: Letterhead,
+    title: str,
+    facts: Sequence[tuple[str, str]],
+    details: bool = True,
+) -> str:
+    """The letterhead (left) and the document's title and facts (right). ``details`` False
+    leaves the clinic's address lines out (they print beside the address block instead, so the
+    head stays above an envelope's window)."""
     clinic = []
     if letterhead.logo is not None:
         clinic.append(f'<img src="{LOGO_URL}" height="{LOGO_HEIGHT}"><br>')
     clinic.append(
         f'<span style="font-size:13pt; font-weight:bold">{escape(letterhead.name)}</span>'
     )
-    for part in (letterhead.address, letterhead.contact, letterhead.tax_number):
-        if part:
-            clinic.append(f'<br><span class="muted">{_text(part)}</span>')
+    if details:
+        clinic.extend(f"<br>{part}" for part in _clinic_details(letterhead))
     right = [f"<h1>{title}</h1>"]
     right.extend(f"{escape(label)}: <b>{escape(value)}</b><br>" for label, value in facts)
     return (
@@ -102,6 +122,29 @@ def _head(letterhead: Letterhead, title: str, facts: Sequence[tuple[str, str]]) 
         f'<td valign="top" align="right">{"".join(right)}</td>'
         "</tr></table><hr>"
     )
+
+
+def _window(recipient: Sequence[str], letterhead: Letterhead, extra: str = "") -> str:
+    """The address block (left, where the renderer puts an envelope's window) and beside it the
+    clinic's address lines and ``extra`` (HTML). The address lines are escaped; more than six
+    print smaller to fit the window."""
+    size = 9 if len(recipient) <= 6 else 8
+    lines = "<br>".join(escape(line) for line in recipient)
+    beside = "<br>".join(_clinic_details(letterhead)) + extra
+    return (
+        '<table class="window" width="100%" cellspacing="0" cellpadding="0"><tr>'
+        f'<td width="48%" valign="top" style="font-size:{size}pt">'
+        f'<a name="{RECIPIENT_ANCHOR}"></a>{lines}</td>'
+        f'<td valign="top">{beside}</td>'
+        "</tr></table>"
+    )
+
+
+def _extra(text: str) -> str:
+    """The patient's extra information for invoices, labelled, its line breaks kept."""
+    if not text.strip():
+        return ""
+    return f'<p class="extra"><b>Extra information</b><br>{_text(text)}</p>'
 
 
 def _foot(letterhead: Letterhead) -> str:
@@ -124,8 +167,14 @@ def invoice_html(document: InvoiceDocument, formatter: Formatter) -> str:
     facts = [("Invoice", f"#{invoice.number}"), ("Date", day(invoice.issue_date))]
     if invoice.due_date is not None:
         facts.append(("Due", day(invoice.due_date)))
-    body = [_head(document.letterhead, title, facts)]
-    body.append(f"<p>Bill to: <b>{escape(document.patient.full_name)}</b></p>")
+    if document.recipient:
+        facts.append(("Patient", document.patient.full_name))
+    body = [_head(document.letterhead, title, facts, details=not document.recipient)]
+    if document.recipient:
+        body.append(_window(document.recipient, document.letterhead, _extra(document.extra)))
+    else:
+        body.append(f"<p>Bill to: <b>{escape(document.patient.full_name)}</b></p>")
+        body.append(_extra(document.extra))
     body.append(
         _table(
             ("Description", "Qty", "Unit price", "Tax", "Amount"),
@@ -203,7 +252,9 @@ def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
     if payment.reversed:
         title += ' <span class="void">REVERSED</span>'
     facts = [("Receipt", str(payment.id)), ("Date", day(payment.payment_date))]
-    body = [_head(document.letterhead, title, facts)]
+    body = [_head(document.letterhead, title, facts, details=not document.recipient)]
+    if document.recipient:
+        body.append(_window(document.recipient, document.letterhead))
     verb = "Refunded to" if refund else "Received from"
     body.append(f"<p>{verb}: <b>{escape(document.patient.full_name)}</b></p>")
     if payment.sources:
@@ -269,7 +320,9 @@ def statement_html(document: StatementDocument, formatter: Formatter) -> str:
     else:
         period = f"{day(document.start)} to {day(document.end)}"
     facts = [("Period", period), ("Patient", document.patient.full_name)]
-    body = [_head(document.letterhead, "Statement", facts)]
+    body = [_head(document.letterhead, "Statement", facts, details=not document.recipient)]
+    if document.recipient:
+        body.append(_window(document.recipient, document.letterhead))
     rows = [
         (
             escape(day(document.start)) if document.start else "",

@@ -47,7 +47,7 @@ def test_a_refused_file_prints_each_problem_and_exits_1(new_sqlite_url, tmp_path
         "clinic-ledger: payments.csv was not imported: 2 problems found, nothing was saved."
     )
     assert lines[1].startswith("  row 2, column amount: Amount: 12.345 has more than 2 decimals")
-    assert lines[2].startswith("  row 3, column patient_external_id: There is no patient")
+    assert lines[2].startswith("  row 3, column patient_external_id: There is no active patient")
     with Clinic.open(url) as clinic:
         assert clinic.payments(clinic.patient_ids()[0]) == []
     assert main(["--database", url, "import", "patients", str(tmp_path / "nowhere.csv")]) == 1

@@ -74,7 +74,7 @@ class CorrectionActions(QObject):
         self.transfer_action = action("&Transfer credit…", self.transfer_credit, "Ctrl+Shift+T")
         self.credit_note_action = action("Credit &note…", self.credit_note)
         self.void_action = action("&Void invoice…", self.void_invoice)
-        self.reverse_payment_action = action("Re&verse payment…", self.reverse_payment)
+        self.reverse_payment_action = action("Reverse pa&yment…", self.reverse_payment)
         self.reverse_credit_note_action = action("Reverse credit note…", self.reverse_credit_note)
         self.reverse_transfer_action = action("Reverse transfer…", self.reverse_transfer)
         #: One entry per amount the selected payment still applies to an invoice.

@@ -683,7 +683,7 @@ class MainWindow(QMainWindow):
         self.printing = PrintActions(self, self)
         patient_menu.addSeparator()
         patient_menu.addActions(self.printing.actions)
-        self.practitioner_action = QAction("Assign p&ractitioner…", self)
+        self.practitioner_action = QAction("&Assign practitioner…", self)
         self.practitioner_action.triggered.connect(self._on_practitioner_triggered)
         self.practitioner_action.setEnabled(False)
         patient_menu.addSeparator()

@@ -89,6 +89,29 @@ def test_main_window_mnemonics_are_unique(window):
     assert mnemonic(window.tabs.tabText(window.tabs.count() - 1)) != "t"
 
 
+def test_each_menu_gives_each_of_its_entries_its_own_letter(window):
+    """Within one open menu, a letter shared by two entries only moves between them."""
+
+    def entries(menu: QMenu) -> list[str]:
+        found = []
+        for action in menu.actions():
+            found.append(action.text())
+            if isinstance(action.menu(), QMenu) and action.menu() is not menu:
+                assert not collisions_in(entries(action.menu())), action.text()
+        return found
+
+    def collisions_in(texts: list[str]) -> dict[str, list[str]]:
+        keys: dict[str, list[str]] = defaultdict(list)
+        for text in texts:
+            if (key := mnemonic(text)) is not None:
+                keys[key].append(text)
+        return {k: v for k, v in keys.items() if len(v) > 1}
+
+    for top in window.menuBar().actions():
+        assert isinstance(top.menu(), QMenu)
+        assert collisions_in(entries(top.menu())) == {}, top.text()
+
+
 def test_every_window_the_menus_open_has_unique_mnemonics(qtbot, window):
     seen: dict[str, dict[str, list[str]]] = {}
     before = set(QApplication.topLevelWidgets())

@@ -53,7 +53,7 @@ class PrintActions(QObject):
             act.triggered.connect(lambda _checked=False: slot())
             return act
 
-        self.invoice_action = action("Print in&voice…", self.print_invoice, "Ctrl+Shift+P")
+        self.invoice_action = action("Print invoice…", self.print_invoice, "Ctrl+Shift+P")
         self.receipt_action = action("Print r&eceipt…", self.print_receipt, "Ctrl+Shift+E")
         self.statement_action = action("&Statement…", self.statement, "Ctrl+Shift+S")
         #: The last print window opened (for tests and screenshots).

@@ -92,6 +92,16 @@ def _documents() -> str:
     return folder if folder and Path(folder).is_dir() else str(Path.home())
 
 
+def _add_row(form: QFormLayout, label: str, field: QWidget, button: QPushButton) -> None:
+    """A form row: ``label`` (its mnemonic goes to ``field``), ``field`` and a button after it."""
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
+    row.addWidget(button)
+    buddy = QLabel(label)
+    buddy.setBuddy(field)
+    form.addRow(buddy, row)
+
+
 class ImportDialog(QDialog):
     """Choose what to import and the CSV file, then Import; shows progress and the outcome.
 
@@ -126,19 +136,13 @@ class ImportDialog(QDialog):
         self.columns_label = QLabel()
         self.columns_label.setWordWrap(True)
         form.addRow("Columns:", self.columns_label)
-        file_row = QHBoxLayout()
         self.path_edit = QLineEdit()
         self.path_edit.setAccessibleName("CSV file")
         self.path_edit.setPlaceholderText("A CSV file saved as UTF-8, separated by commas")
         self.path_edit.textChanged.connect(self._on_path_edit_text_changed)
         self.browse_button = QPushButton("&Browse…")
         self.browse_button.clicked.connect(self._on_browse_button_clicked)
-        file_row.addWidget(self.path_edit, 1)
-        file_row.addWidget(self.browse_button)
-        file_label = QLabel("&File:")
-        file_label.setBuddy(self.path_edit)
-        form.addRow(file_label, file_row)
-        mapping_row = QHBoxLayout()
+        _add_row(form, "&File:", self.path_edit, self.browse_button)
         self.mapping_combo = QComboBox()
         self.mapping_combo.setAccessibleName("Saved column mapping")
         self.mapping_combo.currentIndexChanged.connect(self._on_mapping_combo_current_index_changed)
@@ -147,11 +151,7 @@ class ImportDialog(QDialog):
             "Keep these columns' fields under a name, for the next file from the same system"
         )
         self.save_mapping_button.clicked.connect(self._on_save_mapping_button_clicked)
-        mapping_row.addWidget(self.mapping_combo, 1)
-        mapping_row.addWidget(self.save_mapping_button)
-        mapping_label = QLabel("Ma&pping:")
-        mapping_label.setBuddy(self.mapping_combo)
-        form.addRow(mapping_label, mapping_row)
+        _add_row(form, "Ma&pping:", self.mapping_combo, self.save_mapping_button)
         layout.addLayout(form)
 
         self.mapping_view = QTableWidget(0, 2)

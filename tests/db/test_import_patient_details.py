@@ -203,3 +203,29 @@ def test_the_patients_export_carries_every_detail_and_imports_again(clinic, tmp_
     for name in ("title", "date_of_birth", "email", "mobile", "address", "country", "concession"):
         assert getattr(copy, name) == getattr(original, name), name
     assert clinic.verify() == []
+
+
+def test_an_undated_opening_credit_imported_again_another_day_is_skipped(
+    clinic, tmp_path, monkeypatch
+):
+    from desktop_app.core.interchange import importing
+
+    class ThreeDaysAgo(date):
+        @classmethod
+        def today(cls):
+            return date.today() - timedelta(days=3)
+
+    body = "id,first name,last name,account credit\nA1,Ada,Lovelace,10\n"
+    monkeypatch.setattr(importing, "date", ThreeDaysAgo)
+    import_file(clinic, "patients", write(tmp_path, body, "a.csv"))
+    monkeypatch.undo()
+    (pid,) = clinic.patient_ids("Lovelace")
+    assert clinic.payments(pid)[0].payment_date == date.today() - timedelta(days=3)
+    # Today, the same rows in another file: the balance is the one imported, not a new one.
+    again = import_file(clinic, "patients", write(tmp_path, body + "\n", "b.csv"))
+    assert again.created == {"patients": 0, "opening balances": 0} and again.skipped == 1
+    # With its own date, a balance on another day is another balance: refused.
+    dated = "id,first name,last name,account credit,credit as of\nA1,Ada,Lovelace,10,2026-01-05\n"
+    exc = refused(clinic, write(tmp_path, dated, "c.csv"))
+    assert [(p.row, p.column) for p in exc.problems] == [(2, "account credit")]
+    assert clinic.credit(pid) == Decimal("10.00") and clinic.verify() == []

@@ -89,9 +89,23 @@ class _PatientRow:
 
 
 class _OpeningCredit(OpeningBalanceImporter):
-    """The opening credit of a patients file: its problems name the file's credit column."""
+    """The opening credit of a patients file: its problems name the file's credit column, and a
+    balance without its own date (``credit_as_of``) is the one already imported if the amount
+    is the same, whatever day that was."""
+
+    def __init__(self, run: ImportRun, cells: Cells) -> None:
+        super().__init__(run, cells)
+        #: The file's rows whose opening credit has no date of its own (dated the import's day).
+        self.undated: set[int] = set()
 
     def _conflict(self, r: PaymentRow, saved: tuple[int, str, int, date, str, int | None]) -> None:
+        if r.row in self.undated and (saved[0], saved[1], saved[2]) == (
+            r.patient_id,
+            "payment",
+            r.amount,
+        ):
+            self.skipped += 1
+            return
         self.problems.add(
             r.row,
             "opening_credit",
@@ -176,6 +190,8 @@ class PatientImporter(Importer):
                     cells.get("credit_as_of") or today,
                 )
             )
+            if not cells.get("credit_as_of"):
+                self.credit.undated.add(row)
 
     def check(self, session: Session, *, final: bool) -> None:
         wanted = [r.external_id for r in self.rows]

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .domain.invoicing import parse_lines
     from .domain.letterhead import Letterhead
     from .domain.money import Money, format_amount, parse_minor, to_decimal
-    from .domain.patient_details import LABELS as PATIENT_FIELD_LABELS
+    from .domain.patient_details import DETAIL_LABELS, PATIENT_DETAILS
     from .domain.payment_draft import PaymentDraft
     from .domain.records import (
         ApplicationRecord,
@@ -115,7 +115,6 @@ _HOMES = {
         "import_template",
     ],
     "interchange.import_mapping": ["IMPORT_IGNORE", "import_header", "suggest_import_mapping"],
-    "domain.patient_details": ["PATIENT_FIELD_LABELS"],
     "ledger.invoice_list": ["InvoiceKey", "InvoiceListRow", "InvoicePage"],
     "ledger.verify": ["LedgerCheck"],
     "domain.invoicing": ["parse_lines"],
@@ -148,13 +147,13 @@ _HOMES = {
         "PaymentRecord",
         "TransferRecord",
     ],
+    "domain.patient_details": ["PATIENT_DETAILS", "DETAIL_LABELS"],
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 #: Names exported under another name than their module's.
 _RENAMED = {
     "IMPORT_COLUMNS": "COLUMNS",
     "IMPORT_IGNORE": "IGNORE",
-    "PATIENT_FIELD_LABELS": "LABELS",
     "import_header": "read_header",
     "import_template": "template",
     "suggest_import_mapping": "suggest",
@@ -164,11 +163,12 @@ __all__ = [
     "BUCKET_NAMES",
     "COUNTRIES",
     "DATE_FORMATS",
+    "DETAIL_LABELS",
     "IMPORT_COLUMNS",
     "IMPORT_IGNORE",
     "MINOR_UNITS",
     "OTHER_COUNTRY",
-    "PATIENT_FIELD_LABELS",
+    "PATIENT_DETAILS",
     "REGIONS",
     "AccountMapping",
     "AgedReceivables",

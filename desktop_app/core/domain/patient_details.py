@@ -58,6 +58,10 @@ LABELS: dict[str, str] = {
     "invoice_extra": "extra information for invoices",
 }
 
+#: The public names of :data:`DETAILS` and :data:`LABELS` (``desktop_app.core`` exports them).
+PATIENT_DETAILS = DETAILS
+DETAIL_LABELS = LABELS
+
 #: The longest text each detail holds (characters); the date of birth is a date.
 LIMITS: dict[str, int] = {
     "title": 40,

@@ -48,7 +48,8 @@ def _undefused(text: str) -> str:
 
 def birth_date(text: str, today: date) -> date | None:
     """A date of birth written ``YYYY-MM-DD`` or day first ``D/M/YYYY`` (empty: None), checked
-    by the ledger's rules (1900 to today)."""
+    by the ledger's rules (1900 to today); a refusal does not repeat the date (the problem list
+    may be shown or printed away from the patient's record)."""
     if not text:
         return None
     found = _DAY_FIRST.fullmatch(text)
@@ -58,7 +59,7 @@ def birth_date(text: str, today: date) -> date | None:
             value: object = date(year, month, day)
         except ValueError:
             raise BillingError(
-                f"The date of birth {text!r} is not a date of the calendar (day first: D/M/YYYY).",
+                "The date of birth is not a date of the calendar (day first: D/M/YYYY).",
                 code=Refusal.BAD_DATE,
                 field="date_of_birth",
             ) from None
@@ -69,8 +70,7 @@ def birth_date(text: str, today: date) -> date | None:
             value = text
         if isinstance(value, str):
             raise BillingError(
-                f"The date of birth {text!r} is not a date: write it as YYYY-MM-DD or D/M/YYYY "
-                "(day first).",
+                "The date of birth is not a date: write it as YYYY-MM-DD or D/M/YYYY (day first).",
                 code=Refusal.BAD_DATE,
                 field="date_of_birth",
             )

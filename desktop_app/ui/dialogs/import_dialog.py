@@ -41,9 +41,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core import DETAIL_LABELS as FIELD_LABELS
 from desktop_app.core import IMPORT_COLUMNS as COLUMNS
 from desktop_app.core import IMPORT_IGNORE as IGNORE
-from desktop_app.core import PATIENT_FIELD_LABELS as FIELD_LABELS
 from desktop_app.core import (
     BillingError,
     ImportProblem,

@@ -93,6 +93,10 @@ def test_the_templates_import_in_order_and_the_ledger_verifies(clinic):
 
     by_name = {clinic.patient(pid).full_name: pid for pid in clinic.patient_ids()}
     ada = by_name["Ada Lovelace"]
+    assert (clinic.patient(ada).date_of_birth, clinic.patient(ada).mobile) == (
+        date(1985, 12, 10),
+        "0412 345 678",
+    )
     assert by_name["Ka\u02bbiulani O'Brien-Núñez"]  # text verbatim
     # Invoice 1001: 90 + 2 x 12.50 + 10% tax on the bands = 117.50; $100 EFTPOS paid on it.
     (inv,) = clinic.invoices(ada)

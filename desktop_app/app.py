@@ -6,7 +6,9 @@
     clinic-ledger [--database URL] verify     recompute every ledger invariant; exit 1 on a problem
     clinic-ledger [--database URL] backup PATH   save a checked copy of the clinic's SQLite file
     clinic-ledger [--database URL] restore PATH  replace it with a backup (the current one is kept)
-    clinic-ledger [--database URL] import KIND CSV  import patients, invoices, payments or credit
+    clinic-ledger [--database URL] import KIND CSV [--map "SOURCE=FIELD" ...] [--mapping NAME]
+                          import patients, invoices, payments or credit (a column named otherwise
+                          than its field: --map, or a mapping saved in the import window)
     clinic-ledger [--database URL] export KIND PATH  export patients, invoices, invoice_lines or
                                                      payments to a CSV file
     clinic-ledger [--database URL] accounting-export FOLDER [--through DATE] [--preview]
@@ -105,6 +107,20 @@ def _parser() -> argparse.ArgumentParser:
         help="accounting-export: say what would be exported; write and save nothing",
     )
     parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SOURCE=FIELD",
+        help='import: feed the file\'s column SOURCE to FIELD (or "ignore"); repeatable, '
+        'such as --map "Client No=external_id"',
+    )
+    parser.add_argument(
+        "--mapping",
+        metavar="NAME",
+        help="import: use the column mapping saved under NAME in the import window "
+        "(--map entries are added to it)",
+    )
+    parser.add_argument(
         "path", nargs="?", metavar="PATH", help="the backup file (backup and restore only)"
     )
     parser.add_argument(
@@ -117,7 +133,25 @@ def _parser() -> argparse.ArgumentParser:
 IMPORT_PROGRESS_EVERY = 2.0
 
 
-def _import(clinic: Clinic, kind: str, path: str) -> int:
+def _mapping_of(pairs: Sequence[str]) -> dict[str, str] | None:
+    """``["Client No=external_id"]`` -> ``{"Client No": "external_id"}``; None if one has no
+    ``=``."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, field = pair.rpartition("=")
+        if not sep or not source.strip() or not field.strip():
+            return None
+        mapping[source.strip()] = field.strip()
+    return mapping
+
+
+def _import(
+    clinic: Clinic,
+    kind: str,
+    path: str,
+    mapping: dict[str, str] | None = None,
+    saved: str | None = None,
+) -> int:
     """Import one CSV file: the summary on stdout (0), or each problem on stderr (1)."""
     import time
 
@@ -136,7 +170,18 @@ def _import(clinic: Clinic, kind: str, path: str) -> int:
         print(f"Importing {kind}: {step} of {rows:,} rows", file=sys.stderr, flush=True)
 
     try:
-        result = import_file(clinic, kind, path, progress=progress)
+        if saved is not None:
+            named = clinic.import_mappings(kind)
+            if saved not in named:
+                known = ", ".join(sorted(named)) or "none yet"
+                print(
+                    f"clinic-ledger: there is no saved {kind} mapping called {saved!r} "
+                    f"(saved: {known}).",
+                    file=sys.stderr,
+                )
+                return 1
+            mapping = {**named[saved], **(mapping or {})}
+        result = import_file(clinic, kind, path, progress=progress, mapping=mapping)
     except ImportRefused as exc:
         headline = str(exc).splitlines()[0]
         print(f"clinic-ledger: {headline}", file=sys.stderr)
@@ -544,6 +589,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(
                 f"import needs a KIND ({', '.join(KINDS)}) and the CSV file: import KIND CSV"
             )
+        if _mapping_of(args.map) is None:
+            parser.error('--map takes "SOURCE=FIELD", such as --map "Client No=external_id"')
+    elif args.map or args.mapping:
+        parser.error("--map and --mapping go with import")
     if args.command == "remember-password":
         return _remember_password(args.database)
     if args.command in ("backup", "restore"):
@@ -565,7 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.demo:
             _fill_demo(clinic)
         if args.command == "import":
-            return _import(clinic, args.path, args.csv)
+            return _import(clinic, args.path, args.csv, _mapping_of(args.map), args.mapping)
         if args.command == "export":
             return _export(clinic, args.path, args.csv)
         if args.command == "accounting-export":

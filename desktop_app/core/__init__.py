@@ -8,9 +8,10 @@ The public door, and the windows' only one (docs/ledger-rules.md, "Layers"; chec
 Names are loaded on first use (PEP 562), so code that needs only the light domain modules (money,
 errors, records) does not pay for importing the database layer; the desktop window relies on this
 to appear before SQLAlchemy is loaded. Each name imports only its own module when first used (a
-backup result does not load the accounting export). Two names are renamed here, being too general
-for the package: ``IMPORT_COLUMNS`` and ``import_template`` (``importing.COLUMNS``,
-``importing.template``).
+backup result does not load the accounting export). Some names are renamed here, being too general
+for the package: ``IMPORT_COLUMNS``, ``IMPORT_IGNORE`` and ``import_template``
+(``importing.COLUMNS``, ``import_mapping.IGNORE``, ``importing.template``), ``import_header`` and
+``suggest_import_mapping`` (``import_mapping.read_header``, ``import_mapping.suggest``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ if TYPE_CHECKING:
         suggested_backup_name,
     )
     from .interchange.export import ExportCancelled, export_csv, rows_text
+    from .interchange.import_mapping import IGNORE as IMPORT_IGNORE
+    from .interchange.import_mapping import read_header as import_header
+    from .interchange.import_mapping import suggest as suggest_import_mapping
     from .interchange.importing import COLUMNS as IMPORT_COLUMNS
     from .interchange.importing import ImportProblem, ImportRefused, ImportResult, import_file
     from .interchange.importing import template as import_template
@@ -111,6 +115,7 @@ _HOMES = {
         "import_file",
         "import_template",
     ],
+    "interchange.import_mapping": ["IMPORT_IGNORE", "import_header", "suggest_import_mapping"],
     "ledger.invoice_list": ["InvoiceKey", "InvoiceListRow", "InvoicePage"],
     "ledger.verify": ["LedgerCheck"],
     "domain.invoicing": ["parse_lines"],
@@ -148,7 +153,13 @@ _HOMES = {
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 #: Names exported under another name than their module's.
-_RENAMED = {"IMPORT_COLUMNS": "COLUMNS", "import_template": "template"}
+_RENAMED = {
+    "IMPORT_COLUMNS": "COLUMNS",
+    "IMPORT_IGNORE": "IGNORE",
+    "import_header": "read_header",
+    "import_template": "template",
+    "suggest_import_mapping": "suggest",
+}
 
 __all__ = [
     "BUCKET_NAMES",
@@ -156,6 +167,7 @@ __all__ = [
     "DATE_FORMATS",
     "DETAIL_LABELS",
     "IMPORT_COLUMNS",
+    "IMPORT_IGNORE",
     "MINOR_UNITS",
     "OTHER_COUNTRY",
     "PATIENT_DETAILS",
@@ -222,6 +234,7 @@ __all__ = [
     "export_csv",
     "format_amount",
     "import_file",
+    "import_header",
     "import_template",
     "parse_lines",
     "parse_minor",
@@ -229,6 +242,7 @@ __all__ = [
     "rows_text",
     "safe_text",
     "sqlite_database_path",
+    "suggest_import_mapping",
     "suggested_backup_name",
     "to_decimal",
 ]

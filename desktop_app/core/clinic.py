@@ -12,7 +12,7 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.reports       summary, aged_receivables, credit_liability, takings, verify, documents
     clinic.audit         entry_ids, entries_by_ids, count, actions, actors
     clinic.staff         add, members, update, change_password, reset_password, practitioners
-    clinic.interchange   accounting export and mapping, backup, restore
+    clinic.interchange   accounting export and mapping, import mappings, backup, restore
 
 Every name of the first releases keeps working as a one-line delegate (``clinic.record_payment``
 is ``clinic.payments.record``). Every write runs in one transaction (:mod:`.ledger.transaction`)
@@ -232,6 +232,8 @@ class Clinic:
 
     accounting_mapping = delegate("interchange", Interchange.accounting_mapping)
     set_accounting_mapping = delegate("interchange", Interchange.set_accounting_mapping)
+    import_mappings = delegate("interchange", Interchange.import_mappings)
+    save_import_mapping = delegate("interchange", Interchange.save_import_mapping)
     preview_accounting_export = delegate("interchange", Interchange.preview_accounting_export)
     export_accounting = delegate("interchange", Interchange.export_accounting)
     accounting_exports = delegate("interchange", Interchange.accounting_exports)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.core import BillingError, Clinic, Refusal, to_decimal
+from desktop_app.core.domain.patient_details import DETAILS
 from desktop_app.core.interchange.export import (
     KINDS,
     ExportCancelled,
@@ -94,6 +95,7 @@ def test_patients(clinic, ledger, tmp_path):
         "last_name": "Lovelace",
         "account_credit": str(ada.credit),
         "outstanding": str(ada.outstanding),
+        **dict.fromkeys(DETAILS, ""),  # none given
     }
     assert ada.outstanding > 0
     formula = by_id[ledger["sum"]]
@@ -319,5 +321,5 @@ def test_excel_reads_the_bom_and_text(clinic, tmp_path):
     raw = path.read_bytes()
     assert raw.startswith(BOM) and raw.count(BOM) == 1
     text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="").read()
-    assert text.startswith("id,first_name,") and "Zoë,Ngā,0.00,0.00\r\n" in text
+    assert text.startswith("id,first_name,") and "Zoë,Ngā,0.00,0.00," in text
     assert Decimal(read(path)[0]["account_credit"]) == 0

@@ -93,6 +93,10 @@ def test_the_templates_import_in_order_and_the_ledger_verifies(clinic):
 
     by_name = {clinic.patient(pid).full_name: pid for pid in clinic.patient_ids()}
     ada = by_name["Ada Lovelace"]
+    assert (clinic.patient(ada).date_of_birth, clinic.patient(ada).mobile) == (
+        date(1985, 12, 10),
+        "0412 345 678",
+    )
     assert by_name["Ka\u02bbiulani O'Brien-Núñez"]  # text verbatim
     # Invoice 1001: 90 + 2 x 12.50 + 10% tax on the bands = 117.50; $100 EFTPOS paid on it.
     (inv,) = clinic.invoices(ada)
@@ -228,6 +232,7 @@ def test_an_import_never_renames_a_patient(with_patients, tmp_path):
     problems = refused(with_patients, tmp_path, "patients", body)
     assert where(problems) == [(3, "last_name")]
     assert "already in the clinic as Grace Hopper" in problems[0].reason
+    assert "Patient > Edit patient" in problems[0].reason
 
 
 # -- malformed files --------------------------------------------------------------------------
@@ -277,10 +282,15 @@ def test_cut_short_and_overlong_rows(clinic, tmp_path):
 
 
 def test_header_problems_name_the_columns(clinic, tmp_path):
-    problems = refused(clinic, tmp_path, "patients", "external_id,first_name,surname\nP1,A,B\n")
-    assert where(problems) == [(1, "surname"), (1, "last_name")]
-    assert "Unknown column 'surname'" in problems[0].reason
-    assert problems[1].reason == "The required column last_name is missing."
+    problems = refused(clinic, tmp_path, "patients", "external_id,first_name,maiden\nP1,A,B\n")
+    assert where(problems) == [(1, "last_name")]
+    assert problems[0].reason == "The required column last_name is missing."
+    # Only a patients file may carry columns the import does not know: an invoices file with a
+    # misspelt column would lose what it holds.
+    body = "invoice_number,patient_external_id,issue_date,description,unit_price,quantity,tax %\n"
+    problems = refused(clinic, tmp_path, "invoices", body + "1,P1,2026-10-01,Consult,90,1,10\n")
+    assert where(problems) == [(1, "tax_%")]
+    assert "Unknown column 'tax %'" in problems[0].reason and "map it" in problems[0].reason
     (empty,) = refused(clinic, tmp_path, "patients", "")
     assert "empty" in empty.reason
     (header_only,) = refused(clinic, tmp_path, "patients", "external_id,first_name,last_name\n")

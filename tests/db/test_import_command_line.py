@@ -122,3 +122,44 @@ def test_an_endless_file_is_refused_at_the_size_limit(new_sqlite_url):
     assert time.monotonic() - started < 30
     with Clinic.open(url) as clinic:
         assert clinic.summary().patients == 0
+
+
+SAMPLE = Path(__file__).parents[2] / "docs" / "samples" / "previous-system-patients.csv"
+
+
+def test_map_and_a_saved_mapping_import_another_systems_export(new_sqlite_url, capsys):
+    url = new_sqlite_url()
+    with Clinic.open(url) as clinic:
+        clinic.save_import_mapping("patients", "Previous system", {"Alert Notes": "notes"})
+    argv = ["--database", url, "import", "patients", str(SAMPLE), "--mapping", "Previous system"]
+    argv += ["--map", "Pension/Concession=concession", "--map", "Referral Source=ignore"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == (
+        "Imported 14 patients (7 opening balances) from previous-system-patients.csv. "
+        "Ignored columns: Referral Source.\n"
+    )
+    with Clinic.open(url) as clinic:
+        (pid,) = clinic.patient_ids("O'Brien")
+        margaret = clinic.patient(pid)
+        assert (margaret.notes, margaret.concession) == (
+            "Hard of hearing: speak clearly",
+            "Pensioner",
+        )
+        assert clinic.verify() == []
+
+
+def test_a_wrong_mapping_is_refused(new_sqlite_url, capsys):
+    url = new_sqlite_url()
+    base = ["--database", url, "import", "patients", str(SAMPLE)]
+    assert main([*base, "--map", "Alert Notes=alerts"]) == 1
+    assert "'alerts', which is not a field of the patients import" in capsys.readouterr().err
+    assert main([*base, "--map", "Alert Notes=notes", "--map", "Referral Source=notes"]) == 1
+    assert "sends both 'Alert Notes' and 'Referral Source' to notes" in capsys.readouterr().err
+    assert main([*base, "--mapping", "Nothing"]) == 1
+    assert "no saved patients mapping called 'Nothing' (saved: none yet)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main([*base, "--map", "Alert Notes"])
+    assert usage.value.code == 2
+    assert '--map takes "SOURCE=FIELD"' in capsys.readouterr().err
+    with Clinic.open(url) as clinic:
+        assert clinic.summary().patients == 0

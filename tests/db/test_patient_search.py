@@ -24,6 +24,20 @@ def test_the_normal_form_drops_case_accents_and_punctuation():
     assert patient_search_key("Zoë", "O'Brien") == "obrien zoe"
 
 
+def test_ascii_text_takes_a_shortcut_to_the_same_normal_form():
+    """Every ASCII character, alone and between letters, reads as the general rule reads it (the
+    rule spelt out here: letters and digits kept, spaces collapsed, the rest dropped)."""
+
+    def general(text: str) -> str:
+        kept = "".join(c if c.isalnum() else " " if c.isspace() else "" for c in text.casefold())
+        return " ".join(kept.split())
+
+    for code in range(128):
+        for sample in (chr(code), f"Ab{chr(code)}Cd 9", f" x{chr(code)}{chr(code)}Y "):
+            assert search_form(sample) == general(sample), repr(sample)
+    assert search_form("p.12-3@Example.ORG") == "p123exampleorg"
+
+
 def test_search_ignores_case_accents_apostrophes_and_hyphens(clinic):
     obriens = {
         clinic.add_patient("Sean", "O'Brien"),

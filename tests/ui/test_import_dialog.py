@@ -82,14 +82,14 @@ def test_cancel_really_cancels(qtbot, dialog, clinic, tmp_path, monkeypatch):
     writing, resume = threading.Event(), threading.Event()
     real = importing.import_file
 
-    def import_pausing_once_saving(clinic, kind, path, *, progress, cancel):
+    def import_pausing_once_saving(clinic, kind, path, *, progress, cancel, mapping):
         def report(done: int, total: int) -> None:
             progress(done, total)
             if done > total // 2 and not writing.is_set():  # rows are being written
                 writing.set()
                 resume.wait(10)
 
-        return real(clinic, kind, path, progress=report, cancel=cancel)
+        return real(clinic, kind, path, progress=report, cancel=cancel, mapping=mapping)
 
     monkeypatch.setattr(import_dialog, "import_file", import_pausing_once_saving)
     before = snapshot(clinic)
@@ -148,3 +148,60 @@ def test_the_main_window_imports_and_lists_the_patients(qtbot, clinic, tmp_path,
     window.import_action.trigger()
     assert window.patient_model.rowCount() == 3
     assert window.patient_id is not None  # the first patient is shown
+
+
+SAMPLE = Path(__file__).parents[2] / "docs" / "samples" / "previous-system-patients.csv"
+
+
+def test_another_systems_columns_are_mapped_saved_and_offered_next_time(
+    qtbot, dialog, clinic, tmp_path
+):
+    dialog.set_kind("patients")
+    dialog.path_edit.setText(str(SAMPLE))
+    # Matched by name and by the names other systems use; the rest ignored until chosen.
+    assert dialog.mapping["Patient ID"] == "external_id"
+    assert dialog.mapping["Last Name"] == "last_name"
+    assert dialog.mapping["Unapplied Account Credit"] == "opening_credit"
+    assert dialog.mapping["Alert Notes"] == "ignore"
+    assert dialog.ignored_label.text() == (
+        "Ignored columns: Alert Notes, Pension/Concession, Referral Source"
+    )
+    dialog.set_field("Alert Notes", "notes")
+    dialog.set_field("Pension/Concession", "concession")
+    assert dialog.ignored_label.text() == "Ignored columns: Referral Source"
+    dialog.ask_mapping_name = lambda: "Previous system"
+    assert dialog.save_mapping() == "Previous system"
+    assert clinic.import_mappings("patients") == {
+        "Previous system": {"Alert Notes": "notes", "Pension/Concession": "concession"}
+    }
+    with qtbot.waitSignal(dialog.import_finished, timeout=30_000):
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert dialog.status_label.text() == (
+        "Imported 14 patients (7 opening balances) from previous-system-patients.csv. "
+        "Ignored columns: Referral Source."
+    )
+    (pid,) = clinic.patient_ids("O'Brien")
+    assert clinic.patient(pid).concession == "Pensioner"
+    assert clinic.verify() == []
+
+    # Next time, a window offers the saved mapping for a file with those columns.
+    again = ImportDialog(clinic)
+    qtbot.addWidget(again)
+    again.set_kind("patients")
+    again.path_edit.setText(str(SAMPLE))
+    assert again.mapping_combo.currentText() == "Previous system"
+    assert again.mapping["Alert Notes"] == "notes"
+    again.mapping_combo.setCurrentIndex(0)  # matched by name alone
+    assert again.mapping["Alert Notes"] == "ignore"
+
+
+def test_two_columns_for_one_field_are_refused_in_the_window(qtbot, dialog, clinic, tmp_path):
+    dialog.set_kind("patients")
+    dialog.path_edit.setText(str(SAMPLE))
+    dialog.set_field("Referral Source", "notes")
+    dialog.set_field("Alert Notes", "notes")
+    before = snapshot(clinic)
+    with qtbot.waitSignal(dialog.import_finished, timeout=30_000):
+        qtbot.mouseClick(dialog.import_button, Qt.MouseButton.LeftButton)
+    assert "sends both" in dialog.status_label.text() and "to notes" in dialog.status_label.text()
+    assert snapshot(clinic) == before

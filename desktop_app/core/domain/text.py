@@ -40,6 +40,8 @@ _INVISIBLE_CHAR = re.compile(f"[{_INVISIBLE}]")
 _CONTROL = re.compile(
     f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\u2028\u2029{_DIRECTION}{_INVISIBLE}]"
 )
+#: What :func:`search_form` drops from ASCII text (``\s``: every character ``str.isspace`` takes).
+_ASCII_DROPPED = re.compile(r"[^a-z0-9\s]")
 _LINE_CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{_DIRECTION}{_INVISIBLE}]")
 
 
@@ -144,7 +146,10 @@ def search_form(text: str) -> str:
 
     Unicode compatibility decomposition (NFKD) splits accented letters into letter and mark; the
     marks are dropped, the rest case-folded, and only letters, digits and single spaces kept.
+    ASCII text (most names, every email) takes a shortcut to the same result.
     """
+    if text.isascii():  # nothing to decompose; case-folding is lower()
+        return " ".join(_ASCII_DROPPED.sub("", text.lower()).split())
     folded = "".join(
         c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
     ).casefold()

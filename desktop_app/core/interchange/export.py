@@ -52,6 +52,7 @@ from ..db.models import (
 from ..domain.currencies import MINOR_UNITS
 from ..domain.errors import BillingError, Refusal, bad_file
 from ..domain.kinds import InvoiceStatus
+from ..domain.patient_details import DETAILS
 from .door import LedgerDoor
 from .spreadsheet_text import safe_text
 
@@ -171,15 +172,29 @@ def _patients(read: _Reader, after: int, limit: int) -> Page:
             Patient.last_name,
             Patient.credit_minor,
             Patient.outstanding_minor,
+            *(
+                _raw(Patient.date_of_birth) if n == "date_of_birth" else getattr(Patient, n)
+                for n in DETAILS
+            ),
         )
         .where(Patient.id > after)
         .order_by(Patient.id)
         .limit(limit)
     ).all()
-    cells = [
-        [str(pid), safe_text(first), safe_text(last), amount[credit], amount[outstanding]]
-        for pid, first, last, credit, outstanding in rows
-    ]
+    birth = DETAILS.index("date_of_birth")
+    cells = []
+    for pid, first, last, credit, outstanding, *details in rows:
+        details[birth] = _day(details[birth])[:10]
+        cells.append(
+            [
+                str(pid),
+                safe_text(first),
+                safe_text(last),
+                amount[credit],
+                amount[outstanding],
+                *(safe_text(d) if d else "" for d in details),
+            ]
+        )
     return (rows[-1][0] if rows else 0), cells
 
 
@@ -324,7 +339,7 @@ def _payments(read: _Reader, after: int, limit: int) -> Page:
 
 _KINDS: Final = {
     "patients": _Kind(
-        ("id", "first_name", "last_name", "account_credit", "outstanding"),
+        ("id", "first_name", "last_name", "account_credit", "outstanding", *DETAILS),
         Patient,
         _patients,
     ),

@@ -28,6 +28,7 @@ from ..domain.currencies import MINOR_UNITS
 from ..domain.errors import BillingError, Refusal, bad_file
 from ..domain.money import max_major, parse_minor
 from ..domain.text import check_line
+from .spreadsheet_text import excel_text
 
 T = TypeVar("T")
 
@@ -94,6 +95,17 @@ class Column:
     name: str
     required: bool
     meaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMatch:
+    """What a file's header row feeds: per field of the format (in its order), the position of
+    its column in the row (None: not in the file), the column as the file names it, and the
+    file's columns left out."""
+
+    positions: list[int | None]
+    shown: dict[str, str]
+    ignored: tuple[str, ...]
 
 
 class Problems:
@@ -291,6 +303,10 @@ class Table:
 
     rows: list[tuple[int, tuple[str, ...]]]
     columns: tuple[str, ...]
+    #: Each field's column as the file names it (the field's own name when the file uses it).
+    shown: dict[str, str]
+    #: The file's columns left out (unknown to a patients file, or mapped to "ignore").
+    ignored: tuple[str, ...] = ()
 
 
 def read_table(
@@ -299,12 +315,15 @@ def read_table(
     file_name: str,
     problems: Problems,
     tick: Callable[[int], None],
+    match: Callable[[list[str]], HeaderMatch],
 ) -> Table:
     """Split ``text`` into rows and check their shape against the header.
 
-    Header problems (a wrong separator, missing, unknown or repeated columns) refuse the file at
-    once. Rows with too few or too many values are added to ``problems`` and left out.
-    ``tick(n)`` is called as rows are read.
+    Header problems (a wrong separator, missing, unknown or repeated columns: ``match``, see
+    :func:`~.import_mapping.match_header`) refuse the file at once. Rows with too few or too many
+    values are added to ``problems`` and left out. A value a spreadsheet wrote as a formula
+    keeping its text (``="0412 345 678"``) reads as that text. ``tick(n)`` is called as rows are
+    read.
     """
     names = tuple(c.name for c in columns)
     lines = _Lines(text)
@@ -322,7 +341,10 @@ def read_table(
     # empty, but they are not refused.
     width = max(i for i, h in enumerate(header) if h.strip()) + 1
     header, spare = header[:width], len(header) - width
-    positions = _header_positions(header, columns, file_name, text)
+    if len(header) == 1:
+        _refuse_other_separator(file_name, text)
+    matched = match(header)
+    positions = matched.positions
     # One C-level pick per row: a column the file leaves out reads the "" appended to the row.
     padded = None in positions
     pick = itemgetter(*(width if p is None else p for p in positions))
@@ -335,7 +357,8 @@ def read_table(
             row += 1
             if row % 1000 == 0:
                 tick(row)
-            if not "".join(fields).strip():
+            joined = "".join(fields)
+            if not joined.strip():
                 if row > MAX_LINES:  # a file of mostly empty lines: stop reading it
                     raise refuse_file(
                         file_name,
@@ -372,7 +395,10 @@ def read_table(
             if padded:
                 del fields[width:]
                 fields.append("")
-            rows.append((row, tuple(map(str.strip, pick(fields)))))
+            values = tuple(map(str.strip, pick(fields)))
+            if '="' in joined:  # rare: one C-level test per row otherwise
+                values = tuple(map(excel_text, values))
+            rows.append((row, values))
     except csv.Error as exc:
         problems.add(
             row + 1,
@@ -384,49 +410,19 @@ def read_table(
         problems.add(row + 1, None, _too_long("The row"))
     if not rows and not problems:
         raise refuse_file(file_name, "The file has a header row but no data rows.")
-    return Table(rows, names)
+    return Table(rows, names, matched.shown, matched.ignored)
 
 
-def _header_positions(
-    header: list[str], columns: Sequence[Column], file_name: str, text: str
-) -> list[int | None]:
-    found = [normalize_header(h) for h in header]
-    names = [c.name for c in columns]
-    required = [c.name for c in columns if c.required]
-    if len(found) == 1:
-        first_line = text[:MAX_ROW_CHARS].split("\n", 1)[0]
-        for sep, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
-            if sep in first_line:
-                raise refuse_file(
-                    file_name,
-                    f"This file uses {what} between values; save it as comma-separated "
-                    f"(\u201cCSV UTF-8 (Comma delimited)\u201d) and import it again.",
-                )
-    problems: list[ImportProblem] = []
-    seen: dict[str, int] = {}
-    for index, name in enumerate(found):
-        if not name:
-            problems.append(
-                ImportProblem(1, None, f"Column {index + 1} of the header has no name.")
+def _refuse_other_separator(file_name: str, text: str) -> None:
+    """Refuse a file whose one-column header is separated by something else than commas."""
+    first_line = text[:MAX_ROW_CHARS].split("\n", 1)[0]
+    for sep, what in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+        if sep in first_line:
+            raise refuse_file(
+                file_name,
+                f"This file uses {what} between values; save it as comma-separated "
+                f"(\u201cCSV UTF-8 (Comma delimited)\u201d) and import it again.",
             )
-        elif name in seen:
-            problems.append(ImportProblem(1, name, f"The column {name} appears twice."))
-        elif name not in names:
-            problems.append(
-                ImportProblem(
-                    1,
-                    name,
-                    f"Unknown column {header[index].strip()!r}; the columns are "
-                    f"{', '.join(names)}.",
-                )
-            )
-        seen.setdefault(name, index)
-    for name in required:
-        if name not in seen:
-            problems.append(ImportProblem(1, name, f"The required column {name} is missing."))
-    if problems:
-        raise ImportRefused(file_name, problems)
-    return [seen.get(name) for name in names]
 
 
 # -- values -------------------------------------------------------------------------------------

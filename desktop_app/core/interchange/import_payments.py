@@ -37,7 +37,9 @@ OPENING_BALANCE_TYPE = "Opening balance"
 
 
 @dataclass(slots=True)
-class _PaymentRow:
+class PaymentRow:
+    """One payment of a file (or opening balance), as read and then checked."""
+
     row: int
     request_id: str
     patient: str
@@ -74,8 +76,8 @@ class PaymentImporter(Importer):
 
     def __init__(self, run: ImportRun, cells: Cells) -> None:
         super().__init__(run, cells)
-        self.rows: list[_PaymentRow] = []
-        self.new: list[_PaymentRow] = []
+        self.rows: list[PaymentRow] = []
+        self.new: list[PaymentRow] = []
         self.invoices: dict[int, _PayableInvoice] = {}
         self.applications = 0
 
@@ -105,7 +107,7 @@ class PaymentImporter(Importer):
                 seen[ref] = row
             if not bad:
                 request_id = self.request_prefix + ref
-                self.rows.append(_PaymentRow(row, request_id, patient, day, amount, method, number))
+                self.rows.append(PaymentRow(row, request_id, patient, day, amount, method, number))
 
     def _positive(self, text: str) -> int:
         minor = self.cells.amounts(text, "amount")
@@ -117,7 +119,7 @@ class PaymentImporter(Importer):
 
     def check(self, session: Session, *, final: bool) -> None:
         ids = patient_ids(session, (r.patient for r in self.rows))
-        sound: list[_PaymentRow] = []
+        sound: list[PaymentRow] = []
         for r in self.rows:
             pid = ids.get(r.patient)
             if pid is None:
@@ -146,7 +148,7 @@ class PaymentImporter(Importer):
             lock_patient_rows(session, (r.patient_id for r in self.new))
         self._apply(session)
 
-    def _methods(self, session: Session, rows: list[_PaymentRow]) -> None:
+    def _methods(self, session: Session, rows: list[PaymentRow]) -> None:
         active = session.execute(
             select(PaymentType.id, PaymentType.name)
             .where(PaymentType.active.is_(True))
@@ -204,7 +206,7 @@ class PaymentImporter(Importer):
                 )
         return found
 
-    def _conflict(self, r: _PaymentRow, saved: tuple[int, str, int, date, str, int | None]) -> None:
+    def _conflict(self, r: PaymentRow, saved: tuple[int, str, int, date, str, int | None]) -> None:
         ref = r.request_id.removeprefix(self.request_prefix)
         self.problems.add(
             r.row,
@@ -326,7 +328,7 @@ class PaymentImporter(Importer):
             changes[r.patient_id] = (credit + r.amount - r.applied, owed - r.applied)
         bulk.add_to_patients(changes)
 
-    def note(self, r: _PaymentRow) -> str | None:
+    def note(self, r: PaymentRow) -> str | None:
         """The note kept on the payment (none for an imported payment)."""
         return None
 
@@ -350,7 +352,7 @@ class OpeningBalanceImporter(PaymentImporter):
 
     def parse(self, table: CsvTable) -> None:
         c = self.cells
-        readers = (c.external_id, remembered(self._balance), c.past_date)
+        readers = (c.external_id, remembered(self.balance), c.past_date)
         seen: dict[str, int] = {}
         for n, (row, values) in enumerate(table.rows, 1):
             if n % TICK == 0:
@@ -373,7 +375,7 @@ class OpeningBalanceImporter(PaymentImporter):
                 continue
             request_id = self.request_prefix + patient
             self.rows.append(
-                _PaymentRow(row, request_id, patient, day, amount, OPENING_BALANCE_TYPE)
+                PaymentRow(row, request_id, patient, day, amount, OPENING_BALANCE_TYPE)
             )
 
     def check(self, session: Session, *, final: bool) -> None:
@@ -399,7 +401,8 @@ class OpeningBalanceImporter(PaymentImporter):
             live = [rid for rid, is_live in family if is_live]
             r.request_id = live[0] if live else (f"{base}#{len(family) + 1}" if family else base)
 
-    def _balance(self, text: str) -> int:
+    def balance(self, text: str) -> int:
+        """An opening balance: an amount of 0 or more (a negative one is refused)."""
         if text.startswith("-"):
             raise BillingError(
                 f"{text} is negative: an opening balance is account credit the patient holds; "
@@ -409,7 +412,7 @@ class OpeningBalanceImporter(PaymentImporter):
             )
         return self.cells.amounts(text, "amount")
 
-    def _methods(self, session: Session, rows: list[_PaymentRow]) -> None:
+    def _methods(self, session: Session, rows: list[PaymentRow]) -> None:
         tid = session.scalar(
             select(PaymentType.id).where(
                 func.lower(PaymentType.name) == OPENING_BALANCE_TYPE.lower()
@@ -419,7 +422,7 @@ class OpeningBalanceImporter(PaymentImporter):
         for r in rows:
             r.type_id = self.type_id or 0
 
-    def _conflict(self, r: _PaymentRow, saved: tuple[int, str, int, date, str, int | None]) -> None:
+    def _conflict(self, r: PaymentRow, saved: tuple[int, str, int, date, str, int | None]) -> None:
         self.problems.add(
             r.row,
             "amount",
@@ -443,7 +446,7 @@ class OpeningBalanceImporter(PaymentImporter):
                 r.type_id = self.type_id
         super().write(bulk, start=start)
 
-    def note(self, r: _PaymentRow) -> str | None:
+    def note(self, r: PaymentRow) -> str | None:
         return f"Opening balance as of {r.day.isoformat()}"
 
     def created(self) -> dict[str, int]:

@@ -18,6 +18,7 @@ from ..domain.limits import MAX_PAYMENT_TYPE
 from ..domain.money import format_amount
 from .import_csv import (
     AmountReader,
+    ImportProblem,
     ImportRefused,
     Problems,
     date_value,
@@ -62,6 +63,8 @@ class ImportRun:
         self._progress = progress
         self._cancel = cancel
         self.problems = Problems()
+        #: Each field's column as the file names it, for the problems (default: the field).
+        self.shown: dict[str, str] = {}
         self.total = 0
         self.rows = 0
 
@@ -84,21 +87,30 @@ class ImportRun:
 
     def refuse(self) -> ImportRefused:
         """The refusal listing the problems in the order of the file's rows."""
-        listed = sorted(self.problems.items, key=lambda p: p.row or 0)
+        shown = self.shown
+        listed = [
+            p if p.column not in shown else ImportProblem(p.row, shown[p.column], p.reason)
+            for p in sorted(self.problems.items, key=lambda p: p.row or 0)
+        ]
         return ImportRefused(self.file_name, listed, self.problems.more)
 
     def cells(
-        self, row: int, values: tuple[str, ...], readers: Sequence[Callable[[str], Any]]
+        self,
+        row: int,
+        values: tuple[str, ...],
+        readers: Sequence[Callable[[str], Any]],
+        columns: Sequence[str] | None = None,
     ) -> tuple[list[Any], frozenset[str]]:
-        """The row's values read by ``readers`` (one per column), and the columns that could
-        not be read (each noted as a problem; its value is None)."""
+        """The row's values read by ``readers`` (one per column of ``columns``, by default the
+        format's), and the columns that could not be read (each noted as a problem; its value
+        is None)."""
         try:
             return [read(v) for read, v in zip(readers, values, strict=True)], _NO_PROBLEM
         except BillingError:
             pass
         out: list[Any] = []
         bad: set[str] = set()
-        for column, read, value in zip(self.columns, readers, values, strict=True):
+        for column, read, value in zip(columns or self.columns, readers, values, strict=True):
             try:
                 out.append(read(value))
             except BillingError as exc:
@@ -156,6 +168,7 @@ class Cells:
 
     def __init__(self, amounts: AmountReader, today: date) -> None:
         self.amounts = amounts
+        self.today = today
         self.currency = amounts.currency
         self.external_id = remembered(
             lambda t: text_value(t, "patient's external id", MAX_EXTERNAL_ID)

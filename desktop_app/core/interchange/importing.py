@@ -29,7 +29,7 @@ checks and writes are :mod:`.import_patients`, :mod:`.import_invoices` and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -45,6 +45,7 @@ from ..db.models import ImportBatch
 from ..domain.errors import BillingError, Refusal
 from ..domain.invoicing import MAX_QUANTITY
 from ..domain.kinds import AuditAction, AuditEntity
+from ..domain.patient_details import DETAILS, LABELS, LIMITS
 from ..ledger import audit
 from .door import LedgerDoor
 from .import_base import Importer
@@ -59,12 +60,14 @@ from .import_csv import (
     read_table,
 )
 from .import_invoices import InvoiceImporter
+from .import_mapping import IGNORE, check_mapping, match_header
 from .import_patients import PatientImporter
 from .import_payments import OPENING_BALANCE_TYPE, OpeningBalanceImporter, PaymentImporter
 from .import_rows import Cancel, Cells, ImportCancelled, ImportRun, Progress
 
 __all__ = [
     "COLUMNS",
+    "IGNORE",
     "KINDS",
     "OPENING_BALANCE_TYPE",
     "ImportCancelled",
@@ -83,6 +86,20 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("external_id", True, "the patient's id in the previous system (unique)"),
         Column("first_name", True, "first name, up to 200 characters"),
         Column("last_name", True, "last name, up to 200 characters"),
+        *(
+            Column(
+                name,
+                False,
+                "YYYY-MM-DD or D/M/YYYY (day first), 1900 to today"
+                if name == "date_of_birth"
+                else f"{LABELS[name]}, up to {LIMITS[name]:,} characters"
+                + (" (a two-letter code such as AU)" if name == "country" else ""),
+            )
+            for name in DETAILS
+        ),
+        Column("address_line_2", False, "a second address line, added under the address"),
+        Column("opening_credit", False, "account credit the patient holds (an opening balance)"),
+        Column("credit_as_of", False, "YYYY-MM-DD, the opening credit's date (empty: today)"),
     ),
     "invoices": (
         Column("invoice_number", True, "a whole number; rows with the same number are one invoice"),
@@ -125,6 +142,7 @@ class ImportResult:
         already_imported: the same file was imported before; nothing changed.
         imported_at: when this file was imported (now, or the first time).
         batch_id: the import batch that the records it created carry (None if nothing was).
+        ignored_columns: the file's columns that were left out (unknown, or mapped to ignore).
     """
 
     kind: str
@@ -137,6 +155,7 @@ class ImportResult:
     already_imported: bool = False
     imported_at: datetime | None = None
     batch_id: int | None = None
+    ignored_columns: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One or two sentences for the person who imported it."""
@@ -155,6 +174,8 @@ class ImportResult:
         if self.ignored:
             rows = "row has" if self.ignored == 1 else "rows have"
             text += f" {self.ignored:,} {rows} nothing to record (a balance of zero)."
+        if self.ignored_columns:
+            text += f" Ignored columns: {', '.join(self.ignored_columns)}."
         return text
 
 
@@ -185,6 +206,7 @@ def import_file(
     *,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Import one CSV file of ``kind`` into ``clinic``: all of it, or nothing.
 
@@ -195,6 +217,9 @@ def import_file(
         progress: called as ``progress(done, total)`` about every 1,000 rows: each row counts
             once when it is checked and once when it is written (``total`` is twice the rows).
         cancel: polled as often; returning True stops the import and saves nothing.
+        mapping: the file's columns that are not named as their fields (nor by a name other
+            systems use, :mod:`.import_mapping`): ``{"Client No": "external_id", "Fax":
+            "ignore"}``; a saved one is ``clinic.import_mappings(kind)[name]``.
 
     Returns:
         What was created and skipped, or ``already_imported`` for a file imported before.
@@ -202,15 +227,18 @@ def import_file(
     Raises:
         ImportRefused: anything wrong with the file or a row (the problems, by row and column).
         ImportCancelled: ``cancel()`` returned True.
-        BillingError: the file cannot be read, or the database refused the save.
+        BillingError: the file cannot be read, the mapping names a field the kind does not have
+            or two columns for one field, or the database refused the save.
         PermissionDenied: the signed-in staff member may not import.
     """
     clinic.require(Permission.IMPORTS)
     kind = _check_kind(kind)
     path = Path(path)
+    mapping = dict(mapping or {})
+    check_mapping(kind, COLUMNS[kind], mapping)  # a wrong mapping is refused before any reading
     data = read_file(path)  # at most import_csv.MAX_FILE_BYTES
     digest = hashlib.sha256(data).hexdigest()
-    run = _Run(clinic, kind, path.name, digest, progress, cancel)
+    run = _Run(clinic, kind, path.name, digest, progress, cancel, mapping)
     with clinic.reading() as session:
         first = _batch_for(session, kind, digest)
     if first is not None:
@@ -270,8 +298,11 @@ class _Run(ImportRun):
         digest: str,
         progress: Progress | None,
         cancel: Cancel | None,
+        mapping: dict[str, str],
     ) -> None:
         super().__init__(file_name, [c.name for c in COLUMNS[kind]], progress, cancel)
+        self.mapping = mapping
+        self.ignored_columns: tuple[str, ...] = ()
         self.clinic = clinic
         self.kind = kind
         self.digest = digest
@@ -293,9 +324,17 @@ class _Run(ImportRun):
     def go(self, text: str) -> ImportResult:
         self.total = 2 * max(text.count("\n") - 1, 1)  # until the rows are counted
         self.tick(0)
+        columns = COLUMNS[self.kind]
         table = read_table(
-            text, COLUMNS[self.kind], self.file_name, self.problems, lambda row: self.tick(row // 2)
+            text,
+            columns,
+            self.file_name,
+            self.problems,
+            lambda row: self.tick(row // 2),
+            lambda header: match_header(self.kind, columns, header, self.mapping, self.file_name),
         )
+        self.shown = table.shown
+        self.ignored_columns = table.ignored
         rows = self.rows = len(table.rows)
         self.total = 2 * rows
         clinic = self.clinic
@@ -330,6 +369,7 @@ class _Run(ImportRun):
                     importer.created(),
                     importer.skipped,
                     importer.ignored,
+                    ignored_columns=self.ignored_columns,
                 )
             stamp = audit.moment(session)
             batches = table_of(ImportBatch)
@@ -362,6 +402,11 @@ class _Run(ImportRun):
                     "created": created,
                     "skipped": importer.skipped,
                     "ignored": importer.ignored,
+                    **(
+                        {"ignored_columns": list(self.ignored_columns)}
+                        if self.ignored_columns
+                        else {}
+                    ),
                     **importer.audit_extra(),
                 },
             )
@@ -375,6 +420,7 @@ class _Run(ImportRun):
             importer.ignored,
             imported_at=stamp,
             batch_id=batch_id,
+            ignored_columns=self.ignored_columns,
         )
 
 

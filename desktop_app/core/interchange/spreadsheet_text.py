@@ -1,5 +1,7 @@
 """Text a spreadsheet shows literally: defusing would-be formulas (CSV injection, OWASP).
 
+Also the reverse for the CSV import: :func:`excel_text` reads a value written as ``="text"``.
+
 Pure standard library, shared by the CSV export (:mod:`desktop_app.core.interchange.export`),
 the accounting export and the reports window's CSV, so none of them has to import another for it.
 """
@@ -32,4 +34,17 @@ def safe_text(value: str) -> str:
         return "'" + value
     if _HIDDEN_FORMULA.search(unicodedata.normalize("NFKC", value)):
         return "'" + value
+    return value
+
+
+def excel_text(value: str) -> str:
+    """The text of a value a spreadsheet wrote as a formula to keep it as text: ``="0412 345"``
+    is ``0412 345`` (a doubled quote inside is one quote); any other value is returned as it is.
+
+    Exports of other systems write long ids and phone numbers so, lest Excel shows
+    ``1.55835E+18`` or drops a leading zero."""
+    if len(value) >= 3 and value.startswith('="') and value.endswith('"'):
+        inner = value[2:-1]
+        if '"' not in inner.replace('""', ""):
+            return inner.replace('""', '"')
     return value

@@ -1,5 +1,5 @@
 """``clinic.interchange``: what leaves the ledger and comes back: the accounting export and its
-account mapping, backups and restores.
+account mapping, the CSV import's saved column mappings, backups and restores.
 
 The import and the CSV export take the clinic itself (``import_file(clinic, ...)``,
 ``export_csv(clinic, ...)``, :mod:`desktop_app.core.interchange.importing`).
@@ -7,6 +7,7 @@ The import and the CSV export take the clinic itself (``import_file(clinic, ...)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -14,12 +15,18 @@ from sqlalchemy.orm import Session
 
 from ..access.staff import Permission
 from ..domain.errors import BillingError, Refusal, bad_file
-from ..interchange import accounting_export
+from ..domain.text import required_line
+from ..interchange import accounting_export, import_mapping
 from ..interchange import accounting_mapping as mapping_rules
 from ..interchange.backup import BackupResult, RestoreResult, backup_database, restore_database
 from ..ledger import settings as stored
 from ..ledger.guard import requires
 from .base import Manager, until_today
+
+#: The setting holding the import's saved column mappings (``{kind: {name: {column: field}}}``).
+IMPORT_MAPPINGS_SETTING = "import_mappings"
+#: The longest name of a saved import mapping.
+MAX_MAPPING_NAME = 80
 
 
 class Interchange(Manager):
@@ -43,6 +50,44 @@ class Interchange(Manager):
         checked = mapping_rules.check_mapping(mapping)
         with self.store.write() as tx:
             stored.change_setting(tx, mapping_rules.MAPPING_SETTING, checked.to_json())
+
+    @requires(Permission.IMPORTS)
+    def import_mappings(self, kind: str) -> dict[str, dict[str, str]]:
+        """The column mappings saved for importing ``kind`` files, by name (``{"Previous
+        system": {"Client No": "external_id", "Fax": "ignore"}}``), shared by every computer."""
+        from ..interchange.importing import COLUMNS  # the importer, only when mappings are used
+
+        if kind not in COLUMNS:
+            raise BillingError(
+                f"Unknown import kind {kind!r}.", code=Refusal.BAD_CHOICE, field="kind"
+            )
+        with self.store.read() as session:
+            saved = stored.optional_setting(session, IMPORT_MAPPINGS_SETTING)
+        return import_mapping.mappings_from_json(saved).get(kind, {})
+
+    @requires(Permission.IMPORTS)
+    def save_import_mapping(self, kind: str, name: str, mapping: Mapping[str, str]) -> None:
+        """Save ``mapping`` (file column -> field, or ``ignore``) for ``kind`` files under
+        ``name``, replacing one of that name; checked first (an unknown field, or two columns
+        for one field, is refused and nothing is saved). An empty mapping removes the name."""
+        from ..interchange.importing import COLUMNS
+
+        if kind not in COLUMNS:
+            raise BillingError(
+                f"Unknown import kind {kind!r}.", code=Refusal.BAD_CHOICE, field="kind"
+            )
+        label = required_line(name, "mapping's name", MAX_MAPPING_NAME, field="name")
+        import_mapping.check_mapping(kind, COLUMNS[kind], mapping)
+        with self.store.write() as tx:
+            saved = import_mapping.mappings_from_json(
+                stored.optional_setting(tx.session, IMPORT_MAPPINGS_SETTING)
+            )
+            named = saved.setdefault(kind, {})
+            if mapping:
+                named[label] = {str(k).strip(): str(v).strip() for k, v in mapping.items()}
+            else:
+                named.pop(label, None)
+            stored.change_setting(tx, IMPORT_MAPPINGS_SETTING, import_mapping.mapping_json(saved))
 
     @requires(Permission.EXPORTS)
     def preview_accounting_export(

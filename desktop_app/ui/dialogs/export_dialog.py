@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 TITLE = "Export"
 #: (what the receptionist picks, the export kind).
 KINDS = (
-    ("Patients (account credit and outstanding)", "patients"),
+    ("Patients (details, account credit and outstanding)", "patients"),
     ("Invoices (one row per invoice)", "invoices"),
     ("Invoice lines (one row per item)", "invoice_lines"),
     ("Payments and refunds", "payments"),

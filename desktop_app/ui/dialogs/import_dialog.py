@@ -7,6 +7,11 @@ Cancel really cancels: the import polls for it about every 1,000 rows and then r
 nothing. A refused file shows its problems in a table (row as the spreadsheet numbers it, column,
 what is wrong). The work itself is :func:`desktop_app.core.import_file`; the formats are
 in ``docs/import-formats.md``.
+
+Once a file is chosen, its columns are listed with the field each one imports as: matched by name
+(or a name other systems use), chosen by hand in the table ("Ignore" leaves a column out), or
+taken from a mapping saved earlier under a name (kept in the clinic's settings, so every computer
+offers it; a saved mapping whose columns the file has is chosen by itself).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -35,8 +41,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.core import DETAIL_LABELS as FIELD_LABELS
 from desktop_app.core import IMPORT_COLUMNS as COLUMNS
-from desktop_app.core import BillingError, ImportProblem, ImportRefused, ImportResult, import_file
+from desktop_app.core import IMPORT_IGNORE as IGNORE
+from desktop_app.core import (
+    BillingError,
+    ImportProblem,
+    ImportRefused,
+    ImportResult,
+    import_file,
+    import_header,
+    suggest_import_mapping,
+)
 from desktop_app.core import import_template as template
 from desktop_app.ui.background import BackgroundRunner
 from desktop_app.ui.style import DONE_TONE, PROBLEM_TONE, set_tone
@@ -53,11 +69,37 @@ KIND_LABELS = [
     ("credit", "Opening account credit balances"),
 ]
 NAME_FILTERS = ["CSV files (*.csv)", "All files (*)"]
+#: How the mapping table names the fields that are not patient details.
+OTHER_LABELS = {
+    "external_id": "id in the previous system",
+    "address_line_2": "address line 2",
+    "opening_credit": "opening account credit",
+    "credit_as_of": "opening credit as of",
+}
+#: The saved-mapping choice that matches the columns by their names alone.
+BY_NAME = "Match the columns by name"
+IGNORE_LABEL = "Ignore"
+
+
+def field_label(field: str) -> str:
+    """``"date of birth (date_of_birth)"``: what people call a field, and its name."""
+    label = OTHER_LABELS.get(field) or FIELD_LABELS.get(field) or field.replace("_", " ")
+    return f"{label} ({field})"
 
 
 def _documents() -> str:
     folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+
+def _add_row(form: QFormLayout, label: str, field: QWidget, button: QPushButton) -> None:
+    """A form row: ``label`` (its mnemonic goes to ``field``), ``field`` and a button after it."""
+    row = QHBoxLayout()
+    row.addWidget(field, 1)
+    row.addWidget(button)
+    buddy = QLabel(label)
+    buddy.setBuddy(field)
+    form.addRow(buddy, row)
 
 
 class ImportDialog(QDialog):
@@ -80,8 +122,9 @@ class ImportDialog(QDialog):
         self.outcome: ImportResult | None = None
         #: The problems of the last refused file.
         self.problems: list[ImportProblem] = []
+        self._saved: dict[str, dict[str, str]] = {}
         self.setWindowTitle(TITLE)
-        self.resize(760, 460)
+        self.resize(760, 600)
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.kind_combo = QComboBox()
@@ -93,19 +136,41 @@ class ImportDialog(QDialog):
         self.columns_label = QLabel()
         self.columns_label.setWordWrap(True)
         form.addRow("Columns:", self.columns_label)
-        file_row = QHBoxLayout()
         self.path_edit = QLineEdit()
         self.path_edit.setAccessibleName("CSV file")
         self.path_edit.setPlaceholderText("A CSV file saved as UTF-8, separated by commas")
         self.path_edit.textChanged.connect(self._on_path_edit_text_changed)
         self.browse_button = QPushButton("&Browse…")
         self.browse_button.clicked.connect(self._on_browse_button_clicked)
-        file_row.addWidget(self.path_edit, 1)
-        file_row.addWidget(self.browse_button)
-        file_label = QLabel("&File:")
-        file_label.setBuddy(self.path_edit)
-        form.addRow(file_label, file_row)
+        _add_row(form, "&File:", self.path_edit, self.browse_button)
+        self.mapping_combo = QComboBox()
+        self.mapping_combo.setAccessibleName("Saved column mapping")
+        self.mapping_combo.currentIndexChanged.connect(self._on_mapping_combo_current_index_changed)
+        self.save_mapping_button = QPushButton("Save &mapping…")
+        self.save_mapping_button.setToolTip(
+            "Keep these columns' fields under a name, for the next file from the same system"
+        )
+        self.save_mapping_button.clicked.connect(self._on_save_mapping_button_clicked)
+        _add_row(form, "Ma&pping:", self.mapping_combo, self.save_mapping_button)
         layout.addLayout(form)
+
+        self.mapping_view = QTableWidget(0, 2)
+        self.mapping_view.setAccessibleName("The file's columns and what each imports as")
+        self.mapping_view.setHorizontalHeaderLabels(["Column in the file", "Imports as"])
+        self.mapping_view.verticalHeader().setVisible(False)
+        self.mapping_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        mapping_header = self.mapping_view.horizontalHeader()
+        mapping_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        mapping_header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.mapping_view.hide()
+        layout.addWidget(self.mapping_view, 1)
+        self.ignored_label = QLabel()
+        self.ignored_label.setWordWrap(True)
+        self.ignored_label.setAccessibleName("Columns left out")
+        layout.addWidget(self.ignored_label)
+        #: The file's header row as last read (empty: no file, or it could not be read).
+        self.header: list[str] = []
+        self._filling = False
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setAccessibleName("Import progress")
@@ -152,6 +217,7 @@ class ImportDialog(QDialog):
         buttons.addWidget(self.close_button)
         layout.addLayout(buttons)
         self._show_columns()
+        self._load_saved()
         self._update_buttons()
 
     # -- what is chosen ---------------------------------------------------------------------
@@ -178,6 +244,58 @@ class ImportDialog(QDialog):
     def is_running(self) -> bool:
         """Whether an import is under way."""
         return self._runner.busy
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """What each of the file's columns imports as, as the table shows it (``ignore``: left
+        out)."""
+        out: dict[str, str] = {}
+        for row, source in enumerate(self.header):
+            combo = self.mapping_view.cellWidget(row, 1)
+            if isinstance(combo, QComboBox):
+                out[source] = str(combo.currentData() or IGNORE)
+        return out
+
+    def set_field(self, column: str, field: str | None) -> None:
+        """Make the file's ``column`` import as ``field`` (None: ignore it), as a person would
+        in the table."""
+        combo = self.mapping_view.cellWidget(self.header.index(column), 1)
+        assert isinstance(combo, QComboBox)
+        combo.setCurrentIndex(max(combo.findData(field or IGNORE), 0))
+
+    def ask_mapping_name(self) -> str | None:
+        """The name to save the mapping under (None: cancelled). Tests replace this."""
+        current = self.mapping_combo.currentData()
+        name, ok = QInputDialog.getText(
+            self,
+            f"{TITLE}: save the mapping",
+            "Name (such as the previous system's):",
+            text=str(current or ""),
+        )
+        return name.strip() if ok and name.strip() else None
+
+    def save_mapping(self) -> str | None:
+        """Save the fields chosen by hand (those that differ from matching by name) under a
+        name; returns the name (None: cancelled or refused)."""
+        if not self.header:
+            return None
+        name = self.ask_mapping_name()
+        if name is None:
+            return None
+        automatic = dict(suggest_import_mapping(self.kind, COLUMNS[self.kind], self.header))
+        chosen = {
+            source: field
+            for source, field in self.mapping.items()
+            if (automatic.get(source) or IGNORE) != field
+        }
+        try:
+            self._clinic.save_import_mapping(self.kind, name, chosen)
+        except BillingError as exc:
+            self._set_status(str(exc), PROBLEM_TONE)
+            return None
+        self._load_saved(select=name)
+        self._set_status(f"Mapping saved as \u201c{name}\u201d.", DONE_TONE)
+        return name
 
     def choose_file(self) -> Path | None:
         """Ask which CSV file to import (None: cancelled). Tests replace this."""
@@ -213,10 +331,10 @@ class ImportDialog(QDialog):
         self._show_problems([])
         self._set_status(f"Checking {path.name}…")
         self.progress_bar.setRange(0, 0)  # busy until the first report
-        clinic, kind = self._clinic, self.kind
+        clinic, kind, mapping = self._clinic, self.kind, self.mapping
         self._runner.run(
             lambda job: import_file(
-                clinic, kind, path, progress=job.progress, cancel=job.cancelled
+                clinic, kind, path, progress=job.progress, cancel=job.cancelled, mapping=mapping
             ),
             on_done=self._on_import_done,
             on_refused=self._on_import_refused,
@@ -258,6 +376,71 @@ class ImportDialog(QDialog):
         optional = ", ".join(c.name for c in columns if not c.required)
         self.columns_label.setText(required + (f" (optional: {optional})" if optional else ""))
 
+    def _load_saved(self, select: str | None = None) -> None:
+        """List the mappings saved for the chosen kind; ``select`` one, or else the first whose
+        columns the file has."""
+        try:
+            self._saved = self._clinic.import_mappings(self.kind)
+        except BillingError:  # not allowed to import: the window shows no saved mapping
+            self._saved = {}
+        if select is None and self.header:
+            keys = {h.casefold() for h in self.header}
+            fits = [n for n, m in sorted(self._saved.items()) if {s.casefold() for s in m} <= keys]
+            select = fits[0] if fits else None
+        self._filling = True
+        self.mapping_combo.clear()
+        self.mapping_combo.addItem(BY_NAME, None)
+        for name in sorted(self._saved):
+            self.mapping_combo.addItem(name, name)
+        self.mapping_combo.setCurrentIndex(max(self.mapping_combo.findData(select), 0))
+        self._filling = False
+        self._show_mapping()
+
+    def _read_header(self) -> None:
+        """Read the chosen file's header row (quietly nothing when there is no such file)."""
+        path = self.path
+        self.header = []
+        if path is not None and path.is_file():
+            try:
+                self.header = import_header(path)
+            except BillingError as exc:
+                self._set_status(str(exc).splitlines()[-1], PROBLEM_TONE)
+        self._load_saved()
+
+    def _show_mapping(self) -> None:
+        """Fill the table: each of the file's columns and what it imports as."""
+        header = self.header
+        self.mapping_view.setRowCount(len(header))
+        self.mapping_view.setVisible(bool(header))
+        if not header:
+            self.ignored_label.clear()
+            return
+        name = self.mapping_combo.currentData()
+        saved = self._saved.get(str(name), {}) if name else {}
+        keys = {h.casefold() for h in header}
+        saved = {s: f for s, f in saved.items() if s.casefold() in keys}
+        try:
+            suggested = suggest_import_mapping(self.kind, COLUMNS[self.kind], header, saved)
+        except BillingError as exc:
+            self._set_status(str(exc), PROBLEM_TONE)
+            suggested = suggest_import_mapping(self.kind, COLUMNS[self.kind], header)
+        fields = [c.name for c in COLUMNS[self.kind]]
+        for row, (source, field) in enumerate(suggested):
+            self.mapping_view.setItem(row, 0, QTableWidgetItem(source))
+            combo = QComboBox()
+            combo.setAccessibleName(f"What {source} imports as")
+            combo.addItem(IGNORE_LABEL, IGNORE)
+            for name in fields:
+                combo.addItem(field_label(name), name)
+            combo.setCurrentIndex(max(combo.findData(field or IGNORE), 0))
+            combo.currentIndexChanged.connect(self._on_field_changed)
+            self.mapping_view.setCellWidget(row, 1, combo)
+        self._show_ignored()
+
+    def _show_ignored(self) -> None:
+        ignored = [s for s, f in self.mapping.items() if f == IGNORE]
+        self.ignored_label.setText(f"Ignored columns: {', '.join(ignored)}" if ignored else "")
+
     def _set_status(self, text: str, tone: str | None = None) -> None:
         set_tone(self.status_label, tone)
         self.status_label.setText(text)
@@ -280,8 +463,16 @@ class ImportDialog(QDialog):
 
     def _update_buttons(self) -> None:
         running = self.is_running
-        for widget in (self.kind_combo, self.path_edit, self.browse_button, self.template_button):
+        for widget in (
+            self.kind_combo,
+            self.path_edit,
+            self.browse_button,
+            self.template_button,
+            self.mapping_combo,
+            self.mapping_view,
+        ):
             widget.setEnabled(not running)
+        self.save_mapping_button.setEnabled(not running and bool(self.header))
         self.import_button.setEnabled(not running and self.path is not None)
         self.cancel_button.setEnabled(running)
 
@@ -289,9 +480,21 @@ class ImportDialog(QDialog):
 
     def _on_kind_combo_current_index_changed(self, _index: int) -> None:
         self._show_columns()
+        self._load_saved()
 
     def _on_path_edit_text_changed(self, _text: str) -> None:
+        self._read_header()
         self._update_buttons()
+
+    def _on_mapping_combo_current_index_changed(self, _index: int) -> None:
+        if not self._filling:
+            self._show_mapping()
+
+    def _on_field_changed(self, _index: int) -> None:
+        self._show_ignored()
+
+    def _on_save_mapping_button_clicked(self) -> None:
+        self.save_mapping()
 
     def _on_browse_button_clicked(self) -> None:
         chosen = self.choose_file()

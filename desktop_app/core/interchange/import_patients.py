@@ -221,7 +221,7 @@ class PatientImporter(Importer):
                 column,
                 f"The patient with external id {r.external_id!r} is already in the clinic as "
                 f"{saved[0]} {saved[1]}; an import never changes a name (correct the file, "
-                "or change the name in the app: Patient > Edit patient…).",
+                "or change the name in the app: Patient > Edit patient details…).",
             )
         if self.has_credit and any(r.credit for r in self.rows):
             # Patients already in the clinic: their opening credit is checked as a credit file's

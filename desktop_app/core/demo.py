@@ -85,6 +85,15 @@ SERVICES = [
 ]
 
 
+def _details(first: str, last: str, rng: random.Random) -> dict[str, object]:
+    """A demo patient's date of birth, mobile and email (from their own generator, so the
+    demo's money stays what it was)."""
+    born = date(rng.randint(1940, 2015), rng.randint(1, 12), rng.randint(1, 28))
+    mobile = f"04{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}"
+    email = f"{first}.{last}".lower().replace("'", "") + "@example.org"
+    return {"date_of_birth": born, "mobile": mobile, "email": email}
+
+
 def populate(clinic: Clinic, patients: int = 40, seed: int = 7, today: date | None = None) -> None:
     """Fill an empty clinic with patients, invoices, prepayments, payments and credit."""
     rng = random.Random(seed)
@@ -93,7 +102,9 @@ def populate(clinic: Clinic, patients: int = 40, seed: int = 7, today: date | No
     names = {(f, last) for f in FIRST for last in LAST}
     chosen = rng.sample(sorted(names), patients)
     for n, (first, last) in enumerate(chosen):
-        pid = clinic.add_patient(first, last)
+        pid = clinic.add_patient(
+            first, last, **_details(first, last, random.Random(seed * 1000 + n))
+        )
         start = today - timedelta(days=rng.randint(20, 120))
         if rng.random() < 0.35:  # prepaid a block of treatments: account credit
             amount = rng.choice(["150.00", "200.00", "300.00", "375.00"])

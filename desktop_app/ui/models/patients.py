@@ -265,7 +265,7 @@ def size_columns(view: QTableView, formatter: Formatter, name_width: tuple[int, 
     text = view.fontMetrics()
     bold = header.fontMetrics()
     margin = view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view)
-    pad = 2 * margin + 16
+    pad = 2 * margin + 10
     titles = [str(model.headerData(c, Qt.Orientation.Horizontal)) for c in range(len(HEADERS))]
     longest = max((text.horizontalAdvance(n) for n in model.name_width_sample()), default=0)
     name = max(name_width[0], bold.horizontalAdvance(titles[NAME]) + pad)

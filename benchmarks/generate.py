@@ -16,13 +16,22 @@ What is in it (``N`` invoices over ``M`` patients, ``M`` = N / 50 by default):
   from account credit, 6% part-paid, 1% void and the rest open;
 * from 5,000 invoices up, the last patient (the "busy" patient) has exactly 1,000 open invoices
   and $500 of credit: the allocation-preview scenario;
+* every patient has front-desk details drawn from a generator of their own (so the invoices and
+  payments are the same rows they were before patients had details): most a mobile number in
+  local spacing (``0412 345 678``), some another phone (``(02) 9123 4567``), most an email, and
+  a date of birth from 1930 to 2020; the search key is ``patient_search_key`` of all of them;
+* with ``pair`` (from 2,000 invoices), the patient before the busy one has 1,000 invoices too,
+  paid, part-paid, open and void as anyone's: the two to merge in the merge scenario;
+* with ``archived`` (a share, such as 0.03), about that share of the patients who owe nothing and
+  hold no credit are archived (out of lists and searches), as on a clinic years old;
 * the invoices and payments belong to two import batches (as if brought in from another system by
   CSV import), each with its audit entry, and each void invoice has its own, so Verify ledger's I8
   (every money record audited) holds as on a real clinic.
 
-Run: ``python benchmarks/generate.py --invoices N [--patients M] [--seed S] [--database URL]
-[OUT]``. Without ``OUT`` or ``--database``, the file is cached under ``benchmarks/.data/`` by size,
-seed, schema revision and generator version, and reused when it is already there.
+Run: ``python benchmarks/generate.py --invoices N [--patients M] [--seed S] [--pair]
+[--archived SHARE] [--database URL] [OUT]``. Without ``OUT`` or ``--database``, the file is cached
+under ``benchmarks/.data/`` by size, seed, options, schema revision and generator version, and
+reused when it is already there.
 """
 
 from __future__ import annotations
@@ -47,10 +56,11 @@ if str(ROOT) not in sys.path:
 
 from desktop_app.core import Clinic  # noqa: E402
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS  # noqa: E402
-from desktop_app.core.domain.text import patient_search_key  # noqa: E402
+from desktop_app.core.domain.patient_details import patient_search_key  # noqa: E402
+from desktop_app.core.domain.text import search_form  # noqa: E402
 
 #: Bump when the generated content changes, so cached files are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DATA = Path(__file__).resolve().parent / ".data"
 DEFAULT_SEED = 5
 BUSY_INVOICES = 1000
@@ -79,9 +89,26 @@ SERVICES = (
     ("Strapping tape", 1250, True),
     ("Resistance band", 1800, True),
 )
+#: Email providers and how often patients use them (the rest: a workplace or school domain).
+EMAIL_DOMAINS = (
+    ("gmail.com", 34),
+    ("outlook.com", 10),
+    ("hotmail.com", 9),
+    ("bigpond.com", 7),
+    ("icloud.com", 7),
+    ("yahoo.com.au", 6),
+    ("optusnet.com.au", 3),
+    ("live.com.au", 3),
+)
+OTHER_DOMAINS = ("health.nsw.gov.au", "education.vic.gov.au", "unimelb.edu.au", "bhp.com")
+TITLES = ("Mr", "Ms", "Mrs", "Miss", "Dr")
+FIRST_BIRTH = date(1930, 1, 1)
+LAST_BIRTH = date(2020, 12, 31)
+ARCHIVE_REASON = "Moved away"
 PAYMENT_TYPES = 5  # ids 1..5: the payment types every new clinic starts with
 INVOICE_BATCH, PAYMENT_BATCH = 1, 2  # the import batches the invoices and payments came in
 ACTOR = "benchmark generator"
+ARCHIVE_SQL = "UPDATE patients SET archived_at = ?, archive_reason = ? WHERE id = ?"
 
 PATIENT_COLUMNS = (
     "id",
@@ -92,6 +119,11 @@ PATIENT_COLUMNS = (
     "outstanding_minor",
     "external_id",
     "search_key",
+    "title",
+    "date_of_birth",
+    "mobile",
+    "phone",
+    "email",
 )
 INVOICE_COLUMNS = (
     "id",
@@ -165,6 +197,9 @@ class Meta:
     verify_seconds: float | None = None
     generator_version: int = GENERATOR_VERSION
     schema: str = field(default_factory=lambda: schema_key())
+    #: With ``pair``: the patient with 1,000 invoices of every kind (merged into the busy one).
+    pair_patient: int | None = None
+    archived: int = 0
 
 
 def default_patients(invoices: int) -> int:
@@ -181,10 +216,18 @@ def schema_key() -> str:
     return f"{HEAD_REVISION}-{digest.hexdigest()[:8]}"
 
 
-def cache_path(invoices: int, patients: int | None = None, seed: int = DEFAULT_SEED) -> Path:
-    """Where the cached SQLite file of this size and seed lives."""
+def cache_path(
+    invoices: int,
+    patients: int | None = None,
+    seed: int = DEFAULT_SEED,
+    *,
+    pair: bool = False,
+    archived: float = 0.0,
+) -> Path:
+    """Where the cached SQLite file of this size, seed and options lives."""
     m = default_patients(invoices) if patients is None else patients
-    return DATA / f"clinic-n{invoices}-p{m}-s{seed}-{schema_key()}-g{GENERATOR_VERSION}.db"
+    options = ("-pair" if pair else "") + (f"-a{round(archived * 1000)}" if archived else "")
+    return DATA / f"clinic-n{invoices}-p{m}-s{seed}{options}-{schema_key()}-g{GENERATOR_VERSION}.db"
 
 
 def read_meta(path: Path) -> Meta:
@@ -221,16 +264,31 @@ class Ledger:
     patients' cached figures (:meth:`patient_figures`) match the records exactly.
     """
 
-    def __init__(self, invoices: int, patients: int, seed: int) -> None:
+    def __init__(
+        self,
+        invoices: int,
+        patients: int,
+        seed: int,
+        *,
+        pair: bool = False,
+        archived: float = 0.0,
+    ) -> None:
         if invoices < 0 or patients < 1:
             raise ValueError("need invoices >= 0 and patients >= 1")
+        if pair and (invoices < max(BUSY_FROM, 2 * BUSY_INVOICES) or patients < 3):
+            raise ValueError(f"a pair needs {BUSY_FROM} invoices or more and 3 patients")
         self.n = invoices
         self.m = patients
         self.rng = random.Random(seed)
+        # The details come from a generator of their own: the invoices stay the same rows.
+        self.detail_rng = random.Random(seed * 1_000_003 + 17)
         self.seed = seed
         self.busy = patients if invoices >= BUSY_FROM and patients >= 2 else None
         self.busy_step = invoices // BUSY_INVOICES if self.busy else 0
-        self.regular = patients - 1 if self.busy else patients
+        self.pair = patients - 1 if pair else None
+        self.archive_share = archived
+        self.archive_candidates: list[int] = []
+        self.regular = patients - (1 if self.busy else 0) - (1 if pair else 0)
         self.credit = [0] * (patients + 1)
         self.outstanding = [0] * (patients + 1)
         self.day = _Days()
@@ -249,9 +307,60 @@ class Ledger:
         for pid in range(1, self.m + 1):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             stamp = _stamp(self.day(start + pid % 30), pid * 37)
-            key = patient_search_key(first, last)
-            rows.append((pid, first, last, stamp, 0, 0, f"P{pid:07d}", key))
+            title, born, mobile, phone, email = self._details(first, last)
+            # Drawn whatever the option, so the details are the same with it or without.
+            if self.detail_rng.random() < self.archive_share:
+                self.archive_candidates.append(pid)
+            key = patient_search_key(
+                first, last, email=email, mobile=mobile, phone=phone, date_of_birth=born
+            )
+            birth = born.isoformat() if born else None
+            details = (title, birth, mobile, phone, email)
+            rows.append((pid, first, last, stamp, 0, 0, f"P{pid:07d}", key, *details))
         return rows
+
+    def _details(
+        self, first: str, last: str
+    ) -> tuple[str | None, date | None, str | None, str | None, str | None]:
+        """A patient's title, date of birth, mobile, other phone and email (each may be None)."""
+        rng = self.detail_rng
+        title = rng.choice(TITLES) if rng.random() < 0.4 else None
+        born = None
+        if rng.random() < 0.9:
+            born = date.fromordinal(rng.randint(FIRST_BIRTH.toordinal(), LAST_BIRTH.toordinal()))
+        mobile = None
+        if rng.random() < 0.85:
+            mobile = (
+                f"04{rng.randrange(100):02d} {rng.randrange(1000):03d} {rng.randrange(1000):03d}"
+            )
+        phone = None
+        if rng.random() < 0.25:
+            area, local = (
+                rng.choice("2378"),
+                f"{rng.randint(4000, 9999)} {rng.randrange(10_000):04d}",
+            )
+            phone = f"(0{area}) {local}" if rng.random() < 0.5 else f"0{area} {local}"
+        email = None
+        if rng.random() < 0.7:
+            a, b = search_form(first).replace(" ", ""), search_form(last).replace(" ", "")
+            local_part = rng.choice(
+                (
+                    f"{a}.{b}",
+                    f"{a}{b}",
+                    f"{a[0]}{b}",
+                    f"{a}_{b}",
+                    f"{b}.{a}",
+                    f"{a}.{b}{rng.randint(1, 99)}",
+                    f"{a}{rng.randint(60, 99)}",
+                )
+            )
+            if rng.random() < 0.9:
+                names, weights = zip(*EMAIL_DOMAINS, strict=True)
+                domain = rng.choices(names, weights)[0]
+            else:
+                domain = rng.choice(OTHER_DOMAINS)
+            email = f"{local_part}@{domain}"
+        return title, born, mobile, phone, email
 
     def prepayments(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """A quarter of the patients (and always the busy one) prepaid: account credit."""
@@ -338,6 +447,9 @@ class Ledger:
             if busy:
                 pid = self.busy
                 how = 1.0  # open, nothing paid
+            elif self.pair is not None and i % self.busy_step == self.busy_step // 2 - 1:
+                pid = self.pair
+                how = rng.random()
             else:
                 pid = rng.randint(1, self.regular)
                 how = rng.random()
@@ -443,6 +555,18 @@ class Ledger:
         self.counts["audit_log"] += len(entries)
         return [(rows, batch) for batch, _, rows in counts], entries
 
+    def archived(self) -> list[tuple[str, str, int]]:
+        """``(archived_at, reason, id)`` of the patients archived, once all chunks are made: the
+        candidates who owe nothing and hold no credit (never the busy or pair patient)."""
+        last = LAST_DAY.toordinal()
+        return [
+            (_stamp(self.day(last - pid % 700), pid * 13), ARCHIVE_REASON, pid)
+            for pid in self.archive_candidates
+            if self.credit[pid] == 0
+            and self.outstanding[pid] == 0
+            and pid not in (self.busy, self.pair)
+        ]
+
     def patient_figures(self) -> list[tuple[int, int, int]]:
         """``(credit, outstanding, id)`` of every patient, once all chunks are made."""
         return [(self.credit[p], self.outstanding[p], p) for p in range(1, self.m + 1)]
@@ -455,13 +579,21 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
-def build_sqlite(path: Path, invoices: int, patients: int, seed: int) -> Meta:
+def build_sqlite(
+    path: Path,
+    invoices: int,
+    patients: int,
+    seed: int,
+    *,
+    pair: bool = False,
+    archived: float = 0.0,
+) -> Meta:
     """Create ``path`` (it must not exist) with the schema and the generated rows."""
     started = time.perf_counter()
     if path.exists():
         raise FileExistsError(path)
     Clinic.open(f"sqlite:///{path}").close()
-    ledger = Ledger(invoices, patients, seed)
+    ledger = Ledger(invoices, patients, seed, pair=pair, archived=archived)
     db = sqlite3.connect(path, isolation_level=None)
     try:
         db.execute("PRAGMA journal_mode = DELETE")
@@ -489,6 +621,8 @@ def build_sqlite(path: Path, invoices: int, patients: int, seed: int) -> Meta:
             "UPDATE patients SET credit_minor = ?, outstanding_minor = ? WHERE id = ?",
             ledger.patient_figures(),
         )
+        archived_rows = ledger.archived()
+        db.executemany(ARCHIVE_SQL, archived_rows)
         batch_rows, batch_entries = ledger.batch_audit()
         db.executemany("UPDATE import_batches SET rows = ? WHERE id = ?", batch_rows)
         db.executemany(_insert_sql("audit_log", AUDIT_COLUMNS), batch_entries)
@@ -506,6 +640,8 @@ def build_sqlite(path: Path, invoices: int, patients: int, seed: int) -> Meta:
         ledger.busy,
         dict(ledger.counts),
         round(time.perf_counter() - started, 2),
+        pair_patient=ledger.pair,
+        archived=len(archived_rows),
     )
 
 
@@ -535,13 +671,21 @@ def drop_pg_database(admin_url: str, name: str) -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def build_postgres(url: str, invoices: int, patients: int, seed: int) -> Meta:
+def build_postgres(
+    url: str,
+    invoices: int,
+    patients: int,
+    seed: int,
+    *,
+    pair: bool = False,
+    archived: float = 0.0,
+) -> Meta:
     """Fill the (new, empty) PostgreSQL database at ``url`` with the generated rows (COPY)."""
     import psycopg
 
     started = time.perf_counter()
     Clinic.open(url).close()
-    ledger = Ledger(invoices, patients, seed)
+    ledger = Ledger(invoices, patients, seed, pair=pair, archived=archived)
     with psycopg.connect(_libpq(url)) as conn:
         if conn.execute("SELECT count(*) FROM patients").fetchone() != (0,):
             raise RuntimeError(f"{url} already holds patients: give an empty database")
@@ -569,6 +713,8 @@ def build_postgres(url: str, invoices: int, patients: int, seed: int) -> Meta:
             "UPDATE patients p SET credit_minor = f.credit, outstanding_minor = f.owed "
             "FROM figures f WHERE p.id = f.pid"
         )
+        archived_rows = ledger.archived()
+        conn.cursor().executemany(ARCHIVE_SQL.replace("?", "%s"), archived_rows)
         conn.execute("UPDATE counters SET value = %s WHERE name = 'invoice_number'", (invoices,))
         batch_rows, batch_entries = ledger.batch_audit()
         conn.cursor().executemany("UPDATE import_batches SET rows = %s WHERE id = %s", batch_rows)
@@ -588,6 +734,8 @@ def build_postgres(url: str, invoices: int, patients: int, seed: int) -> Meta:
         ledger.busy,
         dict(ledger.counts),
         round(time.perf_counter() - started, 2),
+        pair_patient=ledger.pair,
+        archived=len(archived_rows),
     )
 
 
@@ -606,18 +754,20 @@ def cached(
     *,
     check: bool | None = None,
     quiet: bool = False,
+    pair: bool = False,
+    archived: float = 0.0,
 ) -> Path:
-    """The cached SQLite file of this size and seed, built (and verified up to 100k invoices,
-    or when ``check``) if it is not there yet."""
+    """The cached SQLite file of this size, seed and options, built (and verified up to 100k
+    invoices, or when ``check``) if it is not there yet."""
     m = default_patients(invoices) if patients is None else patients
-    path = cache_path(invoices, m, seed)
+    path = cache_path(invoices, m, seed, pair=pair, archived=archived)
     if path.exists() and path.with_suffix(".json").exists():
         return path
     DATA.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.stem + f".partial-{os.getpid()}.db")
     partial.unlink(missing_ok=True)
     try:
-        meta = build_sqlite(partial, invoices, m, seed)
+        meta = build_sqlite(partial, invoices, m, seed, pair=pair, archived=archived)
         if check if check is not None else invoices <= 100_000:
             problems, meta.verify_seconds = verify(f"sqlite:///{partial}")
             if problems:
@@ -627,8 +777,11 @@ def cached(
         for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
             leftover.unlink(missing_ok=True)
     path.with_suffix(".json").write_text(json.dumps(asdict(meta), indent=1))
-    for stale in DATA.glob(f"clinic-n{invoices}-p{m}-s{seed}-*"):  # older schema or generator
-        if stale.stem != path.stem and ".partial-" not in stale.name:
+    base = path.name.split(f"-{HEAD_REVISION}-", 1)[0]  # the same size, seed and options
+    for stale in DATA.glob(f"{base}-*"):  # older schema or generator (a revision: digits)
+        revision = stale.name[len(base) + 1 :]
+        current = stale.name.startswith(path.stem) or ".partial-" in stale.name
+        if revision[:1].isdigit() and not current:
             stale.unlink(missing_ok=True)
     if not quiet:
         _report(meta, str(path))
@@ -650,6 +803,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invoices", type=int, required=True)
     parser.add_argument("--patients", type=int, help="default: invoices / 50, at least 20")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--pair", action="store_true", help="a second patient with 1,000 invoices (to merge)"
+    )
+    parser.add_argument(
+        "--archived", type=float, default=0.0, help="share of settled patients archived"
+    )
     parser.add_argument("--database", help="a PostgreSQL URL (an empty database) instead")
     parser.add_argument(
         "--verify",
@@ -662,10 +821,20 @@ def main(argv: list[str] | None = None) -> int:
     m = args.patients or default_patients(args.invoices)
     check = args.verify if args.verify is not None else args.invoices <= 100_000
     if args.database:
-        meta = build_postgres(args.database, args.invoices, m, args.seed)
+        meta = build_postgres(
+            args.database, args.invoices, m, args.seed, pair=args.pair, archived=args.archived
+        )
         url = args.database
     elif args.out is None:
-        path = cached(args.invoices, m, args.seed, check=check, quiet=True)
+        path = cached(
+            args.invoices,
+            m,
+            args.seed,
+            check=check,
+            quiet=True,
+            pair=args.pair,
+            archived=args.archived,
+        )
         meta = read_meta(path)
         print(path)
         _report(meta, str(path))
@@ -673,7 +842,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.out.exists():
             parser.error(f"{args.out} already exists")
-        meta = build_sqlite(args.out, args.invoices, m, args.seed)
+        meta = build_sqlite(
+            args.out, args.invoices, m, args.seed, pair=args.pair, archived=args.archived
+        )
         url = f"sqlite:///{args.out}"
     if check:
         problems, meta.verify_seconds = verify(url)

@@ -82,6 +82,44 @@ def test_busy_patient_has_1000_open_invoices(generate, tmp_path):
         assert clinic.credit(100) == 500
 
 
+def test_patients_have_details_searches_find_and_the_invoices_stay_the_same(generate, tmp_path):
+    plain, searched = tmp_path / "plain.db", tmp_path / "pair.db"
+    generate.build_sqlite(plain, 300, 40, 3)
+    meta = generate.build_sqlite(searched, 300, 40, 3, archived=0.5)
+    assert meta.archived > 0
+    same = "SELECT id, patient_id, total_minor, paid_minor, status FROM invoices ORDER BY id"
+    assert list(sqlite3.connect(plain).execute(same)) == list(
+        sqlite3.connect(searched).execute(same)
+    )
+    with Clinic.open(f"sqlite:///{searched}") as clinic:
+        assert clinic.verify() == []
+        every = clinic.patients_by_ids(clinic.patient_ids(include_archived=True))
+        archived = [p for p in every if p.archived]
+        assert len(archived) == meta.archived and all(
+            p.credit == p.outstanding == 0 for p in archived
+        )
+        assert len(clinic.patient_ids()) == 40 - meta.archived
+        someone = next(p for p in every if p.mobile and p.email and p.date_of_birth)
+        assert someone.mobile[:2] == "04" and someone.mobile.count(" ") == 2
+        for search in (someone.mobile, someone.email, someone.date_of_birth.isoformat()):
+            found = clinic.patient_ids(search=search, include_archived=True)
+            assert someone.id in found, search
+
+
+def test_the_pair_to_merge_has_1000_invoices_of_every_kind(generate, tmp_path):
+    path = tmp_path / "pair.db"
+    meta = generate.build_sqlite(path, generate.BUSY_FROM, 100, 5, pair=True)
+    assert (meta.busy_patient, meta.pair_patient) == (100, 99)
+    db = sqlite3.connect(path)
+    kinds = dict(
+        db.execute("SELECT status, count(*) FROM invoices WHERE patient_id = 99 GROUP BY 1")
+    )
+    assert sum(kinds.values()) == generate.BUSY_INVOICES and kinds["paid"] > kinds["open"] > 0
+    with Clinic.open(f"sqlite:///{path}") as clinic:
+        assert clinic.verify() == []
+        assert len(clinic.invoices(100, open_only=True)) == generate.BUSY_INVOICES
+
+
 def test_postgres_gets_the_same_rows(generate, pg_databases, tmp_path):
     path = tmp_path / "same.db"
     generate.build_sqlite(path, 300, 15, 8)

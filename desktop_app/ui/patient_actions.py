@@ -50,7 +50,10 @@ class PatientActions(QObject):
     def update(self, patient: PatientRecord | None, permissions: frozenset[Permission]) -> None:
         """Enable the actions for the shown ``patient`` and what the role may do."""
         may_change = patient is not None and Permission.PATIENTS in permissions
-        self.edit_action.setEnabled(may_change)
+        # A merged record's details are the kept patient's business now: edit those instead.
+        self.edit_action.setEnabled(
+            may_change and patient is not None and patient.merged_into is None
+        )
         self.archive_action.setEnabled(may_change and patient is not None and not patient.archived)
         self.restore_action.setEnabled(
             may_change and patient is not None and patient.archived and patient.merged_into is None

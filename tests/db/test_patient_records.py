@@ -424,3 +424,14 @@ def test_imports_take_no_money_for_archived_patients_and_follow_merges(clinic, t
     import_file(clinic, "credit", credit)  # P2 was merged into P1: the credit is P1's
     assert clinic.credit(p1) == Decimal("40.00") and clinic.credit(p2) == Decimal("0.00")
     assert clinic.verify() == []
+
+
+def test_a_merged_record_takes_no_detail_changes_and_its_transfer_stays_reversed(clinic):
+    keep = clinic.add_patient("Ada", "Lovelace")
+    dupe = clinic.add_patient("Ada", "Lovelace")
+    clinic.record_payment(clinic.preview_payment(keep, sources={"Cash": "10"}), "p")
+    transfer = clinic.transfer_credit(keep, dupe, "10", reason="Oops", request_id="t")
+    clinic.merge_patients(keep, dupe)
+    _refused(lambda: clinic.update_patient(dupe, mobile="0400 000 000"), "archived")
+    _refused(lambda: clinic.reverse_transfer(transfer, "again"), "already_done")
+    assert clinic.credit(keep) == Decimal("10.00") and clinic.verify() == []

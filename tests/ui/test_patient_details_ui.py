@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
@@ -99,7 +99,8 @@ def test_a_new_patient_with_details_and_an_empty_date_of_birth(qtbot, clinic, wi
     def add(dialog: QDialog) -> None:
         assert isinstance(dialog, PatientDialog)
         assert dialog.windowTitle() == "New patient"
-        assert dialog.birth_edit.day() is None and dialog.birth_edit.text() == "Not given"
+        assert dialog.birth_edit.day() is None and dialog.birth_edit.text() == ""
+        assert dialog.birth_edit.placeholderText().startswith("Not given")
         qtbot.keyClicks(dialog.first_edit, "Grace")
         qtbot.keyClicks(dialog.last_edit, "Hopper")
         qtbot.keyClicks(dialog.fields["mobile"], "0400 111 222")
@@ -250,10 +251,26 @@ def test_merge_window_previews_exactly_what_moves_then_merges(qtbot, clinic, win
         assert dialog.merge_button.isEnabled()
         seen["preview"] = dialog.preview_label.text()
         dialog.reason_edit.setText("Same person, married name")
-        dialog.merge_button.click()
+        # Enter in the search box does not merge: it only searches.
+        qtbot.keyClick(dialog.merge_picker.search_edit, Qt.Key.Key_Return)
+        assert dialog.isVisible() and not clinic.patient(duplicate).archived
+        # A search being typed picks nobody until it has run: Merge waits.
+        qtbot.keyClicks(dialog.merge_picker.search_edit, "x")
+        assert dialog.merge_picker.chosen is None and not dialog.merge_button.isEnabled()
+        dialog.merge_picker.search("king")
+        QTimer.singleShot(0, dialog.merge_button.click)  # its question is answered below
 
-    answer(merge)
+    def confirm(box: QDialog) -> None:
+        assert isinstance(box, QMessageBox)
+        seen["question"] = box.text()
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    answer(merge, confirm)
     window.patient_actions.merge_action.trigger()
+    assert seen["question"] == (
+        f"Merge Ada Lovelace-King (#{duplicate}) into Ada Lovelace (#{keep})? "
+        "This cannot be undone."
+    )
     preview = str(seen["preview"])
     assert f"<b>Invoices:</b> #{number}</li>" in preview
     assert "<b>Details Ada Lovelace gains:</b> email: ada@example.org</li>" in preview
@@ -311,33 +328,42 @@ def test_only_the_roles_that_may_see_edit_archive_and_merge(qtbot, new_sqlite_ur
         window.clinic.close()
 
 
-def test_the_date_of_birth_is_typed_into_an_empty_edit_and_cleared_again(qtbot, clinic):
+def test_the_date_of_birth_is_typed_as_numbers_shown_back_and_cleared(qtbot, clinic):
     pid = clinic.add_patient("Ada", "Lovelace")
     dialog = PatientDialog(clinic, patient=clinic.patient(pid))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
     edit = dialog.birth_edit
-    assert edit.day() is None and edit.text() == "Not given"
+    edit.month_before_day = False  # a day-first clinic, whatever the test machine's locale
+    assert edit.day() is None and edit.text() == ""
     edit.setFocus()
-    qtbot.keyClicks(edit, "10Dec1985")
-    assert edit.day() == date(1985, 12, 10) and edit.text() == "10 Dec 1985"
+    qtbot.keyClicks(edit, "3")
+    assert edit.day() is None  # nothing is made up from a first digit
+    qtbot.keyClicks(edit, "/03/1980")
+    assert edit.day() == date(1980, 3, 3)
+    edit.editingFinished.emit()  # leaving the field shows what was understood
+    assert edit.text() == "3 Mar 1980"
     dialog._on_buttons_accepted()
-    assert clinic.patient(pid).date_of_birth == date(1985, 12, 10)
+    assert clinic.patient(pid).date_of_birth == date(1980, 3, 3)
 
     dialog = PatientDialog(clinic, patient=clinic.patient(pid))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
     edit = dialog.birth_edit
-    assert edit.day() == date(1985, 12, 10)
-    edit.setFocus()
-    edit.lineEdit().selectAll()
-    qtbot.keyClick(edit, Qt.Key.Key_Delete)
-    assert edit.day() is None and edit.text() == "Not given"
-    assert dialog.changes() == {"date_of_birth": None}
+    assert edit.day() == date(1980, 3, 3)
+    edit.clear_day()
+    assert edit.day() is None and dialog.changes() == {"date_of_birth": None}
+    edit.setText("31/02/1980")  # no such day: refused on the field, nothing saved
     dialog._on_buttons_accepted()
-    assert clinic.patient(pid).date_of_birth is None
+    assert clinic.patient(pid).date_of_birth == date(1980, 3, 3)
+    assert (
+        dialog.message_label.isVisibleTo(dialog) and "date of birth" in dialog.message_label.text()
+    )
+    edit.setText("1985-12-10")
+    dialog._on_buttons_accepted()
+    assert clinic.patient(pid).date_of_birth == date(1985, 12, 10)
 
 
 def test_escape_on_edited_details_asks_before_discarding(qtbot, clinic, window, with_modal):

@@ -86,6 +86,7 @@ MULTI_LINE = frozenset({"address", "notes", "invoice_to", "invoice_extra"})
 #: The earliest date of birth the ledger takes.
 EARLIEST_BIRTH = date(1900, 1, 1)
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE = re.compile(r"[0-9 +()\-.]+")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
@@ -104,10 +105,12 @@ def clean_birth_date(value: object, today: date) -> date:
     """A date of birth: a ``date`` (or ISO text) from 1900 to ``today``."""
     if isinstance(value, str):
         try:
+            if not _ISO_DAY.fullmatch(value.strip()):
+                raise ValueError(value)  # fromisoformat also reads "19851210" and week dates
             value = date.fromisoformat(value.strip())
         except ValueError:
             raise BillingError(
-                "The date of birth is not a date (write it as YYYY-MM-DD).",
+                "The date of birth is not a date: check the day, month and year.",
                 code=Refusal.BAD_DATE,
                 field="date_of_birth",
             ) from None

@@ -39,6 +39,9 @@ _NAMES = ("external_id", "first_name", "last_name")
 #: Details many patients share.
 _REPEATED = frozenset({"title", "city", "region", "country", "concession"})
 
+#: A date of birth written as ISO (the only ISO form a patients file may use).
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 
 def _undefused(text: str) -> str:
     """A cell as typed before a CSV export defused it (``'+61 412 345 678``, see
@@ -65,7 +68,8 @@ def birth_date(text: str, today: date) -> date | None:
             ) from None
     else:
         try:
-            value = date.fromisoformat(text) if len(text) == 10 else text
+            # Exactly YYYY-MM-DD: fromisoformat also reads week dates ("1981-W01-1").
+            value = date.fromisoformat(text) if _ISO_DAY.fullmatch(text) else text
         except ValueError:
             value = text
         if isinstance(value, str):
@@ -219,9 +223,9 @@ class PatientImporter(Importer):
             self.problems.add(
                 r.row,
                 column,
-                f"The patient with external id {r.external_id!r} is already in the clinic as "
-                f"{saved[0]} {saved[1]}; an import never changes a name (correct the file, "
-                "or change the name in the app: Patient > Edit patient details…).",
+                f"The patient with external id {r.external_id!r} is already in the clinic with "
+                f"another {column.replace('_', ' ')}; an import never changes a name (correct "
+                "the file, or change the name in the app: Patient > Edit patient details…).",
             )
         if self.has_credit and any(r.credit for r in self.rows):
             # Patients already in the clinic: their opening credit is checked as a credit file's

@@ -248,8 +248,10 @@ class Corrections(Manager):
             row = tx.session.get(CreditTransfer, check_id(transfer_id, "credit transfer"))
             if row is None:
                 raise NotFoundError(f"There is no credit transfer {transfer_id!r}.")
-            locked = tx.lock_patients([row.from_patient_id, row.to_patient_id])
+            locked = tx.lock_patients([row.from_patient_id, row.to_patient_id], archived_ok=True)
             tx.session.refresh(row)
+            if row.reversed_at is None:  # reversed already (or cancelled by a merge): said below
+                tx.refuse_archived(*locked.values())
             corrections.reverse_transfer(
                 tx,
                 locked[row.from_patient_id],

@@ -223,6 +223,8 @@ class Patients(Manager):
                 cleaned[name] = clean_detail(name, value, date.today())
         with self.store.write() as tx:
             patient = tx.lock_patient(patient_id, archived_ok=True)
+            if patient.merged_into is not None:  # archived, fine; merged: the kept one's details
+                tx.refuse_archived(patient)
             before = {k: getattr(patient, k) for k in cleaned if getattr(patient, k) != cleaned[k]}
             if not before:
                 return

@@ -248,12 +248,16 @@ class ImportDialog(QDialog):
     @property
     def mapping(self) -> dict[str, str]:
         """What each of the file's columns imports as, as the table shows it (``ignore``: left
-        out)."""
+        out). A column nobody matched and nobody chose for is not sent: a patients file ignores
+        it with a note, and the other kinds refuse it, so a misspelt ``tax_rate`` cannot quietly
+        import invoices without tax. Choosing Ignore for it by hand sends ``ignore``."""
         out: dict[str, str] = {}
         for row, source in enumerate(self.header):
             combo = self.mapping_view.cellWidget(row, 1)
             if isinstance(combo, QComboBox):
-                out[source] = str(combo.currentData() or IGNORE)
+                field = str(combo.currentData() or IGNORE)
+                if field != IGNORE or combo.property("chosen") or self.kind == "patients":
+                    out[source] = field
         return out
 
     def set_field(self, column: str, field: str | None) -> None:
@@ -262,6 +266,7 @@ class ImportDialog(QDialog):
         combo = self.mapping_view.cellWidget(self.header.index(column), 1)
         assert isinstance(combo, QComboBox)
         combo.setCurrentIndex(max(combo.findData(field or IGNORE), 0))
+        combo.setProperty("chosen", True)
 
     def ask_mapping_name(self) -> str | None:
         """The name to save the mapping under (None: cancelled). Tests replace this."""
@@ -433,6 +438,7 @@ class ImportDialog(QDialog):
             for name in fields:
                 combo.addItem(field_label(name), name)
             combo.setCurrentIndex(max(combo.findData(field or IGNORE), 0))
+            combo.setProperty("chosen", source in saved)  # by a person: now or when saved
             combo.currentIndexChanged.connect(self._on_field_changed)
             self.mapping_view.setCellWidget(row, 1, combo)
         self._show_ignored()
@@ -491,6 +497,9 @@ class ImportDialog(QDialog):
             self._show_mapping()
 
     def _on_field_changed(self, _index: int) -> None:
+        combo = self.sender()
+        if isinstance(combo, QComboBox):
+            combo.setProperty("chosen", True)
         self._show_ignored()
 
     def _on_save_mapping_button_clicked(self) -> None:

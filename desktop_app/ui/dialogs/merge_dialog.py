@@ -16,7 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialogButtonBox,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -123,6 +125,10 @@ class PatientPicker(QGroupBox):
         size_columns(self.view, self._formatter, NAME_WIDTH)
 
     def _on_search_edit_text_changed(self, _text: str) -> None:
+        # Nobody is picked while the list catches up with what is typed: the preview and Merge
+        # never show a patient the search no longer names.
+        self.view.clearSelection()
+        self._set_chosen(None)
         self._timer.start()
 
     def _on_timer_timeout(self) -> None:
@@ -198,6 +204,11 @@ class MergeDialog(GuardedDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.merge_button = buttons.addButton("&Merge", QDialogButtonBox.ButtonRole.AcceptRole)
         self.merge_button.setEnabled(False)
+        for button in buttons.buttons():
+            # Enter in a search box searches; it never merges (nor closes the window).
+            if isinstance(button, QPushButton):
+                button.setAutoDefault(False)
+                button.setDefault(False)
         buttons.accepted.connect(self._on_merge_clicked)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
@@ -303,8 +314,36 @@ class MergeDialog(GuardedDialog):
         self.message_label.setText(text)
         self.message_label.setVisible(bool(text))
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """Enter in a text box (a search, the reason) never merges: a dialog's Enter would
+        press its Merge button. In a search box it runs the search at once."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and isinstance(
+            self.focusWidget(), QLineEdit
+        ):
+            for picker in (self.keep_picker, self.merge_picker):
+                if self.focusWidget() is picker.search_edit:
+                    picker.search(picker.search_edit.text())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def confirm(self) -> bool:
+        """Ask once more, naming both patients: a merge cannot be undone."""
+        preview = self.preview
+        if preview is None:
+            return False
+        answer = QMessageBox.question(
+            self,
+            "Merge duplicate",
+            f"Merge {preview.merge.full_name} (#{preview.merge.id}) into "
+            f"{preview.keep.full_name} (#{preview.keep.id})? This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _on_merge_clicked(self) -> None:
-        if self.merge():
+        if self.confirm() and self.merge():
             self.accept()
 
     def _on_picked(self, _patient_id: object = None) -> None:

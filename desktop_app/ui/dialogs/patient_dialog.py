@@ -34,9 +34,6 @@ from desktop_app.ui.window_fit import grow_to_fit
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, PatientRecord
 
-#: The earliest date of birth the ledger takes (the core refuses earlier ones).
-EARLIEST_BIRTH = date(1900, 1, 1)
-
 
 @dataclass(frozen=True)
 class Field:
@@ -191,9 +188,9 @@ class PatientDialog(GuardedDialog):
         """The edit for ``field`` and what the form shows (the edit, or the edit in a box)."""
         accessible = field.label.replace("&", "").rstrip(":")
         if field.name == "date_of_birth":
-            edit = OptionalDateEdit(EARLIEST_BIRTH, date.today())
+            edit = OptionalDateEdit()
             edit.setAccessibleName(accessible)
-            edit.dateChanged.connect(lambda _day, e=edit: mark_field(e, None))
+            edit.textChanged.connect(lambda _text, e=edit: mark_field(e, None))
             return edit, with_clear_button(edit)
         if field.lines:
             box = _multi_line(field)
@@ -220,7 +217,7 @@ class PatientDialog(GuardedDialog):
         """What the field ``name`` holds now: its text, or a date (None: no date given)."""
         edit = self.fields[name]
         if isinstance(edit, OptionalDateEdit):
-            return edit.day()
+            return edit.value()
         if isinstance(edit, QPlainTextEdit):
             return edit.toPlainText()
         assert isinstance(edit, QLineEdit)

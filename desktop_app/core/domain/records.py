@@ -86,18 +86,6 @@ class MergePreview:
     credit: Decimal
     outstanding: Decimal
 
-    @property
-    def moves_nothing(self) -> bool:
-        """Whether the duplicate has no records at all (only its details are merged)."""
-        return not (
-            self.invoice_numbers
-            or self.payment_ids
-            or self.refund_ids
-            or self.credit_note_numbers
-            or self.transfer_ids
-            or self.cancelled_transfer_ids
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ClinicSummary:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import Invoice, Patient
+from ..ledger.merge import follow_merges
 from .import_bulk import BulkWriter
 from .import_csv import Table as CsvTable
 from .import_csv import chunks
@@ -43,27 +44,12 @@ def patient_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int]
     found: dict[str, int] = {}
     for ext, pid, archived_at, merged_into in rows:
         if merged_into is not None:
-            kept = _kept(session, int(merged_into))
-            if kept is not None:
-                found[str(ext)] = kept
+            kept = follow_merges(session, int(merged_into))
+            if session.scalar(select(Patient.archived_at).where(Patient.id == kept)) is None:
+                found[str(ext)] = kept  # (a kept patient archived since takes no money either)
         elif archived_at is None:
             found[str(ext)] = int(pid)
     return found
-
-
-def _kept(session: Session, patient_id: int) -> int | None:
-    """The patient that ``patient_id``'s records are with now (following later merges), or
-    None when that patient is archived."""
-    seen: set[int] = set()
-    while patient_id not in seen:
-        seen.add(patient_id)
-        into, archived_at = session.execute(
-            select(Patient.merged_into, Patient.archived_at).where(Patient.id == patient_id)
-        ).one()
-        if into is None:
-            return patient_id if archived_at is None else None
-        patient_id = into
-    return None
 
 
 def invoices_numbered(session: Session, numbers: Collection[int], *columns: Any) -> list[Any]:

@@ -61,17 +61,21 @@ def not_cancelled_by_merge() -> ColumnElement[bool]:
     )
 
 
-def kept_id(session: Session, patient: Patient) -> int:
-    """The patient whose records are ``patient``'s now: ``patient`` itself, or the patient it
-    was merged into (followed through later merges: A into B, then B into C, is C)."""
-    seen = {patient.id}
-    current = patient.merged_into
-    last = patient.id
+def follow_merges(session: Session, patient_id: int) -> int:
+    """The patient whose records are ``patient_id``'s now: itself, or the patient it was merged
+    into (followed through later merges: A into B, then B into C, is C)."""
+    seen = {patient_id}
+    current = session.scalar(select(Patient.merged_into).where(Patient.id == patient_id))
     while current is not None and current not in seen:
         seen.add(current)
-        last = current
+        patient_id = current
         current = session.scalar(select(Patient.merged_into).where(Patient.id == current))
-    return last
+    return patient_id
+
+
+def kept_id(session: Session, patient: Patient) -> int:
+    """:func:`follow_merges` from a patient's row (no query for one never merged)."""
+    return patient.id if patient.merged_into is None else follow_merges(session, patient.id)
 
 
 def refuse_pair(keep: Patient, merge: Patient) -> None:

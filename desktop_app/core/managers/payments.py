@@ -362,10 +362,9 @@ class Payments(Manager):
                     legacy=lambda row: row.total_minor == asked.payment_total,
                     patient_id=merging.kept_id(tx.session, patient),
                 )
-                if existing is None:
-                    tx.refuse_archived(patient)  # a new refund on an archived account
                 if existing is not None:
                     return existing
+                tx.refuse_archived(patient)  # a new refund on an archived account
                 return corrections.refund(
                     tx,
                     patient,

@@ -34,9 +34,14 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 from desktop_app import __version__
 
@@ -68,12 +73,13 @@ class SelfTestError(Exception):
     """A step found the app not working."""
 
 
-def make_first_release_database(url: str) -> None:
-    """A clinic database as the first release made it: schema 0001 with one paid $50.00 invoice
-    and $20.00 of account credit from a $70.00 payment (patient 1, invoice 1)."""
+@contextmanager
+def database_at(url: str, revision: str) -> Iterator[Connection]:
+    """A new database migrated only to ``revision`` (an older schema), and a connection in one
+    transaction to fill it as that version would have; committed and closed after."""
     from alembic import command
     from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
     from desktop_app.core.db.migrate import MIGRATIONS
 
@@ -83,12 +89,21 @@ def make_first_release_database(url: str) -> None:
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, FIRST_REVISION)
-            stamp = "2026-11-01 09:00:00.000000"
-            for statement in _FIRST_RELEASE_ROWS:
-                connection.execute(text(statement.format(stamp=stamp)))
+            command.upgrade(config, revision)
+            yield connection
     finally:
         engine.dispose()
+
+
+def make_first_release_database(url: str) -> None:
+    """A clinic database as the first release made it: schema 0001 with one paid $50.00 invoice
+    and $20.00 of account credit from a $70.00 payment (patient 1, invoice 1)."""
+    from sqlalchemy import text
+
+    with database_at(url, FIRST_REVISION) as connection:
+        stamp = "2026-11-01 09:00:00.000000"
+        for statement in _FIRST_RELEASE_ROWS:
+            connection.execute(text(statement.format(stamp=stamp)))
 
 
 def _check(condition: bool, what: str) -> None:

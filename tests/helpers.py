@@ -9,6 +9,9 @@ from sqlalchemy import text
 
 from desktop_app.core import Clinic, Role
 from desktop_app.core.db.models import Base
+from desktop_app.self_test import database_at
+
+__all__ = ["database_at", "snapshot"]
 
 
 def snapshot(clinic: Clinic) -> dict[str, list[tuple[Any, ...]]]:

@@ -1,14 +1,12 @@
 """Patient search ignores case, accents, apostrophes, hyphens and other punctuation, in every list
 (patients and All invoices), and older databases get the same search once upgraded."""
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from desktop_app.core import Clinic
-from desktop_app.core.db.migrate import MIGRATIONS
 from desktop_app.core.domain.text import patient_search_key, search_form
 from desktop_app.core.interchange.importing import import_file
+from tests.helpers import database_at
 
 
 def _names(clinic, pids):
@@ -85,12 +83,7 @@ def test_imported_patients_are_found_the_same_way(clinic, tmp_path):
 
 def test_upgrading_fills_the_search_key_of_existing_patients(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0008_request_fingerprints")
+    with database_at(url, "0008_request_fingerprints") as connection:
         for pid, (first, last) in enumerate(
             [("Sean", "O'Brien"), ("Zoë", "Ó-Brien"), ("Ada", "Lovelace")] * 700, start=1
         ):
@@ -101,7 +94,6 @@ def test_upgrading_fills_the_search_key_of_existing_patients(tmp_path):
                 ),
                 {"id": pid, "f": first, "l": last},
             )
-    engine.dispose()
     with Clinic.open(url) as clinic:
         assert len(clinic.patient_ids("obrien")) == 1400  # across more than one batch
         assert len(clinic.patient_ids("zoe obrien")) == 700

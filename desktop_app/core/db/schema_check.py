@@ -13,13 +13,16 @@ What is compared:
 * indexes: name, table, unique or not, partial or not, and the columns (an expression counts as an
   expression); on SQLite the unique constraints' own indexes by their columns;
 * triggers, by their definition, and whether they are enabled (PostgreSQL);
+* virtual tables (SQLite), by their definition: the patient search index and its own tables
+  (``search_index``);
 * views (Clinic Ledger makes none); on PostgreSQL also materialized views, rules, row security
   policies and row security itself, and the functions in the clinic's schema (Clinic Ledger makes
   one, by its definition; functions that belong to an installed extension are left alone).
 
 The expected schema is derived from the models (``Base.metadata``, which a test keeps equal to what
 the migrations make) plus the objects the migrations make by hand: the audit log's append-only
-triggers and their PostgreSQL function (:data:`SQLITE_TRIGGERS`, :data:`POSTGRES_TRIGGERS`,
+triggers and their PostgreSQL function, and the patient search index on SQLite with its triggers
+(:data:`SQLITE_TRIGGERS`, :data:`SQLITE_VIRTUAL_TABLES`, :data:`POSTGRES_TRIGGERS`,
 :data:`POSTGRES_FUNCTIONS`). A migration that makes another object by hand adds it there. Check
 constraints, foreign keys, column types and defaults are not compared (a change to them needs a
 table rebuilt by hand; whatever they would have refused is caught by Verify ledger).
@@ -39,19 +42,26 @@ from typing import Any
 from sqlalchemy import Column, Connection, Engine, PrimaryKeyConstraint, UniqueConstraint
 
 from ..domain.errors import BillingError, Refusal
+from . import search_index
 
 #: Findings named in a message; the rest are counted.
 MAX_FINDINGS = 10
 
-#: The triggers the migrations make on SQLite, by name: (table, definition).
+#: The triggers the migrations make on SQLite, by name: (table, definition): the audit log's
+#: and the patient search index's (``search_index.TRIGGERS``).
 SQLITE_TRIGGERS = {
-    f"audit_log_no_{event.lower()}": (
-        "audit_log",
-        f"CREATE TRIGGER audit_log_no_{event.lower()} BEFORE {event} ON audit_log "
-        "BEGIN SELECT RAISE(ABORT, 'The audit log is append-only.'); END",
-    )
-    for event in ("UPDATE", "DELETE")
+    **{
+        f"audit_log_no_{event.lower()}": (
+            "audit_log",
+            f"CREATE TRIGGER audit_log_no_{event.lower()} BEFORE {event} ON audit_log "
+            "BEGIN SELECT RAISE(ABORT, 'The audit log is append-only.'); END",
+        )
+        for event in ("UPDATE", "DELETE")
+    },
+    **search_index.TRIGGERS,
 }
+#: The virtual tables the migrations make on SQLite, by name: definition.
+SQLITE_VIRTUAL_TABLES = {search_index.TABLE: search_index.CREATE}
 #: The triggers the migrations make on PostgreSQL, as ``pg_get_triggerdef`` shows them without the
 #: schema: (table, definition).
 POSTGRES_TRIGGERS = {
@@ -127,6 +137,8 @@ class Schema:
     triggers: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: function name -> normalised definition (PostgreSQL)
     functions: dict[str, str] = field(default_factory=dict)
+    #: virtual table name -> normalised definition (SQLite)
+    virtual: dict[str, str] = field(default_factory=dict)
     #: everything that must not be there at all: views, rules, policies ("a view owing")
     others: list[str] = field(default_factory=list)
 
@@ -181,6 +193,10 @@ def expected_schema(dialect: str) -> Schema:
         expected.triggers = {
             name: (table, normalise(sql)) for name, (table, sql) in SQLITE_TRIGGERS.items()
         }
+        expected.virtual = {name: normalise(sql) for name, sql in SQLITE_VIRTUAL_TABLES.items()}
+        for name, (shadow_columns, shadow_key) in search_index.SHADOW_TABLES.items():
+            expected.tables[name] = shadow_columns
+            expected.primary_keys[name] = shadow_key
     else:
         expected.triggers = {
             name: (table, normalise(sql)) for name, (table, sql) in POSTGRES_TRIGGERS.items()
@@ -198,7 +214,7 @@ def _sqlite_schema(connection: Connection) -> Schema:
     for table, column, pk in connection.exec_driver_sql(
         "SELECT m.name, c.name, c.pk FROM sqlite_master AS m "
         "JOIN pragma_table_xinfo(m.name) AS c "
-        "WHERE m.type = 'table' AND lower(substr(m.name, 1, 7)) <> 'sqlite_'"
+        "WHERE m.type = 'table' AND lower(substr(m.name, 1, 7)) <> 'sqlite_' AND c.hidden <> 1"
     ):
         found.tables[table] = found.tables.get(table, frozenset()) | {column}
         pk_parts.setdefault(table, [])
@@ -224,9 +240,12 @@ def _sqlite_schema(connection: Connection) -> Schema:
             found.indexes[index] = (table, unique, partial, ordered)
     found.unique = {table: frozenset(lists) for table, lists in uniques.items()}
     for kind, name, table, sql in connection.exec_driver_sql(
-        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('trigger', 'view')"
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('trigger', 'view') "
+        "OR (type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%')"
     ):
-        if kind == "trigger":
+        if kind == "table":
+            found.virtual[name] = normalise(sql)
+        elif kind == "trigger":
             found.triggers[name] = (table, normalise(sql or ""))
         else:
             found.others.append(f"a view {name} that Clinic Ledger did not make")
@@ -406,6 +425,13 @@ def differences(found: Schema, expected: Schema) -> list[str]:
             "function",
             {name: ("", text) for name, text in found.functions.items()},
             {name: ("", text) for name, text in expected.functions.items()},
+        )
+    )
+    findings.extend(
+        _compare(
+            "virtual table",
+            {name: ("", text) for name, text in found.virtual.items()},
+            {name: ("", text) for name, text in expected.virtual.items()},
         )
     )
     findings.extend(found.others)

@@ -523,7 +523,7 @@ def _verify(path: Path, *, what: str) -> list[str]:
 
     from ..db.migrate import open_database
     from ..db.models import Setting
-    from ..ledger.verify import verify_ledger
+    from ..ledger.verify import search_index_problems, verify_ledger
 
     try:
         engine = open_database(f"sqlite:///{path}")
@@ -532,7 +532,8 @@ def _verify(path: Path, *, what: str) -> list[str]:
                 currency = session.get(Setting, "currency")
                 if currency is None:
                     raise RuntimeError("The clinic database has no 'currency' setting.")
-                return verify_ledger(session, currency.value)
+                problems = verify_ledger(session, currency.value)
+            return problems + search_index_problems(engine)
         finally:
             engine.dispose()
     except BillingError:

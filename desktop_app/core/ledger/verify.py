@@ -33,9 +33,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, literal, not_, or_, select
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, aliased
 
+from ..db import search_index
+from ..db.engine import WRITE_OPTION
 from ..db.models import (
     Application,
     AuditEntry,
@@ -589,6 +592,34 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
     problems.extend(_unaudited(session))
     problems.extend(_merged(session))
     return problems
+
+
+def search_index_problems(engine: Engine) -> list[str]:
+    """On SQLite, whether the patient search index (``db.search_index``) holds exactly the
+    patients' search keys (FTS5's own integrity check against ``patients``): one that does not
+    would leave patients out of searches. [] when it does, and on PostgreSQL.
+
+    FTS5 takes the check as a write to the index, so it runs in a transaction of its own that
+    waits its turn behind a save (it changes nothing).
+    """
+    if engine.dialect.name != "sqlite":
+        return []
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection:
+        try:
+            with connection.begin():
+                connection.exec_driver_sql(search_index.INTEGRITY_CHECK)
+        except DatabaseError as error:
+            if getattr(error.orig, "sqlite_errorcode", None) not in _DAMAGED:
+                raise
+            return [
+                "The patient search index is out of step with the patients, so a search can "
+                "miss some of them: the database file may be damaged. Restore the latest backup."
+            ]
+    return []
+
+
+#: SQLite's codes for a damaged database and a damaged virtual table.
+_DAMAGED = (11, 267)
 
 
 def _merged(session: Session) -> list[str]:

@@ -422,8 +422,14 @@ class Patients(Manager):
                 )
             query = query.limit(limit)
         with self.store.read() as session:
+            connection = session.connection()
+            few = read_models.few_matches(connection, search)
+            if few == []:
+                return []
+            if few is not None:  # rare words: read those patients, not the whole list
+                query = query.where(Patient.id.in_(few))
             # Core rows, not ORM scalars: a third faster for 100,000 ids.
-            return [row[0] for row in session.connection().execute(query)]
+            return [row[0] for row in connection.execute(query)]
 
     def by_ids(self, patient_ids: Sequence[int]) -> list[PatientRecord]:
         """The patients with these ids, in the same order (ids that do not exist are left out)."""

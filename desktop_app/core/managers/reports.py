@@ -19,7 +19,7 @@ from ..domain.money import to_decimal
 from ..domain.records import ClinicSummary
 from ..ledger import settings as stored
 from ..ledger.guard import reads_patient, reads_record, requires
-from ..ledger.verify import verify_ledger
+from ..ledger.verify import search_index_problems, verify_ledger
 from ..reporting import documents, liability
 from ..reporting import figures as reports
 from .base import Manager, until_today
@@ -144,6 +144,8 @@ class Reports(Manager):
 
     @requires(Permission.REPORTS)
     def verify(self) -> list[str]:
-        """Recompute every ledger invariant (I1-I8) from the records; [] when all is sound."""
+        """Recompute every ledger invariant (I1-I9) from the records, and check the patient
+        search index on SQLite; [] when all is sound."""
         with self.store.read() as session:
-            return verify_ledger(session, stored.currency(session))
+            problems = verify_ledger(session, stored.currency(session))
+        return problems + search_index_problems(self.store.engine)

@@ -3,6 +3,7 @@
 from alembic import context
 
 from desktop_app.core.db.models import Base
+from desktop_app.core.db.search_index import outside_the_index
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -14,6 +15,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=outside_the_index,  # the patient search index is made by hand
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -146,9 +146,10 @@ LINE_COLUMNS = (
     "position",
     "description",
     "unit_price_minor",
-    "quantity",
+    "quantity_centi",
     "tax_rate_bp",
     "tax_minor",
+    "net_minor",
     "amount_minor",
 )
 PAYMENT_COLUMNS = (
@@ -421,7 +422,18 @@ class Ledger:
             tax = (price * quantity * rate + 5000) // 10_000
             amount = price * quantity + tax
             lines.append(
-                (self.next_line, iid, position, description, price, quantity, rate, tax, amount)
+                (
+                    self.next_line,
+                    iid,
+                    position,
+                    description,
+                    price,
+                    quantity * 100,  # hundredths
+                    rate,
+                    tax,
+                    amount - tax,
+                    amount,
+                )
             )
             self.next_line += 1
             total += amount

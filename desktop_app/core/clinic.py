@@ -39,6 +39,7 @@ from .ledger.store import OWNER, Store
 from .ledger.transaction import Transaction
 from .managers.audit import AuditTrail
 from .managers.base import delegate, relay
+from .managers.catalogue import Catalogue
 from .managers.corrections import Corrections
 from .managers.interchange import Interchange
 from .managers.invoices import Invoices
@@ -61,6 +62,7 @@ class Clinic:
         self.store = Store(engine, staff, actor=actor)
         self.patients = Patients(self.store)
         self.invoices = Invoices(self.store)
+        self.catalogue = Catalogue(self.store)
         self.payments = Payments(self.store)
         self.corrections = Corrections(self.store)
         self.settings = Settings(self.store)
@@ -176,6 +178,16 @@ class Clinic:
     invoice = delegate("invoices", Invoices.get)
     void_invoice = delegate("invoices", Invoices.void)
     invoice_page = delegate("invoices", Invoices.page)
+    update_invoice = delegate("invoices", Invoices.update)
+    issue_invoice = delegate("invoices", Invoices.issue)
+    delete_draft = delegate("invoices", Invoices.delete_draft)
+
+    billable_items = delegate("catalogue", Catalogue.__call__)
+    billable_item = delegate("catalogue", Catalogue.get)
+    add_billable_item = delegate("catalogue", Catalogue.add)
+    update_billable_item = delegate("catalogue", Catalogue.update)
+    archive_billable_item = delegate("catalogue", Catalogue.archive)
+    restore_billable_item = delegate("catalogue", Catalogue.restore)
     invoice_count = delegate("invoices", Invoices.count)
 
     payment_draft = delegate("payments", Payments.draft)
@@ -203,6 +215,7 @@ class Clinic:
     set_allocation_mode = delegate("settings", Settings.set_allocation_mode)
     set_currency = delegate("settings", Settings.set_currency)
     set_clinic_name = delegate("settings", Settings.set_clinic_name)
+    set_prices_include_tax = delegate("settings", Settings.set_prices_include_tax)
     payment_types = delegate("settings", Settings.payment_types)
     add_payment_type = delegate("settings", Settings.add_payment_type)
     deactivate_payment_type = delegate("settings", Settings.deactivate_payment_type)
@@ -213,6 +226,7 @@ class Clinic:
     currency: relay[str] = relay("settings", "currency")
     currency_can_change: relay[bool] = relay("settings", "currency_can_change")
     clinic_name: relay[str] = relay("settings", "clinic_name")
+    prices_include_tax: relay[bool] = relay("settings", "prices_include_tax")
     needs_first_run: relay[bool] = relay("settings", "needs_first_run")
 
     summary = delegate("reports", Reports.summary)

@@ -220,8 +220,8 @@ def test_a_folder_that_cannot_be_written_saves_no_export(
 
 def test_credit_note_shares_add_up_to_the_amount_with_tax_in_proportion():
     lines = [
-        InvoiceLine(amount_minor=11000, tax_minor=1000, unit_price_minor=10000, quantity=1),
-        InvoiceLine(amount_minor=1000, tax_minor=0, unit_price_minor=500, quantity=2),
+        InvoiceLine(amount_minor=11000, tax_minor=1000, unit_price_minor=10000, quantity_centi=100),
+        InvoiceLine(amount_minor=1000, tax_minor=0, unit_price_minor=500, quantity_centi=200),
     ]
     shares = split_credit(3001, lines)
     assert sum(ex + tax for _, ex, tax in shares) == 3001

@@ -73,8 +73,8 @@ def tamper(clinic: Clinic, sql: str, **params) -> None:
             ],
         ),
         (
-            "UPDATE invoice_lines SET unit_price_minor = 4500, amount_minor = 4500 "
-            "WHERE invoice_id = :paid",
+            "UPDATE invoice_lines SET unit_price_minor = 4500, net_minor = 4500, "
+            "amount_minor = 4500 WHERE invoice_id = :paid",
             ["I7 Invoice #1: total $50.00 differs from its lines ($45.00)."],
         ),
         (

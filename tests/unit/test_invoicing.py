@@ -29,7 +29,8 @@ def test_tax_rounds_half_up():
         ([("Consult", "50.001", 1)], Refusal.BAD_AMOUNT),
         ([("Consult", "50", 0)], Refusal.BAD_AMOUNT),
         ([("Consult", "50", 1.5)], Refusal.BAD_AMOUNT),
-        ([("Consult", "50", "1.5")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", "1.255")], Refusal.BAD_AMOUNT),  # hundredths at most
+        ([("Consult", "50", "-1")], Refusal.BAD_AMOUNT),
         ([("Consult", "50", "two")], Refusal.BAD_AMOUNT),
         ([("Consult", "50", 1, "110")], Refusal.BAD_AMOUNT),
         ([("Consult", "50", 1, "10.125")], Refusal.BAD_AMOUNT),
@@ -47,7 +48,7 @@ def test_tax_rounds_half_up():
         ([("Consult", "50", "1_000")], Refusal.BAD_AMOUNT),
         ([("Consult", "50", "+5")], Refusal.BAD_AMOUNT),
         ([("Consult", "50", "1.")], Refusal.BAD_AMOUNT),
-        ([("Consult", "50", "2.0")], Refusal.BAD_AMOUNT),
+        ([("Consult", "50", ".")], Refusal.BAD_AMOUNT),
         ([("Consult", "50", "0x10")], Refusal.BAD_AMOUNT),
         ([("Consult", "\u0665\u0660", 1)], Refusal.BAD_AMOUNT),  # Arabic-Indic 50
         ([("Consult", "\uff15\uff10", 1)], Refusal.BAD_AMOUNT),
@@ -79,8 +80,17 @@ def test_a_tax_rate_refusal_names_the_field_its_caller_gives():
 
 
 def test_quantity_forms():
-    lines = parse_lines([("A", "1", 2), ("B", "1", " 3 "), ("C", "1", "0004")], "AUD")
-    assert [ln.quantity for ln in lines] == [2, 3, 4]
+    lines = parse_lines(
+        [
+            ("A", "1", 2),
+            ("B", "1", " 3 "),
+            ("C", "1", "0004"),
+            ("D", "1", "0.5"),
+            ("E", "1", "2.0"),
+        ],
+        "AUD",
+    )
+    assert [ln.quantity_centi for ln in lines] == [200, 300, 400, 50, 200]
 
 
 def test_tax_rate_forms():

@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
     func,
     text,
 )
@@ -147,18 +148,57 @@ class Patient(Base):
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
 
 
+class BillableItem(Base):
+    """A service or product of the clinic's catalogue (migration 0014): a code staff type, a name,
+    a price and a tax rate. Archived items stay on the invoices that used them and are offered on
+    no new one. An invoice line copies what it takes from the item, so a new price never changes
+    an issued invoice."""
+
+    __tablename__ = "billable_items"
+    __table_args__ = (
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint("tax_rate_bp >= 0 AND tax_rate_bp <= 10000", name="tax_rate_range"),
+        CheckConstraint("kind IN ('service', 'product')", name="kind_known"),
+        # Codes are told apart regardless of case: "IC" and "ic" are one code.
+        Index("ix_billable_items_code", func.lower(text("code")), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8), default="service")
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When it was archived (None: offered on new invoices).
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BillableItemPrice(Base):
+    """An item's price for patients of one concession type (``Patient.concession``)."""
+
+    __tablename__ = "billable_item_prices"
+    __table_args__ = (CheckConstraint("price_minor >= 0", name="price_not_negative"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("billable_items.id"), primary_key=True)
+    concession: Mapped[str] = mapped_column(String(60), primary_key=True)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+
+
 class Invoice(Base):
-    """An invoice issued to one patient.
+    """An invoice to one patient: a draft (no number, in no balance) until it is issued.
 
     ``paid_minor`` caches the sum of its live applications; ``credited_minor`` the part of its live
     credit notes that reduced what is owed. The balance is ``total - paid - credited``.
+    ``tax_inclusive`` is the basis its lines were priced on (the clinic's setting when it was
+    made): whether each line's amount includes its tax or has it added on top.
     """
 
     __tablename__ = "invoices"
     __table_args__ = (
         CheckConstraint("total_minor > 0", name="total_positive"),
         CheckConstraint("paid_minor >= 0 AND paid_minor <= total_minor", name="paid_within_total"),
-        CheckConstraint("status IN ('open', 'paid', 'void')", name="status_known"),
+        CheckConstraint("status IN ('draft', 'open', 'paid', 'void')", name="status_known"),
         Index("ix_invoices_patient_open", "patient_id", "status", "issue_date", "number"),
         # The clinic-wide invoice list's orders (migration 0004).
         Index("ix_invoices_issue_date", "issue_date", "number"),
@@ -174,7 +214,8 @@ class Invoice(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    #: Sequential across the clinic, given when issued (None while a draft).
+    number: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     issue_date: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date)
@@ -190,19 +231,26 @@ class Invoice(Base):
         BigInteger, Computed("total_minor - paid_minor - credited_minor")
     )
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    # Migration 0014: the pricing basis, who provided the service, and when.
+    tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    service_date: Mapped[date | None] = mapped_column(Date)
 
 
 class InvoiceLine(Base):
-    """One billable item: unit price x quantity, plus tax (``tax_rate_bp``: 1/100 of a percent)."""
+    """One line: unit price x quantity (in hundredths: 50 is half an hour), less its discount,
+    and its tax (``tax_rate_bp``: 1/100 of a percent), each rounded half up to the minor unit
+    (``domain.invoicing``). ``net_minor`` is the line without tax and ``amount_minor`` with it:
+    with tax-inclusive prices the discounted price includes the tax, otherwise the tax is added
+    on top. ``item_id`` and ``item_code`` record the catalogue item it was taken from."""
 
     __tablename__ = "invoice_lines"
     __table_args__ = (
-        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("quantity_centi > 0", name="quantity_positive"),
         CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
         CheckConstraint("tax_rate_bp >= 0 AND tax_rate_bp <= 10000", name="tax_rate_range"),
-        CheckConstraint(
-            "amount_minor = unit_price_minor * quantity + tax_minor", name="amount_sum"
-        ),
+        CheckConstraint("amount_minor = net_minor + tax_minor", name="amount_sum"),
+        CheckConstraint("discount_minor >= 0 AND net_minor >= 0", name="discount_within_line"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -210,10 +258,17 @@ class InvoiceLine(Base):
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity_centi: Mapped[int] = mapped_column(Integer)
     tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
     tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    # Migration 0014.
+    net_minor: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: The discount as typed, when a percentage (hundredths of a percent); None for an amount.
+    discount_bp: Mapped[int | None] = mapped_column(Integer)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("billable_items.id"))
+    item_code: Mapped[str | None] = mapped_column(String(20))
 
 
 class PaymentType(Base):

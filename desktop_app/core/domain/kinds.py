@@ -15,8 +15,10 @@ from .errors import BillingError, Refusal
 
 
 class InvoiceStatus(StrEnum):
-    """Where an invoice stands: owing something, settled, or cancelled."""
+    """Where an invoice stands: being written (no number, in no balance), owing something,
+    settled, or cancelled."""
 
+    DRAFT = "draft"
     OPEN = "open"
     PAID = "paid"
     VOID = "void"
@@ -43,6 +45,7 @@ class AuditEntity(StrEnum):
     STAFF = "staff"
     IMPORT_BATCH = "import_batch"
     ACCOUNTING_EXPORT = "accounting_export"
+    BILLABLE_ITEM = "billable_item"
 
 
 class AuditAction(StrEnum):
@@ -55,7 +58,15 @@ class AuditAction(StrEnum):
     RESTORE_PATIENT = "restore patient"
     MERGE_PATIENTS = "merge patients"
     CREATE_INVOICE = "create invoice"
+    SAVE_DRAFT = "save draft"
+    EDIT_INVOICE = "edit invoice"
+    ISSUE_INVOICE = "issue invoice"
+    DELETE_DRAFT = "delete draft"
     VOID_INVOICE = "void invoice"
+    ADD_BILLABLE_ITEM = "add billable item"
+    UPDATE_BILLABLE_ITEM = "update billable item"
+    ARCHIVE_BILLABLE_ITEM = "archive billable item"
+    RESTORE_BILLABLE_ITEM = "restore billable item"
     RECORD_PAYMENT = "record payment"
     REVERSE_PAYMENT = "reverse payment"
     REFUND_CREDIT = "refund credit"

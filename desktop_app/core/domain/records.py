@@ -175,14 +175,25 @@ class TransferRecord:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceLineRecord:
-    """One billable item as saved."""
+    """One line as saved: ``amount`` (also ``total``) includes tax, ``net`` excludes it; the
+    discount is in money (``discount_percent`` is the percentage it was typed as, if one)."""
 
     description: str
     unit_price: Decimal
-    quantity: int
+    quantity: Decimal
     tax_rate: Decimal
     tax: Decimal
     amount: Decimal
+    net: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)
+    discount_percent: Decimal | None = None
+    item_id: int | None = None
+    item_code: str | None = None
+
+    @property
+    def total(self) -> Decimal:
+        """The line's total, tax included (the same as ``amount``)."""
+        return self.amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +206,8 @@ class InvoiceRecord:
     """
 
     id: int
-    number: int
+    #: None while a draft.
+    number: int | None
     patient_id: int
     issue_date: date
     due_date: date | None
@@ -207,6 +219,20 @@ class InvoiceRecord:
     credited: Decimal = Decimal(0)
     #: Open and past its due date on the day it was read (derived, never stored).
     overdue: bool = False
+    #: Whether its prices include tax (the basis it was made with).
+    tax_inclusive: bool = False
+    practitioner_id: int | None = None
+    service_date: date | None = None
+
+    @property
+    def tax_total(self) -> Decimal:
+        """The tax of all its lines."""
+        return sum((line.tax for line in self.lines), Decimal(0))
+
+    @property
+    def is_draft(self) -> bool:
+        """Whether it is a draft (no number, in no balance)."""
+        return self.status == InvoiceStatus.DRAFT
 
     @property
     def is_open(self) -> bool:
@@ -353,3 +379,47 @@ class PaymentPreview:
     def leaves_credit_with_open_invoices(self) -> bool:
         """Money would go to credit while an invoice of the patient stays open."""
         return self.plan.to_credit > 0 and any(ln.balance_after > 0 for ln in self.plan.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class BillableItemRecord:
+    """A catalogue item: ``price`` is its usual price, ``concession_prices`` its price by
+    concession type; ``tax_rate`` is a percentage."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    price: Decimal
+    tax_rate: Decimal
+    concession_prices: dict[str, Decimal]
+    archived: bool = False
+
+    def price_for(self, concession: str | None) -> Decimal:
+        """The price for a patient of ``concession`` (their type, matched regardless of case),
+        or the usual price."""
+        if concession:
+            for name, price in self.concession_prices.items():
+                if name.casefold() == concession.strip().casefold():
+                    return price
+        return self.price
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueRow:
+    """One practitioner's or billable item's figures over invoices issued in a period.
+
+    ``invoiced`` includes tax, ``invoiced_ex_tax`` excludes it; ``credited``, ``paid`` and
+    ``outstanding`` share each invoice's credit notes, payments and balance among its lines in
+    proportion to their totals (an invoice's own practitioner takes all of it). ``practitioner_id``
+    or ``item_id`` is None for invoices or lines without one."""
+
+    practitioner_id: int | None
+    item_id: int | None
+    name: str
+    invoiced: Decimal
+    invoiced_ex_tax: Decimal
+    credited: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    invoices: int

@@ -24,6 +24,7 @@ from ..db.models import (
     PaymentSource,
     PaymentType,
 )
+from ..domain.invoicing import quantity_text
 from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..ledger.audit import local_day
 from .accounting_batch import INVOICE_COLUMNS, ExportBatch, NameCache, defer, new_and_changed
@@ -65,7 +66,11 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
     for line in session.execute(
         select(InvoiceLine.__table__)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(Invoice.issue_date <= through, Invoice.status != InvoiceStatus.VOID, new)
+        .where(
+            Invoice.issue_date <= through,
+            Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.PAID)),
+            new,
+        )
         .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
     ):
         lines[line.invoice_id].append(line)
@@ -88,7 +93,7 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
                     inv.issue_date,
                     inv.due_date or inv.issue_date,
                     line.description,
-                    line.quantity,
+                    line.quantity_centi,
                     line.unit_price_minor,
                     line.tax_rate_bp,
                     line.tax_minor,
@@ -119,7 +124,7 @@ def _invoice_row(
     issued: date,
     due: date,
     description: str,
-    quantity: int,
+    quantity_centi: int,
     unit_minor: int,
     rate_bp: int,
     tax_minor: int,
@@ -134,7 +139,7 @@ def _invoice_row(
             "*InvoiceDate": batch.day(issued),
             "*DueDate": batch.day(due),
             "*Description": safe_text(" ".join(description.split())),
-            "*Quantity": str(quantity),
+            "*Quantity": quantity_text(quantity_centi),
             "*UnitAmount": batch.money(unit_minor),
             "*AccountCode": m.sales_account,
             "*TaxType": m.tax_type(rate_bp),
@@ -219,7 +224,7 @@ def _credit_notes(session: Session, batch: ExportBatch, names: NameCache, throug
                     note.note_date,
                     note.note_date,
                     f"Credit: {line.description}",
-                    1,
+                    100,  # one, in hundredths
                     -ex_tax,
                     line.tax_rate_bp,
                     -tax,

@@ -51,6 +51,7 @@ from ..db.models import (
 )
 from ..domain.currencies import MINOR_UNITS
 from ..domain.errors import BillingError, Refusal, bad_file
+from ..domain.invoicing import quantity_text
 from ..domain.kinds import InvoiceStatus
 from ..domain.patient_details import DETAILS
 from .door import LedgerDoor
@@ -212,7 +213,7 @@ def _invoices(read: _Reader, after: int, limit: int) -> Page:
             Invoice.paid_minor,
             Invoice.credited_minor,
         )
-        .where(Invoice.id > after)
+        .where(Invoice.id > after, Invoice.number.is_not(None))  # drafts are not exported
         .order_by(Invoice.id)
         .limit(limit)
     ).all()
@@ -244,13 +245,13 @@ def _invoice_lines(read: _Reader, after: int, limit: int) -> Page:
             InvoiceLine.position,
             InvoiceLine.description,
             InvoiceLine.unit_price_minor,
-            InvoiceLine.quantity,
+            InvoiceLine.quantity_centi,
             InvoiceLine.tax_rate_bp,
             InvoiceLine.tax_minor,
             InvoiceLine.amount_minor,
         )
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(InvoiceLine.id > after)
+        .where(InvoiceLine.id > after, Invoice.number.is_not(None))
         .order_by(InvoiceLine.id)
         .limit(limit)
     ).all()
@@ -260,7 +261,7 @@ def _invoice_lines(read: _Reader, after: int, limit: int) -> Page:
             str(position + 1),
             safe_text(description),
             amount[price],
-            str(quantity),
+            quantity_text(quantity),
             str(Decimal(rate).scaleb(-2)),  # basis points as a percentage: 1000 -> 10.00
             amount[tax],
             amount[line_amount],

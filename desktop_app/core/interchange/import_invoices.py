@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..db.models import Counter, Invoice, InvoiceLine
 from ..domain import dates
 from ..domain.errors import BillingError
-from ..domain.invoicing import tax_on
+from ..domain.invoicing import issued, tax_on
 from ..ledger.transaction import lock_patient_rows
 from .import_base import (
     LOOKUP_CHUNK,
@@ -229,13 +229,13 @@ class InvoiceImporter(Importer):
                     InvoiceLine.invoice_id,
                     InvoiceLine.description,
                     InvoiceLine.unit_price_minor,
-                    InvoiceLine.quantity,
+                    InvoiceLine.quantity_centi,
                     InvoiceLine.tax_rate_bp,
                 )
                 .where(InvoiceLine.invoice_id.in_(part))
                 .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
             ):
-                found.setdefault(iid, []).append((desc, unit, qty, bp))
+                found.setdefault(iid, []).append((desc, unit, qty // 100, bp))
         return found
 
     def has_work(self) -> bool:
@@ -285,16 +285,17 @@ class InvoiceImporter(Importer):
             Invoice.import_batch_id == bulk.batch_id,
             Invoice.number.between(min(numbers), max(numbers)),
         )
-        ids = {int(number): int(iid) for number, iid in session.execute(new_ids)}
+        ids = {issued(number): int(iid) for number, iid in session.execute(new_ids)}
         lines = [
             (
                 ids[g.number],
                 position,
                 line.description,
                 line.unit_price,
-                line.quantity,
+                line.quantity * 100,  # hundredths
                 line.tax_rate_bp,
                 line.tax,
+                line.amount - line.tax,
                 line.amount,
             )
             for g in self.new
@@ -308,9 +309,10 @@ class InvoiceImporter(Importer):
                 "position",
                 "description",
                 "unit_price_minor",
-                "quantity",
+                "quantity_centi",
                 "tax_rate_bp",
                 "tax_minor",
+                "net_minor",
                 "amount_minor",
             ),
             lines,

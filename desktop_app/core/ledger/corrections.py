@@ -299,6 +299,10 @@ def void_invoice(
 ) -> None:
     """Void an invoice; whatever payments applied to it returns to the patient's credit."""
     session, currency = tx.session, tx.currency()
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise BillingError(
+            "This invoice is a draft: delete the draft instead.", code=Refusal.BAD_CHOICE
+        )
     if invoice.status == InvoiceStatus.VOID:
         raise BillingError(f"Invoice #{invoice.number} is already void.", code=Refusal.ALREADY_DONE)
     notes = session.scalars(
@@ -386,6 +390,10 @@ def issue_credit_note(
     account credit.
     """
     session, currency = tx.session, tx.currency()
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise BillingError(
+            "This invoice is a draft: edit it instead, or delete it.", code=Refusal.NOT_OPEN
+        )
     if invoice.status == InvoiceStatus.VOID:
         raise BillingError(
             f"Invoice #{invoice.number} is void: there is nothing to credit.",

@@ -35,6 +35,7 @@ from ..db.models import (
     PaymentSource,
     PaymentType,
 )
+from ..domain.invoicing import issued
 from ..domain.kinds import PaymentKind
 from ..domain.money import format_amount
 from .audit import local_day
@@ -179,7 +180,7 @@ def patient_events(session: Session, patient_id: int, currency: str) -> list[Cre
         .where(Payment.patient_id == patient_id)
         .order_by(Application.id)
     ):
-        apps.setdefault(app.payment_id, []).append((app, number))
+        apps.setdefault(app.payment_id, []).append((app, issued(number)))
 
     for pay in payments:
         events.extend(_payment_events(pay, apps.get(pay.id, []), methods.get(pay.id, []), money))
@@ -188,7 +189,7 @@ def patient_events(session: Session, patient_id: int, currency: str) -> list[Cre
         .join(Invoice, Invoice.id == CreditNote.invoice_id)
         .where(CreditNote.patient_id == patient_id)
     ):
-        events.extend(_credit_note_events(note, number, money))
+        events.extend(_credit_note_events(note, issued(number), money))
     names = {
         pid: f"{first} {last}"
         for pid, first, last in session.execute(

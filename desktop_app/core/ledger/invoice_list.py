@@ -170,6 +170,8 @@ class _Filter:
             found.append(due < (self.today or date.today()))
         elif self.status is not None:
             found.append(_plain(Invoice.status, steer) == self.status)
+        else:  # drafts (no number yet) are listed with their patient, not here
+            found.append(Invoice.number.is_not(None))
         if self.number is not None:
             found.append(Invoice.number == self.number)
         if self.patient_ids is not None:

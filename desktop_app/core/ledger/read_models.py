@@ -29,6 +29,7 @@ from ..db.models import (
 from ..domain import dates
 from ..domain.allocation import OpenInvoice
 from ..domain.errors import BillingError, NotFoundError, Refusal
+from ..domain.invoicing import issued
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
 from ..domain.patient_details import EARLIEST_BIRTH
@@ -101,7 +102,7 @@ def invoice_record(
 
     balance = (
         0
-        if row.status == InvoiceStatus.VOID
+        if row.status in (InvoiceStatus.VOID, InvoiceStatus.DRAFT)
         else row.total_minor - row.paid_minor - row.credited_minor
     )
     return InvoiceRecord(
@@ -116,17 +117,29 @@ def invoice_record(
         status=row.status,
         credited=d(row.credited_minor),
         overdue=dates.is_overdue(row.status, row.due_date, today or date.today()),
-        lines=tuple(
-            InvoiceLineRecord(
-                ln.description,
-                d(ln.unit_price_minor),
-                ln.quantity,
-                Decimal(ln.tax_rate_bp).scaleb(-2),
-                d(ln.tax_minor),
-                d(ln.amount_minor),
-            )
-            for ln in lines
+        lines=tuple(line_record(ln, currency) for ln in lines),
+        tax_inclusive=bool(row.tax_inclusive),
+        practitioner_id=row.practitioner_id,
+        service_date=row.service_date,
+    )
+
+
+def line_record(line: InvoiceLine, currency: str) -> InvoiceLineRecord:
+    """One saved line as the API hands it out."""
+    return InvoiceLineRecord(
+        description=line.description,
+        unit_price=to_decimal(line.unit_price_minor, currency),
+        quantity=Decimal(line.quantity_centi).scaleb(-2).normalize() + 0,
+        tax_rate=Decimal(line.tax_rate_bp).scaleb(-2),
+        tax=to_decimal(line.tax_minor, currency),
+        amount=to_decimal(line.amount_minor, currency),
+        net=to_decimal(line.net_minor, currency),
+        discount=to_decimal(line.discount_minor, currency),
+        discount_percent=(
+            None if line.discount_bp is None else Decimal(line.discount_bp).scaleb(-2)
         ),
+        item_id=line.item_id,
+        item_code=line.item_code,
     )
 
 
@@ -155,7 +168,7 @@ def payment_records(
             .where(Application.payment_id.in_(ids))
             .order_by(Application.id)
         ):
-            apps.setdefault(app.payment_id, []).append((app, number))
+            apps.setdefault(app.payment_id, []).append((app, issued(number)))
     records = []
     for row in rows:
         own = apps.get(row.id, [])
@@ -315,7 +328,7 @@ def credit_note_records(session: Session, condition: Any, currency: str) -> list
             id=note.id,
             number=note.number,
             invoice_id=note.invoice_id,
-            invoice_number=number,
+            invoice_number=issued(number),
             patient_id=note.patient_id,
             note_date=note.note_date,
             amount=to_decimal(note.amount_minor, currency),

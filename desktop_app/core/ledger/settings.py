@@ -138,7 +138,7 @@ SET_UP_MARKER = "set_up_on"
 
 def profile(session: Session) -> ClinicProfile:
     """The clinic's name, country, currency, locale and tax, as saved (the first run's answers;
-    before it, an empty country and tax, prices including tax)."""
+    before it, an empty country and tax, prices not including tax)."""
     return ClinicProfile(
         clinic_name=setting(session, "clinic_name"),
         country=optional_setting(session, "country"),
@@ -146,8 +146,14 @@ def profile(session: Session) -> ClinicProfile:
         locale=optional_setting(session, "locale"),
         tax_name=optional_setting(session, "tax_name"),
         tax_rate=Decimal(optional_setting(session, "tax_rate") or "0"),
-        prices_include_tax=optional_setting(session, "prices_include_tax") != "no",
+        prices_include_tax=prices_include_tax(session),
     )
+
+
+def prices_include_tax(session: Session) -> bool:
+    """Whether new invoices' prices include the tax: False until the first run or Settings say
+    so (the first run proposes it from the clinic's country)."""
+    return optional_setting(session, "prices_include_tax") == "yes"
 
 
 def needs_first_run(session: Session) -> bool:

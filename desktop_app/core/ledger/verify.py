@@ -183,6 +183,7 @@ def _queries() -> _Queries:
     line_sum = func.coalesce(line_totals.c.amt, 0)
     expected_status = case(
         (Invoice.status == InvoiceStatus.VOID, literal("void")),
+        (Invoice.status == InvoiceStatus.DRAFT, literal("draft")),
         (recomputed_paid + recomputed_credited == Invoice.total_minor, literal("paid")),
         else_=literal("open"),
     )
@@ -361,7 +362,15 @@ def _audit_queries() -> list[tuple[int, str, Select[*tuple[Any, ...]]]]:
             0,
             "created",
             select(Invoice.number, literal("invoice #"))
-            .where(saved(Invoice, "invoice", "create invoice"))
+            .where(
+                case(
+                    (
+                        Invoice.status == InvoiceStatus.DRAFT,
+                        saved(Invoice, "invoice", "save draft"),
+                    ),
+                    else_=saved(Invoice, "invoice", "create invoice", "issue invoice"),
+                )
+            )
             .order_by(Invoice.number),
         ),
         (

@@ -10,21 +10,98 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from ..access.staff import Permission
-from ..db.models import Counter, Invoice, InvoiceLine, Patient
+from ..access.staff import Permission, Role
+from ..db.models import (
+    AccountingExport,
+    AccountingExportItem,
+    Counter,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    Staff,
+)
 from ..domain import dates
-from ..domain.invoicing import parse_lines
+from ..domain.errors import BillingError, Refusal
+from ..domain.invoicing import LineInput, parse_lines
 from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus
+from ..domain.money import format_amount
 from ..domain.records import InvoiceRecord
 from ..domain.text import optional_text
 from ..ledger import audit, corrections, invoice_list, read_models
 from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
-from ..ledger.guard import check_id, reads_patient, reads_record, requires
+from ..ledger.guard import check_id, is_id, reads_patient, reads_record, requires
 from ..ledger.invoice_list import InvoiceKey, InvoicePage
+from ..ledger.transaction import Transaction
 from .base import Manager
+from .catalogue import catalogue_line
+
+
+def _line_rows(invoice_id: int, parsed: Sequence[LineInput]) -> list[InvoiceLine]:
+    return [
+        InvoiceLine(
+            invoice_id=invoice_id,
+            position=i,
+            description=ln.description,
+            unit_price_minor=ln.unit_price_minor,
+            quantity_centi=ln.quantity_centi,
+            tax_rate_bp=ln.tax_rate_bp,
+            tax_minor=ln.tax_minor,
+            net_minor=ln.net_minor,
+            discount_minor=ln.discount_minor,
+            discount_bp=ln.discount_bp,
+            amount_minor=ln.amount_minor,
+            item_id=ln.item_id,
+            item_code=ln.item_code,
+        )
+        for i, ln in enumerate(parsed)
+    ]
+
+
+def _lines_audited(lines: Sequence[InvoiceLine | LineInput]) -> list[dict[str, Any]]:
+    """Lines as the audit log keeps them (before and after an edit)."""
+    return [
+        {
+            "description": ln.description,
+            "item": ln.item_code,
+            "unit_price": ln.unit_price_minor,
+            "quantity": ln.quantity_centi / 100,
+            "discount": ln.discount_minor,
+            "tax_rate_bp": ln.tax_rate_bp,
+            "tax": ln.tax_minor,
+            "total": ln.amount_minor,
+        }
+        for ln in lines
+    ]
+
+
+def _practitioner(tx: Transaction, staff_id: object) -> int:
+    """An active practitioner's staff id, or a refusal naming the field."""
+    row = tx.session.get(Staff, staff_id) if is_id(staff_id) else None
+    if row is None or not row.active or row.role != Role.PRACTITIONER.value:
+        raise BillingError(
+            "The practitioner must be an active practitioner on the clinic's staff"
+            + ("" if row is None else f"; {row.full_name} is not")
+            + ".",
+            code=Refusal.BAD_CHOICE,
+            field="practitioner",
+        )
+    return row.id
+
+
+def _parse(
+    tx: Transaction, patient: Patient, lines: Sequence[Any], tax_inclusive: bool
+) -> list[LineInput]:
+    """The lines checked and priced: items at the patient's concession price."""
+    return parse_lines(
+        lines,
+        tx.currency(),
+        tax_inclusive=tax_inclusive,
+        item=lambda item_id: catalogue_line(tx.session, item_id, patient.concession),
+    )
 
 
 class Invoices(Manager):
@@ -34,73 +111,211 @@ class Invoices(Manager):
     def create(
         self,
         patient_id: int,
-        lines: Sequence[Sequence[Any]],
+        lines: Sequence[Any],
         *,
         issue_date: date | None = None,
         due_date: date | None = None,
+        practitioner_id: int | None = None,
+        service_date: date | None = None,
+        draft: bool = False,
     ) -> int:
-        """Issue an invoice; returns its id. Numbers are sequential across the clinic.
+        """Issue an invoice (or save a draft); returns its id. Numbers are sequential across the
+        clinic, given when an invoice is issued.
 
         Args:
             patient_id: who is billed.
-            lines: ``(description, unit price, quantity[, tax rate %])`` per billable item.
+            lines: per line ``(description, unit price, quantity[, tax rate %])`` or a mapping
+                (``domain.invoicing.parse_lines``): a catalogue ``item`` (priced at the
+                patient's concession price), a ``discount``, a quantity such as ``"0.5"``.
             issue_date: defaults to today; from 20 years ago to a year ahead (dates.py).
             due_date: optional; from the issue date to 5 years after it.
+            practitioner_id: who provided the service (an active practitioner); defaults to
+                the patient's practitioner.
+            service_date: when the service was provided (optional).
+            draft: save a draft: no number, in no balance, until :meth:`issue`.
         """
         check_id(patient_id, "patient")
+        if not isinstance(draft, bool):
+            raise BillingError("draft must be True or False.", code=Refusal.BAD_CHOICE)
         today = date.today()
         issue_date = (
             today if issue_date is None else dates.issue_day(issue_date, "issue date", today)
         )
         if due_date is not None:
             due_date = dates.due_day(due_date, issue_date)
+        if service_date is not None:
+            service_date = dates.issue_day(service_date, "service date", today)
         with self.store.write() as tx:
-            currency = tx.currency()
-            parsed = parse_lines(lines, currency)
             patient = tx.lock_patient(patient_id)
-            counter = tx.session.scalars(
-                select(Counter).where(Counter.name == "invoice_number").with_for_update()
-            ).one()
-            counter.value += 1
+            inclusive = stored.prices_include_tax(tx.session)
+            parsed = _parse(tx, patient, lines, inclusive)
+            if practitioner_id is None:
+                practitioner = patient.practitioner_id
+            else:
+                practitioner = _practitioner(tx, practitioner_id)
             total = sum(line.amount_minor for line in parsed)
+            number = None if draft else _next_number(tx)
             invoice = Invoice(
-                number=counter.value,
+                number=number,
                 patient_id=patient_id,
                 issue_date=issue_date,
                 due_date=due_date,
                 total_minor=total,
                 paid_minor=0,
-                status=InvoiceStatus.OPEN,
+                status=InvoiceStatus.DRAFT if draft else InvoiceStatus.OPEN,
                 created_at=audit.moment(tx.session),
+                tax_inclusive=inclusive,
+                practitioner_id=practitioner,
+                service_date=service_date,
             )
             tx.session.add(invoice)
             tx.session.flush()
-            tx.session.add_all(
-                InvoiceLine(
-                    invoice_id=invoice.id,
-                    position=i,
-                    description=ln.description,
-                    unit_price_minor=ln.unit_price_minor,
-                    quantity=ln.quantity,
-                    tax_rate_bp=ln.tax_rate_bp,
-                    tax_minor=ln.tax_minor,
-                    amount_minor=ln.amount_minor,
-                )
-                for i, ln in enumerate(parsed)
-            )
-            patient.outstanding_minor += total
+            tx.session.add_all(_line_rows(invoice.id, parsed))
+            after: dict[str, Any] = {
+                "number": invoice.number,
+                "patient_id": patient_id,
+                "total": total,
+                "issue_date": issue_date,
+            }
+            if practitioner is not None:
+                after["practitioner_id"] = practitioner
+            if draft:
+                after["lines"] = _lines_audited(parsed)
+            else:
+                patient.outstanding_minor += total
             tx.audit(
-                action=AuditAction.CREATE_INVOICE,
+                action=AuditAction.SAVE_DRAFT if draft else AuditAction.CREATE_INVOICE,
                 entity=AuditEntity.INVOICE,
                 entity_id=invoice.id,
-                after={
-                    "number": invoice.number,
-                    "patient_id": patient_id,
-                    "total": total,
-                    "issue_date": issue_date,
-                },
+                after=after,
             )
             return invoice.id
+
+    @requires(Permission.INVOICES)
+    def update(
+        self,
+        invoice_id: int,
+        *,
+        lines: Sequence[Any] | None = None,
+        issue_date: date | None = None,
+        due_date: date | None = None,
+        practitioner_id: int | None = None,
+        service_date: date | None = None,
+    ) -> None:
+        """Change a draft, or an issued invoice while nothing is applied to it, it has no
+        credit note and no accounting export has included it (refused otherwise, naming what
+        to undo). What is left at None is unchanged. The patient's balance follows the new
+        total in the same transaction; the audit entry keeps the lines before and after."""
+        today = date.today()
+        with self.store.write() as tx:
+            invoice = tx.locked_invoice(invoice_id)
+            patient = tx.session.get_one(Patient, invoice.patient_id)
+            _refuse_edit(tx, invoice)
+            old_lines = read_models.lines_by_invoice(tx.session, [invoice.id]).get(invoice.id, [])
+            before: dict[str, Any] = {}
+            after: dict[str, Any] = {}
+
+            def change(name: str, value: Any) -> None:
+                if getattr(invoice, name) != value:
+                    before[name], after[name] = getattr(invoice, name), value
+                    setattr(invoice, name, value)
+
+            if issue_date is not None:
+                change("issue_date", dates.issue_day(issue_date, "issue date", today))
+            if due_date is not None:
+                change("due_date", dates.due_day(due_date, invoice.issue_date))
+            elif invoice.due_date is not None and invoice.due_date < invoice.issue_date:
+                raise BillingError(
+                    "The due date is before the new issue date; change the due date too.",
+                    code=Refusal.BAD_DATE,
+                    field="due_date",
+                )
+            if service_date is not None:
+                change("service_date", dates.issue_day(service_date, "service date", today))
+            if practitioner_id is not None:
+                change("practitioner_id", _practitioner(tx, practitioner_id))
+            if lines is not None:
+                parsed = _parse(tx, patient, lines, invoice.tax_inclusive)
+                if _lines_audited(parsed) != _lines_audited(old_lines):
+                    total = sum(line.amount_minor for line in parsed)
+                    before["lines"], after["lines"] = (
+                        _lines_audited(old_lines),
+                        _lines_audited(parsed),
+                    )
+                    before["total"], after["total"] = invoice.total_minor, total
+                    if invoice.status == InvoiceStatus.OPEN:
+                        patient.outstanding_minor += total - invoice.total_minor
+                    invoice.total_minor = total
+                    tx.session.execute(
+                        delete(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
+                    )
+                    tx.session.add_all(_line_rows(invoice.id, parsed))
+            if after:
+                after["number"] = invoice.number
+                tx.audit(
+                    action=AuditAction.EDIT_INVOICE,
+                    entity=AuditEntity.INVOICE,
+                    entity_id=invoice.id,
+                    before=before,
+                    after=after,
+                )
+
+    @requires(Permission.INVOICES)
+    def issue(self, invoice_id: int, issue_date: date | None = None) -> int:
+        """Issue a draft: it gets the next number and counts in the patient's balance from now;
+        its issue date is today unless given. Returns its number."""
+        today = date.today()
+        day = today if issue_date is None else dates.issue_day(issue_date, "issue date", today)
+        with self.store.write() as tx:
+            invoice = tx.locked_invoice(invoice_id)
+            if invoice.status != InvoiceStatus.DRAFT:
+                raise BillingError(
+                    f"Invoice #{invoice.number} is already issued.", code=Refusal.BAD_CHOICE
+                )
+            if invoice.due_date is not None and invoice.due_date < day:
+                raise BillingError(
+                    f"The draft's due date {invoice.due_date.isoformat()} is before the issue "
+                    f"date {day.isoformat()}; change the due date first.",
+                    code=Refusal.BAD_DATE,
+                    field="due_date",
+                )
+            patient = tx.session.get_one(Patient, invoice.patient_id)
+            invoice.number = _next_number(tx)
+            invoice.status = InvoiceStatus.OPEN
+            invoice.issue_date = day
+            patient.outstanding_minor += invoice.total_minor
+            tx.audit(
+                action=AuditAction.ISSUE_INVOICE,
+                entity=AuditEntity.INVOICE,
+                entity_id=invoice.id,
+                after={"number": invoice.number, "total": invoice.total_minor, "issue_date": day},
+            )
+            return invoice.number
+
+    @requires(Permission.INVOICES)
+    def delete_draft(self, invoice_id: int) -> None:
+        """Delete a draft (an issued invoice is voided instead, never deleted)."""
+        with self.store.write() as tx:
+            invoice = tx.locked_invoice(invoice_id, archived_ok=True)
+            if invoice.status != InvoiceStatus.DRAFT:
+                raise BillingError(
+                    f"Invoice #{invoice.number} is issued: void it instead (an issued invoice "
+                    "is never deleted).",
+                    code=Refusal.BAD_CHOICE,
+                )
+            old_lines = read_models.lines_by_invoice(tx.session, [invoice.id]).get(invoice.id, [])
+            tx.audit(
+                action=AuditAction.DELETE_DRAFT,
+                entity=AuditEntity.INVOICE,
+                entity_id=invoice.id,
+                before={
+                    "patient_id": invoice.patient_id,
+                    "total": invoice.total_minor,
+                    "lines": _lines_audited(old_lines),
+                },
+            )
+            tx.session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
+            tx.session.delete(invoice)
 
     @reads_record(Invoice)
     def get(self, invoice_id: int) -> InvoiceRecord:
@@ -188,3 +403,52 @@ class Invoices(Manager):
         """
         with self.store.read() as session:
             return invoice_list.invoice_count(session, search, status)
+
+
+def _next_number(tx: Transaction) -> int:
+    counter = tx.session.scalars(
+        select(Counter).where(Counter.name == "invoice_number").with_for_update()
+    ).one()
+    counter.value += 1
+    return counter.value
+
+
+def _refuse_edit(tx: Transaction, invoice: Invoice) -> None:
+    """Refuse to edit an invoice that money, a credit note or an accounting export has
+    touched, naming what to undo."""
+    what = f"Invoice #{invoice.number}"
+    if invoice.status == InvoiceStatus.VOID:
+        raise BillingError(f"{what} is void: it cannot be edited.", code=Refusal.BAD_CHOICE)
+    if invoice.status == InvoiceStatus.DRAFT:
+        return
+    currency = tx.currency()
+    if invoice.paid_minor:
+        raise BillingError(
+            f"{what} has {format_amount(invoice.paid_minor, currency)} paid on it: remove the "
+            "payment from it (or reverse the payment) before editing, or issue a credit note.",
+            code=Refusal.BAD_CHOICE,
+        )
+    notes = tx.session.scalars(
+        select(CreditNote.number).where(
+            CreditNote.invoice_id == invoice.id, CreditNote.reversed_at.is_(None)
+        )
+    ).all()
+    if notes:
+        names = ", ".join(f"CN-{n}" for n in notes)
+        raise BillingError(
+            f"{what} has credit note {names}: reverse it before editing, or issue another "
+            "credit note for the change.",
+            code=Refusal.BAD_CHOICE,
+        )
+    exported = tx.session.scalars(
+        select(AccountingExport.at)
+        .join(AccountingExportItem, AccountingExportItem.export_id == AccountingExport.id)
+        .where(AccountingExportItem.kind == "invoice", AccountingExportItem.record_id == invoice.id)
+        .limit(1)
+    ).first()
+    if exported is not None:
+        raise BillingError(
+            f"{what} was sent to the accounting package (the export of "
+            f"{exported.date().isoformat()}): issue a credit note for the change instead.",
+            code=Refusal.BAD_CHOICE,
+        )

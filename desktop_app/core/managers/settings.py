@@ -284,6 +284,23 @@ class Settings(Manager):
         self.update(currency=clean_currency(code))  # None is refused too
 
     @property
+    def prices_include_tax(self) -> bool:
+        """Whether new invoices' prices include the tax (each invoice keeps the basis it was
+        made with); False in a new database until set."""
+        return self.store.fetch(stored.prices_include_tax)
+
+    @requires(Permission.SETTINGS)
+    def set_prices_include_tax(self, include: bool) -> None:
+        """Price new invoices with the tax included (True) or added on top (False)."""
+        if not isinstance(include, bool):
+            raise BillingError(
+                "Say whether prices include tax with True or False.",
+                code=Refusal.BAD_CHOICE,
+                field="prices_include_tax",
+            )
+        self.update(prices_include_tax=include)
+
+    @property
     def clinic_name(self) -> str:
         """The clinic's name, as printed on documents."""
         return self.store.fetch(lambda s: stored.setting(s, "clinic_name"))

@@ -400,7 +400,7 @@ class _Context:
                     Invoice.id.in_(sorted(invoice_ids))
                 )
             ):
-                numbers[iid], patients[iid] = number, pid
+                numbers[iid], patients[iid] = number or 0, pid  # 0: a draft (no number)
                 patient_ids.add(pid)
         payments: dict[int, tuple[int, str]] = {}
         if payment_ids:

@@ -359,7 +359,7 @@ def _changes(session: Session, patient_id: int, currency: str) -> Iterable[_Chan
             Invoice.created_at,
             Invoice.voided_at,
             Invoice.total_minor,
-        ).where(Invoice.patient_id == patient_id)
+        ).where(Invoice.patient_id == patient_id, Invoice.status != InvoiceStatus.DRAFT)
     ):
         yield _Change(inv.issue_date, inv.created_at, 0, f"Invoice #{inv.number}", inv.total_minor)
         if inv.voided_at is not None:

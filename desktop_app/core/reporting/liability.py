@@ -234,7 +234,10 @@ def credit_liability(
         pid: raw.as_date(last)
         for pid, last in session.execute(
             select(Invoice.patient_id, func.max(Invoice.issue_date))
-            .where(Invoice.issue_date <= as_of, Invoice.status != InvoiceStatus.VOID)
+            .where(
+                Invoice.issue_date <= as_of,
+                Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.PAID)),
+            )
             .group_by(Invoice.patient_id)
         )
         if pid in holding

@@ -223,8 +223,12 @@ def test_deleting_a_draft_leaves_no_trace_but_the_audit(clinic: Clinic) -> None:
     assert clinic.invoices(pid) == []
     issued = clinic.create_invoice(pid, [("Consult", "80.00", 1)])
     _refused(lambda: clinic.delete_draft(issued), "bad_choice", "void it instead")
-    actions = [e.action for e in clinic.audit_log()] if hasattr(clinic, "audit_log") else []
-    assert not actions or "delete draft" in actions
+    entries = clinic.audit_entries_by_ids(clinic.audit_entry_ids())
+    deleted = [e for e in entries if e.action == "delete draft"]
+    assert [e.entity_id for e in deleted] == [draft]
+    assert (
+        deleted[0].before is not None and deleted[0].before["lines"][0]["description"] == "Consult"
+    )
     assert clinic.verify() == []
 
 
@@ -279,3 +283,23 @@ def test_the_practitioner_defaults_to_the_patients_and_must_be_active(clinic: Cl
         "bad_choice",
         "practitioner",
     )
+
+
+def test_an_invoice_can_be_billed_or_corrected_to_no_practitioner(clinic: Clinic) -> None:
+    clinic.add_staff("boss", "Boss", Role.ADMINISTRATOR, "correct horse battery")
+    clinic.add_staff("drsmith", "Dr Smith", Role.PRACTITIONER, "correct horse battery")
+    smith = next(s.id for s in clinic.practitioners())
+    pid = clinic.add_patient("Ada", "Lovelace")
+    clinic.assign_practitioner(pid, "drsmith")
+    nobody = clinic.create_invoice(pid, [("Cream", "12.00", 1)], practitioner_id=None)
+    assert clinic.invoice(nobody).practitioner_id is None
+    iid = clinic.create_invoice(pid, [("Consult", "80", 1)], service_date=date.today())
+    clinic.update_invoice(iid, lines=[("Consult", "85", 1)])
+    assert clinic.invoice(iid).practitioner_id == smith, "left out, the practitioner stays"
+    assert clinic.invoice(iid).service_date == date.today()
+    clinic.update_invoice(iid, practitioner_id=None, service_date=None)
+    corrected = clinic.invoice(iid)
+    assert (corrected.practitioner_id, corrected.service_date) == (None, None)
+    entry = clinic.audit_entries_by_ids(clinic.audit_entry_ids())[0]
+    assert entry.action == "edit invoice" and entry.before and entry.after
+    assert entry.before["practitioner_id"] == smith and entry.after["practitioner_id"] is None

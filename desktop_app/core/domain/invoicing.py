@@ -15,6 +15,7 @@ as Xero does:
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,17 @@ from decimal import Decimal, InvalidOperation
 from .errors import BillingError, Refusal
 from .money import format_amount, max_major, parse_minor, scaled_exactly
 from .text import check_line
+
+
+class Unchanged(enum.Enum):
+    """The default of an invoice's optional fields in ``update_invoice`` (and the practitioner
+    in ``create_invoice``): left out, the field keeps its value (or takes the patient's
+    practitioner), so None can mean "no one" or "no date"."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 MAX_QUANTITY = 10_000
 MAX_DESCRIPTION = 500

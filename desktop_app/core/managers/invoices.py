@@ -25,7 +25,7 @@ from ..db.models import (
 )
 from ..domain import dates
 from ..domain.errors import BillingError, Refusal
-from ..domain.invoicing import LineInput, parse_lines
+from ..domain.invoicing import UNCHANGED, LineInput, Unchanged, parse_lines
 from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus
 from ..domain.money import format_amount
 from ..domain.records import InvoiceRecord
@@ -115,7 +115,7 @@ class Invoices(Manager):
         *,
         issue_date: date | None = None,
         due_date: date | None = None,
-        practitioner_id: int | None = None,
+        practitioner_id: int | Unchanged | None = UNCHANGED,
         service_date: date | None = None,
         draft: bool = False,
     ) -> int:
@@ -129,8 +129,8 @@ class Invoices(Manager):
                 patient's concession price), a ``discount``, a quantity such as ``"0.5"``.
             issue_date: defaults to today; from 20 years ago to a year ahead (dates.py).
             due_date: optional; from the issue date to 5 years after it.
-            practitioner_id: who provided the service (an active practitioner); defaults to
-                the patient's practitioner.
+            practitioner_id: who provided the service (an active practitioner); None for no
+                one; left out, the patient's practitioner.
             service_date: when the service was provided (optional).
             draft: save a draft: no number, in no balance, until :meth:`issue`.
         """
@@ -149,8 +149,10 @@ class Invoices(Manager):
             patient = tx.lock_patient(patient_id)
             inclusive = stored.prices_include_tax(tx.session)
             parsed = _parse(tx, patient, lines, inclusive)
-            if practitioner_id is None:
+            if isinstance(practitioner_id, Unchanged):
                 practitioner = patient.practitioner_id
+            elif practitioner_id is None:
+                practitioner = None
             else:
                 practitioner = _practitioner(tx, practitioner_id)
             total = sum(line.amount_minor for line in parsed)
@@ -199,12 +201,13 @@ class Invoices(Manager):
         lines: Sequence[Any] | None = None,
         issue_date: date | None = None,
         due_date: date | None = None,
-        practitioner_id: int | None = None,
-        service_date: date | None = None,
+        practitioner_id: int | Unchanged | None = UNCHANGED,
+        service_date: date | Unchanged | None = UNCHANGED,
     ) -> None:
         """Change a draft, or an issued invoice while nothing is applied to it, it has no
         credit note and no accounting export has included it (refused otherwise, naming what
-        to undo). What is left at None is unchanged. The patient's balance follows the new
+        to undo). Lines and dates left at None are unchanged; the practitioner and the service
+        date change when given, None clearing them. The patient's balance follows the new
         total in the same transaction; the audit entry keeps the lines before and after."""
         today = date.today()
         with self.store.write() as tx:
@@ -230,9 +233,13 @@ class Invoices(Manager):
                     code=Refusal.BAD_DATE,
                     field="due_date",
                 )
-            if service_date is not None:
+            if service_date is None:
+                change("service_date", None)
+            elif not isinstance(service_date, Unchanged):
                 change("service_date", dates.issue_day(service_date, "service date", today))
-            if practitioner_id is not None:
+            if practitioner_id is None:
+                change("practitioner_id", None)
+            elif not isinstance(practitioner_id, Unchanged):
                 change("practitioner_id", _practitioner(tx, practitioner_id))
             if lines is not None:
                 parsed = _parse(tx, patient, lines, invoice.tax_inclusive)

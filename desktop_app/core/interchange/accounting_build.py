@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import (
@@ -52,15 +52,22 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
     new, changed = new_and_changed(
         session, "invoice", Invoice.id, Invoice.status == InvoiceStatus.VOID
     )
+    # A draft is sent when it is issued: until then it waits like a record dated after the
+    # last day (its id is older than the invoices issued before it).
+    draft = Invoice.status == InvoiceStatus.DRAFT
     defer(
         session,
         batch,
         "invoice",
-        select(Invoice.id, Invoice.total_minor).where(new, Invoice.issue_date > through),
+        select(Invoice.id, Invoice.total_minor).where(
+            new, or_(Invoice.issue_date > through, draft)
+        ),
     )
     # Rows of columns, not ORM objects: a first export reads every invoice of the clinic.
     rows = session.execute(
-        select(Invoice.__table__).where(Invoice.issue_date <= through, new).order_by(Invoice.number)
+        select(Invoice.__table__)
+        .where(Invoice.issue_date <= through, new, ~draft)
+        .order_by(Invoice.number)
     ).all()
     lines: dict[int, list[Any]] = defaultdict(list)
     for line in session.execute(

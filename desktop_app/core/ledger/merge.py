@@ -120,7 +120,10 @@ def merge_plan(session: Session, keep: Patient, merge: Patient) -> MergePlan:
         merge_id=merge.id,
         invoice_numbers=_ids(
             session,
-            select(Invoice.number).where(Invoice.patient_id == merge.id).order_by(Invoice.number),
+            # Drafts move too, but have no number to list.
+            select(Invoice.number)
+            .where(Invoice.patient_id == merge.id, Invoice.number.is_not(None))
+            .order_by(Invoice.number),
         ),
         payment_ids=tuple(pid for pid, kind in payments if kind != PaymentKind.REFUND),
         refund_ids=tuple(pid for pid, kind in payments if kind == PaymentKind.REFUND),

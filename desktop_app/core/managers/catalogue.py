@@ -55,15 +55,17 @@ def prices_of(session: Session, item_ids: list[int]) -> dict[int, dict[str, int]
     return found
 
 
-def catalogue_line(session: Session, item_id: int, concession: str | None) -> CatalogueLine:
+def catalogue_line(
+    session: Session, item_id: int, concession: str | None, *, archived_ok: bool = False
+) -> CatalogueLine:
     """What an invoice line takes from item ``item_id`` for a patient of ``concession``;
-    refused for an unknown or archived item."""
+    refused for an unknown item, or an archived one unless ``archived_ok``."""
     row = session.get(BillableItem, item_id) if isinstance(item_id, int) else None
     if row is None:
         raise BillingError(
             f"There is no billable item {item_id!r}.", code=Refusal.NOT_FOUND, field="lines"
         )
-    if row.archived_at is not None:
+    if row.archived_at is not None and not archived_ok:
         raise BillingError(
             f"The billable item {row.code} ({row.name}) is archived: it cannot go on a new "
             "invoice line. Restore it in Settings > Billable items, or choose another.",

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -30,6 +30,7 @@ from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus
 from ..domain.money import format_amount
 from ..domain.records import InvoiceRecord
 from ..domain.text import optional_text
+from ..interchange.accounting_batch import STATES
 from ..ledger import audit, corrections, invoice_list, read_models
 from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
@@ -38,6 +39,9 @@ from ..ledger.invoice_list import InvoiceKey, InvoicePage
 from ..ledger.transaction import Transaction
 from .base import Manager
 from .catalogue import catalogue_line
+
+#: The state of an accounting export's item that sent an invoice to the accounting package.
+SENT = STATES["invoice"][0]
 
 
 def _line_rows(invoice_id: int, parsed: Sequence[LineInput]) -> list[InvoiceLine]:
@@ -92,15 +96,33 @@ def _practitioner(tx: Transaction, staff_id: object) -> int:
     return row.id
 
 
+def _default_practitioner(tx: Transaction, patient: Patient) -> int | None:
+    """The patient's practitioner while they are an active practitioner, else no one (an
+    invoice never names someone who has left unless staff choose them)."""
+    staff_id = patient.practitioner_id
+    row = None if staff_id is None else tx.session.get(Staff, staff_id)
+    if row is None or not row.active or row.role != Role.PRACTITIONER.value:
+        return None
+    return row.id
+
+
 def _parse(
-    tx: Transaction, patient: Patient, lines: Sequence[Any], tax_inclusive: bool
+    tx: Transaction,
+    patient: Patient,
+    lines: Sequence[Any],
+    tax_inclusive: bool,
+    kept_items: Collection[int | None] = (),
 ) -> list[LineInput]:
-    """The lines checked and priced: items at the patient's concession price."""
+    """The lines checked and priced: items at the patient's concession price. An archived
+    item is refused on a new line but not when the invoice already had it (``kept_items``):
+    correcting another line keeps it."""
     return parse_lines(
         lines,
         tx.currency(),
         tax_inclusive=tax_inclusive,
-        item=lambda item_id: catalogue_line(tx.session, item_id, patient.concession),
+        item=lambda item_id: catalogue_line(
+            tx.session, item_id, patient.concession, archived_ok=item_id in kept_items
+        ),
     )
 
 
@@ -150,7 +172,7 @@ class Invoices(Manager):
             inclusive = stored.prices_include_tax(tx.session)
             parsed = _parse(tx, patient, lines, inclusive)
             if isinstance(practitioner_id, Unchanged):
-                practitioner = patient.practitioner_id
+                practitioner = _default_practitioner(tx, patient)
             elif practitioner_id is None:
                 practitioner = None
             else:
@@ -242,7 +264,8 @@ class Invoices(Manager):
             elif not isinstance(practitioner_id, Unchanged):
                 change("practitioner_id", _practitioner(tx, practitioner_id))
             if lines is not None:
-                parsed = _parse(tx, patient, lines, invoice.tax_inclusive)
+                kept = {ln.item_id for ln in old_lines}
+                parsed = _parse(tx, patient, lines, invoice.tax_inclusive, kept)
                 if _lines_audited(parsed) != _lines_audited(old_lines):
                     total = sum(line.amount_minor for line in parsed)
                     before["lines"], after["lines"] = (
@@ -450,7 +473,11 @@ def _refuse_edit(tx: Transaction, invoice: Invoice) -> None:
     exported = tx.session.scalars(
         select(AccountingExport.at)
         .join(AccountingExportItem, AccountingExportItem.export_id == AccountingExport.id)
-        .where(AccountingExportItem.kind == "invoice", AccountingExportItem.record_id == invoice.id)
+        .where(
+            AccountingExportItem.kind == "invoice",
+            AccountingExportItem.record_id == invoice.id,
+            AccountingExportItem.state == SENT,  # not one deferred to a later export
+        )
         .limit(1)
     ).first()
     if exported is not None:

@@ -52,6 +52,7 @@ def test_the_page_is_in_the_settings_and_an_item_is_added_through_the_dialog(qtb
     assert item.concession_prices == {"Pensioner": Decimal("75.00")}
     assert _rows(page) == ["C1"]
     assert "Pensioner 75.00" in page.table.item(0, 5).text()
+    assert "new invoices only" in page.tax_note.text()
 
 
 def test_editing_the_price_saves_it_and_the_list_shows_it(qtbot, clinic):
@@ -139,7 +140,6 @@ def test_a_receptionist_sees_the_catalogue_but_cannot_change_it(qtbot, new_sqlit
         assert page.select_code("C1")
         assert not page.add_button.isEnabled() and not page.edit_button.isEnabled()
         assert not page.archive_button.isEnabled()
-        assert not page.inclusive_check.isEnabled()
         assert not page.add_item() and not page.edit_selected()
         page.archive_selected()
         assert [i.code for i in desk.billable_items()] == ["C1"]

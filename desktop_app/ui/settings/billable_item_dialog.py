@@ -71,7 +71,7 @@ class BillableItemDialog(QDialog):
         self.price_edit = QLineEdit(_amount_text(item.price) if item else "")
         self.price_edit.setAccessibleName("Price")
         self.price_edit.setPlaceholderText("0.00")
-        self.tax_edit = QLineEdit(_amount_text(item.tax_rate) if item else "")
+        self.tax_edit = QLineEdit(_amount_text(item.tax_rate.normalize()) if item else "")
         self.tax_edit.setAccessibleName("Tax rate in percent")
         self.tax_edit.setPlaceholderText("0 (percent)")
         #: The problem label under each field, by the core's field name.
@@ -92,7 +92,8 @@ class BillableItemDialog(QDialog):
         self.concession_table.setAccessibleName("Concession prices")
         header = self.concession_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.concession_table.setColumnWidth(1, 120)
         self.concession_table.verticalHeader().setVisible(False)
         self.concession_table.setMinimumHeight(120)
         for name, price in (item.concession_prices if item else {}).items():

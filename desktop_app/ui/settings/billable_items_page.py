@@ -84,18 +84,14 @@ class BillableItemsPage(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self.inclusive_check = QCheckBox("&Prices include tax")
-        self.inclusive_check.setChecked(clinic.prices_include_tax)
-        self.inclusive_check.setEnabled(self.may_edit)
-        self.inclusive_check.toggled.connect(self._on_inclusive_toggled)
-        layout.addWidget(self.inclusive_check)
-        note = QLabel(
-            "When on, the prices above already hold their tax (as clinics quote them in "
-            "Australia, New Zealand and the United Kingdom); when off, tax is added on top. "
-            "A change applies to new invoices only: issued invoices keep their amounts."
+        #: Where the prices' tax stands (it is set in Settings > Finances > Invoices).
+        self.tax_note = QLabel(
+            ("Prices include tax" if clinic.prices_include_tax else "Tax is added to these prices")
+            + " (Settings > Finances > Invoices). A change of price or of that setting applies "
+            "to new invoices only: issued invoices keep their amounts."
         )
-        note.setWordWrap(True)
-        layout.addWidget(note)
+        self.tax_note.setWordWrap(True)
+        layout.addWidget(self.tax_note)
         if not self.may_edit:
             layout.addWidget(QLabel("Only a role that may change settings changes the catalogue."))
         self.message_label = QLabel()
@@ -206,15 +202,3 @@ class BillableItemsPage(QWidget):
         self.edit_button.setEnabled(self.may_edit and item is not None)
         self.archive_button.setEnabled(self.may_edit and item is not None and not item.archived)
         self.restore_button.setEnabled(self.may_edit and item is not None and item.archived)
-
-    def _on_inclusive_toggled(self, checked: bool) -> None:
-        try:
-            self._clinic.set_prices_include_tax(checked)
-        except BillingError as exc:
-            self._say(str(exc), PROBLEM_TONE)
-            self.inclusive_check.blockSignals(True)
-            self.inclusive_check.setChecked(self._clinic.prices_include_tax)
-            self.inclusive_check.blockSignals(False)
-            return
-        state = "include tax" if checked else "have tax added"
-        self._say(f"Prices on new invoices now {state}.", DONE_TONE)

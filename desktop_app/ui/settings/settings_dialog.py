@@ -183,6 +183,9 @@ class SettingsDialog(QDialog):
         form.addRow("&Tax name:", self.tax_name_edit)
         form.addRow(rate_label, rate_row)
         form.addRow("", self.includes_tax_check)
+        tax_note = QLabel("A change applies to new invoices only: issued invoices keep theirs.")
+        tax_note.setWordWrap(True)
+        form.addRow("", tax_note)
         return form
 
     def _payment_types_page(self) -> QWidget:

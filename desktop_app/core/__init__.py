@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .domain.payment_draft import PaymentDraft
     from .domain.records import (
         ApplicationRecord,
+        BillableItemRecord,
         ClinicSummary,
         CreditLot,
         CreditMovement,
@@ -136,6 +137,7 @@ _HOMES = {
     ],
     "domain.records": [
         "ApplicationRecord",
+        "BillableItemRecord",
         "ClinicSummary",
         "CreditLot",
         "CreditMovement",
@@ -182,6 +184,7 @@ __all__ = [
     "AuditLogReader",
     "AuditRecord",
     "BackupResult",
+    "BillableItemRecord",
     "BillingError",
     "Clinic",
     "ClinicProfile",

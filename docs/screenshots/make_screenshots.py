@@ -40,6 +40,8 @@ SAMPLES = HERE.parent / "samples"
 VARIANTS = ("1366x768", "dark", "200")
 #: The patient windows' set (1366x768, as it is).
 PATIENTS = "patients"
+#: The catalogue's set: Settings > Billable items and the item window (1366x768, as it is).
+CATALOGUE = "catalogue"
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -238,6 +240,51 @@ def render_patients() -> None:
     app.quit()
 
 
+def render_catalogue() -> None:
+    """Settings > Billable items with a small catalogue, and the item window editing an item
+    with concession prices, in this process's Qt."""
+    from desktop_app.ui.settings.settings_dialog import PAGES
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
+        populate(clinic, today=date(2026, 11, 20))
+        for code, name, price, kind, tax, concessions in (
+            ("C1", "Initial consultation", "120.00", "service", "0", {"Pensioner": "95.00"}),
+            (
+                "C2",
+                "Standard consultation",
+                "95.00",
+                "service",
+                "0",
+                {"Pensioner": "75.00", "DVA": "80.00"},
+            ),
+            ("C3", "Long consultation", "140.00", "service", "0", {}),
+            ("RPT", "Report to referrer", "60.00", "service", "10", {}),
+            ("P-BAND", "Resistance band", "18.50", "product", "10", {}),
+            ("P-TAPE", "Rigid sports tape", "12.00", "product", "10", {}),
+        ):
+            clinic.add_billable_item(
+                code, name, price, kind=kind, tax_rate=tax, concession_prices=concessions
+            )
+        old = clinic.add_billable_item("HOT", "Hot pack (discontinued)", "10.00")
+        clinic.archive_billable_item(old)
+        settings = SettingsDialog(clinic, page=PAGES.index("Billable items"))
+        settings.resize(1000, 600)
+        page = settings.billable_items_page
+        page.archived_check.setChecked(True)
+        page.select_code("C2")
+        grab(settings, "billable-items-1366x768.png")
+        item = page.selected()
+        assert item is not None
+        dialog = page.item_dialog(item)
+        grab(dialog, "billable-item-dialog-1366x768.png")
+        dialog.close()
+        settings.close()
+        clinic.close()
+    app.quit()
+
+
 def make_variant(kind: str) -> None:
     """Render one extra set in a fresh Qt (its scale is fixed when Qt starts) on a 1366x768
     screen (2732x1536 pixels at 200%)."""
@@ -416,19 +463,22 @@ def main() -> None:
     for kind in VARIANTS:
         make_variant(kind)
     make_variant(PATIENTS)
+    make_variant(CATALOGUE)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--render"]:
         if sys.argv[2] == PATIENTS:
             render_patients()
+        elif sys.argv[2] == CATALOGUE:
+            render_catalogue()
         else:
             render_variant(sys.argv[2])
     elif sys.argv[1:] == ["address"]:
         app = QApplication([])
         with tempfile.TemporaryDirectory() as scratch:
             addressed_invoice(Path(scratch))
-    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS):
+    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE):
         make_variant(sys.argv[1])
     else:
         main()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import MINOR_UNITS, AllocationMode, BillingError, Permission
+from desktop_app.ui.settings.billable_items_page import BillableItemsPage
 from desktop_app.ui.settings.staff_page import StaffPage
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
 from desktop_app.ui.window_fit import grow_to_fit
@@ -40,7 +41,13 @@ if TYPE_CHECKING:
     from desktop_app.core import Clinic
 
 
-PAGES = ("General", "Finances > Invoices", "Payment types", "Printed documents")
+PAGES = (
+    "General",
+    "Finances > Invoices",
+    "Payment types",
+    "Printed documents",
+    "Billable items",
+)
 STAFF_PAGE = "Staff"
 LOGO_PREVIEW_HEIGHT = 64
 AUTOMATIC_MODES = (
@@ -69,6 +76,9 @@ class SettingsDialog(QDialog):
         self.pages.addWidget(self._invoices_page())
         self.pages.addWidget(self._payment_types_page())
         self.pages.addWidget(self._documents_page())
+        #: Settings > Billable items (read-only for roles that may not change settings).
+        self.billable_items_page = BillableItemsPage(clinic)
+        self.pages.addWidget(self.billable_items_page)
         #: Settings > Staff, for whoever may manage staff accounts (None for others).
         self.staff_page: StaffPage | None = None
         if clinic.may(Permission.STAFF):
@@ -173,6 +183,9 @@ class SettingsDialog(QDialog):
         form.addRow("&Tax name:", self.tax_name_edit)
         form.addRow(rate_label, rate_row)
         form.addRow("", self.includes_tax_check)
+        tax_note = QLabel("A change applies to new invoices only: issued invoices keep theirs.")
+        tax_note.setWordWrap(True)
+        form.addRow("", tax_note)
         return form
 
     def _payment_types_page(self) -> QWidget:

@@ -137,13 +137,22 @@ class InvoiceImporter(Importer):
         # A row naming a catalogue item may leave its description and price to the item.
         plain = (*head, c.description, c.unit_price, *tail)
         itemised = (*head, c.optional_description, c.optional_unit_price, *tail)
+        # A row that leaves every newer column empty (any row of an older file) reads only the
+        # first eight; the rest are their defaults.
+        first = plain[:_ITEM_CODE]
+        first_columns = self.run.columns[:_ITEM_CODE]
+        defaults = (None, (0, None), False, "", None, False)
         by_number: dict[int, _InvoiceGroup] = {}
         group: _InvoiceGroup | None = None
         for n, (row, values) in enumerate(table.rows, 1):
             if n % TICK == 0:
                 self.run.parsed(n)
-            readers = itemised if values[_ITEM_CODE] else plain
-            cells, bad = self.run.cells(row, values, readers)
+            if not any(values[_ITEM_CODE:]):
+                cells, bad = self.run.cells(row, values[:_ITEM_CODE], first, first_columns)
+                cells.extend(defaults)
+            else:
+                readers = itemised if values[_ITEM_CODE] else plain
+                cells, bad = self.run.cells(row, values, readers)
             (number, patient, issue_date, due_date, description, unit, quantity, rate, code) = (
                 cells[:9]
             )

@@ -6,9 +6,11 @@ Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screensh
 the payment dialog and a print preview on a 1366x768 laptop screen as they are
 (``*-1366x768.png``), in dark mode (``*-dark.png``) and at 200% scale (``*-200.png``), each set
 rendered by a fresh Qt; ``make_screenshots.py 1366x768`` (or ``dark``, or ``200``) renders only
-that set, ``make_screenshots.py address`` only the addressed invoice (``invoice-address-a4.png``)
-and ``make_screenshots.py patients`` the Edit patient and Merge duplicate windows on the same
-laptop screen (``patient-details-1366x768.png``, ``merge-1366x768.png``).
+that set, ``make_screenshots.py address`` only the addressed invoice (``invoice-address-a4.png``),
+``make_screenshots.py items`` only the invoice with catalogue items and GST included
+(``print-invoice-items.png``) and ``make_screenshots.py patients`` the Edit patient and Merge
+duplicate windows on the same laptop screen (``patient-details-1366x768.png``,
+``merge-1366x768.png``).
 """
 
 from __future__ import annotations
@@ -120,6 +122,51 @@ def addressed_invoice(folder: Path) -> None:
         assert dialog is not None
         dialog.resize(760, 900)
         grab(dialog, "invoice-address-a4.png")
+        dialog.close()
+        window.close()
+
+
+def items_invoice(folder: Path) -> None:
+    """The print window of an invoice whose prices include GST: catalogue items with their codes,
+    a discount, half an hour, GST per rate, the practitioner and the service date."""
+    from desktop_app.core import Role
+
+    with Clinic.open(f"sqlite:///{folder / 'items.db'}") as fresh:
+        fresh.set_up_clinic(clinic_name="Harbour Physiotherapy", country="Australia")
+        fresh.update_settings(
+            letterhead={
+                "clinic_address": "Level 2, 88 Harbour Street\nSydney NSW 2000",
+                "clinic_tax_number": "ABN 12 345 678 901",
+            },
+            prices_include_tax=True,
+        )
+        fresh.add_staff("priya", "Priya Shah", Role.ADMINISTRATOR, "harbour-admin-1")
+        fresh.add_staff("sam", "Dr Sam Patel", Role.PRACTITIONER, "harbour-staff-1")
+        consult = fresh.add_billable_item("IC", "Initial consultation", "95.00", tax_rate="10")
+        hydro = fresh.add_billable_item("HYD", "Hydrotherapy, per hour", "80.00", tax_rate="10")
+        band = fresh.add_billable_item(
+            "BAND", "Exercise band", "12.50", tax_rate="10", kind="product"
+        )
+        pid = fresh.add_patient("Ada", "Lovelace")
+        invoice = fresh.create_invoice(
+            pid,
+            [
+                {"item": consult, "discount": "10%"},
+                {"item": hydro, "quantity": "0.5"},
+                {"item": band, "quantity": "2"},
+                {"description": "Report to referring doctor", "price": "30.00"},
+            ],
+            issue_date=date(2026, 11, 20),
+            service_date=date(2026, 11, 18),
+            practitioner_id=next(s.id for s in fresh.practitioners()),
+        )
+        window = MainWindow(fresh)
+        window.formatter.locale = "en_AU"
+        window.select_patient(pid)
+        dialog = window.printing.print_invoice(invoice)
+        assert dialog is not None
+        dialog.resize(760, 900)
+        grab(dialog, "print-invoice-items.png")
         dialog.close()
         window.close()
 
@@ -306,6 +353,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         first_run_clinic(Path(folder))
         addressed_invoice(Path(folder))
+        items_invoice(Path(folder))
         clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
         populate(clinic, today=date(2026, 11, 20))
         pid, older, newer = seed_ada(clinic)
@@ -478,6 +526,10 @@ if __name__ == "__main__":
         app = QApplication([])
         with tempfile.TemporaryDirectory() as scratch:
             addressed_invoice(Path(scratch))
+    elif sys.argv[1:] == ["items"]:
+        app = QApplication([])
+        with tempfile.TemporaryDirectory() as scratch:
+            items_invoice(Path(scratch))
     elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE):
         make_variant(sys.argv[1])
     else:

@@ -15,6 +15,7 @@ from desktop_app.core import BillingError, Clinic, Refusal
 from desktop_app.core.db.models import InvoiceLine
 from desktop_app.core.interchange.accounting_batch import FILES, INVOICE_COLUMNS
 from desktop_app.core.interchange.accounting_build import split_credit
+from desktop_app.core.interchange.accounting_lines import xero_line
 from desktop_app.core.interchange.accounting_mapping import default_clearing_code
 
 TODAY = date.today()
@@ -38,6 +39,21 @@ def money(text: str) -> Decimal:
     return Decimal(text)
 
 
+def xero_line_amount(row: dict[str, str]) -> Decimal:
+    """A row's line amount as Xero works it out (quantity x unit amount less the discount
+    percentage), which must need no rounding: Xero then arrives at our cent whatever it rounds."""
+    discount = money(row["Discount"] or "0")
+    exact = money(row["*Quantity"]) * money(row["*UnitAmount"]) * (100 - discount) / 100
+    assert exact == exact.quantize(D("0.01")), row
+    return exact
+
+
+def xero_total(row: dict[str, str], key: str) -> Decimal:
+    """A row's amount with tax: the tax-inclusive file's line amounts already include it."""
+    line = xero_line_amount(row)
+    return line if key == "invoices_inclusive" else line + money(row["TaxAmount"])
+
+
 class Totals:
     """Running sums over every export's files, as a bookkeeper's ledger would hold them."""
 
@@ -45,12 +61,13 @@ class Totals:
         self.invoiced = self.voided = self.credit_notes = self.received = self.allocated = D(0)
 
     def add(self, folder: Path) -> None:
-        for row in read(folder, "invoices"):
-            amount = money(row["*Quantity"]) * money(row["*UnitAmount"]) + money(row["TaxAmount"])
-            if row["*InvoiceNumber"].startswith("INV-"):
-                self.invoiced += amount
-            else:
-                self.credit_notes -= amount
+        for key in ("invoices", "invoices_inclusive"):
+            for row in read(folder, key):
+                amount = xero_total(row, key)
+                if row["*InvoiceNumber"].startswith("INV-"):
+                    self.invoiced += amount
+                else:
+                    self.credit_notes -= amount
         self.received += sum((money(r["Amount"]) for r in read(folder, "payments")), D(0))
         self.allocated += sum((money(r["Amount"]) for r in read(folder, "allocations")), D(0))
         for row in read(folder, "reconciliation"):
@@ -250,11 +267,24 @@ def test_random_ledgers_tie_out_across_incremental_exports(clinic, tmp_path_fact
         roll = rng.random()
         try:
             if roll < 0.3:
+                clinic.set_prices_include_tax(rng.random() < 0.4)
+                line = {
+                    "description": "Consult",
+                    "price": f"{rng.randint(20, 120)}.{rng.randint(0, 99):02d}",
+                    "quantity": rng.choice(["1", "1", "0.5", "1.5", "0.25", "3"]),
+                    "tax_rate": rng.choice(["0", "10"]),
+                    "discount": rng.choice([None, None, "10%", "12.5%", "3.33", "33%"]),
+                }
                 clinic.create_invoice(
                     pid,
-                    [("Consult", str(rng.randint(20, 120)), 1, rng.choice(["0", "10"]))],
+                    [line, ("Band", "12.50", 1, "10")],
                     issue_date=days_ago(rng.randint(0, 20)),
+                    draft=rng.random() < 0.2,
                 )
+            elif roll < 0.34:
+                drafts = [i for i in clinic.invoices(pid) if i.is_draft]
+                if drafts:
+                    clinic.issue_invoice(drafts[0].id, days_ago(rng.randint(0, 5)))
             elif roll < 0.55:
                 sources = {rng.choice(types): str(rng.randint(0, 90))}
                 pay(clinic, pid, sources, f"p{step}", payment_date=days_ago(rng.randint(0, 20)))
@@ -365,3 +395,100 @@ def test_an_export_whose_folder_cannot_be_put_in_place_saves_nothing(
     # The folder is named by the saved export's id (PostgreSQL's ids skip the refused one).
     assert written.folder.name.startswith(f"xero-export-{written.export_id:04d}-")
     assert [e.id for e in clinic.accounting_exports()] == [written.export_id]
+
+
+def test_discounted_lines_on_either_basis_reach_xero_to_our_cent(clinic, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    pid = clinic.add_patient("Ada", "Lovelace")
+    item = clinic.add_billable_item("IC", "Initial consultation", "95.00", tax_rate="10")
+    lines = [
+        {"item": item, "discount": "10%"},
+        {"description": "Hydrotherapy", "price": "95.25", "quantity": "0.5", "tax_rate": "10"},
+        {"description": "Taping", "price": "12.99", "quantity": "3", "discount": "2.00"},
+        {"description": "Report", "price": "33.33", "discount": "12.5%", "tax_rate": "10"},
+    ]
+    exclusive = clinic.create_invoice(pid, lines)
+    clinic.set_prices_include_tax(True)
+    inclusive = clinic.create_invoice(pid, lines)
+    result = clinic.export_accounting(tmp_path)
+    for key, iid in (("invoices", exclusive), ("invoices_inclusive", inclusive)):
+        invoice = clinic.invoice(iid)
+        rows = read(result.folder, key)
+        assert {r["*InvoiceNumber"] for r in rows} == {f"INV-{invoice.number}"}
+        assert [r["InventoryItemCode"] for r in rows] == ["IC", "", "", ""]
+        # Each line to the cent, its tax as ours, and so the invoice's total.
+        for row, line in zip(rows, invoice.lines, strict=True):
+            assert xero_line_amount(row) == (
+                line.total if key == "invoices_inclusive" else line.net
+            )
+            assert money(row["TaxAmount"]) == line.tax
+        assert sum(xero_total(r, key) for r in rows) == invoice.total
+        by_text = {r["*Description"].split(" (")[0]: r for r in rows}
+        # A percentage Xero reproduces exactly stays a percentage on its price...
+        consult = by_text["Initial consultation"]
+        assert (consult["*Quantity"], consult["*UnitAmount"], consult["Discount"]) == (
+            "1",
+            "95.00",
+            "10",
+        )
+        # ...half an hour of an odd price keeps its quantity at the price that makes our cent...
+        hydro = by_text["Hydrotherapy"]
+        assert (hydro["*Quantity"], hydro["*UnitAmount"], hydro["Discount"]) == ("0.5", "95.26", "")
+        assert hydro["*Description"] == "Hydrotherapy (0.5 x 95.25)"
+        # ...and a discount in money that no price per unit expresses is one line of its amount.
+        taping = by_text["Taping"]
+        assert (taping["*Quantity"], taping["*UnitAmount"]) == ("1", "36.97")
+        assert taping["*Description"] == "Taping (3 x 12.99 less 2.00)"
+    assert clinic.invoice(exclusive).total == D("215.49")
+    assert clinic.invoice(inclusive).total == D("199.26")
+    totals = Totals()
+    totals.add(result.folder)
+    totals.check(clinic)
+
+
+def test_a_draft_is_in_no_export_until_issued_then_in_the_next(clinic, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    pid = clinic.add_patient("Ada", "Lovelace")
+    draft = clinic.create_invoice(pid, [("Consult", "80", 1)], draft=True)
+    later = clinic.create_invoice(pid, [("Band", "10", 1)])
+    totals = Totals()
+    first = clinic.export_accounting(tmp_path)
+    totals.add(first.folder)
+    assert {r["*InvoiceNumber"] for r in read(first.folder, "invoices")} == {"INV-1"}
+    assert [
+        r["Record"] for r in read(first.folder, "reconciliation") if r["Section"] == "Records"
+    ] == ["INV-1"]
+    assert clinic.preview_accounting_export().is_empty
+    number = clinic.issue_invoice(draft)
+    second = clinic.export_accounting(tmp_path)
+    totals.add(second.folder)
+    assert {r["*InvoiceNumber"] for r in read(second.folder, "invoices")} == {f"INV-{number}"}
+    totals.check(clinic)
+    assert clinic.invoice(later).number == 1
+
+
+def test_xero_arrives_at_every_line_amount_without_rounding():
+    """Over many prices, quantities and discounts, on both bases: the line as written for Xero
+    computes, with no rounding at all, to the amount the ledger saved."""
+    from desktop_app.core.domain.invoicing import line_amounts
+
+    rng = random.Random(7)
+    for _ in range(5000):
+        unit = rng.choice([rng.randint(0, 50_000), rng.randint(1, 999) * 100])
+        quantity = rng.choice([100, 50, 25, 150, 300, rng.randint(1, 100_000)])
+        inclusive = rng.random() < 0.5
+        percent = rng.choice([None, rng.randint(1, 10_000), 1000, 1250, 500])
+        gross = (unit * quantity * 2 + 100) // 200
+        money_off = 0 if percent is not None else rng.choice([0, rng.randint(0, gross)])
+        discount, net, tax = line_amounts(
+            unit,
+            quantity,
+            rng.choice([0, 1000, 1500]),
+            tax_inclusive=inclusive,
+            discount_minor=money_off,
+            discount_bp=percent,
+        )
+        amount = net + tax if inclusive else net
+        line = xero_line(unit, quantity, discount, percent, amount)
+        exact = D(line.quantity) * D(line.unit_minor) * (100 - D(line.discount or "0")) / 100
+        assert exact == amount, (unit, quantity, discount, percent, line)

@@ -131,6 +131,9 @@ def test_invoices_and_their_lines(clinic, ledger, tmp_path):
             "paid": str(record.paid),
             "credited": str(record.credited),
             "balance": str(record.balance),
+            "tax_inclusive": "no",
+            "practitioner": "",
+            "service_date": "",
         }
     void = clinic.invoice(ledger["void"])
     assert rows[void.number]["status"] == "void" and rows[void.number]["balance"] == "0.00"
@@ -154,6 +157,10 @@ def test_invoices_and_their_lines(clinic, ledger, tmp_path):
             "tax_rate_percent": "0.00",
             "tax": "0.00",
             "amount": "50.00",
+            "item_code": "",
+            "discount": "0.00",
+            "discount_percent": "",
+            "net": "50.00",
         },
         {
             "invoice_number": str(first.number),
@@ -164,6 +171,10 @@ def test_invoices_and_their_lines(clinic, ledger, tmp_path):
             "tax_rate_percent": "10.00",
             "tax": "2.50",
             "amount": "27.50",
+            "item_code": "",
+            "discount": "0.00",
+            "discount_percent": "",
+            "net": "25.00",
         },
     ]
 

@@ -335,7 +335,7 @@ def test_invoice_rows_must_agree_and_add_up(with_patients, tmp_path):
         "7,P2,2026-10-01,2026-11-01,B,10,1\n"
         "8,P1,2026-10-05,2026-10-01,C,10,1\n"
         "9,P1,01/10/2026,,D,0,1\n"
-        "10,P1,2026-02-30,,E,10,1.5\n"
+        "10,P1,2026-02-30,,E,10,1.555\n"  # two decimals at most (0.5 is half an hour)
         "INV-11,P1,2026-10-01,,F,10,1\n"
     )
     problems = refused(with_patients, tmp_path, "invoices", body)

@@ -75,6 +75,8 @@ TRANSFER_COLUMNS = ("Date", "FromContact", "ToContact", "Amount", "AccountCode",
 RECONCILIATION_COLUMNS = ("Section", "Status", "Record", "Date", "Contact", "Amount", "Xero action")
 FILES = {
     "invoices": "xero-invoices.csv",
+    # Xero's invoice import takes one basis per file: prices with tax added, or including it.
+    "invoices_inclusive": "xero-invoices-tax-inclusive.csv",
     "payments": "xero-payments.csv",
     "allocations": "xero-allocations.csv",
     "transfers": "xero-credit-transfers.csv",

@@ -2,6 +2,11 @@
 notes, payments, allocations, credit transfers), the records dated up to the export's last day not
 exported yet and the changes to records exported before, into an :class:`.ExportBatch` of rows
 for the Xero files and items to save. Nothing is written here (:mod:`.accounting_export`).
+
+A draft invoice is in no export: it is deferred, like a record dated after the export's last
+day, so the first export after it is issued sends it. Invoices whose prices include tax go to
+their own file (Xero imports one basis per file); each line is written as
+:mod:`.accounting_lines` works out, so Xero computes our amounts to the cent.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from ..db.models import (
     PaymentSource,
     PaymentType,
 )
-from ..domain.invoicing import quantity_text
+from ..domain.currencies import MINOR_UNITS
 from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..ledger.audit import local_day
 from .accounting_batch import INVOICE_COLUMNS, ExportBatch, NameCache, defer, new_and_changed
+from .accounting_lines import XeroLine, xero_line
 from .accounting_mapping import AccountMapping
 from .spreadsheet_text import safe_text
 
@@ -91,7 +97,8 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
             )
             continue
         for line in lines[inv.id]:
-            batch.files["invoices"].append(
+            amount = line.amount_minor if inv.tax_inclusive else line.net_minor
+            batch.files[_file(inv.tax_inclusive)].append(
                 _invoice_row(
                     batch,
                     contact,
@@ -100,10 +107,17 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
                     inv.issue_date,
                     inv.due_date or inv.issue_date,
                     line.description,
-                    line.quantity_centi,
-                    line.unit_price_minor,
+                    xero_line(
+                        line.unit_price_minor,
+                        line.quantity_centi,
+                        line.discount_minor,
+                        line.discount_bp,
+                        amount,
+                        MINOR_UNITS[batch.currency],
+                    ),
                     line.tax_rate_bp,
                     line.tax_minor,
+                    line.item_code,
                 )
             )
         batch.sent("invoice", inv.id, inv.total_minor, "new")
@@ -123,6 +137,11 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
         )
 
 
+def _file(tax_inclusive: bool) -> str:
+    """The invoices file of a basis: Xero's import takes one basis per file."""
+    return "invoices_inclusive" if tax_inclusive else "invoices"
+
+
 def _invoice_row(
     batch: ExportBatch,
     contact: str,
@@ -131,12 +150,15 @@ def _invoice_row(
     issued: date,
     due: date,
     description: str,
-    quantity_centi: int,
-    unit_minor: int,
+    line: XeroLine,
     rate_bp: int,
     tax_minor: int,
+    item_code: str | None = None,
 ) -> list[str]:
     m = batch.mapping
+    text = " ".join(description.split())
+    if line.note:
+        text = f"{text} {line.note}"
     row = dict.fromkeys(INVOICE_COLUMNS, "")
     row.update(
         {
@@ -145,9 +167,11 @@ def _invoice_row(
             "Reference": reference,
             "*InvoiceDate": batch.day(issued),
             "*DueDate": batch.day(due),
-            "*Description": safe_text(" ".join(description.split())),
-            "*Quantity": quantity_text(quantity_centi),
-            "*UnitAmount": batch.money(unit_minor),
+            "InventoryItemCode": safe_text(item_code or ""),
+            "*Description": safe_text(text),
+            "*Quantity": line.quantity,
+            "*UnitAmount": batch.money(line.unit_minor),
+            "Discount": line.discount,
             "*AccountCode": m.sales_account,
             "*TaxType": m.tax_type(rate_bp),
             "TaxAmount": batch.money(tax_minor),
@@ -197,8 +221,8 @@ def _credit_notes(session: Session, batch: ExportBatch, names: NameCache, throug
         "credit_note",
         select(CreditNote.id, CreditNote.amount_minor).where(new, CreditNote.note_date > through),
     )
-    for note, number in session.execute(
-        select(CreditNote, Invoice.number)
+    for note, number, inclusive in session.execute(
+        select(CreditNote, Invoice.number, Invoice.tax_inclusive)
         .join(Invoice, Invoice.id == CreditNote.invoice_id)
         .where(CreditNote.note_date <= through, new)
         .order_by(CreditNote.number)
@@ -222,7 +246,10 @@ def _credit_notes(session: Session, batch: ExportBatch, names: NameCache, throug
             .order_by(InvoiceLine.position)
         ).all()
         for line, ex_tax, tax in split_credit(note.amount_minor, lines):
-            batch.files["invoices"].append(
+            # One of each share, in its invoice's file: its amount with the tax on the
+            # invoice's basis (including it, or added on top).
+            share = ex_tax + tax if inclusive else ex_tax
+            batch.files[_file(inclusive)].append(
                 _invoice_row(
                     batch,
                     contact,
@@ -231,8 +258,7 @@ def _credit_notes(session: Session, batch: ExportBatch, names: NameCache, throug
                     note.note_date,
                     note.note_date,
                     f"Credit: {line.description}",
-                    100,  # one, in hundredths
-                    -ex_tax,
+                    XeroLine("1", -share, "", ""),
                     line.tax_rate_bp,
                     -tax,
                 )

@@ -166,6 +166,7 @@ def write_files(batch: ExportBatch, folder: Path) -> None:
     folder.mkdir(parents=False, exist_ok=False)
     headers = {
         "invoices": INVOICE_COLUMNS,
+        "invoices_inclusive": INVOICE_COLUMNS,
         "payments": PAYMENT_COLUMNS,
         "allocations": ALLOCATION_COLUMNS,
         "transfers": TRANSFER_COLUMNS,

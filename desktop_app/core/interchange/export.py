@@ -8,6 +8,7 @@ The file:
   comma, quote or line break (Python's ``csv`` module, "excel" dialect);
 * holds amounts as plain numbers with the currency's decimals (``1234.50``, ``-20.00`` for a
   refund; no symbol, no thousands separator) and dates as ``YYYY-MM-DD``;
+* leaves draft invoices out (a draft has no number and is no invoice yet), and their lines;
 * is safe to open in a spreadsheet: a text cell (a name, a description, a payment type) that starts
   with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be read as a formula, so it is
   written with a leading apostrophe (``'=SUM(A1)``), as OWASP recommends for CSV injection. Only
@@ -48,6 +49,7 @@ from ..db.models import (
     PaymentSource,
     PaymentType,
     Setting,
+    Staff,
 )
 from ..domain.currencies import MINOR_UNITS
 from ..domain.errors import BillingError, Refusal, bad_file
@@ -160,7 +162,7 @@ Page = tuple[int, list[list[str]]]
 @dataclass(frozen=True)
 class _Kind:
     header: tuple[str, ...]
-    table: Any  # counted for the progress figure
+    table: Any  # counted for the progress figure (a table, or a query of the rows written)
     page: Callable[[_Reader, int, int], Page]  # (reader, after id, limit)
 
 
@@ -212,7 +214,11 @@ def _invoices(read: _Reader, after: int, limit: int) -> Page:
             Invoice.total_minor,
             Invoice.paid_minor,
             Invoice.credited_minor,
+            Invoice.tax_inclusive,
+            Staff.full_name,
+            _raw(Invoice.service_date),
         )
+        .outerjoin(Staff, Staff.id == Invoice.practitioner_id)
         .where(Invoice.id > after, Invoice.number.is_not(None))  # drafts are not exported
         .order_by(Invoice.id)
         .limit(limit)
@@ -230,8 +236,24 @@ def _invoices(read: _Reader, after: int, limit: int) -> Page:
             amount[paid],
             amount[credited],
             amount[0 if status == InvoiceStatus.VOID else total - paid - credited],
+            "yes" if inclusive else "no",
+            safe_text(practitioner or ""),
+            _day(served)[:10],
         ]
-        for _, number, pid, issued, due, status, total, paid, credited in rows
+        for (
+            _,
+            number,
+            pid,
+            issued,
+            due,
+            status,
+            total,
+            paid,
+            credited,
+            inclusive,
+            practitioner,
+            served,
+        ) in rows
     ]
     return (rows[-1][0] if rows else 0), cells
 
@@ -249,6 +271,10 @@ def _invoice_lines(read: _Reader, after: int, limit: int) -> Page:
             InvoiceLine.tax_rate_bp,
             InvoiceLine.tax_minor,
             InvoiceLine.amount_minor,
+            InvoiceLine.item_code,
+            InvoiceLine.discount_minor,
+            InvoiceLine.discount_bp,
+            InvoiceLine.net_minor,
         )
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(InvoiceLine.id > after, Invoice.number.is_not(None))
@@ -265,8 +291,26 @@ def _invoice_lines(read: _Reader, after: int, limit: int) -> Page:
             str(Decimal(rate).scaleb(-2)),  # basis points as a percentage: 1000 -> 10.00
             amount[tax],
             amount[line_amount],
+            safe_text(code or ""),
+            amount[discount],
+            "" if percent is None else str(Decimal(percent).scaleb(-2)),
+            amount[net],
         ]
-        for _, number, position, description, price, quantity, rate, tax, line_amount in rows
+        for (
+            _,
+            number,
+            position,
+            description,
+            price,
+            quantity,
+            rate,
+            tax,
+            line_amount,
+            code,
+            discount,
+            percent,
+            net,
+        ) in rows
     ]
     return (rows[-1][0] if rows else 0), cells
 
@@ -356,8 +400,11 @@ _KINDS: Final = {
             "paid",
             "credited",
             "balance",
+            "tax_inclusive",
+            "practitioner",
+            "service_date",
         ),
-        Invoice,
+        select(Invoice.id).where(Invoice.number.is_not(None)).subquery(),  # drafts left out
         _invoices,
     ),
     "invoice_lines": _Kind(
@@ -370,8 +417,15 @@ _KINDS: Final = {
             "tax_rate_percent",
             "tax",
             "amount",
+            "item_code",
+            "discount",
+            "discount_percent",
+            "net",
         ),
-        InvoiceLine,
+        select(InvoiceLine.id)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.number.is_not(None))
+        .subquery(),
         _invoice_lines,
     ),
     "payments": _Kind(

@@ -11,9 +11,18 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
+from ..access.staff import MAX_FULL_NAME
 from ..domain import dates
+from ..domain.catalogue import MAX_CODE
 from ..domain.errors import BillingError, Refusal
-from ..domain.invoicing import MAX_DESCRIPTION, MAX_QUANTITY, parse_tax_rate
+from ..domain.invoicing import (
+    CENTI,
+    MAX_DESCRIPTION,
+    MAX_QUANTITY,
+    parse_discount,
+    parse_quantity,
+    parse_tax_rate,
+)
 from ..domain.limits import MAX_PAYMENT_TYPE
 from ..domain.money import format_amount
 from .import_csv import (
@@ -152,15 +161,44 @@ def _fast_number(what: str, *, required: bool = True) -> Callable[[str], int | N
 
 
 def _quantity(text: str) -> int:
-    number = whole_number(text, "quantity")
-    assert number is not None
-    if number > MAX_QUANTITY:
-        raise BillingError(
-            f"The quantity must be between 1 and {MAX_QUANTITY:,}.",
-            code=Refusal.BAD_AMOUNT,
-            field="quantity",
-        )
-    return number
+    """A quantity in hundredths: ``1`` -> 100, ``0.5`` -> 50 (at most two decimals)."""
+    if 0 < len(text) <= 5 and text.isascii() and text.isdigit() and text.strip("0"):
+        number = int(text)
+        if number <= MAX_QUANTITY:
+            return number * CENTI
+    if not text:
+        raise BillingError("Empty: enter the quantity, such as 1 or 0.5.")
+    return parse_quantity(text, "Quantity")
+
+
+#: How a file says an invoice's prices include tax, or not (any case).
+_YES = frozenset({"yes", "y", "true", "1"})
+_NO = frozenset({"", "no", "n", "false", "0"})
+
+
+def yes_no(text: str) -> bool:
+    """``tax_inclusive``: yes (``yes``, ``true``, ``1``) or no (``no``, ``false``, ``0``, empty)."""
+    key = text.strip().lower()
+    if key in _YES:
+        return True
+    if key in _NO:
+        return False
+    raise BillingError(f"{text!r} is not yes or no (empty: no).")
+
+
+def is_draft(text: str) -> bool:
+    """``status``: ``issued`` (or empty) or ``draft``, any case."""
+    key = text.strip().lower()
+    if key in ("", "issued"):
+        return False
+    if key == "draft":
+        return True
+    raise BillingError(f"{text!r} is not a status an import takes: issued (or empty) or draft.")
+
+
+def _optional_rate(text: str) -> int | None:
+    """A tax rate, or None when the cell is empty (a catalogue item's rate then applies)."""
+    return None if not text else parse_tax_rate(text, "Tax rate")
 
 
 class Cells:
@@ -186,6 +224,26 @@ class Cells:
         self.unit_price = remembered(lambda t: amounts(t, "unit price"))
         self.quantity = remembered(_quantity)
         self.tax_rate = remembered(lambda t: parse_tax_rate(t, "Tax rate"))
+        # The columns of invoices made the way clinics write them (all optional).
+        self.optional_tax_rate = remembered(_optional_rate)
+        self.optional_description = remembered(
+            lambda t: text_value(t, "description", MAX_DESCRIPTION, required=False) or None
+        )
+        self.optional_unit_price = remembered(lambda t: amounts(t, "unit price") if t else None)
+        self.item_code = remembered(
+            lambda t: text_value(t, "item code", MAX_CODE, required=False) or None
+        )
+        self.discount = remembered(lambda t: parse_discount(t, self.currency, "Discount"))
+        self.yes_no = remembered(yes_no)
+        self.practitioner = remembered(
+            lambda t: text_value(t, "practitioner", MAX_FULL_NAME, required=False)
+        )
+        self.service_date = remembered(
+            lambda t: date_value(
+                t, required=False, check=lambda d: dates.issue_day(d, "service date", today)
+            )
+        )
+        self.status = remembered(is_draft)
         self.invoice_number = remembered(_fast_number("invoice number"))
         self.optional_invoice_number = remembered(_fast_number("invoice number", required=False))
         self.method = remembered(lambda t: text_value(t, "payment method", MAX_PAYMENT_TYPE))

@@ -11,7 +11,11 @@ The core works out every figure (headless and tested); the printing layer only l
   negative balance is credit held (printed as "credit"). Account credit applied to an invoice
   moves money within the account and leaves the balance unchanged; the statement lists it anyway,
   so the patient sees which invoices their credit paid. Over all time up to today the closing
-  balance equals ``outstanding - credit`` of the patient, the figures verify checks.
+  balance equals ``outstanding - credit`` of the patient, the figures verify checks. A draft
+  invoice is on no statement: it is in no balance until it is issued.
+* An **invoice** document carries its lines as saved (item code, quantity, discount, net, tax and
+  total), the tax per rate, the practitioner's name and the tax's name from the settings; a draft
+  has no number (the printing layer marks it as a draft).
 """
 
 from __future__ import annotations
@@ -25,7 +29,15 @@ from typing import NamedTuple
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Application, CreditNote, CreditTransfer, Invoice, Patient, Payment
+from ..db.models import (
+    Application,
+    CreditNote,
+    CreditTransfer,
+    Invoice,
+    Patient,
+    Payment,
+    Staff,
+)
 from ..domain.addressing import recipient_lines
 from ..domain.errors import BillingError, NotFoundError, Refusal
 from ..domain.kinds import InvoiceStatus, PaymentKind
@@ -34,6 +46,7 @@ from ..domain.money import to_decimal
 from ..domain.patient_details import DETAILS
 from ..domain.records import CreditNoteRecord, InvoiceRecord, PatientRecord, PaymentRecord
 from ..ledger import credit_trace, read_models
+from ..ledger import settings as stored
 from ..ledger.audit import as_utc, local_day
 from ..ledger.merge import not_cancelled_by_merge
 
@@ -64,11 +77,31 @@ class InvoiceDocument:
     #: The address block (``domain.addressing``): "Invoice to" or the postal address; empty:
     #: the patient has neither.
     recipient: tuple[str, ...] = ()
+    #: The name of the practitioner who provided the service (empty: none recorded).
+    practitioner: str = ""
+    #: The tax's name from the clinic's settings ("GST"; empty when none is set).
+    tax_name: str = ""
 
     @property
     def extra(self) -> str:
         """The patient's "Extra information" for invoices (claim numbers, referring doctor)."""
         return self.patient.invoice_extra or ""
+
+    @property
+    def tax_label(self) -> str:
+        """What the tax is called on the invoice: its name from settings, else "Tax"."""
+        return self.tax_name or "Tax"
+
+    @property
+    def tax_by_rate(self) -> tuple[tuple[Decimal, Decimal], ...]:
+        """``(rate %, tax)`` for each tax rate above zero on the invoice's lines, lowest rate
+        first: the lines' own rounded taxes added up, so they total :attr:`tax`."""
+        by_rate: dict[Decimal, Decimal] = {}
+        for line in self.invoice.lines:
+            if line.tax_rate > 0:
+                rate = line.tax_rate.normalize()
+                by_rate[rate] = by_rate.get(rate, Decimal(0)) + line.tax
+        return tuple(sorted(by_rate.items()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +255,7 @@ def invoice_document(
         if not note.reversed
     )
     patient = patient_record(session, row.patient_id, currency)
+    practitioner = None if row.practitioner_id is None else session.get(Staff, row.practitioner_id)
     return InvoiceDocument(
         letterhead=letterhead,
         currency=currency,
@@ -232,6 +266,8 @@ def invoice_document(
         payments=payments,
         credit_notes=notes,
         recipient=recipient_lines(patient, letterhead.country_code),
+        practitioner="" if practitioner is None else practitioner.full_name,
+        tax_name=stored.optional_setting(session, "tax_name"),
     )
 
 

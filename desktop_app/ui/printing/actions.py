@@ -100,9 +100,8 @@ class PrintActions(QObject):
             chosen, number = selected.id, selected.number
         else:
             chosen, number = invoice_id, clinic.invoice(invoice_id).number
-        return self._record_dialog(
-            f"Invoice {number}", lambda: clinic.invoice_document(chosen), invoice_html
-        )
+        title = "Draft invoice" if number is None else f"Invoice {number}"
+        return self._record_dialog(title, lambda: clinic.invoice_document(chosen), invoice_html)
 
     def print_receipt(self, payment_id: int | None = None) -> DocumentDialog | None:
         """The print window for a payment's receipt (the selected payment by default)."""

@@ -7,7 +7,7 @@ referenced as :data:`LOGO_URL`; the renderer adds the image under that name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 from desktop_app.ui.formatting import Formatter
 
 if TYPE_CHECKING:
-    from desktop_app.core import InvoiceDocument, Letterhead, ReceiptDocument, StatementDocument
+    from desktop_app.core import (
+        InvoiceDocument,
+        InvoiceLineRecord,
+        Letterhead,
+        ReceiptDocument,
+        StatementDocument,
+    )
 
 LOGO_URL = "clinic-logo"
 LOGO_HEIGHT = 64
@@ -157,50 +163,133 @@ def _page(body: str) -> str:
     return f"<html><head><style>{STYLE}</style></head><body>{body}</body></html>"
 
 
+def _quantity(value: Decimal) -> str:
+    """A quantity as people write it: ``1``, ``0.5``, ``1.25`` (never ``1.00`` or ``1E+1``)."""
+    return f"{value.normalize():f}"
+
+
+def _rate(value: Decimal) -> str:
+    """A tax rate as a percentage: ``10%``, ``12.5%``."""
+    return f"{value.normalize():f}%"
+
+
+def invoice_lines_table(document: InvoiceDocument, money: Callable[[Decimal], str]) -> str:
+    """The invoice's lines. The item code and discount columns are there only when a line has
+    one. Prices that include tax show each line's total with the tax it includes; otherwise the
+    tax is added on top (with the line's net shown when a discount makes it differ from quantity
+    times price)."""
+    invoice = document.invoice
+    lines = invoice.lines
+    label = document.tax_label
+    codes = any(ln.item_code for ln in lines)
+    discounts = any(ln.discount for ln in lines)
+    net = discounts and not invoice.tax_inclusive
+    columns: list[tuple[str, int, bool, Callable[[InvoiceLineRecord], str]]] = []
+    if codes:
+        columns.append(("Code", 9, False, lambda ln: escape(ln.item_code or "")))
+    columns.append(("Description", 0, False, lambda ln: _text(ln.description)))
+    columns.append(("Qty", 6, True, lambda ln: escape(_quantity(ln.quantity))))
+    columns.append(("Unit price", 12, True, lambda ln: escape(money(ln.unit_price))))
+    if discounts:
+        columns.append(("Discount", 13, True, lambda ln: _discount(ln, money)))
+    if net:
+        columns.append(("Net", 12, True, lambda ln: escape(money(ln.net))))
+    tax_head = f"{label} included" if invoice.tax_inclusive else label
+    columns.append((tax_head, 14, True, lambda ln: _line_tax(ln, money)))
+    columns.append(("Total", 13, True, lambda ln: escape(money(ln.total))))
+    widths = [width for _, width, _, _ in columns]
+    widths[widths.index(0)] = 100 - sum(widths)
+    return _table(
+        [head for head, _, _, _ in columns],
+        ([cell(ln) for _, _, _, cell in columns] for ln in lines),
+        [i for i, (_, _, numeric, _) in enumerate(columns) if numeric],
+        widths,
+    )
+
+
+def _discount(line: InvoiceLineRecord, money: Callable[[Decimal], str]) -> str:
+    """A line's discount in money, with the percentage it was typed as (empty: none)."""
+    if not line.discount:
+        return ""
+    text = escape(money(line.discount))
+    if line.discount_percent is not None:
+        text += f'<br><span class="muted">{escape(_rate(line.discount_percent))}</span>'
+    return text
+
+
+def _line_tax(line: InvoiceLineRecord, money: Callable[[Decimal], str]) -> str:
+    """A line's tax and its rate (empty for a line without tax)."""
+    if not line.tax:
+        return ""
+    return f'{escape(money(line.tax))}<br><span class="muted">{escape(_rate(line.tax_rate))}</span>'
+
+
+def invoice_totals(
+    document: InvoiceDocument, money: Callable[[Decimal], str]
+) -> list[tuple[str, str]]:
+    """Subtotal without tax, the tax per rate ("GST 10%"), the total and, once issued, what
+    paid it and what it still owes."""
+    invoice = document.invoice
+    label = document.tax_label
+    subtotal = f"Subtotal (excluding {label})" if invoice.tax_inclusive else "Subtotal"
+    totals = [(subtotal, money(document.subtotal))]
+    by_rate = document.tax_by_rate
+    if by_rate:
+        totals.extend((f"{label} {_rate(rate)}", money(tax)) for rate, tax in by_rate)
+    else:
+        totals.append((label, money(document.tax)))
+    totals.append(("Total", money(invoice.total)))
+    if invoice.is_draft:
+        return totals
+    if invoice.paid:
+        totals.append(("Paid", money(-invoice.paid)))
+    if invoice.credited:
+        totals.append(("Credit notes", money(-invoice.credited)))
+    totals.append((_due_label(document), money(invoice.balance)))
+    return totals
+
+
+def _due_label(document: InvoiceDocument) -> str:
+    return "Balance due" if document.invoice.status != "void" else "Balance (void)"
+
+
 def invoice_html(document: InvoiceDocument, formatter: Formatter) -> str:
-    """An invoice: letterhead, patient, lines, totals, payments and credit notes against it."""
+    """An invoice: letterhead, patient, lines, totals, payments and credit notes against it. A
+    draft prints as DRAFT, without a number and without a balance."""
     money, day = formatter.money, formatter.day
     invoice = document.invoice
-    title = "Tax invoice" if document.letterhead.tax_number else "Invoice"
-    if invoice.status == "void":
-        title += ' <span class="void">VOID</span>'
-    facts = [("Invoice", f"#{invoice.number}"), ("Date", day(invoice.issue_date))]
+    if invoice.is_draft:
+        title = 'Invoice <span class="void">DRAFT</span>'
+        facts = [("Date", day(invoice.issue_date))]
+    else:
+        title = "Tax invoice" if document.letterhead.tax_number else "Invoice"
+        if invoice.status == "void":
+            title += ' <span class="void">VOID</span>'
+        facts = [("Invoice", f"#{invoice.number}"), ("Date", day(invoice.issue_date))]
     if invoice.due_date is not None:
         facts.append(("Due", day(invoice.due_date)))
+    if invoice.service_date is not None:
+        facts.append(("Service date", day(invoice.service_date)))
+    if document.practitioner:
+        facts.append(("Practitioner", document.practitioner))
     if document.recipient:
         facts.append(("Patient", document.patient.full_name))
     body = [_head(document.letterhead, title, facts, details=not document.recipient)]
+    if invoice.is_draft:
+        body.append(
+            '<p class="void">DRAFT: not issued yet. It has no number and nothing is owed on it '
+            "until it is issued.</p>"
+        )
     if document.recipient:
         body.append(_window(document.recipient, document.letterhead, _extra(document.extra)))
     else:
         body.append(f"<p>Bill to: <b>{escape(document.patient.full_name)}</b></p>")
         body.append(_extra(document.extra))
-    body.append(
-        _table(
-            ("Description", "Qty", "Unit price", "Tax", "Amount"),
-            (
-                (
-                    _text(ln.description),
-                    str(ln.quantity),
-                    money(ln.unit_price),
-                    f"{money(ln.tax)} ({ln.tax_rate.normalize():f}%)" if ln.tax else "",
-                    money(ln.amount),
-                )
-                for ln in invoice.lines
-            ),
-            (1, 2, 3, 4),
-            (42, 8, 16, 20, 14),
-        )
-    )
-    totals = [("Subtotal", money(document.subtotal)), ("Tax", money(document.tax))]
-    totals.append(("Total", money(invoice.total)))
-    if invoice.paid:
-        totals.append(("Paid", money(-invoice.paid)))
-    if invoice.credited:
-        totals.append(("Credit notes", money(-invoice.credited)))
-    due_label = "Balance due" if invoice.status != "void" else "Balance (void)"
-    totals.append((due_label, money(invoice.balance)))
-    body.append(_totals(totals, strong=("Total", due_label)))
+    body.append(invoice_lines_table(document, money))
+    if invoice.tax_inclusive:
+        body.append(f"<p><b>Prices include {escape(document.tax_name or 'tax')}</b></p>")
+    due_label = _due_label(document)
+    body.append(_totals(invoice_totals(document, money), strong=("Total", due_label)))
     if document.payments:
         body.append("<p><b>Payments received</b></p>")
         body.append(

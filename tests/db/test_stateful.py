@@ -364,9 +364,7 @@ class LedgerMachine(RuleBasedStateMachine):
         iid = data.draw(st.sampled_from(sorted(self.owner)))
         pid = self.owner[iid]
         written = self.write_lines(data, pid, self.basis[iid], self.items_on[iid])
-        if iid in self.void:
-            written.refusals = {Refusal.BAD_CHOICE}
-        elif self.paid[iid] or self.live_notes_amount(iid):
+        if iid in self.void or self.paid[iid] or self.live_notes_amount(iid):
             written.refusals = {Refusal.BAD_CHOICE}
         if written.refusals:
             self.check_refused(

@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from .reporting.documents import InvoiceDocument, ReceiptDocument, StatementDocument
     from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
     from .reporting.liability import CreditLiability
+    from .reporting.revenue import RevenueRow
 
 _HOMES = {
     "interchange.accounting_export": ["ExportSummary"],
@@ -125,6 +126,7 @@ _HOMES = {
     "domain.money": ["Money", "format_amount", "parse_minor", "to_decimal"],
     "domain.payment_draft": ["PaymentDraft"],
     "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
+    "reporting.revenue": ["RevenueRow"],
     "interchange.spreadsheet_text": ["safe_text"],
     "access.staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
     "domain.regions": [
@@ -224,6 +226,7 @@ __all__ = [
     "Refusal",
     "Region",
     "RestoreResult",
+    "RevenueRow",
     "Role",
     "ServerBackupError",
     "SignInError",

@@ -9,7 +9,8 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.payments      draft, preview, record, get, refund; clinic.payments(patient_id) lists
     clinic.corrections   reverse_payment, remove_application, issue_credit_note, transfer_credit...
     clinic.settings      update, set_up, profile, currency, allocation_mode, payment_types, ...
-    clinic.reports       summary, aged_receivables, credit_liability, takings, verify, documents
+    clinic.reports       summary, aged_receivables, credit_liability, takings, revenue_by_*,
+                         verify, documents
     clinic.audit         entry_ids, entries_by_ids, count, actions, actors
     clinic.staff         add, members, update, change_password, reset_password, practitioners
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
@@ -233,6 +234,8 @@ class Clinic:
     aged_receivables = delegate("reports", Reports.aged_receivables)
     credit_liability = delegate("reports", Reports.credit_liability)
     takings = delegate("reports", Reports.takings)
+    revenue_by_practitioner = delegate("reports", Reports.revenue_by_practitioner)
+    revenue_by_item = delegate("reports", Reports.revenue_by_item)
     verify = delegate("reports", Reports.verify)
     invoice_document = delegate("reports", Reports.invoice_document)
     receipt = delegate("reports", Reports.receipt)

@@ -241,3 +241,47 @@ def test_aged_receivables_by_due_date_and_its_export(qtbot, window, clinic, tmp_
         "Ages counted from",
         "due date (invoice date where an invoice has no due date)",
     ]
+
+
+def test_revenue_by_practitioner_and_by_item_sorted_charted_and_exported(
+    qtbot, window, clinic, ledger, tmp_path
+):
+    clinic.add_staff("boss", "Boss", "administrator", "correct horse battery")
+    clinic.add_staff("smith", "Dr Smith", "practitioner", "correct horse battery")
+    smith = next(s.id for s in clinic.practitioners())
+    massage = clinic.add_billable_item("MS", "Massage", "95.00", tax_rate="10")
+    clinic.create_invoice(
+        ledger["alan"],
+        [{"item": massage, "quantity": "0.5"}],
+        practitioner_id=smith,
+        issue_date=days_ago(2),
+    )
+    window.tabs.setCurrentIndex(3)
+    window.set_revenue_period(days_ago(120), TODAY)
+    model = window.revenue_model
+    # Dr Smith: half of $95.00 is $47.50, and $4.75 of GST on top.
+    assert texts(window, model) == [
+        ["Dr Smith", "1", "$47.50", "$4.75", "$52.25", "$0.00", "$0.00", "$52.25"],
+        ["No practitioner", "4", "$370.00", "$0.00", "$370.00", "$0.00", "$80.00", "$290.00"],
+    ]
+    assert "$417.50 invoiced excluding tax, $422.25 including it" in (
+        window.revenue_summary.text()
+    )
+    # Sorting is by amount, not by the text shown.
+    window.revenue_table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
+    assert [model.row(r).name for r in range(2)] == ["Dr Smith", "No practitioner"]
+    window.revenue_table.sortByColumn(4, Qt.SortOrder.DescendingOrder)
+    assert [model.row(r).name for r in range(2)] == ["No practitioner", "Dr Smith"]
+    path = tmp_path / "revenue.csv"
+    assert window.export(path) == 2
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "Name"
+    assert rows[-1] == ["Total", "5", "417.50", "4.75", "422.25", "0.00", "80.00", "342.25"]
+    # By billable item: the massage line, and the free-text lines together.
+    window.set_revenue_period(days_ago(120), TODAY, by="item")
+    assert sorted(model.row(r).name for r in range(model.rowCount())) == [
+        "Free-text lines",
+        "MS Massage",
+    ]
+    assert window._suggested_name().startswith("revenue-by-item-")

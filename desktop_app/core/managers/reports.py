@@ -20,7 +20,7 @@ from ..domain.records import ClinicSummary
 from ..ledger import settings as stored
 from ..ledger.guard import reads_patient, reads_record, requires
 from ..ledger.verify import search_index_problems, verify_ledger
-from ..reporting import documents, liability
+from ..reporting import documents, liability, revenue
 from ..reporting import figures as reports
 from .base import Manager, until_today
 
@@ -106,6 +106,27 @@ class Reports(Manager):
         with self.store.read() as session:
             currency = stored.currency(session)
             return reports.takings(session, currency, first, last, payment_type)
+
+    @requires(Permission.REPORTS)
+    def revenue_by_practitioner(self, start: date, end: date) -> tuple[revenue.RevenueRow, ...]:
+        """Invoiced (with and without tax), credited, paid and outstanding per practitioner,
+        over the invoices issued from ``start`` to ``end`` (inclusive; see
+        :mod:`desktop_app.core.reporting.revenue`)."""
+        first = dates.check_day(start, "report's first date")
+        last = dates.check_day(end, "report's last date")
+        with self.store.read() as session:
+            currency = stored.currency(session)
+            return revenue.revenue_by_practitioner(session, currency, first, last)
+
+    @requires(Permission.REPORTS)
+    def revenue_by_item(self, start: date, end: date) -> tuple[revenue.RevenueRow, ...]:
+        """The same figures per billable item (free-text lines in one row), each invoice's
+        credited, paid and outstanding shared among its lines in proportion to their totals."""
+        first = dates.check_day(start, "report's first date")
+        last = dates.check_day(end, "report's last date")
+        with self.store.read() as session:
+            currency = stored.currency(session)
+            return revenue.revenue_by_item(session, currency, first, last)
 
     @reads_record(Invoice)
     def invoice_document(self, invoice_id: int) -> documents.InvoiceDocument:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         AgedRow,
         Clinic,
         CreditLiability,
+        RevenueRow,
         Takings,
         TakingsLine,
     )
@@ -184,6 +185,20 @@ AGED_COLUMNS = (
     Column("Invoices", lambda row: row.open_invoices),
     Column("Oldest invoice", lambda row: row.oldest_invoice),
 )
+#: The revenue report's first column names a practitioner or a billable item (By).
+REVENUE_BY_CHOICES = (("Practitioner", "practitioner"), ("Billable item", "item"))
+REVENUE_COLUMNS = (
+    Column("Name", lambda row: row.name),
+    Column("Invoices", lambda row: row.invoices),
+    Column("Invoiced excl. tax", lambda row: row.invoiced_ex_tax, money=True),
+    Column("Tax", lambda row: row.tax, money=True),
+    Column("Invoiced incl. tax", lambda row: row.invoiced, money=True),
+    Column("Credited", lambda row: row.credited, money=True),
+    Column("Paid", lambda row: row.paid, money=True),
+    Column("Outstanding", lambda row: row.outstanding, money=True),
+)
+#: The tab of each report (its index in the window's tabs).
+TAKINGS_TAB, AGED_TAB, LIABILITY_TAB, REVENUE_TAB = range(4)
 
 #: What the aged receivables count ages from (Age by), and the core's name for it.
 AGE_BY_CHOICES = (("Invoice date", "issue_date"), ("Due date", "due_date"))
@@ -276,6 +291,8 @@ class ReportsWindow(QDialog):
         self.takings_model = ReportTableModel(TAKINGS_COLUMNS, formatter, self)
         self.aged_model = ReportTableModel(AGED_COLUMNS, formatter, self)
         self.liability_model = ReportTableModel(LIABILITY_COLUMNS, formatter, self)
+        self.revenue_model = ReportTableModel(REVENUE_COLUMNS, formatter, self)
+        self.revenue: tuple[RevenueRow, ...] = ()
         self.takings: Takings | None = None
         self.aged: AgedReceivables | None = None
         self.liability: CreditLiability | None = None
@@ -295,6 +312,7 @@ class ReportsWindow(QDialog):
         self.tabs.addTab(self._build_takings(), "&Takings")
         self.tabs.addTab(self._build_aged(), "&Aged receivables")
         self.tabs.addTab(self._build_liability(), "Account &credit held")
+        self.tabs.addTab(self._build_revenue(), "Re&venue")
         layout.addWidget(self.tabs, 1)
         bottom = QHBoxLayout()
         self.message_label = QLabel()
@@ -409,6 +427,40 @@ class ReportsWindow(QDialog):
         layout.addWidget(self.liability_summary)
         return page
 
+    def _build_revenue(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        today = date.today()
+        self.revenue_start_edit = QDateEdit(qdate(today.replace(day=1)))
+        self.revenue_end_edit = QDateEdit(qdate(today))
+        for edit, name in ((self.revenue_start_edit, "Issued from"), (self.revenue_end_edit, "To")):
+            edit.setCalendarPopup(True)
+            set_date_format(edit)
+            edit.setAccessibleName(name)
+            edit.dateChanged.connect(self._on_revenue_filter_changed)
+        self.revenue_by_combo = QComboBox()
+        self.revenue_by_combo.setAccessibleName("Revenue by")
+        for text, by in REVENUE_BY_CHOICES:
+            self.revenue_by_combo.addItem(text, by)
+        self.revenue_by_combo.currentIndexChanged.connect(self._on_revenue_filter_changed)
+        layout.addLayout(
+            _filter_row(
+                [
+                    ("Invoices &issued from:", self.revenue_start_edit),
+                    ("t&o:", self.revenue_end_edit),
+                    ("B&y:", self.revenue_by_combo),
+                ]
+            )
+        )
+        self.revenue_table = _table(self.revenue_model, "Revenue")
+        layout.addWidget(self.revenue_table, 1)
+        self.revenue_chart = BarChart(self._formatter.money)
+        self.revenue_chart.setAccessibleName("Invoiced including tax")
+        layout.addWidget(self.revenue_chart)
+        self.revenue_summary = _summary("Revenue totals")
+        layout.addWidget(self.revenue_summary)
+        return page
+
     # -- what the window does ---------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -420,6 +472,50 @@ class ReportsWindow(QDialog):
         self.show_takings()
         self.show_aged()
         self.show_liability()
+        self.show_revenue()
+
+    def set_revenue_period(self, start: date, end: date, by: str = "practitioner") -> None:
+        """Show the revenue of the invoices issued from ``start`` to ``end``, by ``by``
+        (``"practitioner"`` or ``"item"``)."""
+        for edit in (self.revenue_start_edit, self.revenue_by_combo):
+            edit.blockSignals(True)
+        self.revenue_start_edit.setDate(qdate(start))
+        self.revenue_by_combo.setCurrentIndex(max(self.revenue_by_combo.findData(by), 0))
+        for edit in (self.revenue_start_edit, self.revenue_by_combo):
+            edit.blockSignals(False)
+        self.revenue_end_edit.setDate(qdate(end))
+        self.show_revenue()
+
+    def show_revenue(self) -> None:
+        """Read and show the revenue for the period and grouping shown."""
+        start, end = _day(self.revenue_start_edit), _day(self.revenue_end_edit)
+        read = (
+            self._clinic.revenue_by_item
+            if self.revenue_by_combo.currentData() == "item"
+            else self._clinic.revenue_by_practitioner
+        )
+        try:
+            rows = read(start, end)
+        except BillingError as exc:
+            self.revenue = ()
+            self.revenue_model.set_rows([])
+            self.revenue_chart.set_bars([])
+            self.revenue_summary.setText("")
+            self._say(str(exc), "problem")
+            return
+        self.revenue = rows
+        self.revenue_model.set_rows(rows)
+        self.revenue_chart.set_bars([(row.name, row.invoiced) for row in rows])
+        self._reapply_sort(self.revenue_table)
+        m = self._formatter.money
+        total = revenue_totals(rows)
+        self.revenue_summary.setText(
+            f"Invoices issued {self._formatter.day(start)} to {self._formatter.day(end)} "
+            f"(drafts and voided invoices left out): {m(total[2])} invoiced excluding tax, "
+            f"{m(total[4])} including it; {m(total[5])} credited, {m(total[6])} paid, "
+            f"{m(total[7])} outstanding."
+        )
+        self._say("", None)
 
     def show_liability(self) -> None:
         """Read and show the account credit held on the day shown."""
@@ -543,6 +639,9 @@ class ReportsWindow(QDialog):
                 ]
             )
             return self.takings_model.write_csv(path, footer)
+        if self.tabs.currentIndex() == REVENUE_TAB:
+            total = ["Total", *revenue_totals(self.revenue)[1:]]
+            return self.revenue_model.write_csv(path, [total])
         if self.tabs.currentIndex() == 2:
             held = self.liability
             footer = [] if held is None else [["Total", held.total]]
@@ -568,6 +667,10 @@ class ReportsWindow(QDialog):
         if self.tabs.currentIndex() == 0:
             start, end = _day(self.start_edit), _day(self.end_edit)
             return f"takings-{start.isoformat()}-to-{end.isoformat()}.csv"
+        if self.tabs.currentIndex() == REVENUE_TAB:
+            start, end = _day(self.revenue_start_edit), _day(self.revenue_end_edit)
+            by = self.revenue_by_combo.currentData()
+            return f"revenue-by-{by}-{start.isoformat()}-to-{end.isoformat()}.csv"
         if self.tabs.currentIndex() == 2:
             return f"account-credit-held-{_day(self.held_on_edit).isoformat()}.csv"
         by = "-by-due-date" if self.age_by_combo.currentData() == "due_date" else ""
@@ -584,6 +687,9 @@ class ReportsWindow(QDialog):
     def _on_liability_filter_changed(self, *_args: object) -> None:
         self.show_liability()
 
+    def _on_revenue_filter_changed(self, *_args: object) -> None:
+        self.show_revenue()
+
     def _on_refresh_button_clicked(self) -> None:
         self.refresh()
 
@@ -599,6 +705,17 @@ class ReportsWindow(QDialog):
             self._say(f"The report could not be saved: {exc.strerror or exc}.", "problem")
             return
         self._say(f"Exported {rows:,} row{'' if rows == 1 else 's'} to {name}.", "done")
+
+
+def revenue_totals(rows: Sequence[RevenueRow]) -> list[Any]:
+    """The revenue columns summed (the name column empty): the report's total line."""
+    return [
+        None,
+        *(
+            sum((column.value(row) for row in rows), Decimal(0) if column.money else 0)
+            for column in REVENUE_COLUMNS[1:]
+        ),
+    ]
 
 
 def aged_row_text(model: ReportTableModel, row: AgedRow | TakingsLine) -> list[str]:

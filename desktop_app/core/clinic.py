@@ -180,6 +180,7 @@ class Clinic:
     void_invoice = delegate("invoices", Invoices.void)
     invoice_page = delegate("invoices", Invoices.page)
     update_invoice = delegate("invoices", Invoices.update)
+    invoice_edit_refusal = delegate("invoices", Invoices.edit_refusal)
     issue_invoice = delegate("invoices", Invoices.issue)
     delete_draft = delegate("invoices", Invoices.delete_draft)
 

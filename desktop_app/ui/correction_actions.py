@@ -114,8 +114,9 @@ class CorrectionActions(QObject):
         transfer = self._host.selected_transfer() if fixes else None
         self.refund_action.setEnabled(Permission.REFUNDS in allowed)
         self.transfer_action.setEnabled(fixes)
-        self.credit_note_action.setEnabled(invoice is not None and invoice.status != "void")
-        self.void_action.setEnabled(invoice is not None and invoice.status != "void")
+        issued = invoice is not None and invoice.status not in ("void", "draft")
+        self.credit_note_action.setEnabled(issued)  # a draft is changed or deleted instead
+        self.void_action.setEnabled(issued)
         self.reverse_payment_action.setEnabled(payment is not None and not payment.reversed)
         self.remove_menu.setEnabled(
             payment is not None and any(not a.removed for a in payment.applications)

@@ -465,7 +465,7 @@ class MainWindow(QMainWindow):
 
         self.invoice_model = RecordTableModel(
             [
-                Column("Invoice", lambda i: f"#{i.number}"),
+                Column("Invoice", lambda i: "Draft" if i.number is None else f"#{i.number}"),
                 Column("Issued", lambda i: day(i.issue_date)),
                 Column("Due", lambda i: day(i.due_date)),
                 Column("Total", lambda i: money(i.total), money=True),
@@ -611,6 +611,7 @@ class MainWindow(QMainWindow):
         self.new_invoice_action = action(
             "New &invoice…", QKeySequence.StandardKey.New, self.new_invoice
         )
+        self.edit_invoice_action = action("Edit invoice…", "Ctrl+E", self.edit_invoice)
         self.payment_action = action("Enter &payment…", "Ctrl+P", self._on_payment_action_triggered)
         self.settings_action = action(
             "&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings
@@ -667,7 +668,14 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         patient_menu = menu.addMenu("P&atient")
-        patient_menu.addActions([self.find_action, self.new_invoice_action, self.payment_action])
+        patient_menu.addActions(
+            [
+                self.find_action,
+                self.new_invoice_action,
+                self.edit_invoice_action,
+                self.payment_action,
+            ]
+        )
         self.patient_actions = PatientActions(self)
         patient_menu.addSeparator()
         patient_menu.addActions(self.patient_actions.actions)
@@ -864,6 +872,14 @@ class MainWindow(QMainWindow):
         ]
 
     def _update_corrections(self) -> None:
+        if hasattr(self, "edit_invoice_action"):
+            invoice = self.selected_invoice() if self._patient_id is not None else None
+            self.edit_invoice_action.setEnabled(
+                invoice is not None
+                and invoice.status != "void"
+                and not self._patient_archived
+                and Permission.INVOICES in self._permissions()
+            )
         if hasattr(self, "corrections"):  # not during construction
             self.corrections.update()
         if hasattr(self, "printing"):
@@ -925,6 +941,49 @@ class MainWindow(QMainWindow):
             self._after_change()
             if dialog.pay_now:
                 self.enter_payment(dialog.invoice_id)
+
+    def edit_invoice(self) -> None:
+        """Correct the invoice selected on the Invoices tab: a draft (change, issue or delete
+        it), or an issued invoice nothing touches yet; otherwise say what to undo first."""
+        invoice = self.selected_invoice()
+        if self._patient_id is None or invoice is None:
+            return
+        try:
+            refusal = self.clinic.invoice_edit_refusal(invoice.id)
+        except BillingError as exc:
+            QMessageBox.information(self, "Edit invoice", str(exc))
+            return
+        if refusal is not None:
+            self._explain_edit_refusal(invoice, refusal)
+            return
+        dialog = InvoiceDialog(
+            self.clinic,
+            self.formatter,
+            self._patient_id,
+            self.name_label.text(),
+            self,
+            invoice=self.clinic.invoice(invoice.id),
+        )
+        self.last_invoice_dialog = dialog
+        if dialog.exec():
+            self._after_change()
+            if dialog.pay_now and dialog.invoice_id is not None:
+                self.enter_payment(dialog.invoice_id)
+
+    def _explain_edit_refusal(self, invoice: InvoiceRecord, refusal: str) -> None:
+        """Say what stops the correction, offering a credit note where that is the way."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setWindowTitle(f"Edit invoice #{invoice.number}")
+        box.setText(refusal)
+        offer = None
+        if invoice.status != "void" and invoice.balance > 0:
+            offer = box.addButton("Issue a credit note…", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        self.last_refusal_box = box
+        box.exec()
+        if offer is not None and box.clickedButton() is offer:
+            self.corrections.credit_note()
 
     def enter_payment(self, source_invoice: int | None = None) -> None:
         """Open the payment dialog for the shown patient, from an invoice if one is given."""
@@ -1284,7 +1343,9 @@ class MainWindow(QMainWindow):
 
     def _on_invoice_view_activated(self, index: QModelIndex) -> None:
         invoice: InvoiceRecord = self.invoice_model.record(index.row())
-        if invoice.is_open:
+        if invoice.is_draft:
+            self.edit_invoice()
+        elif invoice.is_open:
             self.enter_payment(invoice.id)
 
     def _on_payment_view_activated(self, index: QModelIndex) -> None:

@@ -215,3 +215,21 @@ def test_a_merge_lists_only_issued_invoices_and_moves_drafts_too(clinic) -> None
     clinic.issue_invoice(draft)
     assert clinic.patient(keep).outstanding == Decimal("110.00")
     assert clinic.verify() == []
+
+
+def test_why_an_invoice_cannot_be_corrected_is_told_before_anything_is_typed(clinic) -> None:
+    pid = clinic.add_patient("Ada", "Lovelace")
+    draft = clinic.create_invoice(pid, [("Consult", "80.00", 1)], draft=True)
+    unpaid = clinic.create_invoice(pid, [("Consult", "80.00", 1)])
+    paid = clinic.create_invoice(pid, [("Report", "30.00", 1)])
+    clinic.record_payment(
+        clinic.preview_payment(pid, sources={"Cash": "30.00"}, applied={paid: "30.00"}), "p1"
+    )
+    credited = clinic.create_invoice(pid, [("Taping", "20.00", 1)])
+    clinic.issue_credit_note(credited, "5.00", reason="Goodwill", request_id="cn1")
+    before = snapshot(clinic)
+    assert clinic.invoice_edit_refusal(draft) is None
+    assert clinic.invoice_edit_refusal(unpaid) is None
+    assert "paid on it" in clinic.invoice_edit_refusal(paid)
+    assert "credit note CN-1" in clinic.invoice_edit_refusal(credited)
+    assert snapshot(clinic) == before  # asking saves nothing

@@ -124,9 +124,7 @@ def test_revenue_by_item_shares_each_invoice_among_its_lines_to_the_cent(
 def test_revenue_ties_to_takings_and_aged_receivables(clinic: Clinic, practice) -> None:
     # Over every invoice issued, what is outstanding is what aged receivables say is owed.
     everything = clinic.revenue_by_practitioner(date(2000, 1, 1), TODAY)
-    assert sum((r.outstanding for r in everything), Decimal(0)) == (
-        clinic.aged_receivables().total
-    )
+    assert sum((r.outstanding for r in everything), Decimal(0)) == (clinic.aged_receivables().total)
     # Every payment of the scenario paid invoices of the period: the paid column is the money
     # takings applied to invoices plus the account credit applied.
     takings = clinic.takings(START, TODAY)

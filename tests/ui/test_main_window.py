@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog
 
 from desktop_app.core import AllocationMode, Clinic
 from desktop_app.ui.dialogs.invoice_dialog import (
+    AMOUNT,
     DESCRIPTION,
     PRICE,
     QUANTITY,
@@ -264,8 +265,8 @@ def test_invoice_dialog_lines_tax_and_bad_input(qtbot, clinic, formatter):
     fill_invoice(dialog, "Standard consultation", "75.00")
     dialog.add_line()
     fill_invoice(dialog, "Strapping tape", "12.50", "2", "10")
-    assert dialog.total_label.text() == "Tax: $2.50    Total: $102.50"
-    assert dialog.table.item(1, 4).text() == "$27.50"
+    assert dialog.total_label.text() == "Net: $100.00    Tax: $2.50    Total: $102.50"
+    assert dialog.table.item(1, AMOUNT).text() == "$27.50"
     fill_invoice(dialog, "Strapping tape", "12.505", "2", "10")
     assert "more than 2 decimals" in dialog.message_label.text()
     assert not dialog.save_button.isEnabled()

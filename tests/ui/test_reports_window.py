@@ -264,9 +264,7 @@ def test_revenue_by_practitioner_and_by_item_sorted_charted_and_exported(
         ["Dr Smith", "1", "$47.50", "$4.75", "$52.25", "$0.00", "$0.00", "$52.25"],
         ["No practitioner", "4", "$370.00", "$0.00", "$370.00", "$0.00", "$80.00", "$290.00"],
     ]
-    assert "$417.50 invoiced excluding tax, $422.25 including it" in (
-        window.revenue_summary.text()
-    )
+    assert "$417.50 invoiced excluding tax, $422.25 including it" in (window.revenue_summary.text())
     # Sorting is by amount, not by the text shown.
     window.revenue_table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
     assert [model.row(r).name for r in range(2)] == ["Dr Smith", "No practitioner"]

@@ -291,6 +291,21 @@ class Invoices(Manager):
                 )
 
     @requires(Permission.INVOICES)
+    def edit_refusal(self, invoice_id: int) -> str | None:
+        """Why invoice ``invoice_id`` cannot be corrected now (what to undo first, or that a
+        credit note is the way), or None when :meth:`update` would take a change. Saves
+        nothing."""
+        with self.store.write() as tx:
+            invoice = tx.locked_invoice(invoice_id)
+            if invoice.status == InvoiceStatus.DRAFT:
+                return None
+            try:
+                _refuse_edit(tx, invoice)
+            except BillingError as refused:
+                return str(refused)
+            return None
+
+    @requires(Permission.INVOICES)
     def issue(self, invoice_id: int, issue_date: date | None = None) -> int:
         """Issue a draft: it gets the next number and counts in the patient's balance from now;
         its issue date is today unless given. Returns its number."""

@@ -190,6 +190,8 @@ class Clinic:
     update_billable_item = delegate("catalogue", Catalogue.update)
     archive_billable_item = delegate("catalogue", Catalogue.archive)
     restore_billable_item = delegate("catalogue", Catalogue.restore)
+    export_billable_items = delegate("catalogue", Catalogue.export_csv)
+    import_billable_items = delegate("catalogue", Catalogue.import_csv)
     invoice_count = delegate("invoices", Invoices.count)
 
     payment_draft = delegate("payments", Payments.draft)

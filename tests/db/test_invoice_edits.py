@@ -233,3 +233,14 @@ def test_why_an_invoice_cannot_be_corrected_is_told_before_anything_is_typed(cli
     assert "paid on it" in clinic.invoice_edit_refusal(paid)
     assert "credit note CN-1" in clinic.invoice_edit_refusal(credited)
     assert snapshot(clinic) == before  # asking saves nothing
+
+
+def test_a_draft_is_neither_credited_nor_voided_but_changed_or_deleted(clinic) -> None:
+    pid = clinic.add_patient("Ada", "Lovelace")
+    draft = clinic.create_invoice(pid, [("Consult", "80.00", 1)], draft=True)
+    _refused_and_nothing_saved(
+        clinic,
+        lambda: clinic.issue_credit_note(draft, "1.00", reason="x", request_id="cn-d"),
+        "is a draft: edit it instead, or delete it",
+    )
+    _refused_and_nothing_saved(clinic, lambda: clinic.void_invoice(draft, "x"), "draft")

@@ -145,3 +145,23 @@ def test_a_receptionist_sees_the_catalogue_but_cannot_change_it(qtbot, new_sqlit
         assert [i.code for i in desk.billable_items()] == ["C1"]
     finally:
         desk.close()
+
+
+def test_the_catalogue_goes_to_a_spreadsheet_and_comes_back_changed(qtbot, clinic, tmp_path):
+    clinic.add_billable_item("C1", "Standard consultation", "95.00", tax_rate="10")
+    page = BillableItemsPage(clinic)
+    qtbot.addWidget(page)
+    path = tmp_path / "items.csv"
+    assert page.export_items(path)
+    assert page.message_label.text() == f"Exported 1 item to {path}."
+    text = path.read_text(encoding="utf-8-sig").replace("95.00", "99.00")
+    path.write_text(text + "MS30,Remedial massage,service,60.00,10,no,Pensioner=50.00\r\n")
+    assert page.import_items(path)
+    assert "1 added, 1 changed, 0 unchanged" in page.message_label.text()
+    assert _rows(page) == ["C1", "MS30"]
+    assert page.table.item(0, 3).text() == "99.00"
+    # A bad row: the message names it and nothing changes.
+    path.write_text(text.replace("99.00", "99.001"))
+    assert not page.import_items(path)
+    assert "Row 2 (C1)" in page.message_label.text()
+    assert clinic.billable_items()[0].price == Decimal("99.00")

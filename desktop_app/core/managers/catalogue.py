@@ -7,8 +7,11 @@ changing or archiving an item never changes an issued invoice.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -23,6 +26,7 @@ from ..domain.kinds import AuditAction, AuditEntity
 from ..domain.money import to_decimal
 from ..domain.records import BillableItemRecord
 from ..domain.text import search_form
+from ..interchange.catalogue_csv import items_csv_text, read_items_csv
 from ..ledger import audit
 from ..ledger import settings as stored
 from ..ledger.guard import check_id, requires
@@ -92,6 +96,15 @@ def _snapshot(row: BillableItem, prices: Mapping[str, int]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ItemsImport:
+    """What importing an items file did: items added, changed, and rows that changed nothing."""
+
+    added: int
+    updated: int
+    unchanged: int
+
+
 class Catalogue(Manager):
     """The clinic's billable items."""
 
@@ -149,24 +162,7 @@ class Catalogue(Manager):
                 concession_prices=concession_prices,
             )
             self._refuse_taken_code(tx, fields.code, None)
-            row = BillableItem(
-                code=fields.code,
-                name=fields.name,
-                kind=fields.kind,
-                price_minor=fields.price_minor,
-                tax_rate_bp=fields.tax_rate_bp,
-                created_at=audit.moment(tx.session),
-            )
-            tx.session.add(row)
-            tx.session.flush()
-            self._save_prices(tx, row.id, fields.concession_prices)
-            tx.audit(
-                action=AuditAction.ADD_BILLABLE_ITEM,
-                entity=AuditEntity.BILLABLE_ITEM,
-                entity_id=row.id,
-                after=_snapshot(row, fields.concession_prices),
-            )
-            return row.id
+            return self._insert(tx, fields).id
 
     @requires(Permission.SETTINGS)
     def update(
@@ -206,23 +202,128 @@ class Catalogue(Manager):
             }
             fields = rules.clean_item(currency, **{**current, **changes})
             self._refuse_taken_code(tx, fields.code, row.id)
-            before = _snapshot(row, prices)
-            row.code, row.name, row.kind = fields.code, fields.name, fields.kind
-            row.price_minor, row.tax_rate_bp = fields.price_minor, fields.tax_rate_bp
-            if fields.concession_prices != prices:
-                tx.session.execute(
-                    delete(BillableItemPrice).where(BillableItemPrice.item_id == row.id)
-                )
-                self._save_prices(tx, row.id, fields.concession_prices)
-            after = _snapshot(row, fields.concession_prices)
-            if after != before:
-                tx.audit(
-                    action=AuditAction.UPDATE_BILLABLE_ITEM,
-                    entity=AuditEntity.BILLABLE_ITEM,
-                    entity_id=row.id,
-                    before={k: v for k, v in before.items() if after[k] != v},
-                    after={k: v for k, v in after.items() if before[k] != v},
-                )
+            self._apply(tx, row, prices, fields)
+
+    @requires(Permission.READ_ALL)
+    def export_csv(self, path: Path) -> int:
+        """Write every item, archived ones too, to ``path`` as the items CSV
+        (:mod:`desktop_app.core.interchange.catalogue_csv`); returns the items written."""
+        items = self(include_archived=True)
+        Path(path).write_text(items_csv_text(items), encoding="utf-8-sig", newline="")
+        return len(items)
+
+    @requires(Permission.SETTINGS)
+    def import_csv(self, path: Path) -> ItemsImport:
+        """Add and change items from an items CSV in one transaction: a row whose code is in the
+        catalogue changes that item (and archives or restores it), any other adds one. A bad
+        row refuses the whole file, naming the row and the field, and nothing is saved. Issued
+        invoices keep the prices they were made with."""
+        rows = read_items_csv(Path(path))
+        added = updated = 0
+        with self.store.write() as tx:
+            currency = tx.currency()
+            seen: dict[str, int] = {}
+            for line in rows:
+                try:
+                    fields = rules.clean_item(
+                        currency,
+                        code=line.code,
+                        name=line.name,
+                        price=line.price,
+                        tax_rate=line.tax_rate,
+                        kind=line.kind,
+                        concession_prices=line.concession_prices,
+                    )
+                except BillingError as exc:
+                    raise BillingError(
+                        f"Row {line.number} ({line.code or 'no code'}): {exc} Nothing was "
+                        "imported.",
+                        code=exc.code,
+                        field=exc.field,
+                    ) from exc
+                key = fields.code.lower()
+                if key in seen:
+                    raise BillingError(
+                        f"Row {line.number}: the code {fields.code} is also on row "
+                        f"{seen[key]}. Nothing was imported.",
+                        code=Refusal.DUPLICATE,
+                        field="code",
+                    )
+                seen[key] = line.number
+                row = tx.session.scalars(
+                    select(BillableItem)
+                    .where(func.lower(BillableItem.code) == key)
+                    .with_for_update()
+                ).first()
+                if row is None:
+                    row = self._insert(tx, fields)
+                    added += 1
+                else:
+                    # A code matched ignoring case keeps the catalogue's spelling.
+                    fields = dataclasses.replace(fields, code=row.code)
+                    prices = prices_of(tx.session, [row.id]).get(row.id, {})
+                    updated += self._apply(tx, row, prices, fields)
+                if (row.archived_at is not None) != line.archived:
+                    row.archived_at = audit.moment(tx.session) if line.archived else None
+                    tx.audit(
+                        action=(
+                            AuditAction.ARCHIVE_BILLABLE_ITEM
+                            if line.archived
+                            else AuditAction.RESTORE_BILLABLE_ITEM
+                        ),
+                        entity=AuditEntity.BILLABLE_ITEM,
+                        entity_id=row.id,
+                        after={"code": row.code},
+                    )
+        return ItemsImport(added, updated, len(rows) - added - updated)
+
+    @classmethod
+    def _insert(cls, tx: Transaction, fields: rules.ItemFields) -> BillableItem:
+        row = BillableItem(
+            code=fields.code,
+            name=fields.name,
+            kind=fields.kind,
+            price_minor=fields.price_minor,
+            tax_rate_bp=fields.tax_rate_bp,
+            created_at=audit.moment(tx.session),
+        )
+        tx.session.add(row)
+        tx.session.flush()
+        cls._save_prices(tx, row.id, fields.concession_prices)
+        tx.audit(
+            action=AuditAction.ADD_BILLABLE_ITEM,
+            entity=AuditEntity.BILLABLE_ITEM,
+            entity_id=row.id,
+            after=_snapshot(row, fields.concession_prices),
+        )
+        return row
+
+    @classmethod
+    def _apply(
+        cls,
+        tx: Transaction,
+        row: BillableItem,
+        prices: Mapping[str, int],
+        fields: rules.ItemFields,
+    ) -> bool:
+        """Give ``row`` the checked ``fields``, audited; returns whether anything changed."""
+        before = _snapshot(row, prices)
+        row.code, row.name, row.kind = fields.code, fields.name, fields.kind
+        row.price_minor, row.tax_rate_bp = fields.price_minor, fields.tax_rate_bp
+        if fields.concession_prices != prices:
+            tx.session.execute(delete(BillableItemPrice).where(BillableItemPrice.item_id == row.id))
+            cls._save_prices(tx, row.id, fields.concession_prices)
+        after = _snapshot(row, fields.concession_prices)
+        if after == before:
+            return False
+        tx.audit(
+            action=AuditAction.UPDATE_BILLABLE_ITEM,
+            entity=AuditEntity.BILLABLE_ITEM,
+            entity_id=row.id,
+            before={k: v for k, v in before.items() if after[k] != v},
+            after={k: v for k, v in after.items() if before[k] != v},
+        )
+        return True
 
     @requires(Permission.SETTINGS)
     def archive(self, item_id: int) -> None:

@@ -7,11 +7,13 @@ saves at once; the core's refusal is shown on the page.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -83,6 +85,17 @@ class BillableItemsPage(QWidget):
         for button in (self.add_button, self.edit_button, self.archive_button, self.restore_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        self.import_button = QPushButton("&Import CSV…")
+        self.import_button.setToolTip(
+            "Add and change items from a spreadsheet (columns: code, name, kind, price, tax_rate,"
+            " archived, concession_prices as Pensioner=75.00; Student=85.00)"
+        )
+        self.import_button.clicked.connect(lambda: self.import_items())
+        self.import_button.setEnabled(self.may_edit)
+        self.export_button = QPushButton("E&xport CSV…")
+        self.export_button.clicked.connect(lambda: self.export_items())
+        buttons.addWidget(self.import_button)
+        buttons.addWidget(self.export_button)
         layout.addLayout(buttons)
         #: Where the prices' tax stands (it is set in Settings > Finances > Invoices).
         self.tax_note = QLabel(
@@ -185,6 +198,51 @@ class BillableItemsPage(QWidget):
         self.reload()
         done = "archived: new invoices no longer offer it" if archived else "restored"
         self._say(f"{item.code} {done}.", DONE_TONE)
+
+    def import_items(self, path: Path | None = None) -> bool:
+        """Import an items CSV (asking for the file when ``path`` is None); True when saved.
+        A bad row refuses the whole file: the message names the row, nothing is saved."""
+        if not self.may_edit:
+            return False
+        if path is None:
+            name, _ = QFileDialog.getOpenFileName(
+                self, "Import billable items", str(Path.home()), "CSV files (*.csv)"
+            )
+            if not name:
+                return False
+            path = Path(name)
+        try:
+            result = self._clinic.import_billable_items(path)
+        except BillingError as exc:
+            self._say(str(exc), PROBLEM_TONE)
+            return False
+        self.reload()
+        self._say(
+            f"Imported {path.name}: {result.added:,} added, {result.updated:,} changed, "
+            f"{result.unchanged:,} unchanged. Issued invoices keep their prices.",
+            DONE_TONE,
+        )
+        return True
+
+    def export_items(self, path: Path | None = None) -> bool:
+        """Write the whole catalogue (archived items too) to an items CSV; True when written."""
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(
+                self,
+                "Export billable items",
+                str(Path.home() / "billable-items.csv"),
+                "CSV files (*.csv)",
+            )
+            if not name:
+                return False
+            path = Path(name)
+        try:
+            count = self._clinic.export_billable_items(path)
+        except OSError as exc:
+            self._say(f"The file could not be saved: {exc.strerror or exc}.", PROBLEM_TONE)
+            return False
+        self._say(f"Exported {count:,} item{'' if count == 1 else 's'} to {path}.", DONE_TONE)
+        return True
 
     def archive_selected(self) -> None:
         """Archive the selected item (issued invoices keep their lines)."""

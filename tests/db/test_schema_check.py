@@ -396,7 +396,20 @@ def test_a_first_release_clinic_is_upgraded_opens_and_restores(new_sqlite_url, t
     with Clinic.open(url) as clinic:
         assert clinic.credit(1) == Decimal("20.00") and clinic.verify() == []
     with Clinic.open(f"sqlite:///{old}") as clinic:  # and the file itself, upgraded on open
-        assert clinic.invoice(1).status == "paid" and clinic.verify() == []
+        invoice = clinic.invoice(1)
+        assert invoice.status == "paid" and clinic.verify() == []
+        # Migration 0014: lines keep their amounts, without tax added before the basis existed.
+        assert (invoice.number, invoice.total, invoice.tax_inclusive) == (
+            1,
+            Decimal("50.00"),
+            False,
+        )
+        assert (invoice.practitioner_id, invoice.service_date) == (None, None)
+        assert [(ln.quantity, ln.discount, ln.net + ln.tax) for ln in invoice.lines] == [
+            (Decimal("1"), Decimal("0.00"), ln.total) for ln in invoice.lines
+        ]
+        assert sum((ln.total for ln in invoice.lines), Decimal(0)) == Decimal("50.00")
+        assert "paid on it" in clinic.invoice_edit_refusal(1)
 
 
 def test_a_genuine_database_opens_on_both(clinic):

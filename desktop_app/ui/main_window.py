@@ -942,6 +942,20 @@ class MainWindow(QMainWindow):
             if dialog.pay_now:
                 self.enter_payment(dialog.invoice_id)
 
+    def edit_invoice_of(self, patient_id: int, invoice_id: int) -> None:
+        """Show the patient, select invoice ``invoice_id`` on their Invoices tab and correct it
+        (All invoices' Edit invoice)."""
+        self.select_patient(patient_id)
+        model = self.invoice_model
+        for row in range(model.rowCount()):
+            if model.record(row).id == invoice_id:
+                self.invoice_view.selectRow(row)
+                self.edit_invoice()
+                break
+        window = self._invoice_list_window
+        if window is not None and hasattr(window, "reload"):
+            window.reload()
+
     def edit_invoice(self) -> None:
         """Correct the invoice selected on the Invoices tab: a draft (change, issue or delete
         it), or an issued invoice nothing touches yet; otherwise say what to undo first."""
@@ -1101,6 +1115,7 @@ class MainWindow(QMainWindow):
                 window.close()
             window = InvoiceListWindow(self.clinic, self.formatter, self)
             window.patient_chosen.connect(self._on_invoice_list_patient_chosen)
+            window.edit_requested.connect(self._on_invoice_list_edit_requested)
             self._invoice_list_window = window
         window.show()
         window.raise_()
@@ -1340,6 +1355,9 @@ class MainWindow(QMainWindow):
             if pid != self._patient_id:
                 self._patient_id = pid
                 self._show_patient()
+
+    def _on_invoice_list_edit_requested(self, patient_id: int, invoice_id: int) -> None:
+        self.edit_invoice_of(patient_id, invoice_id)
 
     def _on_invoice_view_activated(self, index: QModelIndex) -> None:
         invoice: InvoiceRecord = self.invoice_model.record(index.row())

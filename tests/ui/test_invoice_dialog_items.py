@@ -220,3 +220,27 @@ def test_a_draft_is_listed_as_draft_and_deleted_from_its_window(
     assert clinic.invoices(pid) == []
     assert model.rowCount() == 0
     assert draft not in {i.id for i in clinic.invoices(pid)}
+
+
+def test_all_invoices_edits_the_chosen_invoice_in_the_patients_window(
+    qtbot, window, clinic, catalogue, with_modal
+) -> None:
+    pid = catalogue["ada"]
+    bob = clinic.add_patient("Bob", "Brown")
+    clinic.create_invoice(bob, [("Report", "30.00", 1)])
+    iid = clinic.create_invoice(pid, [{"item": catalogue["massage"]}])
+    listing = window.open_invoice_list()
+    listing.wait_for_count()
+    qtbot.waitUntil(lambda: listing.model.rowCount() == 2)
+    row = next(r for r in range(2) if listing.model.invoice(r).id == iid)
+    listing.table.setCurrentIndex(listing.model.index(row, 0))
+
+    def correct(dialog: QDialog) -> None:
+        assert isinstance(dialog, InvoiceDialog) and dialog.invoice_id == iid
+        dialog.table.item(0, QUANTITY).setText("2")
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+
+    with_modal(correct)
+    qtbot.mouseClick(listing.edit_button, Qt.MouseButton.LeftButton)
+    assert window.patient_id == pid
+    assert clinic.invoice(iid).total == Decimal("132.00")

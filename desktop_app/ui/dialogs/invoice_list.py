@@ -61,6 +61,8 @@ class InvoiceListWindow(QDialog):
 
     #: The patient whose invoice was chosen (Enter or double-click on a row).
     patient_chosen = Signal(int)
+    #: Staff asked to correct an invoice: its patient's id, then its id.
+    edit_requested = Signal(int, int)
 
     def __init__(self, clinic: Clinic, formatter: Formatter, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,7 +151,13 @@ class InvoiceListWindow(QDialog):
         self.refresh_button.clicked.connect(self._on_refresh_button_clicked)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
-        for button in (self.refresh_button, self.close_button):
+        self.edit_button = QPushButton("&Edit invoice…")
+        self.edit_button.setToolTip(
+            "Change, issue or delete a draft, or correct an invoice nothing is paid on (Ctrl+E)"
+        )
+        self.edit_button.clicked.connect(self._on_edit_button_clicked)
+        bottom.addWidget(self.edit_button)
+        for button in (self.edit_button, self.refresh_button, self.close_button):
             button.setAutoDefault(False)  # Enter on a row chooses it; it must not close the window
             button.setDefault(False)
         bottom.addWidget(self.refresh_button)
@@ -159,6 +167,7 @@ class InvoiceListWindow(QDialog):
         self.model.modelReset.connect(self._on_model_reset)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self, self._focus_search)
         QShortcut(QKeySequence("F5"), self, self._on_refresh_button_clicked)
+        QShortcut(QKeySequence("Ctrl+E"), self, self._on_edit_button_clicked)
         self._show_hint()
 
     # -- what the window does ---------------------------------------------------------------
@@ -191,6 +200,14 @@ class InvoiceListWindow(QDialog):
         """Show the patient of the invoice on ``row`` in the main window."""
         if 0 <= row < self.model.rowCount():
             self.patient_chosen.emit(self.model.invoice(row).patient_id)
+
+    def edit_selected(self) -> bool:
+        """Ask the main window to correct the invoice on the current row; False if none."""
+        invoice = self.selected_invoice()
+        if invoice is None:
+            return False
+        self.edit_requested.emit(invoice.patient_id, invoice.id)
+        return True
 
     def wait_for_count(self) -> None:
         """Block until the invoices are counted (for tests and benchmarks)."""
@@ -241,6 +258,9 @@ class InvoiceListWindow(QDialog):
 
     def _on_status_combo_current_index_changed(self, _index: int) -> None:
         self.model.set_status(self.status_combo.currentData())
+
+    def _on_edit_button_clicked(self) -> None:
+        self.edit_selected()
 
     def _on_refresh_button_clicked(self) -> None:
         self.reload()

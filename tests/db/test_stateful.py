@@ -134,6 +134,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.lines: dict[int, list[ShadowLine]] = {}  # invoice -> its lines as priced here
         self.items_on: dict[int, set[int]] = {}  # invoice -> catalogue items on its lines
         self.drafts: dict[int, int] = {}  # draft -> patient
+        self.draft_day: dict[int, date] = {}  # draft -> the issue date it was written with
         self.number: dict[int, int] = {}  # issued invoice -> its number
 
     def teardown(self) -> None:
@@ -293,12 +294,13 @@ class LedgerMachine(RuleBasedStateMachine):
         """An invoice (or a draft) from the catalogue and free-text lines."""
         pid = data.draw(st.sampled_from(self.patients))
         written = self.write_lines(data, pid, self.inclusive, set())
+        day = date(2026, 10, 1) + timedelta(days=days)
 
         def create() -> int:
             return self.clinic.create_invoice(
                 pid,
                 written.sent,
-                issue_date=date(2026, 10, 1) + timedelta(days=days),
+                issue_date=day,
                 draft=draft,
             )
 
@@ -313,6 +315,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         if draft:
             self.drafts[iid] = pid
+            self.draft_day[iid] = day
             self.touched.add(pid)
         else:
             self.issued(iid, pid, written)
@@ -337,7 +340,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def issue_draft(self, data) -> None:
         iid = data.draw(st.sampled_from(sorted(self.drafts)))
         pid = self.drafts.pop(iid)
-        number = self.clinic.issue_invoice(iid)
+        # Issued on the day it was written (not today, so the fixed-date credit notes below
+        # stay after it whatever day the suite runs).
+        number = self.clinic.issue_invoice(iid, self.draft_day.pop(iid))
         self.issued(iid, pid, Written([], self.lines[iid], set(), set()))
         assert number == self.number[iid]
         with pytest.raises(BillingError) as refused:
@@ -353,7 +358,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.clinic.void_invoice(iid, "not wanted")
         assert refused.value.code == Refusal.BAD_CHOICE
         self.clinic.delete_draft(iid)
-        del self.drafts[iid]
+        del self.drafts[iid], self.draft_day[iid]
         self.touched.add(pid)
 
     @precondition(lambda self: self.owner)

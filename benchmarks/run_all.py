@@ -677,7 +677,7 @@ def import_csv(invoices: int, patients: int, seed: int = generate.DEFAULT_SEED) 
             issued = dt.date.fromordinal(first + n * 270 // invoices)
             due = "" if n % 3 == 0 else (issued + dt.timedelta(days=14)).isoformat()
             for _ in range(2 if n % 5 == 0 else 1):
-                description, price, taxed = generate.SERVICES[rng.randrange(7)]
+                description, price, taxed, _ = generate.SERVICES[rng.randrange(7)]
                 writer.writerow(
                     (
                         n,
@@ -711,7 +711,7 @@ def raw_import(database: Path, csv_path: Path) -> int:
     ids = dict(db.execute("SELECT external_id, id FROM patients WHERE external_id IS NOT NULL"))
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     invoices: list[list[Any]] = []
-    lines: list[tuple[int, int, str, int, int, int, int, int]] = []
+    lines: list[tuple[int, int, str, int, int, int, int, int, int]] = []
     number = None
     position = 0
     for values in rows:
@@ -725,7 +725,9 @@ def raw_import(database: Path, csv_path: Path) -> int:
         tax = (unit * qty * bp + 5000) // 10_000
         amount = unit * qty + tax
         invoices[-1][4] += amount
-        lines.append((int(inv), position, description, unit, qty, bp, tax, amount))
+        lines.append(
+            (int(inv), position, description, unit, qty * 100, bp, tax, unit * qty, amount)
+        )
         position += 1
     db.execute("BEGIN IMMEDIATE")
     db.executemany(
@@ -742,7 +744,8 @@ def raw_import(database: Path, csv_path: Path) -> int:
     )
     db.executemany(
         "INSERT INTO invoice_lines (invoice_id, position, description, unit_price_minor, "
-        "quantity, tax_rate_bp, tax_minor, amount_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "quantity_centi, tax_rate_bp, tax_minor, net_minor, amount_minor) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(new_ids[line[0]], *line[1:]) for line in lines],
     )
     owed: dict[int, int] = {}

@@ -56,11 +56,12 @@ if str(ROOT) not in sys.path:
 
 from desktop_app.core import Clinic  # noqa: E402
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS  # noqa: E402
+from desktop_app.core.domain.invoicing import line_amounts  # noqa: E402
 from desktop_app.core.domain.patient_details import patient_search_key  # noqa: E402
 from desktop_app.core.domain.text import search_form  # noqa: E402
 
 #: Bump when the generated content changes, so cached files are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 DATA = Path(__file__).resolve().parent / ".data"
 DEFAULT_SEED = 5
 BUSY_INVOICES = 1000
@@ -79,16 +80,29 @@ LAST = (
     "Ryan Robinson Kelly King Davies Wright Patel Campbell Chen O'Brien Murphy Singh Kaur Ngata "
     "Rossi Papadopoulos García"
 ).split()
-#: (description, unit price in cents, taxed at 10%)
+#: (description, unit price in cents, taxed at 10%, catalogue item id): the clinic's catalogue
+#: (generator version 4), a standard consultation listed twice for how often it is billed.
 SERVICES = (
-    ("Initial consultation", 9500, False),
-    ("Standard consultation", 7500, False),
-    ("Standard consultation", 7500, False),
-    ("Extended consultation", 11000, False),
-    ("Dry needling", 3000, False),
-    ("Strapping tape", 1250, True),
-    ("Resistance band", 1800, True),
+    ("Initial consultation", 9500, False, 1),
+    ("Standard consultation", 7500, False, 2),
+    ("Standard consultation", 7500, False, 2),
+    ("Extended consultation", 11000, False, 3),
+    ("Dry needling", 3000, False, 4),
+    ("Strapping tape", 1250, True, 5),
+    ("Resistance band", 1800, True, 6),
 )
+#: The catalogue items, in id order: (code, name, price in cents, tax %, kind).
+CATALOGUE = (
+    ("IC", "Initial consultation", 9500, "0", "service"),
+    ("SC", "Standard consultation", 7500, "0", "service"),
+    ("EC", "Extended consultation", 11000, "0", "service"),
+    ("DN", "Dry needling", 3000, "0", "service"),
+    ("TAPE", "Strapping tape", 1250, "10", "product"),
+    ("BAND", "Resistance band", 1800, "10", "product"),
+)
+#: Shares of lines: half an hour (a quantity of 0.5), a 10% discount, typed by hand (no item);
+#: and of invoices with tax-inclusive prices.
+HALF_SHARE, DISCOUNT_SHARE, FREE_TEXT_SHARE, INCLUSIVE_SHARE = 0.05, 0.05, 0.1, 0.3
 #: Email providers and how often patients use them (the rest: a workplace or school domain).
 EMAIL_DOMAINS = (
     ("gmail.com", 34),
@@ -139,6 +153,7 @@ INVOICE_COLUMNS = (
     "voided_at",
     "void_reason",
     "import_batch_id",
+    "tax_inclusive",
 )
 LINE_COLUMNS = (
     "id",
@@ -151,6 +166,10 @@ LINE_COLUMNS = (
     "tax_minor",
     "net_minor",
     "amount_minor",
+    "discount_minor",
+    "discount_bp",
+    "item_id",
+    "item_code",
 )
 PAYMENT_COLUMNS = (
     "id",
@@ -411,16 +430,21 @@ class Ledger:
         for first in range(0, self.n, CHUNK):
             yield self._chunk(first, min(self.n, first + CHUNK))
 
-    def _lines(self, iid: int) -> tuple[list[tuple[Any, ...]], int]:
+    def _lines(self, iid: int, inclusive: bool) -> tuple[list[tuple[Any, ...]], int]:
         rng = self.rng
         count = 2 if rng.random() < 0.2 else 1
         lines, total = [], 0
         for position in range(count):
-            description, price, taxed = SERVICES[rng.randrange(len(SERVICES))]
-            quantity = 2 if rng.random() < 0.1 else 1
+            description, price, taxed, item = SERVICES[rng.randrange(len(SERVICES))]
+            roll = rng.random()
+            centi = 200 if roll < 0.1 else (50 if roll < 0.1 + HALF_SHARE else 100)
+            discount_bp = 1000 if rng.random() < DISCOUNT_SHARE else None
+            item_id: int | None = None if rng.random() < FREE_TEXT_SHARE else item
             rate = 1000 if taxed else 0
-            tax = (price * quantity * rate + 5000) // 10_000
-            amount = price * quantity + tax
+            discount, net, tax = line_amounts(
+                price, centi, rate, tax_inclusive=inclusive, discount_bp=discount_bp
+            )
+            amount = net + tax
             lines.append(
                 (
                     self.next_line,
@@ -428,11 +452,15 @@ class Ledger:
                     position,
                     description,
                     price,
-                    quantity * 100,  # hundredths
+                    centi,  # hundredths
                     rate,
                     tax,
-                    amount - tax,
+                    net,
                     amount,
+                    discount,
+                    discount_bp,
+                    item_id,
+                    None if item_id is None else CATALOGUE[item_id - 1][0],
                 )
             )
             self.next_line += 1
@@ -453,7 +481,8 @@ class Ledger:
             issue = self.day(ordinal)
             due = self.day(ordinal + 14)
             created = _stamp(issue, i * 7)
-            lines, total = self._lines(iid)
+            inclusive = rng.random() < INCLUSIVE_SHARE
+            lines, total = self._lines(iid, inclusive)
             lines_out.extend(lines)
             busy = self.busy is not None and i % self.busy_step == self.busy_step - 1
             if busy:
@@ -523,6 +552,7 @@ class Ledger:
                     voided,
                     reason,
                     INVOICE_BATCH,
+                    inclusive,
                 )
             )
         for name, _ in TABLES:
@@ -587,6 +617,19 @@ class Ledger:
 # -- writing -------------------------------------------------------------------------------------
 
 
+ITEM_COLUMNS = ("id", "code", "name", "kind", "price_minor", "tax_rate_bp", "created_at")
+
+
+def catalogue_rows() -> list[tuple[Any, ...]]:
+    """The catalogue's items (ids 1 to 6, as the lines name them), made the day before the
+    first invoice."""
+    made = _stamp(FIRST_DAY.isoformat(), 0)
+    return [
+        (n, code, name, kind, price, int(rate) * 100, made)
+        for n, (code, name, price, rate, kind) in enumerate(CATALOGUE, start=1)
+    ]
+
+
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
@@ -621,6 +664,7 @@ def build_sqlite(
         db.execute("BEGIN")
         for name, _ in indexes:  # rebuilt after the load: faster than random-order inserts
             db.execute(f"DROP INDEX {name}")
+        db.executemany(_insert_sql("billable_items", ITEM_COLUMNS), catalogue_rows())
         db.executemany(_insert_sql("patients", PATIENT_COLUMNS), ledger.patients())
         db.executemany(_insert_sql("import_batches", BATCH_COLUMNS), ledger.batches())
         payments, sources = ledger.prepayments()
@@ -709,6 +753,7 @@ def build_postgres(
                 for row in rows:
                     out.write_row(row)
 
+        copy("billable_items", ITEM_COLUMNS, catalogue_rows())
         copy("patients", PATIENT_COLUMNS, ledger.patients())
         copy("import_batches", BATCH_COLUMNS, ledger.batches())
         payments, sources = ledger.prepayments()
@@ -731,7 +776,7 @@ def build_postgres(
         batch_rows, batch_entries = ledger.batch_audit()
         conn.cursor().executemany("UPDATE import_batches SET rows = %s WHERE id = %s", batch_rows)
         copy("audit_log", AUDIT_COLUMNS, batch_entries)
-        for table in ("patients", "import_batches", *(name for name, _ in TABLES)):
+        for table in ("billable_items", "patients", "import_batches", *(n for n, _ in TABLES)):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"

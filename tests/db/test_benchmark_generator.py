@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import sqlite3
 import sys
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,44 @@ def test_postgres_gets_the_same_rows(generate, pg_databases, tmp_path):
 def test_database_names_are_checked_before_use(generate):
     with pytest.raises(ValueError, match="bad database name"):
         generate.fresh_pg_database("postgresql+psycopg://nobody@127.0.0.1:1/x", "x; DROP")
+
+
+def test_invoices_are_written_the_way_clinics_write_them(generate, tmp_path):
+    path = tmp_path / "a.db"
+    generate.build_sqlite(path, 2000, 40, 3)
+    db = sqlite3.connect(path)
+    try:
+        half, discounted, from_items, free_text = db.execute(
+            "SELECT sum(quantity_centi = 50), sum(discount_minor > 0), "
+            "sum(item_id IS NOT NULL), sum(item_id IS NULL) FROM invoice_lines"
+        ).fetchone()
+        inclusive, exclusive = db.execute(
+            "SELECT sum(tax_inclusive), sum(NOT tax_inclusive) FROM invoices"
+        ).fetchone()
+        codes = [row[0] for row in db.execute("SELECT code FROM billable_items ORDER BY id")]
+        lines = db.execute(
+            "SELECT l.unit_price_minor, l.quantity_centi, l.tax_rate_bp, l.discount_bp, "
+            "i.tax_inclusive, l.discount_minor, l.net_minor, l.tax_minor, l.amount_minor "
+            "FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id"
+        ).fetchall()
+    finally:
+        db.close()
+    assert codes == ["IC", "SC", "EC", "DN", "TAPE", "BAND"]
+    assert min(half, discounted, free_text, inclusive) > 0 and from_items > free_text
+    assert exclusive > inclusive
+
+    # Each line as the rules price it, worked out here with Decimal: tax per line, half up.
+    def half_up(value: Decimal) -> int:
+        return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    for price, centi, rate, bp, inclusive_basis, discount, net, tax, amount in lines:
+        gross = half_up(Decimal(price * centi) / 100)
+        assert discount == (0 if bp is None else half_up(Decimal(gross * bp) / 10_000))
+        after = gross - discount
+        if inclusive_basis:
+            assert (tax, amount) == (half_up(Decimal(after * rate) / (10_000 + rate)), after)
+        else:
+            assert (tax, amount) == (half_up(Decimal(after * rate) / 10_000), after + tax)
+        assert net == amount - tax
+    with Clinic.open(f"sqlite:///{path}") as clinic:
+        assert clinic.verify() == []

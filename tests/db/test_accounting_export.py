@@ -89,7 +89,7 @@ def ledger(clinic: Clinic) -> dict[str, int]:
     ada = clinic.add_patient("Ada", "Lovelace")
     bob = clinic.add_patient("=Bob", "Lovelace")  # a formula-looking name stays text
     ids = {"ada": ada, "bob": bob}
-    pay(clinic, ada, {"Cash": "30"}, "pre", payment_date=days_ago(10))
+    ids["pre"] = pay(clinic, ada, {"Cash": "30"}, "pre", payment_date=days_ago(10))
     ids["inv1"] = clinic.create_invoice(
         ada, [("Consult", "100", 1, "10"), ("Band", "5", 2)], issue_date=days_ago(9)
     )
@@ -121,18 +121,28 @@ def test_first_export_writes_the_xero_files_and_ties_out(clinic, ledger, tmp_pat
     credit = [r for r in invoices if r["*InvoiceNumber"] == "CN-1"]
     assert credit and all(money(r["*UnitAmount"]) < 0 for r in credit)
     assert credit[0]["Reference"] == "INV-2"
-    assert credit[0]["*ContactName"].startswith("'=Bob")  # formula-safe text
+    # Xero matches contacts by exact name: its files carry the name as it is; the
+    # reconciliation list, read in a spreadsheet, shows it as text.
+    assert credit[0]["*ContactName"] == f"=Bob Lovelace ({ledger['bob']})"
+    bob_rows = [r for r in read(result.folder, "reconciliation") if r["Record"] == "INV-2"]
+    assert bob_rows[0]["Contact"] == f"'=Bob Lovelace ({ledger['bob']})"
     payments = read(result.folder, "payments")
     by_type = {(r["Reference"], r["PaymentType"]): r for r in payments}
     assert by_type[(f"PAY-{ledger['pay']}", "EFTPOS")]["AccountCode"] == "CLR-EFTPOS"
     assert by_type[(f"PAY-{ledger['pay']}", "EFTPOS")]["CreditAccountCode"] == "2400"
     assert result.received_by_type_minor == {"Cash": 7500, "EFTPOS": 5000}
     allocations = read(result.folder, "allocations")
-    sources = {r["Source"] for r in allocations}
-    assert {"Account credit", f"Payment PAY-{ledger['pay']}", "Credit note CN-1"} <= sources
-    # Ada's $120 invoice: $95 of money and $25 of account credit closed it, here as in Xero.
-    on_inv1 = [money(r["Amount"]) for r in allocations if r["InvoiceNumber"] == "INV-1"]
-    assert sum(on_inv1) == D("120.00")
+    # Every allocation names the Xero document it draws from: Ada's $120 invoice was closed by
+    # $95 of the payment and $25 of the credit her earlier prepayment left.
+    on_inv1 = {
+        r["Source"]: money(r["Amount"]) for r in allocations if r["InvoiceNumber"] == "INV-1"
+    }
+    assert on_inv1 == {
+        f"Prepayment PAY-{ledger['pay']}": D("95.00"),
+        f"Prepayment PAY-{ledger['pre']}": D("25.00"),
+    }
+    assert "Credit note CN-1" in {r["Source"] for r in allocations}
+    assert not [r for r in allocations if "Account credit" in r["Source"]]
     assert len(read(result.folder, "transfers")) == 1
     totals = Totals()
     totals.add(result.folder)
@@ -163,8 +173,20 @@ def test_exporting_again_sends_only_what_is_new_or_changed(clinic, ledger, tmp_p
     assert second.changed_records >= 4
     payments = read(second.folder, "payments")
     assert all(r["Reference"].endswith("reversed") and money(r["Amount"]) < 0 for r in payments)
-    assert any("Void invoice INV-1" in a for a in second.actions)
-    assert any("Void credit note CN-1" in a for a in second.actions)
+    # Only steps Xero can do: it imports no payment or allocation rows, so nothing says "import".
+    assert not [a for a in second.actions if "import" in a.lower()]
+    assert any(
+        a.startswith("INV-1: In Xero, remove every allocation on invoice INV-1")
+        and a.endswith("then void it (Invoice Options > Void).")
+        for a in second.actions
+    )
+    assert any(
+        a.startswith("CN-1: In Xero, remove credit note CN-1's allocations") for a in second.actions
+    )
+    assert any(
+        a.startswith(f"PAY-{ledger['pay']}: In Xero, remove every allocation of prepayment")
+        for a in second.actions
+    )
     status = {r["Record"]: r["Status"] for r in read(second.folder, "reconciliation")}
     assert status["INV-4"] == "voided before export: left out" and status["INV-3"] == "exported"
     totals.add(second.folder)
@@ -492,3 +514,111 @@ def test_xero_arrives_at_every_line_amount_without_rounding():
         line = xero_line(unit, quantity, discount, percent, amount)
         exact = D(line.quantity) * D(line.unit_minor) * (100 - D(line.discount or "0")) / 100
         assert exact == amount, (unit, quantity, discount, percent, line)
+
+
+def test_credit_is_allocated_from_the_documents_it_came_from(clinic, tmp_path_factory):
+    """Credit left by a credit note, a transfer and a prepayment pays a later invoice: each
+    allocation names its document, oldest credit first; removed later, the reversal names the
+    same documents and the list says which allocations to remove in Xero."""
+    tmp_path = tmp_path_factory.mktemp("exports")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    bob = clinic.add_patient("Bob", "Lovelace")
+    paid = clinic.create_invoice(ada, [("Consult", "100", 1)], issue_date=days_ago(20))
+    pay(clinic, ada, {"Cash": "100"}, "p1", payment_date=days_ago(20))
+    clinic.credit_note(paid, "40", reason="goodwill", request_id="cn", note_date=days_ago(15))
+    bob_pre = pay(clinic, bob, {"EFTPOS": "30"}, "bp", payment_date=days_ago(14))
+    transfer = clinic.transfer_credit(
+        bob, ada, "20", reason="family", request_id="t", transfer_date=days_ago(12)
+    )
+    ada_pre = pay(clinic, ada, {"Cash": "15"}, "ap", payment_date=days_ago(11))
+    later = clinic.create_invoice(ada, [("Consult", "70", 1)], issue_date=days_ago(10))
+    applied = clinic.apply_credit_to_open_invoices(ada, "apply")
+    assert applied is not None
+
+    first = clinic.export_accounting(tmp_path)
+    rows = [r for r in read(first.folder, "allocations") if r["InvoiceNumber"] == "INV-2"]
+    assert [(r["Source"], r["Amount"], r["SourceAccountCode"]) for r in rows] == [
+        ("Credit note CN-1", "40.00", ""),
+        (f"Credit transfer TRF-{transfer}", "20.00", "2400"),
+        (f"Prepayment PAY-{ada_pre}", "10.00", "2400"),
+    ]
+    assert bob_pre  # Bob's prepayment funded the transfer, not Ada's invoice directly
+    totals = Totals()
+    totals.add(first.folder)
+    totals.check(clinic)
+
+    (app,) = clinic.payment(applied).applications
+    assert app.invoice_id == later
+    clinic.remove_application(app.id, "applied by mistake")
+    second = clinic.export_accounting(tmp_path)
+    back = read(second.folder, "allocations")
+    assert [(r["Source"], r["Amount"], r["Reference"]) for r in back] == [
+        ("Credit note CN-1", "-40.00", f"APP-{app.id} removed"),
+        (f"Credit transfer TRF-{transfer}", "-20.00", f"APP-{app.id} removed"),
+        (f"Prepayment PAY-{ada_pre}", "-10.00", f"APP-{app.id} removed"),
+    ]
+    assert second.actions == (
+        f"APP-{app.id} on INV-2: On invoice INV-2 in Xero, remove the allocation of 40.00 from "
+        f"Credit note CN-1; 20.00 from Credit transfer TRF-{transfer}; 10.00 from Prepayment "
+        f"PAY-{ada_pre}.",
+    )
+    totals.add(second.folder)
+    totals.check(clinic)
+
+
+def test_invoice_files_hold_at_most_500_invoices_and_never_split_one(clinic, tmp_path_factory):
+    """Xero imports at most 500 invoices a file: a first export of 501 (one with two lines at
+    the boundary) and a credit note fills xero-invoices.csv and xero-invoices-2.csv."""
+    tmp_path = tmp_path_factory.mktemp("exports")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    for n in range(1, 502):
+        lines = [("Consult", "10", 1), ("Tape", "2", 1)] if n == 500 else [("Consult", "10", 1)]
+        clinic.create_invoice(ada, lines, issue_date=days_ago(5))
+    clinic.credit_note(1, "5", reason="goodwill", request_id="cn")
+    result = clinic.export_accounting(tmp_path)
+    names = sorted(p.name for p in result.folder.iterdir())
+    assert "xero-invoices-2.csv" in names and "xero-invoices-3.csv" not in names
+    first = read(result.folder, "invoices")
+    with (result.folder / "xero-invoices-2.csv").open(encoding="utf-8-sig", newline="") as handle:
+        second = list(csv.DictReader(handle))
+    numbers = [[r["*InvoiceNumber"] for r in part] for part in (first, second)]
+    assert len(dict.fromkeys(numbers[0])) == 500 and numbers[0][-2:] == ["INV-500", "INV-500"]
+    assert numbers[1] == ["INV-501", "CN-1"]
+    assert result.rows["invoices"] == len(first) + len(second) == 503
+    totals = Totals()
+    totals.add(result.folder)
+    for row in second:
+        amount = xero_total(row, "invoices")
+        if row["*InvoiceNumber"].startswith("INV-"):
+            totals.invoiced += amount
+        else:
+            totals.credit_notes -= amount
+    totals.check(clinic)
+
+
+def test_import_parts_split_between_documents_only():
+    from desktop_app.core.interchange.accounting_export import import_parts, part_name
+
+    def row(number: str) -> list[str]:
+        values = dict.fromkeys(INVOICE_COLUMNS, "")
+        values["*InvoiceNumber"] = number
+        return [values[c] for c in INVOICE_COLUMNS]
+
+    rows = [row(n) for n in ("A", "A", "B", "C", "C", "C", "D")]
+    parts = import_parts(rows, limit=2)
+    index = INVOICE_COLUMNS.index("*InvoiceNumber")
+    assert [[r[index] for r in part] for part in parts] == [
+        ["A", "A", "B"],
+        ["C", "C", "C", "D"],
+    ]
+    assert import_parts([], limit=2) == [[]]
+    assert [part_name("xero-invoices.csv", n) for n in (1, 2)] == [
+        "xero-invoices.csv",
+        "xero-invoices-2.csv",
+    ]
+
+
+def test_a_uk_clinic_exports_exempt_health_services_as_exempt_income():
+    from desktop_app.core.interchange.accounting_mapping import default_mapping
+
+    assert default_mapping("GBP", ["Cash"]).tax_types[0] == "Exempt Income"

@@ -146,15 +146,26 @@ class ExportBatch:
         self, status: str, record: str, day: date, contact: str, minor: int, action: str = ""
     ) -> None:
         self.files["reconciliation"].append(
-            ["Records", status, record, self.day(day), contact, self.money(minor), action]
+            [
+                "Records",
+                status,
+                record,
+                self.day(day),
+                safe_text(contact),
+                self.money(minor),
+                action,
+            ]
         )
         if action:
             self.actions.append(f"{record}: {action}")
 
 
 def contact_name(first: str, last: str, patient_id: int) -> str:
-    """A patient as a contact: the id keeps two patients of the same name apart."""
-    return safe_text(f"{first} {last} ({patient_id})")
+    """A patient as a contact: the id keeps two patients of the same name apart. Written as it
+    is (no spreadsheet apostrophe): Xero matches contacts by this exact name, so a name starting
+    with ``=`` must reach it unchanged; only the reconciliation list, read in a spreadsheet,
+    defuses it."""
+    return f"{first} {last} ({patient_id})"
 
 
 def _exported(kind: str, record_id: Any, state: str) -> Any:

@@ -31,6 +31,7 @@ from ..db.models import (
 )
 from ..domain.currencies import MINOR_UNITS
 from ..domain.kinds import InvoiceStatus, PaymentKind
+from ..ledger import credit_trace
 from ..ledger.audit import local_day
 from .accounting_batch import INVOICE_COLUMNS, ExportBatch, NameCache, defer, new_and_changed
 from .accounting_lines import XeroLine, xero_line
@@ -133,7 +134,8 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
             day,
             names(inv.patient_id),
             inv.total_minor,
-            f"Void invoice {number} in Xero (its payments come back as reversing allocations).",
+            f"In Xero, remove every allocation on invoice {number} (this export's negative "
+            "allocation rows list them), then void it (Invoice Options > Void).",
         )
 
 
@@ -290,7 +292,8 @@ def _credit_notes(session: Session, batch: ExportBatch, names: NameCache, throug
             local_day(note.reversed_at),
             names(note.patient_id),
             note.amount_minor,
-            f"Void credit note {label} in Xero (its allocation comes back as a reversing row).",
+            f"In Xero, remove credit note {label}'s allocations (this export's negative "
+            "allocation rows list them), then void it (Credit Note Options > Void).",
         )
 
 
@@ -391,7 +394,10 @@ def _payments(session: Session, batch: ExportBatch, names: NameCache, through: d
             day,
             names(pay.patient_id),
             pay.total_minor,
-            "Import the reversing payment row.",
+            f"In Xero, delete refund {reference} from the prepayment it was paid from."
+            if pay.kind == PaymentKind.REFUND
+            else f"In Xero, remove every allocation of prepayment {reference} (this export's "
+            "negative allocation rows list them), then void the prepayment (Options > Void).",
         )
 
 
@@ -423,58 +429,107 @@ def _applications(session: Session, batch: ExportBatch, names: NameCache, throug
         .join(Payment, Payment.id == Application.payment_id)
         .order_by(Application.id)
     )
+    added = [
+        app
+        for app in session.execute(
+            query.where(Payment.payment_date <= through, Invoice.issue_date <= through, new)
+        )
+    ]
+    removed = list(session.execute(query.where(changed)))
+    sources = _CreditSources(
+        session,
+        batch,
+        {app.patient_id for app in (*added, *removed) if app.from_credit_minor},
+    )
 
-    def rows(app: Any, number: int, patient_id: int, day: date, sign: int) -> None:
-        invoice_label = f"{m.invoice_prefix}{number}"
-        contact = names(patient_id)
+    def rows(app: Any, day: date, sign: int) -> list[tuple[str, int]]:
+        """The allocation rows of an application (or their reversal); returns each source's
+        label and amount."""
+        invoice_label = f"{m.invoice_prefix}{app.number}"
+        contact = names(app.patient_id)
         suffix = " removed" if sign < 0 else ""
+        drawn = []
         if app.from_money_minor:
-            batch.files["allocations"].append(
-                [
-                    batch.day(day),
-                    contact,
-                    invoice_label,
-                    batch.money(sign * app.from_money_minor),
-                    f"Payment PAY-{app.payment_id}",
-                    m.credit_account,
-                    f"APP-{app.id}{suffix}",
-                ]
+            drawn.append(
+                (f"Prepayment PAY-{app.payment_id}", m.credit_account, app.from_money_minor)
             )
         if app.from_credit_minor:
+            drawn.extend(sources.of(app.id, app.from_credit_minor))
+        for label, account, minor in drawn:
             batch.files["allocations"].append(
                 [
                     batch.day(day),
                     contact,
                     invoice_label,
-                    batch.money(sign * app.from_credit_minor),
-                    "Account credit",
-                    m.credit_account,
+                    batch.money(sign * minor),
+                    label,
+                    account,
                     f"APP-{app.id}{suffix}",
                 ]
             )
         batch.allocated += sign * app.amount_minor
+        return [(label, minor) for label, _, minor in drawn]
 
-    for app in session.execute(
-        query.where(Payment.payment_date <= through, Invoice.issue_date <= through, new)
-    ):
+    for app in added:
         if app.removed_at is not None:
             batch.sent("application", app.id, app.amount_minor, "skipped")
             continue
-        rows(app, app.number, app.patient_id, max(app.payment_date, app.issue_date), 1)
+        rows(app, max(app.payment_date, app.issue_date), 1)
         batch.sent("application", app.id, app.amount_minor, "new")
-    for app in session.execute(query.where(changed)):
-        number, patient_id = app.number, app.patient_id
-        removed = local_day(app.removed_at)
-        rows(app, number, patient_id, removed, -1)
+    for app in removed:
+        day = local_day(app.removed_at)
+        drawn = rows(app, day, -1)
         batch.sent("application", app.id, app.amount_minor, "changed")
+        invoice_label = f"{m.invoice_prefix}{app.number}"
+        what = "; ".join(f"{batch.money(minor)} from {label}" for label, minor in drawn)
         batch.reconcile(
             "removed since exported",
-            f"APP-{app.id} on {m.invoice_prefix}{number}",
-            removed,
-            names(patient_id),
+            f"APP-{app.id} on {invoice_label}",
+            day,
+            names(app.patient_id),
             app.amount_minor,
-            "Import the reversing allocation row.",
+            f"On invoice {invoice_label} in Xero, remove the allocation of {what}.",
         )
+
+
+class _CreditSources:
+    """Which document each application's account credit came from, as Xero names it: the
+    prepayment, credit note or credit transfer whose credit the ledger's credit trace says it
+    drew (oldest first), read for every patient concerned at once."""
+
+    def __init__(self, session: Session, batch: ExportBatch, patient_ids: set[int]) -> None:
+        self._batch = batch
+        self._drawn: dict[tuple[str, int], list[tuple[tuple[str, int], int]]] = {}
+        events = credit_trace.patients_events(session, patient_ids, batch.currency)
+        for pid in sorted(events):
+            self._drawn.update(credit_trace.drawn_from(events[pid]))
+        notes = {
+            key[1] for uses in self._drawn.values() for key, _ in uses if key[0] == "credit_note"
+        }
+        self._notes = dict(
+            session.execute(
+                select(CreditNote.id, CreditNote.number).where(CreditNote.id.in_(sorted(notes)))
+            ).all()
+        )
+
+    def of(self, app_id: int, minor: int) -> list[tuple[str, str, int]]:
+        """``(source label, its account, amount)`` for the credit of one application."""
+        m = self._batch.mapping
+        found = []
+        for (kind, record_id), part in self._drawn.get(("app", app_id), []):
+            if kind == "payment":
+                found.append((f"Prepayment PAY-{record_id}", m.credit_account, part))
+            elif kind == "credit_note":
+                label = f"{m.credit_note_prefix}{self._notes[record_id]}"
+                found.append((f"Credit note {label}", "", part))
+            elif kind == "transfer":
+                found.append((f"Credit transfer TRF-{record_id}", m.credit_account, part))
+            else:
+                found.append(("Account credit (source not traced)", m.credit_account, part))
+        short = minor - sum(part for _, _, part in found)
+        if short:  # the trace and the application disagree: say so rather than guess
+            found.append(("Account credit (source not traced)", m.credit_account, short))
+        return found
 
 
 def _transfers(session: Session, batch: ExportBatch, names: NameCache, through: date) -> None:
@@ -528,5 +583,6 @@ def _transfers(session: Session, batch: ExportBatch, names: NameCache, through: 
             day,
             names(tr.from_patient_id),
             tr.amount_minor,
-            "Import the reversing transfer row.",
+            f"In Xero, void the refund and the prepayment entered for TRF-{tr.id}, removing "
+            "any allocation of that prepayment first.",
         )

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -173,13 +173,44 @@ def write_files(batch: ExportBatch, folder: Path) -> None:
         "reconciliation": RECONCILIATION_COLUMNS,
     }
     for key, name in FILES.items():
-        rows: Iterable[list[str]] = batch.files.get(key, [])
+        rows: list[list[str]] = batch.files.get(key, [])
         if key == "reconciliation":
             rows = [*rows, *_control_rows(batch)]
-        with (folder / name).open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(headers[key])
-            writer.writerows(rows)
+        parts = import_parts(rows) if key in ("invoices", "invoices_inclusive") else [rows]
+        for n, part in enumerate(parts, start=1):
+            with (folder / part_name(name, n)).open("w", newline="", encoding="utf-8-sig") as out:
+                writer = csv.writer(out)
+                writer.writerow(headers[key])
+                writer.writerows(part)
+
+
+#: The most invoices (credit notes included) Xero's invoice import takes from one file.
+XERO_IMPORT_LIMIT = 500
+_NUMBER = INVOICE_COLUMNS.index("*InvoiceNumber")
+
+
+def import_parts(rows: list[list[str]], limit: int = XERO_IMPORT_LIMIT) -> list[list[list[str]]]:
+    """An invoices file's rows split into files of at most ``limit`` invoices and credit notes
+    each, never splitting one document's lines (they are consecutive rows); one part, maybe
+    empty, when they fit."""
+    parts: list[list[list[str]]] = [[]]
+    documents = 0
+    for row in rows:
+        if not parts[-1] or row[_NUMBER] != parts[-1][-1][_NUMBER]:
+            if documents == limit:
+                parts.append([])
+                documents = 0
+            documents += 1
+        parts[-1].append(row)
+    return parts
+
+
+def part_name(name: str, n: int) -> str:
+    """``xero-invoices.csv``, then ``xero-invoices-2.csv``, ``xero-invoices-3.csv``..."""
+    if n == 1:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}-{n}{dot}{suffix}"
 
 
 def save_export(

@@ -26,7 +26,10 @@ DATE_FORMATS = {"DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y"}
 _DEFAULT_TAX_TYPES = {
     "AUD": {0: "GST Free Income", 1000: "GST on Income"},
     "NZD": {0: "No GST", 1500: "15% GST on Income"},
-    "GBP": {0: "No VAT", 2000: "20% (VAT on Income)"},
+    # Health services are exempt from VAT in the UK: Xero's "Exempt Income" (EXEMPTOUTPUT),
+    # not "No VAT" (outside the scope of VAT), which would leave them off the VAT return's
+    # box 6 of total sales.
+    "GBP": {0: "Exempt Income", 2000: "20% (VAT on Income)"},
 }
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,9}$")
 

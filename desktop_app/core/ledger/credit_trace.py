@@ -93,6 +93,21 @@ class _Taken:
 
 def trace(events: Iterable[CreditEvent]) -> list[Lot]:
     """Replay credit events (in saved order) into lots, spending the oldest first."""
+    return _replay(events, {})
+
+
+def drawn_from(events: Iterable[CreditEvent]) -> dict[Key, list[tuple[Key, int]]]:
+    """For every use of credit (``("app", id)`` for credit applied to an invoice, a refund, a
+    transfer out...), the origins it drew from when it was made and how much from each, in the
+    order taken: what the accounting export names as each allocation's source. An origin is
+    ``("payment", id)``, ``("credit_note", id)``, ``("transfer", id)`` or ``("unattributed", 0)``;
+    the amounts add up to the use. Undoing a use later does not change what it drew."""
+    drawn: dict[Key, list[tuple[Key, int]]] = {}
+    _replay(events, drawn)
+    return drawn
+
+
+def _replay(events: Iterable[CreditEvent], drawn: dict[Key, list[tuple[Key, int]]]) -> list[Lot]:
     lots: list[Lot] = []
     by_origin: dict[Key, list[Lot]] = {}
     taken: dict[Key, list[_Taken]] = {}
@@ -120,9 +135,11 @@ def trace(events: Iterable[CreditEvent]) -> list[Lot]:
                 lot.remaining -= part
                 lot.uses.append((event.day, event.description, part))
                 taken.setdefault(key, []).append(_Taken(lot, part, len(lot.uses) - 1))
+                drawn.setdefault(key, []).append((lot.origin, part))
                 need -= part
             if need:
                 _unattributed(lots, event, -need)
+                drawn.setdefault(key, []).append((("unattributed", 0), need))
     return lots
 
 
@@ -157,18 +174,39 @@ def _unattributed(lots: list[Lot], event: CreditEvent, amount: int) -> None:
 def patient_events(session: Session, patient_id: int, currency: str) -> list[CreditEvent]:
     """Every change to one patient's credit, from payments, refunds, applications, credit notes
     and transfers (unsorted; :func:`trace` and the history sort them)."""
+    return patients_events(session, [patient_id], currency)[patient_id]
 
+
+#: Patients per query when reading many patients' events (well under every driver's limit on
+#: bound parameters).
+_CHUNK = 500
+
+
+def patients_events(
+    session: Session, patient_ids: Iterable[int], currency: str
+) -> dict[int, list[CreditEvent]]:
+    """:func:`patient_events` of many patients, read a few hundred patients per query (the
+    accounting export traces every patient whose credit paid an invoice in it)."""
+    ids = sorted(set(patient_ids))
+    events: dict[int, list[CreditEvent]] = {pid: [] for pid in ids}
+    for first in range(0, len(ids), _CHUNK):
+        _read_events(session, ids[first : first + _CHUNK], currency, events)
+    return events
+
+
+def _read_events(
+    session: Session, ids: list[int], currency: str, events: dict[int, list[CreditEvent]]
+) -> None:
     def money(minor: int) -> str:
         return format_amount(minor, currency)
 
-    events: list[CreditEvent] = []
-    payments = session.scalars(select(Payment).where(Payment.patient_id == patient_id)).all()
+    payments = session.scalars(select(Payment).where(Payment.patient_id.in_(ids))).all()
     methods: dict[int, list[str]] = {}
     for payment_id, name in session.execute(
         select(PaymentSource.payment_id, PaymentType.name)
         .join(PaymentType, PaymentType.id == PaymentSource.payment_type_id)
         .join(Payment, Payment.id == PaymentSource.payment_id)
-        .where(Payment.patient_id == patient_id)
+        .where(Payment.patient_id.in_(ids))
         .order_by(PaymentSource.id)
     ):
         methods.setdefault(payment_id, []).append(name)
@@ -177,47 +215,40 @@ def patient_events(session: Session, patient_id: int, currency: str) -> list[Cre
         select(Application, Invoice.number)
         .join(Invoice, Invoice.id == Application.invoice_id)
         .join(Payment, Payment.id == Application.payment_id)
-        .where(Payment.patient_id == patient_id)
+        .where(Payment.patient_id.in_(ids))
         .order_by(Application.id)
     ):
         apps.setdefault(app.payment_id, []).append((app, issued(number)))
 
     for pay in payments:
-        events.extend(_payment_events(pay, apps.get(pay.id, []), methods.get(pay.id, []), money))
+        events[pay.patient_id].extend(
+            _payment_events(pay, apps.get(pay.id, []), methods.get(pay.id, []), money)
+        )
     for note, number in session.execute(
         select(CreditNote, Invoice.number)
         .join(Invoice, Invoice.id == CreditNote.invoice_id)
-        .where(CreditNote.patient_id == patient_id)
+        .where(CreditNote.patient_id.in_(ids))
     ):
-        events.extend(_credit_note_events(note, issued(number), money))
+        events[note.patient_id].extend(_credit_note_events(note, issued(number), money))
+    transfers = session.scalars(
+        select(CreditTransfer).where(
+            or_(CreditTransfer.from_patient_id.in_(ids), CreditTransfer.to_patient_id.in_(ids)),
+            not_cancelled_by_merge(),  # between two records of one patient, merged since
+        )
+    ).all()
+    others = {t.from_patient_id for t in transfers} | {t.to_patient_id for t in transfers}
     names = {
         pid: f"{first} {last}"
         for pid, first, last in session.execute(
             select(Patient.id, Patient.first_name, Patient.last_name).where(
-                Patient.id.in_(
-                    select(CreditTransfer.from_patient_id).where(
-                        CreditTransfer.to_patient_id == patient_id
-                    )
-                )
-                | Patient.id.in_(
-                    select(CreditTransfer.to_patient_id).where(
-                        CreditTransfer.from_patient_id == patient_id
-                    )
-                )
+                Patient.id.in_(sorted(others))
             )
         )
     }
-    for transfer in session.scalars(
-        select(CreditTransfer).where(
-            or_(
-                CreditTransfer.from_patient_id == patient_id,
-                CreditTransfer.to_patient_id == patient_id,
-            ),
-            not_cancelled_by_merge(),  # between two records of one patient, merged since
-        )
-    ):
-        events.extend(_transfer_events(transfer, patient_id, names, money))
-    return events
+    wanted = set(ids)
+    for transfer in transfers:
+        for pid in {transfer.from_patient_id, transfer.to_patient_id} & wanted:
+            events[pid].extend(_transfer_events(transfer, pid, names, money))
 
 
 def _payment_events(

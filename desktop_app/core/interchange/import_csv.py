@@ -392,10 +392,13 @@ def read_table(
                     "value containing a comma must be in double quotes).",
                 )
                 continue
-            if padded:
+            if padded:  # strip the file's own values, then pick ("" for the others)
                 del fields[width:]
-                fields.append("")
-            values = tuple(map(str.strip, pick(fields)))
+                stripped = list(map(str.strip, fields))
+                stripped.append("")
+                values = pick(stripped)
+            else:
+                values = tuple(map(str.strip, pick(fields)))
             if '="' in joined:  # rare: one C-level test per row otherwise
                 values = tuple(map(excel_text, values))
             rows.append((row, values))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -87,6 +88,40 @@ _GROUP_COLUMNS = (
     ("status", 13),
 )
 _ITEM_CODE = 8
+#: The columns written, the first release's first (all a file of its format fills).
+_INVOICE_COLUMNS = (
+    "number",
+    "patient_id",
+    "issue_date",
+    "due_date",
+    "total_minor",
+    "paid_minor",
+    "credited_minor",
+    "status",
+    "created_at",
+    "import_batch_id",
+    "tax_inclusive",
+    "practitioner_id",
+    "service_date",
+)
+_FIRST_INVOICE_COLUMNS = 10
+_LINE_COLUMNS = (
+    "invoice_id",
+    "position",
+    "description",
+    "unit_price_minor",
+    "quantity_centi",
+    "tax_rate_bp",
+    "tax_minor",
+    "net_minor",
+    "amount_minor",
+    "discount_minor",
+    "discount_bp",
+    "item_id",
+    "item_code",
+)
+_FIRST_LINE_COLUMNS = 9
+_GROUP_VALUES = itemgetter(*(index for _, index in _GROUP_COLUMNS))
 
 
 @dataclass(slots=True)
@@ -110,6 +145,10 @@ class _InvoiceGroup:
     practitioner_id: int | None = None
     #: Every line priced (a line naming a catalogue item is priced once the items are read).
     priced: bool = False
+    #: A line names a catalogue item (priced once the items are read).
+    itemised: bool = False
+    #: Its id, once written.
+    invoice_id: int = 0
 
 
 class InvoiceImporter(Importer):
@@ -120,6 +159,9 @@ class InvoiceImporter(Importer):
         self.groups: list[_InvoiceGroup] = []
         self.new: list[_InvoiceGroup] = []
         self.lines_created = 0
+        #: A row fills a column newer than the first release's eight (item code, discount,
+        #: basis, practitioner, service date, status); without one, only those are written.
+        self.newer_columns = False
 
     def parse(self, table: CsvTable) -> None:
         c = self.cells
@@ -151,12 +193,25 @@ class InvoiceImporter(Importer):
                 cells, bad = self.run.cells(row, values[:_ITEM_CODE], first, first_columns)
                 cells.extend(defaults)
             else:
+                self.newer_columns = True
                 readers = itemised if values[_ITEM_CODE] else plain
                 cells, bad = self.run.cells(row, values, readers)
-            (number, patient, issue_date, due_date, description, unit, quantity, rate, code) = (
-                cells[:9]
-            )
-            discount, inclusive, practitioner, service_date, draft = cells[9:]
+            (
+                number,
+                patient,
+                issue_date,
+                due_date,
+                description,
+                unit,
+                quantity,
+                rate,
+                code,
+                discount,
+                inclusive,
+                practitioner,
+                service_date,
+                draft,
+            ) = cells
             if number is None:
                 continue
             if group is None or group.number != number:
@@ -172,7 +227,7 @@ class InvoiceImporter(Importer):
                     earlier.sound = False
                     group = None
                     continue
-                raw = tuple(values[i] for _, i in _GROUP_COLUMNS)
+                raw = _GROUP_VALUES(values)
                 group = _InvoiceGroup(
                     number,
                     row,
@@ -198,8 +253,10 @@ class InvoiceImporter(Importer):
                 group.lines.append(
                     _Line(row, description, unit, quantity, rate, discount, code or None)
                 )
+                if code:
+                    group.itemised = True
         for g in self.groups:
-            if g.sound and not any(line.item_code for line in g.lines):
+            if g.sound and not g.itemised:
                 self._price(g, {}, None)
 
     def _check_dates(
@@ -241,7 +298,7 @@ class InvoiceImporter(Importer):
     def _price(self, g: _InvoiceGroup, items: dict[str, Item], concession: str | None) -> None:
         """Work out each line's amounts as the app does (its item filling what the row left
         empty), then check the invoice's total."""
-        g.total = 0
+        total, inclusive = 0, g.tax_inclusive
         for line in g.lines:
             if line.item_code is not None:
                 item = items.get(line.item_code.lower())
@@ -257,7 +314,7 @@ class InvoiceImporter(Importer):
                     line.tax_rate_bp = item.tax_rate_bp
             unit, rate = line.unit_price or 0, line.tax_rate_bp or 0
             money_off, percent = line.discount
-            gross = round_half_up(unit * line.quantity, CENTI)
+            gross = round_half_up(unit * line.quantity, CENTI) if money_off else 0
             if money_off > gross:
                 self.problems.add(
                     line.row,
@@ -268,15 +325,17 @@ class InvoiceImporter(Importer):
                 g.sound = False
                 continue
             line.unit_price, line.tax_rate_bp = unit, rate
-            line.discount_minor, line.net, line.tax = line_amounts(
+            line.discount_minor, net, tax = line_amounts(
                 unit,
                 line.quantity,
                 rate,
-                tax_inclusive=g.tax_inclusive,
+                tax_inclusive=inclusive,
                 discount_minor=money_off,
                 discount_bp=percent,
             )
-            g.total += line.amount
+            line.net, line.tax = net, tax
+            total += net + tax
+        g.total = total
         g.priced = g.sound
         if not g.sound:
             return
@@ -456,24 +515,17 @@ class InvoiceImporter(Importer):
         span = sum(g.rows for g in self.new)
         stamp, batch, day = bulk.stamp, bulk.batch_id, bulk.day
         # Issued invoices first, then drafts (their ids are found in the order written).
-        self.new.sort(key=lambda g: g.draft)
+        if any(g.draft for g in self.new):
+            self.new.sort(key=lambda g: g.draft)
+        draft_status, open_status = InvoiceStatus.DRAFT.value, InvoiceStatus.OPEN.value
+        # A file of the first release's columns leaves the newer ones to the database's
+        # defaults (exclusive basis, no practitioner, service date, discount or item): as fast
+        # to write as before they existed.
+        newer = self.newer_columns
+        invoice_columns = _INVOICE_COLUMNS if newer else _INVOICE_COLUMNS[:_FIRST_INVOICE_COLUMNS]
         bulk.insert(
             Invoice,
-            (
-                "number",
-                "patient_id",
-                "issue_date",
-                "due_date",
-                "total_minor",
-                "paid_minor",
-                "credited_minor",
-                "status",
-                "created_at",
-                "import_batch_id",
-                "tax_inclusive",
-                "practitioner_id",
-                "service_date",
-            ),
+            invoice_columns,
             [
                 (
                     None if g.draft else g.number,
@@ -483,7 +535,7 @@ class InvoiceImporter(Importer):
                     g.total,
                     0,
                     0,
-                    InvoiceStatus.DRAFT.value if g.draft else InvoiceStatus.OPEN.value,
+                    draft_status if g.draft else open_status,
                     stamp,
                     batch,
                     g.tax_inclusive,
@@ -491,12 +543,27 @@ class InvoiceImporter(Importer):
                     day(g.service_date),
                 )
                 for g in self.new
+            ]
+            if newer
+            else [  # no status column: every invoice is issued
+                (
+                    g.number,
+                    g.patient_id,
+                    day(g.issue_date),
+                    day(g.due_date),
+                    g.total,
+                    0,
+                    0,
+                    open_status,
+                    stamp,
+                    batch,
+                )
+                for g in self.new
             ],
             (start, span // 3),
         )
         issued_groups = [g for g in self.new if not g.draft]
         draft_groups = [g for g in self.new if g.draft]
-        ids: dict[int, int] = {}
         if issued_groups:
             numbers = [g.number for g in issued_groups]
             new_ids = select(Invoice.number, Invoice.id).where(
@@ -504,7 +571,8 @@ class InvoiceImporter(Importer):
                 Invoice.number.between(min(numbers), max(numbers)),
             )
             by_number = {issued(number): int(iid) for number, iid in session.execute(new_ids)}
-            ids = {id(g): by_number[g.number] for g in issued_groups}
+            for g in issued_groups:
+                g.invoice_id = by_number[g.number]
         if draft_groups:
             draft_ids = session.scalars(
                 select(Invoice.id)
@@ -512,44 +580,49 @@ class InvoiceImporter(Importer):
                 .order_by(Invoice.id)
             ).all()
             assert len(draft_ids) == len(draft_groups)
-            ids.update({id(g): int(iid) for g, iid in zip(draft_groups, draft_ids, strict=True)})
-        lines = [
-            (
-                ids[id(g)],
-                position,
-                line.description,
-                line.unit_price,
-                line.quantity,
-                line.tax_rate_bp,
-                line.tax,
-                line.net,
-                line.amount,
-                line.discount_minor,
-                line.discount_bp,
-                line.item_id,
-                line.item_code,
-            )
-            for g in self.new
-            for position, line in enumerate(g.lines)
-        ]
+            for g, iid in zip(draft_groups, draft_ids, strict=True):
+                g.invoice_id = int(iid)
+        lines: list[tuple[Any, ...]]
+        if newer:
+            lines = [
+                (
+                    g.invoice_id,
+                    position,
+                    line.description,
+                    line.unit_price,
+                    line.quantity,
+                    line.tax_rate_bp,
+                    line.tax,
+                    line.net,
+                    line.net + line.tax,
+                    line.discount_minor,
+                    line.discount[1],
+                    line.item_id,
+                    line.item_code,
+                )
+                for g in self.new
+                for position, line in enumerate(g.lines)
+            ]
+        else:
+            lines = [
+                (
+                    g.invoice_id,
+                    position,
+                    line.description,
+                    line.unit_price,
+                    line.quantity,
+                    line.tax_rate_bp,
+                    line.tax,
+                    line.net,
+                    line.net + line.tax,
+                )
+                for g in self.new
+                for position, line in enumerate(g.lines)
+            ]
         self.lines_created = len(lines)
         bulk.insert(
             InvoiceLine,
-            (
-                "invoice_id",
-                "position",
-                "description",
-                "unit_price_minor",
-                "quantity_centi",
-                "tax_rate_bp",
-                "tax_minor",
-                "net_minor",
-                "amount_minor",
-                "discount_minor",
-                "discount_bp",
-                "item_id",
-                "item_code",
-            ),
+            _LINE_COLUMNS if newer else _LINE_COLUMNS[:_FIRST_LINE_COLUMNS],
             lines,
             (start + span // 3, span - span // 3),
         )

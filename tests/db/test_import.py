@@ -732,3 +732,31 @@ def test_a_file_with_too_many_rows_is_refused(clinic, tmp_path, monkeypatch):
     with pytest.raises(ImportRefused, match="more than 50 rows"):  # no code yet: the limit named
         import_file(clinic, "patients", write(tmp_path, many_patients(51)))
     assert import_file(clinic, "patients", write(tmp_path, many_patients(50))).rows == 50
+
+
+def test_the_cycle_collector_runs_again_after_an_import_saved_or_refused(with_patients, tmp_path):
+    """An import pauses Python's cycle collector for speed; it is back on afterwards, and
+    stays off only if it was off before."""
+    import gc
+
+    from desktop_app.core.interchange import importing
+
+    seen: list[bool] = []
+    real = importing._Run.go
+
+    def spy(self, text):
+        seen.append(gc.isenabled())
+        return real(self, text)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(importing._Run, "go", spy)
+        import_file(with_patients, "invoices", write(tmp_path, INVOICES, "invoices.csv"))
+        with pytest.raises(ImportRefused):
+            import_file(with_patients, "invoices", write(tmp_path, "nonsense,header\n1,2\n"))
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        import_file(with_patients, "patients", write(tmp_path, PATIENTS, "patients2.csv"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -54,7 +54,6 @@ from desktop_app.ui.models.patients import (
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.patient_actions import PatientActions
 from desktop_app.ui.printing.actions import PrintActions
-from desktop_app.ui.settings.settings_dialog import SettingsDialog
 from desktop_app.ui.style import CREDIT_TONE, HINT_TONE, WARNING_TONE, overdue_tone, set_tone
 from desktop_app.ui.window_fit import fit_to_screen, install_window_fit
 
@@ -1069,6 +1068,8 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         """Open the settings; what is saved applies to the next payment at once."""
+        from desktop_app.ui.settings.settings_dialog import SettingsDialog  # loaded on first use
+
         dialog = SettingsDialog(self.clinic, self)
         if dialog.exec():
             self.formatter = self.formatter.for_currency(self.clinic.currency)

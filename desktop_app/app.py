@@ -24,6 +24,7 @@ first use. A clinic with several front-desk computers points them all at one Pos
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
             "export",
             "accounting-export",
             "remember-password",
+            "xero",
         ],
         help="app (default): open the window; info: the ledger's headline figures; "
         "verify: check every invariant and exit 1 if any is broken; "
@@ -94,7 +96,10 @@ def _parser() -> argparse.ArgumentParser:
         "since the last accounting export into a new folder inside FOLDER "
         "(mapping: docs/accounting-export.md); "
         "remember-password: ask for the PostgreSQL password of --database's user and keep it "
-        "in this computer's keychain, so the URL never holds it",
+        "in this computer's keychain, so the URL never holds it; "
+        "xero connect|status|disconnect: connect the clinic to its Xero organisation (Xero's "
+        "sign-in opens in the browser; CLINIC_XERO_CLIENT_ID is the app's Xero client id), say "
+        "which organisation it is, or disconnect and revoke the sign-in",
     )
     parser.add_argument(
         "--through",
@@ -561,6 +566,55 @@ def _run_window(database: str | None, demo: bool) -> int:
     return 2 if window.open_error else code
 
 
+XERO_ACTIONS = ("connect", "status", "disconnect")
+
+
+def _xero(clinic: Clinic, action: str) -> int:
+    """``xero connect|status|disconnect``. ``CLINIC_XERO_CLIENT_ID`` is the app's Xero client
+    id; ``CLINIC_XERO_IDENTITY_BASE`` and ``CLINIC_XERO_REDIRECT_PORT`` replace Xero's sign-in
+    service and the loopback port (tests, a clinic's own registration)."""
+    import webbrowser
+
+    from desktop_app.core.xero.oauth import DEFAULT_PORT, Endpoints, Organisation
+
+    client_id = os.environ.get("CLINIC_XERO_CLIENT_ID", "")
+    base = os.environ.get("CLINIC_XERO_IDENTITY_BASE")
+    endpoints = Endpoints.under(base) if base else None
+    port_text = os.environ.get("CLINIC_XERO_REDIRECT_PORT", str(DEFAULT_PORT))
+
+    def choose(found: Sequence[Organisation]) -> Organisation:
+        for n, organisation in enumerate(found, 1):
+            print(f"  {n}. {organisation.name}")
+        answer = input(f"Which organisation is this clinic's (1-{len(found)})? ").strip()
+        if not answer.isdigit() or not 1 <= int(answer) <= len(found):
+            raise BillingError(f"{answer!r} is not one of 1-{len(found)}; nothing was connected.")
+        return found[int(answer) - 1]
+
+    try:
+        if action == "status":
+            organisation = clinic.xero_organisation()
+            print(
+                f"Connected to Xero: {organisation.name} ({organisation.tenant_id})."
+                if organisation
+                else "Not connected to Xero (clinic-ledger xero connect)."
+            )
+        elif action == "connect":
+            if not port_text.isdigit():
+                raise BillingError(f"CLINIC_XERO_REDIRECT_PORT {port_text!r} is not a port.")
+            print("Sign in to Xero in the browser window that opens...", flush=True)
+            organisation = clinic.connect_xero(
+                client_id, webbrowser.open, choose, endpoints=endpoints, port=int(port_text)
+            )
+            print(f"Connected to Xero: {organisation.name}.")
+        else:
+            organisation = clinic.disconnect_xero(client_id, endpoints=endpoints)
+            print(f"Disconnected from Xero: {organisation.name}; its sign-in is revoked.")
+    except (BillingError, EOFError) as exc:
+        print(f"clinic-ledger: {exc or 'no answer'}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser()
@@ -599,7 +653,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.path is None:
             parser.error(f"{args.command} needs a PATH: the backup file")
         return _backup_or_restore(args.command, args.database, args.path)
-    if args.path is not None and args.command not in ("import", "export", "accounting-export"):
+    if args.command == "xero" and args.path not in XERO_ACTIONS:
+        parser.error(f"xero needs one of {', '.join(XERO_ACTIONS)}: xero connect")
+    if args.path is not None and args.command not in (
+        "import",
+        "export",
+        "accounting-export",
+        "xero",
+    ):
         parser.error(f"unrecognized arguments: {args.path}")
     if args.command == "app":
         return _run_window(args.database, args.demo)
@@ -619,6 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(clinic, args.path, args.csv)
         if args.command == "accounting-export":
             return _accounting_export(clinic, args.path, args.through, args.preview)
+        if args.command == "xero":
+            return _xero(clinic, args.path)
         return _verify(clinic) if args.command == "verify" else _info(clinic)
 
 

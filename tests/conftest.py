@@ -14,9 +14,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import keyring
 import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
 from sqlalchemy.engine import make_url
 
 from desktop_app.core import Clinic
@@ -169,3 +172,35 @@ def team(clinic: Clinic, quick_hashes: None) -> dict[str, Clinic]:
     from tests.helpers import staff_team
 
     return staff_team(clinic)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keychain in memory (the test machine has none); like a real one, deleting an entry
+    that is not there raises PasswordDeleteError."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.entries:
+            raise PasswordDeleteError(username)
+        del self.entries[(service, username)]
+
+
+@pytest.fixture
+def keychain() -> Iterator[MemoryKeyring]:
+    """The keychain, in memory for the test."""
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    yield memory
+    keyring.set_keyring(previous)

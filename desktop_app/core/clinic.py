@@ -14,6 +14,7 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.audit         entry_ids, entries_by_ids, count, actions, actors
     clinic.staff         add, members, update, change_password, reset_password, practitioners
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
+    clinic.xero          organisation, connect, disconnect (the refresh token in the keychain)
 
 Every name of the first releases keeps working as a one-line delegate (``clinic.record_payment``
 is ``clinic.payments.record``). Every write runs in one transaction (:mod:`.ledger.transaction`)
@@ -49,6 +50,7 @@ from .managers.payments import Payments
 from .managers.reports import Reports
 from .managers.settings import Settings
 from .managers.staff import StaffAccounts
+from .managers.xero import XeroConnection
 
 
 class Clinic:
@@ -68,6 +70,7 @@ class Clinic:
         self.corrections = Corrections(self.store)
         self.settings = Settings(self.store)
         self.reports = Reports(self.store)
+        self.xero = XeroConnection(self.store)
         self.audit = AuditTrail(self.store)
         self.staff = StaffAccounts(self.store)
         self.interchange = Interchange(self.store)
@@ -192,6 +195,9 @@ class Clinic:
     restore_billable_item = delegate("catalogue", Catalogue.restore)
     export_billable_items = delegate("catalogue", Catalogue.export_csv)
     import_billable_items = delegate("catalogue", Catalogue.import_csv)
+    xero_organisation = delegate("xero", XeroConnection.organisation)
+    connect_xero = delegate("xero", XeroConnection.connect)
+    disconnect_xero = delegate("xero", XeroConnection.disconnect)
     invoice_count = delegate("invoices", Invoices.count)
 
     payment_draft = delegate("payments", Payments.draft)

@@ -4,42 +4,12 @@ from __future__ import annotations
 
 import gc
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from sqlalchemy.engine import make_url
 
 from desktop_app.app import main
 from desktop_app.core import BillingError, Clinic, Refusal
 from desktop_app.core.db.credentials import SERVICE, remember_password, with_stored_password
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keychain in memory (the test machine has none)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        del self.entries[(service, username)]
-
-
-@pytest.fixture
-def keychain():
-    previous = keyring.get_keyring()
-    memory = MemoryKeyring()
-    keyring.set_keyring(memory)
-    yield memory
-    keyring.set_keyring(previous)
 
 
 def test_the_password_is_kept_in_the_keychain_and_used_on_open(keychain, pg_databases):

@@ -47,6 +47,7 @@ class Refusal(StrEnum):
     PREVIEW_ALTERED = "preview_altered"  # a preview's figures are not what the engine computes
     CONCURRENT_CHANGE = "concurrent_change"  # another computer saved since the preview
     DATABASE_BUSY = "database_busy"  # the database stayed locked; try again
+    UNREACHABLE = "unreachable"  # an outside service (Xero) could not be reached; try again
     DATABASE_ERROR = "database_error"  # the database could not complete the save
     FOREIGN_SCHEMA = "foreign_schema"  # the database is not exactly Clinic Ledger's
     # -- people -------------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def authorize(
         server.server_close()
     if answer.get("error"):
         raise _refused(f"Xero did not connect: {answer['error']}; nothing was connected.")
-    if answer.get("state") != state:
+    if answer.get("state") != state or not answer.get("code"):
         raise _refused(
             "Xero's answer did not carry this sign-in's state, so it was refused (another page "
             "may have tried to connect); nothing was connected."

@@ -583,6 +583,6 @@ def _transfers(session: Session, batch: ExportBatch, names: NameCache, through: 
             day,
             names(tr.from_patient_id),
             tr.amount_minor,
-            f"In Xero, void the refund and the prepayment entered for TRF-{tr.id}, removing "
-            "any allocation of that prepayment first.",
+            f"In Xero, remove any allocation of the prepayment entered for TRF-{tr.id} and "
+            "void it, then delete the refund entered for it.",
         )

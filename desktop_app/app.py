@@ -24,7 +24,6 @@ first use. A clinic with several front-desk computers points them all at one Pos
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -575,14 +574,9 @@ def _xero(clinic: Clinic, action: str) -> int:
     service and the loopback port (tests, a clinic's own registration)."""
     import webbrowser
 
-    from desktop_app.core.xero.oauth import DEFAULT_PORT, Endpoints, Organisation
+    from desktop_app.core import XeroOrganisation
 
-    client_id = os.environ.get("CLINIC_XERO_CLIENT_ID", "")
-    base = os.environ.get("CLINIC_XERO_IDENTITY_BASE")
-    endpoints = Endpoints.under(base) if base else None
-    port_text = os.environ.get("CLINIC_XERO_REDIRECT_PORT", str(DEFAULT_PORT))
-
-    def choose(found: Sequence[Organisation]) -> Organisation:
+    def choose(found: Sequence[XeroOrganisation]) -> XeroOrganisation:
         for n, organisation in enumerate(found, 1):
             print(f"  {n}. {organisation.name}")
         answer = input(f"Which organisation is this clinic's (1-{len(found)})? ").strip()
@@ -599,15 +593,11 @@ def _xero(clinic: Clinic, action: str) -> int:
                 else "Not connected to Xero (clinic-ledger xero connect)."
             )
         elif action == "connect":
-            if not port_text.isdigit():
-                raise BillingError(f"CLINIC_XERO_REDIRECT_PORT {port_text!r} is not a port.")
             print("Sign in to Xero in the browser window that opens...", flush=True)
-            organisation = clinic.connect_xero(
-                client_id, webbrowser.open, choose, endpoints=endpoints, port=int(port_text)
-            )
+            organisation = clinic.connect_xero(webbrowser.open, choose)
             print(f"Connected to Xero: {organisation.name}.")
         else:
-            organisation = clinic.disconnect_xero(client_id, endpoints=endpoints)
+            organisation = clinic.disconnect_xero()
             print(f"Disconnected from Xero: {organisation.name}; its sign-in is revoked.")
     except (BillingError, EOFError) as exc:
         print(f"clinic-ledger: {exc or 'no answer'}", file=sys.stderr)

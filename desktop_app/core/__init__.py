@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
     from .reporting.liability import CreditLiability
     from .reporting.revenue import RevenueRow
+    from .xero.oauth import XeroOrganisation
 
 _HOMES = {
     "interchange.accounting_export": ["ExportSummary"],
@@ -127,6 +128,7 @@ _HOMES = {
     "domain.payment_draft": ["PaymentDraft"],
     "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
     "reporting.revenue": ["RevenueRow"],
+    "xero.oauth": ["XeroOrganisation"],
     "interchange.spreadsheet_text": ["safe_text"],
     "access.staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
     "domain.regions": [
@@ -235,6 +237,7 @@ __all__ = [
     "Takings",
     "TakingsLine",
     "TransferRecord",
+    "XeroOrganisation",
     "allocate",
     "credit_note_split",
     "export_csv",

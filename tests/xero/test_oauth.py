@@ -24,8 +24,9 @@ from desktop_app.core import BillingError, Refusal
 from desktop_app.core.db.models import Setting
 from desktop_app.core.xero.oauth import (
     Endpoints,
-    Organisation,
+    Setup,
     TokenStore,
+    XeroOrganisation,
     authorize,
     organisations,
     pkce_pair,
@@ -182,7 +183,7 @@ def test_connect_with_pkce_lists_organisations_and_keeps_the_refresh_token(ident
     (exchange,) = identity.token_calls
     assert exchange["grant_type"] == "authorization_code" and exchange["code_verifier"]
     # The organisations, not the practice (an adviser's practice is not a ledger to sync).
-    assert organisations(tokens.access_token, ends) == [Organisation("t-1", "Harbour Physio")]
+    assert organisations(tokens.access_token, ends) == [XeroOrganisation("t-1", "Harbour Physio")]
     renewed = refresh(CLIENT_ID, tokens.refresh_token, ends)
     assert renewed.refresh_token != tokens.refresh_token
     with pytest.raises(BillingError, match="invalid_grant"):
@@ -257,16 +258,12 @@ def test_the_refresh_token_lives_in_the_keychain_only(keychain):
 def test_a_clinic_connects_to_one_organisation_and_disconnects(clinic, identity, keychain):
     """The organisation is a clinic setting (audited); the refresh token is in the keychain
     only; disconnecting revokes it at Xero and forgets both."""
-    ends = Endpoints.under(identity.base)
+    setup = Setup(CLIENT_ID, Endpoints.under(identity.base), 0)
     assert clinic.xero_organisation() is None
     chosen = clinic.connect_xero(
-        CLIENT_ID,
-        browser(),
-        lambda found: pytest.fail("one organisation: nothing to ask"),
-        endpoints=ends,
-        port=0,
+        browser(), lambda found: pytest.fail("one organisation: nothing to ask"), setup=setup
     )
-    assert chosen == Organisation("t-1", "Harbour Physio") == clinic.xero_organisation()
+    assert chosen == XeroOrganisation("t-1", "Harbour Physio") == clinic.xero_organisation()
     (token,) = keychain.entries.values()
     assert token in identity.refresh_tokens
     settings = clinic.store.fetch(lambda s: [r.value for r in s.scalars(select(Setting))])
@@ -274,11 +271,11 @@ def test_a_clinic_connects_to_one_organisation_and_disconnects(clinic, identity,
     entry = clinic.audit_entries_by_ids(clinic.audit_entry_ids()[:1])[0]
     assert "xero tenant name" in entry.summary and "Harbour Physio" in entry.summary
 
-    gone = clinic.disconnect_xero(CLIENT_ID, endpoints=ends)
+    gone = clinic.disconnect_xero(setup=setup)
     assert gone == chosen and clinic.xero_organisation() is None
     assert identity.revoked == [token] and keychain.entries == {}
     with pytest.raises(BillingError) as again:
-        clinic.disconnect_xero(CLIENT_ID, endpoints=ends)
+        clinic.disconnect_xero(setup=setup)
     assert again.value.code == Refusal.ALREADY_DONE
 
 
@@ -291,11 +288,9 @@ def test_only_a_role_with_the_settings_permission_connects(clinic, identity, key
     opened: list[str] = []
     with pytest.raises(PermissionDenied):
         desk.connect_xero(
-            CLIENT_ID,
             opened.append,
             lambda found: found[0],
-            endpoints=Endpoints.under(identity.base),
-            port=0,
+            setup=Setup(CLIENT_ID, Endpoints.under(identity.base), 0),
         )
     assert opened == [] and keychain.entries == {} and clinic.xero_organisation() is None
 
@@ -327,3 +322,20 @@ def test_the_command_line_connects_says_which_and_disconnects(
     assert "CLINIC_XERO_CLIENT_ID" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*database, "xero", "sideways"])
+
+
+def test_the_setup_comes_from_the_environment():
+    setup = Setup.from_environment({})
+    assert (setup.client_id, setup.endpoints, setup.port) == ("", Endpoints(), 8749)
+    assert setup.endpoints.authorize == "https://login.xero.com/identity/connect/authorize"
+    mine = Setup.from_environment(
+        {
+            "CLINIC_XERO_CLIENT_ID": "abc",
+            "CLINIC_XERO_IDENTITY_BASE": "http://127.0.0.1:9/",
+            "CLINIC_XERO_REDIRECT_PORT": "9000",
+        }
+    )
+    assert mine == Setup("abc", Endpoints.under("http://127.0.0.1:9"), 9000)
+    assert mine.endpoints.token == "http://127.0.0.1:9/connect/token"
+    with pytest.raises(BillingError, match="'90000' is not a port number"):
+        Setup.from_environment({"CLINIC_XERO_REDIRECT_PORT": "90000"})

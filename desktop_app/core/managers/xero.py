@@ -17,7 +17,7 @@ from ..domain.errors import BillingError, Refusal
 from ..ledger import settings as stored
 from ..ledger.guard import requires
 from ..xero import oauth
-from ..xero.oauth import Endpoints, Organisation, TokenStore
+from ..xero.oauth import Setup, TokenStore, XeroOrganisation
 from .base import Manager
 
 TENANT_ID = "xero_tenant_id"
@@ -27,35 +27,36 @@ TENANT_NAME = "xero_tenant_name"
 class XeroConnection(Manager):
     """Which Xero organisation the clinic syncs to, and connecting to it."""
 
-    def organisation(self) -> Organisation | None:
+    def organisation(self) -> XeroOrganisation | None:
         """The connected organisation, or None."""
 
-        def read(session: Session) -> Organisation | None:
+        def read(session: Session) -> XeroOrganisation | None:
             tenant = stored.optional_setting(session, TENANT_ID)
             name = stored.optional_setting(session, TENANT_NAME)
-            return Organisation(tenant, name) if tenant else None
+            return XeroOrganisation(tenant, name) if tenant else None
 
         return self.store.fetch(read)
 
     @requires(Permission.SETTINGS)
     def connect(
         self,
-        client_id: str,
         open_browser: Callable[[str], object],
-        choose: Callable[[Sequence[Organisation]], Organisation],
+        choose: Callable[[Sequence[XeroOrganisation]], XeroOrganisation],
         *,
-        endpoints: Endpoints | None = None,
-        port: int = oauth.DEFAULT_PORT,
+        setup: Setup | None = None,
         tokens: TokenStore | None = None,
-    ) -> Organisation:
+    ) -> XeroOrganisation:
         """Sign in to Xero in the browser (:func:`~..xero.oauth.authorize`), choose the
         organisation (``choose`` is asked only when there are several), keep its refresh token in
-        this computer's keychain and remember it as the clinic's. Refused, with nothing kept,
-        when the sign-in fails or allows no organisation."""
-        granted = oauth.authorize(client_id, open_browser, endpoints=endpoints, port=port)
-        found = oauth.organisations(granted.access_token, endpoints)
+        this computer's keychain and remember it as the clinic's. ``setup`` defaults to the
+        environment's (:meth:`Setup.from_environment`). Refused, with nothing kept, when the
+        sign-in fails or allows no organisation."""
+        given = setup or Setup.from_environment()
+        ends = given.endpoints
+        granted = oauth.authorize(given.client_id, open_browser, endpoints=ends, port=given.port)
+        found = oauth.organisations(granted.access_token, ends)
         if not found:
-            oauth.revoke(client_id, granted.refresh_token, endpoints)
+            oauth.revoke(given.client_id, granted.refresh_token, ends)
             raise BillingError(
                 "The Xero sign-in allowed no organisation; connect again and tick the "
                 "clinic's organisation.",
@@ -74,23 +75,22 @@ class XeroConnection(Manager):
 
     @requires(Permission.SETTINGS)
     def disconnect(
-        self,
-        client_id: str,
-        *,
-        endpoints: Endpoints | None = None,
-        tokens: TokenStore | None = None,
-    ) -> Organisation:
+        self, *, setup: Setup | None = None, tokens: TokenStore | None = None
+    ) -> XeroOrganisation:
         """Revoke the connection on Xero's side, forget the refresh token here and the
         organisation in the clinic's settings. Refused when the clinic is not connected; when
-        Xero cannot be reached the connection is kept, so it can be revoked later."""
+        Xero cannot be reached the connection is kept, so it can be revoked later. A computer
+        that did not connect holds no token to revoke: the organisation is forgotten, and the
+        sign-in stays listed in Xero's connected apps until it is removed there."""
         connected = self.organisation()
         if connected is None:
             raise BillingError("The clinic is not connected to Xero.", code=Refusal.ALREADY_DONE)
+        given = setup or Setup.from_environment()
         keychain = tokens or TokenStore()
         refresh_token = keychain.load(connected.tenant_id)
         if refresh_token is not None:
             try:
-                oauth.revoke(client_id, refresh_token, endpoints)
+                oauth.revoke(given.client_id, refresh_token, given.endpoints)
             except BillingError as exc:
                 if exc.code == Refusal.UNREACHABLE:
                     raise

@@ -23,13 +23,14 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 import secrets
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -76,6 +77,32 @@ class Endpoints:
 
 
 @dataclass(frozen=True, slots=True)
+class Setup:
+    """What connecting needs from the environment: the app's client id, Xero's identity
+    endpoints and the loopback port."""
+
+    client_id: str
+    endpoints: Endpoints
+    port: int
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Setup:
+        """``CLINIC_XERO_CLIENT_ID``, ``CLINIC_XERO_IDENTITY_BASE`` (Xero's own when unset) and
+        ``CLINIC_XERO_REDIRECT_PORT`` (:data:`DEFAULT_PORT` when unset); a port that is not a
+        number is refused."""
+        env = os.environ if environ is None else environ
+        base = env.get("CLINIC_XERO_IDENTITY_BASE")
+        port = env.get("CLINIC_XERO_REDIRECT_PORT", str(DEFAULT_PORT))
+        if not port.isdigit() or int(port) > 65535:
+            raise _refused(f"CLINIC_XERO_REDIRECT_PORT {port!r} is not a port number.")
+        return cls(
+            env.get("CLINIC_XERO_CLIENT_ID", ""),
+            Endpoints.under(base) if base else Endpoints(),
+            int(port),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Tokens:
     """An access token (good until ``expires_at``, seconds since the epoch) and the refresh
     token that renews it."""
@@ -86,7 +113,7 @@ class Tokens:
 
 
 @dataclass(frozen=True, slots=True)
-class Organisation:
+class XeroOrganisation:
     """A Xero organisation the person allowed the app into."""
 
     tenant_id: str
@@ -214,7 +241,7 @@ def revoke(client_id: str, refresh_token: str, endpoints: Endpoints | None = Non
     _post_form((endpoints or Endpoints()).revoke, {"token": refresh_token, "client_id": client_id})
 
 
-def organisations(access_token: str, endpoints: Endpoints | None = None) -> list[Organisation]:
+def organisations(access_token: str, endpoints: Endpoints | None = None) -> list[XeroOrganisation]:
     """The organisations this sign-in may use (Xero's ``/connections``)."""
     request = urllib.request.Request(
         (endpoints or Endpoints()).connections,
@@ -222,7 +249,7 @@ def organisations(access_token: str, endpoints: Endpoints | None = None) -> list
     )
     rows = json.loads(_open(request))
     return [
-        Organisation(row["tenantId"], row.get("tenantName") or row["tenantId"])
+        XeroOrganisation(row["tenantId"], row.get("tenantName") or row["tenantId"])
         for row in rows
         if row.get("tenantType", "ORGANISATION") == "ORGANISATION"
     ]

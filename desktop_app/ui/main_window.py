@@ -339,7 +339,7 @@ class MainWindow(QMainWindow):
             Permission.REPORTS: [self.verify_action, self.reports_action],
             Permission.AUDIT: [self.audit_log_action],
             Permission.EXPORTS: [self.export_action, self.accounting_export_action],
-            Permission.READ_ALL: [self.invoice_list_action],
+            Permission.READ_ALL: [self.invoice_list_action, self.xero_action],
             Permission.PAYMENTS: [self.apply_credit_all_action],
             Permission.IMPORTS: [self.import_action],
         }
@@ -638,11 +638,14 @@ class MainWindow(QMainWindow):
         self.reports_action = action("&Reports…", "Ctrl+Shift+D", self._on_reports_action_triggered)
         self.accounting_export_action = QAction("Accounting e&xport…", self)
         self.accounting_export_action.triggered.connect(self._on_accounting_export_triggered)
+        self.xero_action = QAction("X&ero…", self)
+        self.xero_action.triggered.connect(self._on_xero_action_triggered)
         for act in (
             self.export_action,
             self.invoice_list_action,
             self.reports_action,
             self.accounting_export_action,
+            self.xero_action,
         ):
             act.setEnabled(False)  # until the clinic is open
         self._invoice_list_window: QWidget | None = None  # made on first use
@@ -727,6 +730,7 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.invoice_list_action)
         tools_menu.addAction(self.reports_action)
         tools_menu.addAction(self.accounting_export_action)
+        tools_menu.addAction(self.xero_action)
         self.apply_credit_all_action = QAction("Apply credit to open invoices for a&ll…", self)
         self.apply_credit_all_action.triggered.connect(self._on_apply_credit_all_action_triggered)
         self.apply_credit_all_action.setEnabled(False)  # until the clinic is open
@@ -1150,6 +1154,17 @@ class MainWindow(QMainWindow):
         self._accounting_window = window
         window.show()
         return window
+
+    def open_xero(self) -> QWidget:
+        """Show the Xero connection window (modal)."""
+        from desktop_app.ui.dialogs.xero_dialog import XeroDialog  # loaded on first use
+
+        dialog = XeroDialog(self.clinic, self)
+        dialog.open()
+        return dialog
+
+    def _on_xero_action_triggered(self) -> None:
+        self.open_xero()
 
     def assign_practitioner(self, choose: Any = None) -> bool:
         """Choose the shown patient's practitioner (who may then read their billing).

@@ -482,6 +482,9 @@ def main() -> None:
             QApplication.processEvents()
         grab(accounting, "accounting-export.png")
         accounting.close()
+        xero = window.open_xero()
+        grab(xero, "xero-window.png")
+        xero.reject()
         # Staff: the first run's administrator, signing in, and Settings > Staff.
         from desktop_app.core import Role
         from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog

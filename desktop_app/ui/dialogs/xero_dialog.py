@@ -1,0 +1,202 @@
+"""Tools > Xero: which Xero organisation the clinic is connected to, Connect and Disconnect.
+
+Connect opens Xero's sign-in in the system browser and waits for Xero's answer on this computer
+(``clinic.connect_xero``). The wait runs on a worker thread, so the window stays responsive and
+says what it is waiting for; when the sign-in allows several organisations the window asks which
+is the clinic's (the worker waits for the answer). Only a role that may change the settings
+connects or disconnects; everyone sees which organisation it is.
+"""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.core import BillingError, Permission, XeroOrganisation
+from desktop_app.ui.style import DONE_TONE, PROBLEM_TONE, set_tone
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic
+
+EXPLANATION = (
+    "Connect the clinic to its Xero organisation. Xero's sign-in opens in your browser; Xero's "
+    "permission is kept in this computer's keychain, never in the clinic's database. Sending "
+    "invoices, payments and account credit through this connection is not available yet: until "
+    "then, use Tools > Accounting export."
+)
+
+
+class _Relay(QObject):
+    """Signals from the worker thread to the window (delivered on the window's thread)."""
+
+    finished = Signal(object)  # the organisation, or the BillingError that refused
+    ask = Signal(object)  # the organisations to choose from
+
+
+class XeroDialog(QDialog):
+    """The clinic's Xero connection. ``open_browser`` opens Xero's sign-in page (the system
+    browser by default); ``setup`` is passed to the core (the environment's by default)."""
+
+    def __init__(
+        self,
+        clinic: Clinic,
+        parent: QWidget | None = None,
+        *,
+        open_browser: Callable[[str], object] = webbrowser.open,
+        setup: Any = None,
+        choose: Callable[[Sequence[XeroOrganisation]], XeroOrganisation | None] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Xero")
+        self.clinic = clinic
+        self._open_browser = open_browser
+        self._setup = setup
+        self._choose = choose or self._ask_which
+        self._relay = _Relay()
+        self._relay.finished.connect(self._on_finished)
+        self._relay.ask.connect(self._on_ask)
+        self._answer: XeroOrganisation | None = None
+        self._answered = threading.Event()
+        self.worker: threading.Thread | None = None
+
+        self.status_label = QLabel()
+        heading = self.status_label.font()
+        heading.setBold(True)
+        self.status_label.setFont(heading)
+        explanation = QLabel(EXPLANATION)
+        explanation.setWordWrap(True)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.connect_button = QPushButton("&Connect to Xero…")
+        self.connect_button.clicked.connect(self.start_connect)
+        self.disconnect_button = QPushButton("&Disconnect")
+        self.disconnect_button.clicked.connect(self.disconnect_xero)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.connect_button)
+        buttons.addWidget(self.disconnect_button)
+        buttons.addStretch(1)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        self.close_button = close.button(QDialogButtonBox.StandardButton.Close)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status_label)
+        layout.addWidget(explanation)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message_label)
+        layout.addStretch(1)
+        layout.addWidget(close)
+        self.resize(520, 240)
+        self.refresh()
+
+    # -- state ---------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Show the connection as the clinic's settings hold it."""
+        organisation = self.clinic.xero_organisation()
+        self.status_label.setText(
+            f"Connected to Xero: {organisation.name}" if organisation else "Not connected to Xero"
+        )
+        allowed = Permission.SETTINGS in self.clinic.permissions()
+        busy = self.worker is not None
+        self.connect_button.setEnabled(allowed and not busy)
+        self.connect_button.setText(
+            "&Connect to another organisation…" if organisation else "&Connect to Xero…"
+        )
+        self.disconnect_button.setEnabled(allowed and not busy and organisation is not None)
+        if not allowed:
+            self.message_label.setText("Only a role that may change the settings connects.")
+            set_tone(self.message_label, None)
+
+    def _say(self, text: str, tone: str | None) -> None:
+        self.message_label.setText(text)
+        set_tone(self.message_label, tone)
+
+    # -- connect -------------------------------------------------------------------------
+
+    def start_connect(self) -> None:
+        """Open Xero's sign-in and wait for it on a worker thread."""
+        self._say(
+            "Sign in to Xero in your browser and allow Clinic Ledger; this window waits for "
+            "Xero's answer.",
+            None,
+        )
+        kwargs = {} if self._setup is None else {"setup": self._setup}
+
+        def work() -> None:
+            try:
+                result: object = self.clinic.connect_xero(
+                    self._open_browser, self._choose_from_worker, **kwargs
+                )
+            except BillingError as exc:
+                result = exc
+            self._relay.finished.emit(result)
+
+        self.worker = threading.Thread(target=work, name="xero-connect", daemon=True)
+        self.refresh()
+        self.worker.start()
+
+    def _choose_from_worker(self, found: Sequence[XeroOrganisation]) -> XeroOrganisation:
+        """On the worker: ask the window which organisation, and wait for the answer."""
+        self._answered.clear()
+        self._relay.ask.emit(list(found))
+        self._answered.wait()
+        if self._answer is None:
+            raise BillingError("No organisation was chosen; nothing was connected.")
+        return self._answer
+
+    def _on_ask(self, found: list[XeroOrganisation]) -> None:
+        self._answer = self._choose(found)
+        self._answered.set()
+
+    def _ask_which(self, found: Sequence[XeroOrganisation]) -> XeroOrganisation | None:
+        names = [organisation.name for organisation in found]
+        name, ok = QInputDialog.getItem(
+            self, "Xero", "Which organisation is this clinic's?", names, 0, False
+        )
+        return found[names.index(name)] if ok else None
+
+    def _on_finished(self, result: object) -> None:
+        if self.worker is not None:
+            self.worker.join()
+        self.worker = None
+        if isinstance(result, BillingError):
+            self._say(str(result), PROBLEM_TONE)
+        else:
+            assert isinstance(result, XeroOrganisation)
+            self._say(f"Connected to {result.name}.", DONE_TONE)
+        self.refresh()
+
+    # -- disconnect ----------------------------------------------------------------------
+
+    def disconnect_xero(self) -> None:
+        """Revoke the connection and forget it (the core refuses what it must)."""
+        kwargs = {} if self._setup is None else {"setup": self._setup}
+        try:
+            gone = self.clinic.disconnect_xero(**kwargs)
+        except BillingError as exc:
+            self._say(str(exc), PROBLEM_TONE)
+        else:
+            self._say(f"Disconnected from {gone.name}; Xero's permission is revoked.", DONE_TONE)
+        self.refresh()
+
+    def reject(self) -> None:
+        """Close, unless a sign-in is still being waited for (it ends by itself in minutes)."""
+        if self.worker is not None:
+            self._say("Still waiting for Xero's sign-in in the browser; finish or close it.", None)
+            return
+        super().reject()

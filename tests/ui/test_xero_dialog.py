@@ -1,0 +1,83 @@
+"""Tools > Xero…: connecting through the browser while the window stays responsive, choosing
+among several organisations, disconnecting, and who may do it."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop_app.core import Role, XeroOrganisation
+from desktop_app.core.xero.oauth import Endpoints, Setup
+from desktop_app.ui.dialogs.xero_dialog import XeroDialog
+from tests.xero_identity import CLIENT_ID, FakeIdentity, browser
+
+
+@pytest.fixture
+def identity():
+    fake = FakeIdentity()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def setup(identity):
+    return Setup(CLIENT_ID, Endpoints.under(identity.base), 0)
+
+
+def test_connect_and_disconnect_from_tools_xero(qtbot, window, clinic, identity, setup, keychain):
+    assert window.xero_action.isEnabled()  # Tools > Xero…
+    opened = window.open_xero()
+    assert isinstance(opened, XeroDialog) and opened.isVisible()
+    opened.reject()
+    dialog = XeroDialog(clinic, window, open_browser=browser(), setup=setup)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.status_label.text() == "Not connected to Xero"
+    assert not dialog.disconnect_button.isEnabled()
+    dialog.connect_button.click()
+    assert not dialog.connect_button.isEnabled()  # while Xero's answer is awaited
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=10_000)
+    assert dialog.message_label.text() == "Connected to Harbour Physio."
+    assert dialog.status_label.text() == "Connected to Xero: Harbour Physio"
+    assert clinic.xero_organisation() == XeroOrganisation("t-1", "Harbour Physio")
+    assert len(keychain.entries) == 1
+    dialog.disconnect_button.click()
+    assert "Disconnected from Harbour Physio" in dialog.message_label.text()
+    assert dialog.status_label.text() == "Not connected to Xero"
+    assert keychain.entries == {} and len(identity.revoked) == 1
+
+
+def test_several_organisations_are_asked_about_and_a_refusal_is_shown(
+    qtbot, clinic, identity, setup, keychain
+):
+    identity.organisations.append(
+        {"tenantId": "t-2", "tenantName": "Harbour Pilates", "tenantType": "ORGANISATION"}
+    )
+    asked: list[list[str]] = []
+
+    def choose(found):
+        asked.append([o.name for o in found])
+        return found[1]
+
+    dialog = XeroDialog(clinic, open_browser=browser(), setup=setup, choose=choose)
+    qtbot.addWidget(dialog)
+    dialog.connect_button.click()
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=10_000)
+    assert asked == [["Harbour Physio", "Harbour Pilates"]]
+    assert clinic.xero_organisation() == XeroOrganisation("t-2", "Harbour Pilates")
+
+    identity.decline = True
+    dialog.connect_button.click()
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=10_000)
+    assert "access_denied" in dialog.message_label.text()
+    assert dialog.message_label.property("tone") == "problem"
+    assert clinic.xero_organisation() == XeroOrganisation("t-2", "Harbour Pilates")
+
+
+def test_a_receptionist_sees_the_organisation_but_cannot_connect(qtbot, clinic, setup):
+    clinic.add_staff("admin", "Alex Admin", Role.ADMINISTRATOR, "correct horse 7")
+    clinic.add_staff("desk", "Dee Desk", Role.RECEPTIONIST, "correct horse 7")
+    desk = clinic.sign_in("desk", "correct horse 7")
+    dialog = XeroDialog(desk, setup=setup)
+    qtbot.addWidget(dialog)
+    assert not dialog.connect_button.isEnabled() and not dialog.disconnect_button.isEnabled()
+    assert "Only a role that may change the settings" in dialog.message_label.text()

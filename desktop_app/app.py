@@ -586,12 +586,7 @@ def _xero(clinic: Clinic, action: str) -> int:
 
     try:
         if action == "status":
-            organisation = clinic.xero_organisation()
-            print(
-                f"Connected to Xero: {organisation.name} ({organisation.tenant_id})."
-                if organisation
-                else "Not connected to Xero (clinic-ledger xero connect)."
-            )
+            return _xero_status(clinic)
         elif action == "connect":
             print("Sign in to Xero in the browser window that opens...", flush=True)
             organisation = clinic.connect_xero(webbrowser.open, choose)
@@ -603,6 +598,38 @@ def _xero(clinic: Clinic, action: str) -> int:
         print(f"clinic-ledger: {exc or 'no answer'}", file=sys.stderr)
         return 1
     return 0
+
+
+def _xero_status(clinic: Clinic) -> int:
+    """The organisation, and the account mapping checked against its chart of accounts and
+    tax rates when this computer (or the environment's access token) can reach it: exit 1 when
+    the mapping does not fit."""
+    from desktop_app.core.xero.client import XeroError
+
+    organisation = clinic.xero_organisation()
+    print(
+        f"Connected to Xero: {organisation.name} ({organisation.tenant_id})."
+        if organisation
+        else "Not connected to Xero (clinic-ledger xero connect)."
+    )
+    try:
+        check = clinic.check_xero_chart(clinic.xero_client())
+    except BillingError as exc:
+        print(f"The account mapping was not checked: {exc}")
+        return 0
+    except XeroError as exc:
+        print(f"clinic-ledger: {exc}", file=sys.stderr)
+        return 1
+    if check.ok:
+        codes = ", ".join(
+            f"{Decimal(bp) / 100:f}% {code}" for bp, code in sorted(check.tax_types.items())
+        )
+        print(f"The account mapping fits Xero's chart of accounts and tax rates ({codes}).")
+        return 0
+    print("The account mapping does not fit Xero yet (Tools > Accounting export > Accounts):")
+    for problem in check.problems:
+        print(f"  - {problem}")
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -102,8 +102,14 @@ def new_id() -> str:
 class FakeXero:
     """One Xero organisation behind an HTTP server on 127.0.0.1 (:meth:`start`, :attr:`url`)."""
 
-    def __init__(self, token: str = "access-token", tenant: str = "tenant-1") -> None:
-        self.token, self.tenant = token, tenant
+    def __init__(
+        self,
+        token: str = "access-token",
+        tenant: str = "tenant-1",
+        accept: Callable[[str], bool] = lambda token: False,
+    ) -> None:
+        """``accept`` admits other access tokens too (those a fake sign-in issued)."""
+        self.token, self.tenant, self.accept = token, tenant, accept
         self.lock = threading.Lock()
         self.accounts: dict[str, dict[str, Any]] = {}
         self.contacts: dict[str, dict[str, Any]] = {}
@@ -117,6 +123,15 @@ class FakeXero:
         self.invalid: list[str] = []
         self.faults: list[tuple[Callable[[str, str], bool], int, dict[str, str]]] = []
         self.server: ThreadingHTTPServer | None = None
+        #: An Australian organisation's standard sales tax rates.
+        self.tax_rates: list[dict[str, Any]] = [
+            {"Name": "GST on Income", "TaxType": "OUTPUT", "Status": "ACTIVE"}
+            | {"EffectiveRate": Decimal("10.0000"), "CanApplyToRevenue": True},
+            {"Name": "GST Free Income", "TaxType": "EXEMPTOUTPUT", "Status": "ACTIVE"}
+            | {"EffectiveRate": Decimal("0.0000"), "CanApplyToRevenue": True},
+            {"Name": "BAS Excluded", "TaxType": "BASEXCLUDED", "Status": "ACTIVE"}
+            | {"EffectiveRate": Decimal("0.0000"), "CanApplyToRevenue": True},
+        ]
         for code, name, kind, payments in (
             ("200", "Sales", "REVENUE", False),
             ("2400", "Customer credit", "CURRLIAB", True),
@@ -213,7 +228,8 @@ class FakeXero:
         self, method: str, path: str, query: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         lower = {k.lower(): v for k, v in headers.items()}
-        if lower.get("authorization") != f"Bearer {self.token}":
+        bearer = lower.get("authorization", "").removeprefix("Bearer ")
+        if not (bearer == self.token or self.accept(bearer)):
             return 401, {"Title": "Unauthorized", "Detail": "TokenExpired: token expired"}, {}
         if lower.get("xero-tenant-id") != self.tenant:
             return 403, {"Title": "Forbidden", "Detail": "AuthenticationUnsuccessful"}, {}
@@ -251,6 +267,8 @@ class FakeXero:
         bits = path.strip("/").split("/")
         if bits == ["Accounts"] and method == "GET":
             return 200, {"Accounts": list(self.accounts.values())}
+        if bits == ["TaxRates"] and method == "GET":
+            return 200, {"TaxRates": self.tax_rates}
         if bits == ["Contacts"]:
             if method == "GET":
                 return 200, {"Contacts": list(self.contacts.values())}

@@ -14,7 +14,8 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.audit         entry_ids, entries_by_ids, count, actions, actors
     clinic.staff         add, members, update, change_password, reset_password, practitioners
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
-    clinic.xero          organisation, connect, disconnect (the refresh token in the keychain)
+    clinic.xero          organisation, connect, disconnect, client, check_chart (the mapping
+                         against Xero's chart); the refresh token stays in the keychain
 
 Every name of the first releases keeps working as a one-line delegate (``clinic.record_payment``
 is ``clinic.payments.record``). Every write runs in one transaction (:mod:`.ledger.transaction`)
@@ -198,6 +199,8 @@ class Clinic:
     xero_organisation = delegate("xero", XeroConnection.organisation)
     connect_xero = delegate("xero", XeroConnection.connect)
     disconnect_xero = delegate("xero", XeroConnection.disconnect)
+    xero_client = delegate("xero", XeroConnection.client)
+    check_xero_chart = delegate("xero", XeroConnection.check_chart)
     invoice_count = delegate("invoices", Invoices.count)
 
     payment_draft = delegate("payments", Payments.draft)

@@ -28,6 +28,7 @@ from desktop_app.core.xero.oauth import (
     refresh,
     revoke,
 )
+from tests.xero_fake import FakeXero
 from tests.xero_identity import CLIENT_ID, FakeIdentity, browser
 
 
@@ -173,8 +174,18 @@ def test_the_command_line_connects_says_which_and_disconnects(
     assert "Not connected to Xero" in capsys.readouterr().out
     assert main([*database, "xero", "connect"]) == 0
     assert "Connected to Xero: Harbour Physio." in capsys.readouterr().out
-    assert main([*database, "xero", "status"]) == 0
-    assert "Connected to Xero: Harbour Physio (t-1)." in capsys.readouterr().out
+    # Status renews this computer's access and checks the mapping against the chart; this
+    # organisation's chart has no clearing account for the clinic's payment types yet.
+    xero = FakeXero(tenant="t-1", accept=lambda token: token in identity.access_tokens).start()
+    monkeypatch.setenv("CLINIC_XERO_API_BASE", xero.url)
+    try:
+        assert main([*database, "xero", "status"]) == 1
+    finally:
+        xero.stop()
+    out = capsys.readouterr().out
+    assert "Connected to Xero: Harbour Physio (t-1)." in out
+    assert "- The Credit card clearing account CLR-CREDIT is not in Xero's chart" in out
+    assert xero.invalid == [] and ("GET", "/TaxRates") in xero.requests
     assert main([*database, "xero", "disconnect"]) == 0
     assert "its sign-in is revoked" in capsys.readouterr().out
     assert main([*database, "xero", "disconnect"]) == 1
@@ -201,3 +212,19 @@ def test_the_setup_comes_from_the_environment():
     assert mine.endpoints.token == "http://127.0.0.1:9/connect/token"
     with pytest.raises(BillingError, match="'90000' is not a port number"):
         Setup.from_environment({"CLINIC_XERO_REDIRECT_PORT": "90000"})
+
+
+def test_a_connected_computer_renews_its_access_for_each_client(clinic, identity, keychain):
+    setup = Setup(CLIENT_ID, Endpoints.under(identity.base), 0)
+    with pytest.raises(BillingError, match="not connected to Xero"):
+        clinic.xero_client(setup=setup, environ={})
+    clinic.connect_xero(browser(), lambda found: found[0], setup=setup)
+    (first,) = keychain.entries.values()
+    client = clinic.xero_client(setup=setup, environ={"CLINIC_XERO_API_BASE": "http://x/api"})
+    (second,) = keychain.entries.values()
+    assert second != first and second in identity.refresh_tokens  # rotated, kept
+    assert (client.tenant_id, client.base_url) == ("t-1", "http://x/api")
+    assert client.access_token in identity.access_tokens
+    keychain.entries.clear()  # another computer: no sign-in of its own
+    with pytest.raises(BillingError, match="This computer holds no Xero sign-in"):
+        clinic.xero_client(setup=setup, environ={})

@@ -8,15 +8,22 @@ never in the database. Connecting and disconnecting need the settings permission
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access.staff import Permission
+from ..db.models import Invoice, InvoiceLine
 from ..domain.errors import BillingError, Refusal
+from ..domain.kinds import InvoiceStatus
+from ..interchange.accounting_mapping import AccountMapping, load_mapping
 from ..ledger import settings as stored
 from ..ledger.guard import requires
 from ..xero import oauth
+from ..xero.chart import ChartCheck, check_chart
+from ..xero.client import DEFAULT_BASE, XeroClient
 from ..xero.oauth import Setup, TokenStore, XeroOrganisation
 from .base import Manager
 
@@ -99,3 +106,59 @@ class XeroConnection(Manager):
         with self.store.write() as tx:
             stored.change_settings(tx, {TENANT_ID: "", TENANT_NAME: ""})
         return connected
+
+    @requires(Permission.EXPORTS)
+    def client(
+        self,
+        *,
+        setup: Setup | None = None,
+        tokens: TokenStore | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> XeroClient:
+        """A client for the clinic's organisation. With ``CLINIC_XERO_ACCESS_TOKEN`` and
+        ``CLINIC_XERO_TENANT_ID`` both set (scripts, tests) it uses them and stores nothing;
+        otherwise it renews this computer's sign-in (the keychain's refresh token, replaced by
+        the new one Xero gives). ``CLINIC_XERO_API_BASE`` replaces Xero's API address."""
+        env = os.environ if environ is None else environ
+        base = env.get("CLINIC_XERO_API_BASE") or DEFAULT_BASE
+        token, tenant = env.get("CLINIC_XERO_ACCESS_TOKEN"), env.get("CLINIC_XERO_TENANT_ID")
+        if token and tenant:
+            return XeroClient(token, tenant, base_url=base)
+        connected = self.organisation()
+        if connected is None:
+            raise BillingError(
+                "The clinic is not connected to Xero (Tools > Xero > Connect).",
+                code=Refusal.MISSING,
+            )
+        keychain = tokens or TokenStore()
+        refresh_token = keychain.load(connected.tenant_id)
+        if refresh_token is None:
+            raise BillingError(
+                f"This computer holds no Xero sign-in for {connected.name}; connect again from "
+                "this computer (Tools > Xero > Connect).",
+                code=Refusal.MISSING,
+            )
+        given = setup or Setup.from_environment(env)
+        renewed = oauth.refresh(given.client_id, refresh_token, given.endpoints)
+        keychain.save(connected.tenant_id, renewed.refresh_token)
+        return XeroClient(renewed.access_token, connected.tenant_id, base_url=base)
+
+    @requires(Permission.EXPORTS)
+    def check_chart(self, client: XeroClient) -> ChartCheck:
+        """The accounting mapping checked against the organisation's chart of accounts and tax
+        rates (:func:`~..xero.chart.check_chart`), for the tax rates the issued invoices use."""
+
+        def read(session: Session) -> tuple[AccountMapping, set[int]]:
+            mapping = load_mapping(
+                session, stored.currency(session), stored.payment_type_names(session)
+            )
+            rates = session.scalars(
+                select(InvoiceLine.tax_rate_bp)
+                .distinct()
+                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                .where(Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.PAID)))
+            )
+            return mapping, set(rates)
+
+        mapping, rates = self.store.fetch(read)
+        return check_chart(client, mapping, rates)

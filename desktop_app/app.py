@@ -593,7 +593,12 @@ def _xero(clinic: Clinic, action: str) -> int:
             print(f"Connected to Xero: {organisation.name}.")
         else:
             organisation = clinic.disconnect_xero()
-            print(f"Disconnected from Xero: {organisation.name}; its sign-in is revoked.")
+            print(
+                f"Disconnected from Xero: {organisation.name}; its sign-in is revoked."
+                if organisation.revoked
+                else f"Disconnected from Xero: {organisation.name}. This computer did not hold "
+                "its sign-in: remove Clinic Ledger from Xero's connected apps to revoke it."
+            )
     except (BillingError, EOFError) as exc:
         print(f"clinic-ledger: {exc or 'no answer'}", file=sys.stderr)
         return 1

@@ -135,7 +135,7 @@ def test_a_clinic_connects_to_one_organisation_and_disconnects(clinic, identity,
     assert "xero tenant name" in entry.summary and "Harbour Physio" in entry.summary
 
     gone = clinic.disconnect_xero(setup=setup)
-    assert gone == chosen and clinic.xero_organisation() is None
+    assert gone == chosen and gone.revoked and clinic.xero_organisation() is None
     assert identity.revoked == [token] and keychain.entries == {}
     with pytest.raises(BillingError) as again:
         clinic.disconnect_xero(setup=setup)
@@ -228,3 +228,5 @@ def test_a_connected_computer_renews_its_access_for_each_client(clinic, identity
     keychain.entries.clear()  # another computer: no sign-in of its own
     with pytest.raises(BillingError, match="This computer holds no Xero sign-in"):
         clinic.xero_client(setup=setup, environ={})
+    gone = clinic.disconnect_xero(setup=setup)  # forgets it, but had nothing to revoke
+    assert not gone.revoked and identity.revoked == [] and clinic.xero_organisation() is None

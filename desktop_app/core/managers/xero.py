@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -105,7 +106,7 @@ class XeroConnection(Manager):
         keychain.forget(connected.tenant_id)
         with self.store.write() as tx:
             stored.change_settings(tx, {TENANT_ID: "", TENANT_NAME: ""})
-        return connected
+        return replace(connected, revoked=refresh_token is not None)
 
     @requires(Permission.EXPORTS)
     def client(

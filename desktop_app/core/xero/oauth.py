@@ -31,7 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -114,10 +114,13 @@ class Tokens:
 
 @dataclass(frozen=True, slots=True)
 class XeroOrganisation:
-    """A Xero organisation the person allowed the app into."""
+    """A Xero organisation the person allowed the app into. After a disconnect, ``revoked``
+    says whether this computer held the sign-in and revoked it at Xero (another computer's
+    sign-in stays in Xero's connected apps until it is removed there)."""
 
     tenant_id: str
     name: str
+    revoked: bool = field(default=False, compare=False)
 
 
 def _refused(message: str, code: Refusal = Refusal.BAD_CHOICE) -> BillingError:

@@ -191,7 +191,13 @@ class XeroDialog(QDialog):
         except BillingError as exc:
             self._say(str(exc), PROBLEM_TONE)
         else:
-            self._say(f"Disconnected from {gone.name}; Xero's permission is revoked.", DONE_TONE)
+            self._say(
+                f"Disconnected from {gone.name}; Xero's permission is revoked."
+                if gone.revoked
+                else f"Disconnected from {gone.name}. This computer did not hold its sign-in: "
+                "remove Clinic Ledger from Xero's connected apps to revoke it.",
+                DONE_TONE,
+            )
         self.refresh()
 
     def reject(self) -> None:

@@ -538,25 +538,7 @@ class InvoiceImporter(Importer):
                     draft_status if g.draft else open_status,
                     stamp,
                     batch,
-                    g.tax_inclusive,
-                    g.practitioner_id,
-                    day(g.service_date),
-                )
-                for g in self.new
-            ]
-            if newer
-            else [  # no status column: every invoice is issued
-                (
-                    g.number,
-                    g.patient_id,
-                    day(g.issue_date),
-                    day(g.due_date),
-                    g.total,
-                    0,
-                    0,
-                    open_status,
-                    stamp,
-                    batch,
+                    *((g.tax_inclusive, g.practitioner_id, day(g.service_date)) if newer else ()),
                 )
                 for g in self.new
             ],
@@ -582,43 +564,26 @@ class InvoiceImporter(Importer):
             assert len(draft_ids) == len(draft_groups)
             for g, iid in zip(draft_groups, draft_ids, strict=True):
                 g.invoice_id = int(iid)
-        lines: list[tuple[Any, ...]]
-        if newer:
-            lines = [
-                (
-                    g.invoice_id,
-                    position,
-                    line.description,
-                    line.unit_price,
-                    line.quantity,
-                    line.tax_rate_bp,
-                    line.tax,
-                    line.net,
-                    line.net + line.tax,
-                    line.discount_minor,
-                    line.discount[1],
-                    line.item_id,
-                    line.item_code,
-                )
-                for g in self.new
-                for position, line in enumerate(g.lines)
-            ]
-        else:
-            lines = [
-                (
-                    g.invoice_id,
-                    position,
-                    line.description,
-                    line.unit_price,
-                    line.quantity,
-                    line.tax_rate_bp,
-                    line.tax,
-                    line.net,
-                    line.net + line.tax,
-                )
-                for g in self.new
-                for position, line in enumerate(g.lines)
-            ]
+        lines = [
+            (
+                g.invoice_id,
+                position,
+                line.description,
+                line.unit_price,
+                line.quantity,
+                line.tax_rate_bp,
+                line.tax,
+                line.net,
+                line.net + line.tax,
+                *(
+                    (line.discount_minor, line.discount[1], line.item_id, line.item_code)
+                    if newer
+                    else ()
+                ),
+            )
+            for g in self.new
+            for position, line in enumerate(g.lines)
+        ]
         self.lines_created = len(lines)
         bulk.insert(
             InvoiceLine,

@@ -13,6 +13,9 @@
                                                      payments to a CSV file
     clinic-ledger [--database URL] accounting-export FOLDER [--through DATE] [--preview]
                           the Xero files of everything new or changed since the last export
+    clinic-ledger [--database URL] xero connect | sync [--dry-run] | status | disconnect
+                          the clinic's Xero organisation; sync sends the ledger through Xero's
+                          API and reads it back (exit 0 when Xero ties out to the ledger)
     clinic-ledger --database URL remember-password   keep a PostgreSQL server's password in
                                                      this computer's keychain (asked for once)
 
@@ -109,6 +112,11 @@ def _parser() -> argparse.ArgumentParser:
         "--preview",
         action="store_true",
         help="accounting-export: say what would be exported; write and save nothing",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="xero sync: read Xero's chart and count what would be sent; send nothing",
     )
     parser.add_argument(
         "--map",
@@ -565,7 +573,7 @@ def _run_window(database: str | None, demo: bool) -> int:
     return 2 if window.open_error else code
 
 
-XERO_ACTIONS = ("connect", "status", "disconnect")
+XERO_ACTIONS = ("connect", "sync", "status", "disconnect")
 
 
 def _xero(clinic: Clinic, action: str) -> int:
@@ -603,6 +611,33 @@ def _xero(clinic: Clinic, action: str) -> int:
         print(f"clinic-ledger: {exc or 'no answer'}", file=sys.stderr)
         return 1
     return 0
+
+
+def _xero_sync(clinic: Clinic, dry_run: bool) -> int:
+    """``xero sync [--dry-run]``: send what is new or changed, read it back, list what differs;
+    exit 0 when Xero ties out to the ledger (a dry run: when the mapping fits)."""
+    from desktop_app.core.xero.client import XeroError
+
+    try:
+        report = clinic.sync_xero(clinic.xero_client(), dry_run=dry_run)
+    except (BillingError, XeroError) as exc:
+        print(f"clinic-ledger: {exc}", file=sys.stderr)
+        return 1
+    verb = "would send" if dry_run else "sent"
+    done = ", ".join(f"{n} {step}" for step, n in report.steps.items() if n) or "nothing"
+    print(f"Xero sync: {verb} {done}" + ("" if dry_run else f" ({report.calls} calls)") + ".")
+    if dry_run:
+        return 0
+    for line in report.refused:
+        print(f"  refused: {line}")
+    for line in report.waiting:
+        print(f"  waiting: {line}")
+    for diff in report.differences:
+        print(f"  {diff.what}: here {diff.here}, in Xero {diff.there} ({diff.reason})")
+    if report.tied_out:
+        print("Tied out: every invoice and contact in Xero matches the ledger.")
+        return 0
+    return 1
 
 
 def _xero_status(clinic: Clinic) -> int:
@@ -649,6 +684,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run()
     if (args.through or args.preview) and args.command != "accounting-export":
         parser.error("--through and --preview go with accounting-export")
+    if args.dry_run and (args.command, args.path) != ("xero", "sync"):
+        parser.error("--dry-run goes with xero sync")
     if args.csv is not None and args.command not in ("import", "export"):
         parser.error(f"unrecognized arguments: {args.csv}")
     if args.command == "export":
@@ -703,6 +740,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "accounting-export":
             return _accounting_export(clinic, args.path, args.through, args.preview)
         if args.command == "xero":
+            if args.path == "sync":
+                return _xero_sync(clinic, args.dry_run)
             return _xero(clinic, args.path)
         return _verify(clinic) if args.command == "verify" else _info(clinic)
 

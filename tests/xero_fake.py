@@ -23,6 +23,7 @@ defaults on read-only fields (both would otherwise fail every request).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 import warnings
@@ -118,6 +119,7 @@ class FakeXero:
         self.prepayments: dict[str, dict[str, Any]] = {}
         self.credit_notes: dict[str, dict[str, Any]] = {}
         self.allocations: dict[str, dict[str, Any]] = {}
+        self.bank_prepayments: dict[str, str] = {}
         self.seen_keys: dict[str, tuple[int, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str]] = []
         self.invalid: list[str] = []
@@ -281,14 +283,28 @@ class FakeXero:
             return self._batch(body, "Invoices", self._invoice)
         if bits == ["Payments"] and method in ("PUT", "POST"):
             return self._batch(body, "Payments", self._payment)
+        if len(bits) == 2 and bits[0] == "Payments" and method == "POST":
+            return self._delete_payment(bits[1], body)
         if bits == ["BankTransactions"] and method in ("PUT", "POST"):
             return self._batch(body, "BankTransactions", self._bank_transaction)
+        if len(bits) == 2 and bits[0] == "BankTransactions" and method == "POST":
+            return self._batch(body, "BankTransactions", lambda r: self._delete_bank(bits[1], r))
         if bits == ["Prepayments"] and method == "GET":
-            return 200, {"Prepayments": list(self.prepayments.values())}
+            return 200, {"Prepayments": self._where(self.prepayments, params)}
         if bits == ["CreditNotes"]:
             if method == "GET":
-                return 200, {"CreditNotes": list(self.credit_notes.values())}
+                return 200, {"CreditNotes": self._where(self.credit_notes, params)}
             return self._batch(body, "CreditNotes", self._credit_note)
+        if len(bits) == 2 and bits[0] in ("Invoices", "CreditNotes") and method == "POST":
+            store = self.invoices if bits[0] == "Invoices" else self.credit_notes
+            return self._batch(body, bits[0], lambda r: self._void(store, bits[1], r))
+        if (
+            len(bits) == 4
+            and bits[0] in ("Prepayments", "CreditNotes")
+            and bits[2] == "Allocations"
+            and method == "DELETE"
+        ):
+            return self._delete_allocation(bits[3])
         if (
             len(bits) == 3
             and bits[0] in ("Prepayments", "CreditNotes")
@@ -318,9 +334,14 @@ class FakeXero:
 
     def _contact(self, record: dict[str, Any]) -> list[str]:
         name = record.get("Name", "")
-        if any(c["Name"].lower() == name.lower() for c in self.contacts.values()):
+        mine = record.get("ContactID")
+        if mine is not None and mine not in self.contacts:
+            return ["The contact could not be found."]
+        if any(
+            c["Name"].lower() == name.lower() and cid != mine for cid, c in self.contacts.items()
+        ):
             return [f"The contact name {name} is already assigned to another contact."]
-        record["ContactID"] = new_id()
+        record["ContactID"] = mine or new_id()
         record["ContactStatus"] = "ACTIVE"
         self.contacts[record["ContactID"]] = dict(record)
         return []
@@ -330,11 +351,18 @@ class FakeXero:
         if contact not in self.contacts:
             return ["The contact is not valid."]
         number = record.get("InvoiceNumber")
-        if any(i["InvoiceNumber"] == number for i in self.invoices.values()):
+        mine = record.get("InvoiceID")
+        if mine is not None:
+            held = self.invoices.get(mine)
+            if held is None:
+                return ["The invoice could not be found."]
+            if held["AmountPaid"] or held["AmountCredited"]:
+                return ["Invoice not of valid status for modification (it has payments)."]
+        if any(i["InvoiceNumber"] == number and iid != mine for iid, i in self.invoices.items()):
             return [f"Invoice # must be unique ({number})."]
         total, tax = self._totals(record)
         record.update(
-            InvoiceID=new_id(),
+            InvoiceID=mine or new_id(),
             SubTotal=total - tax,
             TotalTax=tax,
             Total=total,
@@ -368,15 +396,26 @@ class FakeXero:
         return {**invoice, "Status": status}
 
     def _payment(self, record: dict[str, Any]) -> list[str]:
-        invoice = self.invoices.get((record.get("Invoice") or {}).get("InvoiceID", ""))
-        if invoice is None:
-            return ["Invoice could not be found."]
         account = self.accounts.get((record.get("Account") or {}).get("Code", ""))
         if account is None or not (account["Type"] == "BANK" or account["EnablePaymentsToAccount"]):
             return [
                 "Payments can only be made to a bank account or an account with payments enabled."
             ]
         amount = money(record["Amount"])
+        for kind, store in (("Prepayment", self.prepayments), ("CreditNote", self.credit_notes)):
+            if record.get(kind):  # a refund of credit
+                source = store.get(record[kind].get(f"{kind}ID", ""))
+                if source is None:
+                    return [f"The {kind} could not be found."]
+                if amount <= 0 or amount > source["RemainingCredit"]:
+                    return [f"The refund of {amount} is more than the credit remaining."]
+                source["RemainingCredit"] -= amount
+                record["PaymentID"] = new_id()
+                self.payments[record["PaymentID"]] = {**record, "Target": source}
+                return []
+        invoice = self.invoices.get((record.get("Invoice") or {}).get("InvoiceID", ""))
+        if invoice is None:
+            return ["Invoice could not be found."]
         if amount <= 0 or amount > invoice["AmountDue"]:
             return [f"Payment amount exceeds the amount outstanding on this document ({amount})."]
         invoice["AmountPaid"] += amount
@@ -407,6 +446,7 @@ class FakeXero:
         }
         self.prepayments[prepayment["PrepaymentID"]] = prepayment
         record["BankTransactionID"] = new_id()
+        self.bank_prepayments[record["BankTransactionID"]] = prepayment["PrepaymentID"]
         record["PrepaymentID"] = prepayment["PrepaymentID"]
         return []
 
@@ -434,9 +474,78 @@ class FakeXero:
         invoice["AmountCredited"] += amount
         invoice["AmountDue"] -= amount
         record["AllocationID"] = new_id()
-        record["Source"] = kind
-        self.allocations[record["AllocationID"]] = dict(record)
+        self.allocations[record["AllocationID"]] = {**record, "SourceDoc": source}
         return []
+
+    def _where(self, store: dict[str, dict[str, Any]], params: dict[str, str]) -> list[Any]:
+        """A list, narrowed to the ids a ``where`` filter names with ``guid("...")``."""
+        wanted = re.findall(r'guid\("([0-9a-f-]+)"\)', params.get("where", ""))
+        if not wanted:
+            return list(store.values())
+        return [store[i] for i in wanted if i in store]
+
+    def _void(
+        self, store: dict[str, dict[str, Any]], doc_id: str, record: dict[str, Any]
+    ) -> list[str]:
+        """Void an invoice or credit note: Xero refuses while anything is applied to it."""
+        doc = store.get(doc_id)
+        if doc is None:
+            return ["The document could not be found."]
+        if record.get("Status") != "VOIDED":
+            return ["The fake changes only a document's status to VOIDED."]
+        applied = (
+            doc["AmountPaid"] + doc["AmountCredited"]
+            if "AmountDue" in doc
+            else (doc["Total"] - doc["RemainingCredit"])
+        )
+        if applied:
+            return ["This document cannot be voided as it has payments or allocations applied."]
+        doc["Status"] = "VOIDED"
+        if "AmountDue" in doc:
+            doc["AmountDue"] = Decimal(0)
+        else:
+            doc["RemainingCredit"] = Decimal(0)
+        return []
+
+    def _delete_bank(self, bank_id: str, record: dict[str, Any]) -> list[str]:
+        prepayment = self.prepayments.get(self.bank_prepayments.get(bank_id, ""))
+        if prepayment is None:
+            return ["The bank transaction could not be found."]
+        if record.get("Status") != "DELETED":
+            return ["The fake changes only a bank transaction's status to DELETED."]
+        if prepayment["RemainingCredit"] != prepayment["Total"]:
+            return ["This prepayment has allocations or refunds and cannot be deleted."]
+        prepayment["Status"] = "DELETED"
+        prepayment["RemainingCredit"] = Decimal(0)
+        return []
+
+    def _delete_allocation(self, allocation_id: str) -> tuple[int, dict[str, Any]]:
+        allocation = self.allocations.pop(allocation_id, None)
+        if allocation is None:
+            return 404, {"Message": f"Allocation {allocation_id} not found"}
+        source = allocation["SourceDoc"]
+        amount = money(allocation["Amount"])
+        source["RemainingCredit"] += amount
+        invoice = self.invoices[allocation["Invoice"]["InvoiceID"]]
+        invoice["AmountCredited"] -= amount
+        invoice["AmountDue"] += amount
+        return 200, {"AllocationID": allocation_id, "Amount": amount, "IsDeleted": True}
+
+    def _delete_payment(self, payment_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        payment = self.payments.pop(payment_id, None)
+        if payment is None:
+            return 404, {"Message": f"Payment {payment_id} not found"}
+        if body.get("Status") != "DELETED":
+            return 400, {"Message": "The fake changes only a payment's status to DELETED."}
+        amount = money(payment["Amount"])
+        target = payment.get("Target")
+        if target is not None:  # a refund out of credit
+            target["RemainingCredit"] += amount
+        else:
+            invoice = self.invoices[payment["Invoice"]["InvoiceID"]]
+            invoice["AmountPaid"] -= amount
+            invoice["AmountDue"] += amount
+        return 200, {"Payments": [{"PaymentID": payment_id, "Status": "DELETED"}]}
 
     # -- what tests read -------------------------------------------------------------------
 

@@ -201,6 +201,7 @@ class Clinic:
     disconnect_xero = delegate("xero", XeroConnection.disconnect)
     xero_client = delegate("xero", XeroConnection.client)
     check_xero_chart = delegate("xero", XeroConnection.check_chart)
+    sync_xero = delegate("xero", XeroConnection.sync)
     invoice_count = delegate("invoices", Invoices.count)
 
     payment_draft = delegate("payments", Payments.draft)

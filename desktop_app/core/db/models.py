@@ -492,6 +492,57 @@ class AccountingExportItem(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
 
+class XeroLink(Base):
+    """One document the Xero sync keeps in Xero, and what became of it.
+
+    ``kind``/``record_id``/``part`` name it (see :mod:`desktop_app.core.xero.desired`): a
+    ``contact`` (a patient), an ``invoice``, a ``credit_note``, ``money`` (a payment's money on
+    an invoice, per payment type), a ``prepay`` (money held as credit), a ``transfer_in``, a
+    ``cn_apply`` (a credit note's own allocation) or a piece of a use of credit (``alloc``,
+    ``refund``, ``transfer_out``: ``part`` names the document it draws from). ``state`` is
+    ``pending`` (a call under way: ``call_key`` is its Idempotency-Key, sent again unchanged
+    after an interruption), ``sent``, ``refused`` (Xero's message; tried again next sync) or
+    ``removed`` (deleted or voided in Xero).
+    """
+
+    __tablename__ = "xero_links"
+    __table_args__ = (
+        Index("ix_xero_links_record", "kind", "record_id", "part", unique=True),
+        CheckConstraint("state IN ('pending', 'sent', 'refused', 'removed')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[int] = mapped_column(BigInteger)
+    part: Mapped[str] = mapped_column(String(120))
+    patient_id: Mapped[int] = mapped_column(Integer)
+    xero_id: Mapped[str | None] = mapped_column(String(36))
+    xero_other_id: Mapped[str | None] = mapped_column(String(36))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(10))
+    call_key: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 of the document as last sent (a contact or invoice changed since is sent again).
+    content: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class XeroSyncRun(Base):
+    """One sync to Xero: when, by whom, how many calls, documents sent and refused, and the
+    differences the read-back found (``summary`` lists them, one per line)."""
+
+    __tablename__ = "xero_sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    calls: Mapped[int] = mapped_column(Integer)
+    sent: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[int] = mapped_column(Integer)
+    differences: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+
+
 class Staff(Base):
     """A staff account: sign-in name, role, the Argon2 hash of its password (never the password),
     and the count of wrong passwords in a row that slows the next try."""

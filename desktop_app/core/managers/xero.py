@@ -11,21 +11,28 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access.staff import Permission
-from ..db.models import Invoice, InvoiceLine
+from ..db.models import Invoice, InvoiceLine, Patient, XeroSyncRun
+from ..domain.currencies import MINOR_UNITS
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
 from ..interchange.accounting_mapping import AccountMapping, load_mapping
+from ..ledger import audit
 from ..ledger import settings as stored
 from ..ledger.guard import requires
 from ..xero import oauth
 from ..xero.chart import ChartCheck, check_chart
 from ..xero.client import DEFAULT_BASE, XeroClient
+from ..xero.desired import read_desired
+from ..xero.documents import Shape
+from ..xero.links import read_links, write_links
 from ..xero.oauth import Setup, TokenStore, XeroOrganisation
+from ..xero.sync import Link, Sync, SyncReport
 from .base import Manager
 
 TENANT_ID = "xero_tenant_id"
@@ -163,3 +170,63 @@ class XeroConnection(Manager):
 
         mapping, rates = self.store.fetch(read)
         return check_chart(client, mapping, rates)
+
+    @requires(Permission.EXPORTS)
+    def sync(self, client: XeroClient, *, dry_run: bool = False) -> SyncReport:
+        """Make the organisation hold what the ledger does (:mod:`~..xero.sync`): refused with
+        every misfit when the mapping does not fit Xero's chart (nothing sent). With
+        ``dry_run`` only Xero's chart is read: the report counts what would be sent."""
+        chart = self.check_chart(client)
+        if not chart.ok:
+            raise BillingError(
+                "The account mapping does not fit the Xero organisation yet:\n- "
+                + "\n- ".join(chart.problems),
+                code=Refusal.BAD_CHOICE,
+                field="mapping",
+            )
+
+        def read(session: Session) -> tuple[Any, ...]:
+            currency = stored.currency(session)
+            names = stored.payment_type_names(session)
+            mapping = load_mapping(session, currency, names)
+            credit = dict(
+                session.execute(
+                    select(Patient.id, Patient.credit_minor).where(Patient.credit_minor != 0)
+                ).all()
+            )
+            return read_desired(session, currency), read_links(session), mapping, currency, credit
+
+        want, links, mapping, currency, credit = self.store.fetch(read)
+        transfer = (
+            mapping.clearing_account(sorted(mapping.clearing_accounts)[0])
+            if (mapping.clearing_accounts)
+            else mapping.credit_account
+        )
+        shape = Shape(mapping, chart.tax_types, MINOR_UNITS[currency], transfer)
+
+        def save(changed: list[Link]) -> None:
+            with self.store.write() as tx:
+                write_links(tx.session, changed)
+
+        engine = Sync(want, links, shape, None if dry_run else client, save, credit)
+        report = engine.run()
+        if not dry_run:
+            with self.store.write() as tx:
+                tx.session.add(
+                    XeroSyncRun(
+                        started_at=audit.moment(tx.session),
+                        actor=tx.actor,
+                        calls=report.calls,
+                        sent=report.sent,
+                        refused=len(report.refused),
+                        differences=len(report.differences) + len(report.waiting),
+                        summary="\n".join(
+                            [*report.refused, *report.waiting]
+                            + [
+                                f"{d.what}: here {d.here}, in Xero {d.there} ({d.reason})"
+                                for d in report.differences
+                            ]
+                        ),
+                    )
+                )
+        return report

@@ -1,0 +1,339 @@
+"""What Xero should hold for the ledger as it stands: every document the sync keeps there, each
+named by a key ``(kind, record_id, part)`` that never changes, and whether it is live.
+
+The ledger's records are never edited, only reversed, removed or voided, so each document here
+has a fixed amount; only its life ends. Documents:
+
+* ``contact``: a patient who has anything in Xero;
+* ``invoice`` and ``credit_note``: each issued invoice and each credit note (a void invoice or a
+  reversed credit note is live no more: voided in Xero once it was sent);
+* ``cn_apply``: the part of a credit note that reduced its own invoice (its allocation);
+* ``money``: a payment's money on one invoice (one application's ``from_money``), per payment
+  type when a payment was split between types;
+* credit held (:class:`CreditDoc`): ``prepay`` (a payment's money left as credit, or returned
+  from an invoice later, per payment type), ``transfer_in`` (credit received from another
+  patient) and ``credit_note`` (what a credit note returned as credit);
+* uses of credit (:class:`CreditUse`): ``alloc`` (credit applied to an invoice), ``refund`` and
+  ``transfer_out``; the sync draws each from credit documents of the same patient, first from
+  the ones the ledger's credit trace names.
+
+A payment's money is laid out once, in the order it was saved: its payment types in turn, the
+money of its applications in turn, then what was left. Each application's slice of that line is
+its ``money`` (while the application stands) or a ``prepay`` (once removed: the money became
+credit); the rest is the ``prepay`` of what was left.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..db.models import (
+    Application,
+    CreditNote,
+    CreditTransfer,
+    Invoice,
+    InvoiceLine,
+    Patient,
+    Payment,
+    PaymentSource,
+    PaymentType,
+)
+from ..domain.kinds import InvoiceStatus, PaymentKind
+from ..ledger import credit_trace
+from ..ledger.audit import local_day
+from ..ledger.merge import not_cancelled_by_merge
+
+#: A document's key: ``(kind, record id, part)``.
+DocKey = tuple[str, int, str]
+#: The reason the ledger writes on applications removed by reversing their payment.
+REVERSED = "payment reversed"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDoc:
+    """An issued invoice as Xero takes it."""
+
+    patient_id: int
+    number: int
+    issued: date
+    due: date
+    inclusive: bool
+    total: int
+    owed: int
+    lines: tuple[Any, ...]
+    live: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoteDoc:
+    """A credit note: its lines are its invoice's, shared in proportion."""
+
+    patient_id: int
+    number: int
+    invoice_id: int
+    day: date
+    inclusive: bool
+    amount: int
+    applied: int
+    lines: tuple[Any, ...]
+    live: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyDoc:
+    """Money paid on an invoice (a Xero payment into the payment type's account)."""
+
+    patient_id: int
+    invoice_id: int
+    type_id: int
+    amount: int
+    day: date
+    reference: str
+    live: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CreditDoc:
+    """Credit held for a patient in one Xero document: ``capacity`` is what it can give."""
+
+    patient_id: int
+    capacity: int
+    day: date
+    type_id: int | None
+    reference: str
+    live: bool
+    origin: credit_trace.Key
+
+
+@dataclass(slots=True)
+class CreditUse:
+    """Credit leaving a patient: applied to ``invoice_id``, or paid out (a refund into the
+    payment type's account, a transfer through the transfer account)."""
+
+    patient_id: int
+    amount: int
+    day: date
+    live: bool
+    invoice_id: int | None = None
+    type_id: int | None = None
+    reference: str = ""
+    origins: list[tuple[credit_trace.Key, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Desired:
+    """Everything Xero should hold (live) or no longer hold (not live)."""
+
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    invoices: dict[int, InvoiceDoc] = field(default_factory=dict)
+    credit_notes: dict[int, CreditNoteDoc] = field(default_factory=dict)
+    money: dict[DocKey, MoneyDoc] = field(default_factory=dict)
+    credits: dict[DocKey, CreditDoc] = field(default_factory=dict)
+    uses: dict[DocKey, CreditUse] = field(default_factory=dict)
+    type_names: dict[int, str] = field(default_factory=dict)
+
+    def patients(self) -> set[int]:
+        """Every patient with a document."""
+        found = {d.patient_id for d in self.invoices.values()}
+        found |= {d.patient_id for d in self.credit_notes.values()}
+        found |= {d.patient_id for d in self.money.values()}
+        found |= {d.patient_id for d in self.credits.values()}
+        found |= {u.patient_id for u in self.uses.values()}
+        return found
+
+
+def read_desired(session: Session, currency: str) -> Desired:
+    """The ledger as documents for Xero (every issued record; drafts are not sent)."""
+    want = Desired()
+    want.type_names = dict(session.execute(select(PaymentType.id, PaymentType.name)).all())
+    _invoices(session, want)
+    _credit_notes(session, want)
+    _payments(session, want)
+    _transfers(session, want)
+    patients = {u.patient_id for u in want.uses.values()}
+    events = credit_trace.patients_events(session, patients, currency)
+    drawn: dict[credit_trace.Key, list[tuple[credit_trace.Key, int]]] = {}
+    for pid in sorted(events):
+        drawn.update(credit_trace.drawn_from(events[pid]))
+    for (kind, record_id, _), use in want.uses.items():
+        trace_key = {"alloc": "app", "refund": "refund", "transfer_out": "transfer_out"}[kind]
+        use.origins = drawn.get((trace_key, record_id), [])
+    wanted = sorted(want.patients())
+    for first in range(0, len(wanted), 500):
+        chunk = wanted[first : first + 500]
+        for pid, first_name, last_name in session.execute(
+            select(Patient.id, Patient.first_name, Patient.last_name).where(Patient.id.in_(chunk))
+        ):
+            want.names[pid] = (first_name, last_name)
+    return want
+
+
+def _invoices(session: Session, want: Desired) -> None:
+    lines: dict[int, list[Any]] = defaultdict(list)
+    for line in session.execute(
+        select(InvoiceLine.__table__)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(Invoice.status != InvoiceStatus.DRAFT)
+        .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
+    ):
+        lines[line.invoice_id].append(line)
+    for inv in session.execute(
+        select(Invoice.__table__).where(Invoice.status != InvoiceStatus.DRAFT)
+    ):
+        owed = inv.total_minor - inv.paid_minor - inv.credited_minor
+        want.invoices[inv.id] = InvoiceDoc(
+            inv.patient_id,
+            inv.number,
+            inv.issue_date,
+            inv.due_date or inv.issue_date,
+            bool(inv.tax_inclusive),
+            inv.total_minor,
+            0 if inv.status == InvoiceStatus.VOID else owed,
+            tuple(lines[inv.id]),
+            inv.status != InvoiceStatus.VOID,
+        )
+
+
+def _credit_notes(session: Session, want: Desired) -> None:
+    for note in session.execute(select(CreditNote.__table__)):
+        invoice = want.invoices[note.invoice_id]
+        live = note.reversed_at is None
+        want.credit_notes[note.id] = CreditNoteDoc(
+            note.patient_id,
+            note.number,
+            note.invoice_id,
+            note.note_date,
+            invoice.inclusive,
+            note.amount_minor,
+            note.applied_minor,
+            invoice.lines,
+            live,
+        )
+        if note.to_credit_minor:
+            want.credits[("credit_note", note.id, "")] = CreditDoc(
+                note.patient_id,
+                note.to_credit_minor,
+                note.note_date,
+                None,
+                f"CN-{note.number}",
+                live,
+                ("credit_note", note.id),
+            )
+
+
+def _payments(session: Session, want: Desired) -> None:
+    sources: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for payment_id, type_id, minor in session.execute(
+        select(
+            PaymentSource.payment_id, PaymentSource.payment_type_id, PaymentSource.amount_minor
+        ).order_by(PaymentSource.id)
+    ):
+        sources[payment_id].append((type_id, minor))
+    apps: dict[int, list[Any]] = defaultdict(list)
+    for app in session.execute(select(Application.__table__).order_by(Application.id)):
+        apps[app.payment_id].append(app)
+    for pay in session.execute(select(Payment.__table__).order_by(Payment.id)):
+        live = pay.reversed_at is None
+        if pay.kind == PaymentKind.REFUND:
+            method = sources[pay.id][0][0] if sources[pay.id] else None
+            want.uses[("refund", pay.id, "")] = CreditUse(
+                pay.patient_id,
+                -pay.total_minor,
+                pay.payment_date,
+                live,
+                type_id=method,
+                reference=f"REF-{pay.id}",
+            )
+            continue
+        _lay_out(want, pay, sources[pay.id], apps[pay.id], live)
+        for app in apps[pay.id]:
+            if app.from_credit_minor:
+                want.uses[("alloc", app.id, "")] = CreditUse(
+                    pay.patient_id,
+                    app.from_credit_minor,
+                    max(pay.payment_date, want.invoices[app.invoice_id].issued),
+                    live and app.removed_at is None,
+                    invoice_id=app.invoice_id,
+                    reference=f"APP-{app.id}",
+                )
+
+
+def _lay_out(
+    want: Desired, pay: Any, sources: list[tuple[int, int]], apps: list[Any], live: bool
+) -> None:
+    """Cut a payment's money into slices (see the module): each application's, then the rest."""
+    slices: list[tuple[str, int, Any]] = [
+        (f"app{a.id}", a.from_money_minor, a) for a in apps if a.from_money_minor
+    ]
+    slices.append(("left", pay.total_minor - sum(s[1] for s in slices), None))
+    bounds = []
+    start = 0
+    for type_id, minor in sources:
+        bounds.append((start, start + minor, type_id))
+        start += minor
+    at = 0
+    for name, size, app in slices:
+        for low, high, type_id in bounds:
+            part = min(high, at + size) - max(low, at)
+            if part <= 0:
+                continue
+            if app is None:
+                key: DocKey = ("prepay", pay.id, f"left:{type_id}")
+                want.credits[key] = CreditDoc(
+                    pay.patient_id,
+                    part,
+                    pay.payment_date,
+                    type_id,
+                    f"PAY-{pay.id}",
+                    live,
+                    ("payment", pay.id),
+                )
+                continue
+            invoice = want.invoices[app.invoice_id]
+            want.money[("money", app.id, str(type_id))] = MoneyDoc(
+                pay.patient_id,
+                app.invoice_id,
+                type_id,
+                part,
+                max(pay.payment_date, invoice.issued),
+                f"PAY-{pay.id}",
+                live and app.removed_at is None,
+            )
+            if app.removed_at is not None and app.removed_reason != REVERSED:
+                want.credits[("prepay", pay.id, f"{name}:{type_id}")] = CreditDoc(
+                    pay.patient_id,
+                    part,
+                    local_day(app.removed_at),
+                    type_id,
+                    f"PAY-{pay.id}",
+                    live,
+                    ("payment", pay.id),
+                )
+        at += size
+
+
+def _transfers(session: Session, want: Desired) -> None:
+    for tr in session.execute(select(CreditTransfer.__table__).where(not_cancelled_by_merge())):
+        live = tr.reversed_at is None
+        want.uses[("transfer_out", tr.id, "")] = CreditUse(
+            tr.from_patient_id,
+            tr.amount_minor,
+            tr.transfer_date,
+            live,
+            reference=f"TRF-{tr.id}",
+        )
+        want.credits[("transfer_in", tr.id, "")] = CreditDoc(
+            tr.to_patient_id,
+            tr.amount_minor,
+            tr.transfer_date,
+            None,
+            f"TRF-{tr.id}",
+            live,
+            ("transfer", tr.id),
+        )

@@ -78,7 +78,9 @@ if TYPE_CHECKING:
     from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
     from .reporting.liability import CreditLiability
     from .reporting.revenue import RevenueRow
+    from .xero.client import XeroError
     from .xero.oauth import XeroOrganisation
+    from .xero.sync import SyncReport
 
 _HOMES = {
     "interchange.accounting_export": ["ExportSummary"],
@@ -129,6 +131,8 @@ _HOMES = {
     "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
     "reporting.revenue": ["RevenueRow"],
     "xero.oauth": ["XeroOrganisation"],
+    "xero.client": ["XeroError"],
+    "xero.sync": ["SyncReport"],
     "interchange.spreadsheet_text": ["safe_text"],
     "access.staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
     "domain.regions": [
@@ -234,9 +238,11 @@ __all__ = [
     "SignInError",
     "StaffMember",
     "StatementDocument",
+    "SyncReport",
     "Takings",
     "TakingsLine",
     "TransferRecord",
+    "XeroError",
     "XeroOrganisation",
     "allocate",
     "credit_note_split",

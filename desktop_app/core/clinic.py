@@ -15,7 +15,8 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.staff         add, members, update, change_password, reset_password, practitioners
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
     clinic.xero          organisation, connect, disconnect, client, check_chart (the mapping
-                         against Xero's chart); the refresh token stays in the keychain
+                         against Xero's chart), sync and its log; the refresh token stays in
+                         the keychain
 
 Every name of the first releases keeps working as a one-line delegate (``clinic.record_payment``
 is ``clinic.payments.record``). Every write runs in one transaction (:mod:`.ledger.transaction`)
@@ -202,6 +203,7 @@ class Clinic:
     xero_client = delegate("xero", XeroConnection.client)
     check_xero_chart = delegate("xero", XeroConnection.check_chart)
     sync_xero = delegate("xero", XeroConnection.sync)
+    xero_sync_runs = delegate("xero", XeroConnection.sync_runs)
     invoice_count = delegate("invoices", Invoices.count)
 
     payment_draft = delegate("payments", Payments.draft)

@@ -482,9 +482,7 @@ def main() -> None:
             QApplication.processEvents()
         grab(accounting, "accounting-export.png")
         accounting.close()
-        xero = window.open_xero()
-        grab(xero, "xero-window.png")
-        xero.reject()
+        xero_sync_window(Path(folder))
         # Staff: the first run's administrator, signing in, and Settings > Staff.
         from desktop_app.core import Role
         from desktop_app.ui.dialogs.sign_in import FirstRunDialog, SignInDialog
@@ -517,8 +515,42 @@ def main() -> None:
     make_variant(CATALOGUE)
 
 
+def xero_sync_window(folder: Path) -> None:
+    """Tools > Xero after a sync of the demo clinic to a fake Xero organisation (the tests' fake,
+    which checks every request against Xero's OpenAPI description): the sync log says what was
+    sent and that Xero ties out."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.xero_fake import FakeXero
+
+    fake = FakeXero().start()
+    for name, code in (("Credit card", "CLR-CREDIT"), ("Bank transfer", "CLR-BANKTR")):
+        fake.add_account(code, f"{name} clearing", "BANK", True)
+    fake.add_account("CLR-HEALTH", "Health fund clearing", "BANK", True)
+    os.environ.update(
+        CLINIC_XERO_API_BASE=fake.url,
+        CLINIC_XERO_ACCESS_TOKEN=fake.token,
+        CLINIC_XERO_TENANT_ID=fake.tenant,
+    )
+    clinic = Clinic.open(f"sqlite:///{folder / 'xero.db'}")
+    populate(clinic, today=date(2026, 11, 20))
+    window = MainWindow(clinic)
+    xero = window.open_xero()
+    xero.sync_button.click()
+    while xero.worker is not None:
+        QApplication.processEvents()
+    xero.resize(760, 520)
+    grab(xero, "xero-window.png")
+    xero.reject()
+    fake.stop()
+    clinic.close()
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--render"]:
+    if sys.argv[1:] == ["xero"]:
+        app = QApplication([])
+        with tempfile.TemporaryDirectory() as scratch:
+            xero_sync_window(Path(scratch))
+    elif sys.argv[1:2] == ["--render"]:
         if sys.argv[2] == PATIENTS:
             render_patients()
         elif sys.argv[2] == CATALOGUE:

@@ -81,3 +81,35 @@ def test_a_receptionist_sees_the_organisation_but_cannot_connect(qtbot, clinic, 
     qtbot.addWidget(dialog)
     assert not dialog.connect_button.isEnabled() and not dialog.disconnect_button.isEnabled()
     assert "Only a role that may change the settings" in dialog.message_label.text()
+
+
+def test_sync_now_sends_the_ledger_and_the_log_says_so(qtbot, clinic, monkeypatch):
+    from decimal import Decimal
+
+    from tests.xero_fake import FakeXero
+
+    fake = FakeXero().start()
+    for name in ("Credit card", "Bank transfer", "Health fund"):
+        code = {"Credit card": "CLR-CREDIT", "Bank transfer": "CLR-BANKTR"}.get(name, "CLR-HEALTH")
+        fake.add_account(code, f"{name} clearing", "BANK", True)
+    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
+    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
+    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    ada = clinic.add_patient("Ada", "Lovelace")
+    clinic.record_payment(clinic.preview_payment(ada, {"EFTPOS": "100.00"}), "pre")
+    clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10")])
+    clinic.apply_credit_to_open_invoices(ada, "apply")
+    dialog = XeroDialog(clinic)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.log.toPlainText() == "No sync yet."
+    dialog.sync_button.click()
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=20_000)
+    assert dialog.message_label.text().endswith("Xero ties out to the ledger.")
+    assert "1 invoices" in dialog.message_label.text()
+    (invoice,) = fake.invoices.values()
+    assert fake._invoice_view(invoice["InvoiceID"])["Status"] == "PAID"
+    assert next(iter(fake.prepayments.values()))["RemainingCredit"] == Decimal("12.00")
+    assert "1 sent" not in dialog.log.toPlainText() and "tied out" in dialog.log.toPlainText()
+    fake.stop()
+    assert fake.invalid == []

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +37,22 @@ from ..xero.sync import Link, Sync, SyncReport
 from .base import Manager
 
 TENANT_ID = "xero_tenant_id"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """One sync in the log: when, by whom, its calls, documents sent and refused, the
+    differences left, and what they were (one per line)."""
+
+    at: datetime
+    actor: str
+    calls: int
+    sent: int
+    refused: int
+    differences: int
+    summary: str
+
+
 TENANT_NAME = "xero_tenant_name"
 
 
@@ -230,3 +247,17 @@ class XeroConnection(Manager):
                     )
                 )
         return report
+
+    def sync_runs(self, limit: int = 20) -> list[SyncRun]:
+        """The latest syncs, newest first (the sync log)."""
+
+        def read(session: Session) -> list[SyncRun]:
+            rows = session.scalars(
+                select(XeroSyncRun).order_by(XeroSyncRun.id.desc()).limit(limit)
+            ).all()
+            return [
+                SyncRun(r.started_at, r.actor, r.calls, r.sent, r.refused, r.differences, r.summary)
+                for r in rows
+            ]
+
+        return self.store.fetch(read)

@@ -25,6 +25,7 @@ credit); the rest is the ``prepay`` of what was left.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -124,6 +125,18 @@ class CreditUse:
     type_id: int | None = None
     reference: str = ""
     origins: list[tuple[credit_trace.Key, int]] = field(default_factory=list)
+
+
+def digest(doc: InvoiceDoc | tuple[str, str]) -> str:
+    """SHA-256 of what the ledger says of an invoice (or a patient's names) that Xero holds:
+    a correction or a rename changes it; a payment, a void or a change to the account mapping
+    does not (those reach Xero their own way)."""
+    if isinstance(doc, InvoiceDoc):
+        lines = [tuple(line) for line in doc.lines]
+        said = repr((doc.patient_id, doc.number, doc.issued, doc.due, doc.inclusive, lines))
+    else:
+        said = repr(doc)
+    return hashlib.sha256(said.encode()).hexdigest()
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import documents as body
 from .client import BATCH, XeroClient, XeroRefusedError, dumps, validation_errors
-from .desired import CreditUse, Desired, DocKey
+from .desired import CreditUse, Desired, DocKey, digest
 from .documents import Shape
 
 #: Kinds of link that are pieces of a use of credit.
@@ -278,6 +278,7 @@ class Sync:
         todo: list[tuple[DocKey, int, int]],
         record_of: Callable[[DocKey], dict[str, Any]],
         ids: tuple[str, str | None],
+        content: Callable[[DocKey], str],
     ) -> None:
         """Send ``todo`` in batches to ``path`` (records made by ``record_of``; a document Xero
         holds already is sent with its id, as a change), saving Xero's ids ``ids`` (the
@@ -295,23 +296,27 @@ class Sync:
                 if link is not None and link.sent and link.xero_id:
                     record = {id_field: link.xero_id} | record
                 records.append(record)
-            contents = [_digest(record_of(key)) for key, _, _ in batch]
+            contents = [content(key) for key, _, _ in batch]
             answers = self._call(step, method, path, {name: records}, batch, name)
             if name == "Contacts":
                 answers = self._adopt_existing(batch, answers, {name: records})
             self._settle(step, batch, answers, found, self._describe, contents=contents)
 
-    def _new_or_changed(
-        self, key: DocKey, record_of: Callable[[DocKey], dict[str, Any]]
-    ) -> str | None:
-        """``"new"`` when Xero does not hold the document, ``"changed"`` when what it holds
-        differs from the document now (a patient renamed, an invoice corrected), else None."""
+    def _new_or_changed(self, key: DocKey, content: Callable[[DocKey], str]) -> str | None:
+        """``"new"`` when Xero does not hold the document, ``"changed"`` when the ledger's
+        document differs from what was sent (a patient renamed, an invoice corrected)."""
         link = self.links.get(key)
         if link is None or not link.sent:
             return "new"
-        if link.content is not None and link.content != _digest(record_of(key)):
+        if link.content is not None and link.content != content(key):
             return "changed"
         return None
+
+    def _names_digest(self, key: DocKey) -> str:
+        return digest(self.want.names[key[1]])
+
+    def _invoice_digest(self, key: DocKey) -> str:
+        return digest(self.want.invoices[key[1]])
 
     def _contacts(self) -> None:
         def record(key: DocKey) -> dict[str, Any]:
@@ -320,9 +325,18 @@ class Sync:
         todo = []
         for pid in sorted(pid for pid in self._live_patients() if pid in self.want.names):
             key = ("contact", pid, "")
-            if self._new_or_changed(key, record) is not None:
+            if self._new_or_changed(key, self._names_digest) is not None:
                 todo.append((key, pid, 0))
-        self._push("contacts", "POST", "/Contacts", "Contacts", todo, record, ("ContactID", None))
+        self._push(
+            "contacts",
+            "POST",
+            "/Contacts",
+            "Contacts",
+            todo,
+            record,
+            ("ContactID", None),
+            self._names_digest,
+        )
 
     def _adopt_existing(
         self,
@@ -372,14 +386,22 @@ class Sync:
                 if not self._is_sent(key):
                     self._wait(key, "its patient's contact")
                 continue
-            state = self._new_or_changed(key, record)
+            state = self._new_or_changed(key, self._invoice_digest)
             if state is not None:
                 todo[state].append((key, doc.patient_id, doc.total))
                 self.touched_invoices.add(iid)
         ids = ("InvoiceID", None)
-        self._push("invoices", "PUT", "/Invoices", "Invoices", todo["new"], record, ids)
+        content = self._invoice_digest
+        self._push("invoices", "PUT", "/Invoices", "Invoices", todo["new"], record, ids, content)
         self._push(
-            "corrected invoices", "POST", "/Invoices", "Invoices", todo["changed"], record, ids
+            "corrected invoices",
+            "POST",
+            "/Invoices",
+            "Invoices",
+            todo["changed"],
+            record,
+            ids,
+            content,
         )
 
     def _wait(self, key: DocKey, on: str) -> None:
@@ -956,11 +978,6 @@ def _part(doc_key: DocKey) -> str:
 def _doc_key(part: str) -> DocKey:
     kind, record_id, rest = part.split(":", 2)
     return (kind, int(record_id), rest)
-
-
-def _digest(record: dict[str, Any]) -> str:
-    """SHA-256 of a document as sent."""
-    return hashlib.sha256(dumps(record).encode()).hexdigest()
 
 
 def _no_ids(answer: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -1,4 +1,5 @@
-"""Tools > Xero: which Xero organisation the clinic is connected to, Connect and Disconnect.
+"""Tools > Xero: which Xero organisation the clinic is connected to, Connect, Disconnect,
+Sync now (on a worker thread) and the sync log.
 
 Connect opens Xero's sign-in in the system browser and waits for Xero's answer on this computer
 (``clinic.connect_xero``). The wait runs on a worker thread, so the window stays responsive and
@@ -21,12 +22,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop_app.core import BillingError, Permission, XeroOrganisation
+from desktop_app.core import BillingError, Permission, SyncReport, XeroError, XeroOrganisation
 from desktop_app.ui.style import DONE_TONE, PROBLEM_TONE, set_tone
 
 if TYPE_CHECKING:
@@ -34,9 +36,9 @@ if TYPE_CHECKING:
 
 EXPLANATION = (
     "Connect the clinic to its Xero organisation. Xero's sign-in opens in your browser; Xero's "
-    "permission is kept in this computer's keychain, never in the clinic's database. Sending "
-    "invoices, payments and account credit through this connection is not available yet: until "
-    "then, use Tools > Accounting export."
+    "permission is kept in this computer's keychain, never in the clinic's database. Sync now "
+    "sends every invoice, payment, credit note and use of account credit that Xero does not "
+    "hold yet, then reads Xero back and lists anything that differs."
 )
 
 
@@ -44,6 +46,7 @@ class _Relay(QObject):
     """Signals from the worker thread to the window (delivered on the window's thread)."""
 
     finished = Signal(object)  # the organisation, or the BillingError that refused
+    synced = Signal(object)  # the sync's report, or the error that stopped it
     ask = Signal(object)  # the organisations to choose from
 
 
@@ -69,6 +72,7 @@ class XeroDialog(QDialog):
         self._relay = _Relay()
         self._relay.finished.connect(self._on_finished)
         self._relay.ask.connect(self._on_ask)
+        self._relay.synced.connect(self._on_synced)
         self._answer: XeroOrganisation | None = None
         self._answered = threading.Event()
         self.worker: threading.Thread | None = None
@@ -85,10 +89,16 @@ class XeroDialog(QDialog):
         self.connect_button.clicked.connect(self.start_connect)
         self.disconnect_button = QPushButton("&Disconnect")
         self.disconnect_button.clicked.connect(self.disconnect_xero)
+        self.sync_button = QPushButton("&Sync now")
+        self.sync_button.clicked.connect(self.start_sync)
         buttons = QHBoxLayout()
         buttons.addWidget(self.connect_button)
         buttons.addWidget(self.disconnect_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.sync_button)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setAccessibleName("Sync log")
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         self.close_button = close.button(QDialogButtonBox.StandardButton.Close)
@@ -98,9 +108,10 @@ class XeroDialog(QDialog):
         layout.addWidget(explanation)
         layout.addLayout(buttons)
         layout.addWidget(self.message_label)
-        layout.addStretch(1)
+        layout.addWidget(QLabel("Sync log (newest first):"))
+        layout.addWidget(self.log, 1)
         layout.addWidget(close)
-        self.resize(520, 240)
+        self.resize(640, 460)
         self.refresh()
 
     # -- state ---------------------------------------------------------------------------
@@ -118,6 +129,9 @@ class XeroDialog(QDialog):
             "&Connect to another organisation…" if organisation else "&Connect to Xero…"
         )
         self.disconnect_button.setEnabled(allowed and not busy and organisation is not None)
+        may_sync = Permission.EXPORTS in self.clinic.permissions()
+        self.sync_button.setEnabled(may_sync and not busy)
+        self.show_log()
         if not allowed:
             self.message_label.setText("Only a role that may change the settings connects.")
             set_tone(self.message_label, None)
@@ -181,6 +195,54 @@ class XeroDialog(QDialog):
             self._say(f"Connected to {result.name}.", DONE_TONE)
         self.refresh()
 
+    # -- sync ----------------------------------------------------------------------------
+
+    def start_sync(self) -> None:
+        """Sync on a worker thread (Xero's limits can make a first sync take minutes)."""
+        self._say("Syncing with Xero…", None)
+
+        def work() -> None:
+            try:
+                result: object = self.clinic.sync_xero(self.clinic.xero_client())
+            except (BillingError, XeroError) as exc:
+                result = exc
+            self._relay.synced.emit(result)
+
+        self.worker = threading.Thread(target=work, name="xero-sync", daemon=True)
+        self.refresh()
+        self.worker.start()
+
+    def _on_synced(self, result: object) -> None:
+        if self.worker is not None:
+            self.worker.join()
+        self.worker = None
+        if isinstance(result, Exception):
+            self._say(f"The sync stopped: {result}", PROBLEM_TONE)
+        else:
+            assert isinstance(result, SyncReport)
+            done = ", ".join(f"{n} {step}" for step, n in result.steps.items() if n)
+            sent = f"Sent {done}." if done else "Nothing new to send."
+            if result.tied_out:
+                self._say(f"{sent} Xero ties out to the ledger.", DONE_TONE)
+            else:
+                left = len(result.refused) + len(result.waiting) + len(result.differences)
+                self._say(f"{sent} {left} thing(s) differ: see the sync log.", PROBLEM_TONE)
+        self.refresh()
+
+    def show_log(self) -> None:
+        """The latest syncs and what each left different."""
+        lines = []
+        for run in self.clinic.xero_sync_runs():
+            when = run.at.astimezone().strftime("%Y-%m-%d %H:%M")
+            state = (
+                "tied out"
+                if not (run.refused or run.differences)
+                else (f"{run.refused} refused, {run.differences} to look at")
+            )
+            lines.append(f"{when}  {run.actor}: {run.sent} sent, {run.calls} calls, {state}")
+            lines.extend(f"    {line}" for line in run.summary.splitlines())
+        self.log.setPlainText("\n".join(lines) or "No sync yet.")
+
     # -- disconnect ----------------------------------------------------------------------
 
     def disconnect_xero(self) -> None:
@@ -203,6 +265,6 @@ class XeroDialog(QDialog):
     def reject(self) -> None:
         """Close, unless a sign-in is still being waited for (it ends by itself in minutes)."""
         if self.worker is not None:
-            self._say("Still waiting for Xero's sign-in in the browser; finish or close it.", None)
+            self._say("Still waiting for Xero (the sign-in, or a sync); it ends by itself.", None)
             return
         super().reject()

@@ -204,6 +204,8 @@ class Clinic:
     check_xero_chart = delegate("xero", XeroConnection.check_chart)
     sync_xero = delegate("xero", XeroConnection.sync)
     xero_sync_runs = delegate("xero", XeroConnection.sync_runs)
+    xero_invoice_states = delegate("xero", XeroConnection.invoice_states)
+    xero_payment_states = delegate("xero", XeroConnection.payment_states)
     invoice_count = delegate("invoices", Invoices.count)
 
     payment_draft = delegate("payments", Payments.draft)

@@ -450,6 +450,9 @@ class MainWindow(QMainWindow):
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
 
+        #: The shown patient's invoices' and payments' standing with Xero (once it syncs).
+        self._xero_states: tuple[dict[int, str], dict[int, str]] = ({}, {})
+
         def money(amount: Any) -> str:  # the current formatter: settings may replace it
             return self.formatter.money(amount)
 
@@ -476,6 +479,7 @@ class MainWindow(QMainWindow):
                     lambda i: i.shown_status.capitalize(),
                     colour=lambda i: overdue_tone() if i.overdue else None,
                 ),
+                Column("Xero", lambda i: self._xero_states[0].get(i.id, "").capitalize()),
             ],
             self,
         )
@@ -494,6 +498,7 @@ class MainWindow(QMainWindow):
                     ),
                 ),
                 Column("Status", lambda p: "Reversed" if p.reversed else ""),
+                Column("Xero", lambda p: self._xero_states[1].get(p.id, "").capitalize()),
             ],
             self,
         )
@@ -822,8 +827,15 @@ class MainWindow(QMainWindow):
             )
         self.credit_label.setText(f"Account credit: {self.formatter.money(patient.credit)}")
         self.outstanding_label.setText(f"Outstanding: {self.formatter.money(patient.outstanding)}")
-        self.invoice_model.set_records(self.clinic.invoices(patient.id))
-        self.payment_model.set_records(self.clinic.payments(patient.id))
+        invoices, payments = self.clinic.invoices(patient.id), self.clinic.payments(patient.id)
+        self._xero_states = ({}, {})
+        if self.clinic.xero_sync_runs(limit=1):  # the clinic syncs to Xero: say where each is
+            self._xero_states = (
+                self.clinic.xero_invoice_states([i.id for i in invoices if i.number is not None]),
+                self.clinic.xero_payment_states([p.id for p in payments]),
+            )
+        self.invoice_model.set_records(invoices)
+        self.payment_model.set_records(payments)
         history, lots = self.clinic.credit_account(patient.id)  # one read of the records for both
         self.credit_model.set_records(history)
         self.lot_model.set_records(lots)

@@ -4,8 +4,10 @@ among several organisations, disconnecting, and who may do it."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from desktop_app.core import Role, XeroOrganisation
+from desktop_app.core.xero.client import XeroClient
 from desktop_app.core.xero.oauth import Endpoints, Setup
 from desktop_app.ui.dialogs.xero_dialog import XeroDialog
 from tests.xero_identity import CLIENT_ID, FakeIdentity, browser
@@ -111,5 +113,50 @@ def test_sync_now_sends_the_ledger_and_the_log_says_so(qtbot, clinic, monkeypatc
     assert fake._invoice_view(invoice["InvoiceID"])["Status"] == "PAID"
     assert next(iter(fake.prepayments.values()))["RemainingCredit"] == Decimal("12.00")
     assert "1 sent" not in dialog.log.toPlainText() and "tied out" in dialog.log.toPlainText()
+    fake.stop()
+    assert fake.invalid == []
+
+
+def test_the_patient_tabs_and_all_invoices_say_where_each_stands_with_xero(
+    qtbot, window, clinic, monkeypatch
+):
+    from tests.xero_fake import FakeXero
+
+    fake = FakeXero().start()
+    for name, code in (("Credit card", "CLR-CREDIT"), ("Bank transfer", "CLR-BANKTR")):
+        fake.add_account(code, f"{name} clearing", "BANK", True)
+    fake.add_account("CLR-HEALTH", "Health fund clearing", "BANK", True)
+    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
+    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
+    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    ada = clinic.add_patient("Ada", "Lovelace")
+    first = clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10")])
+    paid = clinic.record_payment(clinic.preview_payment(ada, {"EFTPOS": "88.00"}), "pay")
+    window.select_patient(ada)
+    invoices, payments = window.invoice_model, window.payment_model
+    xero_column = invoices.columnCount() - 1
+    assert invoices.headerData(xero_column, Qt.Orientation.Horizontal) == "Xero"
+    assert invoices.data(invoices.index(0, xero_column)) == ""  # no sync yet: nothing said
+    clinic.sync_xero(XeroClient(fake.token, fake.tenant, base_url=fake.url))
+    second = clinic.create_invoice(ada, [("Review", "60.00", 1, "10")])
+    clinic.reverse_payment(paid, "Card declined")
+    window.select_patient(ada)
+    shown = {
+        invoices.record(r).id: invoices.data(invoices.index(r, xero_column))
+        for r in range(invoices.rowCount())
+    }
+    assert shown == {first: "Sent", second: "Not sent"}
+    assert payments.data(payments.index(0, payments.columnCount() - 1)) == "Changed since"
+    listed = window.open_invoice_list()
+    qtbot.waitUntil(lambda: listed.model.rowCount() == 2)
+    model = listed.model
+    assert model.headerData(model.columnCount() - 1, Qt.Orientation.Horizontal) == "Xero"
+    assert sorted(model.data(model.index(r, model.columnCount() - 1)) for r in range(2)) == [
+        "Not sent",
+        "Sent",
+    ]
+    clinic.sync_xero(XeroClient(fake.token, fake.tenant, base_url=fake.url))
+    window.select_patient(ada)
+    assert payments.data(payments.index(0, payments.columnCount() - 1)) == "Sent"
     fake.stop()
     assert fake.invalid == []

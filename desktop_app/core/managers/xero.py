@@ -26,7 +26,7 @@ from ..interchange.accounting_mapping import AccountMapping, load_mapping
 from ..ledger import audit
 from ..ledger import settings as stored
 from ..ledger.guard import requires
-from ..xero import oauth
+from ..xero import oauth, status
 from ..xero.chart import ChartCheck, check_chart
 from ..xero.client import DEFAULT_BASE, XeroClient
 from ..xero.desired import read_desired
@@ -261,3 +261,11 @@ class XeroConnection(Manager):
             ]
 
         return self.store.fetch(read)
+
+    def invoice_states(self, invoice_ids: Sequence[int]) -> dict[int, str]:
+        """Each invoice's standing with Xero (:mod:`~..xero.status`)."""
+        return self.store.fetch(lambda session: status.invoice_states(session, invoice_ids))
+
+    def payment_states(self, payment_ids: Sequence[int]) -> dict[int, str]:
+        """Each payment's standing with Xero (:mod:`~..xero.status`)."""
+        return self.store.fetch(lambda session: status.payment_states(session, payment_ids))

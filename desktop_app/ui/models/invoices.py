@@ -38,8 +38,19 @@ PAGE_SIZE = 200
 MAX_ROWS = 50_000
 #: A page read ahead older than this is read again when it is needed (seconds).
 READ_AHEAD_FRESH_S = 30.0
-NUMBER, PATIENT, ISSUED, DUE, TOTAL, PAID, CREDITED, BALANCE, STATUS = range(9)
-HEADERS = ("Invoice", "Patient", "Issued", "Due", "Total", "Paid", "Credited", "Balance", "Status")
+NUMBER, PATIENT, ISSUED, DUE, TOTAL, PAID, CREDITED, BALANCE, STATUS, XERO = range(10)
+HEADERS = (
+    "Invoice",
+    "Patient",
+    "Issued",
+    "Due",
+    "Total",
+    "Paid",
+    "Credited",
+    "Balance",
+    "Status",
+    "Xero",
+)
 AMOUNTS = (TOTAL, PAID, CREDITED, BALANCE)
 #: Columns a header click sorts by, and the database's name for each order.
 SORT_KEYS = {NUMBER: "number", PATIENT: "patient", ISSUED: "issue_date", BALANCE: "balance"}
@@ -127,6 +138,9 @@ class InvoiceListModel(QAbstractTableModel):
         self._max_rows = max_rows
         self._query = _Query()
         self._rows: list[InvoiceListRow] = []
+        #: Each loaded invoice's standing with Xero, once the clinic syncs (empty otherwise).
+        self._xero: dict[int, str] = {}
+        self._xero_used = False
         self._shown: list[tuple[str, ...] | None] = []
         self._next: InvoiceKey | None = None
         self._changing = False  # inside a reset or an insertion: no nested fetch
@@ -197,6 +211,8 @@ class InvoiceListModel(QAbstractTableModel):
         self._changing = True
         self.beginResetModel()
         self._rows, self._shown, self._next, self._ahead = [], [], None, None
+        self._xero = {}
+        self._xero_used = bool(self._clinic.xero_sync_runs(limit=1))
         try:
             self._append(self._read(None))
         finally:  # a failed read leaves an empty list, not a half-reset model
@@ -244,6 +260,8 @@ class InvoiceListModel(QAbstractTableModel):
         return page
 
     def _append(self, page: InvoicePage) -> None:
+        if self._xero_used:
+            self._xero.update(self._clinic.xero_invoice_states([r.id for r in page.rows]))
         self._rows.extend(page.rows)
         self._shown.extend([None] * len(page.rows))
         self._next = page.next_key
@@ -345,6 +363,7 @@ class InvoiceListModel(QAbstractTableModel):
             money(r.credited) if r.credited else "",
             money(r.balance),
             r.shown_status.capitalize(),
+            self._xero.get(r.id, "").capitalize(),
         )
         return shown
 

@@ -5,8 +5,10 @@ saved before the next call)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import XeroLink
@@ -17,9 +19,11 @@ from .sync import Link
 
 def read_links(session: Session) -> dict[DocKey, Link]:
     """Every saved link, by its document's key."""
-    return {
-        (row.kind, row.record_id, row.part): Link(
-            (row.kind, row.record_id, row.part),
+    links = {}
+    for row in session.execute(select(XeroLink.__table__)):
+        key = (row.kind, row.record_id, row.part)
+        links[key] = Link(
+            key,
             row.patient_id,
             row.amount_minor,
             row.state,
@@ -28,30 +32,46 @@ def read_links(session: Session) -> dict[DocKey, Link]:
             row.call_key,
             row.message,
             row.content,
+            row.id,
         )
-        for row in session.scalars(select(XeroLink))
-    }
+    return links
 
 
 def write_links(session: Session, links: Iterable[Link]) -> None:
-    """Insert or update ``links`` (matched by their key)."""
+    """Insert or update ``links`` (a link read or written before carries its row's id), all
+    in two statements."""
     now = audit.moment(session)
+    new: list[Link] = []
+    changed: list[dict[str, Any]] = []
     for link in links:
-        kind, record_id, part = link.key
-        row = session.scalar(
-            select(XeroLink).where(
-                XeroLink.kind == kind, XeroLink.record_id == record_id, XeroLink.part == part
-            )
-        )
-        if row is None:
-            row = XeroLink(kind=kind, record_id=record_id, part=part)
-            session.add(row)
-        row.patient_id = link.patient_id
-        row.amount_minor = link.amount
-        row.state = link.state
-        row.xero_id = link.xero_id
-        row.xero_other_id = link.other_id
-        row.call_key = link.call_key
-        row.content = link.content
-        row.message = link.message[:2000] if link.message else None
-        row.synced_at = now
+        values = _values(link, now)
+        if link.row_id is None:
+            new.append(link)
+        else:
+            changed.append({"id": link.row_id, **values})
+    if changed:
+        session.execute(update(XeroLink), changed)
+    if new:
+        ids = session.scalars(
+            insert(XeroLink).returning(XeroLink.id, sort_by_parameter_order=True),
+            [
+                {"kind": k.key[0], "record_id": k.key[1], "part": k.key[2], **_values(k, now)}
+                for k in new
+            ],
+        ).all()
+        for link, row_id in zip(new, ids, strict=True):
+            link.row_id = row_id
+
+
+def _values(link: Link, now: datetime) -> dict[str, Any]:
+    return {
+        "patient_id": link.patient_id,
+        "amount_minor": link.amount,
+        "state": link.state,
+        "xero_id": link.xero_id,
+        "xero_other_id": link.other_id,
+        "call_key": link.call_key,
+        "content": link.content,
+        "message": link.message[:2000] if link.message else None,
+        "synced_at": now,
+    }

@@ -45,6 +45,8 @@ class Link:
     call_key: str | None = None
     message: str | None = None
     content: str | None = None
+    #: Its ``xero_links`` row, once saved.
+    row_id: int | None = None
 
     @property
     def sent(self) -> bool:

@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
     from .reporting.liability import CreditLiability
     from .reporting.revenue import RevenueRow
+    from .xero.chart import XeroAccount, XeroChart, XeroTaxRate
     from .xero.client import XeroError
     from .xero.oauth import XeroOrganisation
     from .xero.sync import SyncReport
@@ -132,6 +133,7 @@ _HOMES = {
     "reporting.revenue": ["RevenueRow"],
     "xero.oauth": ["XeroOrganisation"],
     "xero.client": ["XeroError"],
+    "xero.chart": ["XeroAccount", "XeroChart", "XeroTaxRate"],
     "xero.sync": ["SyncReport"],
     "interchange.spreadsheet_text": ["safe_text"],
     "access.staff": ["Permission", "PermissionDenied", "Role", "SignInError", "StaffMember"],
@@ -242,8 +244,11 @@ __all__ = [
     "Takings",
     "TakingsLine",
     "TransferRecord",
+    "XeroAccount",
+    "XeroChart",
     "XeroError",
     "XeroOrganisation",
+    "XeroTaxRate",
     "allocate",
     "credit_note_split",
     "export_csv",

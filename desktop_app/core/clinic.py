@@ -202,6 +202,7 @@ class Clinic:
     disconnect_xero = delegate("xero", XeroConnection.disconnect)
     xero_client = delegate("xero", XeroConnection.client)
     check_xero_chart = delegate("xero", XeroConnection.check_chart)
+    xero_chart = delegate("xero", XeroConnection.chart)
     sync_xero = delegate("xero", XeroConnection.sync)
     xero_sync_runs = delegate("xero", XeroConnection.sync_runs)
     xero_invoice_states = delegate("xero", XeroConnection.invoice_states)

@@ -27,7 +27,7 @@ from ..ledger import audit
 from ..ledger import settings as stored
 from ..ledger.guard import requires
 from ..xero import oauth, status
-from ..xero.chart import ChartCheck, check_chart
+from ..xero.chart import ChartCheck, XeroChart, check_chart, read_chart
 from ..xero.client import DEFAULT_BASE, XeroClient
 from ..xero.desired import read_desired
 from ..xero.documents import Shape
@@ -54,6 +54,18 @@ class SyncRun:
 
 
 TENANT_NAME = "xero_tenant_name"
+
+
+def _rates_in_use(session: Session) -> set[int]:
+    """The tax rates on issued invoices' lines (hundredths of a percent)."""
+    return set(
+        session.scalars(
+            select(InvoiceLine.tax_rate_bp)
+            .distinct()
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.PAID)))
+        )
+    )
 
 
 class XeroConnection(Manager):
@@ -169,6 +181,13 @@ class XeroConnection(Manager):
         return XeroClient(renewed.access_token, connected.tenant_id, base_url=base)
 
     @requires(Permission.EXPORTS)
+    def chart(self, client: XeroClient) -> tuple[XeroChart, list[int]]:
+        """The organisation's accounts and tax rates (:func:`~..xero.chart.read_chart`) and
+        the tax rates (hundredths of a percent) the clinic's issued invoices use, to choose the
+        account mapping from."""
+        return read_chart(client), sorted(self.store.fetch(_rates_in_use))
+
+    @requires(Permission.EXPORTS)
     def check_chart(self, client: XeroClient) -> ChartCheck:
         """The accounting mapping checked against the organisation's chart of accounts and tax
         rates (:func:`~..xero.chart.check_chart`), for the tax rates the issued invoices use."""
@@ -177,13 +196,7 @@ class XeroConnection(Manager):
             mapping = load_mapping(
                 session, stored.currency(session), stored.payment_type_names(session)
             )
-            rates = session.scalars(
-                select(InvoiceLine.tax_rate_bp)
-                .distinct()
-                .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-                .where(Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.PAID)))
-            )
-            return mapping, set(rates)
+            return mapping, _rates_in_use(session)
 
         mapping, rates = self.store.fetch(read)
         return check_chart(client, mapping, rates)

@@ -34,6 +34,86 @@ class ChartCheck:
         return not self.problems
 
 
+@dataclass(frozen=True, slots=True)
+class XeroAccount:
+    """An account of the organisation's chart, as Xero lists it."""
+
+    code: str
+    name: str
+    kind: str
+    active: bool
+    payments: bool
+
+    @property
+    def label(self) -> str:
+        """``200 Sales``."""
+        return f"{self.code} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class XeroTaxRate:
+    """A tax rate of the organisation, as Xero lists it (``rate_bp`` in hundredths of a
+    percent)."""
+
+    name: str
+    code: str
+    rate_bp: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class XeroChart:
+    """The organisation's accounts and tax rates, and which of them fit each use."""
+
+    accounts: tuple[XeroAccount, ...]
+    tax_rates: tuple[XeroTaxRate, ...]
+
+    def sales(self) -> list[XeroAccount]:
+        """Active accounts sales can go to."""
+        return [a for a in self.accounts if a.active and a.kind in SALES_TYPES]
+
+    def liabilities(self) -> list[XeroAccount]:
+        """Active liability accounts (to hold customer credit)."""
+        return [a for a in self.accounts if a.active and a.kind in LIABILITY_TYPES]
+
+    def banks(self) -> list[XeroAccount]:
+        """Active bank accounts (a payment type's clearing account)."""
+        return [a for a in self.accounts if a.active and a.kind == "BANK"]
+
+    def rates_of(self, rate_bp: int) -> list[XeroTaxRate]:
+        """Active tax rates of this percentage that apply to revenue."""
+        return [t for t in self.tax_rates if t.active and t.rate_bp == rate_bp]
+
+
+def read_chart(client: XeroClient) -> XeroChart:
+    """The organisation's chart of accounts and tax rates (two calls)."""
+    accounts = tuple(
+        XeroAccount(
+            str(a.get("Code")),
+            str(a.get("Name", "")),
+            str(a.get("Type", "")),
+            a.get("Status", "ACTIVE") == "ACTIVE",
+            bool(a.get("EnablePaymentsToAccount")),
+        )
+        for a in client.get("/Accounts").get("Accounts", [])
+        if a.get("Code")
+    )
+    rates = []
+    for t in client.get("/TaxRates").get("TaxRates", []):
+        if t.get("CanApplyToRevenue") is False:
+            continue
+        effective = Decimal(str(t.get("EffectiveRate", t.get("DisplayTaxRate", 0))))
+        rates.append(
+            XeroTaxRate(
+                str(t.get("Name", "")),
+                str(t.get("TaxType", "")),
+                int((effective * 100).to_integral_value()),
+                t.get("Status", "ACTIVE") == "ACTIVE",
+            )
+        )
+    return XeroChart(accounts, tuple(rates))
+
+
 def check_chart(
     client: XeroClient, mapping: AccountMapping, rates_in_use: set[int] | None = None
 ) -> ChartCheck:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, Permission, SyncReport, XeroError, XeroOrganisation
+from desktop_app.ui.dialogs.xero_mapping import XeroMappingDialog
 from desktop_app.ui.style import DONE_TONE, PROBLEM_TONE, set_tone
 
 if TYPE_CHECKING:
@@ -89,12 +90,15 @@ class XeroDialog(QDialog):
         self.connect_button.clicked.connect(self.start_connect)
         self.disconnect_button = QPushButton("&Disconnect")
         self.disconnect_button.clicked.connect(self.disconnect_xero)
+        self.mapping_button = QPushButton("&Accounts and tax rates…")
+        self.mapping_button.clicked.connect(self.choose_mapping)
         self.sync_button = QPushButton("&Sync now")
         self.sync_button.clicked.connect(self.start_sync)
         buttons = QHBoxLayout()
         buttons.addWidget(self.connect_button)
         buttons.addWidget(self.disconnect_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.mapping_button)
         buttons.addWidget(self.sync_button)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
@@ -131,6 +135,7 @@ class XeroDialog(QDialog):
         self.disconnect_button.setEnabled(allowed and not busy and organisation is not None)
         may_sync = Permission.EXPORTS in self.clinic.permissions()
         self.sync_button.setEnabled(may_sync and not busy)
+        self.mapping_button.setEnabled(allowed and may_sync and not busy)
         self.show_log()
         if not allowed:
             self.message_label.setText("Only a role that may change the settings connects.")
@@ -194,6 +199,20 @@ class XeroDialog(QDialog):
             assert isinstance(result, XeroOrganisation)
             self._say(f"Connected to {result.name}.", DONE_TONE)
         self.refresh()
+
+    # -- the mapping ---------------------------------------------------------------------
+
+    def choose_mapping(self) -> XeroMappingDialog | None:
+        """Read Xero's chart and open the mapping window over it (two quick calls)."""
+        try:
+            chart, rates = self.clinic.xero_chart(self.clinic.xero_client())
+        except (BillingError, XeroError) as exc:
+            self._say(f"Xero's chart of accounts could not be read: {exc}", PROBLEM_TONE)
+            return None
+        dialog = XeroMappingDialog(self.clinic, chart, rates, self)
+        dialog.setModal(True)
+        dialog.show()
+        return dialog
 
     # -- sync ----------------------------------------------------------------------------
 

@@ -22,10 +22,11 @@ import sys
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from desktop_app.core import AllocationMode, Clinic
 from desktop_app.core.demo import populate
@@ -515,17 +516,74 @@ def main() -> None:
     make_variant(CATALOGUE)
 
 
+def fake_xero() -> Any:
+    """The tests' fake Xero organisation (``tests/xero_fake.py``), started, with a clearing
+    account for each of the demo clinic's payment types."""
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from desktop_app.core.interchange.accounting_mapping import default_clearing_code
+    from tests.xero_fake import FakeXero
+
+    fake = FakeXero().start()
+    for name in ("Credit card", "Bank transfer", "Health fund"):
+        fake.add_account(default_clearing_code(name), f"{name} clearing", "BANK", True)
+    return fake
+
+
+def credit_funded_invoice_in_xero(folder: Path) -> None:
+    """One credit-funded invoice closing in Xero: a patient prepays $100 by EFTPOS, an $88
+    invoice is paid from that credit, the sync runs; the picture is what the Xero API then
+    answers for the invoice and the prepayment (read back from the fake organisation)."""
+    from desktop_app.core.xero.client import XeroClient
+
+    fake = fake_xero()
+    clinic = Clinic.open(f"sqlite:///{folder / 'credit.db'}")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    clinic.record_payment(clinic.preview_payment(ada, {"EFTPOS": "100.00"}), "prepay")
+    clinic.create_invoice(ada, [("Initial consultation", "80.00", 1, "10")])
+    clinic.apply_credit_to_open_invoices(ada, "apply")
+    client = XeroClient(fake.token, fake.tenant, base_url=fake.url)
+    report = clinic.sync_xero(client)
+    assert report.tied_out
+    invoice = next(i for i in client.get("/Invoices")["Invoices"] if i["InvoiceNumber"] == "INV-1")
+    prepayment = next(
+        p for p in client.get("/Prepayments")["Prepayments"] if p["Reference"] == "PAY-1"
+    )
+    rows = "".join(
+        f"<tr><td>{a}</td><td>{b}</td><td align='right'>{c}</td></tr>"
+        for a, b, c in (
+            ("Prepayment PAY-1", "received into CLR-EFTPOS", f"{prepayment['Total']:.2f}"),
+            ("", "allocated to INV-1", f"-{invoice['AmountCredited']:.2f}"),
+            ("", "<b>remaining credit</b>", f"<b>{prepayment['RemainingCredit']:.2f}</b>"),
+            ("Invoice INV-1", "total (incl. GST)", f"{invoice['Total']:.2f}"),
+            ("", "credited from PAY-1", f"-{invoice['AmountCredited']:.2f}"),
+            ("", "<b>amount due</b>", f"<b>{invoice['AmountDue']:.2f}</b>"),
+            ("", "<b>status</b>", f"<b>{invoice['Status']}</b>"),
+        )
+    )
+    here = clinic.credit(ada)
+    label = QLabel(
+        "<h3>Ada Lovelace in Xero after the sync</h3>"
+        "<p>Paid here from account credit; as Xero's Accounting API answers after the sync "
+        "(the tests' fake organisation, which keeps Xero's rules):</p>"
+        f"<table cellspacing='0' cellpadding='6' border='1'>{rows}</table>"
+        f"<p>Here: INV-1 paid, account credit {here:.2f}. In Xero: PAID, unallocated credit "
+        f"{prepayment['RemainingCredit']:.2f}. Tied out.</p>"
+    )
+    label.setContentsMargins(16, 8, 16, 8)
+    label.setAutoFillBackground(True)
+    label.resize(label.sizeHint())
+    grab(label, "xero-credit-funded-invoice.png")
+    clinic.close()
+    fake.stop()
+
+
 def xero_sync_window(folder: Path) -> None:
     """Tools > Xero after a sync of the demo clinic to a fake Xero organisation (the tests' fake,
     which checks every request against Xero's OpenAPI description): the sync log says what was
     sent and that Xero ties out."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.xero_fake import FakeXero
-
-    fake = FakeXero().start()
-    for name, code in (("Credit card", "CLR-CREDIT"), ("Bank transfer", "CLR-BANKTR")):
-        fake.add_account(code, f"{name} clearing", "BANK", True)
-    fake.add_account("CLR-HEALTH", "Health fund clearing", "BANK", True)
+    fake = fake_xero()
     os.environ.update(
         CLINIC_XERO_API_BASE=fake.url,
         CLINIC_XERO_ACCESS_TOKEN=fake.token,
@@ -540,9 +598,15 @@ def xero_sync_window(folder: Path) -> None:
         QApplication.processEvents()
     xero.resize(760, 520)
     grab(xero, "xero-window.png")
+    mapping = xero.choose_mapping()
+    assert mapping is not None
+    mapping.resize(560, mapping.sizeHint().height())
+    grab(mapping, "xero-accounts.png")
+    mapping.reject()
     xero.reject()
-    fake.stop()
     clinic.close()
+    fake.stop()
+    credit_funded_invoice_in_xero(folder)
 
 
 if __name__ == "__main__":

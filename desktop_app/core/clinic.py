@@ -205,6 +205,8 @@ class Clinic:
     xero_chart = delegate("xero", XeroConnection.chart)
     sync_xero = delegate("xero", XeroConnection.sync)
     xero_sync_runs = delegate("xero", XeroConnection.sync_runs)
+    xero_sync_minutes = delegate("xero", XeroConnection.sync_minutes)
+    set_xero_sync_minutes = delegate("xero", XeroConnection.set_sync_minutes)
     xero_invoice_states = delegate("xero", XeroConnection.invoice_states)
     xero_payment_states = delegate("xero", XeroConnection.payment_states)
     invoice_count = delegate("invoices", Invoices.count)

@@ -250,6 +250,11 @@ class MainWindow(QMainWindow):
         self.show_archived_check.setEnabled(True)
         self._apply_role()
         self._start_idle_lock()
+        from desktop_app.ui.xero_autosync import XeroAutoSync  # after the first screen
+
+        self.xero_auto = XeroAutoSync(
+            clinic, lambda text: self.statusBar().showMessage(text, 20_000), self
+        )
         staff = clinic.staff_member
         who = f" · {staff.full_name} ({staff.role.label.lower()})" if staff is not None else ""
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}{who}")
@@ -1399,6 +1404,9 @@ class MainWindow(QMainWindow):
         PaymentDetailDialog(self.clinic.payment(payment.id), self.formatter, self).exec()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        auto = getattr(self, "xero_auto", None)
+        if auto is not None:
+            auto.stop()
         if self._settings is not None:
             self._settings.setValue("main_window/geometry", self.saveGeometry())
         super().closeEvent(event)

@@ -208,3 +208,42 @@ def test_the_mapping_is_chosen_from_xeros_own_lists_and_checked(qtbot, clinic, m
     assert clinic.check_xero_chart(clinic.xero_client()).ok
     fake.stop()
     assert fake.invalid == []
+
+
+def test_the_app_syncs_by_itself_every_n_minutes_once_asked_to(qtbot, window, clinic, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.xero_fake import FakeXero
+
+    fake = FakeXero().start()
+    for name, code in (("Credit card", "CLR-CREDIT"), ("Bank transfer", "CLR-BANKTR")):
+        fake.add_account(code, f"{name} clearing", "BANK", True)
+    fake.add_account("CLR-HEALTH", "Health fund clearing", "BANK", True)
+    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
+    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
+    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    ada = clinic.add_patient("Ada", "Lovelace")
+    clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10")])
+    auto = window.xero_auto
+    assert not auto.tick()  # off until the clinic asks for it
+    dialog = XeroDialog(clinic, window)
+    qtbot.addWidget(dialog)
+    dialog.every.setValue(10)
+    dialog.every.editingFinished.emit()
+    assert clinic.xero_sync_minutes() == 10
+    assert dialog.message_label.text() == "Syncs every 10 minutes while the app is open."
+    assert auto.tick()
+    qtbot.waitUntil(lambda: auto.worker is None, timeout=20_000)
+    assert window.statusBar().currentMessage() == "Xero: synced (2 sent), tied out."
+    assert len(fake.invoices) == 1
+    assert not auto.tick()  # the last sync is not 10 minutes old yet
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    monkeypatch.setattr(
+        "desktop_app.ui.xero_autosync.datetime",
+        type("Later", (), {"now": staticmethod(lambda tz=None: later)}),
+    )
+    assert auto.tick()
+    qtbot.waitUntil(lambda: auto.worker is None, timeout=20_000)
+    assert len(clinic.xero_sync_runs()) == 2
+    fake.stop()
+    assert fake.invalid == []

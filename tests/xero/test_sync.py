@@ -266,3 +266,40 @@ def test_a_renamed_patient_and_a_corrected_invoice_are_sent_again_as_changes(cli
     (invoice,) = xero.invoices.values()
     assert invoice["Total"] == Decimal("104.50") == invoice["AmountDue"]
     assert sync(clinic, xero).sent == 0
+
+
+def test_a_sync_waits_while_another_computers_sync_runs(clinic, xero, monkeypatch):
+    from desktop_app.core import BillingError, Refusal
+    from desktop_app.core.managers import xero as manager
+
+    busy_day(clinic)
+    ends = []
+    original = manager.XeroConnection._end_lease
+
+    def second_computer(self) -> None:  # while this sync runs, another one starts
+        with pytest.raises(BillingError) as refused:
+            clinic.sync_xero(client_of(xero))
+        assert refused.value.code == Refusal.CONCURRENT_CHANGE
+        assert "is running since" in str(refused.value)
+        ends.append(True)
+        original(self)
+
+    monkeypatch.setattr(manager.XeroConnection, "_end_lease", second_computer)
+    synced(clinic, xero)
+    assert ends == [True]
+    monkeypatch.setattr(manager.XeroConnection, "_end_lease", original)
+    assert sync(clinic, xero).tied_out  # the lease ended with the first sync
+
+
+def test_how_often_to_sync_is_a_checked_clinic_setting(clinic):
+    from desktop_app.core import BillingError
+
+    assert clinic.xero_sync_minutes() == 0
+    clinic.set_xero_sync_minutes(15)
+    assert clinic.xero_sync_minutes() == 15
+    for bad in (3, -5, 2000, True, "15"):
+        with pytest.raises(BillingError):
+            clinic.set_xero_sync_minutes(bad)
+    assert clinic.xero_sync_minutes() == 15
+    clinic.set_xero_sync_minutes(0)
+    assert clinic.xero_sync_minutes() == 0

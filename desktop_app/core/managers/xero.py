@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access.staff import Permission
-from ..db.models import Invoice, InvoiceLine, Patient, XeroSyncRun
+from ..db.models import Invoice, InvoiceLine, Patient, Setting, XeroSyncRun
 from ..domain.currencies import MINOR_UNITS
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
@@ -37,6 +37,12 @@ from ..xero.sync import Link, Sync, SyncReport
 from .base import Manager
 
 TENANT_ID = "xero_tenant_id"
+#: Minutes between automatic syncs while the app is open (0 or absent: only when asked).
+SYNC_MINUTES = "xero_sync_minutes"
+#: Who is syncing and since when (``"actor|ISO time"``); empty when no sync runs. A sync refuses
+#: to start beside another one younger than :data:`LEASE_MINUTES` (one left by a crash expires).
+LEASE = "xero_sync_lease"
+LEASE_MINUTES = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +245,13 @@ class XeroConnection(Manager):
                 write_links(tx.session, changed)
 
         engine = Sync(want, links, shape, None if dry_run else client, save, credit)
-        report = engine.run()
+        if dry_run:
+            return engine.run()
+        self._take_lease()
+        try:
+            report = engine.run()
+        finally:
+            self._end_lease()
         if not dry_run:
             with self.store.write() as tx:
                 tx.session.add(
@@ -260,6 +272,52 @@ class XeroConnection(Manager):
                     )
                 )
         return report
+
+    def _take_lease(self) -> None:
+        """Mark the sync as running, or refuse while another computer's sync runs."""
+        with self.store.write() as tx:
+            row = tx.session.get(Setting, LEASE, with_for_update=True)
+            now = audit.moment(tx.session)
+            if row is not None and row.value:
+                who, _, since = row.value.partition("|")
+                started = datetime.fromisoformat(since)
+                if now - started < timedelta(minutes=LEASE_MINUTES):
+                    raise BillingError(
+                        f"A sync by {who} is running since {started.astimezone():%H:%M}; "
+                        "this one waits for it to end.",
+                        code=Refusal.CONCURRENT_CHANGE,
+                    )
+            if row is None:
+                row = Setting(key=LEASE, value="")
+                tx.session.add(row)
+            row.value = f"{tx.actor}|{now.isoformat()}"
+
+    def _end_lease(self) -> None:
+        with self.store.write() as tx:
+            row = tx.session.get(Setting, LEASE, with_for_update=True)
+            if row is not None:
+                row.value = ""
+
+    def sync_minutes(self) -> int:
+        """Minutes between automatic syncs while the app is open (0: only when asked)."""
+        text = self.store.fetch(lambda session: stored.optional_setting(session, SYNC_MINUTES))
+        return int(text) if text.isdigit() else 0
+
+    @requires(Permission.SETTINGS)
+    def set_sync_minutes(self, minutes: int) -> None:
+        """Sync every ``minutes`` (5 to 1440) while the app is open; 0 turns it off."""
+        if (
+            isinstance(minutes, bool)
+            or not isinstance(minutes, int)
+            or not (minutes == 0 or 5 <= minutes <= 1440)
+        ):
+            raise BillingError(
+                "Sync every 5 to 1,440 minutes, or 0 for only when asked.",
+                code=Refusal.BAD_AMOUNT,
+                field="minutes",
+            )
+        with self.store.write() as tx:
+            stored.change_setting(tx, SYNC_MINUTES, str(minutes) if minutes else "")
 
     def sync_runs(self, limit: int = 20) -> list[SyncRun]:
         """The latest syncs, newest first (the sync log)."""

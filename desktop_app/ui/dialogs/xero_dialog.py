@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -100,6 +101,18 @@ class XeroDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.mapping_button)
         buttons.addWidget(self.sync_button)
+        self.every = QSpinBox()
+        self.every.setRange(0, 1440)
+        self.every.setSingleStep(5)
+        self.every.setSuffix(" minutes")
+        self.every.setSpecialValueText("only when asked")
+        self.every.setAccessibleName("Sync automatically every")
+        self.every.setValue(clinic.xero_sync_minutes())
+        self.every.editingFinished.connect(self.save_every)
+        every_row = QHBoxLayout()
+        every_row.addWidget(QLabel("Sync automatically while the app is open, every:"))
+        every_row.addWidget(self.every)
+        every_row.addStretch(1)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setAccessibleName("Sync log")
@@ -111,6 +124,7 @@ class XeroDialog(QDialog):
         layout.addWidget(self.status_label)
         layout.addWidget(explanation)
         layout.addLayout(buttons)
+        layout.addLayout(every_row)
         layout.addWidget(self.message_label)
         layout.addWidget(QLabel("Sync log (newest first):"))
         layout.addWidget(self.log, 1)
@@ -136,6 +150,7 @@ class XeroDialog(QDialog):
         may_sync = Permission.EXPORTS in self.clinic.permissions()
         self.sync_button.setEnabled(may_sync and not busy)
         self.mapping_button.setEnabled(allowed and may_sync and not busy)
+        self.every.setEnabled(allowed)
         self.show_log()
         if not allowed:
             self.message_label.setText("Only a role that may change the settings connects.")
@@ -213,6 +228,24 @@ class XeroDialog(QDialog):
         dialog.setModal(True)
         dialog.show()
         return dialog
+
+    def save_every(self) -> None:
+        """Save how often to sync automatically (0: only when asked)."""
+        minutes = self.every.value()
+        if minutes == self.clinic.xero_sync_minutes():
+            return
+        try:
+            self.clinic.set_xero_sync_minutes(minutes)
+        except BillingError as exc:
+            self._say(str(exc), PROBLEM_TONE)
+            self.every.setValue(self.clinic.xero_sync_minutes())
+            return
+        self._say(
+            f"Syncs every {minutes} minutes while the app is open."
+            if minutes
+            else "Syncs only when asked.",
+            DONE_TONE,
+        )
 
     # -- sync ----------------------------------------------------------------------------
 

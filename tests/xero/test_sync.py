@@ -303,3 +303,27 @@ def test_how_often_to_sync_is_a_checked_clinic_setting(clinic):
     assert clinic.xero_sync_minutes() == 15
     clinic.set_xero_sync_minutes(0)
     assert clinic.xero_sync_minutes() == 0
+
+
+def test_an_allocation_cut_off_mid_call_is_sent_again_as_it_was_even_after_more_work(clinic, xero):
+    from desktop_app.core.xero.client import XeroUnavailableError
+
+    ada = clinic.add_patient("Ada", "Lovelace")
+    pay(clinic, ada, {"EFTPOS": "100.00"}, "pre")
+    clinic.create_invoice(ada, [("Consultation", "40.00", 1, "0")])
+    clinic.apply_credit_to_open_invoices(ada, "apply-1")
+    xero.fail(500, "PUT", "/Prepayments", after=True)  # done in Xero, the answer lost
+    for _ in range(3):
+        xero.fail(500, "PUT", "/Prepayments")
+    with pytest.raises(XeroUnavailableError):
+        sync(clinic, xero)
+    assert len(xero.allocations) == 1
+    # More credit is used before the next sync: the interrupted call is sent again unchanged.
+    clinic.create_invoice(ada, [("Review", "30.00", 1, "0")])
+    clinic.apply_credit_to_open_invoices(ada, "apply-2")
+    report = synced(clinic, xero)
+    assert sorted(a["Amount"] for a in xero.allocations.values()) == [
+        Decimal("30.00"),
+        Decimal("40.00"),
+    ]
+    assert report.steps["allocations"] == 2

@@ -533,6 +533,10 @@ class Sync:
         try:
             self.client.delete(f"{source_path}/Allocations/{link.xero_id}", key=call_key)
         except XeroRefusedError as exc:
+            if exc.status == 404:  # deleted already (an interrupted sync's call was done)
+                link.state, link.message = "removed", None
+                self.save([link])
+                return
             link.message = str(exc)
             self.report.refused.append(f"Removing {self._describe(key)}: {exc}")
             self.save([link])
@@ -629,6 +633,7 @@ class Sync:
             if doc.live:
                 by_patient[doc.patient_id].append(doc_key)
         held = self._held_pieces()
+        self._resend_pending(free, held)
         for use_key, use in sorted(self.want.uses.items()):
             if not use.live:
                 continue
@@ -663,6 +668,35 @@ class Sync:
             self._allocate(doc_key, pieces)
         self._payouts(payouts)
 
+    def _resend_pending(self, free: dict[DocKey, int], held: dict[DocKey, int]) -> None:
+        """Send again, exactly as before, the pieces of a call an interrupted sync left
+        pending (same records, same Idempotency-Key: Xero answers without doing it twice), and
+        count them as held before anything new is drawn."""
+        groups: dict[str, list[tuple[DocKey, Link]]] = defaultdict(list)
+        for key, link in sorted(self.links.items()):
+            if key[0] in PIECES and link.state == "pending" and link.call_key:
+                groups[link.call_key].append((key, link))
+        for group in groups.values():
+            allocations: dict[DocKey, list[tuple[DocKey, int, int, CreditUse]]] = defaultdict(list)
+            payouts: list[tuple[DocKey, int, int, CreditUse, DocKey]] = []
+            for key, link in group:
+                use = self.want.uses[(key[0], key[1], "")]
+                doc_key = _doc_key(key[2])
+                if self.sent(doc_key) is None:  # its credit document is gone from Xero
+                    link.state, link.call_key = "refused", None
+                    link.message = "Its credit document is no longer in Xero."
+                    self.save([link])
+                    continue
+                held[(key[0], key[1], "")] += link.amount
+                free[doc_key] = free.get(doc_key, 0) - link.amount
+                if key[0] == "alloc":
+                    allocations[doc_key].append((key, link.patient_id, link.amount, use))
+                else:
+                    payouts.append((key, link.patient_id, link.amount, use, doc_key))
+            for doc_key, pieces in allocations.items():
+                self._allocate(doc_key, pieces)
+            self._payouts(payouts)
+
     def _free_credit(self) -> dict[DocKey, int]:
         free = {k: d.capacity for k, d in self.want.credits.items() if d.live}
         for key, link in self.links.items():
@@ -696,6 +730,7 @@ class Sync:
         is_note = doc_key[0] == "credit_note"
         path = f"/{'CreditNotes' if is_note else 'Prepayments'}/"
         path += f"{source.xero_id if is_note else source.other_id}/Allocations"
+        pieces = sorted(pieces, key=lambda piece: piece[0])  # the same calls when sent again
         for first in range(0, len(pieces), BATCH):
             chunk = pieces[first : first + BATCH]
             items = [(k, p, amount) for k, p, amount, _ in chunk]
@@ -725,6 +760,7 @@ class Sync:
                     self.touched_invoices.add(use.invoice_id)
 
     def _payouts(self, payouts: list[tuple[DocKey, int, int, CreditUse, DocKey]]) -> None:
+        payouts = sorted(payouts, key=lambda payout: payout[0])  # the same calls sent again
         for first in range(0, len(payouts), BATCH):
             chunk = payouts[first : first + BATCH]
             items = [(k, p, amount) for k, p, amount, _, _ in chunk]

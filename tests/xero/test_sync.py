@@ -72,6 +72,12 @@ def tie_out(clinic: Clinic, fake: FakeXero) -> None:
         assert view["AmountDue"] == here.balance, (number, view["AmountDue"], here.balance)
         assert (view["Status"] == "PAID") == (here.status == "paid"), number
     assert len(by_number) == len(fake.invoices)
+    # The liability ties out: all account credit is held as prepayments on the customer-credit
+    # account (a credit note's credit moved there too), none left on credit notes.
+    held = sum((p["RemainingCredit"] for p in fake.prepayments.values()), Decimal(0))
+    ids = clinic.patient_ids(include_archived=True)
+    assert held == sum((clinic.credit(pid) for pid in ids), Decimal(0))
+    assert all(n["RemainingCredit"] == 0 for n in fake.credit_notes.values())
 
 
 def _invoice_id(clinic: Clinic, number: int) -> int:
@@ -140,6 +146,9 @@ def test_every_kind_of_record_and_correction_ties_out_after_each_sync(clinic, xe
     refund = clinic.refund_credit(ada, "5.00", method="Cash", request_id="ref")
     transfer = clinic.transfer_credit(ada, bob, "10.00", reason="Family", request_id="trf")
     synced(clinic, xero)
+    (record,) = clinic.credit_notes(ada)
+    (moved,) = (p for p in xero.prepayments.values() if p["Reference"] == "CN-1")
+    assert record.to_credit > 0 and moved["Total"] == record.to_credit
     # Corrections: the refund and the transfer reversed, an application removed, invoice three
     # voided, Bob's payment reversed, the credit note reversed.
     clinic.reverse_transfer(transfer, "Wrong patient")

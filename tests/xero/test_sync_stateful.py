@@ -60,8 +60,11 @@ class SyncingMachine(LedgerMachine):
         self.clinic.set_accounting_mapping(dataclasses.replace(mapping, tax_types=taxes))
 
     def teardown(self) -> None:
-        self.xero.stop()
-        super().teardown()
+        try:
+            self.sync(None)  # every sequence ends with Xero tied out
+        finally:
+            self.xero.stop()
+            super().teardown()
         assert self.xero.invalid == []
 
     def client(self) -> XeroClient:
@@ -101,6 +104,11 @@ class SyncingMachine(LedgerMachine):
             held[patient_of[cid]] = held.get(patient_of[cid], Decimal(0)) + amount
         for pid in self.patients:
             assert held.get(pid, Decimal(0)) == Decimal(self.credit[pid]).scaleb(-2), pid
+        held_as_prepayments = sum(
+            (p["RemainingCredit"] for p in fake.prepayments.values()), Decimal(0)
+        )
+        assert held_as_prepayments == Decimal(sum(self.credit.values())).scaleb(-2)
+        assert all(n["RemainingCredit"] == 0 for n in fake.credit_notes.values())
         numbers = {number: iid for iid, number in self.number.items()}
         sent = set()
         for xero_id, invoice in fake.invoices.items():

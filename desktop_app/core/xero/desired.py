@@ -12,10 +12,12 @@ has a fixed amount; only its life ends. Documents:
   type when a payment was split between types;
 * credit held (:class:`CreditDoc`): ``prepay`` (a payment's money left as credit, or returned
   from an invoice later, per payment type), ``transfer_in`` (credit received from another
-  patient) and ``credit_note`` (what a credit note returned as credit);
-* uses of credit (:class:`CreditUse`): ``alloc`` (credit applied to an invoice), ``refund`` and
-  ``transfer_out``; the sync draws each from credit documents of the same patient, first from
-  the ones the ledger's credit trace names.
+  patient) and ``cn_credit`` (what a credit note returned as credit, moved from the credit note
+  to a prepayment so that all account credit sits on the customer-credit account, as here);
+  the ``credit_note`` itself holds that amount only until its ``cn_move`` takes it out;
+* uses of credit (:class:`CreditUse`): ``alloc`` (credit applied to an invoice), ``refund``,
+  ``transfer_out`` and ``cn_move``; the sync draws each from credit documents of the same
+  patient, first from the ones the ledger's credit trace names.
 
 A payment's money is laid out once, in the order it was saved: its payment types in turn, the
 money of its applications in turn, then what was left. Each application's slice of that line is
@@ -110,6 +112,8 @@ class CreditDoc:
     reference: str
     live: bool
     origin: credit_trace.Key
+    #: The only use that may draw from it (a credit note's credit, moved to a prepayment).
+    reserved: DocKey | None = None
 
 
 @dataclass(slots=True)
@@ -175,6 +179,8 @@ def read_desired(session: Session, currency: str) -> Desired:
     for pid in sorted(events):
         drawn.update(credit_trace.drawn_from(events[pid]))
     for (kind, record_id, _), use in want.uses.items():
+        if kind == "cn_move":
+            continue  # drawn from its own credit note
         trace_key = {"alloc": "app", "refund": "refund", "transfer_out": "transfer_out"}[kind]
         use.origins = drawn.get((trace_key, record_id), [])
     wanted = sorted(want.patients())
@@ -229,14 +235,25 @@ def _credit_notes(session: Session, want: Desired) -> None:
             live,
         )
         if note.to_credit_minor:
+            # What the credit note returned as credit moves, as all account credit is held, to
+            # a prepayment on the customer-credit account: refunded out of the credit note into
+            # the transfer account and received back from it on the same day.
+            move: DocKey = ("cn_move", note.id, "")
+            label = f"CN-{note.number}"
+            day, minor = note.note_date, note.to_credit_minor
             want.credits[("credit_note", note.id, "")] = CreditDoc(
+                note.patient_id, minor, day, None, label, live, ("cn_source", note.id), move
+            )
+            want.uses[move] = CreditUse(
                 note.patient_id,
-                note.to_credit_minor,
-                note.note_date,
-                None,
-                f"CN-{note.number}",
+                minor,
+                day,
                 live,
-                ("credit_note", note.id),
+                reference=label,
+                origins=[(("cn_source", note.id), minor)],
+            )
+            want.credits[("cn_credit", note.id, "")] = CreditDoc(
+                note.patient_id, minor, day, None, label, live, ("credit_note", note.id)
             )
 
 

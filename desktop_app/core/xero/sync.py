@@ -27,9 +27,14 @@ from .desired import CreditUse, Desired, DocKey, digest
 from .documents import Shape
 
 #: Kinds of link that are pieces of a use of credit.
-PIECES = ("alloc", "refund", "transfer_out")
+PIECES = ("alloc", "refund", "transfer_out", "cn_move")
 #: What a credit document is called in Xero's API.
-_XERO_KIND = {"prepay": "Prepayment", "transfer_in": "Prepayment", "credit_note": "CreditNote"}
+_XERO_KIND = {
+    "prepay": "Prepayment",
+    "transfer_in": "Prepayment",
+    "cn_credit": "Prepayment",
+    "credit_note": "CreditNote",
+}
 
 
 @dataclass(slots=True)
@@ -247,7 +252,7 @@ class Sync:
             doc = want.money[key]
             number = self.shape.invoice_number(want.invoices[doc.invoice_id].number)
             return f"Payment {doc.reference} on {number}"
-        if kind in ("prepay", "transfer_in", "credit_note"):
+        if kind in ("prepay", "transfer_in", "credit_note", "cn_credit"):
             return f"Credit {want.credits[key].reference}"
         use = want.uses.get((kind, record_id, ""))
         return f"{use.reference if use else kind} (from {part})"
@@ -477,11 +482,10 @@ class Sync:
 
     def _prepayment(self, key: DocKey) -> dict[str, Any]:
         doc = self.want.credits[key]
-        what = (
-            f"Account credit received from another patient ({doc.reference})"
-            if key[0] == "transfer_in"
-            else f"Account credit from payment {doc.reference}"
-        )
+        what = {
+            "transfer_in": f"Account credit received from another patient ({doc.reference})",
+            "cn_credit": f"Account credit from credit note {doc.reference}",
+        }.get(key[0], f"Account credit from payment {doc.reference}")
         return body.prepayment(
             self.shape, doc, self.contact_id(doc.patient_id) or "", self._account(doc.type_id), what
         )
@@ -650,6 +654,9 @@ class Sync:
                     break
                 room = free.get(doc_key, 0)
                 if room <= 0 or self.sent(doc_key) is None:
+                    continue
+                reserved = self.want.credits[doc_key].reserved
+                if reserved is not None and reserved != use_key:
                     continue
                 part = min(room, need)
                 free[doc_key] = room - part
@@ -904,7 +911,7 @@ class Sync:
         assert self.client is not None
         remaining: dict[DocKey, int] = {}
         for what, id_field, kinds in (
-            ("Prepayments", "PrepaymentID", ("prepay", "transfer_in")),
+            ("Prepayments", "PrepaymentID", ("prepay", "transfer_in", "cn_credit")),
             ("CreditNotes", "CreditNoteID", ("credit_note",)),
         ):
             wanted: dict[str, DocKey] = {}

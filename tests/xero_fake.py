@@ -128,6 +128,7 @@ class FakeXero:
         self.credit_notes: dict[str, dict[str, Any]] = {}
         self.allocations: dict[str, dict[str, Any]] = {}
         self.bank_prepayments: dict[str, str] = {}
+        self.items: dict[str, dict[str, Any]] = {}
         self.seen_keys: dict[str, tuple[int, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str]] = []
         self.invalid: list[str] = []
@@ -285,6 +286,10 @@ class FakeXero:
             if method == "GET":
                 return 200, {"Contacts": list(self.contacts.values())}
             return self._batch(body, "Contacts", self._contact)
+        if bits == ["Items"]:
+            if method == "GET":
+                return 200, {"Items": list(self.items.values())}
+            return self._batch(body, "Items", self._item)
         if bits == ["Invoices"]:
             if method == "GET":
                 wanted = params.get("IDs", "")
@@ -356,7 +361,20 @@ class FakeXero:
         self.contacts[record["ContactID"]] = dict(record)
         return []
 
+    def _item(self, record: dict[str, Any]) -> list[str]:
+        code = str(record.get("Code", ""))
+        mine = record.get("ItemID")
+        if any(i["Code"].upper() == code.upper() and iid != mine for iid, i in self.items.items()):
+            return [f"Item code '{code}' already exists"]
+        record["ItemID"] = mine or new_id()
+        self.items[record["ItemID"]] = dict(record)
+        return []
+
     def _invoice(self, record: dict[str, Any]) -> list[str]:
+        for line in record.get("LineItems", []):
+            code = line.get("ItemCode")
+            if code and not any(i["Code"] == code for i in self.items.values()):
+                return [f"Item code '{code}' is not valid"]
         contact = (record.get("Contact") or {}).get("ContactID")
         if contact not in self.contacts:
             return ["The contact is not valid."]

@@ -336,3 +336,25 @@ def test_an_allocation_cut_off_mid_call_is_sent_again_as_it_was_even_after_more_
         Decimal("40.00"),
     ]
     assert report.steps["allocations"] == 2
+
+
+def test_lines_from_the_catalogue_name_their_item_code_in_xero(clinic, xero):
+    consult = clinic.add_billable_item("IC", "Initial consultation", "95.00", tax_rate="10")
+    clinic.add_billable_item("TAPE", "Taping", "12.50", tax_rate="10")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    clinic.create_invoice(ada, [{"item": consult, "quantity": "1"}, ("Report", "30.00", 1)])
+    # The bookkeeper made the taping item in Xero already: it is used, not made twice.
+    made = new_id()
+    xero.items[made] = {"ItemID": made, "Code": "TAPE", "Name": "Taping"}
+    tape = clinic.billable_items(search="Taping")[0].id
+    clinic.create_invoice(ada, [{"item": tape, "quantity": "2"}])
+    report = synced(clinic, xero)
+    assert report.steps["items"] == 1
+    assert sorted(i["Code"] for i in xero.items.values()) == ["IC", "TAPE"]
+    lines = {
+        line["Description"]: line.get("ItemCode")
+        for invoice in xero.invoices.values()
+        for line in invoice["LineItems"]
+    }
+    assert lines == {"Initial consultation": "IC", "Report": None, "Taping": "TAPE"}
+    assert sync(clinic, xero).sent == 0

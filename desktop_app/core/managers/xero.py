@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -327,7 +327,16 @@ class XeroConnection(Manager):
                 select(XeroSyncRun).order_by(XeroSyncRun.id.desc()).limit(limit)
             ).all()
             return [
-                SyncRun(r.started_at, r.actor, r.calls, r.sent, r.refused, r.differences, r.summary)
+                SyncRun(
+                    # SQLite gives back the UTC moment without its zone.
+                    r.started_at if r.started_at.tzinfo else r.started_at.replace(tzinfo=UTC),
+                    r.actor,
+                    r.calls,
+                    r.sent,
+                    r.refused,
+                    r.differences,
+                    r.summary,
+                )
                 for r in rows
             ]
 

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import (
     Application,
+    BillableItem,
     CreditNote,
     CreditTransfer,
     Invoice,
@@ -145,9 +146,12 @@ def digest(doc: InvoiceDoc | tuple[str, str]) -> str:
 
 @dataclass(slots=True)
 class Desired:
-    """Everything Xero should hold (live) or no longer hold (not live)."""
+    """Everything Xero should hold (live) or no longer hold (not live); ``items`` are the
+    billable items whose codes invoice lines carry (code -> name), sent as Xero items so each
+    line can name its item code."""
 
     names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    items: dict[str, str] = field(default_factory=dict)
     invoices: dict[int, InvoiceDoc] = field(default_factory=dict)
     credit_notes: dict[int, CreditNoteDoc] = field(default_factory=dict)
     money: dict[DocKey, MoneyDoc] = field(default_factory=dict)
@@ -202,6 +206,16 @@ def _invoices(session: Session, want: Desired) -> None:
         .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
     ):
         lines[line.invoice_id].append(line)
+    codes = {
+        line.item_code.upper(): line
+        for lines_of in lines.values()
+        for line in lines_of
+        if line.item_code
+    }
+    names = dict(session.execute(select(BillableItem.code, BillableItem.name)).all())
+    upper = {code.upper(): name for code, name in names.items()}
+    for code, line in sorted(codes.items()):
+        want.items[line.item_code] = upper.get(code) or line.description
     for inv in session.execute(
         select(Invoice.__table__).where(Invoice.status != InvoiceStatus.DRAFT)
     ):

@@ -56,8 +56,21 @@ def contact(patient_id: int, first: str, last: str) -> dict[str, Any]:
     }
 
 
-def invoice(shape: Shape, doc: InvoiceDoc, contact_id: str) -> dict[str, Any]:
-    """An issued invoice, AUTHORISED, on the clinic's tax basis."""
+def item(shape: Shape, code: str, name: str) -> dict[str, Any]:
+    """A billable item as a Xero item: its code and name, sold on the sales account."""
+    return {
+        "Code": code,
+        "Name": " ".join(name.split())[:50],
+        "IsSold": True,
+        "SalesDetails": {"AccountCode": shape.mapping.sales_account},
+    }
+
+
+def invoice(
+    shape: Shape, doc: InvoiceDoc, contact_id: str, item_codes: frozenset[str] | set[str]
+) -> dict[str, Any]:
+    """An issued invoice, AUTHORISED, on the clinic's tax basis; a line from a billable item
+    names the item's code when Xero has the item (``item_codes``)."""
     items = []
     for line in doc.lines:
         amount = line.amount_minor if doc.inclusive else line.net_minor
@@ -70,7 +83,7 @@ def invoice(shape: Shape, doc: InvoiceDoc, contact_id: str) -> dict[str, Any]:
             shape.places,
         )
         text = " ".join(line.description.split())
-        item: dict[str, Any] = {
+        entry: dict[str, Any] = {
             "Description": f"{text} {put.note}" if put.note else text,
             "Quantity": Decimal(put.quantity),
             "UnitAmount": shape.amount(put.unit_minor),
@@ -79,8 +92,10 @@ def invoice(shape: Shape, doc: InvoiceDoc, contact_id: str) -> dict[str, Any]:
             "TaxAmount": shape.amount(line.tax_minor),
         }
         if put.discount:
-            item["DiscountRate"] = Decimal(put.discount)
-        items.append(item)
+            entry["DiscountRate"] = Decimal(put.discount)
+        if line.item_code and line.item_code in item_codes:
+            entry["ItemCode"] = line.item_code
+        items.append(entry)
     return {
         "Type": "ACCREC",
         "Contact": {"ContactID": contact_id},

@@ -245,6 +245,8 @@ class Sync:
             return f"Contact {first} {last} ({record_id})"
         if kind == "invoice":
             return f"Invoice {self.shape.invoice_number(want.invoices[record_id].number)}"
+        if kind == "item":
+            return f"Item {part}"
         if kind in ("credit_note", "cn_apply") and not part:
             label = self.shape.credit_note_number(want.credit_notes[record_id].number)
             return f"Credit note {label}" + (" (its allocation)" if kind == "cn_apply" else "")
@@ -263,6 +265,7 @@ class Sync:
         """Every step in turn, then the read-back (a dry run counts what it would send)."""
         self._take_out()
         self._contacts()
+        self._items()
         self._invoices()
         self._credit_notes()
         self._credits()
@@ -379,10 +382,42 @@ class Sync:
         found |= {d.patient_id for d in w.credits.values() if d.live}
         return found | {u.patient_id for u in w.uses.values() if u.live}
 
+    def _items(self) -> None:
+        """The billable items whose codes invoice lines carry, as Xero items (an item Xero has
+        already by its code is used, not made again)."""
+
+        def record(key: DocKey) -> dict[str, Any]:
+            return body.item(self.shape, key[2], self.want.items[key[2]])
+
+        def content(key: DocKey) -> str:
+            return digest((key[2], self.want.items[key[2]]))
+
+        keys: list[DocKey] = [("item", 0, code) for code in sorted(self.want.items)]
+        todo = [(k, 0, 0) for k in keys if self._new_or_changed(k, content) is not None]
+        if todo and self.client is not None:
+            held = {
+                str(i.get("Code", "")).upper(): str(i.get("ItemID"))
+                for i in self.client.get("/Items").get("Items") or []
+            }
+            adopted = []
+            for key, _, _ in todo:
+                if key not in self.links and key[2].upper() in held:
+                    link = Link(key, 0, 0, "sent", xero_id=held[key[2].upper()])
+                    self.links[key] = link
+                    adopted.append(link)
+            if adopted:
+                self.save(adopted)
+                todo = [t for t in todo if t[0] not in {link.key for link in adopted}]
+        self._push("items", "POST", "/Items", "Items", todo, record, ("ItemID", None), content)
+
     def _invoices(self) -> None:
+        codes = {key[2] for key, link in self.links.items() if key[0] == "item" and link.sent}
+        if self.client is None:
+            codes |= set(self.want.items)
+
         def record(key: DocKey) -> dict[str, Any]:
             doc = self.want.invoices[key[1]]
-            return body.invoice(self.shape, doc, self.contact_id(doc.patient_id) or "")
+            return body.invoice(self.shape, doc, self.contact_id(doc.patient_id) or "", codes)
 
         todo: dict[str, list[tuple[DocKey, int, int]]] = {"new": [], "changed": []}
         for iid, doc in sorted(self.want.invoices.items(), key=lambda kv: kv[1].number):

@@ -358,3 +358,34 @@ def test_lines_from_the_catalogue_name_their_item_code_in_xero(clinic, xero):
     }
     assert lines == {"Initial consultation": "IC", "Report": None, "Taping": "TAPE"}
     assert sync(clinic, xero).sent == 0
+
+
+def test_an_access_token_expiring_mid_sync_stops_it_and_a_renewed_one_carries_on(
+    clinic, keychain, monkeypatch
+):
+    from desktop_app.core.xero.client import XeroAuthError
+    from desktop_app.core.xero.oauth import Endpoints, Setup
+    from tests.xero_identity import CLIENT_ID, FakeIdentity, browser
+
+    identity = FakeIdentity()
+    fake = FakeXero(tenant="t-1", accept=lambda token: token in identity.access_tokens).start()
+    for name, code in CLEARING.items():
+        if code not in fake.accounts:
+            fake.add_account(code, f"{name} clearing", "BANK", True)
+    try:
+        setup = Setup(CLIENT_ID, Endpoints.under(identity.base), 0)
+        clinic.connect_xero(browser(), lambda found: found[0], setup=setup)
+        busy_day(clinic)
+        environ = {"CLINIC_XERO_API_BASE": fake.url}
+        fake.fail(401, "PUT", "/Payments")  # the hour's token runs out as payments are sent
+        with pytest.raises(XeroAuthError):
+            clinic.sync_xero(clinic.xero_client(setup=setup, environ=environ))
+        assert len(fake.invoices) == 4 and fake.payments == {}
+        renewed = clinic.xero_client(setup=setup, environ=environ)  # the keychain's refresh
+        report = clinic.sync_xero(renewed)
+        assert report.tied_out and len(fake.payments) == 4 and len(fake.invoices) == 4
+        tie_out(clinic, fake)
+    finally:
+        fake.stop()
+        identity.stop()
+    assert fake.invalid == []

@@ -13,7 +13,8 @@
                                                      payments to a CSV file
     clinic-ledger [--database URL] accounting-export FOLDER [--through DATE] [--preview]
                           the Xero files of everything new or changed since the last export
-    clinic-ledger [--database URL] xero connect | sync [--dry-run] | status | disconnect
+    clinic-ledger [--database URL] xero connect | sync [--dry-run] [--after-exports] | status |
+                          disconnect
                           the clinic's Xero organisation; sync sends the ledger through Xero's
                           API and reads it back (exit 0 when Xero ties out to the ledger)
     clinic-ledger --database URL remember-password   keep a PostgreSQL server's password in
@@ -117,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="xero sync: read Xero's chart and count what would be sent; send nothing",
+    )
+    parser.add_argument(
+        "--after-exports",
+        action="store_true",
+        help="xero sync: the clinic used export files before, and the organisation does not "
+        "hold what they carried (a new organisation, or removed there): sync anyway",
     )
     parser.add_argument(
         "--map",
@@ -613,13 +620,15 @@ def _xero(clinic: Clinic, action: str) -> int:
     return 0
 
 
-def _xero_sync(clinic: Clinic, dry_run: bool) -> int:
+def _xero_sync(clinic: Clinic, dry_run: bool, after_exports: bool = False) -> int:
     """``xero sync [--dry-run]``: send what is new or changed, read it back, list what differs;
     exit 0 when Xero ties out to the ledger (a dry run: when the mapping fits)."""
     from desktop_app.core.xero.client import XeroError
 
     try:
-        report = clinic.sync_xero(clinic.xero_client(), dry_run=dry_run)
+        report = clinic.sync_xero(
+            clinic.xero_client(), dry_run=dry_run, after_exports=after_exports
+        )
     except (BillingError, XeroError) as exc:
         print(f"clinic-ledger: {exc}", file=sys.stderr)
         return 1
@@ -684,8 +693,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run()
     if (args.through or args.preview) and args.command != "accounting-export":
         parser.error("--through and --preview go with accounting-export")
-    if args.dry_run and (args.command, args.path) != ("xero", "sync"):
-        parser.error("--dry-run goes with xero sync")
+    if (args.dry_run or args.after_exports) and (args.command, args.path) != ("xero", "sync"):
+        parser.error("--dry-run and --after-exports go with xero sync")
     if args.csv is not None and args.command not in ("import", "export"):
         parser.error(f"unrecognized arguments: {args.csv}")
     if args.command == "export":
@@ -741,7 +750,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _accounting_export(clinic, args.path, args.through, args.preview)
         if args.command == "xero":
             if args.path == "sync":
-                return _xero_sync(clinic, args.dry_run)
+                return _xero_sync(clinic, args.dry_run, args.after_exports)
             return _xero(clinic, args.path)
         return _verify(clinic) if args.command == "verify" else _info(clinic)
 

@@ -247,3 +247,40 @@ def test_the_app_syncs_by_itself_every_n_minutes_once_asked_to(qtbot, window, cl
     assert len(clinic.xero_sync_runs()) == 2
     fake.stop()
     assert fake.invalid == []
+
+
+def test_after_export_files_the_window_asks_before_the_first_sync(
+    qtbot, clinic, monkeypatch, tmp_path
+):
+    from tests.xero_fake import FakeXero
+
+    fake = FakeXero().start()
+    for name, code in (("Credit card", "CLR-CREDIT"), ("Bank transfer", "CLR-BANKTR")):
+        fake.add_account(code, f"{name} clearing", "BANK", True)
+    fake.add_account("CLR-HEALTH", "Health fund clearing", "BANK", True)
+    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
+    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
+    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    ada = clinic.add_patient("Ada", "Lovelace")
+    clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10")])
+    clinic.export_accounting(tmp_path)
+    dialog = XeroDialog(clinic)
+    qtbot.addWidget(dialog)
+    asked: list[str] = []
+    answers = iter([False, True])
+
+    def confirm(why: str) -> bool:
+        asked.append(why)
+        return next(answers)
+
+    monkeypatch.setattr(dialog, "_confirm_after_exports", confirm)
+    dialog.sync_button.click()
+    qtbot.waitUntil(lambda: dialog.worker is None, timeout=20_000)
+    assert len(asked) == 1 and "a second time" in dialog.message_label.text()
+    assert fake.writes == 0
+    dialog.sync_button.click()
+    qtbot.waitUntil(lambda: len(asked) == 2 and dialog.worker is None, timeout=20_000)
+    qtbot.waitUntil(lambda: "ties out" in dialog.message_label.text(), timeout=20_000)
+    assert len(fake.invoices) == 1
+    fake.stop()
+    assert fake.invalid == []

@@ -389,3 +389,27 @@ def test_an_access_token_expiring_mid_sync_stops_it_and_a_renewed_one_carries_on
         fake.stop()
         identity.stop()
     assert fake.invalid == []
+
+
+def test_a_clinic_that_used_export_files_is_warned_before_entering_them_twice(
+    clinic, xero, tmp_path, monkeypatch, capsys
+):
+    from desktop_app.app import main
+    from desktop_app.core import BillingError
+
+    busy_day(clinic)
+    clinic.export_accounting(tmp_path)
+    with pytest.raises(BillingError) as refused:
+        sync(clinic, xero)
+    assert refused.value.field == "after_exports" and "a second time" in str(refused.value)
+    assert xero.writes == 0
+    assert clinic.sync_xero(client_of(xero), dry_run=True).steps["invoices"] == 4
+    monkeypatch.setenv("CLINIC_XERO_API_BASE", xero.url)
+    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", xero.token)
+    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", xero.tenant)
+    url = clinic.store.engine.url.render_as_string(hide_password=False)
+    assert main(["--database", url, "xero", "sync"]) == 1
+    assert "a second time" in capsys.readouterr().err and xero.writes == 0
+    assert main(["--database", url, "xero", "sync", "--after-exports"]) == 0
+    tie_out(clinic, xero)
+    assert sync(clinic, xero).tied_out  # once synced, no more asking

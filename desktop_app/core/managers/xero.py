@@ -22,6 +22,7 @@ from ..db.models import Invoice, InvoiceLine, Patient, Setting, XeroSyncRun
 from ..domain.currencies import MINOR_UNITS
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
+from ..interchange.accounting_export import past_exports
 from ..interchange.accounting_mapping import AccountMapping, load_mapping
 from ..ledger import audit
 from ..ledger import settings as stored
@@ -208,10 +209,17 @@ class XeroConnection(Manager):
         return check_chart(client, mapping, rates)
 
     @requires(Permission.EXPORTS)
-    def sync(self, client: XeroClient, *, dry_run: bool = False) -> SyncReport:
+    def sync(
+        self, client: XeroClient, *, dry_run: bool = False, after_exports: bool = False
+    ) -> SyncReport:
         """Make the organisation hold what the ledger does (:mod:`~..xero.sync`): refused with
         every misfit when the mapping does not fit Xero's chart (nothing sent). With
-        ``dry_run`` only Xero's chart is read: the report counts what would be sent."""
+        ``dry_run`` only Xero's chart is read: the report counts what would be sent.
+
+        A clinic that sent its ledger to Xero by export files is refused its first sync
+        (``field`` ``after_exports``): the sync would enter those records a second time.
+        ``after_exports`` says the organisation does not hold them (a new organisation, or
+        they were removed there)."""
         chart = self.check_chart(client)
         if not chart.ok:
             raise BillingError(
@@ -233,6 +241,18 @@ class XeroConnection(Manager):
             return read_desired(session, currency), read_links(session), mapping, currency, credit
 
         want, links, mapping, currency, credit = self.store.fetch(read)
+        if not (dry_run or after_exports or links):
+            exports = self.store.fetch(past_exports)
+            if exports:
+                raise BillingError(
+                    f"This clinic sent its ledger to Xero by export files ({len(exports)}, the "
+                    f"last of records up to {exports[0].through:%Y-%m-%d}). A sync would enter "
+                    "those invoices, payments and credit in Xero a second time. Sync only to an "
+                    "organisation that does not hold them (a new one, or after removing them "
+                    "there), or keep using Tools > Accounting export.",
+                    code=Refusal.BAD_CHOICE,
+                    field="after_exports",
+                )
         transfer = (
             mapping.clearing_account(sorted(mapping.clearing_accounts)[0])
             if (mapping.clearing_accounts)

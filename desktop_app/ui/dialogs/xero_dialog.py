@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -94,7 +95,7 @@ class XeroDialog(QDialog):
         self.mapping_button = QPushButton("&Accounts and tax rates…")
         self.mapping_button.clicked.connect(self.choose_mapping)
         self.sync_button = QPushButton("&Sync now")
-        self.sync_button.clicked.connect(self.start_sync)
+        self.sync_button.clicked.connect(lambda: self.start_sync())
         buttons = QHBoxLayout()
         buttons.addWidget(self.connect_button)
         buttons.addWidget(self.disconnect_button)
@@ -249,13 +250,15 @@ class XeroDialog(QDialog):
 
     # -- sync ----------------------------------------------------------------------------
 
-    def start_sync(self) -> None:
+    def start_sync(self, after_exports: bool = False) -> None:
         """Sync on a worker thread (Xero's limits can make a first sync take minutes)."""
         self._say("Syncing with Xero…", None)
 
         def work() -> None:
             try:
-                result: object = self.clinic.sync_xero(self.clinic.xero_client())
+                result: object = self.clinic.sync_xero(
+                    self.clinic.xero_client(), after_exports=after_exports
+                )
             except (BillingError, XeroError) as exc:
                 result = exc
             self._relay.synced.emit(result)
@@ -268,6 +271,13 @@ class XeroDialog(QDialog):
         if self.worker is not None:
             self.worker.join()
         self.worker = None
+        if isinstance(result, BillingError) and result.field == "after_exports":
+            self.refresh()
+            if self._confirm_after_exports(str(result)):
+                self.start_sync(after_exports=True)
+            else:
+                self._say(str(result), PROBLEM_TONE)
+            return
         if isinstance(result, Exception):
             self._say(f"The sync stopped: {result}", PROBLEM_TONE)
         else:
@@ -280,6 +290,17 @@ class XeroDialog(QDialog):
                 left = len(result.refused) + len(result.waiting) + len(result.differences)
                 self._say(f"{sent} {left} thing(s) differ: see the sync log.", PROBLEM_TONE)
         self.refresh()
+
+    def _confirm_after_exports(self, why: str) -> bool:
+        """Ask whether the organisation is free of what the export files carried."""
+        answer = QMessageBox.question(
+            self,
+            "Xero",
+            f"{why}\n\nDoes this Xero organisation hold none of what the export files carried?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def show_log(self) -> None:
         """The latest syncs and what each left different."""

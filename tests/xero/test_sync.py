@@ -187,6 +187,8 @@ def test_a_sync_killed_mid_batch_resumes_without_a_duplicate(clinic, xero):
     with pytest.raises(XeroUnavailableError):
         sync(clinic, xero)
     assert len(xero.payments) == 4 and len(xero.invoices) == 4
+    (stopped,) = clinic.xero_sync_runs()  # the sync log says where it stopped
+    assert stopped.summary.startswith("Stopped: Xero did not answer PUT /Payments")
     report = synced(clinic, xero)  # the same call again, under the same Idempotency-Key
     assert len(xero.payments) == 4 and len(xero.invoices) == 4 and len(xero.contacts) == 2
     assert report.steps["payments"] == 4

@@ -268,30 +268,39 @@ class XeroConnection(Manager):
         if dry_run:
             return engine.run()
         self._take_lease()
+        stopped: BaseException | None = None
         try:
-            report = engine.run()
+            return engine.run()
+        except BaseException as exc:  # logged below, then raised: the log says where it stopped
+            stopped = exc
+            raise
         finally:
             self._end_lease()
-        if not dry_run:
-            with self.store.write() as tx:
-                tx.session.add(
-                    XeroSyncRun(
-                        started_at=audit.moment(tx.session),
-                        actor=tx.actor,
-                        calls=report.calls,
-                        sent=report.sent,
-                        refused=len(report.refused),
-                        differences=len(report.differences) + len(report.waiting),
-                        summary="\n".join(
-                            [*report.refused, *report.waiting]
-                            + [
-                                f"{d.what}: here {d.here}, in Xero {d.there} ({d.reason})"
-                                for d in report.differences
-                            ]
-                        ),
-                    )
+            done = engine.report
+            done.calls, done.writes = client.calls, client.writes
+            self._log(done, stopped)
+
+    def _log(self, report: SyncReport, stopped: BaseException | None) -> None:
+        """One line in the sync log, with what differs (or where the sync stopped)."""
+        lines = [f"Stopped: {stopped}"] if stopped is not None else []
+        lines += [*report.refused, *report.waiting]
+        lines += [
+            f"{d.what}: here {d.here}, in Xero {d.there} ({d.reason})" for d in report.differences
+        ]
+        with self.store.write() as tx:
+            tx.session.add(
+                XeroSyncRun(
+                    started_at=audit.moment(tx.session),
+                    actor=tx.actor,
+                    calls=report.calls,
+                    sent=report.sent,
+                    refused=len(report.refused),
+                    differences=len(report.differences)
+                    + len(report.waiting)
+                    + (stopped is not None),
+                    summary="\n".join(lines),
                 )
-        return report
+            )
 
     def _take_lease(self) -> None:
         """Mark the sync as running, or refuse while another computer's sync runs."""

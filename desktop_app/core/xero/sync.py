@@ -276,7 +276,7 @@ class Sync:
         if self.client is not None:
             self._read_back()
             self.report.calls, self.report.writes = self.client.calls, self.client.writes
-        self._differences()
+            self._differences()
         return self.report
 
     def _push(

@@ -415,3 +415,29 @@ def test_a_clinic_that_used_export_files_is_warned_before_entering_them_twice(
     assert main(["--database", url, "xero", "sync", "--after-exports"]) == 0
     tie_out(clinic, xero)
     assert sync(clinic, xero).tied_out  # once synced, no more asking
+
+
+def test_after_a_merge_credit_on_the_other_contact_is_said_not_sent_against_xeros_rules(
+    clinic, xero
+):
+    ada = clinic.add_patient("Ada", "Lovelace")
+    dupe = clinic.add_patient("Ada", "Lovelace-King")
+    pay(clinic, dupe, {"EFTPOS": "100.00"}, "pre")
+    clinic.create_invoice(ada, [("Consultation", "40.00", 1, "0")])
+    paid = clinic.create_invoice(dupe, [("Review", "30.00", 1, "0")])
+    pay(clinic, dupe, {"Cash": "30.00"}, "cash", applied={paid: "30.00"})
+    synced(clinic, xero)
+    clinic.merge_patients(ada, dupe, reason="duplicate")
+    clinic.apply_credit_to_open_invoices(ada, "apply")
+    for _ in range(2):  # the same each time: nothing refused, the fix said
+        report = sync(clinic, xero)
+        assert report.refused == []
+        assert report.waiting == [
+            "APP-2: 40.00 of credit is held on another Xero contact of this patient (patients "
+            "merged since they were sent): merge the two contacts in Xero, then allocate it "
+            "there."
+        ]
+        assert [(d.what, d.reason) for d in report.differences] == [
+            ("INV-1", "closed here, open there")
+        ]
+    assert len(xero.invoices) == 2 and len(xero.allocations) == 0

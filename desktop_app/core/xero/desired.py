@@ -134,11 +134,11 @@ class CreditUse:
 
 def digest(doc: InvoiceDoc | tuple[str, str]) -> str:
     """SHA-256 of what the ledger says of an invoice (or a patient's names) that Xero holds:
-    a correction or a rename changes it; a payment, a void or a change to the account mapping
-    does not (those reach Xero their own way)."""
+    a correction or a rename changes it; a payment, a void, a change to the account mapping or
+    a merge of patients does not (an invoice stays on the contact it was sent to)."""
     if isinstance(doc, InvoiceDoc):
         lines = [tuple(line) for line in doc.lines]
-        said = repr((doc.patient_id, doc.number, doc.issued, doc.due, doc.inclusive, lines))
+        said = repr((doc.number, doc.issued, doc.due, doc.inclusive, lines))
     else:
         said = repr(doc)
     return hashlib.sha256(said.encode()).hexdigest()

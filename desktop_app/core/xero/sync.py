@@ -684,6 +684,10 @@ class Sync:
                 self._wait(use_key, "its invoice")
                 continue
             order = self._sources(use, by_patient[use.patient_id])
+            contact = (
+                self._contact_of(("invoice", use.invoice_id or 0, "")) if kind == "alloc" else None
+            )
+            elsewhere = 0
             for doc_key in order:
                 if need == 0:
                     break
@@ -693,6 +697,9 @@ class Sync:
                 reserved = self.want.credits[doc_key].reserved
                 if reserved is not None and reserved != use_key:
                     continue
+                if contact is not None and self._contact_of(doc_key) != contact:
+                    elsewhere += room  # Xero allocates only within one contact
+                    continue
                 part = min(room, need)
                 free[doc_key] = room - part
                 need -= part
@@ -701,7 +708,13 @@ class Sync:
                     allocations[doc_key].append((piece, use.patient_id, part, use))
                 else:
                     payouts.append((piece, use.patient_id, part, use, doc_key))
-            if need:
+            if need and elsewhere:
+                self.report.waiting.append(
+                    f"{use.reference}: {self.shape.amount(need)} of credit is held on another "
+                    "Xero contact of this patient (patients merged since they were sent): merge "
+                    "the two contacts in Xero, then allocate it there."
+                )
+            elif need:
                 self.report.waiting.append(
                     f"{use.reference}: {self.shape.amount(need)} of credit has no document in "
                     "Xero to come from yet (a prepayment or credit note not sent)."
@@ -709,6 +722,16 @@ class Sync:
         for doc_key, pieces in sorted(allocations.items()):
             self._allocate(doc_key, pieces)
         self._payouts(payouts)
+
+    def _contact_of(self, key: DocKey) -> int:
+        """The patient whose Xero contact holds (or will hold) a document: the one it was sent
+        for, which a later merge of patients does not change in Xero."""
+        link = self.links.get(key)
+        if link is not None and link.sent:
+            return link.patient_id
+        if key[0] == "invoice":
+            return self.want.invoices[key[1]].patient_id
+        return self.want.credits[key].patient_id
 
     def _resend_pending(self, free: dict[DocKey, int], held: dict[DocKey, int]) -> None:
         """Send again, exactly as before, the pieces of a call an interrupted sync left

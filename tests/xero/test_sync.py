@@ -441,3 +441,12 @@ def test_after_a_merge_credit_on_the_other_contact_is_said_not_sent_against_xero
             ("INV-1", "closed here, open there")
         ]
     assert len(xero.invoices) == 2 and len(xero.allocations) == 0
+
+
+def test_a_name_longer_than_xero_takes_is_shortened_before_the_patient_number(clinic, xero):
+    long_first, long_last = "A" * 150, "B" * 150
+    pid = clinic.add_patient(long_first, long_last)
+    clinic.create_invoice(pid, [("Consultation", "40.00", 1, "0")])
+    synced(clinic, xero)
+    (contact,) = xero.contacts.values()
+    assert len(contact["Name"]) == 255 and contact["Name"].endswith(f"B ({pid})")

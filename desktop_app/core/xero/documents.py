@@ -46,10 +46,19 @@ def day(value: date) -> str:
     return value.isoformat()
 
 
+#: The longest contact name Xero takes.
+CONTACT_NAME_MAX = 255
+
+
 def contact(patient_id: int, first: str, last: str) -> dict[str, Any]:
-    """A patient as a Xero contact: the name keeps namesakes apart with the patient's number."""
+    """A patient as a Xero contact: the name keeps namesakes apart with the patient's number
+    (a name longer than Xero takes is shortened before the number)."""
+    name = contact_name(first, last, patient_id)
+    if len(name) > CONTACT_NAME_MAX:
+        suffix = f" ({patient_id})"
+        name = f"{first} {last}"[: CONTACT_NAME_MAX - len(suffix)].rstrip() + suffix
     return {
-        "Name": contact_name(first, last, patient_id),
+        "Name": name,
         "FirstName": first[:255],
         "LastName": last[:255],
         "ContactNumber": str(patient_id),

@@ -450,3 +450,59 @@ def test_a_name_longer_than_xero_takes_is_shortened_before_the_patient_number(cl
     synced(clinic, xero)
     (contact,) = xero.contacts.values()
     assert len(contact["Name"]) == 255 and contact["Name"].endswith(f"B ({pid})")
+
+
+def test_credit_applied_again_the_same_way_after_it_was_taken_off_is_a_new_write(clinic, xero):
+    ada = clinic.add_patient("Ada", "Lovelace")
+    pay(clinic, ada, {"EFTPOS": "100.00"}, "pre")
+    inv = clinic.create_invoice(ada, [("Consultation", "40.00", 1, "0")])
+    clinic.apply_credit_to_open_invoices(ada, "apply-1")
+    synced(clinic, xero)
+    (app,) = [a for p in clinic.payments(ada) for a in p.applications if a.invoice_id == inv]
+    clinic.remove_application(app.id, "Applied by mistake")
+    synced(clinic, xero)
+    assert xero.allocations == {}
+    # The very same allocation again (same prepayment, invoice, amount and day): Xero must do it,
+    # not answer it from the first one's Idempotency-Key.
+    clinic.apply_credit_to_open_invoices(ada, "apply-2")
+    synced(clinic, xero)
+    assert [a["Amount"] for a in xero.allocations.values()] == [Decimal("40.00")]
+
+
+def test_an_invoice_corrected_back_to_what_it_was_is_sent_again(clinic, xero):
+    ada = clinic.add_patient("Ada", "Lovelace")
+    inv = clinic.create_invoice(ada, [("Consultation", "80.00", 1, "0")])
+    synced(clinic, xero)
+    clinic.update_invoice(inv, lines=[("Consultation", "95.00", 1, "0")])
+    synced(clinic, xero)
+    clinic.update_invoice(inv, lines=[("Consultation", "80.00", 1, "0")])
+    synced(clinic, xero)
+    (invoice,) = xero.invoices.values()
+    assert invoice["Total"] == Decimal("80.00")
+    clinic.update_invoice(inv, lines=[("Consultation", "95.00", 1, "0")])  # the same change again
+    synced(clinic, xero)
+    (invoice,) = xero.invoices.values()
+    assert invoice["Total"] == Decimal("95.00")
+
+
+def test_a_record_refused_alone_is_tried_again_under_a_new_key_once_fixed(clinic, xero):
+    ada = clinic.add_patient("Ada", "Lovelace")
+    clinic.create_invoice(ada, [("Consultation", "80.00", 1, "0")])
+    synced(clinic, xero)  # the contact
+    clinic.create_invoice(ada, [("Review", "60.00", 1, "0")])
+    hand = new_id()
+    contact = next(iter(xero.contacts))
+    xero.invoices[hand] = {
+        "InvoiceID": hand,
+        "InvoiceNumber": "INV-2",
+        "Contact": {"ContactID": contact},
+        "Status": "AUTHORISED",
+        "Total": Decimal(1),
+        "AmountDue": Decimal(1),
+        "AmountPaid": Decimal(0),
+        "AmountCredited": Decimal(0),
+    }
+    assert sync(clinic, xero).refused == ["Invoice INV-2: Invoice # must be unique (INV-2)."]
+    del xero.invoices[hand]  # fixed in Xero
+    synced(clinic, xero)  # the same request, a new Idempotency-Key: done this time
+    assert sorted(i["InvoiceNumber"] for i in xero.invoices.values()) == ["INV-1", "INV-2"]

@@ -521,6 +521,9 @@ class XeroLink(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(10))
     call_key: Mapped[str | None] = mapped_column(String(64))
+    #: The Idempotency-Key of the last write Xero did for it: the next write's key is made
+    #: from it, so a write repeated later (the same change made again) is never taken for it.
+    last_key: Mapped[str | None] = mapped_column(String(64))
     #: SHA-256 of the document as last sent (a contact or invoice changed since is sent again).
     content: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str | None] = mapped_column(Text)

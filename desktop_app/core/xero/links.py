@@ -33,6 +33,7 @@ def read_links(session: Session) -> dict[DocKey, Link]:
             row.message,
             row.content,
             row.id,
+            row.last_key,
         )
     return links
 
@@ -71,6 +72,7 @@ def _values(link: Link, now: datetime) -> dict[str, Any]:
         "xero_id": link.xero_id,
         "xero_other_id": link.other_id,
         "call_key": link.call_key,
+        "last_key": link.last_key,
         "content": link.content,
         "message": link.message[:2000] if link.message else None,
         "synced_at": now,

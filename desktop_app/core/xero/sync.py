@@ -52,6 +52,8 @@ class Link:
     content: str | None = None
     #: Its ``xero_links`` row, once saved.
     row_id: int | None = None
+    #: The Idempotency-Key of the last write Xero did for it.
+    last_key: str | None = None
 
     @property
     def sent(self) -> bool:
@@ -174,7 +176,31 @@ class Sync:
         if self.client is None:
             self.report.steps[step] += len(items)
             return None
-        key = hashlib.sha256(f"{method} {path} {dumps(payload)}".encode()).hexdigest()
+        pending = {
+            link.call_key
+            for k, _, _ in items
+            if (link := self.links.get(k)) is not None and link.state == "pending"
+        }
+        if (
+            len(pending) == 1
+            and None not in pending
+            and all(
+                (link := self.links.get(k)) is not None and link.state == "pending"
+                for k, _, _ in items
+            )
+        ):
+            key = str(next(iter(pending)))  # an interrupted call, sent again as it was
+        else:
+            # The key names the records and the last write Xero did for each, not only the
+            # request: the same request made again later (credit applied again to the same
+            # invoice after it was taken off, an invoice corrected back and forth) is a new
+            # write, which an earlier key would have Xero answer without doing.
+            before = sorted(
+                (k, link.last_key if (link := self.links.get(k)) else None) for k, _, _ in items
+            )
+            key = hashlib.sha256(
+                f"{method} {path} {before!r} {dumps(payload)}".encode()
+            ).hexdigest()
         marked = []
         for doc_key, patient_id, amount in items:
             link = self.links.get(doc_key)
@@ -219,15 +245,17 @@ class Sync:
         changed = []
         for i, ((doc_key, _, amount), answer) in enumerate(zip(items, answers, strict=True)):
             link = self.links[doc_key]
-            link.call_key = None
+            done, link.call_key = link.call_key, None
             if isinstance(answer, str):
                 if link.state != "sent":
                     link.state = "refused"
                 link.message = answer
+                link.last_key = done or link.last_key  # tried again later under a new key
                 self.report.refused.append(f"{describe(doc_key)}: {answer}")
             else:
                 xero_id, other_id = ids(answer)
                 link.state, link.message, link.amount = state, None, amount
+                link.last_key = done
                 if state == "sent":
                     link.xero_id = xero_id or link.xero_id
                     link.other_id = other_id or link.other_id

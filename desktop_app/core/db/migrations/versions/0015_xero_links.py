@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("call_key", sa.String(length=64), nullable=True),
+        sa.Column("last_key", sa.String(length=64), nullable=True),
         sa.Column("content", sa.String(length=64), nullable=True),
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),

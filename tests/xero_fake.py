@@ -93,6 +93,16 @@ def validate(method: str, path: str, query: str, headers: dict[str, str], body: 
     return "; ".join(f"{e!r}: {e.__cause__ or ''}" for e in result.errors)
 
 
+#: A new clinic's payment types and their default clearing accounts (``CLR-EFTPOS``...).
+CLINIC_CLEARING = {
+    "Cash": "CLR-CASH",
+    "EFTPOS": "CLR-EFTPOS",
+    "Credit card": "CLR-CREDIT",
+    "Bank transfer": "CLR-BANKTR",
+    "Health fund": "CLR-HEALTH",
+}
+
+
 def money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
 
@@ -163,6 +173,14 @@ class FakeXero:
             "EnablePaymentsToAccount": payments,
             "Status": "ACTIVE",
         }
+
+    def with_clinic_clearing(self) -> FakeXero:
+        """Add a bank account for each of a new clinic's default clearing accounts (the ones
+        the organisation lacks); returns the fake."""
+        for name, code in CLINIC_CLEARING.items():
+            if code not in self.accounts:
+                self.add_account(code, f"{name} clearing", "BANK", True)
+        return self
 
     def fail(
         self,

@@ -522,13 +522,9 @@ def fake_xero() -> Any:
     root = str(Path(__file__).resolve().parents[2])
     if root not in sys.path:
         sys.path.insert(0, root)
-    from desktop_app.core.interchange.accounting_mapping import default_clearing_code
     from tests.xero_fake import FakeXero
 
-    fake = FakeXero().start()
-    for name in ("Credit card", "Bank transfer", "Health fund"):
-        fake.add_account(default_clearing_code(name), f"{name} clearing", "BANK", True)
-    return fake
+    return FakeXero().start().with_clinic_clearing()
 
 
 def credit_funded_invoice_in_xero(folder: Path) -> None:

@@ -13,6 +13,20 @@ from desktop_app.ui.dialogs.xero_dialog import XeroDialog
 from tests.xero_identity import CLIENT_ID, FakeIdentity, browser
 
 
+def scripted_xero(monkeypatch, *, clearing: bool = True):
+    """A fake Xero organisation (with the clinic's clearing accounts unless told otherwise),
+    reached through the headless variables, as a script would."""
+    from tests.xero_fake import FakeXero
+
+    fake = FakeXero().start()
+    if clearing:
+        fake.with_clinic_clearing()
+    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
+    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
+    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    return fake
+
+
 @pytest.fixture
 def identity():
     fake = FakeIdentity()
@@ -88,15 +102,7 @@ def test_a_receptionist_sees_the_organisation_but_cannot_connect(qtbot, clinic, 
 def test_sync_now_sends_the_ledger_and_the_log_says_so(qtbot, clinic, monkeypatch):
     from decimal import Decimal
 
-    from tests.xero_fake import FakeXero
-
-    fake = FakeXero().start()
-    for name in ("Credit card", "Bank transfer", "Health fund"):
-        code = {"Credit card": "CLR-CREDIT", "Bank transfer": "CLR-BANKTR"}.get(name, "CLR-HEALTH")
-        fake.add_account(code, f"{name} clearing", "BANK", True)
-    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
-    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
-    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    fake = scripted_xero(monkeypatch)
     ada = clinic.add_patient("Ada", "Lovelace")
     clinic.record_payment(clinic.preview_payment(ada, {"EFTPOS": "100.00"}), "pre")
     clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10")])
@@ -120,15 +126,7 @@ def test_sync_now_sends_the_ledger_and_the_log_says_so(qtbot, clinic, monkeypatc
 def test_the_patient_tabs_and_all_invoices_say_where_each_stands_with_xero(
     qtbot, window, clinic, monkeypatch
 ):
-    from tests.xero_fake import FakeXero
-
-    fake = FakeXero().start()
-    for name, code in (("Credit card", "CLR-CREDIT"), ("Bank transfer", "CLR-BANKTR")):
-        fake.add_account(code, f"{name} clearing", "BANK", True)
-    fake.add_account("CLR-HEALTH", "Health fund clearing", "BANK", True)
-    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
-    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
-    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    fake = scripted_xero(monkeypatch)
     ada = clinic.add_patient("Ada", "Lovelace")
     first = clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10")])
     paid = clinic.record_payment(clinic.preview_payment(ada, {"EFTPOS": "88.00"}), "pay")
@@ -163,15 +161,10 @@ def test_the_patient_tabs_and_all_invoices_say_where_each_stands_with_xero(
 
 
 def test_the_mapping_is_chosen_from_xeros_own_lists_and_checked(qtbot, clinic, monkeypatch):
-    from tests.xero_fake import FakeXero
-
-    fake = FakeXero().start()
+    fake = scripted_xero(monkeypatch, clearing=False)
     fake.add_account("090", "Business Bank", "BANK", True)
     fake.add_account("CLR-OLD", "Old clearing", "BANK", True)
     fake.accounts["CLR-OLD"]["Status"] = "ARCHIVED"
-    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
-    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
-    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
     ada = clinic.add_patient("Ada", "Lovelace")
     clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10"), ("Report", "20.00", 1, "0")])
     dialog = XeroDialog(clinic)
@@ -213,15 +206,7 @@ def test_the_mapping_is_chosen_from_xeros_own_lists_and_checked(qtbot, clinic, m
 def test_the_app_syncs_by_itself_every_n_minutes_once_asked_to(qtbot, window, clinic, monkeypatch):
     from datetime import UTC, datetime, timedelta
 
-    from tests.xero_fake import FakeXero
-
-    fake = FakeXero().start()
-    for name, code in (("Credit card", "CLR-CREDIT"), ("Bank transfer", "CLR-BANKTR")):
-        fake.add_account(code, f"{name} clearing", "BANK", True)
-    fake.add_account("CLR-HEALTH", "Health fund clearing", "BANK", True)
-    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
-    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
-    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    fake = scripted_xero(monkeypatch)
     ada = clinic.add_patient("Ada", "Lovelace")
     clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10")])
     auto = window.xero_auto
@@ -252,15 +237,7 @@ def test_the_app_syncs_by_itself_every_n_minutes_once_asked_to(qtbot, window, cl
 def test_after_export_files_the_window_asks_before_the_first_sync(
     qtbot, clinic, monkeypatch, tmp_path
 ):
-    from tests.xero_fake import FakeXero
-
-    fake = FakeXero().start()
-    for name, code in (("Credit card", "CLR-CREDIT"), ("Bank transfer", "CLR-BANKTR")):
-        fake.add_account(code, f"{name} clearing", "BANK", True)
-    fake.add_account("CLR-HEALTH", "Health fund clearing", "BANK", True)
-    monkeypatch.setenv("CLINIC_XERO_API_BASE", fake.url)
-    monkeypatch.setenv("CLINIC_XERO_ACCESS_TOKEN", fake.token)
-    monkeypatch.setenv("CLINIC_XERO_TENANT_ID", fake.tenant)
+    fake = scripted_xero(monkeypatch)
     ada = clinic.add_patient("Ada", "Lovelace")
     clinic.create_invoice(ada, [("Consultation", "80.00", 1, "10")])
     clinic.export_accounting(tmp_path)

@@ -9,23 +9,12 @@ import pytest
 from desktop_app.core.interchange.accounting_mapping import AccountMapping
 from desktop_app.core.xero.chart import check_chart
 from desktop_app.core.xero.client import XeroClient
-from tests.xero_fake import FakeXero
-
-CLEARING = {
-    "Cash": "CLR-CASH",
-    "EFTPOS": "CLR-EFTPOS",
-    "Credit card": "CLR-CREDIT",
-    "Bank transfer": "CLR-BANKTR",
-    "Health fund": "CLR-HEALTH",
-}
+from tests.xero_fake import CLINIC_CLEARING, FakeXero
 
 
 @pytest.fixture
 def xero():
-    fake = FakeXero().start()
-    for name, code in CLEARING.items():
-        if code not in fake.accounts:
-            fake.add_account(code, f"{name} clearing", "BANK", True)
+    fake = FakeXero().start().with_clinic_clearing()
     yield fake
     fake.stop()
     assert fake.invalid == []
@@ -37,7 +26,7 @@ def client_of(fake: FakeXero) -> XeroClient:
 
 def test_a_mapping_that_fits_resolves_each_rate_to_xeros_code(xero):
     mapping = AccountMapping(
-        clearing_accounts=CLEARING, tax_types={0: "GST Free Income", 1000: "gst on income"}
+        clearing_accounts=CLINIC_CLEARING, tax_types={0: "GST Free Income", 1000: "gst on income"}
     )
     check = check_chart(client_of(xero), mapping)
     assert check.ok and check.problems == ()

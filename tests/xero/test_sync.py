@@ -14,21 +14,10 @@ from desktop_app.core.interchange.accounting_batch import contact_name
 from desktop_app.core.xero.client import CallLimiter, XeroClient
 from tests.xero_fake import FakeXero, new_id
 
-CLEARING = {
-    "Cash": "CLR-CASH",
-    "EFTPOS": "CLR-EFTPOS",
-    "Credit card": "CLR-CREDIT",
-    "Bank transfer": "CLR-BANKTR",
-    "Health fund": "CLR-HEALTH",
-}
-
 
 @pytest.fixture
 def xero():
-    fake = FakeXero().start()
-    for name, code in CLEARING.items():
-        if code not in fake.accounts:
-            fake.add_account(code, f"{name} clearing", "BANK", True)
+    fake = FakeXero().start().with_clinic_clearing()
     yield fake
     fake.stop()
     assert fake.invalid == []
@@ -371,9 +360,7 @@ def test_an_access_token_expiring_mid_sync_stops_it_and_a_renewed_one_carries_on
 
     identity = FakeIdentity()
     fake = FakeXero(tenant="t-1", accept=lambda token: token in identity.access_tokens).start()
-    for name, code in CLEARING.items():
-        if code not in fake.accounts:
-            fake.add_account(code, f"{name} clearing", "BANK", True)
+    fake.with_clinic_clearing()
     try:
         setup = Setup(CLIENT_ID, Endpoints.under(identity.base), 0)
         clinic.connect_xero(browser(), lambda found: found[0], setup=setup)

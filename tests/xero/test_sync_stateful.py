@@ -24,13 +24,6 @@ from desktop_app.core.xero.client import CallLimiter, XeroClient, XeroUnavailabl
 from tests.db.test_stateful import RATES, LedgerMachine
 from tests.xero_fake import FakeXero
 
-CLEARING = {
-    "Cash": "CLR-CASH",
-    "EFTPOS": "CLR-EFTPOS",
-    "Credit card": "CLR-CREDIT",
-    "Bank transfer": "CLR-BANKTR",
-    "Health fund": "CLR-HEALTH",
-}
 #: The machine's tax rates in hundredths of a percent.
 RATES_BP = sorted(RATES)
 #: Calls a sync can be cut at (the first of each, its answer lost, then Xero stops answering).
@@ -42,10 +35,7 @@ class SyncingMachine(LedgerMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.xero = FakeXero().start()
-        for name, code in CLEARING.items():
-            if code not in self.xero.accounts:
-                self.xero.add_account(code, f"{name} clearing", "BANK", True)
+        self.xero = FakeXero().start().with_clinic_clearing()
         self.syncs = 0
         # Every tax rate the machine writes, in Xero and in the mapping.
         mapping = self.clinic.accounting_mapping()

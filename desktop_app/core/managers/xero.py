@@ -240,6 +240,23 @@ class XeroConnection(Manager):
             )
             return read_desired(session, currency), read_links(session), mapping, currency, credit
 
+        if not dry_run:
+            # Before reading: what another computer's sync sent is in the links read below.
+            self._take_lease()
+        try:
+            return self._sync(client, chart, read, dry_run, after_exports)
+        finally:
+            if not dry_run:
+                self._end_lease()
+
+    def _sync(
+        self,
+        client: XeroClient,
+        chart: ChartCheck,
+        read: Callable[[Session], tuple[Any, ...]],
+        dry_run: bool,
+        after_exports: bool,
+    ) -> SyncReport:
         want, links, mapping, currency, credit = self.store.fetch(read)
         if not (dry_run or after_exports or links):
             exports = self.store.fetch(past_exports)
@@ -253,11 +270,8 @@ class XeroConnection(Manager):
                     code=Refusal.BAD_CHOICE,
                     field="after_exports",
                 )
-        transfer = (
-            mapping.clearing_account(sorted(mapping.clearing_accounts)[0])
-            if (mapping.clearing_accounts)
-            else mapping.credit_account
-        )
+        clearing = mapping.clearing_accounts  # transfers go through the first type's account
+        transfer = clearing[min(clearing)] if clearing else mapping.credit_account
         shape = Shape(mapping, chart.tax_types, MINOR_UNITS[currency], transfer)
 
         def save(changed: list[Link]) -> None:
@@ -267,7 +281,6 @@ class XeroConnection(Manager):
         engine = Sync(want, links, shape, None if dry_run else client, save, credit)
         if dry_run:
             return engine.run()
-        self._take_lease()
         stopped: BaseException | None = None
         try:
             return engine.run()
@@ -275,7 +288,6 @@ class XeroConnection(Manager):
             stopped = exc
             raise
         finally:
-            self._end_lease()
             done = engine.report
             done.calls, done.writes = client.calls, client.writes
             self._log(done, stopped)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .domain.letterhead import Letterhead
     from .domain.money import Money, format_amount, parse_minor, to_decimal
     from .domain.patient_details import DETAIL_LABELS, PATIENT_DETAILS
+    from .domain.payers import MembershipRecord, PayerKind, PayerRecord
     from .domain.payment_draft import PaymentDraft
     from .domain.records import (
         ApplicationRecord,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from .ledger.corrections import credit_note_split
     from .ledger.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
     from .ledger.verify import LedgerCheck
+    from .managers.payers import PayerInvoice
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
     from .reporting.documents import InvoiceDocument, ReceiptDocument, StatementDocument
     from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
@@ -129,6 +131,8 @@ _HOMES = {
     "reporting.liability": ["CreditLiability"],
     "domain.money": ["Money", "format_amount", "parse_minor", "to_decimal"],
     "domain.payment_draft": ["PaymentDraft"],
+    "domain.payers": ["MembershipRecord", "PayerKind", "PayerRecord"],
+    "managers.payers": ["PayerInvoice"],
     "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
     "reporting.revenue": ["RevenueRow"],
     "xero.oauth": ["XeroOrganisation"],
@@ -219,11 +223,15 @@ __all__ = [
     "InvoiceRecord",
     "LedgerCheck",
     "Letterhead",
+    "MembershipRecord",
     "MergePreview",
     "Money",
     "NotFoundError",
     "OpenInvoice",
     "PatientRecord",
+    "PayerInvoice",
+    "PayerKind",
+    "PayerRecord",
     "PaymentDraft",
     "PaymentPreview",
     "PaymentRecord",

@@ -7,6 +7,8 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.patients      add, update, archive, restore, merge, get, ids, credit_history, ...
     clinic.invoices      create, get, void, page, count; clinic.invoices(patient_id) lists
     clinic.payments      draft, preview, record, get, refund; clinic.payments(patient_id) lists
+    clinic.payers        add, update, archive, memberships, open_invoices, preview_payment,
+                         record_payment (remittances), refund; clinic.payers() lists
     clinic.corrections   reverse_payment, remove_application, issue_credit_note, transfer_credit...
     clinic.settings      update, set_up, profile, currency, allocation_mode, payment_types, ...
     clinic.reports       summary, aged_receivables, credit_liability, takings, revenue_by_*,
@@ -48,6 +50,7 @@ from .managers.corrections import Corrections
 from .managers.interchange import Interchange
 from .managers.invoices import Invoices
 from .managers.patients import Patients
+from .managers.payers import Payers
 from .managers.payments import Payments
 from .managers.reports import Reports
 from .managers.settings import Settings
@@ -69,6 +72,7 @@ class Clinic:
         self.invoices = Invoices(self.store)
         self.catalogue = Catalogue(self.store)
         self.payments = Payments(self.store)
+        self.payers = Payers(self.store)
         self.corrections = Corrections(self.store)
         self.settings = Settings(self.store)
         self.reports = Reports(self.store)
@@ -209,6 +213,24 @@ class Clinic:
     set_xero_sync_minutes = delegate("xero", XeroConnection.set_sync_minutes)
     xero_invoice_states = delegate("xero", XeroConnection.invoice_states)
     xero_payment_states = delegate("xero", XeroConnection.payment_states)
+    create_split_invoice = delegate("invoices", Invoices.create_split)
+    add_payer = delegate("payers", Payers.add)
+    payer = delegate("payers", Payers.get)
+    update_payer = delegate("payers", Payers.update)
+    archive_payer = delegate("payers", Payers.archive)
+    restore_payer = delegate("payers", Payers.restore)
+    delete_payer = delegate("payers", Payers.delete)
+    add_membership = delegate("payers", Payers.add_membership)
+    update_membership = delegate("payers", Payers.update_membership)
+    remove_membership = delegate("payers", Payers.remove_membership)
+    memberships = delegate("payers", Payers.memberships)
+    payer_members = delegate("payers", Payers.members)
+    payer_open_invoices = delegate("payers", Payers.open_invoices)
+    payer_payment_draft = delegate("payers", Payers.payment_draft)
+    preview_payer_payment = delegate("payers", Payers.preview_payment)
+    record_payer_payment = delegate("payers", Payers.record_payment)
+    earlier_remittances = delegate("payers", Payers.earlier_remittances)
+    refund_payer_credit = delegate("payers", Payers.refund)
     invoice_count = delegate("invoices", Invoices.count)
 
     payment_draft = delegate("payments", Payments.draft)
@@ -240,6 +262,8 @@ class Clinic:
     payment_types = delegate("settings", Settings.payment_types)
     add_payment_type = delegate("settings", Settings.add_payment_type)
     deactivate_payment_type = delegate("settings", Settings.deactivate_payment_type)
+    payment_type_modes = delegate("settings", Settings.payment_type_modes)
+    set_payment_type_mode = delegate("settings", Settings.set_payment_type_mode)
     set_up_clinic = delegate("settings", Settings.set_up)
     clinic_profile = delegate("settings", Settings.profile)
 

@@ -68,6 +68,8 @@ class Permission(StrEnum):
     MERGE = "merge duplicate patients"
     INVOICES = "create invoices"
     PAYMENTS = "take payments and apply account credit"
+    #: Payers (health funds, insurers, ...) and their terms: bookkeepers and administrators.
+    PAYERS = "add or change third-party payers"
     CORRECTIONS = "void invoices, reverse payments, issue credit notes or move credit"
     REFUNDS = "refund account credit"
     REPORTS = "see the clinic's reports"
@@ -86,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_ALL,
             Permission.CORRECTIONS,
             Permission.MERGE,
+            Permission.PAYERS,
             Permission.REFUNDS,
             Permission.REPORTS,
             Permission.EXPORTS,

@@ -26,7 +26,8 @@ _VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 #: The patient list's default order (``Clinic.patient_ids(sort="name")``), in SQLite's terms.
 _PATIENTS_SQL = (
     "SELECT id, first_name, last_name, credit_minor, outstanding_minor, date_of_birth, mobile "
-    "FROM patients WHERE archived_at IS NULL ORDER BY lower(last_name), lower(first_name), id"
+    "FROM patients WHERE archived_at IS NULL AND id NOT IN (SELECT id FROM payers) "
+    "ORDER BY lower(last_name), lower(first_name), id"
 )
 
 

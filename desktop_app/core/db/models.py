@@ -148,6 +148,61 @@ class Patient(Base):
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
 
 
+class Payer(Base):
+    """A third party that pays patients' invoices: a health fund, an insurer, a workers'
+    compensation insurer, a government scheme, an employer (migration 0016).
+
+    Its ``id`` is its account's: a row of ``patients`` that holds the payer's credit and
+    outstanding balance, and owns the invoices billed to the payer and its remittances, so the
+    ledger keeps a payer's account exactly as a patient's. Lists of patients leave these rows
+    out (``id NOT IN (SELECT id FROM payers)``)."""
+
+    __tablename__ = "payers"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('health fund', 'insurer', 'workers compensation', 'government scheme', "
+            "'employer', 'other')",
+            name="kind_known",
+        ),
+        Index("ix_payers_name", func.lower(text("name")), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(24))
+    #: What the payer calls a claim ("Claim number", "Approval number", ...).
+    reference_label: Mapped[str] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Membership(Base):
+    """A patient's payer: member or claim number, the dates it is valid, and whether the
+    patient's new invoices go to the payer by default. A removed one (``removed_at``) is kept."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from",
+            name="dates_ordered",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    payer_id: Mapped[int] = mapped_column(ForeignKey("payers.id"), index=True)
+    member_number: Mapped[str | None] = mapped_column(String(60))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    default_for_invoices: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class BillableItem(Base):
     """A service or product of the clinic's catalogue (migration 0014): a code staff type, a name,
     a price and a tax rate. Archived items stay on the invoices that used them and are offered on
@@ -235,6 +290,12 @@ class Invoice(Base):
     tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     service_date: Mapped[date | None] = mapped_column(Date)
+    # Migration 0016: an invoice billed to a payer. ``patient_id`` is then the payer's account
+    # (its id is the payer's) and ``for_patient_id`` the patient the service was for.
+    for_patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    claim_reference: Mapped[str | None] = mapped_column(String(60))
+    #: The payer's invoice this patient's gap invoice was split from (split billing).
+    split_with_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
 
 
 class InvoiceLine(Base):
@@ -280,6 +341,8 @@ class PaymentType(Base):
     name: Mapped[str] = mapped_column(String(60), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    #: The type's own allocation mode (migration 0016); None: the clinic's.
+    allocation_mode: Mapped[str | None] = mapped_column(String(16))
 
 
 class Payment(Base):
@@ -319,6 +382,8 @@ class Payment(Base):
     reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reverse_reason: Mapped[str | None] = mapped_column(Text)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    #: A payer's remittance reference, as the payer prints it (migration 0016).
+    reference: Mapped[str | None] = mapped_column(String(100))
 
 
 class PaymentSource(Base):

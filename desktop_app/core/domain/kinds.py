@@ -46,6 +46,8 @@ class AuditEntity(StrEnum):
     IMPORT_BATCH = "import_batch"
     ACCOUNTING_EXPORT = "accounting_export"
     BILLABLE_ITEM = "billable_item"
+    PAYER = "payer"
+    MEMBERSHIP = "membership"
 
 
 class AuditAction(StrEnum):
@@ -67,6 +69,15 @@ class AuditAction(StrEnum):
     UPDATE_BILLABLE_ITEM = "update billable item"
     ARCHIVE_BILLABLE_ITEM = "archive billable item"
     RESTORE_BILLABLE_ITEM = "restore billable item"
+    ADD_PAYER = "add payer"
+    UPDATE_PAYER = "update payer"
+    ARCHIVE_PAYER = "archive payer"
+    RESTORE_PAYER = "restore payer"
+    DELETE_PAYER = "delete payer"
+    ADD_MEMBERSHIP = "add membership"
+    UPDATE_MEMBERSHIP = "update membership"
+    REMOVE_MEMBERSHIP = "remove membership"
+    IMPORT_PAYERS = "import payers"
     RECORD_PAYMENT = "record payment"
     REVERSE_PAYMENT = "reverse payment"
     REFUND_CREDIT = "refund credit"

@@ -9,7 +9,7 @@ lock; if another computer changed the patient meanwhile, the dialog makes a fres
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from .allocation import AllocationMode, OpenInvoice, allocate
@@ -40,6 +40,13 @@ class PaymentDraft:
     credit_available: int
     open_invoices: tuple[OpenInvoice, ...]
     explain_not_open: Callable[[object], None]
+    #: Payment types that carry their own allocation mode (a clinic setting), by name. A
+    #: payment whose money comes only from such types is allocated by their mode (the most
+    #: careful of them when they differ) unless a mode was asked for (``mode_asked``).
+    type_modes: Mapping[str, AllocationMode] = field(default_factory=dict)
+    mode_asked: bool = False
+    #: A payer's remittance reference (None for a patient's payment).
+    reference: str | None = None
 
     def parse_source(self, name: str, amount: AmountInput) -> int:
         """One source amount in minor units, or a BillingError naming the payment type."""
@@ -101,7 +108,7 @@ class PaymentDraft:
             self.open_invoices,
             payment_total=sum(minor for _, minor in source_minor),
             credit_available=self.credit_available,
-            mode=self.mode,
+            mode=self.mode_for([name for name, _ in source_minor]),
             typed=typed,
             source_invoice=self.source_invoice,
             currency=self.currency,
@@ -113,4 +120,22 @@ class PaymentDraft:
             tuple(source_minor),
             tuple(sorted(typed.items())),
             plan,
+            self.reference,
         )
+
+    def mode_for(self, type_names: list[str]) -> AllocationMode:
+        """The allocation mode for money of these payment types: the types' own mode when
+        every one of them carries one (the most careful when they differ: off, then the source
+        invoice only, then the others), else the draft's."""
+        if self.mode_asked or not type_names:
+            return self.mode
+        own = [self.type_modes.get(name) for name in type_names]
+        if any(mode is None for mode in own):
+            return self.mode
+        careful = (AllocationMode.OFF, AllocationMode.SOURCE_INVOICE)
+        for mode in careful:
+            if mode in own:
+                return mode
+        first = own[0]
+        assert first is not None
+        return first

@@ -223,6 +223,16 @@ class InvoiceRecord:
     tax_inclusive: bool = False
     practitioner_id: int | None = None
     service_date: date | None = None
+    #: The payer it is billed to (None: the patient ``patient_id`` owes it).
+    payer_id: int | None = None
+    claim_reference: str | None = None
+    #: The invoice it was split with (split billing: the payer's and the patient's gap).
+    split_with_id: int | None = None
+
+    @property
+    def account_id(self) -> int:
+        """The account that owes it: the payer's when billed to one, else the patient's."""
+        return self.patient_id if self.payer_id is None else self.payer_id
 
     @property
     def tax_total(self) -> Decimal:
@@ -296,6 +306,8 @@ class PaymentPreview:
     sources_minor: tuple[tuple[str, int], ...]
     typed_minor: tuple[tuple[int, int], ...]
     plan: AllocationPlan
+    #: A payer's remittance reference (None for a patient's payment).
+    reference: str | None = None
 
     def _d(self, minor: int) -> Decimal:
         return to_decimal(minor, self.currency)

@@ -50,6 +50,8 @@ class PaymentRequest:
     typed: tuple[tuple[int, int], ...]
     mode: AllocationMode
     source_invoice: int | None
+    #: A payer's remittance reference (None for a patient's payment).
+    reference: str | None = None
 
     @property
     def payment_total(self) -> int:
@@ -66,6 +68,8 @@ class PaymentRequest:
             typed=list(self.typed),
             mode=self.mode.value,
             source_invoice=self.source_invoice,
+            # Only a remittance has a reference: a patient's payment keeps its fingerprint.
+            **({} if self.reference is None else {"reference": self.reference}),
         )
 
 
@@ -122,6 +126,7 @@ def request_of(preview: object) -> PaymentRequest:
         or type(preview.sources_minor) is not tuple
         or type(preview.typed_minor) is not tuple
         or not (plan.source_invoice is None or _is_int(plan.source_invoice))
+        or not (preview.reference is None or type(preview.reference) is str)
     ):
         raise _altered()
     mode = plan.mode
@@ -146,6 +151,7 @@ def request_of(preview: object) -> PaymentRequest:
         typed=tuple(sorted(typed)),
         mode=mode,
         source_invoice=plan.source_invoice,
+        reference=preview.reference,
     )
 
 
@@ -264,6 +270,7 @@ def save(
         request_id=request_id,
         request_fingerprint=request.fingerprint(),
         created_at=audit.moment(session),
+        reference=request.reference,
     )
     session.add(payment)
     session.flush()
@@ -303,6 +310,7 @@ def save(
             "to_credit": plan.to_credit,
             "credit": plan.credit_after,
             "request_id": request_id,
+            **({} if request.reference is None else {"reference": request.reference}),
         },
     )
     return payment.id

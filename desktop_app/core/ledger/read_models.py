@@ -108,7 +108,10 @@ def invoice_record(
     return InvoiceRecord(
         id=row.id,
         number=row.number,
-        patient_id=row.patient_id,
+        patient_id=row.patient_id if row.for_patient_id is None else row.for_patient_id,
+        payer_id=None if row.for_patient_id is None else row.patient_id,
+        claim_reference=row.claim_reference,
+        split_with_id=row.split_with_id,
         issue_date=row.issue_date,
         due_date=row.due_date,
         total=d(row.total_minor),

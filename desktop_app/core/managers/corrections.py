@@ -24,6 +24,7 @@ from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, is_id, reads_patient, requires
 from ..ledger.idempotency import RequestKind
+from ..ledger.payer_accounts import refuse_payer
 from .base import Manager, check_request_id, not_future
 
 
@@ -205,6 +206,8 @@ class Corrections(Manager):
             with self.store.write() as tx:
                 # Archived patients too: the same request sent again finds its transfer.
                 locked = tx.lock_patients([from_patient_id, to_patient_id], archived_ok=True)
+                for pid in (from_patient_id, to_patient_id):
+                    refuse_payer(tx.session, pid, "give or receive a credit transfer")
                 minor = parse_minor(amount, tx.currency(), what="the transfer")
                 asked = idempotency.fingerprint(
                     "transfer",

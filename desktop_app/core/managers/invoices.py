@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from ..access.staff import Permission, Role
 from ..db.models import (
@@ -28,10 +29,12 @@ from ..domain.errors import BillingError, Refusal
 from ..domain.invoicing import UNCHANGED, LineInput, Unchanged, parse_lines
 from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus
 from ..domain.money import format_amount
+from ..domain.payers import payer_share as payer_share_minor
+from ..domain.payers import split_lines
 from ..domain.records import InvoiceRecord
 from ..domain.text import optional_text
 from ..interchange.accounting_batch import STATES
-from ..ledger import audit, corrections, invoice_list, read_models
+from ..ledger import audit, corrections, invoice_list, payer_billing, read_models
 from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, is_id, reads_patient, reads_record, requires
@@ -126,6 +129,95 @@ def _parse(
     )
 
 
+def _days(
+    issue_date: date | None, due_date: date | None, service_date: date | None
+) -> tuple[date, date | None, date | None]:
+    """A new invoice's issue date (default today), due date and service date, checked."""
+    today = date.today()
+    issue = today if issue_date is None else dates.issue_day(issue_date, "issue date", today)
+    due = None if due_date is None else dates.due_day(due_date, issue)
+    service = None if service_date is None else dates.issue_day(service_date, "service date", today)
+    return issue, due, service
+
+
+def _chosen_practitioner(
+    tx: Transaction, patient: Patient, practitioner_id: int | Unchanged | None
+) -> int | None:
+    """The practitioner named on a new invoice: as given, or the patient's own."""
+    if isinstance(practitioner_id, Unchanged):
+        return _default_practitioner(tx, patient)
+    return None if practitioner_id is None else _practitioner(tx, practitioner_id)
+
+
+class _Heading(NamedTuple):
+    """What a new invoice says besides its lines."""
+
+    issue_date: date
+    due_date: date | None
+    service_date: date | None
+    practitioner: int | None
+    claim: str | None
+
+
+def _save(
+    tx: Transaction,
+    patient: Patient,
+    account: Patient,
+    parsed: Sequence[LineInput],
+    inclusive: bool,
+    heading: _Heading,
+    *,
+    draft: bool = False,
+    split_with: Invoice | None = None,
+) -> Invoice:
+    """Save a new invoice for ``patient`` owed by ``account`` (the patient's own, or a
+    payer's), audited; an issued one counts in the account's outstanding at once."""
+    total = sum(line.amount_minor for line in parsed)
+    billed_to_payer = account is not patient
+    invoice = Invoice(
+        number=None if draft else _next_number(tx),
+        patient_id=account.id,
+        for_patient_id=patient.id if billed_to_payer else None,
+        claim_reference=heading.claim,
+        split_with_id=None if split_with is None else split_with.id,
+        issue_date=heading.issue_date,
+        due_date=heading.due_date,
+        total_minor=total,
+        paid_minor=0,
+        status=InvoiceStatus.DRAFT if draft else InvoiceStatus.OPEN,
+        created_at=audit.moment(tx.session),
+        tax_inclusive=inclusive,
+        practitioner_id=heading.practitioner,
+        service_date=heading.service_date,
+    )
+    tx.session.add(invoice)
+    tx.session.flush()
+    tx.session.add_all(_line_rows(invoice.id, parsed))
+    after: dict[str, Any] = {
+        "number": invoice.number,
+        "patient_id": account.id,
+        "total": total,
+        "issue_date": heading.issue_date,
+    }
+    if heading.practitioner is not None:
+        after["practitioner_id"] = heading.practitioner
+    if billed_to_payer:
+        after.update(for_patient_id=patient.id, claim=heading.claim)
+    if split_with is not None:
+        after["split_with"] = split_with.number
+    if draft:
+        after["lines"] = _lines_audited(parsed)
+    else:
+        account.outstanding_minor += total
+    tx.audit(
+        action=AuditAction.SAVE_DRAFT if draft else AuditAction.CREATE_INVOICE,
+        entity=AuditEntity.INVOICE,
+        entity_id=invoice.id,
+        after=after,
+    )
+    return invoice
+
+
 class Invoices(Manager):
     """The clinic's invoices."""
 
@@ -140,6 +232,8 @@ class Invoices(Manager):
         practitioner_id: int | Unchanged | None = UNCHANGED,
         service_date: date | None = None,
         draft: bool = False,
+        bill_to: int | Unchanged | None = UNCHANGED,
+        claim_reference: str | None = None,
     ) -> int:
         """Issue an invoice (or save a draft); returns its id. Numbers are sequential across the
         clinic, given when an invoice is issued.
@@ -155,65 +249,91 @@ class Invoices(Manager):
                 one; left out, the patient's practitioner.
             service_date: when the service was provided (optional).
             draft: save a draft: no number, in no balance, until :meth:`issue`.
+            bill_to: a payer of the patient's who owes the invoice (it counts in the payer's
+                outstanding, never the patient's); None: the patient; left out, the payer of
+                the patient's membership marked for new invoices, if one is valid that day.
+            claim_reference: the payer's claim (or approval, or order) reference.
         """
         check_id(patient_id, "patient")
         if not isinstance(draft, bool):
             raise BillingError("draft must be True or False.", code=Refusal.BAD_CHOICE)
-        today = date.today()
-        issue_date = (
-            today if issue_date is None else dates.issue_day(issue_date, "issue date", today)
-        )
-        if due_date is not None:
-            due_date = dates.due_day(due_date, issue_date)
-        if service_date is not None:
-            service_date = dates.issue_day(service_date, "service date", today)
+        issue_date, due_date, service_date = _days(issue_date, due_date, service_date)
+        claim = payer_billing.claim_text(claim_reference)
         with self.store.write() as tx:
-            patient = tx.lock_patient(patient_id)
+            patient, account = payer_billing.lock_accounts(
+                tx, patient_id, bill_to, service_date or issue_date, claim
+            )
             inclusive = stored.prices_include_tax(tx.session)
             parsed = _parse(tx, patient, lines, inclusive)
-            if isinstance(practitioner_id, Unchanged):
-                practitioner = _default_practitioner(tx, patient)
-            elif practitioner_id is None:
-                practitioner = None
-            else:
-                practitioner = _practitioner(tx, practitioner_id)
+            heading = _Heading(
+                issue_date,
+                due_date,
+                service_date,
+                _chosen_practitioner(tx, patient, practitioner_id),
+                claim,
+            )
+            return _save(tx, patient, account, parsed, inclusive, heading, draft=draft).id
+
+    @requires(Permission.INVOICES)
+    def create_split(
+        self,
+        patient_id: int,
+        lines: Sequence[Any],
+        *,
+        payer: int,
+        payer_share: str | Decimal | int,
+        claim_reference: str | None = None,
+        issue_date: date | None = None,
+        due_date: date | None = None,
+        practitioner_id: int | Unchanged | None = UNCHANGED,
+        service_date: date | None = None,
+    ) -> tuple[int | None, int | None]:
+        """Split billing in one step: the payer pays ``payer_share`` of the visit (an amount,
+        ``"60.00"``, or a share, ``"80%"``) and the patient the gap. Returns the ids of the
+        payer's invoice and the patient's, linked to each other (None for a side that owes
+        nothing: a share of all or nothing). Each line's part is priced tax included
+        (``domain.payers.split_lines``); the two totals add up to the visit's.
+
+        Refused: a share that is negative or more than the total, a payer that is not active.
+        """
+        issue_date, due_date, service_date = _days(issue_date, due_date, service_date)
+        claim = payer_billing.claim_text(claim_reference)
+        with self.store.write() as tx:
+            patient, account = payer_billing.lock_accounts(
+                tx, patient_id, payer, service_date or issue_date, claim
+            )
+            inclusive = stored.prices_include_tax(tx.session)
+            parsed = _parse(tx, patient, lines, inclusive)
             total = sum(line.amount_minor for line in parsed)
-            number = None if draft else _next_number(tx)
-            invoice = Invoice(
-                number=number,
-                patient_id=patient_id,
-                issue_date=issue_date,
-                due_date=due_date,
-                total_minor=total,
-                paid_minor=0,
-                status=InvoiceStatus.DRAFT if draft else InvoiceStatus.OPEN,
-                created_at=audit.moment(tx.session),
-                tax_inclusive=inclusive,
-                practitioner_id=practitioner,
-                service_date=service_date,
+            share = payer_share_minor(payer_share, total, tx.currency())
+            payer_lines, patient_lines = split_lines(parsed, share)
+            heading = _Heading(
+                issue_date,
+                due_date,
+                service_date,
+                _chosen_practitioner(tx, patient, practitioner_id),
+                claim,
             )
-            tx.session.add(invoice)
-            tx.session.flush()
-            tx.session.add_all(_line_rows(invoice.id, parsed))
-            after: dict[str, Any] = {
-                "number": invoice.number,
-                "patient_id": patient_id,
-                "total": total,
-                "issue_date": issue_date,
-            }
-            if practitioner is not None:
-                after["practitioner_id"] = practitioner
-            if draft:
-                after["lines"] = _lines_audited(parsed)
-            else:
-                patient.outstanding_minor += total
-            tx.audit(
-                action=AuditAction.SAVE_DRAFT if draft else AuditAction.CREATE_INVOICE,
-                entity=AuditEntity.INVOICE,
-                entity_id=invoice.id,
-                after=after,
+            payer_invoice = (
+                _save(tx, patient, account, payer_lines, True, heading) if payer_lines else None
             )
-            return invoice.id
+            gap = (
+                _save(
+                    tx,
+                    patient,
+                    patient,
+                    patient_lines,
+                    True,
+                    heading._replace(claim=None),
+                    split_with=payer_invoice,
+                )
+                if patient_lines
+                else None
+            )
+            return (
+                None if payer_invoice is None else payer_invoice.id,
+                None if gap is None else gap.id,
+            )
 
     @requires(Permission.INVOICES)
     def update(
@@ -372,8 +492,12 @@ class Invoices(Manager):
 
     @reads_patient
     def __call__(self, patient_id: int, *, open_only: bool = False) -> list[InvoiceRecord]:
-        """The patient's invoices by issue date, then number."""
-        query = select(Invoice).where(Invoice.patient_id == patient_id)
+        """The patient's invoices by issue date, then number: those they owe and those billed
+        to a payer for them (``payer_id`` set; the patient does not owe those). For a payer,
+        the invoices billed to it."""
+        query = select(Invoice).where(
+            or_(Invoice.patient_id == patient_id, Invoice.for_patient_id == patient_id)
+        )
         if open_only:
             query = query.where(Invoice.status == InvoiceStatus.OPEN)
         with self.store.read() as session:

@@ -34,6 +34,7 @@ from ..ledger import merge as merging
 from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, reads_patient, requires
+from ..ledger.payer_accounts import not_payer, refuse_payer
 from .base import Manager
 from .staff import staff_row
 
@@ -158,6 +159,7 @@ class Patients(Manager):
         """Make ``username`` (a practitioner) the patient's practitioner; None clears it."""
         with self.store.write() as tx:
             patient = tx.lock_patient(patient_id)
+            refuse_payer(tx.session, patient.id, "have a practitioner")
             staff_id = None
             if username is not None:
                 row = staff_row(tx.session, username)
@@ -248,6 +250,7 @@ class Patients(Manager):
         why = optional_text(reason, "reason for archiving", MAX_REASON, field="reason")
         with self.store.write() as tx:
             patient = tx.lock_patient(patient_id, archived_ok=True)
+            refuse_payer(tx.session, patient.id, "be archived here")
             if patient.archived_at is not None:
                 raise BillingError(
                     f"{patient.first_name} {patient.last_name} is already archived.",
@@ -269,6 +272,7 @@ class Patients(Manager):
         archived (their records are the other patient's now)."""
         with self.store.write() as tx:
             patient = tx.lock_patient(patient_id, archived_ok=True)
+            refuse_payer(tx.session, patient.id, "be restored here")
             name = f"{patient.first_name} {patient.last_name}"
             if patient.merged_into is not None:
                 raise BillingError(
@@ -348,6 +352,7 @@ class Patients(Manager):
         for pid in (keep_id, merge_id):
             if pid not in rows:
                 raise NotFoundError(f"There is no patient {pid}.")
+            refuse_payer(session, pid, "be merged")
         return rows[keep_id], rows[merge_id]
 
     @reads_patient
@@ -410,7 +415,7 @@ class Patients(Manager):
             )
         order = [*keys[sort], Patient.id]
         query = select(Patient.id).order_by(*(k.desc() if descending else k for k in order))
-        query = query.where(*self.store.own_patients())
+        query = query.where(*self.store.own_patients(), not_payer())
         query = query.where(*read_models.name_search(search))
         if not include_archived:
             query = query.where(Patient.archived_at.is_(None))

@@ -29,6 +29,7 @@ from ..ledger import settings as stored
 from ..ledger.corrections import MAX_REASON
 from ..ledger.guard import check_id, reads_patient, reads_record, requires
 from ..ledger.idempotency import RequestKind
+from ..ledger.payer_accounts import not_payer, payer_of
 from ..ledger.payment_save import RefundRequest
 from ..ledger.transaction import archived_error
 from .base import Manager, check_request_id, not_future
@@ -44,10 +45,27 @@ _DRAFT_PATIENT = select(
     Patient.merged_into,
 ).where(Patient.id == bindparam("pid"))
 _ACTIVE_TYPES = (
-    select(PaymentType.name)
+    select(PaymentType.name, PaymentType.allocation_mode)
     .where(PaymentType.active.is_(True))
     .order_by(PaymentType.position, PaymentType.id)
 )
+
+
+def _not_theirs(session: Session, invoice: Invoice, account_id: int) -> str:
+    """Why an invoice of another account takes nothing from this one: it is another patient's,
+    billed to a payer, or (for a payer's payment) billed to a patient or to another payer."""
+    owner = payer_of(session, invoice.patient_id)
+    payer = payer_of(session, account_id)
+    number = f"Invoice #{invoice.number}"
+    if payer is not None:
+        billed = "a patient" if owner is None else f"another payer ({owner.name})"
+        return f"{number} is billed to {billed}; {payer.name}'s payments apply only to its own."
+    if owner is not None:
+        return (
+            f"{number} is billed to {owner.name}; the patient's payments and credit apply only "
+            "to invoices billed to the patient."
+        )
+    return f"{number} belongs to another patient; nothing from this patient can be applied to it."
 
 
 class Payments(Manager):
@@ -61,6 +79,7 @@ class Payments(Manager):
         *,
         payment_date: date | None = None,
         mode: AllocationMode | None = None,
+        reference: str | None = None,
     ) -> PaymentDraft:
         """Start entering a payment: read the patient's credit and open invoices once.
 
@@ -71,7 +90,9 @@ class Payments(Manager):
             patient_id: who pays.
             source_invoice: the invoice the payment was entered from, if any.
             payment_date: defaults to today; never in the future.
-            mode: override the clinic's allocation mode (defaults to the setting).
+            mode: override the clinic's allocation mode (defaults to the setting, or to the
+                payment types' own mode when the money is all of types that carry one).
+            reference: a payer's remittance reference (``clinic.payers``).
         """
         check_id(patient_id, "patient")
         day = not_future(payment_date, "payment")
@@ -87,7 +108,8 @@ class Payments(Manager):
                 raise NotFoundError(f"There is no patient {patient_id}.")
             if source_invoice is not None:
                 self._check_payable(session, patient_id, source_invoice)
-            types = tuple(name for (name,) in connection.execute(_ACTIVE_TYPES))
+            type_rows = connection.execute(_ACTIVE_TYPES).all()
+            types = tuple(name for name, _ in type_rows)
             first_name, last_name, credit_minor, archived_at, merged_into = patient
             if archived_at is not None:  # saving would be refused: say so before any typing
                 raise archived_error(f"{first_name} {last_name}", merged_into)
@@ -102,6 +124,9 @@ class Payments(Manager):
                 credit_available=credit_minor,
                 open_invoices=tuple(read_models.open_invoices(session, patient_id)),
                 explain_not_open=lambda invoice_id: self._explain_not_open(patient_id, invoice_id),
+                type_modes={name: AllocationMode(own) for name, own in type_rows if own},
+                mode_asked=mode is not None,
+                reference=reference,
             )
 
     @requires(Permission.PAYMENTS)
@@ -149,8 +174,7 @@ class Payments(Manager):
             raise NotFoundError(f"There is no invoice {invoice_id!r}.")
         if invoice.patient_id != patient_id:
             raise BillingError(
-                f"Invoice #{invoice.number} belongs to another patient; nothing from this "
-                "patient can be applied to it.",
+                _not_theirs(session, invoice, patient_id),
                 code=Refusal.OTHER_PATIENT,
                 field="source_invoice",
             )
@@ -225,6 +249,7 @@ class Payments(Manager):
                 Patient.credit_minor > 0,
                 Patient.outstanding_minor > 0,
                 Patient.archived_at.is_(None),
+                not_payer(),
             )
             .where(*self.store.own_patients())
             .order_by(func.lower(Patient.last_name), func.lower(Patient.first_name), Patient.id)

@@ -343,6 +343,42 @@ class Settings(Manager):
                 after={"name": name},
             )
 
+    def payment_type_modes(self) -> dict[str, AllocationMode]:
+        """The payment types that carry their own allocation mode, by name."""
+        query = select(PaymentType.name, PaymentType.allocation_mode).where(
+            PaymentType.allocation_mode.is_not(None)
+        )
+        return self.store.fetch(
+            lambda s: {name: AllocationMode(mode) for name, mode in s.execute(query) if mode}
+        )
+
+    @requires(Permission.SETTINGS)
+    def set_payment_type_mode(self, name: str, mode: AllocationMode | str | None) -> None:
+        """Give a payment type its own allocation mode (``None``: the clinic's). Money of that
+        type alone is then allocated by it: "Health fund" payments only to the invoice they
+        were entered from, say, whatever the clinic's mode."""
+        chosen = None if mode is None else choose(AllocationMode, mode, "allocation mode")
+        with self.store.write() as tx:
+            row = tx.session.scalars(
+                select(PaymentType).where(PaymentType.name == name)
+            ).one_or_none()
+            if row is None:
+                raise BillingError(
+                    f"There is no payment type called {name!r}.",
+                    code=Refusal.NOT_FOUND,
+                    field="payment_types",
+                )
+            before = row.allocation_mode
+            row.allocation_mode = None if chosen is None else chosen.value
+            if before != row.allocation_mode:
+                tx.audit(
+                    action=AuditAction.CHANGE_SETTING,
+                    entity=AuditEntity.PAYMENT_TYPE,
+                    entity_id=row.id,
+                    before={"allocation_mode": before},
+                    after={"allocation_mode": row.allocation_mode},
+                )
+
     @requires(Permission.SETTINGS)
     def deactivate_payment_type(self, name: str) -> None:
         """Hide a payment type from new payments (saved payments keep it)."""

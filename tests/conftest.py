@@ -47,9 +47,9 @@ PG_ENV = "CLINIC_TEST_PG_URL"
 
 
 def _template_name() -> str:
-    """The template database's name; each pytest-xdist worker has its own on a shared server."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    return f"clinic_ledger_template{'_' + worker if worker else ''}"
+    """The template database's name: each test process has its own on a shared server (xdist's
+    workers, and test runs side by side on one machine)."""
+    return f"clinic_ledger_template_{os.getpid()}"
 
 
 TEMPLATE_DB = _template_name()
@@ -92,7 +92,7 @@ class PgDatabases:
 
     def drop_all(self) -> None:
         with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:
-            for name in self._made:
+            for name in [*self._made, TEMPLATE_DB]:
                 conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self._made.clear()
 

@@ -25,6 +25,11 @@ I8 every money record has its audit entry: each invoice, payment, refund, credit
    (one per imported file). One anti-join per check on the audit log's (entity, entity_id) index.
 I9 a patient merged into another (``merged_into``) is archived, holds no credit or balance and
    owns no invoice, payment, credit note or live credit transfer; the patient kept exists.
+I10 payers' accounts (I1-I7 hold for them as for patients): an invoice owed by a payer names the
+   patient it is for, who is a patient and not a payer, and an invoice owed by a patient names no
+   other; a split gap invoice is its patient's own and its partner is billed to a payer for the
+   same patient; a payer's account is never merged, never takes part in a credit transfer and is
+   archived exactly when its payer is; a membership joins a patient to a payer.
 """
 
 from __future__ import annotations
@@ -46,7 +51,9 @@ from ..db.models import (
     CreditTransfer,
     Invoice,
     InvoiceLine,
+    Membership,
     Patient,
+    Payer,
     Payment,
     PaymentSource,
 )
@@ -600,6 +607,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
         )
     problems.extend(_unaudited(session))
     problems.extend(_merged(session))
+    problems.extend(_payers(session))
     return problems
 
 
@@ -679,6 +687,92 @@ def _merged(session: Session) -> list[str]:
     return problems
 
 
+def _payers(session: Session) -> list[str]:
+    """I10: invoices billed to payers name their patients, split pairs match, and what only a
+    patient does (merging, transfers, memberships) never involves a payer's account."""
+    payer_ids = select(Payer.id)
+    partner = aliased(Invoice)
+    for_patient = aliased(Patient)
+    problems = [
+        f"I10 Invoice #{number}: owed by payer {account} but names no patient it is for."
+        for number, account in session.execute(
+            select(Invoice.number, Invoice.patient_id).where(
+                Invoice.patient_id.in_(payer_ids), Invoice.for_patient_id.is_(None)
+            )
+        )
+    ]
+    problems += [
+        f"I10 Invoice #{number}: names patient {for_id} but is owed by patient {account}, "
+        "not by a payer, or is for a payer or a missing patient."
+        for number, account, for_id in session.execute(
+            select(Invoice.number, Invoice.patient_id, Invoice.for_patient_id)
+            .outerjoin(for_patient, for_patient.id == Invoice.for_patient_id)
+            .where(
+                Invoice.for_patient_id.is_not(None),
+                or_(
+                    Invoice.patient_id.not_in(payer_ids),
+                    Invoice.for_patient_id.in_(payer_ids),
+                    for_patient.id.is_(None),
+                ),
+            )
+        )
+    ]
+    problems += [
+        f"I10 Invoice #{number}: split from invoice {split_id}, which is missing, not billed to "
+        "a payer or for another patient; or the gap invoice is not the patient's own."
+        for number, split_id in session.execute(
+            select(Invoice.number, Invoice.split_with_id)
+            .outerjoin(partner, partner.id == Invoice.split_with_id)
+            .where(
+                Invoice.split_with_id.is_not(None),
+                or_(
+                    partner.id.is_(None),
+                    partner.for_patient_id.is_(None),
+                    partner.for_patient_id != Invoice.patient_id,
+                    Invoice.for_patient_id.is_not(None),
+                ),
+            )
+        )
+    ]
+    problems += [
+        f"I10 Payer {pid}: its account is merged, or archived unlike the payer."
+        for (pid,) in session.execute(
+            select(Payer.id)
+            .join(Patient, Patient.id == Payer.id)
+            .where(
+                or_(
+                    Patient.merged_into.is_not(None),
+                    Payer.archived_at.is_(None) != Patient.archived_at.is_(None),
+                )
+            )
+        )
+    ]
+    problems += [
+        f"I10 Patient {pid}: merged into payer {into}."
+        for pid, into in session.execute(
+            select(Patient.id, Patient.merged_into).where(Patient.merged_into.in_(payer_ids))
+        )
+    ]
+    problems += [
+        f"I10 Credit transfer {tid}: moves credit to or from a payer's account."
+        for (tid,) in session.execute(
+            select(CreditTransfer.id).where(
+                or_(
+                    CreditTransfer.from_patient_id.in_(payer_ids),
+                    CreditTransfer.to_patient_id.in_(payer_ids),
+                )
+            )
+        )
+    ]
+    problems += [
+        f"I10 Membership {mid}: its patient {pid} is a payer."
+        for mid, pid in session.execute(
+            select(Membership.id, Membership.patient_id).where(Membership.patient_id.in_(payer_ids))
+        )
+    ]
+    return problems
+
+
 #: What each check makes sure of (the technical list behind Verify ledger's plain words).
 CHECKS: dict[str, str] = {
     "I1": "Per patient: received - refunded + credit notes + transfers in - transfers out = "
@@ -697,6 +791,8 @@ CHECKS: dict[str, str] = {
     "log entry.",
     "I9": "Each patient merged into another is archived, holds no credit or balance and owns no "
     "invoice, payment, credit note or live transfer (all moved to the patient kept).",
+    "I10": "Each invoice billed to a payer names its patient, split invoices pair up, and a "
+    "payer's account is never merged, transferred to or from, or a member of another payer.",
 }
 
 #: What a failed check means, in the words of the front desk.
@@ -710,6 +806,7 @@ _PLAIN: dict[str, str] = {
     "I7": "a stored balance or total differs from the records it comes from",
     "I8": "something saved has no entry in the audit log",
     "I9": "a merged patient still holds records or money",
+    "I10": "an invoice billed to a payer, or a payer's account, is linked the wrong way",
 }
 
 

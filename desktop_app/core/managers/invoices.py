@@ -345,16 +345,26 @@ class Invoices(Manager):
         due_date: date | None = None,
         practitioner_id: int | Unchanged | None = UNCHANGED,
         service_date: date | Unchanged | None = UNCHANGED,
+        bill_to: int | Unchanged | None = UNCHANGED,
+        claim_reference: str | Unchanged | None = UNCHANGED,
     ) -> None:
         """Change a draft, or an issued invoice while nothing is applied to it, it has no
         credit note and no accounting export has included it (refused otherwise, naming what
         to undo). Lines and dates left at None are unchanged; the practitioner and the service
         date change when given, None clearing them. The patient's balance follows the new
-        total in the same transaction; the audit entry keeps the lines before and after."""
+        total in the same transaction; the audit entry keeps the lines before and after.
+
+        ``bill_to`` moves the invoice to another of the patient's payers, or (None) to the
+        patient when a payer declines the claim; the balance moves with it. An invoice of a
+        split pair keeps its payer. ``claim_reference`` changes the claim (None clears it)."""
         today = date.today()
+        claim = (
+            claim_reference
+            if isinstance(claim_reference, Unchanged)
+            else payer_billing.claim_text(claim_reference)
+        )
         with self.store.write() as tx:
-            invoice = tx.locked_invoice(invoice_id)
-            patient = tx.session.get_one(Patient, invoice.patient_id)
+            invoice, patient, account = payer_billing.lock_for_edit(tx, invoice_id, bill_to)
             _refuse_edit(tx, invoice)
             old_lines = read_models.lines_by_invoice(tx.session, [invoice.id]).get(invoice.id, [])
             before: dict[str, Any] = {}
@@ -394,12 +404,13 @@ class Invoices(Manager):
                     )
                     before["total"], after["total"] = invoice.total_minor, total
                     if invoice.status == InvoiceStatus.OPEN:
-                        patient.outstanding_minor += total - invoice.total_minor
+                        account.outstanding_minor += total - invoice.total_minor
                     invoice.total_minor = total
                     tx.session.execute(
                         delete(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
                     )
                     tx.session.add_all(_line_rows(invoice.id, parsed))
+            payer_billing.move_to(tx, invoice, patient, bill_to, claim, change)
             if after:
                 after["number"] = invoice.number
                 tx.audit(

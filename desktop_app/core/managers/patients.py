@@ -323,6 +323,8 @@ class Patients(Manager):
         with self.store.write() as tx:
             locked = tx.lock_patients([keep_id, merge_id], archived_ok=True)
             keep, merge = locked[keep_id], locked[merge_id]
+            for pid in (keep_id, merge_id):
+                refuse_payer(tx.session, pid, "be merged")
             currency = tx.currency()
             if preview is not None:
                 now = _merge_preview(

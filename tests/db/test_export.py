@@ -134,6 +134,8 @@ def test_invoices_and_their_lines(clinic, ledger, tmp_path):
             "tax_inclusive": "no",
             "practitioner": "",
             "service_date": "",
+            "billed_to": "",
+            "claim_reference": "",
         }
     void = clinic.invoice(ledger["void"])
     assert rows[void.number]["status"] == "void" and rows[void.number]["balance"] == "0.00"

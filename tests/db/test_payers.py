@@ -397,3 +397,27 @@ def test_verify_finds_an_invoice_billed_to_a_payer_that_lost_its_patient(
     assert any(p.startswith("I10 Invoice") and "names no patient" in p for p in problems)
     assert any(p.startswith("I10 Invoice") and "split from" in p for p in problems)
     assert any(p.startswith(f"I10 Payer {fund}") for p in problems)
+
+
+def test_the_data_export_names_the_payer_and_leaves_payers_out_of_patients(
+    clinic: Clinic, practice: dict[str, int], tmp_path
+) -> None:
+    import csv
+
+    from desktop_app.core import export_csv
+
+    fund = practice["fund"]
+    clinic.create_invoice(
+        practice["ada"], [("Consult", "95.00", 1)], bill_to=fund, claim_reference="CLM-9"
+    )
+    assert clinic.summary().patients == 2
+    assert clinic.summary().outstanding == Decimal("95.00")
+    export_csv(clinic, "invoices", tmp_path / "invoices.csv")
+    export_csv(clinic, "patients", tmp_path / "patients.csv")
+    with open(tmp_path / "invoices.csv", newline="", encoding="utf-8-sig") as handle:
+        (row,) = csv.DictReader(handle)
+    assert (row["patient_id"], row["patient_name"]) == (str(practice["ada"]), "Ada Lovelace")
+    assert (row["billed_to"], row["claim_reference"]) == ("Bupa", "CLM-9")
+    with open(tmp_path / "patients.csv", newline="", encoding="utf-8-sig") as handle:
+        names = [r["first_name"] for r in csv.DictReader(handle)]
+    assert names == ["Ada", "Bob"]

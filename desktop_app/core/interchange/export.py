@@ -56,6 +56,7 @@ from ..domain.errors import BillingError, Refusal, bad_file
 from ..domain.invoicing import quantity_text
 from ..domain.kinds import InvoiceStatus
 from ..domain.patient_details import DETAILS
+from ..ledger.payer_accounts import not_payer
 from .door import LedgerDoor
 from .spreadsheet_text import safe_text
 
@@ -149,7 +150,7 @@ class _Reader:
                     Patient.id.in_(ids.render_literal_execute())  # whole numbers, inline
                 )
             ):
-                self._names[pid] = safe_text(f"{first} {last}")
+                self._names[pid] = safe_text(f"{first} {last}".strip())  # a payer: its name
         return self._names
 
 
@@ -180,7 +181,7 @@ def _patients(read: _Reader, after: int, limit: int) -> Page:
                 for n in DETAILS
             ),
         )
-        .where(Patient.id > after)
+        .where(Patient.id > after, not_payer())  # payers have their own file (Settings)
         .order_by(Patient.id)
         .limit(limit)
     ).all()
@@ -217,18 +218,20 @@ def _invoices(read: _Reader, after: int, limit: int) -> Page:
             Invoice.tax_inclusive,
             Staff.full_name,
             _raw(Invoice.service_date),
+            Invoice.for_patient_id,
+            Invoice.claim_reference,
         )
         .outerjoin(Staff, Staff.id == Invoice.practitioner_id)
         .where(Invoice.id > after, Invoice.number.is_not(None))  # drafts are not exported
         .order_by(Invoice.id)
         .limit(limit)
     ).all()
-    names = read.names(row[2] for row in rows)
+    names = read.names(pid for row in rows for pid in (row[2], row[12]) if pid is not None)
     cells = [
         [
             str(number),
-            str(pid),
-            names[pid],
+            str(for_patient or pid),
+            names[for_patient or pid],
             _day(issued),
             _day(due),
             status,
@@ -239,6 +242,8 @@ def _invoices(read: _Reader, after: int, limit: int) -> Page:
             "yes" if inclusive else "no",
             safe_text(practitioner or ""),
             _day(served)[:10],
+            "" if for_patient is None else names[pid],
+            safe_text(claim or ""),
         ]
         for (
             _,
@@ -253,6 +258,8 @@ def _invoices(read: _Reader, after: int, limit: int) -> Page:
             inclusive,
             practitioner,
             served,
+            for_patient,
+            claim,
         ) in rows
     ]
     return (rows[-1][0] if rows else 0), cells
@@ -385,7 +392,7 @@ def _payments(read: _Reader, after: int, limit: int) -> Page:
 _KINDS: Final = {
     "patients": _Kind(
         ("id", "first_name", "last_name", "account_credit", "outstanding", *DETAILS),
-        Patient,
+        select(Patient.id).where(not_payer()).subquery(),
         _patients,
     ),
     "invoices": _Kind(
@@ -403,6 +410,8 @@ _KINDS: Final = {
             "tax_inclusive",
             "practitioner",
             "service_date",
+            "billed_to",
+            "claim_reference",
         ),
         select(Invoice.id).where(Invoice.number.is_not(None)).subquery(),  # drafts left out
         _invoices,

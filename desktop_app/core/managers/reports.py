@@ -19,6 +19,7 @@ from ..domain.money import to_decimal
 from ..domain.records import ClinicSummary
 from ..ledger import settings as stored
 from ..ledger.guard import reads_patient, reads_record, requires
+from ..ledger.payer_accounts import not_payer
 from ..ledger.verify import search_index_problems, verify_ledger
 from ..reporting import documents, liability, revenue
 from ..reporting import figures as reports
@@ -33,9 +34,10 @@ class Reports(Manager):
         """Patients, open invoices, what is owed and how much account credit the clinic holds."""
         with self.store.read() as session:
             currency = stored.currency(session)
+            # Owed and held across every account (patients' and payers'); patients counted.
             patients, outstanding, credit = session.execute(
                 select(
-                    func.count(),
+                    func.count().filter(not_payer()),
                     func.coalesce(func.sum(Patient.outstanding_minor), 0),
                     func.coalesce(func.sum(Patient.credit_minor), 0),
                 )

@@ -421,3 +421,23 @@ def test_the_data_export_names_the_payer_and_leaves_payers_out_of_patients(
     with open(tmp_path / "patients.csv", newline="", encoding="utf-8-sig") as handle:
         names = [r["first_name"] for r in csv.DictReader(handle)]
     assert names == ["Ada", "Bob"]
+
+
+def test_merging_a_duplicate_patient_moves_their_payer_invoices_and_memberships(
+    clinic: Clinic, practice: dict[str, int]
+) -> None:
+    ada, fund, wc = practice["ada"], practice["fund"], practice["wc"]
+    dupe = clinic.add_patient("Ada", "Lovelace")
+    clinic.add_membership(ada, wc, default_for_invoices=True)
+    clinic.add_membership(dupe, fund, member_number="55", default_for_invoices=True)
+    billed = clinic.create_invoice(dupe, [("Consult", "95.00", 1)], bill_to=fund)
+    assert billed in {i.id for i in clinic.invoices(dupe)}
+    assert clinic.invoice(billed).number in clinic.preview_merge(ada, dupe).invoice_numbers
+    clinic.merge_patients(ada, dupe)
+    assert clinic.invoice(billed).patient_id == ada
+    assert [(m.payer_name, m.default_for_invoices) for m in clinic.memberships(ada)] == [
+        ("Allianz WorkCover", True),
+        ("Bupa", False),
+    ]
+    assert clinic.payer(fund).outstanding == Decimal("95.00")
+    assert clinic.verify() == []

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..db.models import CreditNote, CreditTransfer, Invoice, Patient, Payment
+from ..db.models import CreditNote, CreditTransfer, Invoice, Membership, Patient, Payment
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity, PaymentKind
 from ..domain.patient_details import DETAILS
@@ -121,8 +121,12 @@ def merge_plan(session: Session, keep: Patient, merge: Patient) -> MergePlan:
         invoice_numbers=_ids(
             session,
             # Drafts move too, but have no number to list.
+            # Invoices billed to a payer for the patient move to the patient kept as well.
             select(Invoice.number)
-            .where(Invoice.patient_id == merge.id, Invoice.number.is_not(None))
+            .where(
+                or_(Invoice.patient_id == merge.id, Invoice.for_patient_id == merge.id),
+                Invoice.number.is_not(None),
+            )
             .order_by(Invoice.number),
         ),
         payment_ids=tuple(pid for pid, kind in payments if kind != PaymentKind.REFUND),
@@ -196,6 +200,10 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
         update(Invoice).where(Invoice.patient_id == merge_row.id).values(patient_id=keep.id)
     )
     session.execute(
+        update(Invoice).where(Invoice.for_patient_id == merge_row.id).values(for_patient_id=keep.id)
+    )
+    _move_memberships(session, keep, merge_row)
+    session.execute(
         update(Payment).where(Payment.patient_id == merge_row.id).values(patient_id=keep.id)
     )
     session.execute(
@@ -254,3 +262,23 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
         },
     )
     return plan
+
+
+def _move_memberships(session: Session, keep: Patient, merge_row: Patient) -> None:
+    """The merged patient's memberships become the kept patient's; the kept patient's own
+    default payer for new invoices stays the default."""
+    live = Membership.removed_at.is_(None)
+    kept_default = session.scalar(
+        select(Membership.id).where(
+            Membership.patient_id == keep.id, Membership.default_for_invoices.is_(True), live
+        )
+    )
+    if kept_default is not None:
+        session.execute(
+            update(Membership)
+            .where(Membership.patient_id == merge_row.id, live)
+            .values(default_for_invoices=False)
+        )
+    session.execute(
+        update(Membership).where(Membership.patient_id == merge_row.id).values(patient_id=keep.id)
+    )

@@ -646,6 +646,16 @@ def _merged(session: Session) -> list[str]:
     owned = [
         ("invoice", select(func.count()).where(Invoice.patient_id == Patient.id)),
         ("payment or refund", select(func.count()).where(Payment.patient_id == Patient.id)),
+        (
+            "invoice billed to a payer for them",
+            select(func.count()).where(Invoice.for_patient_id == Patient.id),
+        ),
+        (
+            "membership",
+            select(func.count()).where(
+                Membership.patient_id == Patient.id, Membership.removed_at.is_(None)
+            ),
+        ),
         ("credit note", select(func.count()).where(CreditNote.patient_id == Patient.id)),
         (
             "live credit transfer",

@@ -48,8 +48,8 @@ class PatientRecord:
 
     @property
     def full_name(self) -> str:
-        """First and last name."""
-        return f"{self.first_name} {self.last_name}"
+        """First and last name (a payer's account: the payer's name)."""
+        return f"{self.first_name} {self.last_name}".strip()
 
     @property
     def postal_lines(self) -> list[str]:

@@ -800,7 +800,8 @@ CHECKS: dict[str, str] = {
     "I8": "Every invoice, payment, refund, credit note, transfer and correction has its audit "
     "log entry.",
     "I9": "Each patient merged into another is archived, holds no credit or balance and owns no "
-    "invoice, payment, credit note or live transfer (all moved to the patient kept).",
+    "invoice, payment, credit note, live transfer or membership, nor is named by a payer's "
+    "invoice (all moved to the patient kept).",
     "I10": "Each invoice billed to a payer names its patient, split invoices pair up, and a "
     "payer's account is never merged, transferred to or from, or a member of another payer.",
 }

@@ -115,7 +115,7 @@ class Payments(Manager):
                 raise archived_error(f"{first_name} {last_name}", merged_into)
             return PaymentDraft(
                 patient_id=patient_id,
-                patient_name=f"{first_name} {last_name}",
+                patient_name=f"{first_name} {last_name}".strip(),  # a payer: its name
                 currency=currency,
                 mode=chosen,
                 source_invoice=source_invoice,

@@ -139,3 +139,56 @@ def populate(clinic: Clinic, patients: int = 40, seed: int = 7, today: date | No
             )
             if not preview.is_empty:
                 clinic.record_payment(preview, f"demo-{n}-{v}")
+    _payers(clinic, sorted(clinic.patient_ids()), random.Random(seed + 1), today)
+
+
+def _payers(clinic: Clinic, patients: list[int], rng: random.Random, today: date) -> None:
+    """A health fund and a workers' compensation insurer: members billed for their visits (a
+    split with the gap to the patient now and then) and a remittance that paid most of it
+    (from their own generator, so the patients' own money stays what it was)."""
+    fund = clinic.add_payer(
+        "HCF Health", kind="health fund", email="claims@hcf.example.org", phone="13 13 34"
+    )
+    insurer = clinic.add_payer(
+        "icare Workers Insurance",
+        kind="workers compensation",
+        email="remittance@icare.example.org",
+        address="Locked Bag 2099\nNorth Ryde NSW 1670",
+    )
+    members = rng.sample(patients, 8)
+    for n, pid in enumerate(members):
+        payer = insurer if n < 3 else fund
+        clinic.add_membership(
+            pid,
+            payer,
+            member_number=f"{rng.randint(10_000_000, 99_999_999)}",
+            valid_from=today - timedelta(days=365),
+            default_for_invoices=payer == insurer,
+        )
+        claim = f"WC-{rng.randint(100_000, 999_999)}" if payer == insurer else None
+        for _ in range(rng.randint(1, 3)):
+            day = today - timedelta(days=rng.randint(5, 60))
+            lines = [(SERVICES[1][0], SERVICES[1][1], 1)]
+            if payer == fund:
+                clinic.create_split_invoice(
+                    pid, lines, payer=fund, payer_share="55.00", issue_date=day
+                )
+            else:
+                clinic.create_invoice(
+                    pid,
+                    lines,
+                    bill_to=insurer,
+                    claim_reference=claim,
+                    issue_date=day,
+                    due_date=day + timedelta(days=30),
+                )
+    for payer, reference in ((fund, "HCF-REM-0412"), (insurer, "ICARE-88231")):
+        open_total = sum(i.balance for i in clinic.payer_open_invoices(payer))
+        paid = open_total - open_total % 100 if open_total > 100 else open_total
+        preview = clinic.preview_payer_payment(
+            payer,
+            sources={"Bank transfer": str(paid)},
+            reference=reference,
+            payment_date=today - timedelta(days=3),
+        )
+        clinic.record_payer_payment(preview, f"demo-{reference}")

@@ -1,6 +1,6 @@
-"""Third-party payers as the bookkeeper uses them: Settings > Payers (add, edit, archive,
-restore, delete, search, import and export; read-only for a role that may not change payers),
-and a payment type's own allocation."""
+"""Third-party payers as the front desk and the bookkeeper use them: Settings > Payers (add,
+edit, archive, restore, delete, search, import and export; read-only for a role that may not
+change payers), a patient's payers in their details, and a payment type's own allocation."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from desktop_app.core import AllocationMode, Clinic, PayerKind, Role
+from desktop_app.ui.dialogs.memberships import MembershipDialog, PayersBox
+from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.forms import is_marked
 from desktop_app.ui.settings.payer_dialog import PayerDialog
@@ -305,6 +308,139 @@ def test_a_receptionist_sees_the_payers_but_cannot_change_them(qtbot, new_sqlite
         books.close()
 
 
+# -- a patient's payers --------------------------------------------------------------------------
+
+
+def _membership_answering(
+    box: PayersBox, fill: Callable[[MembershipDialog], None]
+) -> list[MembershipDialog]:
+    seen: list[MembershipDialog] = []
+
+    def membership_dialog(membership=None):  # type: ignore[no-untyped-def]
+        dialog = PayersBox.membership_dialog(box, membership)
+        fill(dialog)
+        dialog.exec = lambda: dialog.save()  # type: ignore[method-assign]
+        seen.append(dialog)
+        return dialog
+
+    box.membership_dialog = membership_dialog  # type: ignore[method-assign]
+    return seen
+
+
+def _patient_dialog(qtbot, clinic: Clinic, pid: int) -> PatientDialog:
+    dialog = PatientDialog(clinic, patient=clinic.patient(pid))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def _rows(box: PayersBox) -> list[list[str]]:
+    return [
+        [box.table.item(row, column).text() for column in range(box.table.columnCount())]
+        for row in range(box.table.rowCount())
+    ]
+
+
+def test_a_patients_payers_are_added_changed_and_removed_in_their_details(qtbot, clinic):
+    bupa = clinic.add_payer("Bupa", kind="health fund")
+    clinic.add_payer("WorkCover NSW", kind="workers compensation")
+    old = clinic.add_payer("Old Fund", kind="health fund")
+    clinic.archive_payer(old)
+    pid = clinic.add_patient("Ada", "Lovelace")
+    dialog = _patient_dialog(qtbot, clinic, pid)
+    box = dialog.payers_box
+    assert _rows(box) == [] and "pays their own invoices" in box.message_label.text()
+    assert not box.change_button.isEnabled() and not box.remove_button.isEnabled()
+
+    def add(window: MembershipDialog) -> None:
+        offered = [window.payer_combo.itemText(i) for i in range(window.payer_combo.count())]
+        assert offered == ["Bupa", "WorkCover NSW"]  # archived payers are not offered
+        window.payer_combo.setCurrentIndex(0)
+        window.number_edit.setText("88123456")
+        window.from_edit.setText("2026-01-01")
+        window.default_check.setChecked(True)
+
+    _membership_answering(box, add)
+    assert box.add_membership()
+    assert _rows(box) == [["Bupa", "88123456", "1 Jan 2026", "—", "Yes"]]
+    assert box.message_label.text() == "Added Bupa."
+    (membership,) = clinic.memberships(pid)
+    assert (membership.payer_id, membership.default_for_invoices) == (bupa, True)
+    # The patient's new invoices now go to Bupa.
+    iid = clinic.create_invoice(pid, [("Standard consultation", "95.00", 1)])
+    assert clinic.invoice(iid).payer_id == bupa
+
+    def change(window: MembershipDialog) -> None:
+        assert not window.payer_combo.isEnabled()  # the payer of a membership stays
+        assert window.number_edit.text() == "88123456"
+        window.to_edit.setText("2026-12-31")
+        window.default_check.setChecked(False)
+
+    _membership_answering(box, change)
+    assert box.select_payer("Bupa")
+    assert box.change_selected()
+    assert _rows(box) == [["Bupa", "88123456", "1 Jan 2026", "31 Dec 2026", "—"]]
+    assert clinic.memberships(pid)[0].valid_to == date(2026, 12, 31)
+
+    box.confirm_remove = lambda membership: True  # type: ignore[method-assign]
+    assert box.select_payer("Bupa")
+    assert box.remove_selected()
+    assert _rows(box) == [] and clinic.memberships(pid) == []
+    assert "invoices billed to it are unchanged" in box.message_label.text()
+    assert clinic.invoice(iid).payer_id == bupa
+    # Saved as it went: closing the details asks nothing and undoes nothing.
+    assert not dialog.has_typed_work()
+
+
+def test_a_membership_ending_before_it_starts_is_refused_at_its_field(qtbot, clinic):
+    clinic.add_payer("Bupa", kind="health fund")
+    pid = clinic.add_patient("Ada", "Lovelace")
+    details = _patient_dialog(qtbot, clinic, pid)
+    box = details.payers_box
+
+    def fill(window: MembershipDialog) -> None:
+        window.from_edit.setText("2026-07-01")
+        window.to_edit.setText("2026-06-30")
+
+    seen = _membership_answering(box, fill)
+    assert not box.add_membership()
+    assert clinic.memberships(pid) == []
+    (opened,) = seen
+    assert opened.problems["valid_to"].text() == "The membership ends before it starts."
+    assert not opened.problems["valid_to"].isHidden() and is_marked(opened.to_edit)
+    assert opened.problems["valid_from"].isHidden()
+    # Text that is not a date is refused on its field too.
+    opened.to_edit.setText("soon")
+    assert not opened.save()
+    assert "Valid to" in opened.problems["valid_to"].text()
+    assert clinic.memberships(pid) == []
+
+
+def test_a_new_patient_says_to_save_first_and_no_payers_say_where_to_add_them(qtbot, clinic):
+    dialog = PatientDialog(clinic)
+    qtbot.addWidget(dialog)
+    box = dialog.payers_box
+    assert "Save the new patient first" in box.message_label.text()
+    assert not box.add_button.isEnabled() and not box.add_membership()
+    pid = clinic.add_patient("Ada", "Lovelace")
+    details = _patient_dialog(qtbot, clinic, pid)
+    box = details.payers_box
+    assert "Settings > Payers" in box.message_label.text()
+    assert not box.add_button.isEnabled()
+
+
+def test_the_details_with_payers_fit_a_laptop_screen(qtbot, clinic):
+    for name in ("Bupa", "Medibank", "HCF", "NIB"):
+        fund = clinic.add_payer(name, kind="health fund")
+    pid = clinic.add_patient("Ada", "Lovelace")
+    clinic.add_membership(pid, fund, member_number="1")
+    dialog = _patient_dialog(qtbot, clinic, pid)
+    needed = dialog.sizeHint()  # what it takes, whatever the test's screen
+    assert needed.width() <= 1366 and needed.height() <= 700, needed
+    assert _rows(dialog.payers_box) == [["NIB", "1", "—", "—", "—"]]
+
+
 # -- a payment type's own allocation -------------------------------------------------------------
 
 
@@ -359,3 +495,25 @@ def test_a_type_added_again_under_another_spelling_keeps_its_mode_setting(qtbot,
     dialog._on_buttons_accepted()
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert clinic.payment_type_modes() == {"Cash": AllocationMode.SOURCE_INVOICE}
+
+
+def test_escape_on_the_details_after_adding_a_payer_closes_without_asking(
+    qtbot, clinic, with_modal
+):
+    clinic.add_payer("Bupa", kind="health fund")
+    pid = clinic.add_patient("Ada", "Lovelace")
+    dialog = PatientDialog(clinic, patient=clinic.patient(pid))
+    qtbot.addWidget(dialog)
+    _membership_answering(dialog.payers_box, lambda window: None)
+    closed: list[int] = []
+
+    def act(shown: QDialog) -> None:
+        assert shown is dialog
+        assert dialog.payers_box.add_membership()
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # nothing typed: no question
+        closed.append(dialog.result())
+
+    with_modal(act)
+    dialog.exec()
+    assert closed == [QDialog.DialogCode.Rejected]
+    assert [m.payer_name for m in clinic.memberships(pid)] == ["Bupa"]

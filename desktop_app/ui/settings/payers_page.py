@@ -126,8 +126,8 @@ class PayersPage(QWidget):
             buttons.addWidget(button)
         layout.addLayout(buttons)
         note = QLabel(
-            "A payer's outstanding is what its invoices still owe; its credit, what it paid "
-            "that no invoice took. A payer with history is archived, not deleted."
+            "Each button saves at once (OK and Cancel do not undo it). A payer's outstanding is "
+            "what its invoices still owe; its credit, what it paid that no invoice took."
         )
         note.setWordWrap(True)
         layout.addWidget(note)

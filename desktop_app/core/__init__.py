@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .domain.letterhead import Letterhead
     from .domain.money import Money, format_amount, parse_minor, to_decimal
     from .domain.patient_details import DETAIL_LABELS, PATIENT_DETAILS
-    from .domain.payers import MembershipRecord, PayerKind, PayerRecord
+    from .domain.payers import DEFAULT_REFERENCE_LABEL, MembershipRecord, PayerKind, PayerRecord
     from .domain.payment_draft import PaymentDraft
     from .domain.records import (
         ApplicationRecord,
@@ -131,7 +131,7 @@ _HOMES = {
     "reporting.liability": ["CreditLiability"],
     "domain.money": ["Money", "format_amount", "parse_minor", "to_decimal"],
     "domain.payment_draft": ["PaymentDraft"],
-    "domain.payers": ["MembershipRecord", "PayerKind", "PayerRecord"],
+    "domain.payers": ["DEFAULT_REFERENCE_LABEL", "MembershipRecord", "PayerKind", "PayerRecord"],
     "managers.payers": ["PayerInvoice"],
     "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
     "reporting.revenue": ["RevenueRow"],
@@ -181,6 +181,7 @@ __all__ = [
     "BUCKET_NAMES",
     "COUNTRIES",
     "DATE_FORMATS",
+    "DEFAULT_REFERENCE_LABEL",
     "DETAIL_LABELS",
     "IMPORT_COLUMNS",
     "IMPORT_IGNORE",

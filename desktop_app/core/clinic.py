@@ -220,6 +220,8 @@ class Clinic:
     archive_payer = delegate("payers", Payers.archive)
     restore_payer = delegate("payers", Payers.restore)
     delete_payer = delegate("payers", Payers.delete)
+    export_payers = delegate("payers", Payers.export_csv)
+    import_payers = delegate("payers", Payers.import_csv)
     add_membership = delegate("payers", Payers.add_membership)
     update_membership = delegate("payers", Payers.update_membership)
     remove_membership = delegate("payers", Payers.remove_membership)

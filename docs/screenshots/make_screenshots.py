@@ -8,9 +8,10 @@ the payment dialog and a print preview on a 1366x768 laptop screen as they are
 rendered by a fresh Qt; ``make_screenshots.py 1366x768`` (or ``dark``, or ``200``) renders only
 that set, ``make_screenshots.py address`` only the addressed invoice (``invoice-address-a4.png``),
 ``make_screenshots.py items`` only the invoice with catalogue items and GST included
-(``print-invoice-items.png``) and ``make_screenshots.py patients`` the Edit patient and Merge
+(``print-invoice-items.png``), ``make_screenshots.py patients`` the Edit patient and Merge
 duplicate windows on the same laptop screen (``patient-details-1366x768.png``,
-``merge-1366x768.png``).
+``merge-1366x768.png``) and ``make_screenshots.py payers`` Settings > Payers and a patient's
+payers in their details (``settings-payers-1366x768.png``, ``patient-payers-1366x768.png``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from desktop_app.ui.dialogs.audit_log_dialog import AuditLogDialog
 from desktop_app.ui.dialogs.money_actions import CreditNoteDialog, RefundDialog
 from desktop_app.ui.dialogs.reports import ReportsWindow
 from desktop_app.ui.main_window import MainWindow
-from desktop_app.ui.settings.settings_dialog import SettingsDialog
+from desktop_app.ui.settings.settings_dialog import PAGES, SettingsDialog
 from desktop_app.ui.style import dark_palette
 
 HERE = Path(__file__).resolve().parent
@@ -45,6 +46,8 @@ VARIANTS = ("1366x768", "dark", "200")
 PATIENTS = "patients"
 #: The catalogue's set: Settings > Billable items and the item window (1366x768, as it is).
 CATALOGUE = "catalogue"
+#: The payers' set: Settings > Payers and a patient's payers (1366x768, as it is).
+PAYERS = "payers"
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -291,7 +294,6 @@ def render_patients() -> None:
 def render_catalogue() -> None:
     """Settings > Billable items with a small catalogue, and the item window editing an item
     with concession prices, in this process's Qt."""
-    from desktop_app.ui.settings.settings_dialog import PAGES
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as folder:
@@ -329,6 +331,101 @@ def render_catalogue() -> None:
         grab(dialog, "billable-item-dialog-1366x768.png")
         dialog.close()
         settings.close()
+        clinic.close()
+    app.quit()
+
+
+def render_payers() -> None:
+    """Settings > Payers with a few payers (one owing, one holding credit, one archived), and
+    the details of a patient with two payers, in this process's Qt."""
+    from desktop_app.ui.dialogs.patient_dialog import PatientDialog
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
+        populate(clinic, today=date(2026, 11, 20))
+        bupa = clinic.add_payer(
+            "Bupa",
+            kind="health fund",
+            email="claims@bupa.example",
+            phone="1300 555 111",
+            address="PO Box 1\nMelbourne VIC 3001",
+        )
+        workcover = clinic.add_payer("WorkCover NSW", kind="workers compensation", phone="13 10 50")
+        clinic.add_payer("NDIS", kind="government scheme", email="provider@ndis.example")
+        clinic.add_payer("Acme Logistics", kind="employer", reference_label="PO number")
+        old = clinic.add_payer("HCF (old contract)", kind="health fund")
+        clinic.archive_payer(old)
+        pid, _older, _newer = seed_ada(clinic)
+        clinic.update_patient(
+            pid,
+            title="Ms",
+            date_of_birth=date(1985, 12, 10),
+            mobile="0412 345 678",
+            email="ada@example.org",
+            address="12 Harbour Street\nUnit 4",
+            city="Sydney",
+            region="NSW",
+            postcode="2000",
+            country="AU",
+        )
+        clinic.add_membership(
+            pid,
+            bupa,
+            member_number="88123456",
+            valid_from=date(2026, 1, 1),
+            default_for_invoices=True,
+        )
+        clinic.add_membership(
+            pid,
+            workcover,
+            member_number="WC-2026-0412",
+            valid_from=date(2026, 9, 3),
+            valid_to=date(2027, 3, 2),
+        )
+        for day, amount in ((date(2026, 11, 3), "95.00"), (date(2026, 11, 17), "120.00")):
+            clinic.create_invoice(
+                pid,
+                [("Standard consultation", amount, 1)],
+                issue_date=day,
+                bill_to=bupa,
+                claim_reference=f"CLM-{day:%m%d}",
+            )
+        claim = clinic.create_invoice(
+            pid,
+            [("Initial consultation", "150.00", 1)],
+            issue_date=date(2026, 11, 5),
+            bill_to=workcover,
+            claim_reference="WC-2026-0412",
+        )
+        clinic.record_payer_payment(
+            clinic.preview_payer_payment(
+                workcover,
+                sources={"Bank transfer": "190.00"},
+                applied={claim: "150.00"},
+                reference="REM-2026-11",
+                payment_date=date(2026, 11, 19),
+            ),
+            request_id="shot-remittance",
+        )
+        settings = SettingsDialog(clinic, page=PAGES.index("Payers"))
+        settings.resize(1100, 620)
+        page = settings.payers_page
+        page.archived_check.setChecked(True)
+        page.select_name("Bupa")
+        grab(settings, "settings-payers-1366x768.png")
+        settings.close()
+        window = MainWindow(clinic)
+        screen = app.primaryScreen()
+        assert screen is not None
+        window.setGeometry(screen.availableGeometry())
+        window.select_patient(pid)
+        window.show()
+        dialog = PatientDialog(clinic, window, patient=clinic.patient(pid))
+        dialog.payers_box.select_payer("Bupa")
+        grab(dialog, "patient-payers-1366x768.png")
+        dialog.close()
+        window.close()
         clinic.close()
     app.quit()
 
@@ -504,7 +601,7 @@ def main() -> None:
         sign_in.password_edit.setText("wrong password")
         sign_in.try_sign_in()
         grab(sign_in, "sign-in.png")
-        staff_settings = SettingsDialog(admin, page=4)
+        staff_settings = SettingsDialog(admin, page=len(PAGES))  # Staff, after the others
         staff_settings.resize(760, 520)
         grab(staff_settings, "settings-staff.png")
         window.close()
@@ -514,6 +611,7 @@ def main() -> None:
         make_variant(kind)
     make_variant(PATIENTS)
     make_variant(CATALOGUE)
+    make_variant(PAYERS)
 
 
 def fake_xero() -> Any:
@@ -615,6 +713,8 @@ if __name__ == "__main__":
             render_patients()
         elif sys.argv[2] == CATALOGUE:
             render_catalogue()
+        elif sys.argv[2] == PAYERS:
+            render_payers()
         else:
             render_variant(sys.argv[2])
     elif sys.argv[1:] == ["address"]:
@@ -625,7 +725,7 @@ if __name__ == "__main__":
         app = QApplication([])
         with tempfile.TemporaryDirectory() as scratch:
             items_invoice(Path(scratch))
-    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE):
+    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS):
         make_variant(sys.argv[1])
     else:
         main()

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -39,6 +40,7 @@ from ..domain.payers import DEFAULT_REFERENCE_LABEL, MembershipRecord, PayerKind
 from ..domain.payment_draft import PaymentDraft
 from ..domain.records import PaymentPreview
 from ..domain.text import optional_text, required_line, search_form
+from ..interchange.payers_csv import payers_csv_text, read_payers_csv
 from ..ledger import audit
 from ..ledger import settings as stored
 from ..ledger.guard import check_id, requires
@@ -103,6 +105,29 @@ def _clean(field: str, value: object) -> Any:
     )
 
 
+def _new_payer(**given: object) -> dict[str, Any]:
+    """A new payer's details (``name``, ``kind``, ``reference_label``, ``email``, ``phone``,
+    ``address``, ``notes``) checked, the reference label defaulting to the kind's usual one."""
+    kind: PayerKind = _clean("kind", given["kind"])
+    label = given.get("reference_label") or DEFAULT_REFERENCE_LABEL[kind]
+    return {
+        "name": _clean("name", given["name"]),
+        "kind": kind,
+        "reference_label": _clean("reference_label", label),
+        **{field: _clean(field, given.get(field)) for field in (*_DETAILS, "notes")},
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PayersImport:
+    """What importing a payers file did: payers added, changed, and rows that changed
+    nothing."""
+
+    added: int
+    updated: int
+    unchanged: int
+
+
 def _reference(value: object, what: str, limit: int = MAX_REFERENCE) -> str | None:
     """An optional one-line reference (member number, claim, remittance)."""
     text = optional_text(value, what, limit, field=what.replace(" ", "_"))
@@ -146,39 +171,41 @@ class Payers(Manager):
         """Add a payer; returns its id (its account's). ``kind`` is one of health fund,
         insurer, workers compensation, government scheme, employer, other; the reference label
         (what the payer calls a claim) defaults to the kind's usual one."""
-        clean_kind: PayerKind = _clean("kind", kind)
-        values: dict[str, Any] = {
-            "name": _clean("name", name),
-            "kind": clean_kind,
-            "reference_label": _clean(
-                "reference_label", reference_label or DEFAULT_REFERENCE_LABEL[clean_kind]
-            ),
-            "email": _clean("email", email),
-            "phone": _clean("phone", phone),
-            "address": _clean("address", address),
-            "notes": _clean("notes", notes),
-        }
+        values = _new_payer(
+            name=name,
+            kind=kind,
+            reference_label=reference_label,
+            email=email,
+            phone=phone,
+            address=address,
+            notes=notes,
+        )
         with self.store.write() as tx:
             self._refuse_taken(tx, values["name"])
-            now = audit.moment(tx.session)
-            account = Patient(
-                first_name=values["name"],
-                last_name="",
-                created_at=now,
-                credit_minor=0,
-                outstanding_minor=0,
-                search_key="",
-            )
-            tx.session.add(account)
-            tx.session.flush()
-            tx.session.add(Payer(id=account.id, created_at=now, **values))
-            tx.audit(
-                action=AuditAction.ADD_PAYER,
-                entity=AuditEntity.PAYER,
-                entity_id=account.id,
-                after={k: str(v) for k, v in values.items() if v is not None},
-            )
-            return account.id
+            return self._insert(tx, values)
+
+    @staticmethod
+    def _insert(tx: Transaction, values: dict[str, Any]) -> int:
+        """Add a payer of checked ``values`` and its account, audited; returns its id."""
+        now = audit.moment(tx.session)
+        account = Patient(
+            first_name=values["name"],
+            last_name="",
+            created_at=now,
+            credit_minor=0,
+            outstanding_minor=0,
+            search_key="",
+        )
+        tx.session.add(account)
+        tx.session.flush()
+        tx.session.add(Payer(id=account.id, created_at=now, **values))
+        tx.audit(
+            action=AuditAction.ADD_PAYER,
+            entity=AuditEntity.PAYER,
+            entity_id=account.id,
+            after={k: str(v) for k, v in values.items() if v is not None},
+        )
+        return account.id
 
     @staticmethod
     def _refuse_taken(tx: Transaction, name: str, but: int | None = None) -> None:
@@ -199,22 +226,97 @@ class Payers(Manager):
             payer = self._locked(tx, payer_id)
             if "name" in cleaned:
                 self._refuse_taken(tx, cleaned["name"], but=payer.id)
-            before: dict[str, Any] = {}
-            after: dict[str, Any] = {}
-            for field, value in cleaned.items():
-                if getattr(payer, field) != value:
-                    before[field], after[field] = getattr(payer, field), value
-                    setattr(payer, field, value)
-            if "name" in after:
-                tx.session.get_one(Patient, payer.id).first_name = after["name"]
-            if after:
-                tx.audit(
-                    action=AuditAction.UPDATE_PAYER,
-                    entity=AuditEntity.PAYER,
-                    entity_id=payer.id,
-                    before={k: None if v is None else str(v) for k, v in before.items()},
-                    after={k: None if v is None else str(v) for k, v in after.items()},
+            self._apply(tx, payer, cleaned)
+
+    @staticmethod
+    def _apply(tx: Transaction, payer: Payer, cleaned: Mapping[str, Any]) -> bool:
+        """Give the (locked) ``payer`` the checked details ``cleaned``, audited; returns whether
+        anything changed."""
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for field, value in cleaned.items():
+            if getattr(payer, field) != value:
+                before[field], after[field] = getattr(payer, field), value
+                setattr(payer, field, value)
+        if "name" in after:
+            tx.session.get_one(Patient, payer.id).first_name = after["name"]
+        if after:
+            tx.audit(
+                action=AuditAction.UPDATE_PAYER,
+                entity=AuditEntity.PAYER,
+                entity_id=payer.id,
+                before={k: None if v is None else str(v) for k, v in before.items()},
+                after={k: None if v is None else str(v) for k, v in after.items()},
+            )
+        return bool(after)
+
+    @requires(Permission.PAYERS)
+    def export_csv(self, path: Path) -> int:
+        """Write the active payers to ``path`` as the payers CSV
+        (:mod:`desktop_app.core.interchange.payers_csv`); returns the payers written."""
+        payers = self()
+        Path(path).write_text(payers_csv_text(payers), encoding="utf-8-sig", newline="")
+        return len(payers)
+
+    @requires(Permission.PAYERS)
+    def import_csv(self, path: Path) -> PayersImport:
+        """Add and change payers from a payers CSV in one transaction: a row whose name
+        (ignoring case) is a payer's changes that payer's details (an empty cell clears one, a
+        column left out of the file changes nothing; archived payers too), any other row adds a
+        payer. A bad row (an unknown kind, an email
+        that is not an address, a name twice) refuses the whole file, naming the row, and
+        nothing is saved."""
+        rows = read_payers_csv(Path(path))
+        checked: list[tuple[dict[str, Any], frozenset[str]]] = []
+        seen: dict[str, int] = {}
+        for row in rows:
+            try:
+                values = _new_payer(**row.details())
+            except BillingError as exc:
+                raise BillingError(
+                    f"Row {row.number} ({row.name or 'no name'}): {exc} Nothing was imported.",
+                    code=exc.code,
+                    field=exc.field,
+                ) from exc
+            key = values["name"].lower()
+            if key in seen:
+                raise BillingError(
+                    f"Row {row.number}: the payer {values['name']} is also on row "
+                    f"{seen[key]}. Nothing was imported.",
+                    code=Refusal.DUPLICATE,
+                    field="name",
                 )
+            seen[key] = row.number
+            checked.append((values, row.given))
+        added = updated = 0
+        with self.store.write() as tx:
+            existing = {p.name.lower(): p.id for p in tx.session.scalars(select(Payer))}
+            matched = [existing[key] for key in seen if key in existing]
+            tx.lock_patients(matched, archived_ok=True)  # the ledger's lock order
+            for values, given in checked:
+                payer_id = existing.get(values["name"].lower())
+                if payer_id is None:
+                    self._insert(tx, values)
+                    added += 1
+                    continue
+                payer = tx.session.get_one(Payer, payer_id)
+                tx.session.refresh(payer)
+                # A name matched ignoring case keeps the clinic's spelling; the details the
+                # file has no column for stay as they are.
+                changes = {k: v for k, v in values.items() if k in given and k != "name"}
+                updated += self._apply(tx, payer, changes)
+            tx.audit(
+                action=AuditAction.IMPORT_PAYERS,
+                entity=AuditEntity.PAYER,
+                entity_id=None,
+                after={
+                    "file": Path(path).name,
+                    "rows": len(rows),
+                    "added": added,
+                    "updated": updated,
+                },
+            )
+        return PayersImport(added, updated, len(rows) - added - updated)
 
     @requires(Permission.PAYERS)
     def archive(self, payer_id: int) -> None:

@@ -3,7 +3,9 @@
 The details sit in four sections side by side (Person, Contact, Address, Billing) so the whole
 patient fits a 1366x768 screen without tabs. Saving adds the patient, or changes only the fields
 that were changed; a refusal is shown in the message line and marks the field it names (the
-core's ``BillingError.field``), and nothing is saved.
+core's ``BillingError.field``), and nothing is saved. Under them, the Payers section lists the
+patient's memberships (health fund, insurer, scheme), each added, changed or removed at once
+(:mod:`desktop_app.ui.dialogs.memberships`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, PermissionDenied
+from desktop_app.ui.dialogs.memberships import PayersBox
 from desktop_app.ui.forms import GuardedDialog, mark_field
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
 from desktop_app.ui.widgets.date_edit import OptionalDateEdit, with_clear_button
@@ -154,7 +157,10 @@ class PatientDialog(GuardedDialog):
                 label.setBuddy(edit)
                 form.addRow(label, shown)
             grid.addWidget(box, *_PLACES[title])
-        grid.setRowStretch(2, 1)
+        #: The patient's payers (memberships), saved as they are changed.
+        self.payers_box = PayersBox(clinic, None if patient is None else patient.id)
+        grid.addWidget(self.payers_box, 2, 0, 1, 2)
+        grid.setRowStretch(3, 1)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         self.first_edit: QLineEdit = self._line("first_name")
@@ -232,6 +238,11 @@ class PatientDialog(GuardedDialog):
             edit.setPlainText(str(value or ""))
         elif isinstance(edit, QLineEdit):
             edit.setText(str(value or ""))
+
+    def has_typed_work(self) -> bool:
+        """Whether a detail was changed: the Payers section saves as it goes, so its list
+        changing is no work to lose."""
+        return bool(self.changes())
 
     def changes(self) -> dict[str, Value]:
         """The fields whose value differs from when the dialog opened."""

@@ -1,7 +1,10 @@
 """Settings: General (clinic name, currency), Finances > Invoices (automatic allocation, tax),
-Payment types and Printed documents (address, contact line, tax number, footer, logo).
+Payment types (each with the clinic's allocation or its own), Printed documents (address,
+contact line, tax number, footer, logo), Billable items, Payers and Staff.
 Everything is saved in the clinic's database, so every computer sees the same, and the next
-payment dialog uses it at once.
+payment dialog uses it at once. OK saves the first four pages; Billable items, Payers and Staff
+save each change at once. A role that may not change the settings sees the first four pages
+without changing them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -32,7 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import MINOR_UNITS, AllocationMode, BillingError, Permission
+from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.settings.billable_items_page import BillableItemsPage
+from desktop_app.ui.settings.payers_page import PayersPage
 from desktop_app.ui.settings.staff_page import StaffPage
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
 from desktop_app.ui.window_fit import grow_to_fit
@@ -47,6 +53,7 @@ PAGES = (
     "Payment types",
     "Printed documents",
     "Billable items",
+    "Payers",
 )
 STAFF_PAGE = "Staff"
 LOGO_PREVIEW_HEIGHT = 64
@@ -55,6 +62,10 @@ AUTOMATIC_MODES = (
     AllocationMode.NEWEST_FIRST,
     AllocationMode.SOURCE_INVOICE,
 )
+#: What a payment type without a mode of its own follows.
+CLINIC_MODE = "Clinic's setting"
+#: The data of a list item of the Payment types page: the type's name.
+TYPE_NAME = Qt.ItemDataRole.UserRole
 
 
 class SettingsDialog(QDialog):
@@ -63,6 +74,8 @@ class SettingsDialog(QDialog):
     def __init__(self, clinic: Clinic, parent: QWidget | None = None, page: int = 0) -> None:
         super().__init__(parent)
         self._clinic = clinic
+        #: Whether this role may change the settings OK saves (the first four pages).
+        self.may_change = clinic.may(Permission.SETTINGS)
         self.setWindowTitle("Settings")
         self.setMinimumSize(640, 380)
         outer = QVBoxLayout(self)
@@ -72,13 +85,23 @@ class SettingsDialog(QDialog):
         self.page_list.setAccessibleName("Settings sections")
         self.page_list.setMaximumWidth(180)
         self.pages = QStackedWidget()
-        self.pages.addWidget(self._general_page())
-        self.pages.addWidget(self._invoices_page())
-        self.pages.addWidget(self._payment_types_page())
-        self.pages.addWidget(self._documents_page())
+        for made in (
+            self._general_page(),
+            self._invoices_page(),
+            self._payment_types_page(),
+            self._documents_page(),
+        ):
+            made.setEnabled(self.may_change)
+            self.pages.addWidget(made)
         #: Settings > Billable items (read-only for roles that may not change settings).
         self.billable_items_page = BillableItemsPage(clinic)
         self.pages.addWidget(self.billable_items_page)
+        #: Settings > Payers (read-only for roles that may not change payers).
+        shown = getattr(parent, "formatter", None)
+        self.payers_page = PayersPage(
+            clinic, shown if isinstance(shown, Formatter) else Formatter(clinic.currency)
+        )
+        self.pages.addWidget(self.payers_page)
         #: Settings > Staff, for whoever may manage staff accounts (None for others).
         self.staff_page: StaffPage | None = None
         if clinic.may(Permission.STAFF):
@@ -191,9 +214,14 @@ class SettingsDialog(QDialog):
     def _payment_types_page(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
+        #: Each type's own allocation mode as shown (None: the clinic's), by its name.
+        self._saved_modes: dict[str, AllocationMode] = self._clinic.payment_type_modes()
+        self.type_modes: dict[str, AllocationMode | None] = {}
         self.types_list = QListWidget()
         self.types_list.setAccessibleName("Payment types")
-        self.types_list.addItems(self._clinic.payment_types())
+        for name in self._clinic.payment_types():
+            self._add_type_item(name, self._saved_modes.get(name))
+        self.types_list.currentRowChanged.connect(self._on_type_row_changed)
         layout.addWidget(self.types_list, 1)
         row = QHBoxLayout()
         self.new_type_edit = QLineEdit()
@@ -207,7 +235,39 @@ class SettingsDialog(QDialog):
         row.addWidget(add)
         row.addWidget(remove)
         layout.addLayout(row)
+        mode_row = QHBoxLayout()
+        self.type_mode_label = QLabel("&Allocation of the selected type:")
+        self.type_mode_combo = QComboBox()
+        self.type_mode_combo.setAccessibleName("Allocation of the selected payment type")
+        self.type_mode_combo.addItem(CLINIC_MODE, "")
+        for choice in AllocationMode:
+            self.type_mode_combo.addItem(choice.label, choice.value)
+        self.type_mode_label.setBuddy(self.type_mode_combo)
+        self.type_mode_combo.activated.connect(self._on_type_mode_activated)
+        mode_row.addWidget(self.type_mode_label)
+        mode_row.addWidget(self.type_mode_combo, 1)
+        layout.addLayout(mode_row)
+        explain = QLabel(
+            "A payment type may allocate its money its own way, whatever the clinic's setting "
+            "(Finances > Invoices): a health fund's payments only to the invoice being paid, "
+            "say. A payment that mixes it with a type without one follows the clinic's setting."
+        )
+        explain.setWordWrap(True)
+        layout.addWidget(explain)
+        self._on_type_row_changed(self.types_list.currentRow())
         return page
+
+    def _add_type_item(self, name: str, mode: AllocationMode | None) -> None:
+        """A row of the payment types list: the name, and its own allocation when it has one."""
+        item = QListWidgetItem()
+        item.setData(TYPE_NAME, name)
+        self.types_list.addItem(item)
+        self._set_type_mode(item, mode)
+
+    def _set_type_mode(self, item: QListWidgetItem, mode: AllocationMode | None) -> None:
+        name = str(item.data(TYPE_NAME))
+        self.type_modes[name] = mode
+        item.setText(name if mode is None else f"{name}  ({mode.label.lower()})")
 
     def _documents_page(self) -> QWidget:
         page = QWidget()
@@ -302,7 +362,23 @@ class SettingsDialog(QDialog):
         return next(m for m, b in self.mode_buttons.items() if b.isChecked())
 
     def _types_shown(self) -> list[str]:
-        return [self.types_list.item(i).text() for i in range(self.types_list.count())]
+        items = (self.types_list.item(row) for row in range(self.types_list.count()))
+        return [str(item.data(TYPE_NAME)) for item in items]
+
+    def type_mode(self, name: str) -> AllocationMode | None:
+        """The allocation mode the Payment types page shows for ``name`` (None: the clinic's)."""
+        return self.type_modes.get(name)
+
+    def set_type_mode(self, name: str, mode: AllocationMode | None) -> None:
+        """Give the listed payment type ``name`` its own mode (None: the clinic's), saved by OK."""
+        for row in range(self.types_list.count()):
+            item = self.types_list.item(row)
+            if item.data(TYPE_NAME) == name:
+                self._set_type_mode(item, mode)
+                if row == self.types_list.currentRow():
+                    self._on_type_row_changed(row)
+                return
+        raise KeyError(name)
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -313,8 +389,23 @@ class SettingsDialog(QDialog):
     def _on_add_clicked(self) -> None:
         name = self.new_type_edit.text().strip()
         if name and name.lower() not in {t.lower() for t in self._types_shown()}:
-            self.types_list.addItem(name)
+            self._add_type_item(name, None)
         self.new_type_edit.clear()
+
+    def _on_type_row_changed(self, row: int) -> None:
+        item = self.types_list.item(row) if row >= 0 else None
+        self.type_mode_combo.setEnabled(item is not None)
+        self.type_mode_label.setEnabled(item is not None)
+        mode = None if item is None else self.type_modes.get(str(item.data(TYPE_NAME)))
+        self.type_mode_combo.setCurrentIndex(
+            max(0, self.type_mode_combo.findData("" if mode is None else mode.value))
+        )
+
+    def _on_type_mode_activated(self, index: int) -> None:
+        item = self.types_list.currentItem()
+        if item is not None:
+            value = self.type_mode_combo.itemData(index)
+            self._set_type_mode(item, AllocationMode(value) if value else None)
 
     def _on_choose_logo_clicked(self) -> None:
         path = self.choose_logo_path()
@@ -331,6 +422,9 @@ class SettingsDialog(QDialog):
             self.types_list.takeItem(row)
 
     def _on_buttons_accepted(self) -> None:
+        if not self.may_change:  # nothing here to save: the other pages saved as they went
+            self.accept()
+            return
         shown, name = self._tax_shown, self.tax_name_edit.text()
         rate, include = self.tax_rate_edit.text(), self.includes_tax_check.isChecked()
         try:  # every page in one save: all of it, or (on a refusal) none of it
@@ -350,4 +444,30 @@ class SettingsDialog(QDialog):
             self.message_label.setText(str(exc))
             grow_to_fit(self)
             return
+        if not self._save_type_modes():
+            return
         self.accept()
+
+    def _save_type_modes(self) -> bool:
+        """Give each listed payment type the allocation mode the page shows, where it changed;
+        False (and the refusal shown) when the core refused one."""
+        # The name as the clinic keeps it: a type removed and added again under another
+        # spelling keeps its first one.
+        stored = {n.lower(): n for n in self._clinic.payment_types(include_inactive=True)}
+        try:
+            for name in self._types_shown():
+                mode = self.type_modes.get(name)
+                kept = stored.get(name.lower(), name)
+                if mode != self._saved_modes.get(kept):
+                    self._clinic.set_payment_type_mode(kept, mode)
+                    if mode is None:
+                        self._saved_modes.pop(kept, None)
+                    else:
+                        self._saved_modes[kept] = mode
+        except BillingError as exc:
+            self.message_label.setText(
+                f"The other settings were saved, but not the payment types' allocation: {exc}"
+            )
+            grow_to_fit(self)
+            return False
+        return True

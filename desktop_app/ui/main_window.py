@@ -355,6 +355,10 @@ class MainWindow(QMainWindow):
         self.change_password_action.setEnabled(
             self._clinic is not None and self._clinic.staff_member is not None
         )
+        # Settings also holds the payers, which bookkeepers manage (its other pages read-only).
+        self.settings_action.setEnabled(
+            bool({Permission.SETTINGS, Permission.PAYERS} & permissions)
+        )
 
     # -- building ---------------------------------------------------------------------------
 

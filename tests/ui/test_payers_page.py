@@ -210,7 +210,7 @@ def test_a_payer_that_owes_shows_it_and_cannot_be_archived_or_deleted(qtbot, cli
     assert _column(page, 4) == ["$120.00"] and _column(page, 5) == ["$0.00"]
     assert page.select_name("Bupa")
     page.archive_button.click()
-    assert "Bupa still owes 120.00" in page.message_label.text()
+    assert "Bupa still owes $120.00" in page.message_label.text()
     assert not clinic.payer(fund).archived
     page.confirm_delete = lambda payer: True  # type: ignore[method-assign]
     assert not page.delete_selected()

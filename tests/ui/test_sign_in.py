@@ -109,7 +109,9 @@ def test_each_role_sees_only_what_it_may_do(qtbot, staffed_url):
     assert books.reports_action.isEnabled() and books.audit_log_action.isEnabled()
     assert books.corrections.refund_action.isEnabled() and books.refund_button.isEnabled()
     assert not books.payment_action.isEnabled() and not books.new_invoice_action.isEnabled()
-    assert not books.settings_action.isEnabled() and not books.new_patient_action.isEnabled()
+    assert not books.new_patient_action.isEnabled()
+    # Settings opens for the payers a bookkeeper manages; its other pages stay read-only.
+    assert books.settings_action.isEnabled()
 
     physio = _window_for(qtbot, staffed_url, "physio")
     assert physio.patient_model.rowCount() == 1  # only their own patient is listed

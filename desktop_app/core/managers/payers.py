@@ -34,7 +34,7 @@ from ..domain.errors import BillingError, NotFoundError, Refusal
 from ..domain.invoicing import issued
 from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind, choose
 from ..domain.limits import MAX_NAME
-from ..domain.money import AmountInput, to_decimal
+from ..domain.money import AmountInput, format_amount, to_decimal
 from ..domain.patient_details import clean_detail
 from ..domain.payers import DEFAULT_REFERENCE_LABEL, MembershipRecord, PayerKind, PayerRecord
 from ..domain.payment_draft import PaymentDraft
@@ -209,10 +209,15 @@ class Payers(Manager):
 
     @staticmethod
     def _refuse_taken(tx: Transaction, name: str, but: int | None = None) -> None:
-        taken = tx.session.scalar(
-            select(Payer.id).where(func.lower(Payer.name) == name.lower(), Payer.id != (but or 0))
+        # Compared here, not by SQL's lower(), which SQLite applies to ASCII letters only: a
+        # clinic has few payers, and "Émile Fund" and "émile fund" are one name.
+        wanted = name.casefold()
+        taken = any(
+            other.casefold() == wanted
+            for pid, other in tx.session.execute(select(Payer.id, Payer.name))
+            if pid != but
         )
-        if taken is not None:
+        if taken:
             raise BillingError(
                 f"There is already a payer called {name}.", code=Refusal.DUPLICATE, field="name"
             )
@@ -328,11 +333,17 @@ class Payers(Manager):
             if payer.archived_at is not None:
                 raise BillingError(f"{payer.name} is already archived.", code=Refusal.ALREADY_DONE)
             currency = stored.currency(tx.session)
-            if account.outstanding_minor or account.credit_minor:
+            held = [
+                f"owes {format_amount(account.outstanding_minor, currency)}"
+                if account.outstanding_minor
+                else "",
+                f"holds {format_amount(account.credit_minor, currency)} of credit"
+                if account.credit_minor
+                else "",
+            ]
+            if any(held):
                 raise BillingError(
-                    f"{payer.name} still owes "
-                    f"{to_decimal(account.outstanding_minor, currency)} and holds "
-                    f"{to_decimal(account.credit_minor, currency)} of credit; settle its "
+                    f"{payer.name} still {' and '.join(h for h in held if h)}: settle its "
                     "invoices and refund or apply its credit before archiving it.",
                     code=Refusal.HAS_BALANCE,
                 )

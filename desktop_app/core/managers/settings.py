@@ -360,7 +360,7 @@ class Settings(Manager):
         chosen = None if mode is None else choose(AllocationMode, mode, "allocation mode")
         with self.store.write() as tx:
             row = tx.session.scalars(
-                select(PaymentType).where(PaymentType.name == name)
+                select(PaymentType).where(func.lower(PaymentType.name) == str(name).lower())
             ).one_or_none()
             if row is None:
                 raise BillingError(

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, PaymentPreview
-from desktop_app.ui.dialogs.payment_entry import PaymentEntryDialog, big, mode_text
+from desktop_app.ui.dialogs.payment_entry import PaymentEntryDialog, big
 from desktop_app.ui.style import INFO_TONE, set_tone
 
 if TYPE_CHECKING:
@@ -82,10 +82,7 @@ class PaymentDialog(PaymentEntryDialog):
 
         apply_box = QGroupBox("Apply to invoices")
         apply_layout = QVBoxLayout(apply_box)
-        self.mode_label = QLabel()
-        self.mode_label.setWordWrap(True)
-        set_tone(self.mode_label, INFO_TONE)
-        apply_layout.addWidget(self.mode_label)
+        apply_layout.addWidget(self._mode_label())
         apply_layout.addWidget(self._apply_table(self.allocation_model))
         layout.addWidget(apply_box, 1)
         layout.addWidget(self._summary_box())
@@ -109,7 +106,6 @@ class PaymentDialog(PaymentEntryDialog):
             f"Entered from invoice #{source.number}" if source else "Entered from the patient"
         )
         self.credit_available_label.setText(self._money(draft.credit_available))
-        self.mode_label.setText(mode_text(draft.mode))
         self.allocation_model.set_invoices(draft.open_invoices)
         self._refresh()
 

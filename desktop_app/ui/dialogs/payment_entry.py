@@ -47,7 +47,7 @@ from desktop_app.core import (
     to_decimal,
 )
 from desktop_app.ui.forms import GuardedDialog, set_date_format
-from desktop_app.ui.models.allocation import AllocationModel
+from desktop_app.ui.models.allocation import PATIENT_COLUMNS, AllocationModel
 from desktop_app.ui.style import INFO_TONE, PROBLEM_TONE, WARNING_TONE, set_tone
 from desktop_app.ui.widgets.money_edit import MoneyEdit
 from desktop_app.ui.window_fit import grow_to_fit
@@ -98,6 +98,8 @@ class PaymentEntryDialog(GuardedDialog):
 
     #: The start of the request id (``payment`` gives ``payment-<hex>``).
     REQUEST_PREFIX = "payment"
+    #: The columns of "Apply to invoices" (see :mod:`desktop_app.ui.models.allocation`).
+    COLUMNS: tuple[int, ...] = PATIENT_COLUMNS
 
     def __init__(
         self,
@@ -114,7 +116,9 @@ class PaymentEntryDialog(GuardedDialog):
         self._preview: PaymentPreview | None = None
         self._saved_id: int | None = None
         self._notice = ""
-        self.allocation_model = AllocationModel(formatter, draft.currency, self)
+        self.allocation_model = AllocationModel(
+            formatter, draft.currency, self, columns=self.COLUMNS
+        )
         self.allocation_model.typed_changed.connect(self._on_allocation_model_typed_changed)
 
     # -- the words a subclass gives ----------------------------------------------------------
@@ -142,6 +146,9 @@ class PaymentEntryDialog(GuardedDialog):
         """Read the figures again after a save was refused because they changed."""
         raise NotImplementedError
 
+    def _settle(self) -> None:
+        """Finish whatever is still pending before a save (a check waiting for a pause)."""
+
     def _confirm(self, preview: PaymentPreview) -> bool:
         """Questions before saving (True: save). By default, money left as credit while
         invoices are still owed is asked about."""
@@ -149,8 +156,9 @@ class PaymentEntryDialog(GuardedDialog):
 
     # -- building ---------------------------------------------------------------------------
 
-    def _add_sources(self, form: QFormLayout) -> None:
-        """The payment date and one amount per payment type, into ``form``."""
+    def _add_sources(self, form: QFormLayout, date_form: QFormLayout | None = None) -> None:
+        """The payment date (into ``date_form`` if given) and one amount per payment type, into
+        ``form``."""
         self.date_edit = QDateEdit()
         self.date_edit.setCalendarPopup(True)
         set_date_format(self.date_edit)
@@ -158,7 +166,7 @@ class PaymentEntryDialog(GuardedDialog):
         self.date_edit.setDate(QDate.currentDate())
         self.date_edit.setAccessibleName("Payment date")
         self.date_edit.dateChanged.connect(self._on_date_edit_date_changed)
-        form.addRow("&Date:", self.date_edit)
+        (date_form or form).addRow("&Date:", self.date_edit)
         self.source_edits: dict[str, MoneyEdit] = {}
         for name in self._draft.payment_types:
             edit = MoneyEdit(f"{name} amount")
@@ -248,6 +256,13 @@ class PaymentEntryDialog(GuardedDialog):
                 caption.setText(text)
             label.setAccessibleName(text.strip(" :"))
 
+    def _mode_label(self) -> QLabel:
+        """What the automatic allocation does with the money typed (above the table)."""
+        self.mode_label = QLabel()
+        self.mode_label.setWordWrap(True)
+        set_tone(self.mode_label, INFO_TONE)
+        return self.mode_label
+
     def _message_and_buttons(self, save_text: str) -> tuple[QLabel, QDialogButtonBox]:
         """The message under the preview and the Save and Cancel buttons (Ctrl+S saves)."""
         self.message_label = QLabel()
@@ -327,6 +342,8 @@ class PaymentEntryDialog(GuardedDialog):
             except BillingError as exc:
                 problems.append(str(exc))
         self._preview = preview
+        # The mode of the money typed (a payment type may carry its own), else the clinic's.
+        self.mode_label.setText(mode_text(draft.mode if preview is None else preview.plan.mode))
         self.allocation_model.set_preview(preview)
         self._show_summary(preview)
         self._show_message(preview, problems)
@@ -389,6 +406,7 @@ class PaymentEntryDialog(GuardedDialog):
     # -- saving -----------------------------------------------------------------------------
 
     def _on_save_button_clicked(self) -> None:
+        self._settle()
         if self._commit_open_editor():
             return  # the amount just typed changed the preview: let it be seen before saving
         preview = self._preview

@@ -11,9 +11,10 @@ invoice is for and the payer's claim reference (:data:`PAYER_COLUMNS`, with
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QGuiApplication, QPalette
 
 from desktop_app.core import OpenInvoice, PaymentPreview, PlanLine, to_decimal
@@ -232,3 +233,35 @@ class AllocationModel(QAbstractTableModel):
         titles = [TITLES[kind] for kind in self._columns]
         amounts = {n for n, kind in enumerate(self._columns) if kind in AMOUNT_COLUMNS}
         return header_data(titles, amounts, section, orientation, role)
+
+
+class InvoiceFilter(QSortFilterProxyModel):
+    """The allocation model's rows that a search kept (all of them until a search is set).
+
+    Hiding a row keeps what was typed in it: the preview still counts it. Rows are filtered
+    only when :meth:`keep` is called, never on each keystroke's new preview.
+    """
+
+    def __init__(self, source: AllocationModel, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._kept: frozenset[int] | None = None
+        self.setDynamicSortFilter(False)  # a new preview changes amounts, not which rows match
+        self.setSourceModel(source)
+
+    def keep(self, invoice_ids: Collection[int] | None) -> None:
+        """Show only these invoices (None: every one)."""
+        self.beginFilterChange()
+        self._kept = None if invoice_ids is None else frozenset(invoice_ids)
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    @property
+    def filtering(self) -> bool:
+        """Whether a search hides some invoices."""
+        return self._kept is not None
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:  # noqa: N802
+        if self._kept is None:
+            return True
+        source = self.sourceModel()
+        invoice_id = source.data(source.index(source_row, 0, source_parent), INVOICE_ID_ROLE)
+        return invoice_id in self._kept

@@ -8,9 +8,11 @@ the payment dialog and a print preview on a 1366x768 laptop screen as they are
 rendered by a fresh Qt; ``make_screenshots.py 1366x768`` (or ``dark``, or ``200``) renders only
 that set, ``make_screenshots.py address`` only the addressed invoice (``invoice-address-a4.png``),
 ``make_screenshots.py items`` only the invoice with catalogue items and GST included
-(``print-invoice-items.png``) and ``make_screenshots.py patients`` the Edit patient and Merge
+(``print-invoice-items.png``), ``make_screenshots.py patients`` the Edit patient and Merge
 duplicate windows on the same laptop screen (``patient-details-1366x768.png``,
-``merge-1366x768.png``).
+``merge-1366x768.png``) and ``make_screenshots.py payers`` the invoice window billing a payer
+with a split and a payer's remittance (``invoice-dialog-payer-1366x768.png``,
+``remittance-dialog-1366x768.png``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ VARIANTS = ("1366x768", "dark", "200")
 PATIENTS = "patients"
 #: The catalogue's set: Settings > Billable items and the item window (1366x768, as it is).
 CATALOGUE = "catalogue"
+#: Billing payers: the invoice window with a payer and a split, and a payer's remittance
+#: (1366x768, as it is; ``payer_billing.py``).
+PAYERS = "payers"
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -514,6 +519,7 @@ def main() -> None:
         make_variant(kind)
     make_variant(PATIENTS)
     make_variant(CATALOGUE)
+    make_variant(PAYERS)
 
 
 def fake_xero() -> Any:
@@ -615,6 +621,10 @@ if __name__ == "__main__":
             render_patients()
         elif sys.argv[2] == CATALOGUE:
             render_catalogue()
+        elif sys.argv[2] == PAYERS:
+            from payer_billing import render  # this folder's module (run as a script)
+
+            render(grab)
         else:
             render_variant(sys.argv[2])
     elif sys.argv[1:] == ["address"]:
@@ -625,7 +635,7 @@ if __name__ == "__main__":
         app = QApplication([])
         with tempfile.TemporaryDirectory() as scratch:
             items_invoice(Path(scratch))
-    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE):
+    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS):
         make_variant(sys.argv[1])
     else:
         main()

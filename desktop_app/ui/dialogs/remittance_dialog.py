@@ -395,8 +395,16 @@ class RemittanceDialog(PaymentEntryDialog):
         payer = self.payer_combo.currentData()
         if not isinstance(payer, int) or payer == self._payer:
             return
+        try:
+            draft = self._clinic.payer_payment_draft(payer, payment_date=self._draft.payment_date)
+        except BillingError as exc:  # deleted on another computer meanwhile
+            self.payer_combo.blockSignals(True)
+            self.payer_combo.setCurrentIndex(self.payer_combo.findData(self._payer))
+            self.payer_combo.blockSignals(False)
+            self._show_problem(str(exc))
+            return
         self._payer = payer
-        self._draft = self._new_draft()
+        self._draft = dataclasses.replace(draft, reference=self._draft.reference)
         self._notice = ""
         self._rename_credit()
         self._load_draft()

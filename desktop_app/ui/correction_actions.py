@@ -182,7 +182,12 @@ class CorrectionActions(QObject):
         text = f"Invoice #{invoice.number} ({self._money(invoice.total)}) will be void: nothing is "
         text += "owed on it any more."
         if invoice.paid:
-            text += f" The {self._money(invoice.paid)} paid on it returns to account credit."
+            holder = (
+                "account credit"
+                if invoice.payer_id is None
+                else f"{self._host.clinic.payer(invoice.payer_id).name}'s credit"
+            )
+            text += f" The {self._money(invoice.paid)} paid on it returns to {holder}."
         clinic = self._host.clinic
         return self._confirm(
             f"Void invoice #{invoice.number}",

@@ -45,6 +45,7 @@ from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
 from desktop_app.ui.formatting import Formatter
+from desktop_app.ui.models.billed_to import BilledTo, payers_owe
 from desktop_app.ui.models.patients import (
     SORT_KEYS,
     FirstPatients,
@@ -53,6 +54,7 @@ from desktop_app.ui.models.patients import (
 )
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.patient_actions import PatientActions
+from desktop_app.ui.payer_actions import PayerActions
 from desktop_app.ui.printing.actions import PrintActions
 from desktop_app.ui.style import CREDIT_TONE, HINT_TONE, WARNING_TONE, overdue_tone, set_tone
 from desktop_app.ui.window_fit import fit_to_screen, install_window_fit
@@ -352,6 +354,7 @@ class MainWindow(QMainWindow):
         for permission, things in allowed.items():
             for thing in things:
                 thing.setEnabled(permission in permissions)
+        self.payer_actions.update(permissions)
         self.change_password_action.setEnabled(
             self._clinic is not None and self._clinic.staff_member is not None
         )
@@ -461,6 +464,8 @@ class MainWindow(QMainWindow):
 
         #: The shown patient's invoices' and payments' standing with Xero (once it syncs).
         self._xero_states: tuple[dict[int, str], dict[int, str]] = ({}, {})
+        #: Who the shown patient's invoices are billed to (the patient, or a payer).
+        self.billed_to = BilledTo()
 
         def money(amount: Any) -> str:  # the current formatter: settings may replace it
             return self.formatter.money(amount)
@@ -477,6 +482,8 @@ class MainWindow(QMainWindow):
         self.invoice_model = RecordTableModel(
             [
                 Column("Invoice", lambda i: "Draft" if i.number is None else f"#{i.number}"),
+                Column("Billed to", self.billed_to.billed_to),
+                Column("Claim / split", self.billed_to.reference),
                 Column("Issued", lambda i: day(i.issue_date)),
                 Column("Due", lambda i: day(i.due_date)),
                 Column("Total", lambda i: money(i.total), money=True),
@@ -561,6 +568,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.invoice_view = _table("Invoices")
         self.invoice_view.setModel(self.invoice_model)
+        self._show_billed_to(False)
         self.invoice_view.activated.connect(self._on_invoice_view_activated)
         self.payment_view = _table("Payments")
         self.payment_view.setModel(self.payment_model)
@@ -595,8 +603,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(corrections_page, "Credit notes && transf&ers")
         right_layout.addWidget(self.tabs, 1)
         hint = QLabel(
-            "Enter on an open invoice enters a payment from it; Enter on a payment "
-            "shows its detail."
+            "Enter on an open invoice enters a payment from it (from the payer, for one billed "
+            "to a payer); Enter on a payment shows its detail."
         )
         set_tone(hint, "hint")
         right_layout.addWidget(hint)
@@ -684,6 +692,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         patient_menu = menu.addMenu("P&atient")
+        self.payer_actions = PayerActions(self)
         patient_menu.addActions(
             [
                 self.find_action,
@@ -742,6 +751,7 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.verify_action)
         tools_menu.addAction(self.audit_log_action)
         tools_menu.addAction(self.invoice_list_action)
+        tools_menu.addActions(self.payer_actions.actions)
         tools_menu.addAction(self.reports_action)
         tools_menu.addAction(self.accounting_export_action)
         tools_menu.addAction(self.xero_action)
@@ -835,8 +845,19 @@ class MainWindow(QMainWindow):
                 and patient.outstanding > 0
             )
         self.credit_label.setText(f"Account credit: {self.formatter.money(patient.credit)}")
-        self.outstanding_label.setText(f"Outstanding: {self.formatter.money(patient.outstanding)}")
         invoices, payments = self.clinic.invoices(patient.id), self.clinic.payments(patient.id)
+        # What payers owe for the patient is theirs, never part of the patient's outstanding.
+        owed_by_payers = payers_owe(invoices)
+        self.outstanding_label.setText(
+            f"Outstanding: {self.formatter.money(patient.outstanding)}"
+            + (f"  (payers owe {self.formatter.money(owed_by_payers)})" if owed_by_payers else "")
+        )
+        if any(i.payer_id is not None for i in invoices):
+            payers = {p.id: p.name for p in self.clinic.payers(include_archived=True)}
+        else:
+            payers = {}
+        self.billed_to.set_invoices(invoices, payers)
+        self._show_billed_to(self.billed_to.any)
         self._xero_states = ({}, {})
         if self.clinic.xero_sync_runs(limit=1):  # the clinic syncs to Xero: say where each is
             self._xero_states = (
@@ -851,6 +872,12 @@ class MainWindow(QMainWindow):
         self.credit_note_model.set_records(self.clinic.credit_notes(patient.id))
         self.transfer_model.set_records(self.clinic.transfers(patient.id))
         self._update_corrections()
+
+    def _show_billed_to(self, shown: bool) -> None:
+        """Show "Billed to" and "Claim / split" only for a patient with an invoice billed to a
+        payer or split with one."""
+        for column in (1, 2):
+            self.invoice_view.setColumnHidden(column, not shown)
 
     def _show_heading(self, patient: PatientRecord | None) -> None:
         """The panel's heading: the name, the date of birth and mobile when known, and a badge
@@ -1024,9 +1051,20 @@ class MainWindow(QMainWindow):
             self.corrections.credit_note()
 
     def enter_payment(self, source_invoice: int | None = None) -> None:
-        """Open the payment dialog for the shown patient, from an invoice if one is given."""
+        """Open the payment dialog for the shown patient, from an invoice if one is given; an
+        invoice billed to a payer is paid by the payer's remittance instead."""
         if self._patient_id is None:
             return
+        if source_invoice is not None:
+            try:
+                invoice = self.clinic.invoice(source_invoice)
+            except BillingError as exc:
+                QMessageBox.information(self, "Enter payment", str(exc))
+                self._after_change()
+                return
+            if invoice.payer_id is not None:
+                self.payer_actions.pay_invoice(invoice)
+                return
         try:
             dialog = self.payment_dialog(source_invoice)
         except BillingError as exc:  # e.g. the invoice was paid on another computer meanwhile

@@ -10,8 +10,10 @@ that set, ``make_screenshots.py address`` only the addressed invoice (``invoice-
 ``make_screenshots.py items`` only the invoice with catalogue items and GST included
 (``print-invoice-items.png``), ``make_screenshots.py patients`` the Edit patient and Merge
 duplicate windows on the same laptop screen (``patient-details-1366x768.png``,
-``merge-1366x768.png``) and ``make_screenshots.py payers`` Settings > Payers and a patient's
-payers in their details (``settings-payers-1366x768.png``, ``patient-payers-1366x768.png``).
+``merge-1366x768.png``) and ``make_screenshots.py payers`` Settings > Payers, a patient's
+payers in their details, the invoice window billing a payer with a split and a payer's
+remittance (``settings-payers-1366x768.png``, ``patient-payers-1366x768.png``,
+``invoice-dialog-payer-1366x768.png``, ``remittance-dialog-1366x768.png``).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ VARIANTS = ("1366x768", "dark", "200")
 PATIENTS = "patients"
 #: The catalogue's set: Settings > Billable items and the item window (1366x768, as it is).
 CATALOGUE = "catalogue"
-#: The payers' set: Settings > Payers and a patient's payers (1366x768, as it is).
+#: The payers' set: Settings > Payers, a patient's payers, the invoice window with a payer and a
+#: split, and a payer's remittance (1366x768, as it is; the last two in ``payer_billing.py``).
 PAYERS = "payers"
 
 
@@ -715,6 +718,9 @@ if __name__ == "__main__":
             render_catalogue()
         elif sys.argv[2] == PAYERS:
             render_payers()
+            from payer_billing import render  # this folder's module (run as a script)
+
+            render(grab)
         else:
             render_variant(sys.argv[2])
     elif sys.argv[1:] == ["address"]:

@@ -1,5 +1,6 @@
 """The clinic-wide invoice list: every sort and direction, status filters, number and name search,
-keyset paging that returns each invoice once, and query plans that use the indexes (SQLite)."""
+keyset paging that returns each invoice once, invoices billed to payers listed with their
+patients, and query plans that use the indexes (SQLite)."""
 
 from __future__ import annotations
 
@@ -60,8 +61,36 @@ def ledger(clinic: Clinic) -> Clinic:
     return clinic
 
 
+@pytest.fixture
+def payer_ledger(ledger: Clinic) -> Clinic:
+    """The ledger, and invoices billed to two payers for four of its patients (one split with
+    its gap, one paid by a remittance, one void), numbered among the patients' own."""
+    pids = ledger.patient_ids()
+    bupa = ledger.add_payer("Bupa", kind="health fund")
+    wc = ledger.add_payer("WorkSafe", kind="workers compensation")
+    ids = []
+    for n, pid in enumerate(pids[:4]):
+        ids.append(
+            ledger.create_invoice(
+                pid,
+                [("Physio", "90", 1)],
+                bill_to=bupa if n % 2 else wc,
+                claim_reference=f"CLM-{n}",
+                issue_date=date(2026, 1, 2 + n),
+            )
+        )
+    ledger.create_split_invoice(
+        pids[1], [("Consult", "100", 1)], payer=bupa, payer_share="80%", issue_date=date(2026, 1, 3)
+    )
+    remittance = ledger.preview_payer_payment(bupa, {"Bank transfer": "90"}, {ids[1]: "90"})
+    ledger.record_payer_payment(remittance, "rem-1")
+    ledger.void_invoice(ids[2], "billed twice")
+    return ledger
+
+
 def everything(clinic: Clinic) -> list[tuple[InvoiceListRow, str, str]]:
-    """Every invoice as the list shows it, with its patient's first and last name."""
+    """Every invoice as the list shows it, with its patient's first and last name (invoices
+    billed to a payer with the patient they are for)."""
     rows = []
     for pid in clinic.patient_ids():
         patient = clinic.patient(pid)
@@ -80,6 +109,8 @@ def everything(clinic: Clinic) -> list[tuple[InvoiceListRow, str, str]]:
                         credited=inv.credited,
                         balance=inv.balance,
                         status=inv.status,
+                        billed_to=None if inv.payer_id is None else clinic.payer(inv.payer_id).name,
+                        claim_reference=inv.claim_reference,
                     ),
                     patient.first_name,
                     patient.last_name,
@@ -125,6 +156,65 @@ def test_every_order_and_status_pages_through_each_invoice_once(ledger, sort):
                 got = walk(ledger, limit, sort=sort, descending=descending, status=status)
                 assert [r.id for r in got] == want, (sort, descending, status, limit)
             assert ledger.invoice_count(status=status) == len(want)
+
+
+@SQLITE_QUICK
+@pytest.mark.parametrize("sort", SORTS)
+def test_invoices_billed_to_payers_page_through_once_with_their_patients(payer_ledger, sort):
+    for status in STATUSES:
+        for descending in (False, True):
+            want = expected(payer_ledger, sort, descending, status)
+            for limit in (1, 3, 200):
+                got = walk(payer_ledger, limit, sort=sort, descending=descending, status=status)
+                assert [r.id for r in got] == want, (sort, descending, status, limit)
+            assert payer_ledger.invoice_count(status=status) == len(want)
+
+
+def test_an_invoice_billed_to_a_payer_shows_its_patient_payer_and_claim(payer_ledger):
+    by_id = {row.id: row for row, _, _ in everything(payer_ledger)}
+    rows = walk(payer_ledger, 200)
+    assert len(rows) == 24 + 4 + 2
+    for row in rows:
+        assert row == by_id[row.id]
+    billed = [r for r in rows if r.billed_to is not None]
+    assert {(r.billed_to, r.claim_reference) for r in billed} >= {
+        ("WorkSafe", "CLM-0"),
+        ("Bupa", "CLM-1"),
+        ("Bupa", None),  # the payer's part of the split visit
+    }
+    patients = {pid: payer_ledger.patient(pid) for pid in payer_ledger.patient_ids()}
+    for row in billed:  # the patient's name, never the payer's account
+        patient = patients[row.patient_id]
+        assert row.patient_name == f"{patient.last_name}, {patient.first_name}"
+    paid = next(r for r in billed if r.claim_reference == "CLM-1")
+    assert (paid.status, paid.balance) == ("paid", Decimal("0.00"))
+    payer_accounts = {p.id for p in payer_ledger.payers()}
+    assert not payer_accounts & {r.patient_id for r in rows}
+
+
+def test_a_name_search_finds_the_invoices_billed_to_payers_for_the_patient(
+    payer_ledger, monkeypatch
+):
+    first = payer_ledger.patient_ids()[0]
+    own_and_billed = {inv.id for inv in payer_ledger.invoices(first) if inv.number is not None}
+    assert any(inv.payer_id for inv in payer_ledger.invoices(first))
+    patient = payer_ledger.patient(first)
+    search = f"{patient.first_name} {patient.last_name}"
+    namesakes = {
+        inv.id
+        for pid in payer_ledger.patient_ids()
+        if payer_ledger.patient(pid).full_name == patient.full_name
+        for inv in payer_ledger.invoices(pid)
+        if inv.number is not None
+    }
+    assert own_and_billed <= namesakes
+    for many in (False, True):  # few matching patients, then read in display order
+        if many:
+            monkeypatch.setattr(invoice_list_module, "FEW_PATIENTS", 0)
+        for sort in SORTS:
+            assert {r.id for r in walk(payer_ledger, 2, sort=sort, search=search)} == namesakes
+        assert payer_ledger.invoice_count(search) == len(namesakes)
+    assert payer_ledger.invoice_page(search="Bupa").rows == []  # a payer is not a patient
 
 
 def test_rows_carry_the_invoice_figures(ledger):
@@ -250,8 +340,12 @@ def test_sqlite_reads_every_order_through_an_index(new_sqlite_url):
     clinic = Clinic.open(new_sqlite_url())
     try:
         pid = clinic.add_patient("Ada", "Lovelace")
+        fund = clinic.add_payer("Bupa", kind="health fund")
         for day in range(1, 7):  # two open, two paid, two void
             iid = clinic.create_invoice(pid, [("Consult", "50", 1)], issue_date=date(2026, 1, day))
+            clinic.create_invoice(  # and as many billed to a payer for her
+                pid, [("Consult", "50", 1)], issue_date=date(2026, 1, day), bill_to=fund
+            )
             if day % 3 == 1:
                 clinic.void_invoice(iid)
             elif day % 3 == 2:
@@ -267,19 +361,21 @@ def test_sqlite_reads_every_order_through_an_index(new_sqlite_url):
         for sort in SORTS:
             for descending in (False, True):
                 for status in STATUSES:
-                    page = clinic.invoice_page(
-                        sort=sort, descending=descending, status=status, limit=1
-                    )
-                    if page.next_key is not None:
-                        clinic.invoice_page(
-                            sort=sort,
-                            descending=descending,
-                            status=status,
-                            after=page.next_key,
-                            limit=1,
+                    for search in ("", "lovelace"):
+                        page = clinic.invoice_page(
+                            sort=sort, descending=descending, status=status, limit=1, search=search
                         )
+                        if page.next_key is not None:
+                            clinic.invoice_page(
+                                sort=sort,
+                                descending=descending,
+                                status=status,
+                                search=search,
+                                after=page.next_key,
+                                limit=1,
+                            )
         event.remove(clinic.engine, "before_cursor_execute", capture)
-        assert len(statements) >= 64 + 4  # two pages each, and a second segment or two
+        assert len(statements) >= 2 * (64 + 4)  # two pages each, and a second segment or two
         with clinic.engine.connect() as conn:
             for statement, params in statements:
                 plan = [

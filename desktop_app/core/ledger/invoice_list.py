@@ -11,9 +11,9 @@ Sort orders (each ascending or descending), every one served by an index (migrat
 * ``issue_date``: issue date, then number (``ix_invoices_issue_date``; with a status filter,
   ``ix_invoices_status_issue_date``).
 * ``patient``: the patient's last name, first name and id, then number (``ix_patients_name``, then
-  the patient's invoices by ``ix_invoices_patient_open``). Names sort as the database compares text
-  (SQLite: by code point, so ``de Souza`` after ``Zhang``); the id keeps two patients of the same
-  name apart.
+  the patient's invoices by ``ix_invoices_patient_open`` and those billed to a payer for them by
+  ``ix_invoices_for_patient_id``). Names sort as the database compares text (SQLite: by code
+  point, so ``de Souza`` after ``Zhang``); the id keeps two patients of the same name apart.
 * ``balance``: what is still owed, then number. Only an open invoice owes anything (a paid or void
   one owes 0: the ledger keeps status and balance in step), so the order is the paid and void
   invoices by number, then the open ones by ``owed_minor`` (a column the database computes:
@@ -29,6 +29,12 @@ is words that must each appear in the patient's first or last name (any case; ``
 themselves). A name search first finds the matching patients; when there are few (up to
 :data:`FEW_PATIENTS`) the invoices are read through the patient index, otherwise the list is read
 in display order and filtered as it goes (many matches are dense, so a page comes quickly).
+
+Payers: an invoice billed to a payer is owed by the payer's account (``invoices.patient_id``) and
+is for a patient (``for_patient_id``). The list names, sorts and searches it by that patient (the
+row of ``patients`` joined on ``coalesce(for_patient_id, patient_id)``, a primary-key lookup per
+invoice), and says who it is billed to (the payer's name, from ``payers`` by ``patient_id``;
+None for the patient) with its claim reference. Payers' accounts are never found by a name search.
 """
 
 from __future__ import annotations
@@ -40,17 +46,29 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
 
-from ..db.models import Invoice, Patient
+from ..db.models import Invoice, Patient, Payer
 from ..domain import dates
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
+from .payer_accounts import not_payer
 from .read_models import name_search
 
 SORTS: Final = ("number", "issue_date", "patient", "balance")
@@ -70,8 +88,10 @@ class InvoiceListRow:
     """One invoice as the clinic-wide list shows it.
 
     ``patient_name`` is ``"Last, First"`` (as the patient list shows it, and as the patient sort
-    orders it). ``balance`` is ``total - paid - credited``, 0 for a void invoice. ``overdue``:
-    open, and its due date was before the day the page was read.
+    orders it): the patient the invoice is for, also when it is billed to a payer. ``balance`` is
+    ``total - paid - credited``, 0 for a void invoice. ``overdue``: open, and its due date was
+    before the day the page was read. ``billed_to`` is the payer's name for an invoice billed to
+    a payer (None: the patient owes it), ``claim_reference`` the payer's claim reference.
     """
 
     id: int
@@ -86,6 +106,8 @@ class InvoiceListRow:
     balance: Decimal
     status: str
     overdue: bool = False
+    billed_to: str | None = None
+    claim_reference: str | None = None
 
     @property
     def shown_status(self) -> str:
@@ -179,9 +201,15 @@ class _Filter:
             ids: BindParameter[int] = bindparam(
                 "patient_ids", list(self.patient_ids), expanding=True
             )
-            found.append(Invoice.patient_id.in_(ids.render_literal_execute()))
+            found.append(_for_patients(ids.render_literal_execute()))
         found.extend(self.names)
         return found
+
+
+def _for_patients(ids: Any) -> ColumnElement[bool]:
+    """Invoices for these patients (never payers' accounts): those they owe and those billed to
+    a payer for them, each side read through its own index."""
+    return or_(Invoice.patient_id.in_(ids), Invoice.for_patient_id.in_(ids))
 
 
 def _name_conditions(search: str) -> list[ColumnElement[bool]]:
@@ -219,7 +247,9 @@ def _resolve_search(session: Session, search: str, status: str | None) -> _Filte
     if number is not None:
         return _Filter(status, number=int(number.group(1)))
     names = _name_conditions(text)
-    ids = list(session.scalars(select(Patient.id).where(*names).limit(FEW_PATIENTS + 1)))
+    ids = list(
+        session.scalars(select(Patient.id).where(*names, not_payer()).limit(FEW_PATIENTS + 1))
+    )
     if not ids:
         return _Filter(status, nothing=True)
     if len(ids) <= FEW_PATIENTS:
@@ -230,25 +260,32 @@ def _resolve_search(session: Session, search: str, status: str | None) -> _Filte
 # -- pages -----------------------------------------------------------------------------------
 
 
-def _columns(*, patients_first: bool = False) -> Select[*tuple[Any, ...]]:
-    """The list's columns; ``patients_first`` reads patients in name order, then their invoices.
-
-    (Without it SQLite may read every invoice and sort them all by name for the first page.)
-    """
-    patient_id = _plain(Patient.id, patients_first)
-    return select(
-        Invoice.id,
-        Invoice.number,
-        Invoice.patient_id,
-        Patient.first_name,
-        Patient.last_name,
-        Invoice.issue_date,
-        Invoice.due_date,
-        Invoice.total_minor,
-        Invoice.paid_minor,
-        Invoice.credited_minor,
-        Invoice.status,
-    ).join(Patient, patient_id == Invoice.patient_id)
+def _columns(joined: ColumnElement[bool] | None = None) -> Select[*tuple[Any, ...]]:
+    """The list's columns, each invoice with the patient it is for (by default the row of
+    ``patients`` at ``coalesce(for_patient_id, patient_id)``, a primary-key lookup from each
+    invoice) and the payer it is billed to, if any; or joined on ``joined``."""
+    if joined is None:
+        joined = Patient.id == func.coalesce(Invoice.for_patient_id, Invoice.patient_id)
+    return (
+        select(
+            Invoice.id.label("invoice_id"),
+            Invoice.number.label("number"),
+            Patient.id.label("patient_id"),
+            Patient.first_name.label("first_name"),
+            Patient.last_name.label("last_name"),
+            Invoice.issue_date.label("issue_date"),
+            Invoice.due_date.label("due_date"),
+            Invoice.total_minor.label("total_minor"),
+            Invoice.paid_minor.label("paid_minor"),
+            Invoice.credited_minor.label("credited_minor"),
+            Invoice.status.label("status"),
+            Payer.name.label("billed_to"),
+            Invoice.claim_reference.label("claim_reference"),
+        )
+        .select_from(Invoice)
+        .join(Patient, joined)
+        .outerjoin(Payer, Payer.id == Invoice.patient_id)
+    )
 
 
 def _after(sort: str, after: InvoiceKey | None) -> InvoiceKey | None:
@@ -271,7 +308,7 @@ class _Segment:
 
     where: list[ColumnElement[bool]]
     order: list[Any]
-    patients_first: bool = False
+    patients_first: bool = False  # read patients in name order (see :func:`_page_query`)
 
 
 def _ordered(columns: Sequence[Any], descending: bool) -> list[Any]:
@@ -331,7 +368,9 @@ def _patient_segments(descending: bool, after: InvoiceKey | None, filt: _Filter)
         keys = [_plain(c, steer) for c in patient_keys]
         rest = [*rest, _beyond(keys, (last, first, patient_id), descending)]
     order = _ordered([*patient_keys, Invoice.number], descending)
-    segments.append(_Segment(rest, order, patients_first=not steer))
+    # An invoice number is one invoice: read it, not every patient in name order.
+    by_name = not steer and filt.number is None
+    segments.append(_Segment(rest, order, patients_first=by_name))
     return segments
 
 
@@ -370,9 +409,39 @@ def _balance_segments(descending: bool, after: InvoiceKey | None, filt: _Filter)
     return [segment for _, segment in wanted]
 
 
+def _page_query(segment: _Segment, limit: int, dialect: str) -> Any:
+    """The query reading up to ``limit`` rows of ``segment`` on ``dialect``.
+
+    Reading patients first (in name order), each patient's invoices are those billed to them
+    (``ix_invoices_patient_open``) and those billed to a payer for them
+    (``ix_invoices_for_patient_id``); payers' accounts are skipped (every invoice they owe is
+    for a patient, listed with that patient). PostgreSQL joins on either (a bitmap of both
+    indexes per patient, then sorts each patient's few invoices); SQLite would then read no
+    index in order and sort every invoice for the first page, so it takes each patient's
+    invoice ids from the two indexes (a correlated list) and reads the invoices by id.
+    """
+    if not segment.patients_first:
+        return _columns().where(*segment.where).order_by(*segment.order).limit(limit)
+    where = [*segment.where, not_payer()]
+    if dialect != "sqlite":
+        either = or_(
+            and_(Invoice.patient_id == Patient.id, Invoice.for_patient_id.is_(None)),
+            Invoice.for_patient_id == Patient.id,
+        )
+        return _columns(either).where(*where).order_by(*segment.order).limit(limit)
+    own, theirs = aliased(Invoice), aliased(Invoice)
+    ids = union_all(
+        select(own.id)
+        .where(own.patient_id == Patient.id, own.for_patient_id.is_(None))
+        .correlate(Patient),
+        select(theirs.id).where(theirs.for_patient_id == Patient.id).correlate(Patient),
+    )
+    return _columns(Invoice.id.in_(ids)).where(*where).order_by(*segment.order).limit(limit)
+
+
 def _key(sort: str, row: Any) -> InvoiceKey:
     """Where the next page starts: the sort key of the last row of this one."""
-    _, number, pid, first, last, issued, _due, total, paid, credited, state = row
+    _, number, pid, first, last, issued, _due, total, paid, credited, state, _payer, _claim = row
     if sort == "number":
         return (number,)
     if sort == "issue_date":
@@ -426,12 +495,8 @@ def invoice_page(
     found: list[Any] = []
     connection = session.connection()
     for segment in _segments(sort, descending, after, filt):
-        query = (
-            _columns(patients_first=segment.patients_first)
-            .where(*segment.where)
-            .order_by(*segment.order)
-            .limit(limit + 1 - len(found))  # one more than asked: is there a next page?
-        )
+        # One more than asked: is there a next page?
+        query = _page_query(segment, limit + 1 - len(found), connection.dialect.name)
         found.extend(connection.execute(query).all())
         if len(found) > limit:
             break
@@ -457,10 +522,24 @@ def invoice_page(
             balance=amount(0 if state == InvoiceStatus.VOID else total - paid - credited),
             status=state,
             overdue=state == InvoiceStatus.OPEN and due is not None and due < day,
+            billed_to=payer,
+            claim_reference=claim,
         )
-        for iid, number, pid, first, last, issued, due, total, paid, credited, state in found[
-            :limit
-        ]
+        for (
+            iid,
+            number,
+            pid,
+            first,
+            last,
+            issued,
+            due,
+            total,
+            paid,
+            credited,
+            state,
+            payer,
+            claim,
+        ) in found[:limit]
     ]
     if len(found) <= limit:
         return InvoicePage(rows, None)
@@ -481,7 +560,7 @@ def invoice_count(
         return 0
     query = select(func.count()).select_from(Invoice)
     if filt.names:  # many patients: count their invoices through the patient index
-        matching = select(Patient.id).where(*filt.names)
+        matching = select(Patient.id).where(*filt.names, not_payer())
         filt = _Filter(filt.status, filt.number, today=filt.today)
-        query = query.where(Invoice.patient_id.in_(matching))
+        query = query.where(_for_patients(matching))
     return int(session.scalar(query.where(*filt.conditions(counting=True))) or 0)

@@ -180,7 +180,7 @@ class CreditNoteDialog(MoneyActionDialog):
         noted = sum(
             (
                 note.amount
-                for note in self._clinic.credit_notes(invoice.patient_id)
+                for note in self._clinic.credit_notes(invoice.account_id)  # a payer's, if billed
                 if note.invoice_id == invoice.id and not note.reversed
             ),
             Decimal(0),
@@ -235,13 +235,21 @@ class CreditNoteDialog(MoneyActionDialog):
             lines.append(f"Invoice #{number} will owe {self._money(owed)} less ({after}).")
         refund_method = self._refund_method()
         if rest:
-            goes = f"{self._money(rest)} returns to the patient's account credit"
+            goes = f"{self._money(rest)} returns to {self._credit_holder()}"
             if refund_method:
                 goes += f" and is refunded by {refund_method} at once"
             lines.append(goes + ".")
         elif refund_method:
             lines.append("Nothing becomes account credit, so there is nothing to refund.")
         return "\n".join(lines)
+
+    def _credit_holder(self) -> str:
+        """Whose credit what the invoice no longer owes becomes: the patient's, or the payer's
+        the invoice is billed to."""
+        payer = self._invoice.payer_id
+        if payer is None:
+            return "the patient's account credit"
+        return f"{self._clinic.payer(payer).name}'s credit"
 
     def _refund_method(self) -> str | None:
         if not self.refund_check.isChecked():

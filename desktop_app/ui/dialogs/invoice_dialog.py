@@ -6,6 +6,11 @@ percentage such as "10%") and tax %. The invoice names a practitioner (the patie
 default) and a service date. Line arithmetic comes from the core
 (:func:`desktop_app.core.parse_lines`, on the invoice's tax basis), so the totals shown are the
 totals saved; the core recomputes everything when it saves.
+
+"Who pays" (:mod:`desktop_app.ui.dialogs.bill_to`) bills the patient or one of their payers, with
+the payer's claim reference, or splits the visit between the payer and the patient in one step
+(two linked invoices, issued together; a split is never a draft). Who an invoice is billed to is
+fixed once it is saved: correcting it shows who, and changes the rest.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, PermissionDenied, parse_lines, to_decimal
+from desktop_app.ui.dialogs.bill_to import BillToBox
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.forms import GuardedDialog, pydate, qdate, set_date_format
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
@@ -52,8 +58,10 @@ if TYPE_CHECKING:
 
 class InvoiceDialog(GuardedDialog):
     """Writes a new invoice to one patient, or corrects ``invoice`` (a draft, or an issued
-    invoice nothing touches yet). ``invoice_id`` holds the id after saving; ``pay_now`` is True
-    when staff chose "Issue and enter payment"; ``deleted`` when they deleted the draft."""
+    invoice nothing touches yet). ``invoice_id`` holds the id after saving (of a split visit,
+    the patient's gap, or the payer's invoice when the patient pays nothing); ``split_ids`` the
+    payer's and the patient's invoice of a split visit; ``pay_now`` is True when staff chose
+    "Issue and enter payment"; ``deleted`` when they deleted the draft."""
 
     discard_question = "Discard this invoice?"
 
@@ -73,6 +81,7 @@ class InvoiceDialog(GuardedDialog):
         self._patient_id = patient_id
         self._invoice = invoice
         self.invoice_id: int | None = None if invoice is None else invoice.id
+        self.split_ids: tuple[int | None, int | None] | None = None
         self.pay_now = False
         self.deleted = False
         self._inclusive = clinic.prices_include_tax if invoice is None else invoice.tax_inclusive
@@ -85,9 +94,19 @@ class InvoiceDialog(GuardedDialog):
             self.setWindowTitle(f"Draft invoice: {patient_name}")
         else:
             self.setWindowTitle(f"Correct invoice #{invoice.number}: {patient_name}")
-        self.setMinimumSize(760, 480)
+        self.setMinimumSize(760, 540)
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_header())
+        self.bill_to = BillToBox(
+            clinic,
+            formatter,
+            patient_id,
+            patient_name,
+            pydate(self.service_edit.date()),
+            invoice,
+        )
+        self.bill_to.changed.connect(self._on_bill_to_changed)
+        layout.addWidget(self.bill_to)
         layout.addLayout(self._build_picker())
 
         self.table = QTableWidget(0, len(HEADERS))
@@ -377,6 +396,7 @@ class InvoiceDialog(GuardedDialog):
             for row in range(self.table.rowCount()):
                 self._set_amount(row, "")
             self.table.blockSignals(False)
+            self.bill_to.set_total(None)
             for button in (self.save_button, self.pay_button, self.draft_button):
                 button.setEnabled(False)
             return False
@@ -396,9 +416,17 @@ class InvoiceDialog(GuardedDialog):
         )
         self.message_label.setText("")
         self.table.blockSignals(False)
-        for button in (self.save_button, self.pay_button, self.draft_button):
-            button.setEnabled(True)
-        return True
+        self.bill_to.set_total(total)
+        split_refused = self.bill_to.problem
+        for button in (self.save_button, self.pay_button):
+            button.setEnabled(split_refused is None)
+        self.draft_button.setEnabled(not self.bill_to.split)
+        self.draft_button.setToolTip(
+            "A split visit is issued at once: clear Split to save a draft."
+            if self.bill_to.split
+            else ""
+        )
+        return split_refused is None
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -415,7 +443,23 @@ class InvoiceDialog(GuardedDialog):
         issue = pydate(self.issue_edit.date())
         due = pydate(self.due_edit.date())
         service = pydate(self.service_edit.date())
+        payer = self.bill_to.payer
         try:
+            if self.invoice_id is None and self.bill_to.split and payer is not None:
+                self.split_ids = self._clinic.create_split_invoice(
+                    self._patient_id,
+                    self._lines(),
+                    payer=payer.id,
+                    payer_share=self.bill_to.share,
+                    claim_reference=self.bill_to.claim_reference,
+                    issue_date=issue,
+                    due_date=due,
+                    practitioner_id=self._practitioner(),
+                    service_date=service,
+                )
+                payer_invoice, gap = self.split_ids
+                self.invoice_id = gap if gap is not None else payer_invoice
+                return True
             if self.invoice_id is None:
                 self.invoice_id = self._clinic.create_invoice(
                     self._patient_id,
@@ -425,6 +469,8 @@ class InvoiceDialog(GuardedDialog):
                     practitioner_id=self._practitioner(),
                     service_date=service,
                     draft=draft,
+                    bill_to=None if payer is None else payer.id,
+                    claim_reference=self.bill_to.claim_reference,
                 )
                 return True
             self._clinic.update_invoice(
@@ -437,7 +483,11 @@ class InvoiceDialog(GuardedDialog):
             )
             if self._invoice is not None and self._invoice.is_draft and not draft:
                 self._clinic.issue_invoice(self.invoice_id, issue_date=issue)
-        except (BillingError, PermissionDenied) as exc:
+        except BillingError as exc:
+            self.bill_to.refused(exc)
+            self.message_label.setText(str(exc))
+            return False
+        except PermissionDenied as exc:
             self.message_label.setText(str(exc))
             return False
         return True
@@ -467,6 +517,9 @@ class InvoiceDialog(GuardedDialog):
 
     def _on_table_item_changed(self, _item: QTableWidgetItem) -> None:
         self._touched = True
+        self._recalculate()
+
+    def _on_bill_to_changed(self) -> None:
         self._recalculate()
 
     def _on_completer_activated(self, text: str) -> None:

@@ -5,6 +5,10 @@ as it scrolls (:class:`~desktop_app.ui.models.invoices.InvoiceListModel`), so it
 a million invoices as on a thousand. The "N invoices" figure is counted on a worker thread after
 the first page is shown: a count has to read every matching index entry. Enter or a double-click on
 an invoice shows its patient in the main window (:attr:`InvoiceListWindow.patient_chosen`).
+
+An invoice billed to a third-party payer is listed with the patient it is for; "Billed to" names
+the payer (or says "Patient") and "Claim" gives the payer's claim reference. A clinic that has no
+payers does not see those two columns.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from PySide6.QtWidgets import (
 from desktop_app.ui.background import BackgroundRunner
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.invoices import (
+    BILLED_TO,
+    CLAIM,
     DUE,
     ISSUED,
     NUMBER,
@@ -47,7 +53,15 @@ if TYPE_CHECKING:
 SEARCH_DELAY_MS = 200
 ROW_HEIGHT = 26
 AMOUNT_WIDTH = 100
-COLUMN_WIDTHS = {NUMBER: 90, PATIENT: 220, ISSUED: 105, DUE: 105, STATUS: 70}
+COLUMN_WIDTHS = {
+    NUMBER: 90,
+    PATIENT: 220,
+    BILLED_TO: 130,
+    CLAIM: 110,
+    ISSUED: 105,
+    DUE: 105,
+    STATUS: 70,
+}
 COUNTING = "Counting…"
 
 
@@ -134,6 +148,7 @@ class InvoiceListWindow(QDialog):
         for column, width in COLUMN_WIDTHS.items():
             header.resizeSection(column, width)
         header.setSectionResizeMode(PATIENT, QHeaderView.ResizeMode.Stretch)
+        self.show_payer_columns(bool(self._clinic.payers(include_archived=True)))
         header.setSortIndicator(NUMBER, Qt.SortOrder.AscendingOrder)
         header.setSortIndicatorShown(True)
         self.table.setSortingEnabled(True)  # clicks call model.sort(): the database re-sorts
@@ -177,6 +192,11 @@ class InvoiceListWindow(QDialog):
         """Where the invoices come from (the open clinic)."""
         return self._clinic
 
+    def show_payer_columns(self, shown: bool) -> None:
+        """Show or hide "Billed to" and "Claim" (hidden while the clinic has no payers)."""
+        for column in (BILLED_TO, CLAIM):
+            self.table.setColumnHidden(column, not shown)
+
     def apply_search(self) -> None:
         """Search now for what the search box holds (typing waits for a pause first)."""
         self._search_timer.stop()
@@ -189,6 +209,7 @@ class InvoiceListWindow(QDialog):
 
     def reload(self) -> None:
         """Read the list again: invoices saved since it was read appear."""
+        self.show_payer_columns(bool(self._clinic.payers(include_archived=True)))
         self.model.reload()
 
     def selected_invoice(self) -> InvoiceListRow | None:

@@ -309,6 +309,8 @@ class PatientCreditDialog(MoneyActionDialog):
 
     #: The window's title.
     TITLE: ClassVar[str]
+    #: What the credit shown is called.
+    CREDIT_CAPTION: ClassVar[str] = "Account credit available"
 
     def __init__(
         self,
@@ -319,14 +321,18 @@ class PatientCreditDialog(MoneyActionDialog):
     ) -> None:
         super().__init__(clinic, formatter, parent)
         self._patient_id = patient_id
-        self._patient = clinic.patient(patient_id)
-        self._credit = self._patient.credit
+        self._holder_name, self._credit = self._read_holder()
         self.setWindowTitle(self.TITLE)
         self._build()
         self._show_figures()
         self._fill()
         self._refresh()
         self._focus_first()
+
+    def _read_holder(self) -> tuple[str, Decimal]:
+        """The name of whoever holds the credit, and the credit (read again after a refusal)."""
+        patient = self._clinic.patient(self._patient_id)
+        return patient.full_name, patient.credit
 
     def _build(self) -> None:
         """Build the widgets."""
@@ -342,19 +348,19 @@ class PatientCreditDialog(MoneyActionDialog):
         """The dialog's layout with the patient's name, and a form that starts with their account
         credit (added to the layout by the caller, once filled)."""
         layout = QVBoxLayout(self)
-        self.name_label = heading(self._patient.full_name, accessible_name)
+        self.name_label = heading(self._holder_name, accessible_name)
         layout.addWidget(self.name_label)
         form = QFormLayout()
-        self.credit_label = figure("Account credit available", bold=True)
+        self.credit_label = figure(self.CREDIT_CAPTION, bold=True)
         self.credit_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        form.addRow("Account credit available:", self.credit_label)
+        form.addRow(f"{self.CREDIT_CAPTION}:", self.credit_label)
         return layout, form
 
     def _show_figures(self) -> None:
         self.credit_label.setText(self._formatter.money(self._credit))
 
     def _reload(self) -> None:
-        self._credit = self._clinic.patient(self._patient_id).credit
+        self._credit = self._read_holder()[1]
 
     def _notice(self) -> str | None:
         return None if self._credit > 0 else f"No account credit to {self.NOTHING_TO}."

@@ -1,6 +1,9 @@
-"""Refund account credit: some or all of a patient's credit, by one of the payment types."""
+"""Refund account credit: some or all of a patient's credit (or a payer's), by one of the payment
+types."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from PySide6.QtWidgets import QComboBox
 
@@ -27,6 +30,8 @@ class RefundDialog(PatientCreditDialog):
     REQUEST_PREFIX = "refund"
     AMOUNT_WHAT = "the refund"
     NOTHING_TO = "refund"
+    #: Who holds the credit (the heading's accessible name).
+    HOLDER = "Patient"
 
     def _fill(self) -> None:
         self.amount_edit.setText(plain_amount(self._credit) if self._credit > 0 else "")
@@ -36,7 +41,7 @@ class RefundDialog(PatientCreditDialog):
         self.amount_edit.selectAll()
 
     def _build(self) -> None:
-        layout, form = self._patient_form("Patient")
+        layout, form = self._patient_form(self.HOLDER)
         self.amount_edit = MoneyEdit("Refund amount")
         self.amount_edit.textChanged.connect(self._on_amount_edit_text_changed)
         form.addRow("&Amount:", self.amount_edit)
@@ -66,6 +71,35 @@ class RefundDialog(PatientCreditDialog):
 
     def _save(self) -> int:
         return self._clinic.refund_credit(
+            self._patient_id,
+            self.amount_edit.text().strip(),
+            method=self.method_combo.currentText(),
+            request_id=self.request_id,
+            refund_date=pydate(self.date_edit.date()),
+            reason=self.reason_edit.text().strip() or None,
+        )
+
+
+class PayerRefundDialog(RefundDialog):
+    """Refund some or all of a third-party payer's credit (money it paid that no invoice took),
+    by one of the clinic's payment types."""
+
+    discard_question = "Discard this refund to a payer?"
+
+    TITLE = "Refund a payer's credit"
+    REQUEST_PREFIX = "payer-refund"
+    HOLDER = "Payer"
+    CREDIT_CAPTION = "Payer's credit available"
+
+    def _read_holder(self) -> tuple[str, Decimal]:
+        payer = self._clinic.payer(self._patient_id)
+        return payer.name, payer.credit
+
+    def _notice(self) -> str | None:
+        return None if self._credit > 0 else f"{self._holder_name} holds no credit to refund."
+
+    def _save(self) -> int:
+        return self._clinic.refund_payer_credit(
             self._patient_id,
             self.amount_edit.text().strip(),
             method=self.method_combo.currentText(),

@@ -36,12 +36,18 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 200
 MAX_ROWS = 50_000
+#: Who owes an invoice billed to the patient ("Billed to" says the payer's name otherwise).
+PATIENT_PAYS = "Patient"
 #: A page read ahead older than this is read again when it is needed (seconds).
 READ_AHEAD_FRESH_S = 30.0
-NUMBER, PATIENT, ISSUED, DUE, TOTAL, PAID, CREDITED, BALANCE, STATUS, XERO = range(10)
+NUMBER, PATIENT, BILLED_TO, CLAIM, ISSUED, DUE, TOTAL, PAID, CREDITED, BALANCE, STATUS, XERO = (
+    range(12)
+)
 HEADERS = (
     "Invoice",
     "Patient",
+    "Billed to",
+    "Claim",
     "Issued",
     "Due",
     "Total",
@@ -356,6 +362,8 @@ class InvoiceListModel(QAbstractTableModel):
         shown = self._shown[row] = (
             f"#{r.number}",
             r.patient_name,
+            r.billed_to or PATIENT_PAYS,
+            r.claim_reference or "",
             day(r.issue_date),
             day(r.due_date),
             money(r.total),

@@ -272,7 +272,10 @@ def test_payer_statement_shows_credit_as_negative_and_refuses_what_is_not_a_paye
 def test_a_patients_statement_lists_what_was_billed_to_their_payer_apart(clinic, funds):
     statement = clinic.statement(funds["ada"])
     # Only the gap is Ada's: the payer's invoices are in no balance of hers.
-    assert [ln.change for ln in statement.lines] == [D("19.10")]
+    gap, payer_part = (clinic.invoice(funds[k]).number for k in ("a_gap", "a_payer"))
+    assert [(ln.description, ln.change) for ln in statement.lines] == [
+        (f"Invoice #{gap} (the gap of #{payer_part}, billed to Bupa)", D("19.10"))
+    ]
     assert statement.closing_balance == D("19.10") == clinic.patient(funds["ada"]).outstanding
     [(payer, billed)] = statement.payers_billed
     assert payer == "Bupa"

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -769,36 +769,41 @@ def _changes(
         return "" if for_patient is None else known.get(for_patient, "")
 
     # Column rows, not ORM objects: a busy patient has a thousand invoices and payments.
-    for inv in session.execute(
-        select(
-            Invoice.number,
-            Invoice.issue_date,
-            Invoice.created_at,
-            Invoice.voided_at,
-            Invoice.total_minor,
-            Invoice.for_patient_id,
-            Invoice.claim_reference,
-        ).where(Invoice.patient_id == patient_id, Invoice.status != InvoiceStatus.DRAFT)
-    ):
-        who, claim = billed(inv.for_patient_id), inv.claim_reference or ""
-        yield _Change(
-            inv.issue_date,
-            inv.created_at,
-            0,
-            f"Invoice #{inv.number}",
-            inv.total_minor,
-            patient=who,
-            reference=claim,
+    # A patient's statement reads what it read before payers (plus the split a gap comes from);
+    # a payer's also reads who each invoice is for and its claim.
+    columns: list[Any] = [
+        Invoice.number,
+        Invoice.issue_date,
+        Invoice.created_at,
+        Invoice.voided_at,
+        Invoice.total_minor,
+        Invoice.split_with_id,
+    ]
+    if remittances:
+        columns += [Invoice.for_patient_id, Invoice.claim_reference]
+    invoices = session.execute(
+        select(*columns).where(
+            Invoice.patient_id == patient_id, Invoice.status != InvoiceStatus.DRAFT
         )
-        if inv.voided_at is not None:
+    ).all()
+    splits = _split_from(session, {inv[5] for inv in invoices if inv[5] is not None})
+    for inv in invoices:
+        number, day, at, voided, total, split = inv[:6]
+        who, claim = (billed(inv[6]), inv[7] or "") if remittances else ("", "")
+        description = f"Invoice #{number}"
+        if split in splits:  # split billing: the patient's gap
+            description += f" ({splits[split]})"
+        yield _Change(day, at, 0, description, total, 0, who, claim)
+        if voided is not None:
             yield _Change(
-                local_day(inv.voided_at),
-                inv.voided_at,
+                local_day(voided),
+                voided,
                 0,
-                f"Invoice #{inv.number} voided",
-                -inv.total_minor,
-                patient=who,
-                reference=claim,
+                f"Invoice #{number} voided",
+                -total,
+                0,
+                who,
+                claim,
             )
     for pay in session.execute(
         select(
@@ -903,6 +908,21 @@ def _changes(
                 f"{label} reversed",
                 -sign * tr.amount_minor,
             )
+
+
+def _split_from(session: Session, invoice_ids: set[int]) -> dict[int, str]:
+    """For the payers' invoices a patient's gap invoices were split from: "the gap of #127,
+    billed to Bupa", by the payer's invoice's id."""
+    if not invoice_ids:
+        return {}
+    return {
+        iid: f"the gap of #{number}, billed to {name}"
+        for iid, number, name in session.execute(
+            select(Invoice.id, Invoice.number, Payer.name)
+            .join(Payer, Payer.id == Invoice.patient_id)
+            .where(Invoice.id.in_(invoice_ids))
+        )
+    }
 
 
 def _transfer_names(session: Session, patient_id: int) -> dict[int, str]:

@@ -353,6 +353,7 @@ class ReportsWindow(QDialog):
         self.tabs.addTab(self._build_revenue(), "Re&venue")
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         layout.addWidget(self.tabs, 1)
+        self._scope_changed()
         bottom = QHBoxLayout()
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
@@ -387,7 +388,6 @@ class ReportsWindow(QDialog):
         self.payer_statement_button.clicked.connect(self._on_payer_statement_button_clicked)
         row = _filter_row([("S&how:", self.scope_combo)])
         row.insertWidget(row.count() - 1, self.payer_statement_button)
-        self._scope_changed()
         return row
 
     def _fill_scopes(self) -> None:
@@ -432,9 +432,8 @@ class ReportsWindow(QDialog):
         self.aged_model.set_title(0, title)
 
     def _shows_scope(self) -> bool:
-        return (
-            self.tabs.currentIndex() in (TAKINGS_TAB, AGED_TAB) if hasattr(self, "tabs") else True
-        )
+        """Whether the tab shown follows Show (takings and aged receivables do)."""
+        return self.tabs.currentIndex() in (TAKINGS_TAB, AGED_TAB)
 
     def open_payer_statement(self) -> DocumentDialog | None:
         """The print window of the chosen payer's statement (None: no one payer is chosen)."""

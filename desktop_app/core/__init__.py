@@ -76,8 +76,23 @@ if TYPE_CHECKING:
     from .ledger.verify import LedgerCheck
     from .managers.payers import PayerInvoice
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
-    from .reporting.documents import InvoiceDocument, ReceiptDocument, StatementDocument
-    from .reporting.figures import BUCKET_NAMES, AgedReceivables, AgedRow, Takings, TakingsLine
+    from .reporting.documents import (
+        BilledFor,
+        InvoiceDocument,
+        PayerBilledInvoice,
+        PayerOpenInvoice,
+        PayerStatementDocument,
+        ReceiptDocument,
+        StatementDocument,
+    )
+    from .reporting.figures import (
+        BUCKET_NAMES,
+        AgedReceivables,
+        AgedRow,
+        RemittanceLine,
+        Takings,
+        TakingsLine,
+    )
     from .reporting.liability import CreditLiability
     from .reporting.revenue import RevenueRow
     from .xero.chart import XeroAccount, XeroChart, XeroTaxRate
@@ -106,7 +121,15 @@ _HOMES = {
     "clinic": ["Clinic"],
     "ledger.corrections": ["credit_note_split"],
     "domain.currencies": ["MINOR_UNITS"],
-    "reporting.documents": ["InvoiceDocument", "ReceiptDocument", "StatementDocument"],
+    "reporting.documents": [
+        "BilledFor",
+        "InvoiceDocument",
+        "PayerBilledInvoice",
+        "PayerOpenInvoice",
+        "PayerStatementDocument",
+        "ReceiptDocument",
+        "StatementDocument",
+    ],
     "domain.errors": [
         "BillingError",
         "ConcurrentChangeError",
@@ -133,7 +156,14 @@ _HOMES = {
     "domain.payment_draft": ["PaymentDraft"],
     "domain.payers": ["DEFAULT_REFERENCE_LABEL", "MembershipRecord", "PayerKind", "PayerRecord"],
     "managers.payers": ["PayerInvoice"],
-    "reporting.figures": ["BUCKET_NAMES", "AgedReceivables", "AgedRow", "Takings", "TakingsLine"],
+    "reporting.figures": [
+        "BUCKET_NAMES",
+        "AgedReceivables",
+        "AgedRow",
+        "RemittanceLine",
+        "Takings",
+        "TakingsLine",
+    ],
     "reporting.revenue": ["RevenueRow"],
     "xero.oauth": ["XeroOrganisation"],
     "xero.client": ["XeroError"],
@@ -200,6 +230,7 @@ __all__ = [
     "AuditRecord",
     "BackupResult",
     "BillableItemRecord",
+    "BilledFor",
     "BillingError",
     "Clinic",
     "ClinicProfile",
@@ -230,9 +261,12 @@ __all__ = [
     "NotFoundError",
     "OpenInvoice",
     "PatientRecord",
+    "PayerBilledInvoice",
     "PayerInvoice",
     "PayerKind",
+    "PayerOpenInvoice",
     "PayerRecord",
+    "PayerStatementDocument",
     "PaymentDraft",
     "PaymentPreview",
     "PaymentRecord",
@@ -242,6 +276,7 @@ __all__ = [
     "ReceiptDocument",
     "Refusal",
     "Region",
+    "RemittanceLine",
     "RestoreResult",
     "RevenueRow",
     "Role",

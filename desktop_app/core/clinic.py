@@ -12,7 +12,7 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.corrections   reverse_payment, remove_application, issue_credit_note, transfer_credit...
     clinic.settings      update, set_up, profile, currency, allocation_mode, payment_types, ...
     clinic.reports       summary, aged_receivables, credit_liability, takings, revenue_by_*,
-                         verify, documents
+                         verify, documents (payer_statement too)
     clinic.audit         entry_ids, entries_by_ids, count, actions, actors
     clinic.staff         add, members, update, change_password, reset_password, practitioners
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
@@ -286,6 +286,7 @@ class Clinic:
     invoice_document = delegate("reports", Reports.invoice_document)
     receipt = delegate("reports", Reports.receipt)
     statement = delegate("reports", Reports.statement)
+    payer_statement = delegate("reports", Reports.payer_statement)
 
     audit_entry_ids = delegate("audit", AuditTrail.entry_ids)
     audit_entries_by_ids = delegate("audit", AuditTrail.entries_by_ids)

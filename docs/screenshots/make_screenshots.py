@@ -13,7 +13,9 @@ duplicate windows on the same laptop screen (``patient-details-1366x768.png``,
 ``merge-1366x768.png``) and ``make_screenshots.py payers`` Settings > Payers, a patient's
 payers in their details, the invoice window billing a payer with a split and a payer's
 remittance (``settings-payers-1366x768.png``, ``patient-payers-1366x768.png``,
-``invoice-dialog-payer-1366x768.png``, ``remittance-dialog-1366x768.png``).
+``invoice-dialog-payer-1366x768.png``, ``remittance-dialog-1366x768.png``), the Reports
+window showing one payer (``reports-payers-1366x768.png``) and its statement in the print
+window (``payer-statement.png``).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ PATIENTS = "patients"
 #: The catalogue's set: Settings > Billable items and the item window (1366x768, as it is).
 CATALOGUE = "catalogue"
 #: The payers' set: Settings > Payers, a patient's payers, the invoice window with a payer and a
-#: split, and a payer's remittance (1366x768, as it is; the last two in ``payer_billing.py``).
+#: split, a payer's remittance (``payer_billing.py``), the Reports window showing one payer and
+#: its statement (1366x768, as it is).
 PAYERS = "payers"
 
 
@@ -433,6 +436,110 @@ def render_payers() -> None:
     app.quit()
 
 
+def seed_payers(clinic: Clinic) -> dict[str, int]:
+    """Two payers billed for four patients in October and November 2026 (one visit split with
+    the patient), and the remittances that paid part of it; the payers' and patients' ids."""
+    ids = {
+        "bupa": clinic.add_payer(
+            "Bupa",
+            kind="health fund",
+            email="provider.claims@bupa.example",
+            address="GPO Box 9999\nSydney NSW 2001",
+        ),
+        "workcover": clinic.add_payer(
+            "WorkCover NSW",
+            kind="workers compensation",
+            email="claims@workcover.example",
+            address="Locked Bag 2906\nLisarow NSW 2252",
+        ),
+    }
+    people = (
+        ("ada", "Ada", "Lovelace", date(1985, 12, 10), "bupa", "48120917"),
+        ("margaret", "Margaret", "Hamilton", date(1979, 8, 17), "bupa", "50311284"),
+        ("katherine", "Katherine", "Johnson", None, "bupa", "50399012"),
+        ("alan", "Alan", "Turing", date(1992, 6, 23), "workcover", "WC-2026-0412"),
+    )
+    for key, first, last, born, payer, number in people:
+        ids[key] = clinic.add_patient(first, last, date_of_birth=born)
+        clinic.add_membership(ids[key], ids[payer], member_number=number)
+    for key, payer, item, price, day, claim in (
+        ("ada", "bupa", "Initial consultation", "120.00", date(2026, 10, 6), "BUP-771204"),
+        ("margaret", "bupa", "Standard consultation", "95.00", date(2026, 10, 14), "BUP-771950"),
+        ("katherine", "bupa", "Standard consultation", "95.00", date(2026, 10, 28), "BUP-772633"),
+        ("ada", "bupa", "Standard consultation", "95.00", date(2026, 11, 3), "BUP-773018"),
+        ("alan", "workcover", "Initial consultation", "145.50", date(2026, 10, 20), "WC-88123"),
+        ("alan", "workcover", "Standard consultation", "98.20", date(2026, 11, 10), "WC-88123"),
+    ):
+        clinic.create_invoice(
+            ids[key],
+            [(item, price, 1)],
+            bill_to=ids[payer],
+            claim_reference=claim,
+            issue_date=day,
+        )
+    clinic.create_split_invoice(
+        ids["margaret"],
+        [("Long consultation", "140.00", 1)],
+        payer=ids["bupa"],
+        payer_share="75%",
+        claim_reference="BUP-773402",
+        issue_date=date(2026, 11, 12),
+    )
+    for payer, amount, reference, day in (
+        ("bupa", "215.00", "REM-2026-10-31", date(2026, 10, 31)),
+        ("bupa", "190.00", "REM-2026-11-14", date(2026, 11, 14)),
+        ("workcover", "145.50", "WC-EFT-55018", date(2026, 11, 17)),
+    ):
+        clinic.record_payer_payment(
+            clinic.preview_payer_payment(
+                ids[payer],
+                sources={"Bank transfer": amount},
+                reference=reference,
+                payment_date=day,
+            ),
+            request_id=f"shot-{reference}",
+        )
+    return ids
+
+
+def render_payer_reports() -> None:
+    """The Reports window filling a 1366x768 laptop screen with Show on one payer (its takings
+    of October and November, each remittance listed), and that payer's statement in the print
+    window (as it opens on that screen), in this process's Qt."""
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as folder:
+        clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
+        populate(clinic, today=date(2026, 11, 20))
+        clinic.update_settings(
+            letterhead={
+                "clinic_address": "Level 2, 88 Harbour Street\nSydney NSW 2000",
+                "clinic_contact": "02 9000 1234 · frontdesk@harbourphysio.example",
+                "clinic_tax_number": "ABN 12 345 678 901",
+                "document_footer": "Remittance advice to accounts@harbourphysio.example. "
+                "Pay by bank transfer: BSB 062-000, account 1234 5678.",
+            }
+        )
+        ids = seed_payers(clinic)
+        window = MainWindow(clinic)
+        screen = app.primaryScreen()
+        assert screen is not None
+        reports = window.open_reports()
+        assert isinstance(reports, ReportsWindow)
+        reports.setGeometry(screen.availableGeometry())
+        reports.set_period(date(2026, 10, 1), date(2026, 11, 20))
+        reports.set_scope("payers", ids["bupa"])
+        grab(reports, "reports-payers-1366x768.png")
+        dialog = reports.open_payer_statement()
+        assert dialog is not None
+        dialog.whole_check.setChecked(True)
+        grab(dialog, "payer-statement.png")
+        dialog.close()
+        reports.close()
+        window.close()
+        clinic.close()
+    app.quit()
+
+
 def make_variant(kind: str) -> None:
     """Render one extra set in a fresh Qt (its scale is fixed when Qt starts) on a 1366x768
     screen (2732x1536 pixels at 200%)."""
@@ -721,6 +828,7 @@ if __name__ == "__main__":
             from payer_billing import render  # this folder's module (run as a script)
 
             render(grab)
+            render_payer_reports()
         else:
             render_variant(sys.argv[2])
     elif sys.argv[1:] == ["address"]:

@@ -1,8 +1,9 @@
 """``clinic.reports``: the clinic's figures, printed documents, and the ledger's own check.
 
 All read only. The figures are computed by :mod:`desktop_app.core.reporting` (aged receivables
-and takings in ``figures``, the credit held in ``liability``, documents in ``documents``) and
-the invariants by :mod:`desktop_app.core.ledger.verify` (docs/ledger-rules.md).
+and takings in ``figures``, for everyone, patients, payers or one payer as ``accounts`` says; the
+credit held in ``liability``; documents, a payer's statement too, in ``documents``) and the
+invariants by :mod:`desktop_app.core.ledger.verify` (docs/ledger-rules.md).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from ..domain.kinds import InvoiceStatus
 from ..domain.money import to_decimal
 from ..domain.records import ClinicSummary
 from ..ledger import settings as stored
-from ..ledger.guard import reads_patient, reads_record, requires
+from ..ledger.guard import check_id, reads_patient, reads_record, requires
 from ..ledger.payer_accounts import not_payer
 from ..ledger.verify import search_index_problems, verify_ledger
-from ..reporting import documents, liability, revenue
+from ..reporting import accounts, documents, liability, revenue
 from ..reporting import figures as reports
 from .base import Manager, until_today
 
@@ -61,19 +62,29 @@ class Reports(Manager):
 
     @requires(Permission.REPORTS)
     def aged_receivables(
-        self, as_of: date | None = None, by: str = "issue_date"
+        self,
+        as_of: date | None = None,
+        by: str = "issue_date",
+        *,
+        scope: str = "everyone",
+        payer: int | None = None,
     ) -> reports.AgedReceivables:
-        """What every patient owes, aged by invoice date (0-30, 31-60, 61-90, over 90 days).
+        """What every patient and payer owes, aged by invoice date (0-30, 31-60, 61-90, over
+        90 days); a payer's row is named by the payer.
 
         Args:
             as_of: the day the ages are counted to (default today).
             by: ``"issue_date"``, or ``"due_date"`` (an invoice without a due date ages by its
                 invoice date; one not yet due counts as 0 days).
+            scope: ``"everyone"``, ``"patients"`` (what patients owe themselves) or
+                ``"payers"`` (every payer).
+            payer: one payer's id: what that payer owes, a row per patient its invoices are for.
         """
         with self.store.read() as session:
             currency = stored.currency(session)
             day = date.today() if as_of is None else dates.check_day(as_of, "aged-to date")
-            return reports.aged_receivables(session, currency, day, by)
+            chosen = accounts.report_scope(session, scope, payer)
+            return reports.aged_receivables(session, currency, day, by, chosen)
 
     @requires(Permission.REPORTS)
     def credit_liability(
@@ -93,7 +104,13 @@ class Reports(Manager):
 
     @requires(Permission.REPORTS)
     def takings(
-        self, start: date, end: date | None = None, payment_type: str | None = None
+        self,
+        start: date,
+        end: date | None = None,
+        payment_type: str | None = None,
+        *,
+        scope: str = "everyone",
+        payer: int | None = None,
     ) -> reports.Takings:
         """Money received and refunded per payment type from ``start`` to ``end`` (inclusive),
         and where the received money went (applied to invoices or left as credit).
@@ -102,12 +119,16 @@ class Reports(Manager):
             start: the first day.
             end: the last day (default: ``start``, one day's takings).
             payment_type: only this payment type's money.
+            scope: ``"everyone"``, ``"patients"`` (patients' payments) or ``"payers"`` (payers'
+                remittances, each listed in ``remittances``).
+            payer: one payer's id: its remittances (and refunds to it) only.
         """
         first = dates.check_day(start, "takings' first date")
         last = first if end is None else dates.check_day(end, "takings' last date")
         with self.store.read() as session:
             currency = stored.currency(session)
-            return reports.takings(session, currency, first, last, payment_type)
+            chosen = accounts.report_scope(session, scope, payer)
+            return reports.takings(session, currency, first, last, payment_type, chosen)
 
     @requires(Permission.REPORTS)
     def revenue_by_practitioner(self, start: date, end: date) -> tuple[revenue.RevenueRow, ...]:
@@ -163,6 +184,25 @@ class Reports(Manager):
             currency = stored.currency(session)
             return documents.statement_document(
                 session, stored.letterhead(session), currency, patient_id, start, end
+            )
+
+    @requires(Permission.READ_ALL)
+    def payer_statement(
+        self, payer_id: int, start: date | None = None, end: date | None = None
+    ) -> documents.PayerStatementDocument:
+        """The payer's statement from ``start`` (None: from its first record) to ``end`` (None:
+        today; a later day is refused): its invoices (each with the patient and claim
+        reference), remittances, refunds and credit notes, with a running balance of what it
+        owes less its credit, and (to today) its open invoices. It names many patients, so it
+        needs the right to see every patient's billing."""
+        pid = check_id(payer_id, "payer")
+        end = until_today(end, "statement's end")
+        if start is not None:
+            start = dates.check_day(start, "statement's start")
+        with self.store.read() as session:
+            currency = stored.currency(session)
+            return documents.payer_statement_document(
+                session, stored.letterhead(session), currency, pid, start, end
             )
 
     @requires(Permission.REPORTS)

@@ -7,6 +7,11 @@ Amounts in an entry's ``before``/``after`` JSON are integer minor units; :class:
 them exact and adds a one-line ``summary`` and a readable ``before_text``/``after_text`` with the
 amounts formatted (``$70.00``). A window lists entries by asking :func:`audit_entry_ids` for the
 ids that match an :class:`AuditFilter` and :func:`audit_entries_by_ids` for the rows it shows.
+
+Third-party payers read as such: an entry about a payer is "Payer Bupa", one about a membership
+"Membership 3" (its summary naming the patient and the payer), and a payer's account, which the
+ledger keeps as a row of ``patients``, is named by the payer wherever a patient id points at it
+("Recorded remittance REM-7 (payment 12) from Bupa").
 """
 
 from __future__ import annotations
@@ -21,7 +26,16 @@ from typing import Any, Final, Protocol
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import AuditEntry, Invoice, Patient, Payment, PaymentType, Setting
+from ..db.models import (
+    AuditEntry,
+    Invoice,
+    Membership,
+    Patient,
+    Payer,
+    Payment,
+    PaymentType,
+    Setting,
+)
 from ..domain.errors import BillingError
 from ..domain.money import DEFAULT_CURRENCY, format_amount, parse_minor
 from ..ledger.read_models import escape_like
@@ -38,6 +52,10 @@ MONEY_KEYS: Final = frozenset(
 #: How a key is shown in the detail text; keys not listed become "Key name".
 LABELS: Final = {
     "patient_id": "Patient",
+    "for_patient_id": "For patient",
+    "payer_id": "Payer",
+    "claim": "Claim reference",
+    "reference": "Reference",
     "number": "Invoice number",
     "sources": "Payment sources",
     "applied": "Applied to invoices",
@@ -57,11 +75,14 @@ ENTITY_LABELS: Final = {
         "to_credit": "Receiver's account credit",
     },
     "credit_note": {"number": "Credit note number", "applied": "Applied to the invoice"},
+    "payer": {"name": "Name", "reference_label": "Reference label"},
 }
 
 #: Keys shown first, in this order; the rest follow alphabetically.
 KEY_ORDER: Final = (
     "patient_id",
+    "for_patient_id",
+    "payer_id",
     "number",
     "first_name",
     "last_name",
@@ -93,7 +114,27 @@ PATIENT_VERBS: Final = {
     "restore patient": "Restored",
     "merge patients": "Merged",
 }
-PATIENT_KEYS: Final = ("patient_id", "from_patient_id", "to_patient_id", "merged_patient")
+PATIENT_KEYS: Final = (
+    "patient_id",
+    "for_patient_id",
+    "from_patient_id",
+    "to_patient_id",
+    "merged_patient",
+)
+#: Actions on a payer and their verb.
+PAYER_VERBS: Final = {
+    "add payer": "Added",
+    "update payer": "Changed",
+    "archive payer": "Archived",
+    "restore payer": "Restored",
+    "delete payer": "Deleted",
+}
+#: Actions on a membership and their verb.
+MEMBERSHIP_VERBS: Final = {
+    "add membership": "Added",
+    "update membership": "Changed",
+    "remove membership": "Removed",
+}
 
 TYPE_VERBS: Final = {
     "add payment type": "Added",
@@ -357,8 +398,13 @@ class _Context:
     payments: Mapping[int, tuple[int, str]]
     payment_types: Mapping[int, str]
     #: "Last, First" of each patient the entries mention (read now: names are never rewritten
-    #: into the log, which is append-only and hash-chained).
+    #: into the log, which is append-only and hash-chained); a payer's account by the payer's
+    #: name.
     patient_names: Mapping[int, str]
+    #: The name of each payer the entries mention (a payer's id is its account's).
+    payer_names: Mapping[int, str]
+    #: Each membership the entries are about: (patient id, payer id).
+    memberships: Mapping[int, tuple[int, int]]
 
     @classmethod
     def read(
@@ -381,9 +427,25 @@ class _Context:
             elif row.entity == "payment_type":
                 type_ids.add(row.entity_id)
         patient_ids: set[int] = set()
+        payer_ids: set[int] = set()
+        membership_ids: set[int] = set()
         for row in rows:
             if row.entity == "patient" and row.entity_id is not None:
                 patient_ids.add(row.entity_id)
+            elif row.entity == "payer" and row.entity_id is not None:
+                payer_ids.add(row.entity_id)
+            elif row.entity == "membership" and row.entity_id is not None:
+                membership_ids.add(row.entity_id)
+        memberships: dict[int, tuple[int, int]] = {}
+        if membership_ids:
+            for mid, member, payer_id in session.execute(
+                select(Membership.id, Membership.patient_id, Membership.payer_id).where(
+                    Membership.id.in_(sorted(membership_ids))
+                )
+            ):
+                memberships[mid] = (member, payer_id)
+                patient_ids.add(member)
+                payer_ids.add(payer_id)
         for before, after in parsed.values():
             applied = (after or {}).get("applied")
             if isinstance(applied, dict):
@@ -392,6 +454,8 @@ class _Context:
                 for key in PATIENT_KEYS:
                     if (pid := _int((values or {}).get(key))) is not None:
                         patient_ids.add(pid)
+                if (payer := _int((values or {}).get("payer_id"))) is not None:
+                    payer_ids.add(payer)
         numbers: dict[int, int] = {}
         patients: dict[int, int] = {}
         if invoice_ids:
@@ -431,7 +495,27 @@ class _Context:
                     )
                 )
             }
-        return cls(currency, numbers, patients, payments, types, MappingProxyType(names))
+        payers: dict[int, str] = {}
+        if payer_ids or patient_ids:  # any patient id may be a payer's account
+            payers = {
+                pid: name
+                for pid, name in session.execute(
+                    select(Payer.id, Payer.name).where(
+                        Payer.id.in_(sorted(payer_ids | patient_ids))
+                    )
+                )
+            }
+            names.update({pid: name for pid, name in payers.items() if pid in names})
+        return cls(
+            currency,
+            numbers,
+            patients,
+            payments,
+            types,
+            MappingProxyType(names),
+            MappingProxyType(payers),
+            MappingProxyType(memberships),
+        )
 
     # -- pieces ------------------------------------------------------------------------------
 
@@ -445,16 +529,31 @@ class _Context:
         return f"invoice #{number}" if number is not None else f"invoice {invoice_id}"
 
     def patient(self, patient_id: Any) -> str:
-        """A patient by name ("Lovelace, Ada"), or "patient 41" if the name is not known."""
+        """A patient by name ("Lovelace, Ada"), a payer's account by the payer's ("Bupa"), or
+        "patient 41" if the name is not known."""
         pid = _int(patient_id)
         name = self.patient_names.get(pid) if pid is not None else None
         return name if name is not None else f"patient {patient_id}"
 
+    def payer(self, payer_id: Any, known: Any = None) -> str:
+        """A payer by name ("Bupa"); ``known`` is the name the entry itself holds (a deleted
+        payer's); "payer 12" when neither is known."""
+        pid = _int(payer_id)
+        name = self.payer_names.get(pid) if pid is not None else None
+        return name or (str(known) if known else f"payer {payer_id}")
+
+    def is_payer(self, account_id: Any) -> bool:
+        """Whether the account is a payer's."""
+        return _int(account_id) in self.payer_names
+
     def record(self, entity: str, entity_id: int | None) -> str:
         """The record an entry is about, in words: "Invoice #12", "Refund 7", "Setting",
         "Patient Lovelace, Ada"."""
-        if entity == "patient" and entity_id in self.patient_names:
-            return f"Patient {self.patient(entity_id)}"
+        if entity in ("patient", "payer") and entity_id is not None:
+            if entity_id in self.payer_names:
+                return f"Payer {self.payer_names[entity_id]}"
+            if entity == "patient" and entity_id in self.patient_names:
+                return f"Patient {self.patient(entity_id)}"
         if entity == "invoice" and entity_id is not None:
             return self.invoice(entity_id).capitalize()
         if entity == "payment" and entity_id is not None and entity_id in self.payments:
@@ -471,6 +570,8 @@ class _Context:
             return self.money(value)
         if key in PATIENT_KEYS and _int(value) in self.patient_names:
             return f"{self.patient(value)} ({value})"
+        if key == "payer_id" and _int(value) in self.payer_names:
+            return f"{self.payer(value)} ({value})"
         return str(value)
 
     def describe(self, values: Mapping[str, Any] | None, entity: str = "") -> str:
@@ -521,6 +622,15 @@ class _Context:
                 name = self.patient(entity_id)
             return f"Added patient {name}"
         if action == "create invoice":
+            if after.get("for_patient_id") is not None:  # billed to a payer
+                patient = (
+                    f" for {self.patient(after['for_patient_id'])}, billed to "
+                    f"{self.patient(after.get('patient_id'))}"
+                )
+                if after.get("claim"):
+                    patient += f" (claim {after['claim']})"
+            if after.get("split_with") is not None:  # split billing: the patient's gap
+                patient += f" (the gap of invoice #{after['split_with']})"
             text = f"Created {self.invoice(entity_id)}{patient}: {m(after.get('total'))}"
             issued = after.get("issue_date")
             return f"{text}, issued {issued}" if issued else text
@@ -577,6 +687,10 @@ class _Context:
             return f"Reversed credit transfer {entity_id}{between}" + _reason(after)
         if action in PATIENT_VERBS:
             return self._patient_summary(action, entity_id, before, after)
+        if action in PAYER_VERBS:
+            return self._payer_summary(action, entity_id, before, after)
+        if action in MEMBERSHIP_VERBS:
+            return self._membership_summary(action, entity_id, before, after)
         if action == "change setting":
             changes = [
                 f"{key.replace('_', ' ')} from {_setting(key, before.get(key))} to "
@@ -619,11 +733,62 @@ class _Context:
         verb = PATIENT_VERBS[action]
         return f"{verb} {who}" + (_reason(after) if action == "archive patient" else "")
 
+    def _payer_summary(
+        self, action: str, entity_id: int | None, before: dict[str, Any], after: dict[str, Any]
+    ) -> str:
+        """Added, changed, archived, restored or deleted a payer: the payer by name."""
+        who = self.payer(entity_id, after.get("name") or before.get("name"))
+        verb = PAYER_VERBS[action]
+        if action == "add payer":
+            kind = f" ({after['kind']})" if after.get("kind") else ""
+            return f"Added payer {who}{kind}"
+        if action == "update payer":
+            changes = [
+                f"{key.replace('_', ' ')} {_quoted(before.get(key))} → {_quoted(value)}"
+                for key, value in after.items()
+            ]
+            return f"Changed payer {who}" + (": " + ", ".join(changes) if changes else "")
+        return f"{verb} payer {who}"
+
+    def _membership_summary(
+        self, action: str, entity_id: int | None, before: dict[str, Any], after: dict[str, Any]
+    ) -> str:
+        """Added, changed or removed a membership: the patient and the payer by name."""
+        values = after if action == "add membership" else before
+        patient_id, payer_id = self.memberships.get(
+            entity_id or -1, (values.get("patient_id"), values.get("payer_id"))
+        )
+        what = f"membership {entity_id}"
+        if patient_id is not None and payer_id is not None:
+            what += f" of {self.patient(patient_id)} with {self.payer(payer_id)}"
+        verb = MEMBERSHIP_VERBS[action]
+        if action == "add membership":
+            parts = []
+            if after.get("member_number"):
+                parts.append(f"member number {after['member_number']}")
+            if after.get("default_for_invoices"):
+                parts.append("the default for new invoices")
+            return f"{verb} {what}" + (": " + ", ".join(parts) if parts else "")
+        if action == "update membership":
+            changes = [
+                f"{key.replace('_', ' ')} {self.value(key, before.get(key))} → "
+                f"{self.value(key, value)}"
+                for key, value in after.items()
+            ]
+            return f"{verb} {what}" + (": " + ", ".join(changes) if changes else "")
+        return f"{verb} {what}"
+
     def _payment_summary(self, entity_id: int | None, patient: str, after: dict[str, Any]) -> str:
         m = self.money
         total = _int(after.get("total")) or 0
         credit_used = _int(after.get("credit_used")) or 0
         text = f"Recorded payment {entity_id}{patient}"
+        if self.is_payer(after.get("patient_id")):  # a remittance, from the payer
+            reference = f" {after['reference']}" if after.get("reference") else ""
+            text = (
+                f"Recorded remittance{reference} (payment {entity_id}) from "
+                f"{self.patient(after['patient_id'])}"
+            )
         parts = []
         if total or not credit_used:
             parts.append(m(total))
@@ -657,6 +822,11 @@ def _setting(key: str, value: Any) -> str:
     """A setting's value as shown: quoted, and allocation modes in words ("oldest first")."""
     text = str(value)
     return repr(text.replace("_", " ") if key == "allocation_mode" else text)
+
+
+def _quoted(value: Any) -> str:
+    """A payer's detail as a summary shows it: quoted, or "(none)"."""
+    return "(none)" if value is None else repr(str(value))
 
 
 def _reason(after: Mapping[str, Any]) -> str:

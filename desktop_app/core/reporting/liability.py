@@ -11,6 +11,8 @@ Each row also says when the patient last visited (their latest invoice on or bef
 paid or was refunded, and whether the credit is *dormant*: no visit or payment in the
 ``dormant_months`` before D.
 The series gives the total liability at each of the last twelve month ends, and on D.
+A payer's credit (money it paid that no invoice took) is held the same way, on a row named by the
+payer.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..domain.money import to_decimal
 from ..ledger.audit import local_day
 from ..ledger.merge import not_cancelled_by_merge
+from .accounts import account_name, payer_names
 
 REVERSED = "payment reversed"  # the removal reason a payment's reversal gives its applications
 SERIES_MONTHS = 12
@@ -254,8 +257,9 @@ def credit_liability(
         )
         if pid in holding
     }
+    payers = payer_names(session)  # a payer's credit is named by the payer
     names = {
-        pid: f"{last_name}, {first}"
+        pid: account_name(first, last_name, payers.get(pid))
         for pid, first, last_name in session.execute(
             select(Patient.id, Patient.first_name, Patient.last_name)
         )

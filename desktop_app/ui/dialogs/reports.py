@@ -4,11 +4,16 @@ Non-modal. Each tab has its filters, a table sortable by any column (sorted here
 a few hundred rows at most for takings, one row per owing patient for receivables), the totals
 that tie the table to the ledger, and Export to CSV (amounts as plain numbers, text made safe for
 spreadsheets). Reports are read when a filter changes; Refresh (F5) reads them again.
+
+Show (above the tabs) chooses whose takings and aged receivables are shown: everyone, patients,
+all payers, or one payer (its aged receivables a row per patient, its takings each remittance);
+with one payer chosen, Payer statement… prints that payer's statement.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -52,6 +57,7 @@ if TYPE_CHECKING:
         Takings,
         TakingsLine,
     )
+    from desktop_app.ui.printing.dialog import DocumentDialog
 
 ALL_TYPES = "All payment types"
 ROW_HEIGHT = 24
@@ -98,6 +104,14 @@ class ReportTableModel(QAbstractTableModel):
         if isinstance(value, int):
             return f"{value:,}"
         return str(value)
+
+    def set_title(self, column: int, title: str) -> None:
+        """Head ``column`` with ``title`` (the aged receivables' first column names whose rows
+        they are)."""
+        columns = list(self.columns)
+        columns[column] = Column(title, columns[column].value, columns[column].money)
+        self.columns = tuple(columns)
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, column, column)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
@@ -185,6 +199,26 @@ AGED_COLUMNS = (
     Column("Invoices", lambda row: row.open_invoices),
     Column("Oldest invoice", lambda row: row.oldest_invoice),
 )
+REMITTANCE_COLUMNS = (
+    Column("Date", lambda r: r.day),
+    Column("Payer", lambda r: r.payer_name),
+    Column("Reference", lambda r: r.reference or ""),
+    Column("Payment", lambda r: r.payment_id),
+    Column("Received", lambda r: r.received, money=True),
+    Column("Applied to invoices", lambda r: r.applied, money=True),
+    Column("Left as credit", lambda r: r.to_credit, money=True),
+    Column("Invoices", lambda r: r.invoices),
+)
+#: Show: whose takings and aged receivables (the core's scope, and a payer's id or None).
+EVERYONE, PATIENTS, ALL_PAYERS = "Everyone", "Patients", "All payers"
+SCOPE_CHOICES = ((EVERYONE, "everyone"), (PATIENTS, "patients"), (ALL_PAYERS, "payers"))
+SCOPE_TIP = (
+    "Whose takings and aged receivables are shown: everyone, patients only (what they owe and "
+    "paid themselves), every third-party payer, or one payer (what it owes for each patient, "
+    "and each remittance it sent)."
+)
+#: The aged receivables' first column for each scope.
+AGED_NAME_TITLES = {"everyone": "Patient or payer", "patients": "Patient", "payers": "Payer"}
 #: The revenue report's first column names a practitioner or a billable item (By).
 REVENUE_BY_CHOICES = (("Practitioner", "practitioner"), ("Billable item", "item"))
 REVENUE_COLUMNS = (
@@ -289,6 +323,7 @@ class ReportsWindow(QDialog):
         self.setSizeGripEnabled(True)
         self.resize(900, 560)
         self.takings_model = ReportTableModel(TAKINGS_COLUMNS, formatter, self)
+        self.remittances_model = ReportTableModel(REMITTANCE_COLUMNS, formatter, self)
         self.aged_model = ReportTableModel(AGED_COLUMNS, formatter, self)
         self.liability_model = ReportTableModel(LIABILITY_COLUMNS, formatter, self)
         self.revenue_model = ReportTableModel(REVENUE_COLUMNS, formatter, self)
@@ -296,6 +331,8 @@ class ReportsWindow(QDialog):
         self.takings: Takings | None = None
         self.aged: AgedReceivables | None = None
         self.liability: CreditLiability | None = None
+        #: The last payer statement opened (for tests and screenshots).
+        self.last_dialog: DocumentDialog | None = None
         self._build()
         self.refresh()
 
@@ -308,12 +345,15 @@ class ReportsWindow(QDialog):
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
+        layout.addLayout(self._build_scope())
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_takings(), "&Takings")
         self.tabs.addTab(self._build_aged(), "&Aged receivables")
         self.tabs.addTab(self._build_liability(), "Account &credit held")
         self.tabs.addTab(self._build_revenue(), "Re&venue")
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         layout.addWidget(self.tabs, 1)
+        self._scope_changed()
         bottom = QHBoxLayout()
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
@@ -330,6 +370,80 @@ class ReportsWindow(QDialog):
             bottom.addWidget(button)
         layout.addLayout(bottom)
         QShortcut(QKeySequence("F5"), self, self.refresh)
+
+    def _build_scope(self) -> QHBoxLayout:
+        """Show: everyone, patients, all payers or one payer; and the payer's statement."""
+        self.scope_combo = QComboBox()
+        self.scope_combo.setAccessibleName("Show")
+        self.scope_combo.setToolTip(SCOPE_TIP)
+        self.scope_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self._fill_scopes()
+        self.scope_combo.currentIndexChanged.connect(self._on_scope_combo_changed)
+        self.payer_statement_button = QPushButton("Payer &statement…")
+        self.payer_statement_button.setToolTip(
+            "Print the chosen payer's statement: its invoices with each patient and claim, its "
+            "remittances, and the balance it owes."
+        )
+        self.payer_statement_button.setAutoDefault(False)
+        self.payer_statement_button.clicked.connect(self._on_payer_statement_button_clicked)
+        row = _filter_row([("S&how:", self.scope_combo)])
+        row.insertWidget(row.count() - 1, self.payer_statement_button)
+        return row
+
+    def _fill_scopes(self) -> None:
+        """Everyone, Patients, All payers, then each payer by name (archived ones marked), the
+        choice kept when it is still there."""
+        chosen = self.scope_combo.currentData()
+        self.scope_combo.blockSignals(True)
+        self.scope_combo.clear()
+        for text, scope in SCOPE_CHOICES:  # the scope's name; a payer's id below
+            self.scope_combo.addItem(text, scope)
+        payers = self._clinic.payers(include_archived=True)
+        if payers:
+            self.scope_combo.insertSeparator(self.scope_combo.count())
+        for payer in payers:
+            text = f"{payer.name} (archived)" if payer.archived else payer.name
+            self.scope_combo.addItem(text, payer.id)
+        self.scope_combo.setCurrentIndex(max(self.scope_combo.findData(chosen), 0))
+        self.scope_combo.blockSignals(False)
+
+    @property
+    def scope(self) -> tuple[str, int | None]:
+        """Whose takings and aged receivables are shown: the core's scope and a payer's id."""
+        data = self.scope_combo.currentData()
+        if isinstance(data, int):
+            return "payers", data
+        return (data if isinstance(data, str) else "everyone"), None
+
+    def set_scope(self, scope: str, payer: int | None = None) -> None:
+        """Show everyone's (``"everyone"``), patients' (``"patients"``), all payers'
+        (``"payers"``) or one payer's (``payer``) takings and aged receivables."""
+        wanted: str | int = payer if payer is not None else scope
+        index = self.scope_combo.findData(wanted)
+        if index < 0:
+            self._fill_scopes()  # a payer added since the window opened
+            index = self.scope_combo.findData(wanted)
+        self.scope_combo.setCurrentIndex(max(index, 0))
+
+    def _scope_changed(self) -> None:
+        scope, payer = self.scope
+        self.payer_statement_button.setEnabled(payer is not None and self._shows_scope())
+        title = "Patient" if payer is not None else AGED_NAME_TITLES[scope]
+        self.aged_model.set_title(0, title)
+
+    def _shows_scope(self) -> bool:
+        """Whether the tab shown follows Show (takings and aged receivables do)."""
+        return self.tabs.currentIndex() in (TAKINGS_TAB, AGED_TAB)
+
+    def open_payer_statement(self) -> DocumentDialog | None:
+        """The print window of the chosen payer's statement (None: no one payer is chosen)."""
+        from desktop_app.ui.printing.actions import payer_statement_dialog
+
+        _scope, payer = self.scope
+        if payer is None:
+            return None
+        self.last_dialog = payer_statement_dialog(self._clinic, self._formatter, payer, self)
+        return self.last_dialog
 
     def _build_takings(self) -> QWidget:
         page = QWidget()
@@ -360,6 +474,10 @@ class ReportsWindow(QDialog):
         )
         self.takings_table = _table(self.takings_model, "Takings by payment type")
         layout.addWidget(self.takings_table, 1)
+        self.remittances_label = QLabel("Remittances")
+        self.remittances_table = _table(self.remittances_model, "Remittances")
+        layout.addWidget(self.remittances_label)
+        layout.addWidget(self.remittances_table, 1)
         self.takings_chart = BarChart(self._formatter.money)
         self.takings_chart.setAccessibleName("Net takings by payment type")
         layout.addWidget(self.takings_chart)
@@ -469,6 +587,8 @@ class ReportsWindow(QDialog):
         for edit in (self.start_edit, self.end_edit, self.held_on_edit):
             edit.setMaximumDate(today)
         self.as_of_edit.setMinimumDate(today)
+        self._fill_scopes()
+        self._scope_changed()
         self.show_takings()
         self.show_aged()
         self.show_liability()
@@ -561,26 +681,35 @@ class ReportsWindow(QDialog):
     def show_takings(self) -> None:
         """Read and show the takings for the filters shown."""
         start, end = _day(self.start_edit), _day(self.end_edit)
+        scope, payer = self.scope
         try:
-            report = self._clinic.takings(start, end, self.type_combo.currentData())
+            report = self._clinic.takings(
+                start, end, self.type_combo.currentData(), scope=scope, payer=payer
+            )
         except BillingError as exc:
             self.takings = None
             self.takings_model.set_rows([])
+            self.remittances_model.set_rows([])
             self.takings_chart.set_bars([])
             self.takings_summary.setText("")
             self._say(str(exc), "problem")
             return
         self.takings = report
         self.takings_model.set_rows(report.lines)
+        self.remittances_model.set_rows(report.remittances)
+        for widget in (self.remittances_label, self.remittances_table):
+            widget.setVisible(report.scope == "payers")
         self.takings_chart.set_bars([(line.payment_type, line.net) for line in report.lines])
         self._reapply_sort(self.takings_table)
+        self._reapply_sort(self.remittances_table)
         m = self._formatter.money
         whose = (
-            "the payments' money"
+            ("the remittances' money" if report.scope == "payers" else "the payments' money")
             if report.payment_type is None
             else f"the money of the payments that used {report.payment_type} (all their types)"
         )
         parts = [
+            _takings_whose(report),
             f"Received {m(report.received)}, refunded {m(report.refunded)}: net {m(report.net)}.",
             f"Of {whose}, {m(report.applied_from_money)} was applied to invoices and "
             f"{m(report.to_credit)} left as account credit; {m(report.credit_applied)} of "
@@ -591,14 +720,15 @@ class ReportsWindow(QDialog):
                 f"{report.reversed_payments:,} reversed payment"
                 f"{'s are' if report.reversed_payments != 1 else ' is'} not counted."
             )
-        self.takings_summary.setText(" ".join(parts))
+        self.takings_summary.setText(" ".join(part for part in parts if part))
         self._say("", None)
 
     def show_aged(self) -> None:
         """Read and show the aged receivables for the date shown."""
+        scope, payer = self.scope
         try:
             report = self._clinic.aged_receivables(
-                _day(self.as_of_edit), by=self.age_by_combo.currentData()
+                _day(self.as_of_edit), by=self.age_by_combo.currentData(), scope=scope, payer=payer
             )
         except BillingError as exc:
             self.aged = None
@@ -619,16 +749,13 @@ class ReportsWindow(QDialog):
             )
         )
         by = f" Ages counted from the {_aged_from(report.by)}." if report.by == "due_date" else ""
-        self.aged_summary.setText(
-            f"{len(report.rows):,} patient{'' if len(report.rows) == 1 else 's'} owe "
-            f"{m(report.total)} in all ({buckets}).{by}"
-        )
+        self.aged_summary.setText(f"{_who_owes(report)} {m(report.total)} in all ({buckets}).{by}")
 
     def export(self, path: Path) -> int:
         """Write the report on the current tab to ``path`` as CSV; returns the rows written."""
         if self.tabs.currentIndex() == 0:
             report = self.takings
-            footer = (
+            footer: list[list[Any]] = (
                 []
                 if report is None
                 else [
@@ -638,6 +765,11 @@ class ReportsWindow(QDialog):
                     ["Account credit applied", report.credit_applied],
                 ]
             )
+            if report is not None and report.scope == "payers":
+                footer.append(["Remittances", *(c.title for c in REMITTANCE_COLUMNS)])
+                footer.extend(
+                    ["", *(c.value(r) for c in REMITTANCE_COLUMNS)] for r in report.remittances
+                )
             return self.takings_model.write_csv(path, footer)
         if self.tabs.currentIndex() == REVENUE_TAB:
             total = ["Total", *revenue_totals(self.revenue)[1:]]
@@ -663,10 +795,18 @@ class ReportsWindow(QDialog):
         self.message_label.setText(text)
         set_tone(self.message_label, tone)
 
+    def _scope_name(self) -> str:
+        """The chosen accounts in a file name ("-payers", "-bupa"; nothing for everyone)."""
+        scope, payer = self.scope
+        if payer is not None:
+            words = re.findall(r"\w+", self.scope_combo.currentText().lower())
+            return "-" + "-".join(words or ["payer"])
+        return "" if scope == "everyone" else f"-{scope}"
+
     def _suggested_name(self) -> str:
         if self.tabs.currentIndex() == 0:
             start, end = _day(self.start_edit), _day(self.end_edit)
-            return f"takings-{start.isoformat()}-to-{end.isoformat()}.csv"
+            return f"takings{self._scope_name()}-{start.isoformat()}-to-{end.isoformat()}.csv"
         if self.tabs.currentIndex() == REVENUE_TAB:
             start, end = _day(self.revenue_start_edit), _day(self.revenue_end_edit)
             by = self.revenue_by_combo.currentData()
@@ -674,9 +814,22 @@ class ReportsWindow(QDialog):
         if self.tabs.currentIndex() == 2:
             return f"account-credit-held-{_day(self.held_on_edit).isoformat()}.csv"
         by = "-by-due-date" if self.age_by_combo.currentData() == "due_date" else ""
-        return f"aged-receivables{by}-{_day(self.as_of_edit).isoformat()}.csv"
+        return f"aged-receivables{self._scope_name()}{by}-{_day(self.as_of_edit).isoformat()}.csv"
 
     # -- slots ------------------------------------------------------------------------------
+
+    def _on_scope_combo_changed(self, *_args: object) -> None:
+        self._scope_changed()
+        self.show_takings()
+        self.show_aged()
+
+    def _on_tabs_current_changed(self, *_args: object) -> None:
+        shown = self._shows_scope()
+        self.scope_combo.setEnabled(shown)
+        self._scope_changed()
+
+    def _on_payer_statement_button_clicked(self) -> None:
+        self.open_payer_statement()
 
     def _on_takings_filter_changed(self, *_args: object) -> None:
         self.show_takings()
@@ -705,6 +858,35 @@ class ReportsWindow(QDialog):
             self._say(f"The report could not be saved: {exc.strerror or exc}.", "problem")
             return
         self._say(f"Exported {rows:,} row{'' if rows == 1 else 's'} to {name}.", "done")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _who_owes(report: AgedReceivables) -> str:
+    """Who owes, in words: "2 patients and 1 payer owe", "Bupa owes … for 3 patients"."""
+    if report.payer_id is not None:
+        return f"{report.payer_name} owes, for {_plural(len(report.rows), 'patient')},"
+    parts = []
+    if report.scope != "payers" and (report.patients or report.scope == "patients"):
+        parts.append(_plural(report.patients, "patient"))
+    if report.scope != "patients" and (report.payers or report.scope == "payers"):
+        parts.append(_plural(report.payers, "payer"))
+    who = " and ".join(parts) or "0 patients"
+    return f"{who} {'owes' if len(report.rows) == 1 else 'owe'}"
+
+
+def _takings_whose(report: Takings) -> str:
+    """Whose payments the takings are, in words (empty for everyone)."""
+    if report.payer_id is not None:
+        count = len(report.remittances)
+        return f"{report.payer_name}: {_plural(count, 'remittance')}."
+    if report.scope == "payers":
+        return f"All payers: {_plural(len(report.remittances), 'remittance')}."
+    if report.scope == "patients":
+        return "Patients' own payments (payers' remittances left out)."
+    return ""
 
 
 def revenue_totals(rows: Sequence[RevenueRow]) -> list[Any]:

@@ -1,5 +1,6 @@
 """The main window's print actions: the selected invoice, the selected payment's receipt, and the
-shown patient's statement. Each opens the print window (preview, Print…, Save PDF…).
+shown patient's statement. Each opens the print window (preview, Print…, Save PDF…). A payer's
+statement opens the same window (:func:`payer_statement_dialog`, from the Reports window).
 
 Qt's print support is loaded on the first print, not at start-up.
 """
@@ -14,7 +15,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from .html import invoice_html, receipt_html, statement_html
+from .html import invoice_html, payer_statement_html, receipt_html, statement_html
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, InvoiceRecord, Letterhead, PaymentRecord
@@ -129,3 +130,27 @@ class PrintActions(QObject):
 
         title = f"Statement {patient.first_name} {patient.last_name}"
         return self._dialog(title, period_build=build, period_start=start)
+
+
+def payer_statement_dialog(
+    clinic: Clinic,
+    formatter: Formatter,
+    payer_id: int,
+    parent: QWidget | None = None,
+    start: date | None = None,
+) -> DocumentDialog:
+    """The print window of a payer's statement (its period chosen in the window: the last three
+    months at first), shown."""
+    from .dialog import DocumentDialog  # loads QtPrintSupport
+
+    payer = clinic.payer(payer_id)
+
+    def build(first: date | None, last: date) -> tuple[str, Letterhead]:
+        document = clinic.payer_statement(payer_id, first, last)
+        return payer_statement_html(document, formatter), document.letterhead
+
+    dialog = DocumentDialog(
+        f"Statement {payer.name}", parent=parent, period_build=build, period_start=start
+    )
+    dialog.show()
+    return dialog

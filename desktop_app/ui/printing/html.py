@@ -3,6 +3,11 @@
 Every figure comes from the core's document records; this module only arranges and formats them
 (money and dates in the computer's locale). All text from the database is escaped. The logo is
 referenced as :data:`LOGO_URL`; the renderer adds the image under that name.
+
+Documents for a third-party payer (an invoice billed to it, a remittance's receipt, its
+statement) are addressed to the payer and name the patient of each invoice; a patient's
+statement lists what was billed to their payers under "Billed to <payer>", apart from their own
+balance.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ if TYPE_CHECKING:
         InvoiceDocument,
         InvoiceLineRecord,
         Letterhead,
+        PayerBilledInvoice,
+        PayerStatementDocument,
         ReceiptDocument,
         StatementDocument,
     )
@@ -41,6 +48,7 @@ td.num, th.num { text-align: right; }
 table.totals td { padding: 2px 4px; }
 .strong { font-weight: bold; }
 .extra { margin-top: 8px; }
+.patient { margin-top: 8px; }
 """
 
 
@@ -274,17 +282,21 @@ def invoice_html(document: InvoiceDocument, formatter: Formatter) -> str:
         facts.append(("Practitioner", document.practitioner))
     if document.recipient:
         facts.append(("Patient", document.patient.full_name))
+    if document.payer is not None and invoice.claim_reference:
+        facts.append((document.claim_label, invoice.claim_reference))
     body = [_head(document.letterhead, title, facts, details=not document.recipient)]
     if invoice.is_draft:
         body.append(
             '<p class="void">DRAFT: not issued yet. It has no number and nothing is owed on it '
             "until it is issued.</p>"
         )
+    beside = _patient_block(document, formatter) + _extra(document.extra)
     if document.recipient:
-        body.append(_window(document.recipient, document.letterhead, _extra(document.extra)))
+        body.append(_window(document.recipient, document.letterhead, beside))
     else:
-        body.append(f"<p>Bill to: <b>{escape(document.patient.full_name)}</b></p>")
-        body.append(_extra(document.extra))
+        bill_to = document.patient.full_name if document.payer is None else document.payer.name
+        body.append(f"<p>Bill to: <b>{escape(bill_to)}</b></p>")
+        body.append(beside)
     body.append(invoice_lines_table(document, money))
     if invoice.tax_inclusive:
         body.append(f"<p><b>Prices include {escape(document.tax_name or 'tax')}</b></p>")
@@ -332,6 +344,24 @@ def invoice_html(document: InvoiceDocument, formatter: Formatter) -> str:
     return _page("".join(body))
 
 
+def _patient_block(document: InvoiceDocument, formatter: Formatter) -> str:
+    """On an invoice billed to a payer: the patient it is for (name, date of birth, member
+    number) and the claim reference under the payer's label; empty for the patient's own."""
+    if document.payer is None:
+        return ""
+    patient = document.patient
+    lines = [f"Patient: <b>{escape(patient.full_name)}</b>"]
+    if patient.date_of_birth is not None:
+        lines.append(f"Date of birth: {escape(formatter.day(patient.date_of_birth))}")
+    if document.member_number:
+        lines.append(f"Member number: {escape(document.member_number)}")
+    if document.invoice.claim_reference:
+        lines.append(
+            f"{escape(document.claim_label)}: <b>{escape(document.invoice.claim_reference)}</b>"
+        )
+    return '<p class="patient">' + "<br>".join(lines) + "</p>"
+
+
 def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
     """A payment receipt: sources, what it paid (money and credit), credit left and remaining."""
     money, day = formatter.money, formatter.day
@@ -341,11 +371,14 @@ def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
     if payment.reversed:
         title += ' <span class="void">REVERSED</span>'
     facts = [("Receipt", str(payment.id)), ("Date", day(payment.payment_date))]
+    if document.reference:
+        facts.append(("Remittance", document.reference))
     body = [_head(document.letterhead, title, facts, details=not document.recipient)]
     if document.recipient:
         body.append(_window(document.recipient, document.letterhead))
     verb = "Refunded to" if refund else "Received from"
-    body.append(f"<p>{verb}: <b>{escape(document.patient.full_name)}</b></p>")
+    who = document.patient.full_name if document.payer is None else document.payer.name
+    body.append(f"<p>{verb}: <b>{escape(who)}</b></p>")
     if payment.sources:
         body.append(
             _table(
@@ -356,7 +389,10 @@ def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
             )
         )
     applied = payment.applications  # as saved: a reprint says what the first print said
-    if applied:
+    if applied and document.payer is not None:  # a remittance: each invoice's patient and claim
+        body.append("<p><b>Applied to invoices</b></p>")
+        body.append(_remittance_table(document, money))
+    elif applied:
         body.append("<p><b>Applied to invoices</b></p>")
         body.append(
             _table(
@@ -392,6 +428,37 @@ def receipt_html(document: ReceiptDocument, formatter: Formatter) -> str:
         body.append(f'<p class="muted">Note: {_text(payment.note)}</p>')
     body.append(_foot(document.letterhead))
     return _page("".join(body))
+
+
+def _remittance_table(document: ReceiptDocument, money: Callable[[Decimal], str]) -> str:
+    """A remittance's invoices: each with the patient it is for and the claim reference."""
+    assert document.payer is not None
+    rows = []
+    for a in document.payment.applications:
+        billed = document.patient_of(a.invoice_id)
+        rows.append(
+            (
+                f"#{a.invoice_number}" + (" (removed since)" if a.removed else ""),
+                escape(billed.patient_name) if billed else "",
+                escape(billed.claim_reference or "") if billed else "",
+                money(a.from_money),
+                money(a.from_credit),
+                money(a.amount),
+            )
+        )
+    return _table(
+        (
+            "Invoice",
+            "Patient",
+            document.payer.reference_label,
+            "From this payment",
+            "From credit",
+            "Applied",
+        ),
+        rows,
+        (3, 4, 5),
+        (12, 22, 18, 17, 15, 16),
+    )
 
 
 def balance_text(amount: Decimal, formatter: Formatter) -> str:
@@ -471,6 +538,133 @@ def statement_html(document: StatementDocument, formatter: Formatter) -> str:
                 ),
                 (2, 3),
                 (20, 30, 25, 25),
+            )
+        )
+    for payer, invoices in document.payers_billed:
+        body.append(_billed_to(payer, invoices, formatter))
+    body.append(_foot(document.letterhead))
+    return _page("".join(body))
+
+
+def _billed_to(payer: str, invoices: Sequence[PayerBilledInvoice], formatter: Formatter) -> str:
+    """A patient's statement's section of the invoices billed to one payer: not in the
+    patient's balance, listed so the patient sees what was claimed for them."""
+    money, day = formatter.money, formatter.day
+    label = invoices[0].reference_label
+
+    def status(invoice: PayerBilledInvoice) -> str:
+        if invoice.status == "void":
+            return "Void"
+        return "Paid" if invoice.status == "paid" else money(invoice.balance)
+
+    return (
+        f"<p><b>Billed to {escape(payer)}</b><br>"
+        f'<span class="muted">These invoices are for you but billed to {escape(payer)}; they '
+        "are not part of your balance.</span></p>"
+        + _table(
+            ("Invoice", "Date", label, "Total", f"Owed by {payer}"),
+            (
+                (
+                    f"#{i.number}",
+                    escape(day(i.issue_date)),
+                    escape(i.claim_reference or ""),
+                    money(i.total),
+                    escape(status(i)),
+                )
+                for i in invoices
+            ),
+            (3, 4),
+            (14, 20, 26, 18, 22),
+        )
+    )
+
+
+def payer_statement_html(document: PayerStatementDocument, formatter: Formatter) -> str:
+    """A payer's statement for a period: each invoice with the patient and claim, remittances,
+    a running balance (negative: the payer's credit), and its open invoices."""
+    money, day = formatter.money, formatter.day
+    payer = document.payer
+    if document.start is None:
+        period = f"all history to {day(document.end)}"
+    else:
+        period = f"{day(document.start)} to {day(document.end)}"
+    facts = [("Period", period), ("Payer", payer.name)]
+    body = [_head(document.letterhead, "Statement", facts, details=not document.recipient)]
+    if document.recipient:
+        body.append(_window(document.recipient, document.letterhead))
+    rows = [
+        (
+            escape(day(document.start)) if document.start else "",
+            "Opening balance",
+            "",
+            "",
+            "",
+            "",
+            escape(balance_text(document.opening_balance, formatter)),
+        )
+    ]
+    for ln in document.lines:
+        text = escape(ln.description)
+        if ln.note:
+            text += f" <span class='muted'>({escape(money(ln.note))})</span>"
+        rows.append(
+            (
+                escape(day(ln.day)),
+                text,
+                escape(ln.patient),
+                escape(ln.reference),
+                escape(money(ln.change)) if ln.change > 0 else "",
+                escape(money(-ln.change)) if ln.change < 0 else "",
+                escape(balance_text(ln.balance, formatter)),
+            )
+        )
+    body.append(
+        _table(
+            (
+                "Date",
+                "Description",
+                "Patient",
+                f"{payer.reference_label} / remittance",
+                "Charges",
+                "Payments, credits",
+                "Balance",
+            ),
+            rows,
+            (4, 5, 6),
+            (14, 16, 18, 17, 10, 12, 13),
+        )
+    )
+    closing = document.closing_balance
+    closing_label = "Credit held" if closing < 0 else "Balance owing"
+    body.append(
+        _totals(
+            [
+                ("Charges", money(document.charges)),
+                ("Payments & credits", money(document.payments_and_credits)),
+                ("Credit applied to invoices", money(document.credit_applied)),
+                (closing_label, money(abs(closing))),
+            ],
+            strong=(closing_label,),
+        )
+    )
+    if document.open_invoices:
+        body.append("<p><b>Invoices still open</b></p>")
+        body.append(
+            _table(
+                ("Invoice", "Date", "Patient", payer.reference_label, "Total", "Owing"),
+                (
+                    (
+                        f"#{i.number}",
+                        escape(day(i.issue_date)),
+                        escape(i.patient_name),
+                        escape(i.claim_reference or ""),
+                        money(i.total),
+                        money(i.balance),
+                    )
+                    for i in document.open_invoices
+                ),
+                (4, 5),
+                (11, 16, 22, 21, 15, 15),
             )
         )
     body.append(_foot(document.letterhead))

@@ -35,7 +35,14 @@ if TYPE_CHECKING:
     from .domain.letterhead import Letterhead
     from .domain.money import Money, format_amount, parse_minor, to_decimal
     from .domain.patient_details import DETAIL_LABELS, PATIENT_DETAILS
-    from .domain.payers import DEFAULT_REFERENCE_LABEL, MembershipRecord, PayerKind, PayerRecord
+    from .domain.payers import (
+        DEFAULT_REFERENCE_LABEL,
+        MembershipRecord,
+        PayerKind,
+        PayerRecord,
+        payer_share,
+        split_lines,
+    )
     from .domain.payment_draft import PaymentDraft
     from .domain.records import (
         ApplicationRecord,
@@ -154,7 +161,14 @@ _HOMES = {
     "reporting.liability": ["CreditLiability"],
     "domain.money": ["Money", "format_amount", "parse_minor", "to_decimal"],
     "domain.payment_draft": ["PaymentDraft"],
-    "domain.payers": ["DEFAULT_REFERENCE_LABEL", "MembershipRecord", "PayerKind", "PayerRecord"],
+    "domain.payers": [
+        "payer_share",
+        "split_lines",
+        "DEFAULT_REFERENCE_LABEL",
+        "MembershipRecord",
+        "PayerKind",
+        "PayerRecord",
+    ],
     "managers.payers": ["PayerInvoice"],
     "reporting.figures": [
         "BUCKET_NAMES",
@@ -302,9 +316,11 @@ __all__ = [
     "import_template",
     "parse_lines",
     "parse_minor",
+    "payer_share",
     "region_for",
     "rows_text",
     "safe_text",
+    "split_lines",
     "sqlite_database_path",
     "suggest_import_mapping",
     "suggested_backup_name",

@@ -441,3 +441,40 @@ def test_merging_a_duplicate_patient_moves_their_payer_invoices_and_memberships(
     ]
     assert clinic.payer(fund).outstanding == Decimal("95.00")
     assert clinic.verify() == []
+
+
+def test_a_practitioner_reads_their_patients_payer_invoices_but_no_payers_lists(
+    team: dict[str, Clinic],
+) -> None:
+    owner, physio = team["owner"], team["practitioner"]
+    pid = owner.add_patient("Ada", "Lovelace")
+    owner.assign_practitioner(pid, physio.staff_member.username)
+    fund = owner.add_payer("Bupa", kind="health fund")
+    iid = owner.create_invoice(pid, [("Consult", "95.00", 1)], bill_to=fund)
+    assert physio.invoice(iid).payer_id == fund
+    assert [i.id for i in physio.invoices(pid)] == [iid]
+    assert physio.payer(fund).name == "Bupa"  # a payer's name is no patient's billing
+    for listing in (physio.payer_open_invoices, physio.payer_members):
+        with pytest.raises(PermissionDenied):
+            listing(fund)
+
+
+def test_a_remittance_keeps_its_reference_checked_again_at_the_save(
+    clinic: Clinic, practice: dict[str, int]
+) -> None:
+    import dataclasses
+
+    fund = practice["fund"]
+    first = clinic.create_invoice(practice["ada"], [("A", "50.00", 1)], bill_to=fund)
+    second = clinic.create_invoice(practice["bob"], [("B", "50.00", 1)], bill_to=fund)
+    clinic.set_allocation_mode(AllocationMode.SOURCE_INVOICE)
+    preview = clinic.preview_payer_payment(
+        fund, sources={"Bank transfer": "50.00"}, reference="REM-7", source_invoice=second
+    )
+    assert preview.applied == {second: Decimal("50.00")}
+    for bad, code in (("x" * 101, "too_long"), ("REM\nBcc: someone", "bad_text")):
+        altered = dataclasses.replace(preview, reference=bad)
+        _refused(clinic, lambda altered=altered: clinic.record_payer_payment(altered, "r"), code)
+    pay_id = clinic.record_payer_payment(preview, request_id="rem-7")
+    assert clinic.payment(pay_id).reference == "REM-7"
+    assert clinic.invoice(first).balance == Decimal("50.00")

@@ -289,6 +289,8 @@ class PaymentRecord:
     reversed: bool
     request_id: str
     note: str | None
+    #: A payer's remittance reference (None for a patient's payment).
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from ..domain.errors import PREVIEW_ALTERED, BillingError, ConcurrentChangeError
 from ..domain.kinds import AuditAction, AuditEntity, PaymentKind
 from ..domain.money import format_amount, max_major, parse_minor
 from ..domain.records import PaymentPreview
+from ..domain.text import check_line
 from . import audit, corrections, read_models
 from .idempotency import fingerprint
 from .transaction import Transaction
@@ -37,6 +38,10 @@ ALTERED = (
     "The preview does not add up: its figures are not what saving would do (it was changed "
     "after it was made). Nothing was saved; preview the payment again."
 )
+
+
+#: The longest remittance reference a payer's payment keeps.
+MAX_REMITTANCE_REFERENCE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +148,9 @@ def request_of(preview: object) -> PaymentRequest:
         or len({iid for iid, _ in typed}) != len(typed)
     ):
         raise _altered()
+    if preview.reference is not None:
+        # The remittance reference is saved as given: checked again, as the draft checked it.
+        check_line(preview.reference, "remittance reference", MAX_REMITTANCE_REFERENCE)
     return PaymentRequest(
         patient_id=preview.patient_id,
         currency=preview.currency,

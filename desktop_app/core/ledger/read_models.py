@@ -201,6 +201,7 @@ def payment_records(
                 reversed=row.reversed_at is not None,
                 request_id=row.request_id,
                 note=row.note,
+                reference=row.reference,
             )
         )
     return records

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, Select, select
+from sqlalchemy import ColumnElement, Engine, Select, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -193,10 +193,14 @@ class Store:
 
     def patient_of(self, model: Any, record_id: int) -> int | None:
         """The patient of one record (an invoice, a payment), or None if there is none."""
+        # An invoice billed to a payer is its patient's to read (its account is the payer's).
+        column = (
+            func.coalesce(model.for_patient_id, model.patient_id)
+            if hasattr(model, "for_patient_id")
+            else model.patient_id
+        )
         with self.read() as session:
-            patient_id: int | None = session.scalar(
-                select(model.patient_id).where(model.id == record_id)
-            )
+            patient_id: int | None = session.scalar(select(column).where(model.id == record_id))
             return patient_id
 
     def own_patients(self) -> list[ColumnElement[bool]]:

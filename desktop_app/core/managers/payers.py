@@ -43,15 +43,16 @@ from ..domain.text import optional_text, required_line, search_form
 from ..interchange.payers_csv import payers_csv_text, read_payers_csv
 from ..ledger import audit
 from ..ledger import settings as stored
-from ..ledger.guard import check_id, requires
+from ..ledger.guard import check_id, reads_patient, requires
 from ..ledger.payer_accounts import refuse_payer
+from ..ledger.payment_save import MAX_REMITTANCE_REFERENCE
 from ..ledger.transaction import Transaction
+from ..reporting.accounts import record_of
 from .base import Manager
 from .payments import Payments
 
 #: The longest member number, claim reference and remittance reference.
 MAX_REFERENCE = 60
-MAX_REMITTANCE_REFERENCE = 100
 _DETAILS = ("email", "phone", "address")
 
 
@@ -67,22 +68,6 @@ class PayerInvoice:
     issue_date: date
     total: Decimal
     balance: Decimal
-
-
-def _payer_record(payer: Payer, account: Patient, currency: str) -> PayerRecord:
-    return PayerRecord(
-        id=payer.id,
-        name=payer.name,
-        kind=PayerKind(payer.kind),
-        reference_label=payer.reference_label,
-        email=payer.email,
-        phone=payer.phone,
-        address=payer.address,
-        notes=payer.notes,
-        credit=to_decimal(account.credit_minor, currency),
-        outstanding=to_decimal(account.outstanding_minor, currency),
-        archived=payer.archived_at is not None,
-    )
 
 
 def _clean(field: str, value: object) -> Any:
@@ -421,7 +406,7 @@ class Payers(Manager):
         with self.store.read() as session:
             currency = stored.currency(session)
             rows = [
-                _payer_record(payer, account, currency)
+                record_of(payer, account, currency)
                 for payer, account in session.execute(query.order_by(func.lower(Payer.name)))
             ]
         words = search_form(search).split()
@@ -436,7 +421,7 @@ class Payers(Manager):
             ).one_or_none()
             if row is None:
                 raise NotFoundError(f"There is no payer {payer_id!r}.", field="payer")
-            return _payer_record(row[0], row[1], stored.currency(session))
+            return record_of(row[0], row[1], stored.currency(session))
 
     # -- memberships -------------------------------------------------------------------------
 
@@ -568,6 +553,7 @@ class Payers(Manager):
                 before={"patient_id": row.patient_id, "payer_id": row.payer_id},
             )
 
+    @reads_patient
     def memberships(self, patient_id: int) -> list[MembershipRecord]:
         """The patient's memberships (not removed), in the order they were added."""
         pid = check_id(patient_id, "patient")
@@ -582,6 +568,7 @@ class Payers(Manager):
                 )
             ]
 
+    @requires(Permission.READ_ALL)
     def members(self, payer_id: int) -> list[MembershipRecord]:
         """The memberships of a payer's patients (not removed)."""
         pid = check_id(payer_id, "payer")
@@ -598,6 +585,7 @@ class Payers(Manager):
 
     # -- remittances -------------------------------------------------------------------------
 
+    @requires(Permission.READ_ALL)
     def open_invoices(self, payer_id: int, search: str = "") -> list[PayerInvoice]:
         """The payer's open invoices across its patients, oldest first; ``search`` keeps those
         whose patient's name, claim reference or invoice number holds every word."""
@@ -654,13 +642,18 @@ class Payers(Manager):
         reference: str | None = None,
         payment_date: date | None = None,
         mode: AllocationMode | None = None,
+        source_invoice: int | None = None,
     ) -> PaymentDraft:
         """Start entering a payer's remittance: its credit and open invoices across patients,
-        read once; each keystroke previews with ``draft.preview(sources, applied)``."""
+        read once; each keystroke previews with ``draft.preview(sources, applied)``.
+        ``source_invoice``: the payer's invoice it was entered from (the source-invoice mode
+        pays that one)."""
         ref = _reference(reference, "remittance reference", MAX_REMITTANCE_REFERENCE)
         self._existing(payer_id)
         payments = Payments(self.store)
-        return payments.draft(payer_id, payment_date=payment_date, mode=mode, reference=ref)
+        return payments.draft(
+            payer_id, source_invoice, payment_date=payment_date, mode=mode, reference=ref
+        )
 
     def _existing(self, payer_id: object) -> int:
         pid = check_id(payer_id, "payer")
@@ -678,13 +671,18 @@ class Payers(Manager):
         reference: str | None = None,
         payment_date: date | None = None,
         mode: AllocationMode | None = None,
+        source_invoice: int | None = None,
     ) -> PaymentPreview:
         """What recording a payer's remittance would do, saving nothing: allocated over the
         payer's open invoices by the clinic's mode (or the payment type's own), typed amounts
         winning; what is not applied becomes the payer's credit. An invoice billed to the
         patient or to another payer is refused."""
         draft = self.payment_draft(
-            payer_id, reference=reference, payment_date=payment_date, mode=mode
+            payer_id,
+            reference=reference,
+            payment_date=payment_date,
+            mode=mode,
+            source_invoice=source_invoice,
         )
         return draft.preview(sources, applied)
 
@@ -695,6 +693,7 @@ class Payers(Manager):
             self._existing(preview.patient_id)
         return Payments(self.store).record(preview, request_id)
 
+    @requires(Permission.READ_ALL)
     def earlier_remittances(self, payer_id: int, reference: str) -> list[int]:
         """Ids of the payer's live payments already recorded with this remittance reference
         (the remittance window warns before it is keyed a second time)."""

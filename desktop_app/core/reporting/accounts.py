@@ -96,9 +96,11 @@ def payer_record(session: Session, payer_id: int, currency: str) -> PayerRecord 
     row = session.execute(
         select(Payer, Patient).join(Patient, Patient.id == Payer.id).where(Payer.id == payer_id)
     ).one_or_none()
-    if row is None:
-        return None
-    payer, account = row
+    return None if row is None else record_of(row[0], row[1], currency)
+
+
+def record_of(payer: Payer, account: Patient, currency: str) -> PayerRecord:
+    """A payer's row and its account's as the record the API hands out."""
     return PayerRecord(
         id=payer.id,
         name=payer.name,

@@ -9,15 +9,14 @@ saving. The core splits the lines and saves both invoices (:meth:`Clinic.create_
 and has the last word on the share: its refusal is shown at the share.
 
 The live figures come from :func:`split_totals`, the core's rule for the payer's part
-(``domain.payers.payer_share``: a percentage of the total rounded half up to the cent, an amount
-no more than the total), which the core's public door does not offer.
+(:func:`desktop_app.core.payer_share`: a percentage of the total rounded half up to the cent,
+an amount no more than the total), so the window and the save never disagree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.core import BillingError, parse_minor, to_decimal
+from desktop_app.core import BillingError, payer_share, to_decimal
 from desktop_app.ui.forms import mark_field
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
 from desktop_app.ui.widgets.money_edit import MoneyEdit
@@ -51,32 +50,10 @@ PAYER_FIELDS = frozenset({"bill_to", "payer"})
 
 def split_totals(share: str, total_minor: int, currency: str) -> tuple[int, int]:
     """``(the payer's part, the patient's gap)`` of ``total_minor`` for the share typed: an
-    amount or a percentage. Refused (BillingError, in the core's words) when it is negative,
-    more than the total or not a number."""
-    text = share.strip()
-    if text.endswith("%"):
-        try:
-            percent = Decimal(text[:-1].strip())
-        except InvalidOperation:
-            percent = Decimal("NaN")
-        if not percent.is_finite() or not 0 <= percent <= 100:
-            raise BillingError(
-                f"The payer's share must be a percentage from 0 to 100, not {share!r}.",
-                field=SHARE_FIELD,
-            )
-        if percent != percent.quantize(Decimal("0.01")):
-            raise BillingError(
-                f"The payer's share {share!r} has more than two decimals.", field=SHARE_FIELD
-            )
-        part = int((total_minor * percent / 100).to_integral_value(rounding=ROUND_HALF_UP))
-        return part, total_minor - part
-    part = parse_minor(text, currency, what="the payer's share", field=SHARE_FIELD)
-    if part > total_minor:
-        raise BillingError(
-            "The payer's share is more than the invoice's total; the payer cannot pay more "
-            "than the visit costs.",
-            field=SHARE_FIELD,
-        )
+    amount or a percentage, by the core's own rule (:func:`payer_share`). Refused
+    (BillingError, in the core's words) when it is negative, more than the total or not a
+    number."""
+    part = payer_share(share.strip(), total_minor, currency)
     return part, total_minor - part
 
 

@@ -87,7 +87,14 @@ class RemittanceDialog(PaymentEntryDialog):
             )
         known = {payer.id for payer in self._payers}
         self._payer = payer_id if payer_id in known else self._payers[0].id
-        super().__init__(clinic, formatter, clinic.payer_payment_draft(self._payer), parent)
+        #: The payer's invoice the payment was entered from (the source-invoice mode pays it).
+        self._source_invoice = invoice_id if self._payer == payer_id else None
+        try:
+            first = clinic.payer_payment_draft(self._payer, source_invoice=self._source_invoice)
+        except BillingError:  # paid or voided meanwhile: entered from nothing in particular
+            self._source_invoice = None
+            first = clinic.payer_payment_draft(self._payer)
+        super().__init__(clinic, formatter, first, parent)
         #: Ids of payments already recorded with the reference typed (warned, not refused),
         #: and the warning that says when.
         self._earlier: list[int] = []
@@ -231,7 +238,17 @@ class RemittanceDialog(PaymentEntryDialog):
 
     def _new_draft(self) -> PaymentDraft:
         """The chosen payer's figures read again, with the date and reference on screen."""
-        draft = self._clinic.payer_payment_draft(self._payer, payment_date=self._draft.payment_date)
+        try:
+            draft = self._clinic.payer_payment_draft(
+                self._payer,
+                payment_date=self._draft.payment_date,
+                source_invoice=self._source_invoice,
+            )
+        except BillingError:  # the invoice it was entered from is paid or void now
+            self._source_invoice = None
+            draft = self._clinic.payer_payment_draft(
+                self._payer, payment_date=self._draft.payment_date
+            )
         return dataclasses.replace(draft, reference=self._draft.reference)
 
     def _reload_after_change(self, reason: str) -> None:
@@ -397,6 +414,7 @@ class RemittanceDialog(PaymentEntryDialog):
             return
         try:
             draft = self._clinic.payer_payment_draft(payer, payment_date=self._draft.payment_date)
+            self._source_invoice = None  # another payer: not entered from its invoice
         except BillingError as exc:  # deleted on another computer meanwhile
             self.payer_combo.blockSignals(True)
             self.payer_combo.setCurrentIndex(self.payer_combo.findData(self._payer))

@@ -209,7 +209,7 @@ def test_a_draft_billed_to_a_payer_is_issued_to_it(qtbot, clinic, formatter, fun
     again = open_dialog(qtbot, clinic, formatter, funded["ada"], invoice=draft.id)
     box = again.bill_to
     assert box.payer is not None and box.payer.id == funded["bupa"]
-    assert not box.bill_to_combo.isEnabled() and box.claim_edit.isReadOnly()
+    assert box.bill_to_combo.isEnabled() and not box.claim_edit.isReadOnly()
     assert not box.split_check.isEnabled()
     qtbot.mouseClick(again.save_button, Qt.MouseButton.LeftButton)  # Issue
     issued = clinic.invoice(draft.id)
@@ -319,3 +319,19 @@ def test_a_credit_note_on_an_invoice_billed_to_a_payer_speaks_of_the_payers_cred
     qtbot.addWidget(dialog)
     assert dialog.creditable == Decimal("80.00")  # the note already on the payer's invoice counts
     assert "$80.00 returns to Bupa's credit." in dialog.explanation_label.text()
+
+
+def test_a_declined_claim_is_billed_to_the_patient_by_correcting_the_invoice(
+    qtbot, clinic, formatter, funded
+):
+    ada, bupa = funded["ada"], funded["bupa"]
+    iid = clinic.create_invoice(
+        ada, [("Standard consultation", "95.00", 1)], bill_to=bupa, claim_reference="BUP-1"
+    )
+    dialog = open_dialog(qtbot, clinic, formatter, ada, invoice=iid)
+    dialog.bill_to.choose(None)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    invoice = clinic.invoice(iid)
+    assert (invoice.payer_id, invoice.claim_reference) == (None, None)
+    assert clinic.patient(ada).outstanding == Decimal("95.00")
+    assert clinic.payer(bupa).outstanding == Decimal("0.00")

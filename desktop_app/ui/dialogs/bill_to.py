@@ -126,10 +126,12 @@ class BillToBox(QGroupBox):
         grid.addWidget(self.split_label, 2, 0, 1, 4)
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(3, 1)
-        if invoice is not None:  # who owes an invoice is never changed, only shown
+        if invoice is not None:  # a correction: billed to someone else (a declined claim)
             self.claim_edit.setText(invoice.claim_reference or "")
-            self.bill_to_combo.setEnabled(False)
-            self.claim_edit.setReadOnly(True)
+            self.bill_to_combo.setToolTip(
+                "Bill the patient when the payer declines the claim, or another of their "
+                "payers: while nothing is paid on the invoice."
+            )
             self.split_check.setEnabled(False)
             self.split_check.setToolTip("A visit is split when it is first invoiced.")
         self.bill_to_combo.currentIndexChanged.connect(self._on_choice_changed)

@@ -9,8 +9,9 @@ totals saved; the core recomputes everything when it saves.
 
 "Who pays" (:mod:`desktop_app.ui.dialogs.bill_to`) bills the patient or one of their payers, with
 the payer's claim reference, or splits the visit between the payer and the patient in one step
-(two linked invoices, issued together; a split is never a draft). Who an invoice is billed to is
-fixed once it is saved: correcting it shows who, and changes the rest.
+(two linked invoices, issued together; a split is never a draft). Correcting an invoice can bill
+it to someone else (the patient, when a payer declines the claim) and change the claim; the
+core refuses that for one of a split pair, naming why.
 """
 
 from __future__ import annotations
@@ -480,6 +481,8 @@ class InvoiceDialog(GuardedDialog):
                 due_date=due,
                 practitioner_id=self._practitioner(),
                 service_date=service,
+                bill_to=None if payer is None else payer.id,
+                claim_reference=self.bill_to.claim_reference,
             )
             if self._invoice is not None and self._invoice.is_draft and not draft:
                 self._clinic.issue_invoice(self.invoice_id, issue_date=issue)

@@ -134,7 +134,7 @@ class Sync:
     def _planned(self, key: DocKey) -> bool:
         kind, record_id, _ = key
         if kind == "contact":
-            return record_id in self.want.names
+            return self.want.has_contact(record_id)
         if kind == "invoice":
             return self.want.invoices[record_id].live
         if kind == "credit_note" and key[2] == "":
@@ -269,8 +269,7 @@ class Sync:
         kind, record_id, part = key
         want = self.want
         if kind == "contact":
-            first, last = want.names.get(record_id, ("", ""))
-            return f"Contact {first} {last} ({record_id})"
+            return f"Contact {want.contact_name(record_id)}"
         if kind == "invoice":
             return f"Invoice {self.shape.invoice_number(want.invoices[record_id].number)}"
         if kind == "item":
@@ -351,17 +350,20 @@ class Sync:
         return None
 
     def _names_digest(self, key: DocKey) -> str:
-        return digest(self.want.names[key[1]])
+        return digest(self.want.contact_said(key[1]))
 
     def _invoice_digest(self, key: DocKey) -> str:
         return digest(self.want.invoices[key[1]])
 
     def _contacts(self) -> None:
         def record(key: DocKey) -> dict[str, Any]:
+            payer = self.want.payers.get(key[1])
+            if payer is not None:
+                return body.payer_contact(key[1], *payer)
             return body.contact(key[1], *self.want.names[key[1]])
 
         todo = []
-        for pid in sorted(pid for pid in self._live_patients() if pid in self.want.names):
+        for pid in sorted(pid for pid in self._live_patients() if self.want.has_contact(pid)):
             key = ("contact", pid, "")
             if self._new_or_changed(key, self._names_digest) is not None:
                 todo.append((key, pid, 0))
@@ -403,7 +405,8 @@ class Sync:
         return link is not None and link.sent
 
     def _live_patients(self) -> set[int]:
-        """Patients with any live document (a contact is made only for them)."""
+        """Accounts (patients' and payers') with any live document (a contact is made only for
+        them)."""
         w = self.want
         found = {d.patient_id for d in w.invoices.values() if d.live}
         found |= {d.patient_id for d in w.credit_notes.values() if d.live}
@@ -454,7 +457,7 @@ class Sync:
                 continue
             if self.contact_id(doc.patient_id) is None:
                 if not self._is_sent(key):
-                    self._wait(key, "its patient's contact")
+                    self._wait(key, self._whose_contact(doc.patient_id))
                 continue
             state = self._new_or_changed(key, self._invoice_digest)
             if state is not None:
@@ -474,6 +477,9 @@ class Sync:
             content,
         )
 
+    def _whose_contact(self, account_id: int) -> str:
+        return "its payer's contact" if account_id in self.want.payers else "its patient's contact"
+
     def _wait(self, key: DocKey, on: str) -> None:
         self.report.waiting.append(f"{self._describe(key)} waits for {on} to reach Xero.")
 
@@ -484,7 +490,7 @@ class Sync:
             if not doc.live or self._is_sent(key):
                 continue
             if self.contact_id(doc.patient_id) is None:
-                self._wait(key, "its patient's contact")
+                self._wait(key, self._whose_contact(doc.patient_id))
                 continue
             todo.append((key, doc.patient_id, doc.amount))
         for batch in self._batches(todo, "credit notes"):
@@ -524,7 +530,7 @@ class Sync:
             if key[0] == "credit_note" or not doc.live or self._is_sent(key):
                 continue
             if self.contact_id(doc.patient_id) is None:
-                self._wait(key, "its patient's contact")
+                self._wait(key, self._whose_contact(doc.patient_id))
                 continue
             todo.append((key, doc.patient_id, doc.capacity))
         for batch in self._batches(todo, "prepayments"):
@@ -1024,10 +1030,9 @@ class Sync:
             )
             here = self.credit.get(pid, 0)
             if there != here:
-                given, family = self.want.names.get(pid, ("", ""))
                 self.report.differences.append(
                     Difference(
-                        f"{given} {family} ({pid})",
+                        self.want.contact_name(pid),
                         f"account credit {self.shape.amount(here)}",
                         f"unallocated credit {self.shape.amount(there)}",
                         "the contact's credit differs",

@@ -600,3 +600,45 @@ def test_a_payer_invoice_reference_keeps_the_claim_within_xeros_length(clinic, x
     assert len(invoice["Reference"]) == 255
     assert invoice["Reference"].startswith("AAA")  # the name shortened, never the claim
     assert invoice["Reference"].endswith(f"A ({long}) · {claim}")
+
+
+def test_the_export_files_and_the_sync_name_a_payer_and_its_invoices_alike(clinic, xero, tmp_path):
+    import csv
+
+    from desktop_app.core.interchange.accounting_batch import FILES
+
+    ada = clinic.add_patient("Ada", "Lovelace")
+    fund = clinic.add_payer("Bupa", kind="health fund", email="claims@example.org")
+    one = clinic.create_invoice(
+        ada, [("Consultation", "95.00", 1, "10")], bill_to=fund, claim_reference="CLM-9"
+    )
+    clinic.create_split_invoice(
+        ada, [("Treatment", "100.00", 1, "0")], payer=fund, payer_share="60.00"
+    )
+    # The remittance closes both of the payer's invoices and leaves 35.50 as its credit.
+    clinic.record_payer_payment(
+        clinic.preview_payer_payment(
+            fund, sources={"Bank transfer": "200.00"}, applied={one: "104.50"}, reference="REM-7"
+        ),
+        request_id="rem-7",
+    )
+    folder = clinic.export_accounting(tmp_path).folder
+    rows = []
+    for key in ("invoices", "invoices_inclusive", "payments"):
+        with (folder / FILES[key]).open(encoding="utf-8-sig", newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    exported = {
+        r["*InvoiceNumber"]: (r["*ContactName"], r["EmailAddress"], r["Reference"])
+        for r in rows
+        if "*InvoiceNumber" in r
+    }
+    clinic.sync_xero(client_of(xero), after_exports=True)
+    tie_out(clinic, xero)
+    synced_ = {}
+    for invoice in xero.invoices.values():
+        contact = xero.contacts[invoice["Contact"]["ContactID"]]
+        said = (contact["Name"], contact.get("EmailAddress", ""), invoice.get("Reference", ""))
+        synced_[invoice["InvoiceNumber"]] = said
+    assert exported == synced_ and len(exported) == 3
+    (prepayment,) = xero.prepayments.values()
+    assert {r["Reference"] for r in rows if "PaymentType" in r} == {prepayment["Reference"]}

@@ -642,3 +642,41 @@ def test_the_export_files_and_the_sync_name_a_payer_and_its_invoices_alike(clini
     assert exported == synced_ and len(exported) == 3
     (prepayment,) = xero.prepayments.values()
     assert {r["Reference"] for r in rows if "PaymentType" in r} == {prepayment["Reference"]}
+
+
+def test_a_cut_contacts_call_of_a_rename_and_a_new_contact_resumes_each_on_its_own(clinic, xero):
+    from desktop_app.core.xero.client import XeroUnavailableError
+
+    fund = clinic.add_payer("Bupa", kind="health fund")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    clinic.create_invoice(ada, [("Consultation", "80.00", 1, "0")], bill_to=fund)
+    synced(clinic, xero)
+    # One contacts call: the payer renamed, a new patient; done in Xero, its answer lost.
+    clinic.update_payer(fund, name="Bupa Australia")
+    bob = clinic.add_patient("Bob", "Brown")
+    clinic.create_invoice(bob, [("Review", "60.00", 1, "0")])
+    xero.fail(500, "POST", "/Contacts", after=True)
+    for _ in range(3):
+        xero.fail(500, "POST", "/Contacts")
+    with pytest.raises(XeroUnavailableError):
+        sync(clinic, xero)
+    synced(clinic, xero)
+    names = sorted(c["Name"] for c in xero.contacts.values())
+    assert names == [f"Bob Brown ({bob})", f"Bupa Australia (payer {fund})"]
+    (two,) = (i for i in xero.invoices.values() if i["InvoiceNumber"] == "INV-2")
+    assert xero.contacts[two["Contact"]["ContactID"]]["Name"] == f"Bob Brown ({bob})"
+
+
+def test_a_contact_is_renamed_even_when_nothing_of_its_is_live_any_more(clinic, xero):
+    fund = clinic.add_payer("Bupa", kind="health fund")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    inv = clinic.create_invoice(ada, [("Consultation", "80.00", 1, "0")], bill_to=fund)
+    synced(clinic, xero)
+    clinic.void_invoice(inv, "Billed in error")
+    synced(clinic, xero)
+    clinic.update_payer(fund, name="Bupa Australia", email="claims@example.org")
+    report = synced(clinic, xero)
+    assert report.steps == {"contacts": 1}
+    (contact,) = xero.contacts.values()
+    assert contact["Name"] == f"Bupa Australia (payer {fund})"
+    assert contact["EmailAddress"] == "claims@example.org"

@@ -28,6 +28,14 @@ from .documents import Shape
 
 #: Kinds of link that are pieces of a use of credit.
 PIECES = ("alloc", "refund", "transfer_out", "cn_move")
+#: The field that names a record on its own, by the list of a call (Xero's answer echoes it):
+#: each record's element is found by it, not only by its place in the answer.
+_NATURAL_KEY = {
+    "Contacts": "ContactNumber",
+    "Items": "Code",
+    "Invoices": "InvoiceNumber",
+    "CreditNotes": "CreditNoteNumber",
+}
 #: What a credit document is called in Xero's API.
 _XERO_KIND = {
     "prepay": "Prepayment",
@@ -219,9 +227,12 @@ class Sync:
         if name is None:
             return [answer] * len(items)
         elements = answer.get(name) or []
+        records = payload.get(name)
         out: list[dict[str, Any] | str] = []
         for i in range(len(items)):
             element = elements[i] if i < len(elements) else {}
+            if isinstance(records, list) and len(records) == len(items):
+                element = _own_element(name, records[i], element, elements)
             errors = validation_errors(element)
             out.append("; ".join(errors) if errors or not element else element)
             if not element:
@@ -362,8 +373,11 @@ class Sync:
                 return body.payer_contact(key[1], *payer)
             return body.contact(key[1], *self.want.names[key[1]])
 
+        # A contact is made for an account with a live document, and kept up to date once made
+        # (renamed with its patient or payer), live documents or not.
+        made = {k[1] for k, link in self.links.items() if k[0] == "contact" and link.sent}
         todo = []
-        for pid in sorted(pid for pid in self._live_patients() if self.want.has_contact(pid)):
+        for pid in sorted(p for p in self._live_patients() | made if self.want.has_contact(p)):
             key = ("contact", pid, "")
             if self._new_or_changed(key, self._names_digest) is not None:
                 todo.append((key, pid, 0))
@@ -1114,6 +1128,26 @@ def _part(doc_key: DocKey) -> str:
 def _doc_key(part: str) -> DocKey:
     kind, record_id, rest = part.split(":", 2)
     return (kind, int(record_id), rest)
+
+
+def _own_element(
+    name: str, record: dict[str, Any], element: dict[str, Any], elements: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The element of Xero's answer that is ``record``'s: the one in its place (``element``)
+    unless the record has a number of its own (:data:`_NATURAL_KEY`) that another element
+    carries. An interrupted call sent again is answered with the first call's elements, which
+    held other records too when the first call did (a contact renamed beside a new one)."""
+    field_ = _NATURAL_KEY.get(name)
+    number = record.get(field_) if field_ else None
+    if field_ is None or number is None:
+        return element
+
+    def same(found: dict[str, Any]) -> bool:
+        return str(found.get(field_, "")).upper() == str(number).upper()
+
+    if same(element):
+        return element
+    return next((found for found in elements if same(found)), {})
 
 
 def _no_ids(answer: dict[str, Any]) -> tuple[str | None, str | None]:

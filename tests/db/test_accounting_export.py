@@ -13,7 +13,7 @@ import pytest
 
 from desktop_app.core import BillingError, Clinic, Refusal
 from desktop_app.core.db.models import InvoiceLine
-from desktop_app.core.interchange.accounting_batch import FILES, INVOICE_COLUMNS
+from desktop_app.core.interchange.accounting_batch import FILES, INVOICE_COLUMNS, payer_contact_name
 from desktop_app.core.interchange.accounting_build import split_credit
 from desktop_app.core.interchange.accounting_lines import xero_line
 from desktop_app.core.interchange.accounting_mapping import default_clearing_code
@@ -622,3 +622,99 @@ def test_a_uk_clinic_exports_exempt_health_services_as_exempt_income():
     from desktop_app.core.interchange.accounting_mapping import default_mapping
 
     assert default_mapping("GBP", ["Cash"]).tax_types[0] == "Exempt Income"
+
+
+def test_a_payers_invoices_and_remittances_are_on_the_payers_contact(clinic, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("exports")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    bob = clinic.add_patient("Bob", "Brown")
+    fund = clinic.add_payer("Bupa", kind="health fund", email="claims@example.org")
+    bupa = payer_contact_name("Bupa", fund)
+    assert bupa == f"Bupa (payer {fund})"
+    one = clinic.create_invoice(
+        ada,
+        [("Consult", "95", 1, "10")],
+        bill_to=fund,
+        claim_reference="CLM-9",
+        issue_date=days_ago(6),
+    )
+    two = clinic.create_invoice(
+        bob, [("Review", "60", 1)], bill_to=fund, claim_reference="CLM-10", issue_date=days_ago(6)
+    )
+    share, _gap = clinic.create_split_invoice(
+        ada, [("Treatment", "100", 1)], payer=fund, payer_share="80%", issue_date=days_ago(6)
+    )
+    remittance = clinic.record_payer_payment(
+        clinic.preview_payer_payment(
+            fund,
+            sources={"Bank transfer": "300"},
+            applied={one: "104.50", two: "60", share: "80"},
+            reference="REM-2026-11",
+            payment_date=days_ago(4),
+        ),
+        request_id="rem-1",
+    )
+    refund = clinic.refund_payer_credit(
+        fund, "5.50", method="Bank transfer", request_id="refund", refund_date=days_ago(3)
+    )
+    totals = Totals()
+    first = clinic.export_accounting(tmp_path)
+    totals.add(first.folder)
+    totals.check(clinic)
+    # A split's two invoices are priced tax included: they are in the other basis's file.
+    invoices = read(first.folder, "invoices") + read(first.folder, "invoices_inclusive")
+    said = {
+        r["*InvoiceNumber"]: (r["*ContactName"], r["EmailAddress"], r["Reference"])
+        for r in invoices
+    }
+    assert said == {
+        "INV-1": (bupa, "claims@example.org", f"Ada Lovelace ({ada}) · CLM-9"),
+        "INV-2": (bupa, "claims@example.org", f"Bob Brown ({bob}) · CLM-10"),
+        "INV-3": (bupa, "claims@example.org", f"Ada Lovelace ({ada})"),
+        "INV-4": (f"Ada Lovelace ({ada})", "", "Split with INV-3"),
+    }
+    rem = f"PAY-{remittance} · REM-2026-11"
+    payments = {
+        (r["Reference"], r["ContactName"], r["Amount"]) for r in read(first.folder, "payments")
+    }
+    assert payments == {(rem, bupa, "300.00"), (f"REF-{refund}", bupa, "-5.50")}
+    allocations = {
+        (r["InvoiceNumber"], r["ContactName"], r["Source"], r["Amount"])
+        for r in read(first.folder, "allocations")
+    }
+    assert allocations == {
+        ("INV-1", bupa, f"Prepayment {rem}", "104.50"),
+        ("INV-2", bupa, f"Prepayment {rem}", "60.00"),
+        ("INV-3", bupa, f"Prepayment {rem}", "80.00"),
+    }
+    # Next: the payer's credit closes a new invoice (drawn from the remittance's prepayment); a
+    # second remittance, exported, is then reversed.
+    three = clinic.create_invoice(
+        bob, [("Review", "30", 1)], bill_to=fund, claim_reference="CLM-12", issue_date=days_ago(2)
+    )
+    clinic.apply_credit_to_open_invoices(fund, "fund-credit")
+    twice = clinic.record_payer_payment(
+        clinic.preview_payer_payment(fund, sources={"Bank transfer": "40"}, reference="REM-2"),
+        request_id="rem-2",
+    )
+    second = clinic.export_accounting(tmp_path)
+    totals.add(second.folder)
+    totals.check(clinic)
+    (row,) = read(second.folder, "allocations")
+    assert (row["InvoiceNumber"], row["ContactName"], row["Source"], row["Amount"]) == (
+        "INV-5",
+        bupa,
+        f"Prepayment {rem}",
+        "30.00",
+    )
+    assert clinic.invoice(three).status == "paid"
+    clinic.reverse_payment(twice, "keyed twice")
+    third = clinic.export_accounting(tmp_path)
+    totals.add(third.folder)
+    totals.check(clinic)
+    (row,) = read(third.folder, "payments")
+    assert (row["Reference"], row["ContactName"], row["Amount"]) == (
+        f"PAY-{twice} · REM-2 reversed",
+        bupa,
+        "-40.00",
+    )

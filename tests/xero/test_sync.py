@@ -1,7 +1,8 @@
 """The sync against the fake Xero: every document reaches Xero, credit-funded invoices close
 there, corrections undo what they must, an interrupted sync resumes without a duplicate, and a
 second sync with nothing new writes nothing. After each sync Xero ties out to the ledger:
-each invoice's amount due and PAID status, each contact's unallocated credit."""
+each invoice's amount due and PAID status, each contact's unallocated credit (a patient's or a
+payer's)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from desktop_app.core import Clinic
-from desktop_app.core.interchange.accounting_batch import contact_name
+from desktop_app.core.interchange.accounting_batch import contact_name, payer_contact_name
 from desktop_app.core.xero.client import CallLimiter, XeroClient
 from tests.xero_fake import FakeXero, new_id
 
@@ -46,11 +47,15 @@ def tie_out(clinic: Clinic, fake: FakeXero) -> None:
     contacts = {c["Name"]: cid for cid, c in fake.contacts.items()}
     by_number = {i["InvoiceNumber"]: i for i in fake.invoices.values()}
     credit = fake.credit_by_contact()
+    accounts = {}  # contact name -> the account's credit here
     for pid in clinic.patient_ids(include_archived=True):
         patient = clinic.patient(pid)
-        name = contact_name(patient.first_name, patient.last_name, pid)
+        accounts[contact_name(patient.first_name, patient.last_name, pid)] = clinic.credit(pid)
+    for payer in clinic.payers(include_archived=True):
+        accounts[payer_contact_name(payer.name, payer.id)] = payer.credit
+    for name, here in accounts.items():
         held = credit.get(contacts.get(name, ""), Decimal(0))
-        assert held == clinic.credit(pid), (name, held, clinic.credit(pid))
+        assert held == here, (name, held, here)
     for invoice in fake.invoices.values():
         number = int(invoice["InvoiceNumber"].removeprefix("INV-"))
         here = clinic.invoice(_invoice_id(clinic, number))
@@ -64,8 +69,7 @@ def tie_out(clinic: Clinic, fake: FakeXero) -> None:
     # The liability ties out: all account credit is held as prepayments on the customer-credit
     # account (a credit note's credit moved there too), none left on credit notes.
     held = sum((p["RemainingCredit"] for p in fake.prepayments.values()), Decimal(0))
-    ids = clinic.patient_ids(include_archived=True)
-    assert held == sum((clinic.credit(pid) for pid in ids), Decimal(0))
+    assert held == sum(accounts.values(), Decimal(0))
     assert all(n["RemainingCredit"] == 0 for n in fake.credit_notes.values())
 
 
@@ -493,3 +497,186 @@ def test_a_record_refused_alone_is_tried_again_under_a_new_key_once_fixed(clinic
     del xero.invoices[hand]  # fixed in Xero
     synced(clinic, xero)  # the same request, a new Idempotency-Key: done this time
     assert sorted(i["InvoiceNumber"] for i in xero.invoices.values()) == ["INV-1", "INV-2"]
+
+
+def test_a_payers_invoices_remittances_and_credit_are_on_the_payers_contact(clinic, xero):
+    ada = clinic.add_patient("Ada", "Lovelace")
+    bob = clinic.add_patient("Bob", "Brown")
+    fund = clinic.add_payer("Bupa", kind="health fund", email="claims@example.org")
+    one = clinic.create_invoice(
+        ada, [("Consultation", "95.00", 1, "10")], bill_to=fund, claim_reference="CLM-9"
+    )
+    two = clinic.create_invoice(
+        bob, [("Review", "60.00", 1, "0")], bill_to=fund, claim_reference="CLM-10"
+    )
+    share, gap = clinic.create_split_invoice(
+        ada, [("Treatment", "100.00", 1, "0")], payer=fund, payer_share="80%"
+    )
+    # One remittance pays three invoices of two patients and leaves 55.50 as the payer's credit.
+    remittance = clinic.record_payer_payment(
+        clinic.preview_payer_payment(
+            fund,
+            sources={"Bank transfer": "300.00"},
+            applied={one: "104.50", two: "60.00", share: "80.00"},
+            reference="REM-2026-11",
+        ),
+        request_id="rem-1",
+    )
+    pay(clinic, ada, {"Cash": "10.00"}, "gap-part", applied={gap: "10.00"})
+    synced(clinic, xero)
+    names = {c["Name"]: c for c in xero.contacts.values()}
+    # Bob has nothing of his own: his invoice is the payer's.
+    assert sorted(names) == [f"Ada Lovelace ({ada})", f"Bupa (payer {fund})"]
+    bupa = names[f"Bupa (payer {fund})"]
+    assert bupa["EmailAddress"] == "claims@example.org" and "FirstName" not in bupa
+    on = {
+        i["InvoiceNumber"]: (i["Contact"]["ContactID"], i.get("Reference"))
+        for i in xero.invoices.values()
+    }
+    ada_contact = names[f"Ada Lovelace ({ada})"]["ContactID"]
+    assert on == {
+        "INV-1": (bupa["ContactID"], f"Ada Lovelace ({ada}) · CLM-9"),
+        "INV-2": (bupa["ContactID"], f"Bob Brown ({bob}) · CLM-10"),
+        "INV-3": (bupa["ContactID"], f"Ada Lovelace ({ada})"),
+        "INV-4": (ada_contact, "Split with INV-3"),
+    }
+    (held,) = (
+        p for p in xero.prepayments.values() if p["Contact"]["ContactID"] == bupa["ContactID"]
+    )
+    assert held["Reference"] == f"PAY-{remittance} · REM-2026-11"
+    assert held["RemainingCredit"] == Decimal("55.50") == clinic.payer(fund).credit
+    remitted = [p for p in xero.payments.values() if p["Reference"].endswith("REM-2026-11")]
+    assert sorted(p["Amount"] for p in remitted) == [
+        Decimal("60.00"),
+        Decimal("80.00"),
+        Decimal("104.50"),
+    ]
+    # The payer's credit pays a new invoice, part is refunded; a second remittance, synced,
+    # is then reversed (keyed twice).
+    three = clinic.create_invoice(
+        bob, [("Review", "30.00", 1, "0")], bill_to=fund, claim_reference="CLM-12"
+    )
+    clinic.apply_credit_to_open_invoices(fund, "fund-credit")
+    assert clinic.invoice(three).status == "paid"
+    clinic.refund_payer_credit(fund, "5.50", method="Bank transfer", request_id="refund-1")
+    four = clinic.create_invoice(
+        ada, [("Consultation", "95.00", 1, "10")], bill_to=fund, claim_reference="CLM-13"
+    )
+    twice = clinic.record_payer_payment(
+        clinic.preview_payer_payment(
+            fund, sources={"Bank transfer": "150.00"}, applied={four: "104.50"}, reference="REM-2"
+        ),
+        request_id="rem-2",
+    )
+    synced(clinic, xero)
+    assert clinic.payer(fund).credit == Decimal("65.50")
+    clinic.reverse_payment(twice, "Keyed twice")
+    synced(clinic, xero)
+    assert clinic.invoice(four).status == "open" and clinic.payer(fund).credit == Decimal("20.00")
+    writes = xero.writes
+    assert sync(clinic, xero).sent == 0 and xero.writes == writes
+    # The payer renamed and its email changed: its contact changes, nothing else is sent. The
+    # patient renamed: her contact changes; the references of invoices paid in Xero stay.
+    clinic.update_payer(fund, name="Bupa Australia", email="remit@example.org")
+    clinic.update_patient(ada, last_name="King")
+    report = synced(clinic, xero)
+    assert report.steps == {"contacts": 2} and report.refused == []
+    renamed = xero.contacts[bupa["ContactID"]]
+    assert renamed["Name"] == f"Bupa Australia (payer {fund})"
+    assert renamed["EmailAddress"] == "remit@example.org"
+    assert xero.contacts[ada_contact]["Name"] == f"Ada King ({ada})"
+    assert sync(clinic, xero).sent == 0
+
+
+def test_a_payer_invoice_reference_keeps_the_claim_within_xeros_length(clinic, xero):
+    long = clinic.add_patient("A" * 200, "B" * 200)
+    fund = clinic.add_payer("W" * 200, kind="insurer")
+    claim = "C" * 60
+    clinic.create_invoice(long, [("Report", "40.00", 1, "0")], bill_to=fund, claim_reference=claim)
+    synced(clinic, xero)
+    (contact,) = xero.contacts.values()
+    assert contact["Name"] == "W" * 200 + f" (payer {fund})" and contact["EmailAddress"] == ""
+    (invoice,) = xero.invoices.values()
+    assert len(invoice["Reference"]) == 255
+    assert invoice["Reference"].startswith("AAA")  # the name shortened, never the claim
+    assert invoice["Reference"].endswith(f"A ({long}) · {claim}")
+
+
+def test_the_export_files_and_the_sync_name_a_payer_and_its_invoices_alike(clinic, xero, tmp_path):
+    import csv
+
+    from desktop_app.core.interchange.accounting_batch import FILES
+
+    ada = clinic.add_patient("Ada", "Lovelace")
+    fund = clinic.add_payer("Bupa", kind="health fund", email="claims@example.org")
+    one = clinic.create_invoice(
+        ada, [("Consultation", "95.00", 1, "10")], bill_to=fund, claim_reference="CLM-9"
+    )
+    clinic.create_split_invoice(
+        ada, [("Treatment", "100.00", 1, "0")], payer=fund, payer_share="60.00"
+    )
+    # The remittance closes both of the payer's invoices and leaves 35.50 as its credit.
+    clinic.record_payer_payment(
+        clinic.preview_payer_payment(
+            fund, sources={"Bank transfer": "200.00"}, applied={one: "104.50"}, reference="REM-7"
+        ),
+        request_id="rem-7",
+    )
+    folder = clinic.export_accounting(tmp_path).folder
+    rows = []
+    for key in ("invoices", "invoices_inclusive", "payments"):
+        with (folder / FILES[key]).open(encoding="utf-8-sig", newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    exported = {
+        r["*InvoiceNumber"]: (r["*ContactName"], r["EmailAddress"], r["Reference"])
+        for r in rows
+        if "*InvoiceNumber" in r
+    }
+    clinic.sync_xero(client_of(xero), after_exports=True)
+    tie_out(clinic, xero)
+    synced_ = {}
+    for invoice in xero.invoices.values():
+        contact = xero.contacts[invoice["Contact"]["ContactID"]]
+        said = (contact["Name"], contact.get("EmailAddress", ""), invoice.get("Reference", ""))
+        synced_[invoice["InvoiceNumber"]] = said
+    assert exported == synced_ and len(exported) == 3
+    (prepayment,) = xero.prepayments.values()
+    assert {r["Reference"] for r in rows if "PaymentType" in r} == {prepayment["Reference"]}
+
+
+def test_a_cut_contacts_call_of_a_rename_and_a_new_contact_resumes_each_on_its_own(clinic, xero):
+    from desktop_app.core.xero.client import XeroUnavailableError
+
+    fund = clinic.add_payer("Bupa", kind="health fund")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    clinic.create_invoice(ada, [("Consultation", "80.00", 1, "0")], bill_to=fund)
+    synced(clinic, xero)
+    # One contacts call: the payer renamed, a new patient; done in Xero, its answer lost.
+    clinic.update_payer(fund, name="Bupa Australia")
+    bob = clinic.add_patient("Bob", "Brown")
+    clinic.create_invoice(bob, [("Review", "60.00", 1, "0")])
+    xero.fail(500, "POST", "/Contacts", after=True)
+    for _ in range(3):
+        xero.fail(500, "POST", "/Contacts")
+    with pytest.raises(XeroUnavailableError):
+        sync(clinic, xero)
+    synced(clinic, xero)
+    names = sorted(c["Name"] for c in xero.contacts.values())
+    assert names == [f"Bob Brown ({bob})", f"Bupa Australia (payer {fund})"]
+    (two,) = (i for i in xero.invoices.values() if i["InvoiceNumber"] == "INV-2")
+    assert xero.contacts[two["Contact"]["ContactID"]]["Name"] == f"Bob Brown ({bob})"
+
+
+def test_a_contact_is_renamed_even_when_nothing_of_its_is_live_any_more(clinic, xero):
+    fund = clinic.add_payer("Bupa", kind="health fund")
+    ada = clinic.add_patient("Ada", "Lovelace")
+    inv = clinic.create_invoice(ada, [("Consultation", "80.00", 1, "0")], bill_to=fund)
+    synced(clinic, xero)
+    clinic.void_invoice(inv, "Billed in error")
+    synced(clinic, xero)
+    clinic.update_payer(fund, name="Bupa Australia", email="claims@example.org")
+    report = synced(clinic, xero)
+    assert report.steps == {"contacts": 1}
+    (contact,) = xero.contacts.values()
+    assert contact["Name"] == f"Bupa Australia (payer {fund})"
+    assert contact["EmailAddress"] == "claims@example.org"

@@ -1,7 +1,9 @@
 """What one accounting export is made of: the Xero files' names and columns, the states an export
 records for each record it handles, and :class:`ExportBatch` (the rows being built, the items it
 will save, its control totals), with what the builders of :mod:`.accounting_build` share: which
-records are new or changed since the last export, the deferred ones, patients' contact names.
+records are new or changed since the last export, the deferred ones, contact names (a patient's,
+or a payer's) and the references that name a payer-billed invoice's patient and claim, as the
+Xero sync writes them too (:mod:`..xero.documents`), so both ways name things alike.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from ..db.models import AccountingExportItem, Patient
+from ..db.models import AccountingExportItem, Patient, Payer
 from ..domain.currencies import MINOR_UNITS
 from .accounting_mapping import DATE_FORMATS, AccountMapping
 from .spreadsheet_text import safe_text
@@ -160,12 +162,52 @@ class ExportBatch:
             self.actions.append(f"{record}: {action}")
 
 
+#: The longest contact name Xero takes.
+CONTACT_NAME_MAX = 255
+#: The longest invoice ``Reference`` written: Xero's description of the API gives this field no
+#: limit, so the one of its other free-text fields (an invoice number, a contact name) is kept.
+REFERENCE_MAX = 255
+
+
+def _fit(text: str, suffix: str, limit: int) -> str:
+    """``text`` then ``suffix``, ``text`` shortened so the whole is at most ``limit`` long."""
+    if len(text) + len(suffix) <= limit:
+        return text + suffix
+    return text[: limit - len(suffix)].rstrip() + suffix
+
+
 def contact_name(first: str, last: str, patient_id: int) -> str:
-    """A patient as a contact: the id keeps two patients of the same name apart. Written as it
-    is (no spreadsheet apostrophe): Xero matches contacts by this exact name, so a name starting
-    with ``=`` must reach it unchanged; only the reconciliation list, read in a spreadsheet,
-    defuses it."""
-    return f"{first} {last} ({patient_id})"
+    """A patient as a contact: the id keeps two patients of the same name apart (a name longer
+    than Xero takes is shortened before it). Written as it is (no spreadsheet apostrophe): Xero
+    matches contacts by this exact name, so a name starting with ``=`` must reach it unchanged;
+    only the reconciliation list, read in a spreadsheet, defuses it."""
+    return _fit(f"{first} {last}", f" ({patient_id})", CONTACT_NAME_MAX)
+
+
+def payer_contact_name(name: str, payer_id: int) -> str:
+    """A payer as a contact, ``Bupa (payer 12)``: its name, then its number (its account's,
+    which no patient shares), so the name stays unique in Xero beside every patient's
+    ``First Last (id)`` and stays the same contact when the payer is renamed."""
+    return _fit(name, f" (payer {payer_id})", CONTACT_NAME_MAX)
+
+
+def claim_reference(first: str, last: str, patient_id: int, claim: str | None) -> str:
+    """The reference of an invoice billed to a payer, ``Ada Lovelace (7) · CLM-9``: the patient
+    as their own contact is named, then the claim reference (if one); the patient's name is
+    shortened when the whole would be longer than :data:`REFERENCE_MAX`."""
+    suffix = f" ({patient_id})" + (f" · {claim}" if claim else "")
+    return _fit(f"{first} {last}", suffix, REFERENCE_MAX)
+
+
+def split_reference(payer_invoice: str) -> str:
+    """The reference of a patient's gap invoice: ``Split with INV-12`` (the payer's part)."""
+    return f"Split with {payer_invoice}"
+
+
+def payment_reference(payment_id: int, remittance: str | None) -> str:
+    """A payment's reference: ``PAY-31``, with a payer's remittance reference after it
+    (``PAY-31 · REM-2026-11``) so the payer's deposit is found by the reference it printed."""
+    return f"PAY-{payment_id}" + (f" · {remittance}" if remittance else "")
 
 
 def _exported(kind: str, record_id: Any, state: str) -> Any:
@@ -218,24 +260,59 @@ def defer(session: Session, batch: ExportBatch, kind: str, query: Any) -> None:
 
 
 class NameCache:
-    """Patients' contact names, read in one query the first time one is needed (a month's export
-    names about as many patients as it has invoices: one query each was most of its time)."""
+    """Contact names (a patient's, or a payer's), payers' email addresses and the references of
+    invoices billed to payers, read in one query each the first time one is needed (a month's
+    export names about as many patients as it has invoices: one query each was most of its
+    time)."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
         self._rows: dict[int, tuple[str, str]] | None = None
+        self._payers: dict[int, tuple[str, str]] | None = None
         self._names: dict[int, str] = {}
 
+    def _patients(self) -> dict[int, tuple[str, str]]:
+        if self._rows is None:
+            self._rows = {
+                pid: (first, last)
+                for pid, first, last in self._session.execute(
+                    select(Patient.id, Patient.first_name, Patient.last_name)
+                )
+            }
+        return self._rows
+
+    def payers(self) -> dict[int, tuple[str, str]]:
+        """Each payer's name and email address ("" for none), by its account's id."""
+        if self._payers is None:
+            self._payers = {
+                pid: (name, email or "")
+                for pid, name, email in self._session.execute(
+                    select(Payer.id, Payer.name, Payer.email)
+                )
+            }
+        return self._payers
+
     def __call__(self, patient_id: int) -> str:
+        """The contact of an account: the payer's (:func:`payer_contact_name`) or the
+        patient's (:func:`contact_name`)."""
         name = self._names.get(patient_id)
         if name is None:
-            if self._rows is None:
-                self._rows = {
-                    pid: (first, last)
-                    for pid, first, last in self._session.execute(
-                        select(Patient.id, Patient.first_name, Patient.last_name)
-                    )
-                }
-            first, last = self._rows[patient_id]
-            name = self._names[patient_id] = contact_name(first, last, patient_id)
+            payer = self.payers().get(patient_id)
+            if payer is not None:
+                name = payer_contact_name(payer[0], patient_id)
+            else:
+                first, last = self._patients()[patient_id]
+                name = contact_name(first, last, patient_id)
+            self._names[patient_id] = name
         return name
+
+    def email(self, account_id: int) -> str:
+        """The email address a contact is made with: the payer's ("" for a patient)."""
+        payer = self.payers().get(account_id)
+        return payer[1] if payer is not None else ""
+
+    def reference(self, patient_id: int, claim: str | None) -> str:
+        """An invoice billed to a payer: the patient it is for and the claim
+        (:func:`claim_reference`)."""
+        first, last = self._patients()[patient_id]
+        return claim_reference(first, last, patient_id, claim)

@@ -7,6 +7,10 @@ A draft invoice is in no export: it is deferred, like a record dated after the e
 day, so the first export after it is issued sends it. Invoices whose prices include tax go to
 their own file (Xero imports one basis per file); each line is written as
 :mod:`.accounting_lines` works out, so Xero computes our amounts to the cent.
+
+An invoice billed to a payer is the payer's (its contact, with the payer's email address), its
+``Reference`` the patient it is for and the claim; a patient's gap invoice names the payer's
+invoice it was split from; a payer's remittance keeps the payer's reference after ``PAY-n``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,15 @@ from ..domain.currencies import MINOR_UNITS
 from ..domain.kinds import InvoiceStatus, PaymentKind
 from ..ledger import credit_trace
 from ..ledger.audit import local_day
-from .accounting_batch import INVOICE_COLUMNS, ExportBatch, NameCache, defer, new_and_changed
+from .accounting_batch import (
+    INVOICE_COLUMNS,
+    ExportBatch,
+    NameCache,
+    defer,
+    new_and_changed,
+    payment_reference,
+    split_reference,
+)
 from .accounting_lines import XeroLine, xero_line
 from .accounting_mapping import AccountMapping
 from .spreadsheet_text import safe_text
@@ -88,9 +100,18 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
         .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
     ):
         lines[line.invoice_id].append(line)
+    split = {inv.split_with_id for inv in rows if inv.split_with_id is not None}
+    numbers = select(Invoice.id, Invoice.number).where(Invoice.id.in_(sorted(split)))
+    split_numbers: dict[int, int | None] = {iid: n for iid, n in session.execute(numbers)}
     for inv in rows:
         number = f"{m.invoice_prefix}{inv.number}"
         contact = names(inv.patient_id)
+        if inv.for_patient_id is not None:
+            reference = names.reference(inv.for_patient_id, inv.claim_reference)
+        elif inv.split_with_id is not None:
+            reference = split_reference(f"{m.invoice_prefix}{split_numbers[inv.split_with_id]}")
+        else:
+            reference = ""
         if inv.status == InvoiceStatus.VOID:
             batch.sent("invoice", inv.id, inv.total_minor, "skipped")
             batch.reconcile(
@@ -102,9 +123,9 @@ def _invoices(session: Session, batch: ExportBatch, names: NameCache, through: d
             batch.files[_file(inv.tax_inclusive)].append(
                 _invoice_row(
                     batch,
-                    contact,
+                    (contact, names.email(inv.patient_id)),
                     number,
-                    "",
+                    safe_text(reference),
                     inv.issue_date,
                     inv.due_date or inv.issue_date,
                     line.description,
@@ -146,7 +167,7 @@ def _file(tax_inclusive: bool) -> str:
 
 def _invoice_row(
     batch: ExportBatch,
-    contact: str,
+    contact: tuple[str, str],
     number: str,
     reference: str,
     issued: date,
@@ -157,6 +178,8 @@ def _invoice_row(
     tax_minor: int,
     item_code: str | None = None,
 ) -> list[str]:
+    """One line of an invoice (or credit note) in Xero's template; ``contact`` is its name and
+    email address ("" for none: the contact's, made or matched by the name)."""
     m = batch.mapping
     text = " ".join(description.split())
     if line.note:
@@ -164,7 +187,8 @@ def _invoice_row(
     row = dict.fromkeys(INVOICE_COLUMNS, "")
     row.update(
         {
-            "*ContactName": contact,
+            "*ContactName": contact[0],
+            "EmailAddress": safe_text(contact[1]),
             "*InvoiceNumber": number,
             "Reference": reference,
             "*InvoiceDate": batch.day(issued),
@@ -254,7 +278,7 @@ def _credit_notes(session: Session, batch: ExportBatch, names: NameCache, throug
             batch.files[_file(inclusive)].append(
                 _invoice_row(
                     batch,
-                    contact,
+                    (contact, names.email(note.patient_id)),
                     label,
                     invoice_label,
                     note.note_date,
@@ -345,7 +369,7 @@ def _payments(session: Session, batch: ExportBatch, names: NameCache, through: d
         return list(found)
 
     def money_rows(pay: Any, day: date, sign: int, what: str) -> None:
-        reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
+        reference = safe_text(_reference(pay))
         for name, minor in sources[pay.id]:
             batch.files["payments"].append(
                 [
@@ -362,7 +386,7 @@ def _payments(session: Session, batch: ExportBatch, names: NameCache, through: d
             batch.received[name] += sign * minor
 
     for pay in rows(and_(Payment.payment_date <= through, new)):
-        reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
+        reference = _reference(pay)
         contact = names(pay.patient_id)
         if pay.reversed_at is not None:
             batch.sent("payment", pay.id, pay.total_minor, "skipped")
@@ -387,7 +411,7 @@ def _payments(session: Session, batch: ExportBatch, names: NameCache, through: d
         day = local_day(pay.reversed_at)
         money_rows(pay, day, -1, "Reversal (entered by mistake)")
         batch.sent("payment", pay.id, pay.total_minor, "changed")
-        reference = f"{'REF' if pay.kind == 'refund' else 'PAY'}-{pay.id}"
+        reference = _reference(pay)
         batch.reconcile(
             "reversed since exported",
             reference,
@@ -399,6 +423,13 @@ def _payments(session: Session, batch: ExportBatch, names: NameCache, through: d
             else f"In Xero, remove every allocation of prepayment {reference} (this export's "
             "negative allocation rows list them), then void the prepayment (Options > Void).",
         )
+
+
+def _reference(pay: Any) -> str:
+    """``REF-n`` for a refund; ``PAY-n`` for a payment, with a remittance's reference."""
+    if pay.kind == PaymentKind.REFUND:
+        return f"REF-{pay.id}"
+    return payment_reference(pay.id, pay.reference)
 
 
 def _applications(session: Session, batch: ExportBatch, names: NameCache, through: date) -> None:
@@ -424,6 +455,7 @@ def _applications(session: Session, batch: ExportBatch, names: NameCache, throug
             Invoice.issue_date,
             Payment.patient_id,
             Payment.payment_date,
+            Payment.reference.label("remittance"),
         )
         .join(Invoice, Invoice.id == Application.invoice_id)
         .join(Payment, Payment.id == Application.payment_id)
@@ -450,9 +482,8 @@ def _applications(session: Session, batch: ExportBatch, names: NameCache, throug
         suffix = " removed" if sign < 0 else ""
         drawn = []
         if app.from_money_minor:
-            drawn.append(
-                (f"Prepayment PAY-{app.payment_id}", m.credit_account, app.from_money_minor)
-            )
+            label = f"Prepayment {payment_reference(app.payment_id, app.remittance)}"
+            drawn.append((safe_text(label), m.credit_account, app.from_money_minor))
         if app.from_credit_minor:
             drawn.extend(sources.of(app.id, app.from_credit_minor))
         for label, account, minor in drawn:
@@ -511,6 +542,14 @@ class _CreditSources:
                 select(CreditNote.id, CreditNote.number).where(CreditNote.id.in_(sorted(notes)))
             ).all()
         )
+        paid = {key[1] for uses in self._drawn.values() for key, _ in uses if key[0] == "payment"}
+        self._remittances = dict(
+            session.execute(
+                select(Payment.id, Payment.reference).where(
+                    Payment.id.in_(sorted(paid)), Payment.reference.is_not(None)
+                )
+            ).all()
+        )
 
     def of(self, app_id: int, minor: int) -> list[tuple[str, str, int]]:
         """``(source label, its account, amount)`` for the credit of one application."""
@@ -518,7 +557,10 @@ class _CreditSources:
         found = []
         for (kind, record_id), part in self._drawn.get(("app", app_id), []):
             if kind == "payment":
-                found.append((f"Prepayment PAY-{record_id}", m.credit_account, part))
+                label = (
+                    f"Prepayment {payment_reference(record_id, self._remittances.get(record_id))}"
+                )
+                found.append((safe_text(label), m.credit_account, part))
             elif kind == "credit_note":
                 label = f"{m.credit_note_prefix}{self._notes[record_id]}"
                 found.append((f"Credit note {label}", "", part))

@@ -4,9 +4,11 @@ named by a key ``(kind, record_id, part)`` that never changes, and whether it is
 The ledger's records are never edited, only reversed, removed or voided, so each document here
 has a fixed amount; only its life ends. Documents:
 
-* ``contact``: a patient who has anything in Xero;
+* ``contact``: a patient who has anything in Xero, or a payer (its account, whose id is the
+  payer's: the contact of the invoices billed to the payer and of its remittances and credit);
 * ``invoice`` and ``credit_note``: each issued invoice and each credit note (a void invoice or a
-  reversed credit note is live no more: voided in Xero once it was sent);
+  reversed credit note is live no more: voided in Xero once it was sent); an invoice billed to a
+  payer is on the payer's contact and names the patient it is for and the claim;
 * ``cn_apply``: the part of a credit note that reduced its own invoice (its allocation);
 * ``money``: a payment's money on one invoice (one application's ``from_money``), per payment
   type when a payment was split between types;
@@ -34,7 +36,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..db.models import (
     Application,
@@ -44,11 +46,13 @@ from ..db.models import (
     Invoice,
     InvoiceLine,
     Patient,
+    Payer,
     Payment,
     PaymentSource,
     PaymentType,
 )
 from ..domain.kinds import InvoiceStatus, PaymentKind
+from ..interchange.accounting_batch import contact_name, payer_contact_name, payment_reference
 from ..ledger import credit_trace
 from ..ledger.audit import local_day
 from ..ledger.merge import not_cancelled_by_merge
@@ -61,7 +65,10 @@ REVERSED = "payment reversed"
 
 @dataclass(frozen=True, slots=True)
 class InvoiceDoc:
-    """An issued invoice as Xero takes it."""
+    """An issued invoice as Xero takes it: ``patient_id`` is the account that owes it (a
+    payer's, for an invoice billed to a payer); ``for_patient`` the patient (id, first and last
+    name) an invoice billed to a payer is for, with its ``claim``; ``split_with`` the number of
+    the payer's invoice a patient's gap invoice was split from."""
 
     patient_id: int
     number: int
@@ -72,6 +79,9 @@ class InvoiceDoc:
     owed: int
     lines: tuple[Any, ...]
     live: bool
+    for_patient: tuple[int, str, str] | None = None
+    claim: str | None = None
+    split_with: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +142,13 @@ class CreditUse:
     origins: list[tuple[credit_trace.Key, int]] = field(default_factory=list)
 
 
-def digest(doc: InvoiceDoc | tuple[str, str]) -> str:
-    """SHA-256 of what the ledger says of an invoice (or a patient's names) that Xero holds:
-    a correction or a rename changes it; a payment, a void, a change to the account mapping or
-    a merge of patients does not (an invoice stays on the contact it was sent to)."""
+def digest(doc: InvoiceDoc | tuple[str, ...]) -> str:
+    """SHA-256 of what the ledger says of an invoice (or a contact: a patient's names, a
+    payer's name and email address) that Xero holds: a correction or a rename changes it; a
+    payment, a void, a change to the account mapping or a merge of patients does not (an
+    invoice stays on the contact it was sent to). An invoice's reference is not in it: Xero
+    changes no invoice with money on it, so renaming a patient leaves the references of the
+    invoices sent for them as they were (a correction sends the reference of the day)."""
     if isinstance(doc, InvoiceDoc):
         lines = [tuple(line) for line in doc.lines]
         said = repr((doc.number, doc.issued, doc.due, doc.inclusive, lines))
@@ -151,6 +164,8 @@ class Desired:
     line can name its item code."""
 
     names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    #: The payers among the contacts: name and email address ("" for none), by account id.
+    payers: dict[int, tuple[str, str]] = field(default_factory=dict)
     items: dict[str, str] = field(default_factory=dict)
     invoices: dict[int, InvoiceDoc] = field(default_factory=dict)
     credit_notes: dict[int, CreditNoteDoc] = field(default_factory=dict)
@@ -159,8 +174,28 @@ class Desired:
     uses: dict[DocKey, CreditUse] = field(default_factory=dict)
     type_names: dict[int, str] = field(default_factory=dict)
 
+    def has_contact(self, account_id: int) -> bool:
+        """Whether the ledger names the account's contact (a patient's or a payer's)."""
+        return account_id in self.names or account_id in self.payers
+
+    def contact_name(self, account_id: int) -> str:
+        """The account's contact as Xero names it: ``Bupa (payer 12)``, ``Ada Lovelace (7)``."""
+        payer = self.payers.get(account_id)
+        if payer is not None:
+            return payer_contact_name(payer[0], account_id)
+        first, last = self.names.get(account_id, ("", ""))
+        return contact_name(first, last, account_id)
+
+    def contact_said(self, account_id: int) -> tuple[str, ...]:
+        """What the ledger says of a contact (its digest's content): a patient's first and last
+        names, as since the first sync; a payer's name and email address."""
+        payer = self.payers.get(account_id)
+        if payer is not None:
+            return ("payer", *payer)
+        return self.names[account_id]
+
     def patients(self) -> set[int]:
-        """Every patient with a document."""
+        """Every account (a patient's or a payer's) with a document."""
         found = {d.patient_id for d in self.invoices.values()}
         found |= {d.patient_id for d in self.credit_notes.values()}
         found |= {d.patient_id for d in self.money.values()}
@@ -190,6 +225,13 @@ def read_desired(session: Session, currency: str) -> Desired:
     wanted = sorted(want.patients())
     for first in range(0, len(wanted), 500):
         chunk = wanted[first : first + 500]
+        for pid, name, email in session.execute(
+            select(Payer.id, Payer.name, Payer.email).where(Payer.id.in_(chunk))
+        ):
+            want.payers[pid] = (name, email or "")
+    wanted = [pid for pid in wanted if pid not in want.payers]
+    for first in range(0, len(wanted), 500):
+        chunk = wanted[first : first + 500]
         for pid, first_name, last_name in session.execute(
             select(Patient.id, Patient.first_name, Patient.last_name).where(Patient.id.in_(chunk))
         ):
@@ -216,10 +258,25 @@ def _invoices(session: Session, want: Desired) -> None:
     upper = {code.upper(): name for code, name in names.items()}
     for code, line in sorted(codes.items()):
         want.items[line.item_code] = upper.get(code) or line.description
+    patient = aliased(Patient)
+    split = aliased(Invoice)
     for inv in session.execute(
-        select(Invoice.__table__).where(Invoice.status != InvoiceStatus.DRAFT)
+        select(
+            Invoice.__table__,
+            patient.first_name.label("for_first"),
+            patient.last_name.label("for_last"),
+            split.number.label("split_number"),
+        )
+        .outerjoin(patient, patient.id == Invoice.for_patient_id)
+        .outerjoin(split, split.id == Invoice.split_with_id)
+        .where(Invoice.status != InvoiceStatus.DRAFT)
     ):
         owed = inv.total_minor - inv.paid_minor - inv.credited_minor
+        for_patient = (
+            None
+            if inv.for_patient_id is None
+            else (inv.for_patient_id, inv.for_first, inv.for_last)
+        )
         want.invoices[inv.id] = InvoiceDoc(
             inv.patient_id,
             inv.number,
@@ -230,6 +287,9 @@ def _invoices(session: Session, want: Desired) -> None:
             0 if inv.status == InvoiceStatus.VOID else owed,
             tuple(lines[inv.id]),
             inv.status != InvoiceStatus.VOID,
+            for_patient,
+            inv.claim_reference,
+            inv.split_number,
         )
 
 
@@ -334,7 +394,7 @@ def _lay_out(
                     part,
                     pay.payment_date,
                     type_id,
-                    f"PAY-{pay.id}",
+                    payment_reference(pay.id, pay.reference),
                     live,
                     ("payment", pay.id),
                 )
@@ -346,7 +406,7 @@ def _lay_out(
                 type_id,
                 part,
                 max(pay.payment_date, invoice.issued),
-                f"PAY-{pay.id}",
+                payment_reference(pay.id, pay.reference),
                 live and app.removed_at is None,
             )
             if app.removed_at is not None and app.removed_reason != REVERSED:
@@ -355,7 +415,7 @@ def _lay_out(
                     part,
                     local_day(app.removed_at),
                     type_id,
-                    f"PAY-{pay.id}",
+                    payment_reference(pay.id, pay.reference),
                     live,
                     ("payment", pay.id),
                 )

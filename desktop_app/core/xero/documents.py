@@ -1,7 +1,12 @@
 """The request bodies of the documents the sync sends, in Xero's Accounting API terms: a patient
-as a contact, an invoice and a credit note (lines written as :mod:`..interchange.accounting_lines`
-works out, so Xero arrives at our cents), money on an invoice, money held as a prepayment,
-credit allocated to an invoice, and credit paid out (a refund, or a transfer's first step).
+or a payer as a contact, an invoice and a credit note (lines written as
+:mod:`..interchange.accounting_lines` works out, so Xero arrives at our cents), money on an
+invoice, money held as a prepayment, credit allocated to an invoice, and credit paid out (a
+refund, or a transfer's first step).
+
+Contacts and references are named as the accounting export names them
+(:mod:`..interchange.accounting_batch`): a payer is ``Bupa (payer 12)``, and an invoice billed
+to it says in its ``Reference`` which patient and claim it is for.
 """
 
 from __future__ import annotations
@@ -11,7 +16,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..interchange.accounting_batch import contact_name
+from ..interchange.accounting_batch import (
+    CONTACT_NAME_MAX,
+    claim_reference,
+    contact_name,
+    payer_contact_name,
+    split_reference,
+)
 from ..interchange.accounting_build import split_credit
 from ..interchange.accounting_lines import xero_line
 from ..interchange.accounting_mapping import AccountMapping
@@ -46,23 +57,36 @@ def day(value: date) -> str:
     return value.isoformat()
 
 
-#: The longest contact name Xero takes.
-CONTACT_NAME_MAX = 255
-
-
 def contact(patient_id: int, first: str, last: str) -> dict[str, Any]:
     """A patient as a Xero contact: the name keeps namesakes apart with the patient's number
     (a name longer than Xero takes is shortened before the number)."""
-    name = contact_name(first, last, patient_id)
-    if len(name) > CONTACT_NAME_MAX:
-        suffix = f" ({patient_id})"
-        name = f"{first} {last}"[: CONTACT_NAME_MAX - len(suffix)].rstrip() + suffix
     return {
-        "Name": name,
-        "FirstName": first[:255],
-        "LastName": last[:255],
+        "Name": contact_name(first, last, patient_id),
+        "FirstName": first[:CONTACT_NAME_MAX],
+        "LastName": last[:CONTACT_NAME_MAX],
         "ContactNumber": str(patient_id),
     }
+
+
+def payer_contact(payer_id: int, name: str, email: str) -> dict[str, Any]:
+    """A payer as a Xero contact, an organisation: ``Bupa (payer 12)``, its email address (""
+    clears one taken away here), its account's number."""
+    return {
+        "Name": payer_contact_name(name, payer_id),
+        "EmailAddress": email[:CONTACT_NAME_MAX],
+        "ContactNumber": str(payer_id),
+    }
+
+
+def reference(shape: Shape, doc: InvoiceDoc) -> str:
+    """What an invoice's ``Reference`` says: for one billed to a payer, the patient it is for
+    and the claim; for a patient's gap invoice, the payer's invoice it was split from."""
+    if doc.for_patient is not None:
+        patient_id, first, last = doc.for_patient
+        return claim_reference(first, last, patient_id, doc.claim)
+    if doc.split_with is not None:
+        return split_reference(shape.invoice_number(doc.split_with))
+    return ""
 
 
 def item(shape: Shape, code: str, name: str) -> dict[str, Any]:
@@ -78,8 +102,9 @@ def item(shape: Shape, code: str, name: str) -> dict[str, Any]:
 def invoice(
     shape: Shape, doc: InvoiceDoc, contact_id: str, item_codes: frozenset[str] | set[str]
 ) -> dict[str, Any]:
-    """An issued invoice, AUTHORISED, on the clinic's tax basis; a line from a billable item
-    names the item's code when Xero has the item (``item_codes``)."""
+    """An issued invoice, AUTHORISED, on the clinic's tax basis, with its :func:`reference` (if
+    one); a line from a billable item names the item's code when Xero has the item
+    (``item_codes``)."""
     items = []
     for line in doc.lines:
         amount = line.amount_minor if doc.inclusive else line.net_minor
@@ -105,7 +130,7 @@ def invoice(
         if line.item_code and line.item_code in item_codes:
             entry["ItemCode"] = line.item_code
         items.append(entry)
-    return {
+    record = {
         "Type": "ACCREC",
         "Contact": {"ContactID": contact_id},
         "InvoiceNumber": shape.invoice_number(doc.number),
@@ -115,6 +140,10 @@ def invoice(
         "Status": "AUTHORISED",
         "LineItems": items,
     }
+    said = reference(shape, doc)
+    if said:
+        record["Reference"] = said
+    return record
 
 
 def credit_note(

@@ -28,6 +28,14 @@ from .documents import Shape
 
 #: Kinds of link that are pieces of a use of credit.
 PIECES = ("alloc", "refund", "transfer_out", "cn_move")
+#: The field that names a record on its own, by the list of a call (Xero's answer echoes it):
+#: each record's element is found by it, not only by its place in the answer.
+_NATURAL_KEY = {
+    "Contacts": "ContactNumber",
+    "Items": "Code",
+    "Invoices": "InvoiceNumber",
+    "CreditNotes": "CreditNoteNumber",
+}
 #: What a credit document is called in Xero's API.
 _XERO_KIND = {
     "prepay": "Prepayment",
@@ -134,7 +142,7 @@ class Sync:
     def _planned(self, key: DocKey) -> bool:
         kind, record_id, _ = key
         if kind == "contact":
-            return record_id in self.want.names
+            return self.want.has_contact(record_id)
         if kind == "invoice":
             return self.want.invoices[record_id].live
         if kind == "credit_note" and key[2] == "":
@@ -219,9 +227,12 @@ class Sync:
         if name is None:
             return [answer] * len(items)
         elements = answer.get(name) or []
+        records = payload.get(name)
         out: list[dict[str, Any] | str] = []
         for i in range(len(items)):
             element = elements[i] if i < len(elements) else {}
+            if isinstance(records, list) and len(records) == len(items):
+                element = _own_element(name, records[i], element, elements)
             errors = validation_errors(element)
             out.append("; ".join(errors) if errors or not element else element)
             if not element:
@@ -269,8 +280,7 @@ class Sync:
         kind, record_id, part = key
         want = self.want
         if kind == "contact":
-            first, last = want.names.get(record_id, ("", ""))
-            return f"Contact {first} {last} ({record_id})"
+            return f"Contact {want.contact_name(record_id)}"
         if kind == "invoice":
             return f"Invoice {self.shape.invoice_number(want.invoices[record_id].number)}"
         if kind == "item":
@@ -351,17 +361,23 @@ class Sync:
         return None
 
     def _names_digest(self, key: DocKey) -> str:
-        return digest(self.want.names[key[1]])
+        return digest(self.want.contact_said(key[1]))
 
     def _invoice_digest(self, key: DocKey) -> str:
         return digest(self.want.invoices[key[1]])
 
     def _contacts(self) -> None:
         def record(key: DocKey) -> dict[str, Any]:
+            payer = self.want.payers.get(key[1])
+            if payer is not None:
+                return body.payer_contact(key[1], *payer)
             return body.contact(key[1], *self.want.names[key[1]])
 
+        # A contact is made for an account with a live document, and kept up to date once made
+        # (renamed with its patient or payer), live documents or not.
+        made = {k[1] for k, link in self.links.items() if k[0] == "contact" and link.sent}
         todo = []
-        for pid in sorted(pid for pid in self._live_patients() if pid in self.want.names):
+        for pid in sorted(p for p in self._live_patients() | made if self.want.has_contact(p)):
             key = ("contact", pid, "")
             if self._new_or_changed(key, self._names_digest) is not None:
                 todo.append((key, pid, 0))
@@ -403,7 +419,8 @@ class Sync:
         return link is not None and link.sent
 
     def _live_patients(self) -> set[int]:
-        """Patients with any live document (a contact is made only for them)."""
+        """Accounts (patients' and payers') with any live document (a contact is made only for
+        them)."""
         w = self.want
         found = {d.patient_id for d in w.invoices.values() if d.live}
         found |= {d.patient_id for d in w.credit_notes.values() if d.live}
@@ -454,7 +471,7 @@ class Sync:
                 continue
             if self.contact_id(doc.patient_id) is None:
                 if not self._is_sent(key):
-                    self._wait(key, "its patient's contact")
+                    self._wait(key, self._whose_contact(doc.patient_id))
                 continue
             state = self._new_or_changed(key, self._invoice_digest)
             if state is not None:
@@ -474,6 +491,9 @@ class Sync:
             content,
         )
 
+    def _whose_contact(self, account_id: int) -> str:
+        return "its payer's contact" if account_id in self.want.payers else "its patient's contact"
+
     def _wait(self, key: DocKey, on: str) -> None:
         self.report.waiting.append(f"{self._describe(key)} waits for {on} to reach Xero.")
 
@@ -484,7 +504,7 @@ class Sync:
             if not doc.live or self._is_sent(key):
                 continue
             if self.contact_id(doc.patient_id) is None:
-                self._wait(key, "its patient's contact")
+                self._wait(key, self._whose_contact(doc.patient_id))
                 continue
             todo.append((key, doc.patient_id, doc.amount))
         for batch in self._batches(todo, "credit notes"):
@@ -524,7 +544,7 @@ class Sync:
             if key[0] == "credit_note" or not doc.live or self._is_sent(key):
                 continue
             if self.contact_id(doc.patient_id) is None:
-                self._wait(key, "its patient's contact")
+                self._wait(key, self._whose_contact(doc.patient_id))
                 continue
             todo.append((key, doc.patient_id, doc.capacity))
         for batch in self._batches(todo, "prepayments"):
@@ -1024,10 +1044,9 @@ class Sync:
             )
             here = self.credit.get(pid, 0)
             if there != here:
-                given, family = self.want.names.get(pid, ("", ""))
                 self.report.differences.append(
                     Difference(
-                        f"{given} {family} ({pid})",
+                        self.want.contact_name(pid),
                         f"account credit {self.shape.amount(here)}",
                         f"unallocated credit {self.shape.amount(there)}",
                         "the contact's credit differs",
@@ -1109,6 +1128,26 @@ def _part(doc_key: DocKey) -> str:
 def _doc_key(part: str) -> DocKey:
     kind, record_id, rest = part.split(":", 2)
     return (kind, int(record_id), rest)
+
+
+def _own_element(
+    name: str, record: dict[str, Any], element: dict[str, Any], elements: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The element of Xero's answer that is ``record``'s: the one in its place (``element``)
+    unless the record has a number of its own (:data:`_NATURAL_KEY`) that another element
+    carries. An interrupted call sent again is answered with the first call's elements, which
+    held other records too when the first call did (a contact renamed beside a new one)."""
+    field_ = _NATURAL_KEY.get(name)
+    number = record.get(field_) if field_ else None
+    if field_ is None or number is None:
+        return element
+
+    def same(found: dict[str, Any]) -> bool:
+        return str(found.get(field_, "")).upper() == str(number).upper()
+
+    if same(element):
+        return element
+    return next((found for found in elements if same(found)), {})
 
 
 def _no_ids(answer: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -765,6 +765,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.drafts[iid] = keep
         self.credit[keep] = credit
         self.credit[dupe] = 0
+        # The kept patient's empty details are filled from the duplicate's: their concession too.
+        self.concession[keep] = self.concession[keep] or self.concession[dupe]
         for transfer in self.transfers.values():
             if {transfer[0], transfer[1]} == {keep, dupe}:
                 transfer[3] = 1  # cancelled: one patient now

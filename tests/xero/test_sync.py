@@ -680,3 +680,18 @@ def test_a_contact_is_renamed_even_when_nothing_of_its_is_live_any_more(clinic, 
     (contact,) = xero.contacts.values()
     assert contact["Name"] == f"Bupa Australia (payer {fund})"
     assert contact["EmailAddress"] == "claims@example.org"
+
+
+def test_a_declined_claim_billed_to_the_patient_moves_to_the_patients_contact(clinic, xero):
+    pid = clinic.add_patient("Ada", "Lovelace")
+    fund = clinic.add_payer("Bupa", kind="health fund")
+    iid = clinic.create_invoice(pid, [("Consult", "95.00", 1)], bill_to=fund, claim_reference="C1")
+    assert sync(clinic, xero).tied_out
+    clinic.update_invoice(iid, bill_to=None)
+    assert sync(clinic, xero).tied_out
+    (sent,) = xero.invoices.values()
+    ada = contact_name("Ada", "Lovelace", pid)
+    assert xero.contacts[sent["Contact"]["ContactID"]]["Name"] == ada
+    pay(clinic, pid, {"Cash": "95.00"}, "desk-1")
+    assert sync(clinic, xero).tied_out
+    tie_out(clinic, xero)

@@ -146,12 +146,17 @@ def digest(doc: InvoiceDoc | tuple[str, ...]) -> str:
     """SHA-256 of what the ledger says of an invoice (or a contact: a patient's names, a
     payer's name and email address) that Xero holds: a correction or a rename changes it; a
     payment, a void, a change to the account mapping or a merge of patients does not (an
-    invoice stays on the contact it was sent to). An invoice's reference is not in it: Xero
-    changes no invoice with money on it, so renaming a patient leaves the references of the
-    invoices sent for them as they were (a correction sends the reference of the day)."""
+    invoice stays on the contact it was sent to), while billing it to someone else does. An
+    invoice's reference is not in it: Xero changes no invoice with money on it, so renaming a
+    patient leaves the references of the invoices sent for them as they were (a correction
+    sends the reference of the day)."""
     if isinstance(doc, InvoiceDoc):
         lines = [tuple(line) for line in doc.lines]
         said = repr((doc.number, doc.issued, doc.due, doc.inclusive, lines))
+        if doc.for_patient is not None:
+            # Billed to a payer: which one is said, so billing the patient instead (a
+            # declined claim) or another payer sends the invoice again, to its new contact.
+            said += repr(("payer", doc.patient_id))
     else:
         said = repr(doc)
     return hashlib.sha256(said.encode()).hexdigest()

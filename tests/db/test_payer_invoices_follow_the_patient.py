@@ -1,29 +1,15 @@
 """An invoice billed to a payer is still the patient's visit: corrected, it is priced for the
 patient (their concession), and merged, it follows the patient into the record kept.
 
-Each of these is an expected failure for now (strict: it fails the run once it passes, so the
-marker and the stateful machine's matching switch in tests/db/test_stateful.py,
-``CORRECTION_PRICES_FOR_THE_PATIENT`` and ``MERGE_MOVES_PAYER_INVOICES``, go together).
+The stateful machine (tests/db/test_stateful.py) holds the ledger to the same rules over long
+random sequences.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from desktop_app.core import Clinic
-
-CORRECTION_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="update_invoice prices items at the concession of the account that owes the invoice "
-    "(a payer's account has none), not the patient's",
-)
-MERGE_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="merging moves the invoices the merged patient owes, not those billed to a payer for "
-    "them (for_patient_id), nor their memberships",
-)
 
 
 def _concession_patient(clinic: Clinic) -> tuple[int, int, int]:
@@ -36,7 +22,6 @@ def _concession_patient(clinic: Clinic) -> tuple[int, int, int]:
     return pid, fund, item
 
 
-@CORRECTION_GAP
 def test_correcting_an_invoice_billed_to_a_payer_prices_it_for_the_patient(clinic):
     pid, fund, item = _concession_patient(clinic)
     iid = clinic.create_invoice(pid, [{"item": item, "quantity": "1"}], bill_to=fund)
@@ -47,7 +32,6 @@ def test_correcting_an_invoice_billed_to_a_payer_prices_it_for_the_patient(clini
     assert clinic.verify() == []
 
 
-@CORRECTION_GAP
 def test_changing_a_draft_billed_to_a_payer_prices_it_for_the_patient(clinic):
     pid, fund, item = _concession_patient(clinic)
     draft = clinic.create_invoice(pid, [{"item": item, "quantity": "1"}], bill_to=fund, draft=True)
@@ -55,7 +39,6 @@ def test_changing_a_draft_billed_to_a_payer_prices_it_for_the_patient(clinic):
     assert clinic.invoice(draft).total == Decimal("120.00")
 
 
-@MERGE_GAP
 def test_merging_brings_the_invoices_billed_to_payers_for_the_duplicate(clinic):
     fund = clinic.add_payer("Bupa", kind="health fund")
     keep = clinic.add_patient("Ada", "Lovelace")
@@ -71,7 +54,6 @@ def test_merging_brings_the_invoices_billed_to_payers_for_the_duplicate(clinic):
     assert clinic.verify() == []
 
 
-@MERGE_GAP
 def test_merging_brings_the_duplicates_memberships(clinic):
     fund = clinic.add_payer("Bupa", kind="health fund")
     keep = clinic.add_patient("Ada", "Lovelace")

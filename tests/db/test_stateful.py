@@ -79,14 +79,13 @@ MAX_PAYERS = 3
 #: Remittance references: a payer prints the same one on several remittances now and then.
 REFERENCES = [None, "REM-1", "rem-1", "REM-2"]
 FIRST_DAY = date(2026, 10, 1)  # invoices are issued on this day or up to 20 days after
-#: Two gaps in the ledger the machine steers around until they are closed (each pinned as a
-#: strict expected failure in tests/db/test_payer_invoices_follow_the_patient.py):
-#: correcting a payer-billed invoice (or changing such a draft) prices catalogue items at the
-#: payer account's concession (none), not the patient's;
-CORRECTION_PRICES_FOR_THE_PATIENT = False
-#: merging a patient leaves the invoices billed to payers for them, and their memberships, on
-#: the patient merged away (split pairs then name two patients).
-MERGE_MOVES_PAYER_INVOICES = False
+#: What the machine holds the ledger to for payer-billed invoices (each also pinned in
+#: tests/db/test_payer_invoices_follow_the_patient.py): a correction of one (or a change to such a
+#: draft) prices catalogue items at the patient's concession, not the payer account's (none);
+CORRECTION_PRICES_FOR_THE_PATIENT = True
+#: merging a patient brings the invoices billed to payers for them, and their memberships, to the
+#: patient kept.
+MERGE_MOVES_PAYER_INVOICES = True
 
 
 def dec(minor: int) -> str:

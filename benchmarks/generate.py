@@ -24,6 +24,19 @@ What is in it (``N`` invoices over ``M`` patients, ``M`` = N / 50 by default):
   paid, part-paid, open and void as anyone's: the two to merge in the merge scenario;
 * with ``archived`` (a share, such as 0.03), about that share of the patients who owe nothing and
   hold no credit are archived (out of lists and searches), as on a clinic years old;
+* five third-party payers (a health fund, an insurer, a workers' compensation insurer, a
+  government scheme and an employer), each with an account of its own (a row of ``patients``
+  with the payer's id, after the patients' ids, and its row of ``payers``); about one patient in
+  six has a membership (three in four of them the default for new invoices), and about a tenth of
+  the invoices are billed to the patient's payer with a claim reference, a quarter of those as
+  split visits (the payer's share, 60 to 85%, on one invoice, the patient's gap on the next,
+  linked, both priced tax included by the ledger's own split arithmetic). Payers pay by
+  remittance: one payment per payer per week of invoices (paid, part-paid or left open as a
+  patient's are), by bank transfer (a health fund: "Health fund"), one in twenty with a little
+  more than it applies, kept as the payer's credit;
+* from 5,000 invoices up, the health fund also has exactly 500 open invoices for up to 300 of
+  its members (its first ones), their claims ``RA-0001`` to ``RA-0500``: the remittance
+  scenario (one remittance advice paying them all);
 * the invoices and payments belong to two import batches (as if brought in from another system by
   CSV import), each with its audit entry, and each void invoice has its own, so Verify ledger's I8
   (every money record audited) holds as on a real clinic.
@@ -56,12 +69,13 @@ if str(ROOT) not in sys.path:
 
 from desktop_app.core import Clinic  # noqa: E402
 from desktop_app.core.db.migrate import HEAD_REVISION, MIGRATIONS  # noqa: E402
-from desktop_app.core.domain.invoicing import line_amounts  # noqa: E402
+from desktop_app.core.domain.invoicing import LineInput, line_amounts  # noqa: E402
 from desktop_app.core.domain.patient_details import patient_search_key  # noqa: E402
+from desktop_app.core.domain.payers import DEFAULT_REFERENCE_LABEL, PayerKind, split_lines  # noqa: E402
 from desktop_app.core.domain.text import search_form  # noqa: E402
 
 #: Bump when the generated content changes, so cached files are rebuilt.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 DATA = Path(__file__).resolve().parent / ".data"
 DEFAULT_SEED = 5
 BUSY_INVOICES = 1000
@@ -123,6 +137,23 @@ PAYMENT_TYPES = 5  # ids 1..5: the payment types every new clinic starts with
 INVOICE_BATCH, PAYMENT_BATCH = 1, 2  # the import batches the invoices and payments came in
 ACTOR = "benchmark generator"
 ARCHIVE_SQL = "UPDATE patients SET archived_at = ?, archive_reason = ? WHERE id = ?"
+#: The payers (generator version 5), in id order after the patients: (name, kind, the share of
+#: the patients' memberships that are with it).
+PAYERS = (
+    ("Coastal Health Fund", PayerKind.HEALTH_FUND, 40),
+    ("Meridian Insurance", PayerKind.INSURER, 20),
+    ("Workers Cover Mutual", PayerKind.WORKERS_COMPENSATION, 15),
+    ("Community Care Scheme", PayerKind.GOVERNMENT_SCHEME, 15),
+    ("Ironbark Mining", PayerKind.EMPLOYER, 10),
+)
+MEMBER_SHARE, DEFAULT_SHARE = 0.16, 0.75  # patients with a membership; of those, the default
+#: How often an invoice of a member goes to the payer: with a default membership, without one.
+BILLED_DEFAULT, BILLED_OTHER = 0.8, 0.1
+SPLIT_SHARE = 0.25  # of the invoices billed to a payer: split visits
+SPLIT_PERCENTS = (6000, 7000, 7500, 8000, 8500)  # the payer's share, hundredths of a percent
+EXTRA_SHARE = 0.05  # remittances paying a little more than they apply (the payer's credit)
+BANK_TRANSFER, HEALTH_FUND_TYPE = 4, 5  # payment type ids
+REMIT_OPEN, REMIT_PATIENTS = 500, 300  # the remittance scenario's open invoices and patients
 
 PATIENT_COLUMNS = (
     "id",
@@ -143,6 +174,9 @@ INVOICE_COLUMNS = (
     "id",
     "number",
     "patient_id",
+    "for_patient_id",
+    "claim_reference",
+    "split_with_id",
     "issue_date",
     "due_date",
     "total_minor",
@@ -181,6 +215,7 @@ PAYMENT_COLUMNS = (
     "note",
     "created_at",
     "import_batch_id",
+    "reference",
 )
 SOURCE_COLUMNS = ("id", "payment_id", "payment_type_id", "amount_minor")
 APPLICATION_COLUMNS = (
@@ -190,6 +225,17 @@ APPLICATION_COLUMNS = (
     "amount_minor",
     "from_money_minor",
     "from_credit_minor",
+    "created_at",
+)
+PAYER_COLUMNS = ("id", "name", "kind", "reference_label", "email", "phone", "created_at")
+MEMBERSHIP_COLUMNS = (
+    "id",
+    "patient_id",
+    "payer_id",
+    "member_number",
+    "valid_from",
+    "valid_to",
+    "default_for_invoices",
     "created_at",
 )
 AUDIT_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "before", "after")
@@ -220,6 +266,12 @@ class Meta:
     #: With ``pair``: the patient with 1,000 invoices of every kind (merged into the busy one).
     pair_patient: int | None = None
     archived: int = 0
+    #: The payers' ids (their accounts'), in the order of :data:`PAYERS`.
+    payers: list[int] = field(default_factory=list)
+    #: The remittance scenario: the payer with :data:`REMIT_OPEN` open invoices, and the
+    #: patients they are for (None below 5,000 invoices).
+    remit_payer: int | None = None
+    remit_patients: int = 0
 
 
 def default_patients(invoices: int) -> int:
@@ -309,14 +361,29 @@ class Ledger:
         self.archive_share = archived
         self.archive_candidates: list[int] = []
         self.regular = patients - (1 if self.busy else 0) - (1 if pair else 0)
-        self.credit = [0] * (patients + 1)
-        self.outstanding = [0] * (patients + 1)
+        self.credit = [0] * (patients + 1 + len(PAYERS))
+        self.outstanding = [0] * (patients + 1 + len(PAYERS))
+        # Payers (generator version 5) come from a generator of their own too, so the other
+        # draws (and with them most rows) are the ones they were.
+        self.payer_rng = random.Random(seed * 7_919 + 3)
+        self.payer_ids = [patients + 1 + n for n in range(len(PAYERS))]
+        self.member_of: dict[int, tuple[int, bool]] = {}  # patient -> (payer, default)
+        self.remit = self.payer_ids[0] if self.busy else None
+        self.remit_patients: list[int] = []  # set by memberships(): the fund's first members
+        self.remit_made = 0
+        # Each payer's remittance being made: [payment id, week, total, day]
+        self.remitting: dict[int, list[Any]] = {}
+        self.remittances = 0
         self.day = _Days()
         self.next_line = 1
         self.next_payment = 1
         self.next_source = 1
         self.next_application = 1
-        self.counts = {name: 0 for name, _ in TABLES} | {"patients": patients, "import_batches": 2}
+        self.counts = {name: 0 for name, _ in TABLES} | {
+            "patients": patients + len(PAYERS),
+            "payers": len(PAYERS),
+            "import_batches": 2,
+        }
 
     # patients and their prepayments ------------------------------------------------------------
 
@@ -402,9 +469,19 @@ class Ledger:
         self.counts["payment_sources"] += len(sources)
         return payments, sources
 
-    def _payment(self, pid: int, day: str, total: int, second: int) -> tuple[Any, ...]:
-        pay_id = self.next_payment
-        self.next_payment += 1
+    def _payment(
+        self,
+        pid: int,
+        day: str,
+        total: int,
+        second: int,
+        *,
+        pay_id: int | None = None,
+        reference: str | None = None,
+    ) -> tuple[Any, ...]:
+        if pay_id is None:
+            pay_id = self.next_payment
+            self.next_payment += 1
         return (
             pay_id,
             pid,
@@ -415,7 +492,54 @@ class Ledger:
             None,
             _stamp(day, second),
             PAYMENT_BATCH,
+            reference,
         )
+
+    # payers and memberships --------------------------------------------------------------------
+
+    def payers(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The payers' accounts (rows of ``patients``) and their rows of ``payers``."""
+        made = _stamp(self.day(FIRST_DAY.toordinal() - 30), 0)
+        accounts, payers = [], []
+        for payer_id, (name, kind, _) in zip(self.payer_ids, PAYERS, strict=True):
+            accounts.append((payer_id, name, "", made, 0, 0, None, "", *([None] * 5)))
+            domain = search_form(name).split()[0]
+            payers.append(
+                (
+                    payer_id,
+                    name,
+                    kind.value,
+                    DEFAULT_REFERENCE_LABEL[kind],
+                    f"claims@{domain}.example.org",
+                    f"1300 {payer_id % 1000:03d} {payer_id % 997:03d}",
+                    made,
+                )
+            )
+        return accounts, payers
+
+    def memberships(self) -> list[tuple[Any, ...]]:
+        """About one patient in six a member of one payer; the busy and pair patients none.
+        The health fund's first :data:`REMIT_PATIENTS` members are the remittance scenario's."""
+        rng = self.payer_rng
+        weights = [share for _, _, share in PAYERS]
+        rows = []
+        for pid in range(1, self.m + 1):
+            member = rng.random() < MEMBER_SHARE
+            payer = rng.choices(self.payer_ids, weights)[0]
+            default = rng.random() < DEFAULT_SHARE
+            if not member or pid in (self.busy, self.pair):
+                continue
+            self.member_of[pid] = (payer, default)
+            made = _stamp(self.day(FIRST_DAY.toordinal() - 30 + pid % 30), pid * 11)
+            number = f"{rng.randrange(10**8):08d}"
+            rows.append((len(rows) + 1, pid, payer, number, None, None, default, made))
+        self.counts["memberships"] = len(rows)
+        fund = self.payer_ids[0]
+        members = [pid for pid, (payer, _) in sorted(self.member_of.items()) if payer == fund]
+        self.remit_patients = members[:REMIT_PATIENTS]
+        if not self.remit_patients:
+            self.remit = None
+        return rows
 
     def _source(self, pay_id: int, type_id: int, amount: int) -> tuple[Any, ...]:
         sid = self.next_source
@@ -470,94 +594,256 @@ class Ledger:
     def _chunk(self, first: int, last: int) -> dict[str, list[tuple[Any, ...]]]:
         rng = self.rng
         out: dict[str, list[tuple[Any, ...]]] = {name: [] for name, _ in TABLES}
-        invoices, lines_out, audit = out["invoices"], out["invoice_lines"], out["audit_log"]
-        payments, sources, apps = out["payments"], out["payment_sources"], out["applications"]
+        lines_out = out["invoice_lines"]
         start, span = FIRST_DAY.toordinal(), LAST_DAY.toordinal() - FIRST_DAY.toordinal()
         n = self.n
-        credit, outstanding = self.credit, self.outstanding
-        for i in range(first, last):
-            iid = i + 1
+        i = first
+        while i < last:
             ordinal = start + i * span // n
-            issue = self.day(ordinal)
-            due = self.day(ordinal + 14)
-            created = _stamp(issue, i * 7)
             inclusive = rng.random() < INCLUSIVE_SHARE
-            lines, total = self._lines(iid, inclusive)
-            lines_out.extend(lines)
-            busy = self.busy is not None and i % self.busy_step == self.busy_step - 1
-            if busy:
-                pid = self.busy
-                how = 1.0  # open, nothing paid
-            elif self.pair is not None and i % self.busy_step == self.busy_step // 2 - 1:
-                pid = self.pair
-                how = rng.random()
-            else:
-                pid = rng.randint(1, self.regular)
-                how = rng.random()
-            paid, status, voided, reason = 0, "open", None, None
-            if how < 0.01:
-                status, voided, reason = "void", _stamp(issue, i * 7 + 600), "Entered twice"
-                audit.append((voided, ACTOR, "void invoice", "invoice", iid, None, VOID_AFTER))
-            elif how < 0.84:
-                pay_day = self.day(min(ordinal + rng.randrange(21), LAST_DAY.toordinal()))
-                from_credit = how >= 0.80 and credit[pid] >= total
-                if from_credit:
-                    money = 0
-                elif how < 0.76 or how >= 0.80:
-                    money = total
-                else:  # overpaid: rounded up to the next $10 and $10 more; the rest is credit
-                    money = (total // 1000 + 2) * 1000
-                payment = self._payment(pid, pay_day, money, i * 7 + 900)
-                payments.append(payment)
-                if money:
-                    sources.append(self._source(payment[0], rng.randint(1, PAYMENT_TYPES), money))
-                used = 0 if money else total
-                apps.append(
-                    (
-                        self.next_application,
-                        payment[0],
-                        iid,
-                        total,
-                        total - used,
-                        used,
-                        payment[7],
-                    )
-                )
-                self.next_application += 1
-                credit[pid] += money - total
-                paid, status = total, "paid"
-            elif how < 0.90:
-                part = max(1, total // 2)
-                pay_day = self.day(min(ordinal + rng.randrange(21), LAST_DAY.toordinal()))
-                payment = self._payment(pid, pay_day, part, i * 7 + 900)
-                payments.append(payment)
-                sources.append(self._source(payment[0], rng.randint(1, PAYMENT_TYPES), part))
-                apps.append((self.next_application, payment[0], iid, part, part, 0, payment[7]))
-                self.next_application += 1
-                paid = part
-            if status == "open":
-                outstanding[pid] += total - paid
-            invoices.append(
-                (
-                    iid,
-                    iid,
-                    pid,
-                    issue,
-                    due,
-                    total,
-                    paid,
-                    0,
-                    status,
-                    created,
-                    voided,
-                    reason,
-                    INVOICE_BATCH,
-                    inclusive,
-                )
+            lines, total = self._lines(i + 1, inclusive)
+            step = self.busy_step
+            busy = self.busy is not None and i % step == step - 1
+            pair = self.pair is not None and i % step == step // 2 - 1
+            remit = (
+                self.remit is not None
+                and i % step == step - 2
+                and (i // step) % 2 == 0
+                and self.remit_made < REMIT_OPEN
             )
+            if busy:
+                pid, how = self.busy, 1.0  # open, nothing paid
+            elif pair:
+                pid, how = self.pair, rng.random()
+            else:
+                pid, how = rng.randint(1, self.regular), rng.random()
+            payer = self._payer_for(pid) if not (busy or pair) else None
+            if remit:  # the remittance scenario: a claim of the health fund's, still open
+                pid = self.remit_patients[self.remit_made % len(self.remit_patients)]
+                payer, how = self.remit, 1.0
+                self.remit_made += 1
+            split = None
+            if payer is not None and not remit and i + 1 < last and self._plain(i + 1):
+                split = self._split(lines, total)
+            if split is None:
+                lines_out.extend(lines)
+                claim = f"RA-{self.remit_made:04d}" if remit else None
+                self._invoice(out, i, ordinal, pid, payer, total, how, inclusive, claim=claim)
+                i += 1
+                continue
+            # A split visit: the payer's part on this invoice, the patient's gap on the next.
+            payer_lines, gap_lines = split
+            self.next_line -= len(lines)  # the visit's lines become the two invoices' parts
+            lines_out.extend(self._line_rows(i + 1, payer_lines))
+            lines_out.extend(self._line_rows(i + 2, gap_lines))
+            paid_total = sum(line.amount_minor for line in payer_lines)
+            self._invoice(out, i, ordinal, pid, payer, paid_total, how, True)
+            gap_total = total - paid_total
+            gap_how = rng.random()
+            self._invoice(out, i + 1, ordinal, pid, None, gap_total, gap_how, True, split=i + 1)
+            i += 2
+        for payer in sorted(self.remitting):  # a remittance never spans two chunks
+            self._close_remittance(out, payer)
         for name, _ in TABLES:
             self.counts[name] += len(out[name])
         return out
+
+    def _plain(self, i: int) -> bool:
+        """Whether invoice slot ``i`` is an ordinary patient's (not the busy, pair or
+        remittance scenario's), so a split visit may take it for its gap invoice."""
+        step = self.busy_step
+        if not step:
+            return True
+        return i % step not in (step - 1, step // 2 - 1, step - 2)
+
+    def _payer_for(self, pid: int) -> int | None:
+        """The payer an invoice of ``pid`` is billed to (None: the patient)."""
+        member = self.member_of.get(pid)
+        if member is None:
+            return None
+        payer, default = member
+        return (
+            payer
+            if self.payer_rng.random() < (BILLED_DEFAULT if default else BILLED_OTHER)
+            else None
+        )
+
+    def _split(
+        self, lines: list[tuple[Any, ...]], total: int
+    ) -> tuple[list[LineInput], list[LineInput]] | None:
+        """A quarter of the visits billed to a payer split: the payer's lines and the
+        patient's (None: billed whole, or a side would owe nothing)."""
+        if self.payer_rng.random() >= SPLIT_SHARE:
+            return None
+        bp = self.payer_rng.choice(SPLIT_PERCENTS)
+        payer_minor = (2 * total * bp + 10_000) // 20_000  # rounded half up
+        if not 0 < payer_minor < total:
+            return None
+        visit = [
+            LineInput(
+                description=row[3],
+                unit_price_minor=row[4],
+                quantity_centi=row[5],
+                tax_rate_bp=row[6],
+                discount_minor=row[10],
+                discount_bp=row[11],
+                net_minor=row[8],
+                tax_minor=row[7],
+                item_id=row[12],
+                item_code=row[13],
+            )
+            for row in lines
+        ]
+        return split_lines(visit, payer_minor)
+
+    def _line_rows(self, iid: int, lines: list[LineInput]) -> list[tuple[Any, ...]]:
+        rows = []
+        for position, line in enumerate(lines):
+            rows.append(
+                (
+                    self.next_line,
+                    iid,
+                    position,
+                    line.description,
+                    line.unit_price_minor,
+                    line.quantity_centi,
+                    line.tax_rate_bp,
+                    line.tax_minor,
+                    line.net_minor,
+                    line.amount_minor,
+                    line.discount_minor,
+                    line.discount_bp,
+                    line.item_id,
+                    line.item_code,
+                )
+            )
+            self.next_line += 1
+        return rows
+
+    def _invoice(
+        self,
+        out: dict[str, list[tuple[Any, ...]]],
+        i: int,
+        ordinal: int,
+        pid: int,
+        payer: int | None,
+        total: int,
+        how: float,
+        inclusive: bool,
+        *,
+        split: int | None = None,
+        claim: str | None = None,
+    ) -> None:
+        """Invoice slot ``i`` (id and number ``i + 1``) of ``total`` for ``pid``, billed to
+        ``payer`` or to the patient, settled as ``how`` says: void, paid (by the patient's
+        payment, their credit or the payer's remittance), part-paid or open."""
+        rng = self.rng
+        credit, outstanding = self.credit, self.outstanding
+        payments, sources, apps = out["payments"], out["payment_sources"], out["applications"]
+        iid = i + 1
+        issue = self.day(ordinal)
+        due = self.day(ordinal + 14)
+        created = _stamp(issue, i * 7)
+        account = pid if payer is None else payer
+        paid, status, voided, reason = 0, "open", None, None
+        if how < 0.01:
+            status, voided, reason = "void", _stamp(issue, i * 7 + 600), "Entered twice"
+            out["audit_log"].append(
+                (voided, ACTOR, "void invoice", "invoice", iid, None, VOID_AFTER)
+            )
+        elif payer is not None and how < 0.90:  # paid, or part-paid, by the week's remittance
+            paid = total if how < 0.84 else max(1, total // 2)
+            if how < 0.84:
+                status = "paid"
+            pay_id, stamp = self._remit(out, payer, ordinal, paid)
+            apps.append((self.next_application, pay_id, iid, paid, paid, 0, stamp))
+            self.next_application += 1
+        elif how < 0.84:
+            pay_day = self.day(min(ordinal + rng.randrange(21), LAST_DAY.toordinal()))
+            from_credit = how >= 0.80 and credit[pid] >= total
+            if from_credit:
+                money = 0
+            elif how < 0.76 or how >= 0.80:
+                money = total
+            else:  # overpaid: rounded up to the next $10 and $10 more; the rest is credit
+                money = (total // 1000 + 2) * 1000
+            payment = self._payment(pid, pay_day, money, i * 7 + 900)
+            payments.append(payment)
+            if money:
+                sources.append(self._source(payment[0], rng.randint(1, PAYMENT_TYPES), money))
+            used = 0 if money else total
+            apps.append(
+                (self.next_application, payment[0], iid, total, total - used, used, payment[7])
+            )
+            self.next_application += 1
+            credit[pid] += money - total
+            paid, status = total, "paid"
+        elif how < 0.90:
+            part = max(1, total // 2)
+            pay_day = self.day(min(ordinal + rng.randrange(21), LAST_DAY.toordinal()))
+            payment = self._payment(pid, pay_day, part, i * 7 + 900)
+            payments.append(payment)
+            sources.append(self._source(payment[0], rng.randint(1, PAYMENT_TYPES), part))
+            apps.append((self.next_application, payment[0], iid, part, part, 0, payment[7]))
+            self.next_application += 1
+            paid = part
+        if status == "open":
+            outstanding[account] += total - paid
+        out["invoices"].append(
+            (
+                iid,
+                iid,
+                account,
+                None if payer is None else pid,
+                None if payer is None else claim or f"CLM-{iid:07d}",
+                split,
+                issue,
+                due,
+                total,
+                paid,
+                0,
+                status,
+                created,
+                voided,
+                reason,
+                INVOICE_BATCH,
+                inclusive,
+            )
+        )
+
+    def _remit(
+        self, out: dict[str, list[tuple[Any, ...]]], payer: int, ordinal: int, amount: int
+    ) -> tuple[int, str]:
+        """The payer's remittance for the week of ``ordinal`` (started, or the one being made),
+        ``amount`` more applied by it; its id and its time."""
+        week = ordinal // 7
+        making = self.remitting.get(payer)
+        if making is not None and making[1] != week:
+            self._close_remittance(out, payer)
+            making = None
+        if making is None:
+            day = self.day(min(week * 7 + 6 + 14, LAST_DAY.toordinal()))
+            making = self.remitting[payer] = [self.next_payment, week, 0, day]
+            self.next_payment += 1
+        making[2] += amount
+        return making[0], _stamp(making[3], payer * 97 + week)
+
+    def _close_remittance(self, out: dict[str, list[tuple[Any, ...]]], payer: int) -> None:
+        """The payer's remittance being made, written (a few pay a little more: its credit)."""
+        pay_id, week, applied, day = self.remitting.pop(payer)
+        extra = 0
+        if self.payer_rng.random() < EXTRA_SHARE:
+            extra = self.payer_rng.choice((500, 1000, 2500, 5000))
+        self.credit[payer] += extra
+        self.remittances += 1
+        reference = f"REM-{payer}-{week}"
+        out["payments"].append(
+            self._payment(
+                payer, day, applied + extra, payer * 97 + week, pay_id=pay_id, reference=reference
+            )
+        )
+        kind = HEALTH_FUND_TYPE if payer == self.payer_ids[0] else BANK_TRANSFER
+        out["payment_sources"].append(self._source(pay_id, kind, applied + extra))
 
     def batches(self) -> list[tuple[Any, ...]]:
         """The two import batches (their row counts are set by :meth:`batch_audit` at the end)."""
@@ -610,8 +896,10 @@ class Ledger:
         ]
 
     def patient_figures(self) -> list[tuple[int, int, int]]:
-        """``(credit, outstanding, id)`` of every patient, once all chunks are made."""
-        return [(self.credit[p], self.outstanding[p], p) for p in range(1, self.m + 1)]
+        """``(credit, outstanding, id)`` of every patient's and payer's account, once all
+        chunks are made."""
+        last = self.m + len(PAYERS)
+        return [(self.credit[p], self.outstanding[p], p) for p in range(1, last + 1)]
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -666,6 +954,10 @@ def build_sqlite(
             db.execute(f"DROP INDEX {name}")
         db.executemany(_insert_sql("billable_items", ITEM_COLUMNS), catalogue_rows())
         db.executemany(_insert_sql("patients", PATIENT_COLUMNS), ledger.patients())
+        accounts, payers = ledger.payers()
+        db.executemany(_insert_sql("patients", PATIENT_COLUMNS), accounts)
+        db.executemany(_insert_sql("payers", PAYER_COLUMNS), payers)
+        db.executemany(_insert_sql("memberships", MEMBERSHIP_COLUMNS), ledger.memberships())
         db.executemany(_insert_sql("import_batches", BATCH_COLUMNS), ledger.batches())
         payments, sources = ledger.prepayments()
         db.executemany(_insert_sql("payments", PAYMENT_COLUMNS), payments)
@@ -698,6 +990,9 @@ def build_sqlite(
         round(time.perf_counter() - started, 2),
         pair_patient=ledger.pair,
         archived=len(archived_rows),
+        payers=ledger.payer_ids,
+        remit_payer=ledger.remit,
+        remit_patients=len(ledger.remit_patients),
     )
 
 
@@ -755,6 +1050,10 @@ def build_postgres(
 
         copy("billable_items", ITEM_COLUMNS, catalogue_rows())
         copy("patients", PATIENT_COLUMNS, ledger.patients())
+        accounts, payers = ledger.payers()
+        copy("patients", PATIENT_COLUMNS, accounts)
+        copy("payers", PAYER_COLUMNS, payers)
+        copy("memberships", MEMBERSHIP_COLUMNS, ledger.memberships())
         copy("import_batches", BATCH_COLUMNS, ledger.batches())
         payments, sources = ledger.prepayments()
         copy("payments", PAYMENT_COLUMNS, payments)
@@ -776,7 +1075,8 @@ def build_postgres(
         batch_rows, batch_entries = ledger.batch_audit()
         conn.cursor().executemany("UPDATE import_batches SET rows = %s WHERE id = %s", batch_rows)
         copy("audit_log", AUDIT_COLUMNS, batch_entries)
-        for table in ("billable_items", "patients", "import_batches", *(n for n, _ in TABLES)):
+        tables = ("billable_items", "patients", "memberships", "import_batches")
+        for table in (*tables, *(n for n, _ in TABLES)):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
@@ -793,6 +1093,9 @@ def build_postgres(
         round(time.perf_counter() - started, 2),
         pair_patient=ledger.pair,
         archived=len(archived_rows),
+        payers=ledger.payer_ids,
+        remit_payer=ledger.remit,
+        remit_patients=len(ledger.remit_patients),
     )
 
 

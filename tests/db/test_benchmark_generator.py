@@ -1,5 +1,6 @@
 """The benchmarks' data generator (benchmarks/generate.py) stays reproducible and sound: the same
-seed gives the same rows, and the ledger it builds passes Verify ledger, on SQLite and PostgreSQL.
+seed gives the same rows, and the ledger it builds passes Verify ledger, on SQLite and PostgreSQL;
+its payers' invoices, split visits and remittances are what the ledger itself would have made.
 (No timing here: the figures live in benchmarks/README.md.)"""
 
 from __future__ import annotations
@@ -41,15 +42,20 @@ def figures(url: str) -> tuple[object, ...]:
         return tuple(
             tuple(conn.exec_driver_sql(sql).one())
             for sql in (
-                "SELECT count(*), sum(total_minor), sum(paid_minor), sum(number * total_minor) "
-                "FROM invoices",
+                "SELECT count(*), sum(total_minor), sum(paid_minor), sum(number * total_minor), "
+                "sum(coalesce(for_patient_id, 0)), sum(coalesce(split_with_id, 0)), "
+                "count(claim_reference) FROM invoices",
                 "SELECT count(*), sum(amount_minor), sum(invoice_id * amount_minor) "
                 "FROM invoice_lines",
-                "SELECT count(*), sum(total_minor), sum(id * total_minor) FROM payments",
+                "SELECT count(*), sum(total_minor), sum(id * total_minor), count(reference) "
+                "FROM payments",
                 "SELECT count(*), sum(amount_minor), sum(from_credit_minor) FROM applications",
                 "SELECT count(*), sum(credit_minor), sum(outstanding_minor), "
                 "sum(id * credit_minor) FROM patients",
                 "SELECT value FROM counters WHERE name = 'invoice_number'",
+                "SELECT count(*), sum(id), min(kind), max(kind) FROM payers",
+                "SELECT count(*), sum(patient_id * payer_id), sum(CASE WHEN default_for_invoices "
+                "THEN 1 ELSE 0 END) FROM memberships",
             )
         )
 
@@ -61,12 +67,12 @@ def test_same_seed_same_rows_and_a_sound_ledger(generate, tmp_path):
     generate.build_sqlite(other, 200, 12, 4)
     assert dump(first) == dump(second)
     assert dump(first) != dump(other)
-    assert meta.rows["invoices"] == 200 and meta.rows["patients"] == 12
+    assert meta.rows["invoices"] == 200 and meta.patients == 12
+    assert meta.rows["patients"] == 12 + len(generate.PAYERS) == 12 + meta.rows["payers"]
     for path in (first, other):
         with Clinic.open(f"sqlite:///{path}") as clinic:
             assert clinic.verify() == []
-            summary = clinic.summary()
-            assert summary.patients == 12
+            assert len(clinic.patient_ids(include_archived=True)) == 12  # payers are not listed
     statuses = dict(
         sqlite3.connect(first).execute("SELECT status, count(*) FROM invoices GROUP BY 1")
     )
@@ -130,7 +136,8 @@ def test_postgres_gets_the_same_rows(generate, pg_databases, tmp_path):
         assert figures(url) == figures(f"sqlite:///{path}")
         with Clinic.open(url) as clinic:
             assert clinic.verify() == []
-            assert clinic.add_patient("After", "Load") == 16  # the id sequences moved on
+            # The id sequences moved on, past the five payers' accounts after the patients.
+            assert clinic.add_patient("After", "Load") == 15 + len(generate.PAYERS) + 1
         with pytest.raises(RuntimeError, match="already holds patients"):
             generate.build_postgres(url, 10, 2, 1)
     finally:
@@ -181,3 +188,53 @@ def test_invoices_are_written_the_way_clinics_write_them(generate, tmp_path):
         assert net == amount - tax
     with Clinic.open(f"sqlite:///{path}") as clinic:
         assert clinic.verify() == []
+
+
+def test_payers_bill_a_tenth_split_some_visits_and_pay_by_remittance(generate, tmp_path):
+    path = tmp_path / "payers.db"
+    meta = generate.build_sqlite(path, 20_000, 400, 5)
+    fund = meta.payers[0]
+    assert meta.remit_payer == fund and 0 < meta.remit_patients <= generate.REMIT_PATIENTS
+    db = sqlite3.connect(path)
+    try:
+        billed, total = db.execute(
+            "SELECT sum(for_patient_id IS NOT NULL), count(*) FROM invoices"
+        ).fetchone()
+        pairs = db.execute(
+            "SELECT g.id, g.patient_id, g.total_minor, p.patient_id, p.for_patient_id, "
+            "p.total_minor, p.issue_date = g.issue_date, g.tax_inclusive AND p.tax_inclusive "
+            "FROM invoices g JOIN invoices p ON p.id = g.split_with_id"
+        ).fetchall()
+        lines = dict(
+            db.execute("SELECT invoice_id, sum(amount_minor) FROM invoice_lines GROUP BY 1")
+        )
+        remitted = db.execute(
+            "SELECT p.patient_id, i.patient_id FROM applications a "
+            "JOIN payments p ON p.id = a.payment_id JOIN invoices i ON i.id = a.invoice_id "
+            "WHERE p.reference IS NOT NULL"
+        ).fetchall()
+        scenario = db.execute(
+            "SELECT count(*), count(DISTINCT for_patient_id), min(status), max(status), "
+            "min(patient_id), max(patient_id) FROM invoices WHERE claim_reference LIKE 'RA-%'"
+        ).fetchone()
+        kinds = [kind for (kind,) in db.execute("SELECT kind FROM payers ORDER BY id")]
+    finally:
+        db.close()
+    assert kinds == [kind.value for _, kind, _ in generate.PAYERS]
+    assert 0.08 < (billed - generate.REMIT_OPEN) / total < 0.13  # about a tenth, and the scenario
+    assert len(pairs) > 50
+    for gap, patient, gap_total, account, for_patient, payer_total, same_day, inclusive in pairs:
+        assert account in meta.payers and for_patient == patient and same_day and inclusive
+        assert lines[gap] == gap_total > 0 and lines[gap - 1] == payer_total > 0
+    assert remitted and all(payer == owed and payer in meta.payers for payer, owed in remitted)
+    assert scenario == (generate.REMIT_OPEN, meta.remit_patients, "open", "open", fund, fund)
+    with Clinic.open(f"sqlite:///{path}") as clinic:
+        assert clinic.verify() == []
+        payers = {p.id: p for p in clinic.payers()}
+        assert sorted(payers) == meta.payers
+        assert sum(p.credit for p in payers.values()) > 0  # some remittances paid over
+        listed = clinic.payer_open_invoices(fund)
+        assert sum((i.balance for i in listed), Decimal(0)) == payers[fund].outstanding
+        assert len([i for i in listed if (i.claim_reference or "").startswith("RA-")]) == 500
+        members = clinic.payer_members(fund)
+        assert {i.patient_id for i in listed} <= {m.patient_id for m in members}

@@ -140,11 +140,11 @@ ARCHIVE_SQL = "UPDATE patients SET archived_at = ?, archive_reason = ? WHERE id 
 #: The payers (generator version 5), in id order after the patients: (name, kind, the share of
 #: the patients' memberships that are with it).
 PAYERS = (
-    ("Bupa Health Fund", PayerKind.HEALTH_FUND, 40),
-    ("Allianz Insurance", PayerKind.INSURER, 20),
-    ("icare Workers Insurance", PayerKind.WORKERS_COMPENSATION, 15),
-    ("NDIS", PayerKind.GOVERNMENT_SCHEME, 15),
-    ("Rio Tinto", PayerKind.EMPLOYER, 10),
+    ("Coastal Health Fund", PayerKind.HEALTH_FUND, 40),
+    ("Meridian Insurance", PayerKind.INSURER, 20),
+    ("Workers Cover Mutual", PayerKind.WORKERS_COMPENSATION, 15),
+    ("Community Care Scheme", PayerKind.GOVERNMENT_SCHEME, 15),
+    ("Ironbark Mining", PayerKind.EMPLOYER, 10),
 )
 MEMBER_SHARE, DEFAULT_SHARE = 0.16, 0.75  # patients with a membership; of those, the default
 #: How often an invoice of a member goes to the payer: with a default membership, without one.

@@ -328,3 +328,14 @@ def test_five_hundred_open_invoices_across_three_hundred_patients_stay_responsiv
     searched = time.perf_counter() - start
     # Generous bounds for a shared test machine: a person notices a pause, not milliseconds.
     assert opened < 3.0 and max(keystrokes) < 0.5 and searched < 2.0, (opened, keystrokes)
+
+
+def test_typing_into_an_open_window_keeps_what_was_alive_out_of_the_collectors_passes(
+    qtbot, clinic, formatter, fund
+):
+    import gc
+
+    dialog = open_dialog(qtbot, clinic, formatter, payer=fund["bupa"])
+    assert gc.get_freeze_count() > 0  # shown: the heap as it opened is frozen
+    dialog.reject()
+    assert gc.get_freeze_count() == 0  # closed: given back

@@ -10,17 +10,24 @@ refused, the figures are read again and the dialog says why.
 :class:`PaymentEntryDialog` holds that cycle and builds the pieces (sources, the "Apply to
 invoices" table, "What saving will do", the message and buttons); each dialog lays them out with
 its own heading and says whose credit it is.
+
+While one is shown, the objects alive when it opened (the draft's open invoices among them) are
+frozen out of the cyclic garbage collector's passes (:func:`gc.freeze`), and given back when it
+closes: each preview of a payer's thousands of open invoices makes a plan line for every one,
+and a full pass over the whole heap every tenth keystroke or so otherwise takes the keystroke
+past a frame (benchmarks/README.md, P8).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import uuid
 from datetime import date
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractItemModel, QDate, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QHideEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
     QAbstractItemView,
@@ -120,6 +127,16 @@ class PaymentEntryDialog(GuardedDialog):
             formatter, draft.currency, self, columns=self.COLUMNS
         )
         self.allocation_model.typed_changed.connect(self._on_allocation_model_typed_changed)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        """Freeze what is alive now out of the garbage collector's passes while typing."""
+        super().showEvent(event)
+        gc.freeze()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
+        """Give the frozen objects back to the garbage collector."""
+        gc.unfreeze()
+        super().hideEvent(event)
 
     # -- the words a subclass gives ----------------------------------------------------------
 

@@ -8,6 +8,7 @@ Message tones (``PROBLEM_TONE`` and the rest) and their colours live in :mod:`de
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate
 from PySide6.QtGui import QShowEvent
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
@@ -26,7 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.ui.style import problem_style
+from desktop_app.ui.style import PROBLEM_TONE, problem_style, set_tone
+from desktop_app.ui.window_fit import grow_to_fit
+
+if TYPE_CHECKING:
+    from desktop_app.core import BillingError
 
 DATE_DISPLAY_FORMAT = "d MMM yyyy"
 """How every date edit shows its day ("2 Dec 2026")."""
@@ -147,3 +153,40 @@ class GuardedDialog(QDialog):
         if asking and self.has_typed_work() and not confirm_discard(self, self.discard_question):
             return
         super().reject()
+
+
+class FieldProblems:
+    """A form whose refusals are shown next to the field they name: a dialog sets ``edits``
+    and ``problems`` (field name -> its input and its hidden label, made by
+    :meth:`problem_label`) and ``message_label`` (for a refusal of no field of its own)."""
+
+    edits: dict[str, QWidget]
+    problems: dict[str, QLabel]
+    message_label: QLabel
+
+    def problem_label(self, field: str) -> QLabel:
+        """A hidden label for the refusals of ``field``, kept in ``problems``."""
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setVisible(False)
+        set_tone(label, PROBLEM_TONE)
+        self.problems[field] = label
+        return label
+
+    def show_problem(self, exc: BillingError) -> None:
+        """The core's refusal, next to the field it names (or under the form)."""
+        for field, shown in self.problems.items():
+            shown.setVisible(False)
+            mark_field(self.edits[field], None)
+        self.message_label.clear()
+        label = self.problems.get(exc.field or "")
+        if label is None:
+            self.message_label.setText(str(exc))
+        else:
+            label.setText(str(exc))
+            label.setVisible(True)
+            edit = self.edits[exc.field or ""]
+            mark_field(edit, str(exc))
+            edit.setFocus()
+        if isinstance(self, QWidget) and self.isVisible():
+            grow_to_fit(self)

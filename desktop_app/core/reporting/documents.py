@@ -301,27 +301,11 @@ class PayerBilledInvoice:
 
 
 @dataclass(frozen=True, slots=True)
-class PayerOpenInvoice:
+class PayerOpenInvoice(OpenInvoiceLine):
     """An open invoice of a payer, as its statement lists it: the patient and claim too."""
 
-    id: int
-    number: int
-    issue_date: date
-    patient_name: str
-    claim_reference: str | None
-    total_minor: int
-    owed_minor: int
-    currency: str
-
-    @property
-    def total(self) -> Decimal:
-        """The invoice's total."""
-        return to_decimal(self.total_minor, self.currency)
-
-    @property
-    def balance(self) -> Decimal:
-        """What it still owes."""
-        return to_decimal(self.owed_minor, self.currency)
+    patient_name: str = ""
+    claim_reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,11 +704,11 @@ def payer_statement_document(
                 r.id,
                 issued(r.number),
                 r.issue_date,
-                names.get(r.for_patient_id or 0, ""),
-                r.claim_reference,
                 r.total_minor,
                 r.owed_minor,
                 currency,
+                patient_name=names.get(r.for_patient_id or 0, ""),
+                claim_reference=r.claim_reference,
             )
             for r in session.execute(
                 select(

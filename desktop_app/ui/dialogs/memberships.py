@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import BillingError, MembershipRecord, PayerRecord, Permission
-from desktop_app.ui.forms import mark_field
+from desktop_app.ui.forms import FieldProblems
 from desktop_app.ui.style import DONE_TONE, PROBLEM_TONE, set_tone
 from desktop_app.ui.widgets.date_edit import SHOWN, OptionalDateEdit, with_clear_button
 from desktop_app.ui.window_fit import grow_to_fit
@@ -53,7 +53,7 @@ def day_text(day: date | None) -> str:
     return "—" if day is None else day.strftime(SHOWN).lstrip("0")
 
 
-class MembershipDialog(QDialog):
+class MembershipDialog(FieldProblems, QDialog):
     """Adds a membership of ``patient_id`` (``membership`` None) or changes ``membership``;
     ``payers`` are the active payers offered for a new one."""
 
@@ -128,7 +128,7 @@ class MembershipDialog(QDialog):
             ("default_for_invoices", "", self.default_check),
         ):
             form.addRow(label, shown)
-            form.addRow("", self._problem_label(field))
+            form.addRow("", self.problem_label(field))
         layout.addLayout(form)
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
@@ -140,31 +140,6 @@ class MembershipDialog(QDialog):
         buttons.accepted.connect(self._on_accepted)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-
-    def _problem_label(self, field: str) -> QLabel:
-        label = QLabel()
-        label.setWordWrap(True)
-        label.setVisible(False)
-        set_tone(label, PROBLEM_TONE)
-        self.problems[field] = label
-        return label
-
-    def show_problem(self, exc: BillingError) -> None:
-        """The core's refusal, next to the field it names (or under the form)."""
-        for field, shown in self.problems.items():
-            shown.setVisible(False)
-            mark_field(self.edits[field], None)
-        self.message_label.clear()
-        label = self.problems.get(exc.field or "")
-        if label is None:
-            self.message_label.setText(str(exc))
-        else:
-            label.setText(str(exc))
-            label.setVisible(True)
-            mark_field(self.edits[exc.field or ""], str(exc))
-            self.edits[exc.field or ""].setFocus()
-        if self.isVisible():
-            grow_to_fit(self)
 
     def save(self) -> bool:
         """Ask the core to save what is typed; False (and the refusal shown) when refused."""

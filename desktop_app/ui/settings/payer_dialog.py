@@ -23,9 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.core import DEFAULT_REFERENCE_LABEL, BillingError, PayerKind, PayerRecord
-from desktop_app.ui.forms import mark_field
+from desktop_app.ui.forms import FieldProblems
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
-from desktop_app.ui.window_fit import grow_to_fit
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -48,7 +47,7 @@ def _text_box(lines: int, placeholder: str) -> QPlainTextEdit:
     return box
 
 
-class PayerDialog(QDialog):
+class PayerDialog(FieldProblems, QDialog):
     """Adds a payer (``payer`` None) or edits ``payer``."""
 
     def __init__(
@@ -125,7 +124,7 @@ class PayerDialog(QDialog):
             strict=True,
         ):
             form.addRow(label, self.edits[field])
-            form.addRow("", self._problem_label(field))
+            form.addRow("", self.problem_label(field))
         layout.addLayout(form)
         note = QLabel(
             "The reference label is what this payer calls a claim; invoices billed to it ask "
@@ -145,14 +144,6 @@ class PayerDialog(QDialog):
         layout.addWidget(buttons)
         self.name_edit.setFocus()
 
-    def _problem_label(self, field: str) -> QLabel:
-        label = QLabel()
-        label.setWordWrap(True)
-        label.setVisible(False)
-        set_tone(label, PROBLEM_TONE)
-        self.problems[field] = label
-        return label
-
     def kind(self) -> PayerKind:
         """The kind chosen."""
         return PayerKind(self.kind_combo.currentData())
@@ -165,24 +156,6 @@ class PayerDialog(QDialog):
         self.reference_edit.setPlaceholderText(
             f"{DEFAULT_REFERENCE_LABEL[self.kind()]} (the usual for this kind)"
         )
-
-    def show_problem(self, exc: BillingError) -> None:
-        """The core's refusal, next to the field it names (or under the form)."""
-        for field, shown in self.problems.items():
-            shown.setVisible(False)
-            mark_field(self.edits[field], None)
-        self.message_label.clear()
-        label = self.problems.get(exc.field or "")
-        if label is None:
-            self.message_label.setText(str(exc))
-        else:
-            label.setText(str(exc))
-            label.setVisible(True)
-            edit = self.edits[exc.field or ""]
-            mark_field(edit, str(exc))
-            edit.setFocus()
-        if self.isVisible():
-            grow_to_fit(self)
 
     def details(self) -> dict[str, str | None]:
         """The optional details as typed (None where empty)."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     )
     from .domain.invoicing import parse_lines
     from .domain.letterhead import Letterhead
+    from .domain.mail_templates import PLACEHOLDERS, MailKind, MailTemplate
     from .domain.money import Money, format_amount, parse_minor, to_decimal
     from .domain.patient_details import DETAIL_LABELS, PATIENT_DETAILS
     from .domain.payers import (
@@ -81,6 +82,9 @@ if TYPE_CHECKING:
     from .ledger.corrections import credit_note_split
     from .ledger.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
     from .ledger.verify import LedgerCheck
+    from .mail.drafts import EmailDraft
+    from .mail.outbox import OutboxRecord, OutboxStatus, SendSummary
+    from .mail.settings import EmailSettings, ReminderSettings, Security
     from .managers.payers import PayerInvoice
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
     from .reporting.documents import (
@@ -170,6 +174,10 @@ _HOMES = {
         "PayerRecord",
     ],
     "managers.payers": ["PayerInvoice"],
+    "domain.mail_templates": ["PLACEHOLDERS", "MailKind", "MailTemplate"],
+    "mail.drafts": ["EmailDraft"],
+    "mail.outbox": ["OutboxRecord", "OutboxStatus", "SendSummary"],
+    "mail.settings": ["EmailSettings", "ReminderSettings", "Security"],
     "reporting.figures": [
         "BUCKET_NAMES",
         "AgedReceivables",
@@ -232,6 +240,7 @@ __all__ = [
     "MINOR_UNITS",
     "OTHER_COUNTRY",
     "PATIENT_DETAILS",
+    "PLACEHOLDERS",
     "REGIONS",
     "AccountMapping",
     "AgedReceivables",
@@ -256,6 +265,8 @@ __all__ = [
     "CreditNoteRecord",
     "CreditUse",
     "DatabaseBusyError",
+    "EmailDraft",
+    "EmailSettings",
     "ExportCancelled",
     "ExportSummary",
     "ImportProblem",
@@ -269,11 +280,15 @@ __all__ = [
     "InvoiceRecord",
     "LedgerCheck",
     "Letterhead",
+    "MailKind",
+    "MailTemplate",
     "MembershipRecord",
     "MergePreview",
     "Money",
     "NotFoundError",
     "OpenInvoice",
+    "OutboxRecord",
+    "OutboxStatus",
     "PatientRecord",
     "PayerBilledInvoice",
     "PayerInvoice",
@@ -290,10 +305,13 @@ __all__ = [
     "ReceiptDocument",
     "Refusal",
     "Region",
+    "ReminderSettings",
     "RemittanceLine",
     "RestoreResult",
     "RevenueRow",
     "Role",
+    "Security",
+    "SendSummary",
     "ServerBackupError",
     "SignInError",
     "StaffMember",

@@ -16,6 +16,8 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.audit         entry_ids, entries_by_ids, count, actions, actors
     clinic.staff         add, members, update, change_password, reset_password, practitioners
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
+    clinic.email         settings (server, sender; the password in the keychain), templates,
+                         draft, queue, send_outbox, outbox, retry, cancel, account_messages
     clinic.xero          organisation, connect, disconnect, client, check_chart (the mapping
                          against Xero's chart), sync and its log; the refresh token stays in
                          the keychain
@@ -32,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -47,6 +50,7 @@ from .managers.audit import AuditTrail
 from .managers.base import delegate, relay
 from .managers.catalogue import Catalogue
 from .managers.corrections import Corrections
+from .managers.email import Email
 from .managers.interchange import Interchange
 from .managers.invoices import Invoices
 from .managers.patients import Patients
@@ -56,6 +60,9 @@ from .managers.reports import Reports
 from .managers.settings import Settings
 from .managers.staff import StaffAccounts
 from .managers.xero import XeroConnection
+
+if TYPE_CHECKING:
+    from .mail.settings import EmailSettings, ReminderSettings
 
 
 class Clinic:
@@ -77,6 +84,7 @@ class Clinic:
         self.settings = Settings(self.store)
         self.reports = Reports(self.store)
         self.xero = XeroConnection(self.store)
+        self.email = Email(self.store)
         self.audit = AuditTrail(self.store)
         self.staff = StaffAccounts(self.store)
         self.interchange = Interchange(self.store)
@@ -275,6 +283,24 @@ class Clinic:
     clinic_name: relay[str] = relay("settings", "clinic_name")
     prices_include_tax: relay[bool] = relay("settings", "prices_include_tax")
     needs_first_run: relay[bool] = relay("settings", "needs_first_run")
+
+    set_email_settings = delegate("email", Email.set_settings)
+    set_email_password = delegate("email", Email.set_password)
+    send_test_email = delegate("email", Email.send_test)
+    email_template = delegate("email", Email.template)
+    email_templates = delegate("email", Email.templates)
+    set_email_template = delegate("email", Email.set_template)
+    email_draft = delegate("email", Email.draft)
+    queue_email = delegate("email", Email.queue)
+    send_outbox = delegate("email", Email.send_outbox)
+    outbox = delegate("email", Email.outbox)
+    outbox_counts = delegate("email", Email.outbox_counts)
+    retry_email = delegate("email", Email.retry)
+    cancel_email = delegate("email", Email.cancel)
+    account_messages = delegate("email", Email.account_messages)
+    set_reminder_settings = delegate("email", Email.set_reminder_settings)
+    email_settings: relay[EmailSettings] = relay("email", "settings")
+    reminder_settings: relay[ReminderSettings] = relay("email", "reminder_settings")
 
     summary = delegate("reports", Reports.summary)
     aged_receivables = delegate("reports", Reports.aged_receivables)

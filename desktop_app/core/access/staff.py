@@ -70,6 +70,8 @@ class Permission(StrEnum):
     PAYMENTS = "take payments and apply account credit"
     #: Payers (health funds, insurers, ...) and their terms: bookkeepers and administrators.
     PAYERS = "add or change third-party payers"
+    #: Emailing documents, statement runs and reminders: the desk, bookkeepers, administrators.
+    EMAIL = "email patients and payers"
     CORRECTIONS = "void invoices, reverse payments, issue credit notes or move credit"
     REFUNDS = "refund account credit"
     REPORTS = "see the clinic's reports"
@@ -89,6 +91,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CORRECTIONS,
             Permission.MERGE,
             Permission.PAYERS,
+            Permission.EMAIL,
             Permission.REFUNDS,
             Permission.REPORTS,
             Permission.EXPORTS,
@@ -96,7 +99,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.RECEPTIONIST: frozenset(
-        {Permission.READ_ALL, Permission.PATIENTS, Permission.INVOICES, Permission.PAYMENTS}
+        {
+            Permission.READ_ALL,
+            Permission.PATIENTS,
+            Permission.INVOICES,
+            Permission.PAYMENTS,
+            Permission.EMAIL,
+        }
     ),
     # A practitioner reads the billing of the patients assigned to them, and nothing else.
     Role.PRACTITIONER: frozenset(),

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -609,6 +610,99 @@ class XeroSyncRun(Base):
     refused: Mapped[int] = mapped_column(Integer)
     differences: Mapped[int] = mapped_column(Integer)
     summary: Mapped[str] = mapped_column(Text)
+
+
+class StatementRun(Base):
+    """A statement run: statements for one period to everyone owing money or holding credit
+    (migration 0017). One run per period: starting it again resumes it."""
+
+    __tablename__ = "statement_runs"
+    __table_args__ = (Index("ix_statement_runs_period", "period_start", "period_end", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StatementRunItem(Base):
+    """One account of a statement run: its figures when the run was listed, where its
+    statement goes (an email address, or none: posted), and whether it is done."""
+
+    __tablename__ = "statement_run_items"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'emailed', 'post')", name="state_known"),
+        Index("ix_statement_run_items_account", "run_id", "account_id", unique=True),
+        Index("ix_statement_run_items_state", "run_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("statement_runs.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    owed_minor: Mapped[int] = mapped_column(BigInteger)
+    credit_minor: Mapped[int] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(254))
+    state: Mapped[str] = mapped_column(String(8))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxMessage(Base):
+    """One email, kept whole (its bytes, so a retry sends exactly the same message under the
+    same Message-ID) with its status: queued, sending, sent, failed (with the server's reason,
+    and when it is tried again; none when it is not) or unconfirmed (the server took the message
+    but never confirmed it: it may have been delivered, so it is not sent again by itself)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'unconfirmed', 'cancelled')",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "kind IN ('invoice', 'receipt', 'statement', 'reminder', 'credit', 'test')",
+            name="kind_known",
+        ),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_account", "account_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(12))
+    #: The patient's or payer's account the message is about (None: a test email).
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReminderSent(Base):
+    """An overdue reminder queued for an invoice (the next is due an interval after it)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_invoice", "invoice_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
 
 
 class Staff(Base):

@@ -48,6 +48,8 @@ class AuditEntity(StrEnum):
     BILLABLE_ITEM = "billable_item"
     PAYER = "payer"
     MEMBERSHIP = "membership"
+    EMAIL = "email"
+    STATEMENT_RUN = "statement_run"
 
 
 class AuditAction(StrEnum):
@@ -78,6 +80,13 @@ class AuditAction(StrEnum):
     UPDATE_MEMBERSHIP = "update membership"
     REMOVE_MEMBERSHIP = "remove membership"
     IMPORT_PAYERS = "import payers"
+    QUEUE_EMAIL = "queue email"
+    EMAIL_SENT = "email sent"
+    EMAIL_FAILED = "email failed"
+    RETRY_EMAIL = "retry email"
+    CANCEL_EMAIL = "cancel email"
+    START_STATEMENT_RUN = "start statement run"
+    FINISH_STATEMENT_RUN = "finish statement run"
     RECORD_PAYMENT = "record payment"
     REVERSE_PAYMENT = "reverse payment"
     REFUND_CREDIT = "refund credit"

@@ -49,7 +49,7 @@ def test_a_sound_ledger_in_plain_words_and_the_checks_behind_details(qtbot, clin
     assert seen["hidden before"]
     details = str(seen["details"]).splitlines()
     assert [line.split(" ", 2)[:2] for line in details] == [
-        [f"I{n}", "passed:"] for n in range(1, 11)
+        [f"I{n}", "passed:"] for n in range(1, 12)
     ]
 
 

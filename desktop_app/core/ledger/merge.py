@@ -25,7 +25,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..db.models import CreditNote, CreditTransfer, Invoice, Membership, Patient, Payment
+from ..db.models import (
+    CreditNote,
+    CreditTransfer,
+    Invoice,
+    Membership,
+    OutboxMessage,
+    Patient,
+    Payment,
+)
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity, PaymentKind
 from ..domain.patient_details import DETAILS
@@ -203,6 +211,12 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
         update(Invoice).where(Invoice.for_patient_id == merge_row.id).values(for_patient_id=keep.id)
     )
     _move_memberships(session, keep, merge_row)
+    # The emails sent to the duplicate are the kept patient's history now.
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.account_id == merge_row.id)
+        .values(account_id=keep.id)
+    )
     session.execute(
         update(Payment).where(Payment.patient_id == merge_row.id).values(patient_id=keep.id)
     )

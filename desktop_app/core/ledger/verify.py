@@ -30,6 +30,9 @@ I10 payers' accounts (I1-I7 hold for them as for patients): an invoice owed by a
    other; a split gap invoice is its patient's own and its partner is billed to a payer for the
    same patient; a payer's account is never merged, never takes part in a credit transfer and is
    archived exactly when its payer is; a membership joins a patient to a payer.
+I11 email: a statement run's account emailed has its one message, a statement to that account,
+   and an account not emailed has none; a reminder's message is a reminder about its invoice,
+   to the invoice's account; every message in the outbox has its audit entry.
 """
 
 from __future__ import annotations
@@ -52,12 +55,15 @@ from ..db.models import (
     Invoice,
     InvoiceLine,
     Membership,
+    OutboxMessage,
     Patient,
     Payer,
     Payment,
     PaymentSource,
+    ReminderSent,
+    StatementRunItem,
 )
-from ..domain.kinds import InvoiceStatus, PaymentKind
+from ..domain.kinds import AuditAction, AuditEntity, InvoiceStatus, PaymentKind
 from ..domain.money import format_amount
 
 
@@ -608,6 +614,7 @@ def verify_ledger(session: Session, currency: str) -> list[str]:
     problems.extend(_unaudited(session))
     problems.extend(_merged(session))
     problems.extend(_payers(session))
+    problems.extend(_email(session))
     return problems
 
 
@@ -783,6 +790,65 @@ def _payers(session: Session) -> list[str]:
     return problems
 
 
+def _email(session: Session) -> list[str]:
+    """I11: statement runs and reminders agree with the outbox, which is fully audited."""
+    problems = [
+        f"I11 Statement run {run}: patient {account} is marked {state} but "
+        + (
+            "has no message, or one that is not their statement."
+            if state == "emailed"
+            else "has a message."
+        )
+        for run, account, state in session.execute(
+            select(StatementRunItem.run_id, StatementRunItem.account_id, StatementRunItem.state)
+            .outerjoin(OutboxMessage, OutboxMessage.id == StatementRunItem.outbox_id)
+            .where(
+                or_(
+                    and_(
+                        StatementRunItem.state == "emailed",
+                        or_(
+                            OutboxMessage.id.is_(None),
+                            OutboxMessage.kind != "statement",
+                            OutboxMessage.account_id != StatementRunItem.account_id,
+                        ),
+                    ),
+                    and_(
+                        StatementRunItem.state != "emailed",
+                        StatementRunItem.outbox_id.is_not(None),
+                    ),
+                )
+            )
+        )
+    ]
+    problems += [
+        f"I11 Reminder {rid}: its message is not a reminder about invoice #{number}."
+        for rid, number in session.execute(
+            select(ReminderSent.id, Invoice.number)
+            .join(Invoice, Invoice.id == ReminderSent.invoice_id)
+            .join(OutboxMessage, OutboxMessage.id == ReminderSent.outbox_id)
+            .where(
+                or_(
+                    OutboxMessage.kind != "reminder",
+                    OutboxMessage.invoice_id != ReminderSent.invoice_id,
+                    OutboxMessage.account_id != Invoice.patient_id,
+                )
+            )
+        )
+    ]
+    queued = select(AuditEntry.id).where(
+        AuditEntry.entity == AuditEntity.EMAIL.value,
+        AuditEntry.entity_id == OutboxMessage.id,
+        AuditEntry.action == AuditAction.QUEUE_EMAIL.value,
+    )
+    problems += [
+        f"I11 Email {mid} to {to}: has no audit entry for being queued."
+        for mid, to in session.execute(
+            select(OutboxMessage.id, OutboxMessage.recipient).where(~queued.exists())
+        )
+    ]
+    return problems
+
+
 #: What each check makes sure of (the technical list behind Verify ledger's plain words).
 CHECKS: dict[str, str] = {
     "I1": "Per patient: received - refunded + credit notes + transfers in - transfers out = "
@@ -804,6 +870,8 @@ CHECKS: dict[str, str] = {
     "invoice (all moved to the patient kept).",
     "I10": "Each invoice billed to a payer names its patient, split invoices pair up, and a "
     "payer's account is never merged, transferred to or from, or a member of another payer.",
+    "I11": "Each statement run emails an account at most one statement, its own, and each "
+    "reminder is about its invoice; every email has its audit log entry.",
 }
 
 #: What a failed check means, in the words of the front desk.
@@ -818,6 +886,7 @@ _PLAIN: dict[str, str] = {
     "I8": "something saved has no entry in the audit log",
     "I9": "a merged patient still holds records or money",
     "I10": "an invoice billed to a payer, or a payer's account, is linked the wrong way",
+    "I11": "an email of a statement run or a reminder does not match what it was sent for",
 }
 
 

@@ -25,6 +25,7 @@ from ..db.models import (
     CreditTransfer,
     Invoice,
     Membership,
+    OutboxMessage,
     Patient,
     Payer,
     Payment,
@@ -357,6 +358,7 @@ class Payers(Manager):
                     exists().where(Invoice.patient_id == payer.id)
                     | exists().where(Payment.patient_id == payer.id)
                     | exists().where(CreditNote.patient_id == payer.id)
+                    | exists().where(OutboxMessage.account_id == payer.id)
                     | exists().where(
                         or_(
                             CreditTransfer.from_patient_id == payer.id,

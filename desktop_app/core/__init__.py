@@ -85,6 +85,14 @@ if TYPE_CHECKING:
     from .mail.drafts import EmailDraft
     from .mail.outbox import OutboxRecord, OutboxStatus, SendSummary
     from .mail.settings import EmailSettings, ReminderSettings, Security
+    from .mail.statement_runs import (
+        StatementItemState,
+        StatementRunItemRecord,
+        StatementRunPreview,
+        StatementRunProgress,
+        StatementRunRecord,
+        StatementRunRow,
+    )
     from .managers.payers import PayerInvoice
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
     from .reporting.documents import (
@@ -178,6 +186,14 @@ _HOMES = {
     "mail.drafts": ["EmailDraft"],
     "mail.outbox": ["OutboxRecord", "OutboxStatus", "SendSummary"],
     "mail.settings": ["EmailSettings", "ReminderSettings", "Security"],
+    "mail.statement_runs": [
+        "StatementItemState",
+        "StatementRunItemRecord",
+        "StatementRunPreview",
+        "StatementRunProgress",
+        "StatementRunRecord",
+        "StatementRunRow",
+    ],
     "reporting.figures": [
         "BUCKET_NAMES",
         "AgedReceivables",
@@ -316,6 +332,12 @@ __all__ = [
     "SignInError",
     "StaffMember",
     "StatementDocument",
+    "StatementItemState",
+    "StatementRunItemRecord",
+    "StatementRunPreview",
+    "StatementRunProgress",
+    "StatementRunRecord",
+    "StatementRunRow",
     "SyncReport",
     "Takings",
     "TakingsLine",

@@ -18,6 +18,9 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
     clinic.email         settings (server, sender; the password in the keychain), templates,
                          draft, queue, send_outbox, outbox, retry, cancel, account_messages
+    clinic.statement_runs  preview, start, step, get, find, items, posted, document (a period's
+                         statements to everyone owing or holding credit); clinic.statement_runs()
+                         lists the runs
     clinic.xero          organisation, connect, disconnect, client, check_chart (the mapping
                          against Xero's chart), sync and its log; the refresh token stays in
                          the keychain
@@ -59,6 +62,7 @@ from .managers.payments import Payments
 from .managers.reports import Reports
 from .managers.settings import Settings
 from .managers.staff import StaffAccounts
+from .managers.statement_runs import StatementRuns
 from .managers.xero import XeroConnection
 
 if TYPE_CHECKING:
@@ -85,6 +89,7 @@ class Clinic:
         self.reports = Reports(self.store)
         self.xero = XeroConnection(self.store)
         self.email = Email(self.store)
+        self.statement_runs = StatementRuns(self.store)
         self.audit = AuditTrail(self.store)
         self.staff = StaffAccounts(self.store)
         self.interchange = Interchange(self.store)
@@ -301,6 +306,16 @@ class Clinic:
     set_reminder_settings = delegate("email", Email.set_reminder_settings)
     email_settings: relay[EmailSettings] = relay("email", "settings")
     reminder_settings: relay[ReminderSettings] = relay("email", "reminder_settings")
+
+    # -- statement runs --
+    preview_statement_run = delegate("statement_runs", StatementRuns.preview)
+    start_statement_run = delegate("statement_runs", StatementRuns.start)
+    statement_run_step = delegate("statement_runs", StatementRuns.step)
+    statement_run = delegate("statement_runs", StatementRuns.get)
+    statement_run_for = delegate("statement_runs", StatementRuns.find)
+    statement_run_items = delegate("statement_runs", StatementRuns.items)
+    posted_statements = delegate("statement_runs", StatementRuns.posted)
+    statement_run_document = delegate("statement_runs", StatementRuns.document)
 
     summary = delegate("reports", Reports.summary)
     aged_receivables = delegate("reports", Reports.aged_receivables)

@@ -1,0 +1,135 @@
+"""What every account owed and held at the end of a past day, in a few set-based reads.
+
+An account's *balance* on a statement is what it owes less its credit
+(:mod:`.documents`); over all time it equals today's cached ``outstanding - credit``. So the
+balance at the end of day D is today's less every statement change dated after D: invoices
+issued after D (and voids made after D), payments and refunds dated after D (and reversals made
+after D), credit notes and credit transfers likewise. The credit held at the end of D comes from
+the credit liability report (:func:`.liability.changes_after`), and what was owed then is the
+balance plus that credit. Working back from today reads only what happened after D, a small
+part of the records for last month's end, and agrees with each account's statement closing
+balance and with the liability report to the cent (the tests compare them).
+
+Stamps (voids, reversals) are dated by the front desk's day (``local_day``), as the statements
+date them: loosely filtered in SQL, exactly here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..db.models import CreditNote, CreditTransfer, Invoice, Patient, Payment
+from ..domain.kinds import InvoiceStatus
+from ..ledger.audit import local_day
+from ..ledger.merge import not_cancelled_by_merge
+from .liability import changes_after
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    """One account at the end of a day: what it owed on invoices and the credit it held (minor
+    units, neither negative in a sound ledger)."""
+
+    account_id: int
+    owed_minor: int
+    credit_minor: int
+
+
+def _stamp_after(stamp: datetime | None, day: date) -> bool:
+    return stamp is not None and local_day(stamp) > day
+
+
+def balance_changes_after(session: Session, day: date) -> dict[int, int]:
+    """Every account's statement balance change (owed less credit) dated after ``day``."""
+    changes: dict[int, int] = defaultdict(int)
+    since = datetime.combine(day - timedelta(days=2), datetime.min.time())
+    for account, total in session.execute(
+        select(Invoice.patient_id, Invoice.total_minor).where(
+            Invoice.issue_date > day, Invoice.status != InvoiceStatus.DRAFT
+        )
+    ):
+        changes[account] += total
+    for account, total, voided_at in session.execute(
+        select(Invoice.patient_id, Invoice.total_minor, Invoice.voided_at).where(
+            Invoice.status == InvoiceStatus.VOID, Invoice.voided_at >= since
+        )
+    ):
+        if _stamp_after(voided_at, day):
+            changes[account] -= total
+    for account, total in session.execute(
+        select(Payment.patient_id, Payment.total_minor).where(Payment.payment_date > day)
+    ):
+        changes[account] -= total
+    for account, total, reversed_at in session.execute(
+        select(Payment.patient_id, Payment.total_minor, Payment.reversed_at).where(
+            Payment.reversed_at.is_not(None), Payment.reversed_at >= since
+        )
+    ):
+        if _stamp_after(reversed_at, day):
+            changes[account] += total
+    for account, amount, note_date, reversed_at in session.execute(
+        select(
+            CreditNote.patient_id,
+            CreditNote.amount_minor,
+            CreditNote.note_date,
+            CreditNote.reversed_at,
+        ).where(or_(CreditNote.note_date > day, CreditNote.reversed_at >= since))
+    ):
+        if note_date > day:
+            changes[account] -= amount
+        if _stamp_after(reversed_at, day):
+            changes[account] += amount
+    for source, target, on, amount, reversed_at in session.execute(
+        select(
+            CreditTransfer.from_patient_id,
+            CreditTransfer.to_patient_id,
+            CreditTransfer.transfer_date,
+            CreditTransfer.amount_minor,
+            CreditTransfer.reversed_at,
+        ).where(
+            or_(CreditTransfer.transfer_date > day, CreditTransfer.reversed_at >= since),
+            not_cancelled_by_merge(),
+        )
+    ):
+        if on > day:
+            changes[source] += amount
+            changes[target] -= amount
+        if _stamp_after(reversed_at, day):
+            changes[source] -= amount
+            changes[target] += amount
+    return changes
+
+
+def balances_on(session: Session, day: date) -> list[AccountBalance]:
+    """Every account (patients' and payers', merged ones left out) that at the end of ``day``
+    owed something or held credit, by id (see the module)."""
+    now = {
+        account: (outstanding, credit)
+        for account, outstanding, credit in session.execute(
+            select(Patient.id, Patient.outstanding_minor, Patient.credit_minor).where(
+                or_(Patient.outstanding_minor != 0, Patient.credit_minor != 0)
+            )
+        )
+    }
+    balance_later = balance_changes_after(session, day)
+    credit_later = {
+        account: sum(change for _, change in moves)
+        for account, moves in changes_after(session, day).items()
+    }
+    found: list[AccountBalance] = []
+    for account in sorted(now.keys() | balance_later.keys() | credit_later.keys()):
+        outstanding, credit = now.get(account, (0, 0))
+        credit_then = credit - credit_later.get(account, 0)
+        balance_then = outstanding - credit - balance_later.get(account, 0)
+        owed_then = balance_then + credit_then
+        if owed_then > 0 or credit_then > 0:
+            found.append(AccountBalance(account, max(owed_then, 0), max(credit_then, 0)))
+    if found:
+        merged = set(session.scalars(select(Patient.id).where(Patient.merged_into.is_not(None))))
+        found = [row for row in found if row.account_id not in merged]
+    return found

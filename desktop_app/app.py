@@ -17,6 +17,12 @@
                           disconnect
                           the clinic's Xero organisation; sync sends the ledger through Xero's
                           API and reads it back (exit 0 when Xero ties out to the ledger)
+    clinic-ledger [--database URL] statements send --from YYYY-MM-DD --to YYYY-MM-DD
+                          [--dry-run] [--post-pdf PATH]
+                          the period's statements to everyone owing or holding credit: emailed
+                          to those with an address, the rest into one PDF to post (resumes a
+                          run that stopped; exit 0 when every email reached the mail server)
+    clinic-ledger [--database URL] email test ADDRESS   send the test email now
     clinic-ledger --database URL remember-password   keep a PostgreSQL server's password in
                                                      this computer's keychain (asked for once)
 
@@ -85,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
             "accounting-export",
             "remember-password",
             "xero",
+            "statements",
+            "email",
         ],
         help="app (default): open the window; info: the ledger's headline figures; "
         "verify: check every invariant and exit 1 if any is broken; "
@@ -102,7 +110,10 @@ def _parser() -> argparse.ArgumentParser:
         "in this computer's keychain, so the URL never holds it; "
         "xero connect|status|disconnect: connect the clinic to its Xero organisation (Xero's "
         "sign-in opens in the browser; CLINIC_XERO_CLIENT_ID is the app's Xero client id), say "
-        "which organisation it is, or disconnect and revoke the sign-in",
+        "which organisation it is, or disconnect and revoke the sign-in; "
+        "statements send --from D --to D: the period's statement run (emailed, or printed into "
+        "one PDF to post; resumes a run that stopped); "
+        "email test ADDRESS: send the test email to ADDRESS now",
     )
     parser.add_argument(
         "--through",
@@ -117,13 +128,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="xero sync: read Xero's chart and count what would be sent; send nothing",
+        help="xero sync: read Xero's chart and count what would be sent; send nothing; "
+        "statements send: list who the run would cover; send nothing",
     )
     parser.add_argument(
         "--after-exports",
         action="store_true",
         help="xero sync: the clinic used export files before, and the organisation does not "
         "hold what they carried (a new organisation, or removed there): sync anyway",
+    )
+    parser.add_argument(
+        "--from",
+        dest="period_from",
+        metavar="YYYY-MM-DD",
+        help="statements send: the period's first day",
+    )
+    parser.add_argument(
+        "--to",
+        dest="period_to",
+        metavar="YYYY-MM-DD",
+        help="statements send: the period's last day (not after today)",
+    )
+    parser.add_argument(
+        "--post-pdf",
+        metavar="PATH",
+        help="statements send: where the statements to post are written (default: "
+        "statements-FROM-to-TO-post.pdf in the current folder)",
     )
     parser.add_argument(
         "--map",
@@ -681,6 +711,19 @@ def _xero_status(clinic: Clinic) -> int:
     return 1
 
 
+def _period(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[date, date]:
+    """``statements send``'s --from and --to as days (a bad one ends with exit 2)."""
+    days: list[date] = []
+    for option, value in (("--from", args.period_from), ("--to", args.period_to)):
+        if value is None:
+            parser.error(f"statements send needs {option} YYYY-MM-DD")
+        try:
+            days.append(date.fromisoformat(value))
+        except ValueError:
+            parser.error(f"{option} {value!r} is not a date (YYYY-MM-DD, such as 2026-11-30)")
+    return days[0], days[1]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = _parser()
@@ -693,9 +736,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run()
     if (args.through or args.preview) and args.command != "accounting-export":
         parser.error("--through and --preview go with accounting-export")
-    if (args.dry_run or args.after_exports) and (args.command, args.path) != ("xero", "sync"):
-        parser.error("--dry-run and --after-exports go with xero sync")
-    if args.csv is not None and args.command not in ("import", "export"):
+    statements = (args.command, args.path) == ("statements", "send")
+    if args.after_exports and (args.command, args.path) != ("xero", "sync"):
+        parser.error("--after-exports goes with xero sync")
+    if args.dry_run and (args.command, args.path) != ("xero", "sync") and not statements:
+        parser.error("--dry-run goes with xero sync or statements send")
+    if args.command == "statements" and not statements:
+        parser.error("statements needs send: statements send --from YYYY-MM-DD --to YYYY-MM-DD")
+    if (args.period_from or args.period_to or args.post_pdf) and not statements:
+        parser.error("--from, --to and --post-pdf go with statements send")
+    period = _period(parser, args) if statements else None
+    if args.command == "email" and (args.path != "test" or args.csv is None):
+        parser.error("email needs test and an address: email test ADDRESS")
+    if args.csv is not None and args.command not in ("import", "export", "email"):
         parser.error(f"unrecognized arguments: {args.csv}")
     if args.command == "export":
         from desktop_app.core.interchange.export import KINDS as EXPORT_KINDS
@@ -728,6 +781,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export",
         "accounting-export",
         "xero",
+        "statements",
+        "email",
     ):
         parser.error(f"unrecognized arguments: {args.path}")
     if args.command == "app":
@@ -748,6 +803,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _export(clinic, args.path, args.csv)
         if args.command == "accounting-export":
             return _accounting_export(clinic, args.path, args.through, args.preview)
+        if period is not None:
+            from desktop_app.email_commands import statements_send
+
+            return statements_send(clinic, *period, dry_run=args.dry_run, post_pdf=args.post_pdf)
+        if args.command == "email":
+            from desktop_app.email_commands import email_test
+
+            return email_test(clinic, args.csv)
         if args.command == "xero":
             if args.path == "sync":
                 return _xero_sync(clinic, args.dry_run, args.after_exports)

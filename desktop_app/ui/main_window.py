@@ -355,6 +355,8 @@ class MainWindow(QMainWindow):
             for thing in things:
                 thing.setEnabled(permission in permissions)
         self.payer_actions.update(permissions)
+        # A statement run emails everyone's figures: it needs both rights.
+        self.statement_run_action.setEnabled({Permission.EMAIL, Permission.READ_ALL} <= permissions)
         self.change_password_action.setEnabled(
             self._clinic is not None and self._clinic.staff_member is not None
         )
@@ -662,12 +664,16 @@ class MainWindow(QMainWindow):
         self.accounting_export_action.triggered.connect(self._on_accounting_export_triggered)
         self.xero_action = QAction("X&ero…", self)
         self.xero_action.triggered.connect(self._on_xero_action_triggered)
+        self.statement_run_action = QAction("&Statement run…", self)
+        self.statement_run_action.triggered.connect(self._on_statement_run_action_triggered)
+        self._statement_run_window: QWidget | None = None
         for act in (
             self.export_action,
             self.invoice_list_action,
             self.reports_action,
             self.accounting_export_action,
             self.xero_action,
+            self.statement_run_action,
         ):
             act.setEnabled(False)  # until the clinic is open
         self._invoice_list_window: QWidget | None = None  # made on first use
@@ -755,6 +761,7 @@ class MainWindow(QMainWindow):
         tools_menu.addAction(self.reports_action)
         tools_menu.addAction(self.accounting_export_action)
         tools_menu.addAction(self.xero_action)
+        tools_menu.addAction(self.statement_run_action)
         self.apply_credit_all_action = QAction("Apply credit to open invoices for a&ll…", self)
         self.apply_credit_all_action.triggered.connect(self._on_apply_credit_all_action_triggered)
         self.apply_credit_all_action.setEnabled(False)  # until the clinic is open
@@ -1224,6 +1231,24 @@ class MainWindow(QMainWindow):
 
     def _on_xero_action_triggered(self) -> None:
         self.open_xero()
+
+    def open_statement_run(self) -> QWidget:
+        """Show Tools > Statement run… (non-modal; one at a time)."""
+        from desktop_app.ui.dialogs.statement_run_dialog import StatementRunDialog
+
+        window = self._statement_run_window
+        if window is None or not window.isVisible():
+            if window is not None:
+                window.close()
+            window = StatementRunDialog(self.clinic, self.formatter, self)
+            self._statement_run_window = window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def _on_statement_run_action_triggered(self) -> None:
+        self.open_statement_run()
 
     def assign_practitioner(self, choose: Any = None) -> bool:
         """Choose the shown patient's practitioner (who may then read their billing).

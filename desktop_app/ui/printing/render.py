@@ -9,9 +9,10 @@ in (DL for A4, #10 for Letter; see :mod:`.envelope`).
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QIODevice, QLocale, QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
+from PySide6.QtCore import QBuffer, QIODevice, QLocale, QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
     QImage,
     QPagedPaintDevice,
@@ -164,6 +165,28 @@ def place_recipient(
     return True
 
 
+#: Per thread, a PDF writer at :data:`PDF_RESOLUTION` that documents bound for a PDF are laid
+#: out on (never painted on). Qt keeps font data for every paint device a document is laid out
+#: on, so laying thousands of emailed statements out on their own writers grew the process by
+#: about 8 KB each; on one device of the same resolution the layout, and so the PDF, is the same.
+_layout_devices = threading.local()
+
+
+def _layout_device(device: QPagedPaintDevice) -> QPagedPaintDevice:
+    """The device to lay a document out on for painting on ``device``: for a PDF at the usual
+    resolution, this thread's shared one; otherwise (a printer) the device itself."""
+    if not isinstance(device, QPdfWriter) or device.resolution() != PDF_RESOLUTION:
+        return device
+    shared = getattr(_layout_devices, "writer", None)
+    if shared is None:
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        shared = QPdfWriter(buffer)
+        shared.setResolution(PDF_RESOLUTION)
+        _layout_devices.buffer, _layout_devices.writer = buffer, shared
+    return shared
+
+
 def paint_pages(
     document: QTextDocument,
     device: QPagedPaintDevice,
@@ -184,7 +207,7 @@ def paint_pages(
     paint_mm = layout.paintRect(QPageLayout.Unit.Millimeter)
     px_per_mm = device.logicalDpiY() / MM_PER_INCH
     body = QSizeF(paint_mm.width() * px_per_mm, paint_mm.height() * px_per_mm)
-    document.documentLayout().setPaintDevice(device)
+    document.documentLayout().setPaintDevice(_layout_device(device))
     document.setDocumentMargin(0)
     document.setPageSize(body)
     placed = place_recipient(document, envelope_window(layout), paint_mm.topLeft(), px_per_mm)

@@ -121,8 +121,9 @@ def statements_send(
         return 130
     except BillingError as error:
         return _refused(error, bad_argument=False)
-    ids = [i.outbox_id for i in clinic.statement_run_items(run, "emailed") if i.outbox_id]
-    summary = clinic.send_outbox(only=ids) if ids else None
+    # Everything due goes (the run's emails, and any other waiting): asking for the run's
+    # thousands of messages by id would read each one's bytes again on SQLite.
+    summary = clinic.send_outbox() if clinic.statement_run(run).unsent else None
     posted = clinic.posted_statements(run)
     path = Path(post_pdf) if post_pdf else default_post_pdf(start, end)
     if posted:

@@ -28,6 +28,7 @@ from enum import StrEnum
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
+from ..db.engine import release_page_cache
 from ..db.models import OutboxMessage
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity
@@ -235,7 +236,9 @@ def _settle(
     tx: Transaction, message_id: int, status: OutboxStatus, reason: str | None, now: datetime
 ) -> None:
     """Record a claimed message's outcome (and audit it)."""
-    row = tx.session.get(OutboxMessage, message_id, with_for_update=True)
+    row = tx.session.get(
+        OutboxMessage, message_id, with_for_update=True, options=[defer(OutboxMessage.message)]
+    )
     if row is None or row.status != OutboxStatus.SENDING.value:
         return
     row.status = status.value
@@ -354,6 +357,9 @@ def send_due(
                     # The connection broke: the rest wait for the next pass, untried.
                     _release(store, batch[at + 1 :])
                     return _summary(counts, outcome.reason)
+            # The batch's messages were read once: their pages need not stay cached.
+            with store.read() as cached:
+                release_page_cache(cached)
     finally:
         if session is not None:
             session.close()

@@ -32,6 +32,7 @@ from enum import StrEnum
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from ..db.engine import release_page_cache
 from ..db.models import (
     OutboxMessage,
     Patient,
@@ -63,6 +64,8 @@ Statement = documents.StatementDocument | documents.PayerStatementDocument
 Renderer = Callable[[Statement], bytes]
 #: Ids read at once with ``IN (...)`` (within every database's limit of parameters).
 _CHUNK = 500
+#: Outbox statuses whose message carries the server's reason.
+_WITH_REASON = (OutboxStatus.FAILED, OutboxStatus.UNCONFIRMED)
 
 
 class StatementItemState(StrEnum):
@@ -356,20 +359,46 @@ def _state_counts(session: Session, run_id: int) -> dict[StatementItemState, int
     return {state: found.get(state, 0) for state in StatementItemState}
 
 
+def _message_statuses(session: Session, run_id: int) -> dict[int, OutboxStatus]:
+    """The run's messages' outbox statuses by message id.
+
+    On SQLite a row's columns after the message's bytes are reached only through every page of
+    them, so reading the statuses from the table would read every statement's PDF again (64 MB
+    for 2,000 statements, through the connection's page cache): they are read from the outbox's
+    status index alone, every message's, and the run's kept. PostgreSQL keeps the bytes apart
+    and joins."""
+    items = select(StatementRunItem.outbox_id).where(
+        StatementRunItem.run_id == run_id, StatementRunItem.outbox_id.is_not(None)
+    )
+    if session.get_bind().dialect.name != "sqlite":
+        return {
+            message: OutboxStatus(status)
+            for message, status in session.execute(
+                select(OutboxMessage.id, OutboxMessage.status).where(OutboxMessage.id.in_(items))
+            )
+        }
+    ids = set(session.scalars(items))
+    if not ids:
+        return {}
+    # Every status named: the status index answers alone (no row is read).
+    everything = OutboxMessage.status.in_([status.value for status in OutboxStatus])
+    return {
+        message: OutboxStatus(status)
+        for message, status in session.execute(
+            select(OutboxMessage.id, OutboxMessage.status).where(everything)
+        )
+        if message in ids
+    }
+
+
 def run_record(session: Session, run_id: int) -> StatementRunRecord:
     """One run as the API hands it out."""
     run = _run_row(session, run_id)
     counts = _state_counts(session, run_id)
-    statuses = {
-        OutboxStatus(status): count
-        for status, count in session.execute(
-            select(OutboxMessage.status, func.count())
-            .join(StatementRunItem, StatementRunItem.outbox_id == OutboxMessage.id)
-            .where(StatementRunItem.run_id == run_id)
-            .group_by(OutboxMessage.status)
-        )
-    }
-    return _record(run, counts, {status: statuses.get(status, 0) for status in OutboxStatus})
+    messages = dict.fromkeys(OutboxStatus, 0)
+    for status in _message_statuses(session, run_id).values():
+        messages[status] += 1
+    return _record(run, counts, messages)
 
 
 def _record(
@@ -418,17 +447,22 @@ def items(
             StatementRunItem.email,
             StatementRunItem.state,
             StatementRunItem.outbox_id,
-            OutboxMessage.status,
-            OutboxMessage.last_error,
             StatementRunItem.done_at,
         )
         .join(Patient, Patient.id == StatementRunItem.account_id)
         .outerjoin(Payer, Payer.id == StatementRunItem.account_id)
-        .outerjoin(OutboxMessage, OutboxMessage.id == StatementRunItem.outbox_id)
         .where(StatementRunItem.run_id == run_id)
     )
     if state is not None:
         query = query.where(StatementRunItem.state == state.value)
+    statuses = {} if state is StatementItemState.PENDING else _message_statuses(session, run_id)
+    unsent = [m for m, status in statuses.items() if status in _WITH_REASON]
+    reasons: dict[int, str | None] = {}
+    for chunk in _chunks(unsent):
+        for message, reason in session.execute(
+            select(OutboxMessage.id, OutboxMessage.last_error).where(OutboxMessage.id.in_(chunk))
+        ):
+            reasons[message] = reason
     found = [
         StatementRunItemRecord(
             id=row[0],
@@ -440,9 +474,9 @@ def items(
             email=row[7],
             state=StatementItemState(row[8]),
             outbox_id=row[9],
-            outbox_status=None if row[10] is None else OutboxStatus(row[10]),
-            error=row[11],
-            done_at=None if row[12] is None else audit.as_utc(row[12]),
+            outbox_status=None if row[9] is None else statuses.get(row[9]),
+            error=None if row[9] is None else reasons.get(row[9]),
+            done_at=None if row[10] is None else audit.as_utc(row[10]),
             currency=currency,
         )
         for row in session.execute(query)
@@ -608,6 +642,7 @@ def step(
     with store.read() as session:
         run = _run_row(session, run_id)
         counts = _state_counts(session, run_id)
+        release_page_cache(session)
     return StatementRunProgress(
         run_id,
         sum(counts.values()),
@@ -703,7 +738,8 @@ def posted(session: Session, run_id: int) -> list[int]:
 
 
 def pending_emails(session: Session, run_id: int) -> int:
-    """How many of the run's pending items will be emailed."""
+    """How many of the run's pending items will be emailed (NotFoundError: no such run)."""
+    _run_row(session, run_id)
     return int(
         session.scalar(
             select(func.count())

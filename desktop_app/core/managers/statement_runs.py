@@ -113,7 +113,6 @@ class StatementRuns(Manager):
         settings = self._settings()
         with self.store.read() as session:
             waiting = runs.pending_emails(session, run_id)
-            runs.run_record(session, run_id)  # refuses a run that does not exist
         if waiting and not settings.configured:
             raise _not_configured()
         return runs.step(self.store, settings, run_id, render, limit=limit)

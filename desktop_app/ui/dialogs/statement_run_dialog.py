@@ -296,14 +296,9 @@ class StatementRunDialog(QDialog):
                     run_id, lambda d: document_pdf(d, formatter), limit=STEP
                 )
                 job.progress(progress.done, grand)
-            ids = [
-                item.outbox_id
-                for item in clinic.statement_run_items(run_id, StatementItemState.EMAILED)
-                if item.outbox_id is not None
-            ]
             done = progress.total
+            # Everything due goes, the run's emails with any other waiting.
             summary = clinic.send_outbox(
-                only=ids,
                 stop=job.cancelled,
                 progress=lambda sent: job.progress(done + sent, grand),
             )

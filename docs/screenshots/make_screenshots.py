@@ -15,7 +15,9 @@ payers in their details, the invoice window billing a payer with a split and a p
 remittance (``settings-payers-1366x768.png``, ``patient-payers-1366x768.png``,
 ``invoice-dialog-payer-1366x768.png``, ``remittance-dialog-1366x768.png``), the Reports
 window showing one payer (``reports-payers-1366x768.png``) and its statement in the print
-window (``payer-statement.png``).
+window (``payer-statement.png``); ``make_screenshots.py statement-run`` Tools > Statement run…
+before and after November's run (``statement-run-1366x768.png``,
+``statement-run-done-1366x768.png``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ CATALOGUE = "catalogue"
 #: split, a payer's remittance (``payer_billing.py``), the Reports window showing one payer and
 #: its statement (1366x768, as it is).
 PAYERS = "payers"
+#: Tools > Statement run…: November's list, then the run done (1366x768, as it is).
+STATEMENT_RUN = "statement-run"
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -540,6 +544,52 @@ def render_payer_reports() -> None:
     app.quit()
 
 
+def render_statement_run() -> None:
+    """Tools > Statement run… for November on the demo clinic (three patients without an email
+    address, so their statements are posted): the list with its totals, then the run done,
+    its emails taken by an SMTP server on loopback (``statement-run-1366x768.png``,
+    ``statement-run-done-1366x768.png``), in this process's Qt."""
+    from aiosmtpd.controller import Controller  # a test dependency, as pypdfium2
+
+    from desktop_app.ui.dialogs.statement_run_dialog import StatementRunDialog
+
+    class Accept:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            return "250 OK"
+
+    app = QApplication.instance() or QApplication([])
+    controller = Controller(Accept(), hostname="127.0.0.1", port=8025)
+    controller.start()
+    with tempfile.TemporaryDirectory() as folder:
+        clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
+        populate(clinic, today=date(2026, 11, 20))
+        clinic.set_email_settings(
+            host="127.0.0.1",
+            port=8025,
+            security="none",
+            sender="Harbour Physiotherapy <frontdesk@harbourphysio.example>",
+        )
+        for pid in clinic.patient_ids()[:3]:
+            clinic.update_patient(pid, email=None)
+        window = MainWindow(clinic)
+        dialog = window.open_statement_run()
+        assert isinstance(dialog, StatementRunDialog)
+        dialog.resize(1000, 640)
+        dialog.set_period(date(2026, 11, 1), date(2026, 11, 30))
+        while dialog.busy:
+            QApplication.processEvents()
+        grab(dialog, "statement-run-1366x768.png")
+        dialog.send()
+        while dialog.busy:
+            QApplication.processEvents()
+        grab(dialog, "statement-run-done-1366x768.png")
+        dialog.close()
+        window.close()
+        clinic.close()
+    controller.stop()
+    app.quit()
+
+
 def make_variant(kind: str) -> None:
     """Render one extra set in a fresh Qt (its scale is fixed when Qt starts) on a 1366x768
     screen (2732x1536 pixels at 200%)."""
@@ -823,6 +873,8 @@ if __name__ == "__main__":
             render_patients()
         elif sys.argv[2] == CATALOGUE:
             render_catalogue()
+        elif sys.argv[2] == STATEMENT_RUN:
+            render_statement_run()
         elif sys.argv[2] == PAYERS:
             render_payers()
             from payer_billing import render  # this folder's module (run as a script)
@@ -839,7 +891,7 @@ if __name__ == "__main__":
         app = QApplication([])
         with tempfile.TemporaryDirectory() as scratch:
             items_invoice(Path(scratch))
-    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS):
+    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS, STATEMENT_RUN):
         make_variant(sys.argv[1])
     else:
         main()

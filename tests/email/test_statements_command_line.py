@@ -98,8 +98,9 @@ def test_a_whole_run_emails_sends_and_prints_the_rest_for_posting(
 
 
 def test_a_server_that_refuses_leaves_the_emails_in_the_outbox_and_exits_1(
-    url: str, make_smtp_server, tmp_path: Path, capsys
+    qapp, url: str, make_smtp_server, tmp_path: Path, capsys
 ) -> None:
+    """In this process (``qapp``: the tests' own application, which the command uses)."""
     server: SmtpServer = make_smtp_server(refuse_rcpt="550 No such mailbox here")
     with Clinic.open(url) as clinic:
         configure(clinic, server)

@@ -58,7 +58,7 @@ def add_after_queue_hook(hook: Callable[[int], None]) -> Callable[[], None]:
 
 def not_set_up_text(clinic: Clinic) -> str:
     """What a window says when email is not set up: where to set it up, or whom to ask."""
-    if Permission.SETTINGS in clinic.permissions():
+    if clinic.may(Permission.SETTINGS):
         return (
             "Email is not set up yet. Enter the clinic's mail server and sender under "
             "Settings > Email (Tools > Settings…), then send from here."

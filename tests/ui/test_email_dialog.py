@@ -158,3 +158,28 @@ def test_without_email_set_up_the_window_says_where_and_offers_nothing(qtbot, cl
         assert not dialog.send()
         dialog.close()
     assert clinic.outbox() == []
+
+
+def test_a_stored_name_with_a_line_break_adds_no_header(qtbot, clinic, smtp_server):
+    """A name as an old import might have left it: the window shows it on one line, and the
+    message the server gets has no header the name tried to add."""
+    from sqlalchemy import text
+
+    clinic.update_settings(clinic_name="Harbour Physio")
+    clinic.set_email_settings(
+        host=smtp_server.host, port=smtp_server.port, security="none", sender="desk@example.org"
+    )
+    ada = clinic.add_patient("Ada", "Lovelace", email="ada@example.org")
+    invoice = clinic.create_invoice(ada, [("Initial consultation", "95", 1)])
+    with clinic.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE patients SET first_name = :name WHERE id = :id"),
+            {"name": "Ada\r\nBcc: thief@evil.example", "id": ada},
+        )
+    dialog = open_dialog(qtbot, clinic, clinic.email_draft("invoice", invoice_id=invoice))
+    assert "\n" not in dialog.recipient_label.text()
+    assert dialog.send()
+    clinic.send_outbox()
+    (delivery,) = smtp_server.wait_for(1)
+    assert delivery.recipients == ["ada@example.org"]
+    assert delivery.message["Bcc"] is None and "\n" not in delivery.message["To"]

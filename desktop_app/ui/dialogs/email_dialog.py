@@ -6,8 +6,9 @@ attached). To, Subject and Body are filled from the clinic's template for the do
 may change each. Send puts the message in the outbox (the core checks the address, the subject
 and the attachment's size; a refusal is shown at its field and nothing is queued), then asks
 the app to send it now: the window emits :attr:`EmailDialog.queued` with the outbox id, calls
-its ``after_queue`` and every hook added with :func:`add_after_queue_hook` (the background
-sender connects there), and closes. Sending itself never happens in this window.
+its ``after_queue``, every hook added with :func:`add_after_queue_hook` and the app-wide
+:func:`email_events` ``queued`` signal (the background sender and the Messages tab connect
+there), and closes. Sending itself never happens in this window.
 
 When email is not set up the window says so, and where to set it up, and offers nothing to send.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QTextOption
 from PySide6.QtWidgets import (
     QDialogButtonBox,
@@ -54,6 +55,25 @@ def add_after_queue_hook(hook: Callable[[int], None]) -> Callable[[], None]:
             _after_queue_hooks.remove(hook)
 
     return remove
+
+
+class EmailEvents(QObject):
+    """The email windows' app-wide signals."""
+
+    #: A message was queued (its outbox id), by any email window.
+    queued = Signal(int)
+
+
+_events: EmailEvents | None = None
+
+
+def email_events() -> EmailEvents:
+    """The app-wide :class:`EmailEvents` (connect a window's slot to ``queued``: Qt disconnects
+    it when the window goes)."""
+    global _events
+    if _events is None:
+        _events = EmailEvents()
+    return _events
 
 
 def not_set_up_text(clinic: Clinic) -> str:
@@ -93,7 +113,9 @@ class EmailDialog(FieldProblems, GuardedDialog):
         self._after_queue = after_queue
         #: The outbox id of the message Send queued (None until then).
         self.outbox_id: int | None = None
-        self.setWindowTitle(f"Email {draft.to_name}" if draft.to_name else "Email")
+        #: The recipient's name on one line, however it is stored.
+        self.to_name = " ".join(draft.to_name.split())
+        self.setWindowTitle(f"Email {self.to_name}" if self.to_name else "Email")
         self.setMinimumWidth(560)
         self.resize(640, 560)
         layout = QVBoxLayout(self)
@@ -141,7 +163,7 @@ class EmailDialog(FieldProblems, GuardedDialog):
         self.to_edit.setPlaceholderText("name@example.org")
         #: Says no address is kept for the patient or payer (hidden when one is).
         self.no_address_label = QLabel(
-            f"No email address is kept for {draft.to_name or 'this account'}: type the address "
+            f"No email address is kept for {self.to_name or 'this account'}: type the address "
             "to send to."
         )
         self.no_address_label.setWordWrap(True)
@@ -165,10 +187,11 @@ class EmailDialog(FieldProblems, GuardedDialog):
             "body": self.body_edit,
             "attachment": self.attachment_label,
         }
-        recipient = QLabel(draft.to_name)
-        recipient.setAccessibleName("Recipient")
-        recipient.setWordWrap(True)
-        form.addRow("For:", recipient)
+        #: Whose email it is.
+        self.recipient_label = QLabel(self.to_name)
+        self.recipient_label.setAccessibleName("Recipient")
+        self.recipient_label.setWordWrap(True)
+        form.addRow("For:", self.recipient_label)
         to_label = QLabel("&To:")
         to_label.setBuddy(self.to_edit)
         form.addRow(to_label, self.to_edit)
@@ -212,6 +235,7 @@ class EmailDialog(FieldProblems, GuardedDialog):
             self._after_queue(outbox_id)
         for hook in list(_after_queue_hooks):
             hook(outbox_id)
+        email_events().queued.emit(outbox_id)
         self.accept()
         return True
 

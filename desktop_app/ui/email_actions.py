@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -123,11 +123,17 @@ class MessagesTab(QWidget):
         self.view.setWordWrap(False)
         self.view.verticalHeader().setVisible(False)
         header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setDefaultSectionSize(140)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)  # Subject
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)  # Status
+        self.view.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         layout.addWidget(self.view, 1)
+        #: The selected message in full: its subject, and where it is (the whole reason).
+        self.detail_label = QLabel()
+        self.detail_label.setWordWrap(True)
+        self.detail_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail_label.setAccessibleName("Selected message")
+        layout.addWidget(self.detail_label)
         #: Says there are no emails yet (hidden when there are).
         self.empty_label = QLabel()
         self.empty_label.setWordWrap(True)
@@ -151,6 +157,8 @@ class MessagesTab(QWidget):
             except BillingError:  # the patient is gone, or this role may not read them
                 records = []
         self.model.set_records(records)
+        self.detail_label.clear()
+        self.detail_label.setVisible(False)
         self.empty_label.setText(
             ""
             if records
@@ -166,6 +174,16 @@ class MessagesTab(QWidget):
     def after_queue(self, _outbox_id: int) -> None:
         """A message was queued somewhere: list it (now if shown, else when shown)."""
         self.show_account(self._clinic, self._account_id)
+
+    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not current.isValid() or current.row() >= self.model.rowCount():
+            self.detail_label.setVisible(False)
+            return
+        record: OutboxRecord = self.model.record(current.row())
+        self.detail_label.setText(
+            f"{record.subject}, to {record.recipient}: {status_text(record, self._formatter())}"
+        )
+        self.detail_label.setVisible(True)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         """Read the emails on first sight of a patient's tab."""

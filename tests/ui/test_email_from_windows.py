@@ -250,6 +250,11 @@ def test_a_failed_message_shows_the_servers_reason(qtbot, clinic, ledger, window
     window.select_patient(ledger["ada"])
     status = model.data(model.index(0, 4))
     assert status.startswith("Failed: ") and "Mailbox unavailable" in status
+    # The whole reason, however narrow the column, under the list for the message selected.
+    window.messages_tab.view.setFocus()
+    window.messages_tab.view.selectRow(0)
+    detail = window.messages_tab.detail_label
+    assert detail.isVisible() and "Mailbox unavailable" in detail.text()
 
 
 def test_email_receipt_after_a_payers_remittance_goes_to_the_payer(

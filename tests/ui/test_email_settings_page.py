@@ -193,7 +193,7 @@ def test_a_template_is_edited_with_placeholders_and_previewed(qtbot, clinic, set
     page.tabs.setCurrentIndex(TEMPLATES_TAB)
     page.choose_kind(MailKind.RECEIPT)
     names = [page.placeholder_list.item(i).text() for i in range(page.placeholder_list.count())]
-    assert "{amount}  the amount received" in names
+    assert "{amount}\n    the amount received" in names
     assert page.subject_edit.text() == DEFAULT_TEMPLATES[MailKind.RECEIPT].subject
     assert "Subject: Receipt 318 from Harbour Physio" in page.preview.toPlainText()
     page.body_edit.setPlainText("Thanks for ")

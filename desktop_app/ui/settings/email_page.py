@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -236,6 +237,7 @@ class EmailPage(FieldProblems, QWidget):
         self.timeout_spin = _spin(1, 600, "Timeout in seconds")
         self.timeout_spin.setSuffix(" seconds")
         self.timeout_spin.setValue(shown.timeout)
+        self.timeout_spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.certificate = shown.certificate
         self._certificate_file: str | None = None
         self.certificate_label = QLabel()
@@ -477,6 +479,8 @@ class EmailPage(FieldProblems, QWidget):
         self.placeholder_list = QListWidget()
         self.placeholder_list.setAccessibleName("Placeholders")
         self.placeholder_list.setToolTip("Click a placeholder, or press Enter, to insert it")
+        self.placeholder_list.setWordWrap(True)
+        self.placeholder_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.placeholder_list.itemClicked.connect(self._insert_placeholder)
         self.placeholder_list.installEventFilter(self)
         self._insert_into: QLineEdit | QPlainTextEdit = self.body_edit
@@ -551,7 +555,7 @@ class EmailPage(FieldProblems, QWidget):
             edit.blockSignals(False)
         self.placeholder_list.clear()
         for name, description in PLACEHOLDERS[kind].items():
-            item = QListWidgetItem(f"{{{name}}}  {description}")
+            item = QListWidgetItem(f"{{{name}}}\n    {description}")
             item.setData(PLACEHOLDER_NAME, name)
             item.setToolTip(description)
             self.placeholder_list.addItem(item)

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from desktop_app.core import OutboxStatus
 from desktop_app.ui.dialogs import email_dialog
 from desktop_app.ui.dialogs.email_dialog import EmailDialog
+from tests.ui.test_mnemonics import collisions
 
 #: The smallest file the core takes as a PDF (the window tests of previews attach real ones).
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -55,6 +56,7 @@ def test_the_window_is_filled_from_the_invoice_template(qtbot, clinic, invoice):
     assert "Dear Ada," in dialog.body_edit.toPlainText()
     assert dialog.attachment_label.text() == f"Invoice {number}.pdf"
     assert dialog.no_address_label.isHidden()
+    assert collisions(dialog) == {}
 
 
 def test_send_queues_what_staff_changed_and_tells_the_sender(qtbot, clinic, invoice):

@@ -20,6 +20,7 @@ from desktop_app.core import Permission, Security
 from desktop_app.ui.dialogs.email_dialog import EmailDialog
 from desktop_app.ui.main_window import MainWindow
 from desktop_app.ui.printing.actions import payer_statement_dialog
+from tests.ui.test_mnemonics import collisions
 
 TODAY = date.today()
 
@@ -96,7 +97,7 @@ def test_email_from_the_invoice_preview_attaches_the_pdf_of_what_is_previewed(
     select_invoice(window, ledger["invoice"])
     preview = window.printing.print_invoice()
     assert preview.email_button is not None and preview.email_button.isVisible()
-    assert preview.email_button.text() == "&Email…"
+    assert preview.email_button.text() == "&Email…" and collisions(preview) == {}
     qtbot.mouseClick(preview.email_button, Qt.MouseButton.LeftButton)
     dialog = preview.email_dialog
     assert dialog.to_edit.text() == "ada@example.org"
@@ -117,6 +118,7 @@ def test_email_from_the_invoice_preview_attaches_the_pdf_of_what_is_previewed(
 
 def test_the_statement_goes_for_the_period_chosen_in_the_window(qtbot, clinic, ledger, window):
     preview = window.printing.statement()
+    assert collisions(preview) == {}
     start = TODAY - timedelta(days=10)
     preview.from_edit.setDate(start)
     qtbot.mouseClick(preview.email_button, Qt.MouseButton.LeftButton)

@@ -20,6 +20,7 @@ from desktop_app.ui.settings.email_page import (
     EmailPage,
 )
 from desktop_app.ui.settings.settings_dialog import PAGES, SettingsDialog
+from tests.ui.test_mnemonics import collisions
 
 KEYRING_SERVICE = "Clinic Ledger SMTP"
 
@@ -32,6 +33,13 @@ def settings(qtbot, clinic) -> SettingsDialog:
     dialog.show()
     qtbot.waitExposed(dialog)
     return dialog
+
+
+def test_each_tab_has_its_own_alt_keys(settings):
+    page = settings.email_page
+    for tab in (SERVER_TAB, TEMPLATES_TAB, REMINDERS_TAB):
+        page.tabs.setCurrentIndex(tab)
+        assert collisions(settings) == {}, page.tabs.tabText(tab)
 
 
 def fill_server(page: EmailPage, *, host: str, port: int, security: Security) -> None:

@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     )
     from .domain.invoicing import parse_lines
     from .domain.letterhead import Letterhead
-    from .domain.mail_templates import PLACEHOLDERS, MailKind, MailTemplate
+    from .domain.mail_templates import (
+        DEFAULT_TEMPLATES,
+        PLACEHOLDERS,
+        MailKind,
+        MailTemplate,
+        fill_body,
+        fill_subject,
+    )
     from .domain.money import Money, format_amount, parse_minor, to_decimal
     from .domain.patient_details import DETAIL_LABELS, PATIENT_DETAILS
     from .domain.payers import (
@@ -174,7 +181,14 @@ _HOMES = {
         "PayerRecord",
     ],
     "managers.payers": ["PayerInvoice"],
-    "domain.mail_templates": ["PLACEHOLDERS", "MailKind", "MailTemplate"],
+    "domain.mail_templates": [
+        "DEFAULT_TEMPLATES",
+        "PLACEHOLDERS",
+        "MailKind",
+        "MailTemplate",
+        "fill_body",
+        "fill_subject",
+    ],
     "mail.drafts": ["EmailDraft"],
     "mail.outbox": ["OutboxRecord", "OutboxStatus", "SendSummary"],
     "mail.settings": ["EmailSettings", "ReminderSettings", "Security"],
@@ -234,6 +248,7 @@ __all__ = [
     "COUNTRIES",
     "DATE_FORMATS",
     "DEFAULT_REFERENCE_LABEL",
+    "DEFAULT_TEMPLATES",
     "DETAIL_LABELS",
     "IMPORT_COLUMNS",
     "IMPORT_IGNORE",
@@ -328,6 +343,8 @@ __all__ = [
     "allocate",
     "credit_note_split",
     "export_csv",
+    "fill_body",
+    "fill_subject",
     "format_amount",
     "import_file",
     "import_header",

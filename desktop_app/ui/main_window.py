@@ -4,9 +4,11 @@ The patient list shows each patient's date of birth and mobile beside the name; 
 lists archived and merged patients too (greyed, in italics). The patient panel's header shows the
 name, date of birth and mobile, an "Archived" or "Merged into …" badge, and "Edit details…"; an
 archived patient is offered no money actions. The panel then shows account credit prominently,
-then tabs for invoices, payments, the account credit (its history, and where it came from), and
-credit notes and transfers. Every action has a menu entry; the corrections (refunds, credit notes,
-voids, reversals, transfers) also sit in each table's context menu and act on the selected row.
+then tabs for invoices, payments, the account credit (its history, and where it came from),
+credit notes and transfers, and the patient's emails (Messages). Once a payment is saved, a bar
+above the tabs offers its receipt by email or on paper (:mod:`desktop_app.ui.email_actions`).
+Every action has a menu entry; the corrections (refunds, credit notes, voids, reversals,
+transfers) also sit in each table's context menu and act on the selected row.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from desktop_app.ui.correction_actions import CorrectionActions
 from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
+from desktop_app.ui.email_actions import MessagesTab, ReceiptBar
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.billed_to import BilledTo, payers_owe
 from desktop_app.ui.models.patients import (
@@ -461,6 +464,11 @@ class MainWindow(QMainWindow):
         buttons.addWidget(self.statement_button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
+        #: Offers Email receipt… and Print receipt… once a payment is saved.
+        self.receipt_bar = ReceiptBar(
+            lambda: self.clinic, lambda: self.formatter, self.printing_receipt, right
+        )
+        right_layout.addWidget(self.receipt_bar)
 
         #: The shown patient's invoices' and payments' standing with Xero (once it syncs).
         self._xero_states: tuple[dict[int, str], dict[int, str]] = ({}, {})
@@ -601,6 +609,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.payment_view, "Pa&yments")
         self.tabs.addTab(credit_page, "Account &credit")
         self.tabs.addTab(corrections_page, "Credit notes && transf&ers")
+        #: The patient's emails (the Messages tab).
+        self.messages_tab = MessagesTab(lambda: self.formatter)
+        self.tabs.addTab(self.messages_tab, "Messa&ges")
+        from desktop_app.ui.dialogs.email_dialog import email_events
+
+        email_events().queued.connect(self.messages_tab.after_queue)
         right_layout.addWidget(self.tabs, 1)
         hint = QLabel(
             "Enter on an open invoice enters a payment from it (from the payer, for one billed "
@@ -810,6 +824,8 @@ class MainWindow(QMainWindow):
         permissions = self._permissions() if has_patient else frozenset()
         patient = self.clinic.patient(pid) if pid is not None else None
         self._patient_archived = patient is not None and patient.archived
+        self.messages_tab.show_account(self._clinic, pid)
+        self.receipt_bar.follow(pid)
         if patient is not None and patient.archived:  # no money moves on an archived patient
             permissions = permissions - _MONEY
         if hasattr(self, "patient_actions"):
@@ -1076,6 +1092,11 @@ class MainWindow(QMainWindow):
             saved = dialog.saved_payment_id
             if saved is not None:
                 self._select_payment(saved)
+                self.receipt_bar.offer(saved, self.name_label.text(), self._patient_id)
+
+    def printing_receipt(self, payment_id: int) -> None:
+        """Open a payment's receipt in the print window (the receipt bar's Print receipt…)."""
+        self.printing.print_receipt(payment_id)
 
     def _select_payment(self, payment_id: int) -> None:
         """Select a payment on the Payments tab, so its receipt is one shortcut away."""

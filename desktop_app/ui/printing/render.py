@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QLocale, QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
+from PySide6.QtCore import QIODevice, QLocale, QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
     QImage,
     QPagedPaintDevice,
@@ -32,6 +32,10 @@ from .envelope import DL_ON_A4, MM_PER_INCH, NO10_ON_LETTER, EnvelopeWindow
 from .html import LOGO_URL, RECIPIENT_ANCHOR
 
 MARGIN_MM = 15.0
+#: Dots per inch of every PDF written (saved, emailed, or printed for posting).
+PDF_RESOLUTION = 300
+#: The PDF's creator, as its properties show it.
+PDF_CREATOR = "Clinic Ledger"
 #: Space kept clear beside and below an envelope's window.
 _GAP_MM = 3.0
 #: Papers that go in a #10 envelope (the others in a DL one).
@@ -59,15 +63,26 @@ def page_layout(paper: str = "") -> QPageLayout:
     )
 
 
-def text_document(html: str, letterhead: Letterhead) -> QTextDocument:
-    """The document, with the clinic's logo available to its ``<img>``."""
+def text_document(
+    html: str, letterhead: Letterhead, *, logo: QImage | None = None
+) -> QTextDocument:
+    """The document, with the clinic's logo available to its ``<img>``. ``logo``: the
+    letterhead's logo already decoded (many documents in one PDF share one image, so the PDF
+    holds it once); by default it is decoded from the letterhead."""
     document = QTextDocument()
-    if letterhead.logo is not None:
-        image = QImage.fromData(letterhead.logo)
-        if not image.isNull():
-            document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(LOGO_URL), image)
+    image = logo_image(letterhead) if logo is None else logo
+    if image is not None and not image.isNull():
+        document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(LOGO_URL), image)
     document.setHtml(html)
     return document
+
+
+def logo_image(letterhead: Letterhead) -> QImage | None:
+    """The letterhead's logo as an image (None without one, or when it cannot be read)."""
+    if letterhead.logo is None:
+        return None
+    image = QImage.fromData(letterhead.logo)
+    return None if image.isNull() else image
 
 
 def envelope_window(layout: QPageLayout) -> EnvelopeWindow:
@@ -149,10 +164,21 @@ def place_recipient(
     return True
 
 
-def paint_pages(document: QTextDocument, device: QPagedPaintDevice) -> bool:
+def paint_pages(
+    document: QTextDocument,
+    device: QPagedPaintDevice,
+    *,
+    painter: QPainter | None = None,
+    new_page: bool = False,
+) -> bool:
     """Lay the document out on the device's pages (inside its margins), move the address block
     into the envelope window of the device's paper, and paint every page. Pages after the first
     are numbered at the foot ("Page 2 of 3"). Returns whether the address is in the window.
+
+    By default the document is the device's only one: a painter is begun on it and ended (which
+    finishes a PDF). To put several documents on one device, pass the caller's ``painter``
+    (already painting on ``device``, left painting) and ``new_page=True`` for every document but
+    the first, so each starts on a page of its own; the page numbers are each document's own.
     """
     layout = device.pageLayout()
     paint_mm = layout.paintRect(QPageLayout.Unit.Millimeter)
@@ -163,45 +189,61 @@ def paint_pages(document: QTextDocument, device: QPagedPaintDevice) -> bool:
     document.setPageSize(body)
     placed = place_recipient(document, envelope_window(layout), paint_mm.topLeft(), px_per_mm)
     pages = document.pageCount()
-    painter = QPainter(device)
+    own = painter is None
+    active = QPainter(device) if painter is None else painter
     try:
         for page in range(pages):
-            if page:
+            if page or new_page:
                 device.newPage()
-            painter.save()
-            painter.translate(0, -page * body.height())
+            active.save()
+            active.translate(0, -page * body.height())
             document.drawContents(
-                painter, QRectF(0, page * body.height(), body.width(), body.height())
+                active, QRectF(0, page * body.height(), body.width(), body.height())
             )
-            painter.restore()
+            active.restore()
             if pages > 1:
                 foot = QRectF(0, body.height(), body.width(), MARGIN_MM * px_per_mm / 2)
-                painter.setFont(document.defaultFont())
-                painter.drawText(
+                active.save()
+                active.setFont(document.defaultFont())
+                active.drawText(
                     foot,
                     int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                     f"Page {page + 1} of {pages}",
                 )
+                active.restore()
     finally:
-        painter.end()
+        if own:
+            active.end()
     return placed
 
 
-def save_pdf(document: QTextDocument, path: Path, title: str, paper: str = "") -> None:
-    """Write the document to a PDF file; a clear error if the file cannot be written."""
+def pdf_writer(output: str | QIODevice, title: str, paper: str = "") -> QPdfWriter:
+    """A PDF writer on a file name or an open device: the document's title, the app as its
+    creator, :func:`page_layout` of ``paper`` and :data:`PDF_RESOLUTION`. Painting on it starts
+    the PDF; ending the painter finishes it."""
+    writer = QPdfWriter(output)
+    writer.setTitle(title)
+    writer.setCreator(PDF_CREATOR)
+    writer.setPageLayout(page_layout(paper))
+    writer.setResolution(PDF_RESOLUTION)
+    return writer
+
+
+def partial_pdf_path(path: Path) -> Path:
+    """Where a PDF for ``path`` is written before it is complete (``<name>.part``, renamed by
+    :func:`finish_pdf`); refuses a folder or a file in a folder that does not exist."""
     target = Path(path)
     if target.is_dir():
         raise BillingError(f"{target} is a folder; choose a file name for the PDF.")
     if not target.parent.is_dir():
         raise BillingError(f"The folder {target.parent} does not exist.")
-    partial = target.with_name(target.name + ".part")
-    writer = QPdfWriter(str(partial))
-    writer.setTitle(title)
-    writer.setCreator("Clinic Ledger")
-    writer.setPageLayout(page_layout(paper))
-    writer.setResolution(300)
-    paint_pages(document, writer)
-    del writer  # finishes the file
+    return target.with_name(target.name + ".part")
+
+
+def finish_pdf(partial: Path, path: Path) -> None:
+    """Put the finished ``partial`` PDF in place as ``path`` (a clear error, and no partial file
+    left, when it was not written or cannot be renamed)."""
+    target = Path(path)
     if not partial.is_file() or partial.stat().st_size == 0:
         partial.unlink(missing_ok=True)
         raise BillingError(f"The PDF could not be written to {target.parent}.")
@@ -210,6 +252,15 @@ def save_pdf(document: QTextDocument, path: Path, title: str, paper: str = "") -
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise BillingError(f"The PDF could not be saved as {target}: {exc.strerror}.") from None
+
+
+def save_pdf(document: QTextDocument, path: Path, title: str, paper: str = "") -> None:
+    """Write the document to a PDF file; a clear error if the file cannot be written."""
+    partial = partial_pdf_path(path)
+    writer = pdf_writer(str(partial), title, paper)
+    paint_pages(document, writer)
+    del writer  # finishes the file
+    finish_pdf(partial, path)
 
 
 def make_printer(paper: str = "") -> QPrinter:

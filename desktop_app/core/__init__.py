@@ -83,10 +83,17 @@ if TYPE_CHECKING:
     from .ledger.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
     from .ledger.verify import LedgerCheck
     from .mail.drafts import EmailDraft
-    from .mail.outbox import OutboxRecord, OutboxStatus, SendSummary
+    from .mail.outbox import OutboxRecord, OutboxStatus, OutboxTally, SendSummary
+    from .mail.reminders import (
+        ReminderCandidate,
+        ReminderQueued,
+        ReminderResult,
+        ReminderSkipped,
+    )
     from .mail.settings import EmailSettings, ReminderSettings, Security
     from .managers.payers import PayerInvoice
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
+    from .reporting.desk_alerts import CreditAlert, DeskAlerts
     from .reporting.documents import (
         BilledFor,
         InvoiceDocument,
@@ -176,7 +183,9 @@ _HOMES = {
     "managers.payers": ["PayerInvoice"],
     "domain.mail_templates": ["PLACEHOLDERS", "MailKind", "MailTemplate"],
     "mail.drafts": ["EmailDraft"],
-    "mail.outbox": ["OutboxRecord", "OutboxStatus", "SendSummary"],
+    "mail.outbox": ["OutboxRecord", "OutboxStatus", "OutboxTally", "SendSummary"],
+    "mail.reminders": ["ReminderCandidate", "ReminderQueued", "ReminderResult", "ReminderSkipped"],
+    "reporting.desk_alerts": ["CreditAlert", "DeskAlerts"],
     "mail.settings": ["EmailSettings", "ReminderSettings", "Security"],
     "reporting.figures": [
         "BUCKET_NAMES",
@@ -259,12 +268,14 @@ __all__ = [
     "ClinicProfile",
     "ClinicSummary",
     "ConcurrentChangeError",
+    "CreditAlert",
     "CreditLiability",
     "CreditLot",
     "CreditMovement",
     "CreditNoteRecord",
     "CreditUse",
     "DatabaseBusyError",
+    "DeskAlerts",
     "EmailDraft",
     "EmailSettings",
     "ExportCancelled",
@@ -289,6 +300,7 @@ __all__ = [
     "OpenInvoice",
     "OutboxRecord",
     "OutboxStatus",
+    "OutboxTally",
     "PatientRecord",
     "PayerBilledInvoice",
     "PayerInvoice",
@@ -305,7 +317,11 @@ __all__ = [
     "ReceiptDocument",
     "Refusal",
     "Region",
+    "ReminderCandidate",
+    "ReminderQueued",
+    "ReminderResult",
     "ReminderSettings",
+    "ReminderSkipped",
     "RemittanceLine",
     "RestoreResult",
     "RevenueRow",

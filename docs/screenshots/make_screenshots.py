@@ -15,7 +15,10 @@ payers in their details, the invoice window billing a payer with a split and a p
 remittance (``settings-payers-1366x768.png``, ``patient-payers-1366x768.png``,
 ``invoice-dialog-payer-1366x768.png``, ``remittance-dialog-1366x768.png``), the Reports
 window showing one payer (``reports-payers-1366x768.png``) and its statement in the print
-window (``payer-statement.png``).
+window (``payer-statement.png``). ``make_screenshots.py outbox`` renders the Outbox window with
+sent and failed messages, the Overdue reminders window and the account credit alerts panel
+(``outbox-1366x768.png``, ``overdue-reminders-1366x768.png``, ``credit-alerts-1366x768.png``;
+``outbox.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ CATALOGUE = "catalogue"
 #: split, a payer's remittance (``payer_billing.py``), the Reports window showing one payer and
 #: its statement (1366x768, as it is).
 PAYERS = "payers"
+#: The outbox's set: the Outbox window, Overdue reminders, the credit alerts (``outbox.py``).
+OUTBOX = "outbox"
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -722,6 +727,7 @@ def main() -> None:
     make_variant(PATIENTS)
     make_variant(CATALOGUE)
     make_variant(PAYERS)
+    make_variant(OUTBOX)
 
 
 def fake_xero() -> Any:
@@ -829,6 +835,10 @@ if __name__ == "__main__":
 
             render(grab)
             render_payer_reports()
+        elif sys.argv[2] == OUTBOX:
+            from outbox import render as render_outbox  # this folder's module (run as a script)
+
+            render_outbox(grab)
         else:
             render_variant(sys.argv[2])
     elif sys.argv[1:] == ["address"]:
@@ -839,7 +849,7 @@ if __name__ == "__main__":
         app = QApplication([])
         with tempfile.TemporaryDirectory() as scratch:
             items_invoice(Path(scratch))
-    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS):
+    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS, OUTBOX):
         make_variant(sys.argv[1])
     else:
         main()

@@ -5,6 +5,7 @@ invoice however the desks' approvals cross."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -341,3 +342,26 @@ def test_reminders_are_for_roles_that_email(team, closed_port):
     assert [q.invoice_id for q in queued.queued] == [invoice]
     (message,) = owner.outbox()
     assert message.created_by == team["bookkeeper"].actor
+
+
+def test_two_desks_sending_the_same_list_at_once_send_one_reminder_each(clinic, ada, closed_port):
+    _configure(clinic, closed_port)
+    invoices = [_overdue_invoice(clinic, ada, days) for days in (30, 20, 10)]
+    desks = [Clinic(clinic.engine), Clinic(clinic.engine)]
+    start = threading.Barrier(2)
+    results: list[object] = [None, None]
+
+    def approve(at: int) -> None:
+        start.wait()
+        results[at] = desks[at].send_reminders(invoices, fake_render)
+
+    threads = [threading.Thread(target=approve, args=(at,)) for at in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    queued = [q.invoice_id for r in results for q in r.queued]  # type: ignore[attr-defined]
+    skipped = [s.invoice_id for r in results for s in r.skipped]  # type: ignore[attr-defined]
+    assert sorted(queued) == sorted(invoices) and sorted(skipped) == sorted(invoices)
+    assert sorted(invoice for invoice, _ in _reminders(clinic)) == sorted(invoices)
+    assert len(clinic.outbox()) == 3 and clinic.verify() == []

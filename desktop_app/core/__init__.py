@@ -90,10 +90,17 @@ if TYPE_CHECKING:
     from .ledger.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
     from .ledger.verify import LedgerCheck
     from .mail.drafts import EmailDraft
-    from .mail.outbox import OutboxRecord, OutboxStatus, SendSummary
+    from .mail.outbox import OutboxRecord, OutboxStatus, OutboxTally, SendSummary
+    from .mail.reminders import (
+        ReminderCandidate,
+        ReminderQueued,
+        ReminderResult,
+        ReminderSkipped,
+    )
     from .mail.settings import EmailSettings, ReminderSettings, Security
     from .managers.payers import PayerInvoice
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
+    from .reporting.desk_alerts import CreditAlert, DeskAlerts
     from .reporting.documents import (
         BilledFor,
         InvoiceDocument,
@@ -190,7 +197,9 @@ _HOMES = {
         "fill_subject",
     ],
     "mail.drafts": ["EmailDraft"],
-    "mail.outbox": ["OutboxRecord", "OutboxStatus", "SendSummary"],
+    "mail.outbox": ["OutboxRecord", "OutboxStatus", "OutboxTally", "SendSummary"],
+    "mail.reminders": ["ReminderCandidate", "ReminderQueued", "ReminderResult", "ReminderSkipped"],
+    "reporting.desk_alerts": ["CreditAlert", "DeskAlerts"],
     "mail.settings": ["EmailSettings", "ReminderSettings", "Security"],
     "reporting.figures": [
         "BUCKET_NAMES",
@@ -274,12 +283,14 @@ __all__ = [
     "ClinicProfile",
     "ClinicSummary",
     "ConcurrentChangeError",
+    "CreditAlert",
     "CreditLiability",
     "CreditLot",
     "CreditMovement",
     "CreditNoteRecord",
     "CreditUse",
     "DatabaseBusyError",
+    "DeskAlerts",
     "EmailDraft",
     "EmailSettings",
     "ExportCancelled",
@@ -304,6 +315,7 @@ __all__ = [
     "OpenInvoice",
     "OutboxRecord",
     "OutboxStatus",
+    "OutboxTally",
     "PatientRecord",
     "PayerBilledInvoice",
     "PayerInvoice",
@@ -320,7 +332,11 @@ __all__ = [
     "ReceiptDocument",
     "Refusal",
     "Region",
+    "ReminderCandidate",
+    "ReminderQueued",
+    "ReminderResult",
     "ReminderSettings",
+    "ReminderSkipped",
     "RemittanceLine",
     "RestoreResult",
     "RevenueRow",

@@ -17,7 +17,10 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.staff         add, members, update, change_password, reset_password, practitioners
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
     clinic.email         settings (server, sender; the password in the keychain), templates,
-                         draft, queue, send_outbox, outbox, retry, cancel, account_messages
+                         draft, queue, send_outbox, outbox, tally, retry, cancel,
+                         account_messages
+    clinic.reminders     overdue (invoices due a reminder), send (queue the approved ones),
+                         desk_alerts (dormant credit, credit beside open invoices)
     clinic.xero          organisation, connect, disconnect, client, check_chart (the mapping
                          against Xero's chart), sync and its log; the refresh token stays in
                          the keychain
@@ -56,6 +59,7 @@ from .managers.invoices import Invoices
 from .managers.patients import Patients
 from .managers.payers import Payers
 from .managers.payments import Payments
+from .managers.reminders import Reminders
 from .managers.reports import Reports
 from .managers.settings import Settings
 from .managers.staff import StaffAccounts
@@ -85,6 +89,7 @@ class Clinic:
         self.reports = Reports(self.store)
         self.xero = XeroConnection(self.store)
         self.email = Email(self.store)
+        self.reminders = Reminders(self.store)
         self.audit = AuditTrail(self.store)
         self.staff = StaffAccounts(self.store)
         self.interchange = Interchange(self.store)
@@ -301,6 +306,12 @@ class Clinic:
     set_reminder_settings = delegate("email", Email.set_reminder_settings)
     email_settings: relay[EmailSettings] = relay("email", "settings")
     reminder_settings: relay[ReminderSettings] = relay("email", "reminder_settings")
+
+    # Overdue reminders, the desk's credit alerts and the outbox's summary.
+    outbox_tally = delegate("email", Email.tally)
+    overdue_reminders = delegate("reminders", Reminders.overdue)
+    send_reminders = delegate("reminders", Reminders.send)
+    desk_alerts = delegate("reminders", Reminders.desk_alerts)
 
     summary = delegate("reports", Reports.summary)
     aged_receivables = delegate("reports", Reports.aged_receivables)

@@ -56,6 +56,7 @@ from desktop_app.ui.models.patients import (
     size_columns,
 )
 from desktop_app.ui.models.records import Column, RecordTableModel
+from desktop_app.ui.outbox_actions import OutboxActions
 from desktop_app.ui.patient_actions import PatientActions
 from desktop_app.ui.payer_actions import PayerActions
 from desktop_app.ui.printing.actions import PrintActions
@@ -170,6 +171,8 @@ class MainWindow(QMainWindow):
         self.idle_lock_minutes: float = IDLE_LOCK_MINUTES
         self._idle_timer: QTimer | None = None
         self._locked = False
+        #: Whether the credit alerts open at start (the app's window, which keeps settings).
+        self.desk_alerts_at_start = settings is not None
         self.setWindowTitle("Clinic Ledger")
         self.resize(1180, 720)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -260,6 +263,7 @@ class MainWindow(QMainWindow):
         self.xero_auto = XeroAutoSync(
             clinic, lambda text: self.statusBar().showMessage(text, 20_000), self
         )
+        self.outbox_actions.open_clinic(clinic, self._settings, alerts=self.desk_alerts_at_start)
         staff = clinic.staff_member
         who = f" · {staff.full_name} ({staff.role.label.lower()})" if staff is not None else ""
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}{who}")
@@ -321,6 +325,7 @@ class MainWindow(QMainWindow):
         for window in (self._invoice_list_window, self._reports_window, self._audit_log_window):
             if window is not None:
                 window.close()
+        self.outbox_actions.close_windows()
         self._central().hide()
         self._locked = True
         dialog = SignInDialog(clinic, self, username=username, reason=reason)
@@ -358,6 +363,7 @@ class MainWindow(QMainWindow):
             for thing in things:
                 thing.setEnabled(permission in permissions)
         self.payer_actions.update(permissions)
+        self.outbox_actions.update(permissions)
         self.change_password_action.setEnabled(
             self._clinic is not None and self._clinic.staff_member is not None
         )
@@ -773,6 +779,9 @@ class MainWindow(QMainWindow):
         self.apply_credit_all_action.triggered.connect(self._on_apply_credit_all_action_triggered)
         self.apply_credit_all_action.setEnabled(False)  # until the clinic is open
         tools_menu.addAction(self.apply_credit_all_action)
+        self.outbox_actions = OutboxActions(self)
+        tools_menu.addSeparator()
+        tools_menu.addActions(self.outbox_actions.actions)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -1470,6 +1479,7 @@ class MainWindow(QMainWindow):
         auto = getattr(self, "xero_auto", None)
         if auto is not None:
             auto.stop()
+        self.outbox_actions.stop()
         if self._settings is not None:
             self._settings.setValue("main_window/geometry", self.saveGeometry())
         super().closeEvent(event)

@@ -21,7 +21,10 @@ three tabs (``settings-email-1366x768.png``, ``settings-email-templates-1366x768
 (``email-dialog-1366x768.png``), the main window's bar offering the receipt after a payment
 (``receipt-bar-1366x768.png``) and a patient's Messages tab (``messages-tab-1366x768.png``: one
 email sent, one refused by the server, one queued; the server is the tests' loopback SMTP
-server, aiosmtpd).
+server, aiosmtpd). ``make_screenshots.py outbox`` renders the Outbox window with
+sent and failed messages, the Overdue reminders window and the account credit alerts panel
+(``outbox-1366x768.png``, ``overdue-reminders-1366x768.png``, ``credit-alerts-1366x768.png``;
+``outbox.py``).
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ CATALOGUE = "catalogue"
 PAYERS = "payers"
 #: The email set: Settings > Email, the email window, the receipt bar and the Messages tab.
 EMAIL = "email"
+#: The outbox's set: the Outbox window, Overdue reminders, the credit alerts (``outbox.py``).
+OUTBOX = "outbox"
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -845,6 +850,7 @@ def main() -> None:
     make_variant(CATALOGUE)
     make_variant(PAYERS)
     make_variant(EMAIL)
+    make_variant(OUTBOX)
 
 
 def fake_xero() -> Any:
@@ -954,6 +960,10 @@ if __name__ == "__main__":
 
             render(grab)
             render_payer_reports()
+        elif sys.argv[2] == OUTBOX:
+            from outbox import render as render_outbox  # this folder's module (run as a script)
+
+            render_outbox(grab)
         else:
             render_variant(sys.argv[2])
     elif sys.argv[1:] == ["address"]:
@@ -964,7 +974,7 @@ if __name__ == "__main__":
         app = QApplication([])
         with tempfile.TemporaryDirectory() as scratch:
             items_invoice(Path(scratch))
-    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS, EMAIL):
+    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS, EMAIL, OUTBOX):
         make_variant(sys.argv[1])
     else:
         main()

@@ -239,6 +239,80 @@ def _printing(folder: Path, url: str) -> None:
     _check(data.startswith(b"%PDF") and len(data) > 1000, "the receipt PDF is empty")
 
 
+def _loopback_smtp(received: list[bytes]) -> tuple[int, Callable[[], None]]:
+    """A one-message SMTP server on loopback, from the standard library alone (the package has no
+    test server): its port, and how to wait for it to finish."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rb") as lines:
+            connection.sendall(b"220 self-test ESMTP\r\n")
+            data: list[bytes] = []
+            reading = False
+            for line in lines:
+                if reading:
+                    if line == b".\r\n":
+                        received.append(b"".join(data))
+                        reading = False
+                        connection.sendall(b"250 kept\r\n")
+                    else:
+                        data.append(line[1:] if line.startswith(b"..") else line)
+                    continue
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    connection.sendall(b"250-self-test\r\n250 SIZE 1000000\r\n")
+                elif verb == b"DATA":
+                    reading = True
+                    connection.sendall(b"354 go ahead\r\n")
+                elif verb == b"QUIT":
+                    connection.sendall(b"221 bye\r\n")
+                    break
+                else:
+                    connection.sendall(b"250 ok\r\n")
+        listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], lambda: thread.join(30)
+
+
+def _email(url: str) -> None:
+    """An invoice emailed with its PDF: drafted, queued, sent by SMTP and read back."""
+    from email import message_from_bytes, policy
+
+    from desktop_app.core import Clinic, OutboxStatus
+    from desktop_app.ui.formatting import Formatter
+    from desktop_app.ui.printing.pdf_bytes import document_pdf
+
+    received: list[bytes] = []
+    port, finished = _loopback_smtp(received)
+    with Clinic.open(url) as clinic:
+        clinic.set_email_settings(
+            host="127.0.0.1", port=port, security="none", sender="Self Test <desk@example.org>"
+        )
+        invoice_id = 1  # the invoice the first step made
+        pdf = document_pdf(clinic.invoice_document(invoice_id), Formatter(clinic.currency, "en_AU"))
+        draft = clinic.email_draft("invoice", invoice_id=invoice_id)
+        clinic.queue_email(draft, pdf, to="patient@example.org")
+        summary = clinic.send_outbox()
+        finished()
+        _check(summary.sent == 1, f"the email was not sent: {summary}")
+        _check(clinic.outbox()[0].status is OutboxStatus.SENT, "the outbox does not say sent")
+    _check(len(received) == 1, "the server received no message")
+    message = message_from_bytes(received[0], policy=policy.default)
+    attachments = list(message.iter_attachments())
+    _check(
+        message["To"] == "Self Test <patient@example.org>" and len(attachments) == 1,
+        "the message's recipient or attachment is wrong",
+    )
+    _check(attachments[0].get_content() == pdf, "the attached PDF is not the invoice's")
+
+
 def _staff(url: str) -> None:
     from desktop_app.core import Clinic, PermissionDenied, Role
 
@@ -278,6 +352,7 @@ def run() -> int:
             ("resources", _resources),
             ("window", lambda: _window(folder, url)),
             ("printing", lambda: _printing(folder, url)),
+            ("email", lambda: _email(url)),
             ("staff", lambda: _staff(url)),
         ]
         for name, step in steps:

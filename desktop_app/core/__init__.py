@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     )
     from .domain.invoicing import parse_lines
     from .domain.letterhead import Letterhead
-    from .domain.mail_templates import PLACEHOLDERS, MailKind, MailTemplate
+    from .domain.mail_templates import (
+        DEFAULT_TEMPLATES,
+        PLACEHOLDERS,
+        MailKind,
+        MailTemplate,
+        fill_body,
+        fill_subject,
+    )
     from .domain.money import Money, format_amount, parse_minor, to_decimal
     from .domain.patient_details import DETAIL_LABELS, PATIENT_DETAILS
     from .domain.payers import (
@@ -83,7 +90,13 @@ if TYPE_CHECKING:
     from .ledger.invoice_list import InvoiceKey, InvoiceListRow, InvoicePage
     from .ledger.verify import LedgerCheck
     from .mail.drafts import EmailDraft
-    from .mail.outbox import OutboxRecord, OutboxStatus, SendSummary
+    from .mail.outbox import OutboxRecord, OutboxStatus, OutboxTally, SendSummary
+    from .mail.reminders import (
+        ReminderCandidate,
+        ReminderQueued,
+        ReminderResult,
+        ReminderSkipped,
+    )
     from .mail.settings import EmailSettings, ReminderSettings, Security
     from .mail.statement_runs import (
         StatementItemState,
@@ -95,6 +108,7 @@ if TYPE_CHECKING:
     )
     from .managers.payers import PayerInvoice
     from .reporting.audit_log import AuditFilter, AuditLogReader, AuditRecord
+    from .reporting.desk_alerts import CreditAlert, DeskAlerts
     from .reporting.documents import (
         BilledFor,
         InvoiceDocument,
@@ -182,9 +196,18 @@ _HOMES = {
         "PayerRecord",
     ],
     "managers.payers": ["PayerInvoice"],
-    "domain.mail_templates": ["PLACEHOLDERS", "MailKind", "MailTemplate"],
+    "domain.mail_templates": [
+        "DEFAULT_TEMPLATES",
+        "PLACEHOLDERS",
+        "MailKind",
+        "MailTemplate",
+        "fill_body",
+        "fill_subject",
+    ],
     "mail.drafts": ["EmailDraft"],
-    "mail.outbox": ["OutboxRecord", "OutboxStatus", "SendSummary"],
+    "mail.outbox": ["OutboxRecord", "OutboxStatus", "OutboxTally", "SendSummary"],
+    "mail.reminders": ["ReminderCandidate", "ReminderQueued", "ReminderResult", "ReminderSkipped"],
+    "reporting.desk_alerts": ["CreditAlert", "DeskAlerts"],
     "mail.settings": ["EmailSettings", "ReminderSettings", "Security"],
     "mail.statement_runs": [
         "StatementItemState",
@@ -250,6 +273,7 @@ __all__ = [
     "COUNTRIES",
     "DATE_FORMATS",
     "DEFAULT_REFERENCE_LABEL",
+    "DEFAULT_TEMPLATES",
     "DETAIL_LABELS",
     "IMPORT_COLUMNS",
     "IMPORT_IGNORE",
@@ -275,12 +299,14 @@ __all__ = [
     "ClinicProfile",
     "ClinicSummary",
     "ConcurrentChangeError",
+    "CreditAlert",
     "CreditLiability",
     "CreditLot",
     "CreditMovement",
     "CreditNoteRecord",
     "CreditUse",
     "DatabaseBusyError",
+    "DeskAlerts",
     "EmailDraft",
     "EmailSettings",
     "ExportCancelled",
@@ -305,6 +331,7 @@ __all__ = [
     "OpenInvoice",
     "OutboxRecord",
     "OutboxStatus",
+    "OutboxTally",
     "PatientRecord",
     "PayerBilledInvoice",
     "PayerInvoice",
@@ -321,7 +348,11 @@ __all__ = [
     "ReceiptDocument",
     "Refusal",
     "Region",
+    "ReminderCandidate",
+    "ReminderQueued",
+    "ReminderResult",
     "ReminderSettings",
+    "ReminderSkipped",
     "RemittanceLine",
     "RestoreResult",
     "RevenueRow",
@@ -350,6 +381,8 @@ __all__ = [
     "allocate",
     "credit_note_split",
     "export_csv",
+    "fill_body",
+    "fill_subject",
     "format_amount",
     "import_file",
     "import_header",

@@ -17,7 +17,10 @@ database's owner). Its work is done by managers, one per area, each holding the 
     clinic.staff         add, members, update, change_password, reset_password, practitioners
     clinic.interchange   accounting export and mapping, import mappings, backup, restore
     clinic.email         settings (server, sender; the password in the keychain), templates,
-                         draft, queue, send_outbox, outbox, retry, cancel, account_messages
+                         draft, queue, send_outbox, outbox, tally, retry, cancel,
+                         account_messages
+    clinic.reminders     overdue (invoices due a reminder), send (queue the approved ones),
+                         desk_alerts (dormant credit, credit beside open invoices)
     clinic.statement_runs  preview, start, step, get, find, items, posted, document (a period's
                          statements to everyone owing or holding credit); clinic.statement_runs()
                          lists the runs
@@ -59,6 +62,7 @@ from .managers.invoices import Invoices
 from .managers.patients import Patients
 from .managers.payers import Payers
 from .managers.payments import Payments
+from .managers.reminders import Reminders
 from .managers.reports import Reports
 from .managers.settings import Settings
 from .managers.staff import StaffAccounts
@@ -90,6 +94,7 @@ class Clinic:
         self.xero = XeroConnection(self.store)
         self.email = Email(self.store)
         self.statement_runs = StatementRuns(self.store)
+        self.reminders = Reminders(self.store)
         self.audit = AuditTrail(self.store)
         self.staff = StaffAccounts(self.store)
         self.interchange = Interchange(self.store)
@@ -316,6 +321,11 @@ class Clinic:
     statement_run_items = delegate("statement_runs", StatementRuns.items)
     posted_statements = delegate("statement_runs", StatementRuns.posted)
     statement_run_document = delegate("statement_runs", StatementRuns.document)
+    # Overdue reminders, the desk's credit alerts and the outbox's summary.
+    outbox_tally = delegate("email", Email.tally)
+    overdue_reminders = delegate("reminders", Reminders.overdue)
+    send_reminders = delegate("reminders", Reminders.send)
+    desk_alerts = delegate("reminders", Reminders.desk_alerts)
 
     summary = delegate("reports", Reports.summary)
     aged_receivables = delegate("reports", Reports.aged_receivables)

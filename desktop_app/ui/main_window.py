@@ -4,9 +4,11 @@ The patient list shows each patient's date of birth and mobile beside the name; 
 lists archived and merged patients too (greyed, in italics). The patient panel's header shows the
 name, date of birth and mobile, an "Archived" or "Merged into …" badge, and "Edit details…"; an
 archived patient is offered no money actions. The panel then shows account credit prominently,
-then tabs for invoices, payments, the account credit (its history, and where it came from), and
-credit notes and transfers. Every action has a menu entry; the corrections (refunds, credit notes,
-voids, reversals, transfers) also sit in each table's context menu and act on the selected row.
+then tabs for invoices, payments, the account credit (its history, and where it came from),
+credit notes and transfers, and the patient's emails (Messages). Once a payment is saved, a bar
+above the tabs offers its receipt by email or on paper (:mod:`desktop_app.ui.email_actions`).
+Every action has a menu entry; the corrections (refunds, credit notes, voids, reversals,
+transfers) also sit in each table's context menu and act on the selected row.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from desktop_app.ui.correction_actions import CorrectionActions
 from desktop_app.ui.dialogs.invoice_dialog import InvoiceDialog
 from desktop_app.ui.dialogs.patient_dialog import PatientDialog
 from desktop_app.ui.dialogs.payment_detail import PaymentDetailDialog
+from desktop_app.ui.email_actions import MessagesTab, ReceiptBar
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.models.billed_to import BilledTo, payers_owe
 from desktop_app.ui.models.patients import (
@@ -53,6 +56,7 @@ from desktop_app.ui.models.patients import (
     size_columns,
 )
 from desktop_app.ui.models.records import Column, RecordTableModel
+from desktop_app.ui.outbox_actions import OutboxActions
 from desktop_app.ui.patient_actions import PatientActions
 from desktop_app.ui.payer_actions import PayerActions
 from desktop_app.ui.printing.actions import PrintActions
@@ -167,6 +171,8 @@ class MainWindow(QMainWindow):
         self.idle_lock_minutes: float = IDLE_LOCK_MINUTES
         self._idle_timer: QTimer | None = None
         self._locked = False
+        #: Whether the credit alerts open at start (the app's window, which keeps settings).
+        self.desk_alerts_at_start = settings is not None
         self.setWindowTitle("Clinic Ledger")
         self.resize(1180, 720)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -257,6 +263,7 @@ class MainWindow(QMainWindow):
         self.xero_auto = XeroAutoSync(
             clinic, lambda text: self.statusBar().showMessage(text, 20_000), self
         )
+        self.outbox_actions.open_clinic(clinic, self._settings, alerts=self.desk_alerts_at_start)
         staff = clinic.staff_member
         who = f" · {staff.full_name} ({staff.role.label.lower()})" if staff is not None else ""
         self.statusBar().showMessage(f"{clinic.clinic_name} · {clinic.url}{who}")
@@ -315,9 +322,15 @@ class MainWindow(QMainWindow):
         does)."""
         from desktop_app.ui.dialogs.sign_in import SignInDialog
 
-        for window in (self._invoice_list_window, self._reports_window, self._audit_log_window):
+        for window in (
+            self._invoice_list_window,
+            self._reports_window,
+            self._audit_log_window,
+            self._statement_run_window,
+        ):
             if window is not None:
                 window.close()
+        self.outbox_actions.close_windows()
         self._central().hide()
         self._locked = True
         dialog = SignInDialog(clinic, self, username=username, reason=reason)
@@ -357,6 +370,7 @@ class MainWindow(QMainWindow):
         self.payer_actions.update(permissions)
         # A statement run emails everyone's figures: it needs both rights.
         self.statement_run_action.setEnabled({Permission.EMAIL, Permission.READ_ALL} <= permissions)
+        self.outbox_actions.update(permissions)
         self.change_password_action.setEnabled(
             self._clinic is not None and self._clinic.staff_member is not None
         )
@@ -463,6 +477,11 @@ class MainWindow(QMainWindow):
         buttons.addWidget(self.statement_button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
+        #: Offers Email receipt… and Print receipt… once a payment is saved.
+        self.receipt_bar = ReceiptBar(
+            lambda: self.clinic, lambda: self.formatter, self.printing_receipt, right
+        )
+        right_layout.addWidget(self.receipt_bar)
 
         #: The shown patient's invoices' and payments' standing with Xero (once it syncs).
         self._xero_states: tuple[dict[int, str], dict[int, str]] = ({}, {})
@@ -603,6 +622,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.payment_view, "Pa&yments")
         self.tabs.addTab(credit_page, "Account &credit")
         self.tabs.addTab(corrections_page, "Credit notes && transf&ers")
+        #: The patient's emails (the Messages tab).
+        self.messages_tab = MessagesTab(lambda: self.formatter)
+        self.tabs.addTab(self.messages_tab, "Messa&ges")
+        from desktop_app.ui.dialogs.email_dialog import email_events
+
+        email_events().queued.connect(self.messages_tab.after_queue)
         right_layout.addWidget(self.tabs, 1)
         hint = QLabel(
             "Enter on an open invoice enters a payment from it (from the payer, for one billed "
@@ -766,6 +791,9 @@ class MainWindow(QMainWindow):
         self.apply_credit_all_action.triggered.connect(self._on_apply_credit_all_action_triggered)
         self.apply_credit_all_action.setEnabled(False)  # until the clinic is open
         tools_menu.addAction(self.apply_credit_all_action)
+        self.outbox_actions = OutboxActions(self)
+        tools_menu.addSeparator()
+        tools_menu.addActions(self.outbox_actions.actions)
 
     # -- showing ----------------------------------------------------------------------------
 
@@ -817,6 +845,8 @@ class MainWindow(QMainWindow):
         permissions = self._permissions() if has_patient else frozenset()
         patient = self.clinic.patient(pid) if pid is not None else None
         self._patient_archived = patient is not None and patient.archived
+        self.messages_tab.show_account(self._clinic, pid)
+        self.receipt_bar.follow(pid)
         if patient is not None and patient.archived:  # no money moves on an archived patient
             permissions = permissions - _MONEY
         if hasattr(self, "patient_actions"):
@@ -1083,6 +1113,11 @@ class MainWindow(QMainWindow):
             saved = dialog.saved_payment_id
             if saved is not None:
                 self._select_payment(saved)
+                self.receipt_bar.offer(saved, self.name_label.text(), self._patient_id)
+
+    def printing_receipt(self, payment_id: int) -> None:
+        """Open a payment's receipt in the print window (the receipt bar's Print receipt…)."""
+        self.printing.print_receipt(payment_id)
 
     def _select_payment(self, payment_id: int) -> None:
         """Select a payment on the Payments tab, so its receipt is one shortcut away."""
@@ -1474,6 +1509,7 @@ class MainWindow(QMainWindow):
         auto = getattr(self, "xero_auto", None)
         if auto is not None:
             auto.stop()
+        self.outbox_actions.stop()
         if self._settings is not None:
             self._settings.setValue("main_window/geometry", self.saveGeometry())
         super().closeEvent(event)

@@ -86,6 +86,7 @@ class PayerActions(QObject):
         window.statusBar().showMessage(
             f"Payment {dialog.saved_payment_id} from {dialog.payer_name} saved.", 10000
         )
+        window.receipt_bar.offer(dialog.saved_payment_id, dialog.payer_name, None)
         return dialog.saved_payment_id
 
     def pay_invoice(self, invoice: InvoiceRecord) -> int | None:

@@ -15,7 +15,16 @@ payers in their details, the invoice window billing a payer with a split and a p
 remittance (``settings-payers-1366x768.png``, ``patient-payers-1366x768.png``,
 ``invoice-dialog-payer-1366x768.png``, ``remittance-dialog-1366x768.png``), the Reports
 window showing one payer (``reports-payers-1366x768.png``) and its statement in the print
-window (``payer-statement.png``); ``make_screenshots.py statement-run`` Tools > Statement run…
+window (``payer-statement.png``). ``make_screenshots.py email`` renders Settings > Email's
+three tabs (``settings-email-1366x768.png``, ``settings-email-templates-1366x768.png``,
+``settings-email-reminders-1366x768.png``), the email window with an invoice
+(``email-dialog-1366x768.png``), the main window's bar offering the receipt after a payment
+(``receipt-bar-1366x768.png``) and a patient's Messages tab (``messages-tab-1366x768.png``: one
+email sent, one refused by the server, one queued; the server is the tests' loopback SMTP
+server, aiosmtpd). ``make_screenshots.py outbox`` renders the Outbox window with
+sent and failed messages, the Overdue reminders window and the account credit alerts panel
+(``outbox-1366x768.png``, ``overdue-reminders-1366x768.png``, ``credit-alerts-1366x768.png``;
+``outbox.py``). ``make_screenshots.py statement-run`` renders Tools > Statement run…
 before and after November's run (``statement-run-1366x768.png``,
 ``statement-run-done-1366x768.png``).
 """
@@ -58,6 +67,10 @@ CATALOGUE = "catalogue"
 PAYERS = "payers"
 #: Tools > Statement run…: November's list, then the run done (1366x768, as it is).
 STATEMENT_RUN = "statement-run"
+#: The email set: Settings > Email, the email window, the receipt bar and the Messages tab.
+EMAIL = "email"
+#: The outbox's set: the Outbox window, Overdue reminders, the credit alerts (``outbox.py``).
+OUTBOX = "outbox"
 
 
 def pdf_to_png(pdf: Path) -> None:
@@ -440,6 +453,120 @@ def render_payers() -> None:
     app.quit()
 
 
+def render_email() -> None:
+    """Settings > Email (the clinic's server, a test email sent), its templates and reminders
+    tabs, the email window of an invoice, the receipt bar after a payment and the Messages tab
+    of a patient with three emails, in this process's Qt."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from desktop_app.ui.formatting import Formatter
+    from desktop_app.ui.printing.pdf_bytes import document_pdf
+
+    sys.path.insert(0, str(HERE.parents[1]))
+    from tests.email.smtp_servers import SmtpServer
+
+    class Keychain(KeyringBackend):
+        """A keychain in memory (the screenshots never touch the computer's own)."""
+
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.entries: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.entries.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.entries[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.entries.pop((service, username), None)
+
+    keyring.set_keyring(Keychain())
+    app = QApplication.instance() or QApplication([])
+    screen = app.primaryScreen()
+    assert screen is not None
+    formatter = Formatter("AUD", "en_AU")
+    with tempfile.TemporaryDirectory() as folder, SmtpServer() as server:
+        clinic = Clinic.open(f"sqlite:///{Path(folder) / 'demo.db'}")
+        populate(clinic, today=date(2026, 11, 20))
+        clinic.update_settings(
+            letterhead={"clinic_contact": "02 9000 1234 · desk@harbourphysio.example"}
+        )
+        clinic.set_email_settings(
+            host="127.0.0.1",
+            port=server.port,
+            security="none",
+            sender="Harbour Physiotherapy <desk@harbourphysio.example>",
+            reply_to="accounts@harbourphysio.example",
+        )
+        pid, older, newer = seed_ada(clinic)
+        clinic.update_patient(pid, email="ada@example.org")
+        # Three emails: one sent, one the server refused, one waiting in the outbox.
+        for invoice in (older, newer):
+            draft = clinic.email_draft("invoice", invoice_id=invoice)
+            clinic.queue_email(draft, document_pdf(clinic.invoice_document(invoice), formatter))
+            if invoice == newer:
+                server.refuse_rcpt = "550 5.1.1 Mailbox unavailable: ada@example.org"
+            clinic.send_outbox()
+        statement = clinic.statement(pid, None, date.today())
+        clinic.queue_email(
+            clinic.email_draft("statement", account_id=pid), document_pdf(statement, formatter)
+        )
+
+        # The clinic's own server, as the settings page shows it (the emails above went to
+        # the loopback server).
+        clinic.set_email_settings(
+            host="smtp.harbourphysio.example",
+            port=587,
+            security="starttls",
+            username="desk@harbourphysio.example",
+            sender="Harbour Physiotherapy <desk@harbourphysio.example>",
+            reply_to="accounts@harbourphysio.example",
+            password="not a real one",
+        )
+        settings = SettingsDialog(clinic, page=PAGES.index("Email"))
+        page = settings.email_page
+        page.test_label.setText(
+            "The test email was sent to desk@harbourphysio.example. Check that it arrived."
+        )
+        grab(settings, "settings-email-1366x768.png")
+        page.tabs.setCurrentIndex(1)
+        grab(settings, "settings-email-templates-1366x768.png")
+        page.tabs.setCurrentIndex(2)
+        grab(settings, "settings-email-reminders-1366x768.png")
+        settings.close()
+
+        window = MainWindow(clinic)
+        window.formatter.locale = "en_AU"
+        window.setGeometry(screen.availableGeometry())
+        window.select_patient(pid)
+        window.show()
+        preview = window.printing.print_invoice(newer)
+        assert preview is not None
+        dialog = preview.email()
+        assert dialog is not None
+        grab(dialog, "email-dialog-1366x768.png")
+        dialog.reject()
+        preview.close()
+        paid = clinic.record_payment(
+            clinic.preview_payment(pid, sources={"Cash": "80.00"}), "shot-ada-pays-cash"
+        )
+        window.refresh_after_change()
+        window.tabs.setCurrentWidget(window.payment_view)  # as after Enter payment…
+        window.receipt_bar.offer(paid, "Ada Lovelace", pid)
+        grab(window, "receipt-bar-1366x768.png")
+        window.receipt_bar.dismiss()
+        window.tabs.setCurrentWidget(window.messages_tab)
+        window.messages_tab.view.selectRow(1)  # the message the server refused
+        grab(window, "messages-tab-1366x768.png")
+        window.close()
+        clinic.close()
+    app.quit()
+
+
 def seed_payers(clinic: Clinic) -> dict[str, int]:
     """Two payers billed for four patients in October and November 2026 (one visit split with
     the patient), and the remittances that paid part of it; the payers' and patients' ids."""
@@ -772,6 +899,9 @@ def main() -> None:
     make_variant(PATIENTS)
     make_variant(CATALOGUE)
     make_variant(PAYERS)
+    make_variant(EMAIL)
+    make_variant(OUTBOX)
+    make_variant(STATEMENT_RUN)
 
 
 def fake_xero() -> Any:
@@ -875,12 +1005,18 @@ if __name__ == "__main__":
             render_catalogue()
         elif sys.argv[2] == STATEMENT_RUN:
             render_statement_run()
+        elif sys.argv[2] == EMAIL:
+            render_email()
         elif sys.argv[2] == PAYERS:
             render_payers()
             from payer_billing import render  # this folder's module (run as a script)
 
             render(grab)
             render_payer_reports()
+        elif sys.argv[2] == OUTBOX:
+            from outbox import render as render_outbox  # this folder's module (run as a script)
+
+            render_outbox(grab)
         else:
             render_variant(sys.argv[2])
     elif sys.argv[1:] == ["address"]:
@@ -891,7 +1027,15 @@ if __name__ == "__main__":
         app = QApplication([])
         with tempfile.TemporaryDirectory() as scratch:
             items_invoice(Path(scratch))
-    elif sys.argv[1:] and sys.argv[1] in (*VARIANTS, PATIENTS, CATALOGUE, PAYERS, STATEMENT_RUN):
+    elif sys.argv[1:] and sys.argv[1] in (
+        *VARIANTS,
+        PATIENTS,
+        CATALOGUE,
+        PAYERS,
+        EMAIL,
+        OUTBOX,
+        STATEMENT_RUN,
+    ):
         make_variant(sys.argv[1])
     else:
         main()

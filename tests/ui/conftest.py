@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from desktop_app.core import Clinic
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.main_window import MainWindow
+from tests.email.conftest import make_smtp_server, smtp_server  # noqa: F401 - real SMTP servers
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def test_the_self_test_passes_in_process(qapp, capsys):
         .split(": ", 1)[1]
         .startswith(
             "payment, upgrade, data folder, postgresql driver, resources, window, printing, "
-            "staff in "
+            "email, staff in "
         )
     )
 

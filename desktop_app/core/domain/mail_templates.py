@@ -115,8 +115,9 @@ DEFAULT_TEMPLATES: dict[MailKind, MailTemplate] = {
         MailKind.REMINDER,
         "Reminder: invoice {invoice_number} is overdue",
         "Dear {first_name},\n\nOur records show that invoice {invoice_number} of "
-        "{invoice_date} was due on {due_date} and {balance} is still owing. A copy is "
-        "attached. If you have paid it already, please disregard this reminder." + _SIGN_OFF,
+        "{invoice_date} was due on {due_date}, {days_overdue} days ago, and {balance} is "
+        "still owing. A copy is attached. If you have paid it already, please disregard this "
+        "reminder." + _SIGN_OFF,
     ),
     MailKind.CREDIT: MailTemplate(
         MailKind.CREDIT,

@@ -21,6 +21,7 @@ from ..db.models import Invoice, Patient, Payer, Payment
 from ..domain.errors import BillingError, NotFoundError, Refusal
 from ..domain.mail_templates import MailKind, fill_body, fill_subject
 from ..domain.money import to_decimal
+from ..domain.regions import REGIONS
 from ..ledger import settings as stored
 from ..reporting import documents
 from .settings import read_template
@@ -56,7 +57,9 @@ class Writer:
     def __init__(self, session: Session) -> None:
         profile = stored.profile(session)
         self.currency = profile.currency
-        self.locale = profile.locale or "en"
+        # A clinic that kept no locale writes as its currency's home country does.
+        home = next((r.locale for r in REGIONS if r.currency == profile.currency), "en")
+        self.locale = profile.locale or home
         letterhead = stored.letterhead(session)
         self.clinic = letterhead.name
         self.contact = letterhead.contact

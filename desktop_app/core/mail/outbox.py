@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from ..db.engine import release_page_cache
@@ -451,6 +451,47 @@ def counts(session: Session) -> dict[OutboxStatus, int]:
     ).all()
     found = {OutboxStatus(status): number for status, number in rows}
     return {status: found.get(status, 0) for status in OutboxStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxTally:
+    """What the outbox holds that is not done: the status bar's summary."""
+
+    #: Queued, being sent, or failed and to be tried again by itself.
+    waiting: int = 0
+    #: Failed and not tried again until staff retry it.
+    failed: int = 0
+    #: It may have been delivered; not sent again until staff retry it.
+    unconfirmed: int = 0
+
+
+def tally(session: Session) -> OutboxTally:
+    """The outbox's messages not done, as the status bar counts them (``ix_outbox_due``: the
+    sent and cancelled are not read)."""
+    by_hand = case((OutboxMessage.next_attempt_at.is_(None), 1), else_=0)
+    rows = session.execute(
+        select(OutboxMessage.status, by_hand, func.count())
+        .where(
+            OutboxMessage.status.in_(
+                [
+                    OutboxStatus.QUEUED.value,
+                    OutboxStatus.SENDING.value,
+                    OutboxStatus.FAILED.value,
+                    OutboxStatus.UNCONFIRMED.value,
+                ]
+            )
+        )
+        .group_by(OutboxMessage.status, by_hand)
+    ).all()
+    waiting = failed = unconfirmed = 0
+    for status, left_for_staff, number in rows:
+        if status == OutboxStatus.UNCONFIRMED.value:
+            unconfirmed += number
+        elif status == OutboxStatus.FAILED.value and left_for_staff:
+            failed += number
+        else:
+            waiting += number
+    return OutboxTally(waiting, failed, unconfirmed)
 
 
 def message_bytes(session: Session, message_id: int) -> bytes:

@@ -30,7 +30,7 @@ from ..mail import drafts, outbox
 from ..mail import settings as mail_settings
 from ..mail.drafts import EmailDraft
 from ..mail.message import Attachment, build_message
-from ..mail.outbox import OutboxRecord, OutboxStatus, SendSummary
+from ..mail.outbox import OutboxRecord, OutboxStatus, OutboxTally, SendSummary
 from ..mail.settings import EmailSettings, ReminderSettings
 from ..mail.smtp import SendError, SmtpSession, size_words
 from .base import Manager
@@ -386,6 +386,12 @@ class Email(Manager):
         """How many messages are in each status (the status bar's outbox summary)."""
         with self.store.read() as session:
             return outbox.counts(session)
+
+    def tally(self) -> OutboxTally:
+        """The messages not done: waiting (to be sent or tried again by itself), failed and
+        left for staff, unconfirmed (the status bar's "Outbox: 3 waiting · 1 failed")."""
+        with self.store.read() as session:
+            return outbox.tally(session)
 
     @requires(Permission.EMAIL)
     def message_bytes(self, message_id: int) -> bytes:

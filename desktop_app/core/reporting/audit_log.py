@@ -76,6 +76,17 @@ ENTITY_LABELS: Final = {
     },
     "credit_note": {"number": "Credit note number", "applied": "Applied to the invoice"},
     "payer": {"name": "Name", "reference_label": "Reference label"},
+    "email": {
+        "account_id": "Patient or payer",
+        "to": "To",
+        "subject": "Subject",
+        "kind": "Document",
+        "invoice_id": "Invoice id",
+        "payment_id": "Payment id",
+        "message_id": "Message-ID",
+        "attempt": "Attempt",
+        "reason": "The server's reason",
+    },
 }
 
 #: Keys shown first, in this order; the rest follow alphabetically.
@@ -120,6 +131,7 @@ PATIENT_KEYS: Final = (
     "from_patient_id",
     "to_patient_id",
     "merged_patient",
+    "account_id",
 )
 #: Actions on a payer and their verb.
 PAYER_VERBS: Final = {

@@ -18,6 +18,7 @@ payer.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -232,31 +233,7 @@ def credit_liability(
         for end in [*ends, as_of]
     )
     holding = held_on(as_of)
-    # One grouped scan each (a bounded list of ids would cost more than reading every patient).
-    visits = {
-        pid: raw.as_date(last)
-        for pid, last in session.execute(
-            select(Invoice.patient_id, func.max(Invoice.issue_date))
-            .where(
-                Invoice.issue_date <= as_of,
-                Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.PAID)),
-            )
-            .group_by(Invoice.patient_id)
-        )
-        if pid in holding
-    }
-    # Payments and refunds alike (both are the patient's money moving): read from the patient
-    # index alone, where filtering on the kind would read every payment's row as well (3x slower
-    # at 900,000 payments on SQLite).
-    payments = {
-        pid: raw.as_date(last)
-        for pid, last in session.execute(
-            select(Payment.patient_id, func.max(Payment.payment_date))
-            .where(Payment.payment_date <= as_of)
-            .group_by(Payment.patient_id)
-        )
-        if pid in holding
-    }
+    visits, payments = last_activity(session, as_of, holding)
     payers = payer_names(session)  # a payer's credit is named by the payer
     names = {
         pid: account_name(first, last_name, payers.get(pid))
@@ -265,12 +242,11 @@ def credit_liability(
         )
         if pid in holding
     }
-    cutoff = _months_before(as_of, dormant_months)
     rows: list[LiabilityRow] = []
     dormant_minor = 0
     for pid, minor in holding.items():
-        latest = max((x for x in (visits.get(pid), payments.get(pid)) if x), default=None)
-        dormant = minor > 0 and (latest is None or latest < cutoff)
+        latest = latest_activity(visits.get(pid), payments.get(pid))
+        dormant = is_dormant(minor, latest, as_of, dormant_months)
         dormant_minor += minor if dormant else 0
         rows.append(
             LiabilityRow(
@@ -294,7 +270,63 @@ def credit_liability(
     )
 
 
-def _months_before(day: date, months: int) -> date:
+#: Accounts per probing statement of :func:`last_activity` (under SQLite's 999 parameters).
+_CHUNK = 900
+
+
+def last_activity(
+    session: Session, as_of: date, accounts: Collection[int], *, probe: bool = False
+) -> tuple[dict[int, date], dict[int, date]]:
+    """Each of ``accounts``' last visit (its latest invoice, not void, on or before ``as_of``)
+    and last payment or refund on or before ``as_of``: ``(visits, payments)`` by account id,
+    an account with none left out.
+
+    By default one grouped scan of each patient index, whatever the number of accounts (the
+    report's many holders); ``probe`` reads each account's own entries instead (a few among
+    many patients)."""
+    visit = select(Invoice.patient_id, func.max(Invoice.issue_date)).where(
+        Invoice.issue_date <= as_of,
+        Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.PAID)),
+    )
+    # Payments and refunds alike (both are the patient's money moving): read from the patient
+    # index alone, where filtering on the kind would read every payment's row as well (3x slower
+    # at 900,000 payments on SQLite).
+    paid = select(Payment.patient_id, func.max(Payment.payment_date)).where(
+        Payment.payment_date <= as_of
+    )
+    visits: dict[int, date] = {}
+    payments: dict[int, date] = {}
+    if not probe:
+        # One grouped scan each (a bounded list of ids would cost more than reading every
+        # patient).
+        reads = [(visits, visit, Invoice.patient_id), (payments, paid, Payment.patient_id)]
+    else:
+        ordered = sorted(accounts)
+        reads = []
+        for at in range(0, len(ordered), _CHUNK):
+            chunk = ordered[at : at + _CHUNK]
+            reads.append((visits, visit.where(Invoice.patient_id.in_(chunk)), Invoice.patient_id))
+            reads.append((payments, paid.where(Payment.patient_id.in_(chunk)), Payment.patient_id))
+    for found, query, column in reads:
+        for pid, last in session.execute(query.group_by(column)):
+            if pid in accounts and last is not None:
+                found[pid] = raw.as_date(last)
+    return visits, payments
+
+
+def latest_activity(last_visit: date | None, last_payment: date | None) -> date | None:
+    """The later of an account's last visit and last payment (None: neither)."""
+    return max((day for day in (last_visit, last_payment) if day), default=None)
+
+
+def is_dormant(credit_minor: int, latest: date | None, as_of: date, dormant_months: int) -> bool:
+    """Whether credit is dormant on ``as_of``: held, with no visit or payment (``latest``, see
+    :func:`latest_activity`) in the ``dormant_months`` before it."""
+    return credit_minor > 0 and (latest is None or latest < months_before(as_of, dormant_months))
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` months earlier (the month's last day where it has fewer)."""
     month = day.month - months
     year = day.year + (month - 1) // 12
     month = (month - 1) % 12 + 1

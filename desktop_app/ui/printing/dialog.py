@@ -1,7 +1,10 @@
-"""The print window: a page preview of an invoice, receipt or statement, with Print… and Save PDF….
+"""The print window: a page preview of an invoice, receipt or statement, with Print…, Save PDF…
+and Email….
 
 The preview draws the very pages the printer and the PDF get. A statement also has its period
-(From / To, or its whole history); changing it redraws the preview.
+(From / To, or its whole history); changing it redraws the preview. Email… (for a role that may
+email, when the window is given the document's draft) opens the email window with the PDF of
+exactly what is previewed attached.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, QStandardPaths
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrintPreviewWidget
@@ -28,14 +32,21 @@ from PySide6.QtWidgets import (
 
 from desktop_app.core import BillingError, Letterhead
 from desktop_app.ui.forms import qdate, set_date_format
-from desktop_app.ui.style import follow_palette_behind_paper, set_tone
+from desktop_app.ui.style import DONE_TONE, follow_palette_behind_paper, set_tone
 
 from .html import RECIPIENT_ANCHOR
+from .pdf_bytes import pdf_bytes
 from .render import make_printer, page_layout, paint_pages, print_to, save_pdf, text_document
+
+if TYPE_CHECKING:
+    from desktop_app.core import Clinic, EmailDraft
+    from desktop_app.ui.dialogs.email_dialog import EmailDialog
 
 #: Builds the document's HTML and letterhead; a statement's builder takes its period.
 Builder = Callable[[], tuple[str, Letterhead]]
 PeriodBuilder = Callable[[date | None, date], tuple[str, Letterhead]]
+#: Makes the email of the document the window shows (a statement's, of the period chosen).
+DraftMaker = Callable[["DocumentDialog"], "EmailDraft"]
 
 
 def safe_file_name(title: str) -> str:
@@ -55,7 +66,11 @@ class DocumentDialog(QDialog):
         *,
         period_build: PeriodBuilder | None = None,
         period_start: date | None = None,
+        clinic: Clinic | None = None,
+        email_draft: DraftMaker | None = None,
     ) -> None:
+        """``clinic`` and ``email_draft`` together add Email… (leave them out for a role that
+        may not email, or a document that cannot be emailed)."""
         super().__init__(parent)
         if (build is None) == (period_build is None):
             raise ValueError("Give either build or period_build.")
@@ -84,6 +99,17 @@ class DocumentDialog(QDialog):
         self.pdf_button.clicked.connect(self._on_pdf_button_clicked)
         buttons.addButton(self.print_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.pdf_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self._clinic = clinic
+        self._email_draft = email_draft if clinic is not None else None
+        #: Email… (None when the window offers no email).
+        self.email_button: QPushButton | None = None
+        #: The email window Email… opened last (for tests and screenshots).
+        self.email_dialog: EmailDialog | None = None
+        if self._email_draft is not None:
+            self.email_button = QPushButton("&Email…")
+            self.email_button.setToolTip("Email this document, its PDF attached")
+            self.email_button.clicked.connect(self._on_email_button_clicked)
+            buttons.addButton(self.email_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.html = ""
@@ -136,6 +162,8 @@ class DocumentDialog(QDialog):
         enabled = bool(self.html)
         self.print_button.setEnabled(enabled)
         self.pdf_button.setEnabled(enabled)
+        if self.email_button is not None:
+            self.email_button.setEnabled(enabled)
         self.preview.updatePreview()
 
     def _set_paper(self, paper: str) -> None:
@@ -152,6 +180,28 @@ class DocumentDialog(QDialog):
         """Write the document to ``path`` as a PDF (shown in the window's message line)."""
         document = text_document(self.html, self._letterhead)
         save_pdf(document, path, self._title, self._letterhead.paper)
+
+    def pdf_bytes(self) -> bytes:
+        """The PDF of exactly what the window previews (as Save PDF… writes it), in memory."""
+        return pdf_bytes(self.html, self._letterhead, self._title, self._letterhead.paper)
+
+    def email(self) -> EmailDialog | None:
+        """Open the email window for the document shown (None, and the reason in the message
+        line, when it cannot be emailed)."""
+        if self._email_draft is None or self._clinic is None or not self.html:
+            return None
+        from desktop_app.ui.dialogs.email_dialog import EmailDialog
+
+        try:
+            draft = self._email_draft(self)
+        except BillingError as exc:
+            self._say(str(exc), "problem")
+            return None
+        dialog = EmailDialog(self._clinic, draft, self.pdf_bytes, self)
+        dialog.queued.connect(lambda _id: self._say(dialog.sent_text(), DONE_TONE))
+        self.email_dialog = dialog
+        dialog.open()
+        return dialog
 
     def choose_pdf_path(self) -> Path | None:
         """Ask where to save the PDF (tests replace this)."""
@@ -199,6 +249,9 @@ class DocumentDialog(QDialog):
             self._say(str(exc), "problem")
             return
         self._say(f"Saved {path}.", "done")
+
+    def _on_email_button_clicked(self) -> None:
+        self.email()
 
     def _on_print_button_clicked(self) -> None:
         if not self.choose_printer():

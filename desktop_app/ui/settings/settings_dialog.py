@@ -1,10 +1,12 @@
 """Settings: General (clinic name, currency), Finances > Invoices (automatic allocation, tax),
 Payment types (each with the clinic's allocation or its own), Printed documents (address,
-contact line, tax number, footer, logo), Billable items, Payers and Staff.
+contact line, tax number, footer, logo), Billable items, Payers, Email (the mail server and
+sender, the emails' templates, reminders and alerts) and Staff.
 Everything is saved in the clinic's database, so every computer sees the same, and the next
-payment dialog uses it at once. OK saves the first four pages; Billable items, Payers and Staff
-save each change at once. A role that may not change the settings sees the first four pages
-without changing them.
+payment dialog uses it at once (the mail server's password in this computer's keychain). OK
+saves the first four pages and what changed on Email; Billable items, Payers and Staff save
+each change at once. A role that may not change the settings sees the first four pages and
+Email without changing them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from PySide6.QtWidgets import (
 from desktop_app.core import MINOR_UNITS, AllocationMode, BillingError, Permission
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.settings.billable_items_page import BillableItemsPage
+from desktop_app.ui.settings.email_page import EmailPage
 from desktop_app.ui.settings.payers_page import PayersPage
 from desktop_app.ui.settings.staff_page import StaffPage
 from desktop_app.ui.style import PROBLEM_TONE, set_tone
@@ -54,6 +57,7 @@ PAGES = (
     "Printed documents",
     "Billable items",
     "Payers",
+    "Email",
 )
 STAFF_PAGE = "Staff"
 LOGO_PREVIEW_HEIGHT = 64
@@ -98,10 +102,12 @@ class SettingsDialog(QDialog):
         self.pages.addWidget(self.billable_items_page)
         #: Settings > Payers (read-only for roles that may not change payers).
         shown = getattr(parent, "formatter", None)
-        self.payers_page = PayersPage(
-            clinic, shown if isinstance(shown, Formatter) else Formatter(clinic.currency)
-        )
+        formatter = shown if isinstance(shown, Formatter) else Formatter(clinic.currency)
+        self.payers_page = PayersPage(clinic, formatter)
         self.pages.addWidget(self.payers_page)
+        #: Settings > Email (read-only for roles that may not change settings).
+        self.email_page = EmailPage(clinic, formatter)
+        self.pages.addWidget(self.email_page)
         #: Settings > Staff, for whoever may manage staff accounts (None for others).
         self.staff_page: StaffPage | None = None
         if clinic.may(Permission.STAFF):
@@ -425,6 +431,9 @@ class SettingsDialog(QDialog):
         if not self.may_change:  # nothing here to save: the other pages saved as they went
             self.accept()
             return
+        if not self.email_page.save():  # refused: the Email page shows where, nothing else saved
+            self.page_list.setCurrentRow(PAGES.index("Email"))
+            return
         shown, name = self._tax_shown, self.tax_name_edit.text()
         rate, include = self.tax_rate_edit.text(), self.includes_tax_check.isChecked()
         try:  # every page in one save: all of it, or (on a refusal) none of it
@@ -447,6 +456,11 @@ class SettingsDialog(QDialog):
         if not self._save_type_modes():
             return
         self.accept()
+
+    def done(self, result: int) -> None:
+        """Close (OK or Cancel), once a test email on its way has had its answer."""
+        self.email_page.stop()
+        super().done(result)
 
     def _save_type_modes(self) -> bool:
         """Give each listed payment type the allocation mode the page shows, where it changed;

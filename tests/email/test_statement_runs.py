@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pypdfium2 as pdfium
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from desktop_app.core import (
     BillingError,
@@ -22,7 +22,7 @@ from desktop_app.core import (
     OutboxStatus,
     PermissionDenied,
 )
-from desktop_app.core.db.models import AuditEntry, OutboxMessage, StatementRun
+from desktop_app.core.db.models import AuditEntry, OutboxMessage, Patient, StatementRun
 from tests.helpers import snapshot
 
 from .smtp_servers import SmtpServer
@@ -95,6 +95,18 @@ def test_preview_figures_agree_with_each_statement_and_the_credit_report(
     assert rows[bea] == (Decimal("0.00"), Decimal("12.00"))
     assert rows[cy] == (Decimal("0.00"), Decimal("30.00"))
     assert rows[hal] == (Decimal("45.00"), Decimal("0.00"))
+
+
+def test_an_address_kept_that_is_not_one_is_posted(clinic: Clinic, ledger: dict[str, int]) -> None:
+    """An address imported before addresses were checked (written here straight to the
+    database): the statement goes by post, never to a broken address."""
+    with clinic.engine.begin() as conn:
+        conn.execute(
+            update(Patient).where(Patient.id == ledger["ada"]).values(email="ada at example.org")
+        )
+    rows = {r.account_id: r for r in clinic.preview_statement_run(START, END).rows}
+    assert rows[ledger["ada"]].email is None
+    assert clinic.preview_statement_run(START, END).to_post == 2
 
 
 def test_a_merged_patient_and_a_settled_account_are_left_out(

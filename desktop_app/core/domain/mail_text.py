@@ -59,6 +59,13 @@ def check_address(value: object, what: str = "email address", *, field: str | No
     return text
 
 
+def looks_like_address(value: str) -> bool:
+    """Whether ``value`` has the shape :func:`check_address` takes (one ``name@example.org``,
+    no line break), without the standard library's parse: a quick test for a list of thousands
+    (a statement run's), where the message built later checks each address in full."""
+    return _ADDRESS.fullmatch(value.strip()) is not None
+
+
 def header_name(name: str) -> str:
     """A stored name made safe for a header: line breaks, tabs and control characters become
     single spaces, surrounding spaces go, and it is cut to :data:`MAX_NAME` characters."""

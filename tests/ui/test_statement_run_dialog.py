@@ -56,6 +56,12 @@ def test_the_menu_opens_last_months_list_with_its_totals(qtbot, window, clinic) 
         "4 accounts: 3 to email, 1 to post. Owed $250.00, credit $30.00."
     )
     assert dialog.send_button.isEnabled() and not dialog.post_button.isEnabled()
+    # Another period: nothing can be sent until it is listed.
+    dialog.start_edit.setDate(dialog.start_edit.date().addMonths(-1))
+    assert dialog.model.rowCount() == 0 and not dialog.send_button.isEnabled()
+    dialog.preview_button.click()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    assert dialog.model.rowCount() == 4 and dialog.send_button.isEnabled()
     dialog.close()
 
 

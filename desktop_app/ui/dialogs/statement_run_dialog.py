@@ -138,6 +138,7 @@ class StatementRunDialog(QDialog):
             set_date_format(edit)
             edit.setMaximumDate(today)
             edit.setAccessibleName(name)
+            edit.dateChanged.connect(self._on_period_changed)
             label = QLabel(text)
             label.setBuddy(edit)
             row.addWidget(label)
@@ -529,6 +530,15 @@ class StatementRunDialog(QDialog):
         self._set_busy(False)
 
     # -- slots ------------------------------------------------------------------------------
+
+    def _on_period_changed(self, _day: object) -> None:
+        # What is listed is another period's now: nothing to send until this one is listed.
+        self._shown = None
+        self.model.set_records([])
+        self.totals_label.clear()
+        self.notice_label.setVisible(False)
+        self._update_buttons()
+        self._say("Preview lists who owed or held credit at this period's end.", HINT_TONE)
 
     def _on_preview_button_clicked(self) -> None:
         self.refresh()

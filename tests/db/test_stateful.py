@@ -878,7 +878,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def reverse_transfer(self, data) -> None:
         transfer_id = data.draw(st.sampled_from(sorted(self.transfers)))
         sender, receiver, amount, reversed_ = self.transfers[transfer_id]
-        self.touched |= {sender, receiver}
+        # A transfer cancelled by a merge still names the merged patient, who is gone.
+        self.touched |= {sender, receiver} & set(self.patients)
         if reversed_:
             with pytest.raises(BillingError) as refused:
                 self.clinic.reverse_transfer(transfer_id)
@@ -927,9 +928,13 @@ class LedgerMachine(RuleBasedStateMachine):
         for iid, pid in self.for_patient.items():
             if pid == dupe:
                 self.for_patient[iid] = keep
+        # The kept patient's default payer stays the default: the duplicate's default yields.
+        keep_has_default = any(m[0] == keep and m[2] for m in self.memberships.values())
         for membership in self.memberships.values():
             if membership[0] == dupe:
                 membership[0] = keep
+                if keep_has_default:
+                    membership[2] = False
         self.credit[keep] = credit
         self.credit[dupe] = 0
         # The kept patient's empty details are filled from the duplicate's: their concession too.

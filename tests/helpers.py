@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
-from desktop_app.core import Clinic, Role
+from desktop_app.core import BillingError, Clinic, Role
 from desktop_app.core.db.models import Base
 from desktop_app.self_test import database_at
 
@@ -29,6 +30,19 @@ def snapshot(clinic: Clinic) -> dict[str, list[tuple[Any, ...]]]:
             tuple(r) for r in conn.execute(text("SELECT version_num FROM alembic_version"))
         ]
     return result
+
+
+def refused(
+    clinic: Clinic, call: Callable[[], object], code: str, match: str | None = None
+) -> BillingError:
+    """``call`` is refused with ``code`` (and a message matching ``match``) and changes
+    nothing in the database; the refusal."""
+    before = snapshot(clinic)
+    with pytest.raises(BillingError, match=match) as refused:
+        call()
+    assert refused.value.code == code, refused.value
+    assert snapshot(clinic) == before
+    return refused.value
 
 
 # -- a team of staff -----------------------------------------------------------------------------

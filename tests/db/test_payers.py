@@ -10,20 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from desktop_app.core import AllocationMode, BillingError, Clinic, PermissionDenied
-from tests.helpers import snapshot
+from desktop_app.core import AllocationMode, Clinic, PermissionDenied
+from tests.helpers import refused
 
 TODAY = date.today()
-
-
-def _refused(clinic: Clinic, call, code: str, match: str | None = None) -> BillingError:
-    """``call`` is refused with ``code`` and changes nothing in the database."""
-    before = snapshot(clinic)
-    with pytest.raises(BillingError, match=match) as refused:
-        call()
-    assert refused.value.code == code, refused.value
-    assert snapshot(clinic) == before
-    return refused.value
 
 
 @pytest.fixture
@@ -179,20 +169,20 @@ def test_money_never_crosses_between_a_patient_and_payers(
     preview = clinic.preview_payment(ada, sources={"Cash": "200.00"})
     assert preview.applied == {own: Decimal("20.00")}
     # ...and typed onto a payer's invoice are refused, naming the payer.
-    _refused(
+    refused(
         clinic,
         lambda: clinic.preview_payment(ada, sources={"Cash": "10"}, applied={funded: "10"}),
         "other_patient",
         "billed to Bupa",
     )
     # A payer's payment never touches a patient's invoice or another payer's.
-    _refused(
+    refused(
         clinic,
         lambda: clinic.preview_payer_payment(fund, sources={"Cash": "10"}, applied={own: "10"}),
         "other_patient",
         "billed to a patient",
     )
-    _refused(
+    refused(
         clinic,
         lambda: clinic.preview_payer_payment(fund, sources={"Cash": "10"}, applied={insured: "10"}),
         "other_patient",
@@ -201,7 +191,7 @@ def test_money_never_crosses_between_a_patient_and_payers(
     auto = clinic.preview_payer_payment(fund, sources={"Bank transfer": "500.00"})
     assert auto.applied == {funded: Decimal("95.00")}
     # More than an invoice's balance.
-    _refused(
+    refused(
         clinic,
         lambda: clinic.preview_payer_payment(
             fund, sources={"Cash": "200"}, applied={funded: "95.01"}
@@ -228,7 +218,7 @@ def test_a_declined_claim_is_billed_to_the_patient_then_paid_at_the_desk(
     clinic.record_payer_payment(
         clinic.preview_payer_payment(fund, sources={"Cash": "10.00"}), request_id="part"
     )
-    _refused(clinic, lambda: clinic.update_invoice(iid, bill_to=None), "bad_choice", "paid")
+    refused(clinic, lambda: clinic.update_invoice(iid, bill_to=None), "bad_choice", "paid")
 
 
 def test_a_payment_type_can_carry_its_own_allocation_mode(
@@ -255,7 +245,7 @@ def test_a_payment_type_can_carry_its_own_allocation_mode(
     assert asked.applied == {newer: Decimal("50.00")}
     clinic.set_payment_type_mode("Health fund", None)
     assert clinic.payment_type_modes() == {}
-    _refused(
+    refused(
         clinic, lambda: clinic.set_payment_type_mode("Cash", "sideways"), "bad_choice", "sideways"
     )
 
@@ -263,16 +253,16 @@ def test_a_payment_type_can_carry_its_own_allocation_mode(
 def test_bad_input_is_refused_and_saves_nothing(clinic: Clinic, practice: dict[str, int]) -> None:
     ada, fund = practice["ada"], practice["fund"]
     lines = [("Consult", "100.00", 1)]
-    _refused(clinic, lambda: clinic.add_payer("X", kind="charity"), "bad_choice", "payer kind")
-    _refused(clinic, lambda: clinic.add_payer("bupa", kind="insurer"), "duplicate")
-    _refused(clinic, lambda: clinic.add_payer("  ", kind="insurer"), "missing")
-    _refused(
+    refused(clinic, lambda: clinic.add_payer("X", kind="charity"), "bad_choice", "payer kind")
+    refused(clinic, lambda: clinic.add_payer("bupa", kind="insurer"), "duplicate")
+    refused(clinic, lambda: clinic.add_payer("  ", kind="insurer"), "missing")
+    refused(
         clinic,
         lambda: clinic.add_payer("Y", kind="insurer", email="not an address"),
         "bad_text",
     )
     for share, match in (("100.01", "more than"), ("-5", None), ("101%", "0 to 100"), ("x%", None)):
-        _refused(
+        refused(
             clinic,
             lambda share=share: clinic.create_split_invoice(
                 ada, lines, payer=fund, payer_share=share
@@ -280,16 +270,16 @@ def test_bad_input_is_refused_and_saves_nothing(clinic: Clinic, practice: dict[s
             "bad_amount",
             match,
         )
-    _refused(
+    refused(
         clinic,
         lambda: clinic.create_invoice(ada, lines, bill_to=None, claim_reference="C"),
         "bad_choice",
         "claim reference",
     )
-    _refused(clinic, lambda: clinic.create_invoice(ada, lines, bill_to=ada), "not_found")
-    _refused(clinic, lambda: clinic.create_invoice(fund, lines), "bad_choice", "is a payer")
-    _refused(clinic, lambda: clinic.add_membership(fund, practice["wc"]), "bad_choice")
-    _refused(
+    refused(clinic, lambda: clinic.create_invoice(ada, lines, bill_to=ada), "not_found")
+    refused(clinic, lambda: clinic.create_invoice(fund, lines), "bad_choice", "is a payer")
+    refused(clinic, lambda: clinic.add_membership(fund, practice["wc"]), "bad_choice")
+    refused(
         clinic,
         lambda: clinic.add_membership(
             ada, fund, valid_from=TODAY, valid_to=TODAY - timedelta(days=1)
@@ -299,26 +289,26 @@ def test_bad_input_is_refused_and_saves_nothing(clinic: Clinic, practice: dict[s
     # A membership for an archived patient; an archived payer billed.
     archived = clinic.add_patient("Old", "Patient")
     clinic.archive_patient(archived)
-    _refused(clinic, lambda: clinic.add_membership(archived, fund), "archived")
+    refused(clinic, lambda: clinic.add_membership(archived, fund), "archived")
     quiet = clinic.add_payer("Quiet Fund", kind="health fund")
     clinic.archive_payer(quiet)
-    _refused(clinic, lambda: clinic.create_invoice(ada, lines, bill_to=quiet), "archived")
+    refused(clinic, lambda: clinic.create_invoice(ada, lines, bill_to=quiet), "archived")
     # A payer with invoices is archived, not deleted; and not archived while it is owed.
     clinic.create_invoice(ada, lines, bill_to=fund)
-    _refused(clinic, lambda: clinic.delete_payer(fund), "has_balance", "archive it instead")
-    _refused(clinic, lambda: clinic.archive_payer(fund), "has_balance")
+    refused(clinic, lambda: clinic.delete_payer(fund), "has_balance", "archive it instead")
+    refused(clinic, lambda: clinic.archive_payer(fund), "has_balance")
     # What only a patient does.
-    _refused(clinic, lambda: clinic.merge_patients(ada, fund), "bad_choice", "merged")
+    refused(clinic, lambda: clinic.merge_patients(ada, fund), "bad_choice", "merged")
     clinic.record_payer_payment(
         clinic.preview_payer_payment(fund, sources={"Cash": "150.00"}), request_id="x"
     )
-    _refused(
+    refused(
         clinic,
         lambda: clinic.transfer_credit(fund, ada, "10", reason="r", request_id="t"),
         "bad_choice",
         "credit transfer",
     )
-    _refused(
+    refused(
         clinic,
         lambda: clinic.refund_payer_credit(fund, "50.01", method="Cash", request_id="too much"),
         "over_credit",
@@ -474,7 +464,7 @@ def test_a_remittance_keeps_its_reference_checked_again_at_the_save(
     assert preview.applied == {second: Decimal("50.00")}
     for bad, code in (("x" * 101, "too_long"), ("REM\nBcc: someone", "bad_text")):
         altered = dataclasses.replace(preview, reference=bad)
-        _refused(clinic, lambda altered=altered: clinic.record_payer_payment(altered, "r"), code)
+        refused(clinic, lambda altered=altered: clinic.record_payer_payment(altered, "r"), code)
     pay_id = clinic.record_payer_payment(preview, request_id="rem-7")
     assert clinic.payment(pay_id).reference == "REM-7"
     assert clinic.invoice(first).balance == Decimal("50.00")

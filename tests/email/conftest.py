@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .smtp_servers import ClosedPort, SilentServer, SmtpServer
+from .smtp_servers import ClosedPort, HangUpServer, SilentServer, SmtpServer
 
 
 @pytest.fixture
@@ -41,6 +41,13 @@ def make_smtp_server(tmp_path: Path) -> Iterator[Callable[..., SmtpServer]]:
 def silent_server() -> Iterator[SilentServer]:
     """A loopback port that accepts connections and never answers."""
     with SilentServer() as server:
+        yield server
+
+
+@pytest.fixture
+def hang_up_server() -> Iterator[HangUpServer]:
+    """A loopback port that closes every connection as soon as it is made."""
+    with HangUpServer() as server:
         yield server
 
 

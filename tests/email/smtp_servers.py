@@ -372,6 +372,59 @@ class SilentServer:
         self.stop()
 
 
+class HangUpServer:
+    """A loopback port that takes each connection and ends it at once, before a word: a
+    server restarting, or a network dropping connections."""
+
+    def __init__(self) -> None:
+        self.host = HOST
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._hung_up: list[socket.socket] = []
+        self.port = 0
+
+    def start(self) -> Self:
+        """Start listening; every connection is ended as soon as it is taken."""
+        sock = self._sock = _bound_socket()
+        sock.listen(32)
+        self.port = sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._hang_up, args=(sock,), daemon=True)
+        self._thread.start()
+        return self
+
+    def _hang_up(self, sock: socket.socket) -> None:
+        sock.settimeout(0.1)
+        while self._sock is sock:
+            try:
+                connection, _ = sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # the server stopped
+                return
+            # Ends its side at once (the client reads the end of the stream, whatever it has
+            # sent meanwhile); the socket itself is closed when the server stops.
+            connection.shutdown(socket.SHUT_WR)
+            self._hung_up.append(connection)
+
+    def stop(self) -> None:
+        """Stop listening."""
+        sock, self._sock = self._sock, None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        if sock is not None:
+            sock.close()
+        for connection in self._hung_up:
+            connection.close()
+        self._hung_up.clear()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
 class ClosedPort:
     """A loopback port where nothing listens: connecting is refused. The port is held (bound,
     not listening) while the context is open, so no other program takes it meanwhile."""

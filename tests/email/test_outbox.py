@@ -14,7 +14,7 @@ from sqlalchemy import select, text, update
 
 from desktop_app.core import BillingError, Clinic, OutboxStatus, PermissionDenied
 from desktop_app.core.db.models import OutboxMessage, Setting
-from tests.helpers import snapshot
+from tests.helpers import refused, snapshot
 
 from .smtp_servers import SmtpServer
 
@@ -35,14 +35,17 @@ def _configure(clinic: Clinic, server: SmtpServer | int, **changes: object) -> N
     clinic.set_email_settings(**options)  # type: ignore[arg-type]
 
 
-def _refused(clinic: Clinic, call, code: str, match: str | None = None) -> BillingError:
-    """``call`` is refused with ``code`` and changes nothing in the database."""
-    before = snapshot(clinic)
-    with pytest.raises(BillingError, match=match) as refused:
-        call()
-    assert refused.value.code == code, refused.value
-    assert snapshot(clinic) == before
-    return refused.value
+def _configure_signing_in(clinic: Clinic, server: SmtpServer) -> None:
+    """Point the clinic at a loopback STARTTLS server that wants the user ``desk`` signed in
+    (the password from ``CLINIC_SMTP_PASSWORD``)."""
+    _configure(
+        clinic,
+        server,
+        security="starttls",
+        host="localhost",
+        username="desk",
+        certificate=server.certificate_pem,
+    )
 
 
 @pytest.fixture
@@ -236,13 +239,13 @@ def test_bad_input_is_refused_and_nothing_is_queued(
     _configure(clinic, smtp_server)
     draft = clinic.email_draft("invoice", invoice_id=ada["invoice"])
     queue = clinic.queue_email
-    _refused(clinic, lambda: queue(draft, PDF, to="ada at example"), "bad_text", "not an email")
-    _refused(clinic, lambda: queue(draft, PDF, to="a@b.org, c@d.org"), "bad_text")
-    _refused(clinic, lambda: queue(draft, PDF, to="a@b.org\nBcc: c@d.org"), "bad_text", "line")
-    _refused(clinic, lambda: queue(draft, PDF, subject="Hi\r\nBcc: c@d.org"), "bad_text", "line")
-    _refused(clinic, lambda: queue(draft, PDF, body="  "), "missing")
-    _refused(clinic, lambda: queue(draft, None), "missing", "needs its PDF")
-    _refused(clinic, lambda: queue(draft, b"not a pdf"), "missing", "needs its PDF")
+    refused(clinic, lambda: queue(draft, PDF, to="ada at example"), "bad_text", "not an email")
+    refused(clinic, lambda: queue(draft, PDF, to="a@b.org, c@d.org"), "bad_text")
+    refused(clinic, lambda: queue(draft, PDF, to="a@b.org\nBcc: c@d.org"), "bad_text", "line")
+    refused(clinic, lambda: queue(draft, PDF, subject="Hi\r\nBcc: c@d.org"), "bad_text", "line")
+    refused(clinic, lambda: queue(draft, PDF, body="  "), "missing")
+    refused(clinic, lambda: queue(draft, None), "missing", "needs its PDF")
+    refused(clinic, lambda: queue(draft, b"not a pdf"), "missing", "needs its PDF")
     clinic.send_outbox()
     assert smtp_server.messages == [] and clinic.outbox() == []
 
@@ -253,12 +256,12 @@ def test_a_patient_without_an_address_is_drafted_without_one(clinic: Clinic) -> 
     clinic.set_email_settings(host="127.0.0.1", port=2525, security="none", sender="d@h.example")
     draft = clinic.email_draft("invoice", invoice_id=iid)
     assert draft.to_address == ""
-    _refused(clinic, lambda: clinic.queue_email(draft, PDF), "missing", "Enter the email")
+    refused(clinic, lambda: clinic.queue_email(draft, PDF), "missing", "Enter the email")
 
 
 def test_email_not_set_up_is_refused(clinic: Clinic, ada: dict[str, int]) -> None:
     draft = clinic.email_draft("invoice", invoice_id=ada["invoice"])
-    _refused(clinic, lambda: clinic.queue_email(draft, PDF), "missing", "Settings > Email")
+    refused(clinic, lambda: clinic.queue_email(draft, PDF), "missing", "Settings > Email")
     assert clinic.send_outbox().sent == 0
 
 
@@ -332,28 +335,6 @@ def test_ssl_from_the_start(clinic: Clinic, ada: dict[str, int], make_smtp_serve
     _queue_invoice(clinic, ada["invoice"])
     assert clinic.send_outbox().sent == 1
     assert len(server.wait_for(1)) == 1
-
-
-def test_a_wrong_password_fails_with_the_servers_reason_and_waits_for_staff(
-    clinic: Clinic, ada: dict[str, int], make_smtp_server, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CLINIC_SMTP_PASSWORD", "wrong")
-    server = make_smtp_server(starttls=True, auth={"desk": "right"})
-    _configure(
-        clinic,
-        server,
-        security="starttls",
-        host="localhost",
-        username="desk",
-        certificate=server.certificate_pem,
-    )
-    _queue_invoice(clinic, ada["invoice"])
-    assert clinic.send_outbox().failed == 1
-    failed = _only(clinic)
-    assert "refused the user name or password" in (failed.last_error or "")
-    assert "535" in (failed.last_error or "")
-    assert not failed.retried_automatically
-    assert set(server.failed_logins) == {"desk"} and server.logins == []
 
 
 # -- servers that refuse or never answer ---------------------------------------------------------
@@ -473,7 +454,7 @@ def test_a_message_over_the_servers_size_limit_is_refused_and_then_refused_at_on
     assert server.messages == []
     # The limit is known now: the next one is refused before anything is queued.
     assert clinic.email_settings.size_limit == 4_000
-    _refused(clinic, lambda: clinic.queue_email(draft, big), "amount_too_large", "at most 4 KB")
+    refused(clinic, lambda: clinic.queue_email(draft, big), "amount_too_large", "at most 4 KB")
     # A small one still goes.
     clinic.queue_email(draft, PDF)
     assert clinic.send_outbox().sent == 1
@@ -482,13 +463,13 @@ def test_a_message_over_the_servers_size_limit_is_refused_and_then_refused_at_on
 def test_retry_and_cancel(clinic: Clinic, ada: dict[str, int], closed_port: int) -> None:
     _configure(clinic, closed_port)
     message_id = _queue_invoice(clinic, ada["invoice"])
-    _refused(clinic, lambda: clinic.retry_email(message_id), "already_done", "queued")
+    refused(clinic, lambda: clinic.retry_email(message_id), "already_done", "queued")
     clinic.send_outbox()
     clinic.cancel_email(message_id)
     assert _only(clinic).status is OutboxStatus.CANCELLED
     _make_due(clinic)
     assert clinic.send_outbox().failed == 0  # a cancelled message is not tried
-    _refused(clinic, lambda: clinic.cancel_email(message_id), "already_done")
+    refused(clinic, lambda: clinic.cancel_email(message_id), "already_done")
     clinic.retry_email(message_id)
     assert _only(clinic).status is OutboxStatus.QUEUED
     assert {"retry email", "cancel email"} <= set(clinic.audit_actions())
@@ -523,6 +504,211 @@ def test_two_desks_sending_at_once_deliver_each_message_once(
     ids = [d.message["Message-ID"] for d in deliveries]
     assert len(ids) == len(set(ids)) == 12
     assert all(m.status is OutboxStatus.SENT and m.attempts == 1 for m in clinic.outbox())
+
+
+# -- a pass's reservations, and what ends a pass early -------------------------------------------
+
+
+def _queue_three(clinic: Clinic) -> list[int]:
+    """Three invoices to three patients, each emailed: the outbox ids, oldest first."""
+    ids = []
+    for n in range(3):
+        pid = clinic.add_patient("Pat", f"Number {n}", email=f"pat{n}@example.org")
+        ids.append(_queue_invoice(clinic, clinic.create_invoice(pid, [("Consult", "80.00", 1)])))
+    return ids
+
+
+def _statuses(clinic: Clinic) -> dict[int, tuple[OutboxStatus, int]]:
+    return {m.id: (m.status, m.attempts) for m in clinic.outbox()}
+
+
+def test_a_slow_pass_whose_reservations_lapsed_leaves_them_to_the_desk_that_took_them(
+    clinic: Clinic, smtp_server: SmtpServer, db_url: str
+) -> None:
+    _configure(clinic, smtp_server)
+    ids = _queue_three(clinic)
+    other = Clinic.open(db_url)
+    taken_over: list[object] = []
+
+    def stalled_then_overtaken() -> bool:
+        # This pass stalls long enough for its reservations to lapse, and another desk sends.
+        if not taken_over:
+            with clinic.engine.begin() as conn:
+                conn.execute(
+                    update(OutboxMessage).values(claimed_at=datetime.now(UTC) - timedelta(hours=1))
+                )
+            taken_over.append(other.send_outbox())
+        return False
+
+    try:
+        slow = clinic.send_outbox(stop=stalled_then_overtaken)
+    finally:
+        other.close()
+    assert slow.sent == 0 and taken_over[0].sent == 3  # type: ignore[attr-defined]
+    deliveries = smtp_server.wait_for(3)
+    time_to_spare = smtp_server.wait_for(3, timeout=0.3)
+    assert len(time_to_spare) == 3
+    assert len({d.message["Message-ID"] for d in deliveries}) == 3
+    assert _statuses(clinic) == {i: (OutboxStatus.SENT, 1) for i in ids}
+
+
+def test_staff_can_cancel_a_message_a_pass_has_not_reached_yet(
+    clinic: Clinic, smtp_server: SmtpServer
+) -> None:
+    _configure(clinic, smtp_server)
+    first, second, third = _queue_three(clinic)
+    asked: list[int] = []
+
+    def cancel_the_last_one_first() -> bool:
+        if not asked:
+            assert _only_waiting(clinic) == [first, second, third]
+            clinic.cancel_email(third)
+        asked.append(1)
+        return False
+
+    assert clinic.send_outbox(stop=cancel_the_last_one_first).sent == 2
+    assert [d.recipients for d in smtp_server.wait_for(2)] == [
+        ["pat0@example.org"],
+        ["pat1@example.org"],
+    ]
+    assert _statuses(clinic)[third] == (OutboxStatus.CANCELLED, 0)
+    assert len(smtp_server.messages) == 2
+
+
+def _only_waiting(clinic: Clinic) -> list[int]:
+    return sorted(m.id for m in clinic.outbox([OutboxStatus.QUEUED]))
+
+
+def test_a_pass_ended_by_an_error_leaves_the_untried_messages_to_the_next_pass(
+    clinic: Clinic, smtp_server: SmtpServer
+) -> None:
+    _configure(clinic, smtp_server)
+    first, second, third = _queue_three(clinic)
+
+    def fails_after_the_first(done: int) -> None:
+        raise RuntimeError("the window showing progress went away")
+
+    with pytest.raises(RuntimeError):
+        clinic.send_outbox(progress=fails_after_the_first)
+    assert _statuses(clinic) == {
+        first: (OutboxStatus.SENT, 1),
+        second: (OutboxStatus.QUEUED, 0),
+        third: (OutboxStatus.QUEUED, 0),
+    }
+    # The next pass sends them at once (no lapse to wait for), each once.
+    assert clinic.send_outbox().sent == 2
+    deliveries = smtp_server.wait_for(3)
+    assert len({d.message["Message-ID"] for d in deliveries}) == 3
+    assert clinic.verify() == []
+
+
+def test_a_server_closing_with_421_after_the_data_leaves_the_rest_for_the_next_pass(
+    clinic: Clinic, make_smtp_server
+) -> None:
+    server = make_smtp_server(refuse_data="421 4.3.2 Service shutting down")
+    _configure(clinic, server)
+    first, second, third = _queue_three(clinic)
+    summary = clinic.send_outbox()
+    assert summary.failed == 1 and "421 4.3.2" in (summary.connection_error or "")
+    statuses = _statuses(clinic)
+    assert statuses[first] == (OutboxStatus.FAILED, 1)
+    assert statuses[second] == statuses[third] == (OutboxStatus.QUEUED, 0)
+    assert clinic.outbox()[-1].retried_automatically  # the first: a 4xx may pass
+    server.refuse_data = None
+    _make_due(clinic)
+    assert clinic.send_outbox().sent == 3
+    assert len({d.message["Message-ID"] for d in server.wait_for(3)}) == 3
+
+
+def test_a_server_that_hangs_up_during_the_secure_handshake_is_tried_again(
+    clinic: Clinic, ada: dict[str, int], hang_up_server
+) -> None:
+    _configure(clinic, hang_up_server.port, security="ssl", host="localhost")
+    _queue_invoice(clinic, ada["invoice"])
+    summary = clinic.send_outbox()
+    assert "closed before it was set up" in (summary.connection_error or "")
+    failed = _only(clinic)
+    assert failed.status is OutboxStatus.FAILED and failed.retried_automatically
+
+
+def test_retry_starts_the_count_of_attempts_and_the_waits_again(
+    clinic: Clinic, ada: dict[str, int], make_smtp_server
+) -> None:
+    server = make_smtp_server(refuse_data="451 4.3.0 Try again later")
+    _configure(clinic, server)
+    message_id = _queue_invoice(clinic, ada["invoice"])
+    for _ in range(3):
+        _make_due(clinic)
+        clinic.send_outbox()
+    assert _only(clinic).attempts == 3
+    clinic.cancel_email(message_id)
+    clinic.retry_email(message_id)
+    assert (_only(clinic).status, _only(clinic).attempts) == (OutboxStatus.QUEUED, 0)
+    clinic.send_outbox()
+    again = _only(clinic)
+    assert again.attempts == 1 and again.next_attempt_at is not None
+    assert again.next_attempt_at - datetime.now(UTC) < timedelta(minutes=2)  # the first wait
+
+
+# -- addresses a mail server takes ---------------------------------------------------------------
+
+
+def test_an_international_domain_is_sent_in_the_form_mail_servers_take(
+    clinic: Clinic, smtp_server: SmtpServer
+) -> None:
+    _configure(clinic, smtp_server)
+    pid = clinic.add_patient("Jürgen", "Müller", email="juergen@müller.example")
+    invoice = clinic.create_invoice(pid, [("Consult", "80.00", 1)])
+    _queue_invoice(clinic, invoice)
+    assert _only(clinic).recipient == "juergen@xn--mller-kva.example"
+    assert clinic.send_outbox().sent == 1
+    (delivery,) = smtp_server.wait_for(1)
+    assert delivery.recipients == ["juergen@xn--mller-kva.example"]
+    assert delivery.message["To"].addresses[0].addr_spec == "juergen@xn--mller-kva.example"
+    assert delivery.message["To"].addresses[0].display_name == "Jürgen Müller"
+
+
+def test_an_address_with_letters_outside_ascii_before_the_at_is_refused(
+    clinic: Clinic, ada: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    _configure(clinic, smtp_server)
+    refusal = refused(
+        clinic,
+        lambda: _queue_invoice(clinic, ada["invoice"], to="josé@example.org"),
+        "bad_text",
+        "outside plain ASCII",
+    )
+    assert refusal.field == "to"
+
+
+@pytest.mark.parametrize(
+    ("password", "reason", "logins_tried"),
+    [
+        ("wrong", "refused the user name or password (535", ["desk"]),
+        # Signing in carries ASCII only: refused before the password leaves this computer.
+        ("Kennwört-1", "cannot carry", []),
+    ],
+)
+def test_a_sign_in_that_fails_says_why_and_waits_for_staff(
+    clinic: Clinic,
+    ada: dict[str, int],
+    make_smtp_server,
+    monkeypatch: pytest.MonkeyPatch,
+    password: str,
+    reason: str,
+    logins_tried: list[str],
+) -> None:
+    monkeypatch.setenv("CLINIC_SMTP_PASSWORD", password)
+    server = make_smtp_server(starttls=True, auth={"desk": "right"})
+    _configure_signing_in(clinic, server)
+    _queue_invoice(clinic, ada["invoice"])
+    summary = clinic.send_outbox()
+    assert summary.failed == 1 and reason in (summary.connection_error or "")
+    failed = _only(clinic)
+    assert reason in (failed.last_error or "") and not failed.retried_automatically
+    assert set(server.failed_logins) == set(logins_tried) and server.logins == []
+    with pytest.raises(BillingError, match=reason[:20]):
+        clinic.send_test_email("desk@harbour.example")
 
 
 # -- who may ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ will not is left for staff, and Verify ledger (I11 included) finds nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from desktop_app.core import Clinic, OutboxStatus
 from desktop_app.core.db.models import OutboxMessage
@@ -34,6 +35,10 @@ from .smtp_servers import ClosedPort, SmtpServer
 PDF = b"%PDF-1.4\n% stand-in\n"
 BEHAVIOURS = ["accept", "refuse recipient", "try later", "no server"]
 STEPS = int(os.environ.get("STATEFUL_STEPS", "40"))
+
+
+class _ProgressError(Exception):
+    """What ends a pass early in :meth:`OutboxMachine.pass_ends_in_an_error`."""
 
 
 class OutboxMachine(RuleBasedStateMachine):
@@ -124,6 +129,55 @@ class OutboxMachine(RuleBasedStateMachine):
                     .where(OutboxMessage.id == chosen)
                     .values(status="sending", claimed_at=datetime.now(UTC) - timedelta(hours=1))
                 )
+
+    @rule(after=st.integers(1, 3))
+    def pass_ends_in_an_error(self, after: int) -> None:
+        """A pass stopped by an error of the program after ``after`` messages."""
+        self._point_at(self.server.port)
+
+        def progress(done: int) -> None:
+            if done >= after:
+                raise _ProgressError
+
+        with contextlib.suppress(_ProgressError):
+            self.clinic.send_outbox(progress=progress)
+
+    @rule(cancel=st.booleans(), behaviour=st.sampled_from(BEHAVIOURS))
+    def slow_pass_overtaken(self, cancel: bool, behaviour: str) -> None:
+        """A pass stalls until its reservations lapse; meanwhile another desk's pass, against a
+        server that behaves as ``behaviour``, takes them all (and staff may cancel one). The
+        stalled pass then has nothing left to send."""
+        self._point_at(self.server.port)
+        stalled: list[bool] = []
+
+        def stop() -> bool:
+            if not stalled:
+                stalled.append(True)
+                waiting = self._by_status(OutboxStatus.QUEUED, OutboxStatus.FAILED)
+                if cancel and waiting:
+                    self.clinic.cancel_email(waiting[0])
+                with self.clinic.engine.begin() as conn:
+                    conn.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.claim_token.is_not(None))
+                        .values(claimed_at=datetime.now(UTC) - timedelta(hours=1))
+                    )
+                self.send_pass(behaviour)
+                self._point_at(self.server.port)
+            return False
+
+        stalled_pass = self.clinic.send_outbox(stop=stop)
+        assert (stalled_pass.sent, stalled_pass.failed, stalled_pass.unconfirmed) == (0, 0, 0)
+
+    @invariant()
+    def no_pass_leaves_a_reservation_behind(self) -> None:
+        if not hasattr(self, "clinic"):
+            return
+        with self.clinic.engine.connect() as conn:
+            held = conn.execute(
+                select(OutboxMessage.id).where(OutboxMessage.claim_token.is_not(None))
+            ).all()
+        assert held == []
 
     @invariant()
     def sent_means_delivered_once_and_nothing_else_is_delivered(self) -> None:

@@ -169,6 +169,33 @@ def test_an_invoice_is_reminded_once_per_interval(clinic, ada, closed_port):
     assert clinic.verify() == []
 
 
+def test_a_reminder_whose_email_was_cancelled_or_failed_for_good_does_not_hold_back_the_next(
+    clinic, ada, make_smtp_server
+):
+    server = make_smtp_server(refuse_rcpt="550 5.1.1 Mailbox unavailable")
+    _configure(clinic, server.port, after_days=7, interval_days=14)
+    cancelled = _overdue_invoice(clinic, ada, 10)
+    refused = _overdue_invoice(clinic, ada, 12, "45.00")
+    kept = _overdue_invoice(clinic, ada, 11, "20.00")
+    queued = {
+        q.invoice_id: q.outbox_id
+        for q in clinic.send_reminders([cancelled, refused, kept], fake_render).queued
+    }
+    assert clinic.overdue_reminders() == []
+    clinic.cancel_email(queued[cancelled])
+    clinic.send_outbox(only=[queued[refused]])  # refused for good: not tried again by itself
+    # The patient got neither, so both are due a reminder again today; the one still queued
+    # holds its invoice back.
+    listed = {c.invoice_id: c for c in clinic.overdue_reminders()}
+    assert set(listed) == {cancelled, refused}
+    assert listed[cancelled].last_reminded is None
+    again = clinic.send_reminders([cancelled, refused, kept], fake_render)
+    assert {q.invoice_id for q in again.queued} == {cancelled, refused}
+    (skip,) = again.skipped
+    assert skip.invoice_id == kept and skip.reason.startswith("it was reminded on ")
+    assert clinic.verify() == []
+
+
 def test_a_reminder_is_emailed_with_the_invoice_pdf_and_the_days_overdue(
     qapp, clinic, ada, smtp_server: SmtpServer
 ):

@@ -16,7 +16,7 @@ from .engine import WRITE_OPTION, make_engine
 from .schema_check import check_schema, database_shown, refuse_another_program
 
 #: The newest migration; a test checks it matches the migration scripts' head.
-HEAD_REVISION = "0017_email"
+HEAD_REVISION = "0018_outbox_claims"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_LOCK_KEY = 71_230_001
 

@@ -15,7 +15,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from ..domain.mail_text import check_subject, mailbox
+from ..domain.mail_text import check_subject, mailbox, sendable_address
 from .settings import EmailSettings
 
 
@@ -48,7 +48,7 @@ def build_message(
     """The message from the clinic's sender to one recipient (an address already checked)."""
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = settings.sender
-    message["To"] = mailbox(to_name, to_address)
+    message["To"] = mailbox(to_name, sendable_address(to_address))
     if settings.reply_to:
         message["Reply-To"] = settings.reply_to
     message["Subject"] = check_subject(subject)

@@ -4,28 +4,35 @@ A message is queued in the same transaction as what it records (a statement run'
 reminder), so nothing is queued twice or lost. Sending happens apart, never inside a ledger
 transaction, so a slow or failed server never holds the desk up:
 
-1. **claim** (one short transaction): due messages (queued, or failed and due again) become
-   ``sending``; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets two desks share the work, each
-   message claimed by one;
-2. **send** over one connection (:class:`~.smtp.SmtpSession`), each message's bytes read as
-   it goes (memory stays flat over a statement run);
-3. **record** each outcome at once: ``sent``; ``failed`` with the server's reason and, when
-   trying again can help, the next try after a growing wait (:data:`BACKOFF`); or
-   ``unconfirmed`` (it may have been delivered: never sent again by itself).
+1. **claim** (one short transaction): a sending pass reserves due messages (queued, or failed
+   and due again) under its own token; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets two desks
+   share the work, each message reserved by one;
+2. **send** over one connection (:class:`~.smtp.SmtpSession`), one message at a time: the
+   pass first marks it ``sending`` if its token still holds it (staff may have cancelled it, or
+   another desk taken over a reservation that lapsed), then reads its bytes (memory stays flat
+   over a statement run) and hands it to the server;
+3. **record** each outcome at once, only while the message is still the pass's: ``sent``;
+   ``failed`` with the server's reason and, when trying again can help, the next try after a
+   growing wait (:data:`BACKOFF`); or ``unconfirmed`` (it may have been delivered: never sent
+   again by itself).
 
-A message left ``sending`` longer than :data:`STALE_CLAIM` was interrupted (the app closed
-mid-send): it becomes ``unconfirmed``, since it may have reached the server. The same
-Message-ID is therefore never handed to the server twice except by staff's own Retry.
+Whatever ends a pass early, the messages it reserved and did not begin wait for the next pass.
+A reservation not renewed for :data:`STALE_CLAIM` lapses (its pass died) and another pass may
+take it. A message left ``sending`` that long was interrupted mid-send (the app closed): it
+becomes ``unconfirmed``, since it may have reached the server. The same Message-ID is therefore
+never handed to the server twice except by staff's own Retry.
 """
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Update, case, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from ..db.engine import release_page_cache
@@ -33,6 +40,7 @@ from ..db.models import OutboxMessage
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity
 from ..domain.mail_templates import MailKind
+from ..domain.mail_text import sendable_address
 from ..ledger import audit
 from ..ledger.store import Store
 from ..ledger.transaction import Transaction
@@ -67,6 +75,10 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     UNCONFIRMED = "unconfirmed"
     CANCELLED = "cancelled"
+
+
+#: The statuses of a message waiting to be sent (queued, or failed and due again).
+_WAITING = (OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +158,9 @@ def enqueue(
     invoice_id: int | None = None,
     payment_id: int | None = None,
 ) -> int:
-    """Queue one built message (sent by the next pass), audited; its id."""
+    """Queue one built message (sent by the next pass), audited; its id. The recipient is
+    kept as the server is given it (:func:`~..domain.mail_text.sendable_address`)."""
+    recipient = sendable_address(recipient)
     now = audit.moment(tx.session)
     row = OutboxMessage(
         created_at=now,
@@ -186,8 +200,10 @@ def enqueue(
     return row.id
 
 
-def _claim(store: Store, limit: int, only: Sequence[int] | None) -> list[int]:
-    """Mark up to ``limit`` due messages ``sending`` (and interrupted ones unconfirmed)."""
+def _claim(store: Store, token: str, limit: int, only: Sequence[int] | None) -> list[int]:
+    """Reserve up to ``limit`` due messages for the pass ``token`` (and settle interrupted
+    sends as unconfirmed). A reserved message stays queued or failed until the pass begins it
+    (:func:`_begin`); a reservation older than :data:`STALE_CLAIM` lapses."""
     with store.write() as tx:
         session = tx.session
         now = audit.moment(session)
@@ -201,6 +217,7 @@ def _claim(store: Store, limit: int, only: Sequence[int] | None) -> list[int]:
             _settle(
                 tx,
                 message_id,
+                None,
                 OutboxStatus.UNCONFIRMED,
                 "Sending was interrupted (the app closed or lost its connection) after the "
                 "message may have reached the server, so it is not sent again by itself.",
@@ -209,12 +226,13 @@ def _claim(store: Store, limit: int, only: Sequence[int] | None) -> list[int]:
         query = (
             select(OutboxMessage.id)
             .where(
-                or_(
-                    OutboxMessage.status == OutboxStatus.QUEUED.value,
-                    OutboxMessage.status == OutboxStatus.FAILED.value,
-                ),
+                OutboxMessage.status.in_(_WAITING),
                 OutboxMessage.next_attempt_at.is_not(None),
                 OutboxMessage.next_attempt_at <= now,
+                or_(
+                    OutboxMessage.claim_token.is_(None),
+                    OutboxMessage.claimed_at < now - STALE_CLAIM,
+                ),
             )
             .order_by(OutboxMessage.id)
             .limit(limit)
@@ -227,22 +245,59 @@ def _claim(store: Store, limit: int, only: Sequence[int] | None) -> list[int]:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(ids))
-                .values(status=OutboxStatus.SENDING.value, claimed_at=now)
+                .values(claim_token=token, claimed_at=now)
             )
         return ids
 
 
+def _reserved(token: str, ids: Sequence[int]) -> Update:
+    """An update of those of ``ids`` the pass ``token`` holds reserved and has not begun."""
+    return update(OutboxMessage).where(
+        OutboxMessage.id.in_(list(ids)),
+        OutboxMessage.claim_token == token,
+        OutboxMessage.status.in_(_WAITING),
+    )
+
+
+def _begin(store: Store, token: str, message_id: int, rest: Sequence[int]) -> bool:
+    """Mark a reserved message ``sending`` if the pass ``token`` still holds it (staff may
+    have cancelled it; a slow pass may have lost it to another desk), and renew the pass's
+    reservations of ``rest``. Whether it is this pass's to send."""
+    with store.write() as tx:
+        now = audit.moment(tx.session)
+        row = tx.session.get(
+            OutboxMessage, message_id, with_for_update=True, options=[defer(OutboxMessage.message)]
+        )
+        if row is None or row.claim_token != token or row.status not in _WAITING:
+            return False
+        row.status = OutboxStatus.SENDING.value
+        row.claimed_at = now
+        if rest:
+            tx.session.execute(_reserved(token, rest).values(claimed_at=now))
+        return True
+
+
 def _settle(
-    tx: Transaction, message_id: int, status: OutboxStatus, reason: str | None, now: datetime
-) -> None:
-    """Record a claimed message's outcome (and audit it)."""
+    tx: Transaction,
+    message_id: int,
+    token: str | None,
+    status: OutboxStatus,
+    reason: str | None,
+    now: datetime,
+) -> bool:
+    """Record the outcome of a message being sent by the pass ``token`` (None: whichever pass,
+    for an interrupted send), audited; whether it was recorded (False: the message is no longer
+    that pass's)."""
     row = tx.session.get(
         OutboxMessage, message_id, with_for_update=True, options=[defer(OutboxMessage.message)]
     )
     if row is None or row.status != OutboxStatus.SENDING.value:
-        return
+        return False
+    if token is not None and row.claim_token != token:
+        return False
     row.status = status.value
     row.claimed_at = None
+    row.claim_token = None
     row.attempts += 1
     row.last_error = reason
     row.next_attempt_at = None
@@ -265,9 +320,14 @@ def _settle(
             **({"reason": reason} if reason else {}),
         },
     )
+    return True
 
 
-def _record(store: Store, message_id: int, failure: SendError | None) -> OutboxStatus:
+def _record(
+    store: Store, token: str, message_id: int, failure: SendError | None
+) -> OutboxStatus | None:
+    """Record a begun message's outcome; the status recorded (None: the message was no
+    longer this pass's, and is left as it is)."""
     if failure is None:
         status, reason = OutboxStatus.SENT, None
     elif failure.unconfirmed:
@@ -278,23 +338,16 @@ def _record(store: Store, message_id: int, failure: SendError | None) -> OutboxS
             reason += _BY_HAND
     with store.write() as tx:
         now = audit.moment(tx.session)
-        _settle(tx, message_id, status, reason, now)
-    return status
+        recorded = _settle(tx, message_id, token, status, reason, now)
+    return status if recorded else None
 
 
-def _release(store: Store, ids: Sequence[int]) -> None:
-    """Put claimed messages back untried (a pass stopped before them)."""
+def _release(store: Store, token: str, ids: Sequence[int]) -> None:
+    """Give up the pass's reservations of ``ids`` (not begun: they wait for the next pass)."""
     if not ids:
         return
     with store.write() as tx:
-        tx.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(list(ids)),
-                OutboxMessage.status == OutboxStatus.SENDING.value,
-            )
-            .values(status=OutboxStatus.QUEUED.value, claimed_at=None)
-        )
+        tx.session.execute(_reserved(token, ids).values(claim_token=None, claimed_at=None))
 
 
 def _message(store: Store, message_id: int) -> tuple[str, bytes]:
@@ -305,6 +358,68 @@ def _message(store: Store, message_id: int) -> tuple[str, bytes]:
             )
         ).one()
         return row[0], bytes(row[1])
+
+
+class _Pass:
+    """One sending pass: its claim token, its connection (opened for the first message) and
+    what it has done."""
+
+    def __init__(self, store: Store, settings: EmailSettings, password: str | None) -> None:
+        self.store = store
+        self.settings = settings
+        self.password = password
+        self.token = secrets.token_hex(16)
+        self.session: SmtpSession | None = None
+        self.counts = {OutboxStatus.SENT: 0, OutboxStatus.FAILED: 0, OutboxStatus.UNCONFIRMED: 0}
+        self.done = 0
+
+    def connect(self) -> SendError | None:
+        """Open the connection if it is not open; why it could not be, if it could not."""
+        if self.session is not None:
+            return None
+        self.session = SmtpSession(self.settings, self.password)
+        try:
+            self.session.open()
+        except SendError as failure:
+            return failure
+        if self.session.size_limit != self.settings.size_limit:
+            with self.store.write() as tx:
+                save_size_limit(tx, self.session.size_limit)
+        return None
+
+    def fail_all(self, ids: Sequence[int], failure: SendError) -> None:
+        """Every message of ``ids`` failed with the connection."""
+        for message_id in ids:
+            if _begin(self.store, self.token, message_id, ()):
+                self.count(_record(self.store, self.token, message_id, failure))
+
+    def send(self, message_id: int) -> SendError | None:
+        """Send one begun message and record its outcome; the failure, if it failed."""
+        assert self.session is not None
+        recipient, data = _message(self.store, message_id)
+        try:
+            self.session.send(self.settings.sender_address, [recipient], data)
+            outcome: SendError | None = None
+        except SendError as failure:
+            outcome = failure
+        self.count(_record(self.store, self.token, message_id, outcome))
+        return outcome
+
+    def count(self, status: OutboxStatus | None) -> None:
+        if status is not None:
+            self.counts[status] += 1
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    def summary(self, connection_error: str | None = None) -> SendSummary:
+        return SendSummary(
+            sent=self.counts[OutboxStatus.SENT],
+            failed=self.counts[OutboxStatus.FAILED],
+            unconfirmed=self.counts[OutboxStatus.UNCONFIRMED],
+            connection_error=connection_error,
+        )
 
 
 def send_due(
@@ -319,110 +434,109 @@ def send_due(
 ) -> SendSummary:
     """Send the due messages (at most ``limit``; only the ids ``only`` when given) over one
     connection, recording each outcome as it comes. ``stop()`` is asked before each message:
-    True leaves the rest queued. ``progress(n)`` is told after each message."""
-    counts = {OutboxStatus.SENT: 0, OutboxStatus.FAILED: 0, OutboxStatus.UNCONFIRMED: 0}
-    session: SmtpSession | None = None
-    done = 0
+    True leaves the rest queued. ``progress(n)`` is told after each message.
+
+    Whatever stops the pass (``stop``, a broken connection, an error of the database or of the
+    program itself) the messages it reserved and did not begin go back to wait for the next
+    pass; one it began and could not record is settled later as unconfirmed."""
+    sending = _Pass(store, settings, password)
+    batch: list[int] = []
+    at = 0
     try:
-        while limit is None or done < limit:
-            batch = _claim(store, BATCH if limit is None else min(BATCH, limit - done), only)
+        while limit is None or sending.done < limit:
+            room = BATCH if limit is None else min(BATCH, limit - sending.done)
+            batch, at = _claim(store, sending.token, room, only), 0
             if not batch:
                 break
-            for at, message_id in enumerate(batch):
+            while at < len(batch):
+                message_id = batch[at]
                 if stop is not None and stop():
-                    _release(store, batch[at:])
-                    return _summary(counts)
-                if session is None:
-                    session = SmtpSession(settings, password)
-                    try:
-                        session.open()
-                    except SendError as failure:
-                        for claimed in batch[at:]:
-                            counts[_record(store, claimed, failure)] += 1
-                        return _summary(counts, failure.reason)
-                    if session.size_limit != settings.size_limit:
-                        with store.write() as tx:
-                            save_size_limit(tx, session.size_limit)
-                recipient, data = _message(store, message_id)
-                try:
-                    session.send(settings.sender_address, [recipient], data)
-                    outcome: SendError | None = None
-                except SendError as failure:
-                    outcome = failure
-                counts[_record(store, message_id, outcome)] += 1
-                done += 1
+                    return sending.summary()
+                failure = sending.connect()
+                if failure is not None:
+                    sending.fail_all(batch[at:], failure)
+                    batch = []
+                    return sending.summary(failure.reason)
+                at += 1
+                if not _begin(store, sending.token, message_id, batch[at:]):
+                    continue
+                outcome = sending.send(message_id)
+                sending.done += 1
                 if progress is not None:
-                    progress(done)
-                if outcome is not None and not session.connected:
+                    progress(sending.done)
+                if outcome is not None and not (sending.session and sending.session.connected):
                     # The connection broke: the rest wait for the next pass, untried.
-                    _release(store, batch[at + 1 :])
-                    return _summary(counts, outcome.reason)
+                    return sending.summary(outcome.reason)
             # The batch's messages were read once: their pages need not stay cached.
             with store.read() as cached:
                 release_page_cache(cached)
     finally:
-        if session is not None:
-            session.close()
-    return _summary(counts)
+        sending.close()
+        with contextlib.suppress(Exception):
+            _release(store, sending.token, batch[at:])
+    return sending.summary()
 
 
-def _summary(counts: dict[OutboxStatus, int], connection_error: str | None = None) -> SendSummary:
-    return SendSummary(
-        sent=counts[OutboxStatus.SENT],
-        failed=counts[OutboxStatus.FAILED],
-        unconfirmed=counts[OutboxStatus.UNCONFIRMED],
-        connection_error=connection_error,
+def _change_status(
+    tx: Transaction,
+    message_id: int,
+    allowed: tuple[OutboxStatus, ...],
+    to: OutboxStatus,
+    action: AuditAction,
+    refusal: str,
+) -> OutboxMessage:
+    """Staff's change of a message's status (from one of ``allowed``), audited; the row.
+    Any pass's reservation of it ends."""
+    row = tx.session.get(
+        OutboxMessage, message_id, with_for_update=True, options=[defer(OutboxMessage.message)]
     )
-
-
-def retry(tx: Transaction, message_id: int) -> None:
-    """Queue a failed, unconfirmed or cancelled message again (staff's Retry), audited."""
-    row = tx.session.get(OutboxMessage, message_id, with_for_update=True)
     if row is None:
         raise BillingError(f"There is no email {message_id}.", code=Refusal.NOT_FOUND)
-    if row.status not in (
-        OutboxStatus.FAILED.value,
-        OutboxStatus.UNCONFIRMED.value,
-        OutboxStatus.CANCELLED.value,
-    ):
+    if row.status not in {status.value for status in allowed}:
         raise BillingError(
-            f"The email to {row.recipient} is {row.status}; only a failed, unconfirmed or "
-            "cancelled email can be sent again.",
+            f"The email to {row.recipient} is {row.status}; {refusal}",
             code=Refusal.ALREADY_DONE,
         )
     before = row.status
-    row.status = OutboxStatus.QUEUED.value
-    row.next_attempt_at = audit.moment(tx.session)
+    row.status = to.value
+    row.claim_token = None
+    row.claimed_at = None
     tx.audit(
-        action=AuditAction.RETRY_EMAIL,
+        action=action,
         entity=AuditEntity.EMAIL,
         entity_id=row.id,
         before={"status": before},
         after={"status": row.status, "to": row.recipient, "subject": row.subject},
     )
+    return row
+
+
+def retry(tx: Transaction, message_id: int) -> None:
+    """Queue a failed, unconfirmed or cancelled message again (staff's Retry), audited. Its
+    count of attempts starts again, and so do the waits between automatic retries."""
+    row = _change_status(
+        tx,
+        message_id,
+        (OutboxStatus.FAILED, OutboxStatus.UNCONFIRMED, OutboxStatus.CANCELLED),
+        OutboxStatus.QUEUED,
+        AuditAction.RETRY_EMAIL,
+        "only a failed, unconfirmed or cancelled email can be sent again.",
+    )
+    row.attempts = 0
+    row.next_attempt_at = audit.moment(tx.session)
 
 
 def cancel(tx: Transaction, message_id: int) -> None:
     """Take a queued or failed message out of the outbox (it stays listed, cancelled)."""
-    row = tx.session.get(OutboxMessage, message_id, with_for_update=True)
-    if row is None:
-        raise BillingError(f"There is no email {message_id}.", code=Refusal.NOT_FOUND)
-    if row.status not in (OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value):
-        raise BillingError(
-            f"The email to {row.recipient} is {row.status}; only a queued or failed email can "
-            "be cancelled.",
-            code=Refusal.ALREADY_DONE,
-        )
-    before = row.status
-    row.status = OutboxStatus.CANCELLED.value
-    row.next_attempt_at = None
-    tx.audit(
-        action=AuditAction.CANCEL_EMAIL,
-        entity=AuditEntity.EMAIL,
-        entity_id=row.id,
-        before={"status": before},
-        after={"status": row.status, "to": row.recipient, "subject": row.subject},
+    row = _change_status(
+        tx,
+        message_id,
+        (OutboxStatus.QUEUED, OutboxStatus.FAILED),
+        OutboxStatus.CANCELLED,
+        AuditAction.CANCEL_EMAIL,
+        "only a queued or failed email can be cancelled.",
     )
+    row.next_attempt_at = None
 
 
 def messages(

@@ -3,8 +3,9 @@
 With reminders on (``ReminderSettings.after_days`` N > 0), an invoice is due a reminder when it
 is open (issued, not void, something still owed: a patient's or a payer's), its due date is at
 least N days before today, and it has had no reminder in the last ``interval_days`` days (a
-reminder queued on day D counts until day D + interval - 1, the desk's own days). An invoice
-without a due date is never overdue, so never reminded.
+reminder queued on day D counts until day D + interval - 1, the desk's own days; one whose email
+was cancelled, or failed and is not tried again by itself, does not count). An invoice without a
+due date is never overdue, so never reminded.
 
 Staff approve the list; each approved invoice is then checked again, its PDF rendered outside
 any transaction, and in ONE transaction its account locked, checked a last time, the reminder
@@ -21,12 +22,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from ..db import raw
-from ..db.models import Invoice, Patient, Payer, ReminderSent
+from ..db.models import Invoice, OutboxMessage, Patient, Payer, ReminderSent
 from ..domain.errors import BillingError
 from ..domain.kinds import InvoiceStatus
 from ..domain.mail_templates import MailKind, fill_body, fill_subject
@@ -38,7 +39,7 @@ from ..ledger.transaction import Transaction
 from ..reporting import documents
 from .drafts import Writer, invoice_values
 from .message import Attachment, BuiltMessage, build_message
-from .outbox import enqueue
+from .outbox import OutboxStatus, enqueue
 from .settings import EmailSettings, ReminderSettings, read_template
 from .smtp import size_words
 
@@ -103,10 +104,33 @@ def reminded_since(today: date, interval_days: int) -> datetime:
     return datetime.combine(first, time.min).astimezone().astimezone(UTC)
 
 
+def _still_counts() -> ColumnElement[bool]:
+    """Whether a reminder (joined to its outbox message) still counts: not when staff cancelled
+    its email, nor when the email failed and will not be tried again by itself (the patient
+    never got it, so the invoice is due a reminder again)."""
+    return and_(
+        OutboxMessage.status != OutboxStatus.CANCELLED.value,
+        or_(
+            OutboxMessage.status != OutboxStatus.FAILED.value,
+            OutboxMessage.next_attempt_at.is_not(None),
+        ),
+    )
+
+
+def _reminders() -> Select[Any]:
+    """The reminders that still count, with their outbox messages joined."""
+    return (
+        select(ReminderSent.id)
+        .join(OutboxMessage, OutboxMessage.id == ReminderSent.outbox_id)
+        .where(_still_counts())
+    )
+
+
 def _last_reminder() -> ScalarSelect[Any]:
     return (
         select(func.max(ReminderSent.sent_at))
-        .where(ReminderSent.invoice_id == Invoice.id)
+        .join(OutboxMessage, OutboxMessage.id == ReminderSent.outbox_id)
+        .where(ReminderSent.invoice_id == Invoice.id, _still_counts())
         .correlate(Invoice)
         .scalar_subquery()
     )
@@ -147,7 +171,7 @@ def overdue(
             Invoice.due_date.is_not(None),
             Invoice.due_date <= cutoff,
             Invoice.owed_minor > 0,
-            ~select(ReminderSent.id)
+            ~_reminders()
             .where(ReminderSent.invoice_id == Invoice.id, ReminderSent.sent_at >= since)
             .correlate(Invoice)
             .exists(),
@@ -204,7 +228,10 @@ def why_not_due(
     since = reminded_since(today, settings.interval_days)
     last = session.execute(
         select(ReminderSent.sent_at, ReminderSent.created_by)
-        .where(ReminderSent.invoice_id == invoice.id, ReminderSent.sent_at >= since)
+        .join(OutboxMessage, OutboxMessage.id == ReminderSent.outbox_id)
+        .where(
+            ReminderSent.invoice_id == invoice.id, ReminderSent.sent_at >= since, _still_counts()
+        )
         .order_by(ReminderSent.sent_at.desc())
         .limit(1)
     ).one_or_none()

@@ -90,6 +90,10 @@ def _connection_failure(settings: EmailSettings, exc: BaseException) -> SendErro
             "is the clinic's own server.",
             permanent=True,
         )
+    if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        # The connection ended in the middle of the secure exchange: a network hiccup or a
+        # busy server, worth another try.
+        return SendError(f"The secure connection to {where} closed before it was set up.")
     if isinstance(exc, ssl.SSLError):
         return SendError(
             f"A secure connection to {where} failed ({exc.reason or exc}). Check the port "
@@ -190,7 +194,15 @@ class SmtpSession:
                         "The mail server's password is not set: enter it under Settings > Email.",
                         permanent=True,
                     )
-                smtp.login(settings.username, self._password)
+                try:
+                    smtp.login(settings.username, self._password)
+                except UnicodeError:
+                    raise SendError(
+                        "The mail server's user name or password has characters (such as "
+                        "accented letters) that signing in to a mail server cannot carry; "
+                        "check them under Settings > Email.",
+                        permanent=True,
+                    ) from None
             size = smtp.esmtp_features.get("size", "")
             self.size_limit = int(size) if size.isdigit() else 0
         except SendError:
@@ -199,6 +211,9 @@ class SmtpSession:
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise _connection_failure(settings, exc) from None
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         """Say QUIT (or drop the connection if the server is gone)."""
@@ -234,12 +249,12 @@ class SmtpSession:
         try:
             code, text = smtp.mail(sender, options)
             if code != 250:
-                smtp.rset()
+                self._reset(smtp, code)
                 raise smtplib.SMTPSenderRefused(code, text, sender)
             for recipient in recipients:
                 code, text = smtp.rcpt(recipient)
                 if code not in (250, 251):
-                    smtp.rset()
+                    self._reset(smtp, code)
                     raise SendError(
                         f"The mail server refused the recipient {recipient} "
                         f"({_reply(code, text)}).",
@@ -250,8 +265,15 @@ class SmtpSession:
                 raise smtplib.SMTPDataError(code, text)
         except SendError:
             raise
+        except UnicodeError:
+            self._reset(smtp, 0)
+            raise SendError(
+                f"The message's addresses ({sender} to {', '.join(recipients)}) have letters a "
+                "mail server cannot take (outside plain ASCII before the @).",
+                permanent=True,
+            ) from None
         except smtplib.SMTPDataError as exc:
-            smtp.rset()
+            self._reset(smtp, exc.smtp_code)
             raise SendError(
                 "The mail server did not take the message "
                 f"({_reply(exc.smtp_code, exc.smtp_error)}).",
@@ -267,6 +289,18 @@ class SmtpSession:
                     unconfirmed=True,
                 ) from None
             raise _connection_failure(self.settings, exc) from None
+
+    def _reset(self, smtp: _SMTP | _SMTPSSL, code: int) -> None:
+        """Say RSET after a refusal (``code``), so the connection can take the next message.
+        A 421 says the server is closing the connection, and a server that has gone cannot
+        be reset: the session is closed instead (the next message waits for the next pass)."""
+        if code == 421:
+            self._drop()
+            return
+        try:
+            smtp.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
 
     def _drop(self) -> None:
         smtp, self._smtp = self._smtp, None

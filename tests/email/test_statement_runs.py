@@ -98,6 +98,30 @@ def test_preview_figures_agree_with_each_statement_and_the_credit_report(
     assert rows[hal] == (Decimal("45.00"), Decimal("0.00"))
 
 
+def test_a_payment_reversed_after_the_period_and_entered_again_in_it_is_listed_exactly(
+    clinic: Clinic, ledger: dict[str, int]
+) -> None:
+    """Hal paid his $80 in the period; since it ended the payment was reversed and entered
+    again, dated in the period too. As the records stand, he paid $160 by the period's end on an
+    $80 invoice: his statement closes $80 in credit, and the run lists him so (with Fay, who
+    also held $10 credit: $90), not leaving him out or hiding part of it."""
+    day = END - timedelta(days=2)
+    hal = clinic.add_patient("Hal", "Hughes", email="hal@example.org")
+    fay = clinic.add_patient("Fay", "Fox", email="fay@example.org")
+    for pid, key in ((hal, "hal"), (fay, "fay")):
+        clinic.create_invoice(pid, [("Consultation", "80", 1)], issue_date=day)
+        first = pay(clinic, pid, "80", day, f"{key}-first")
+        clinic.reverse_payment(first, "wrong method")
+        pay(clinic, pid, "80", day, f"{key}-again")
+    pay(clinic, fay, "10", day, "fay-ahead")
+    rows = {row.account_id: row for row in clinic.preview_statement_run(START, END).rows}
+    assert (rows[hal].owed, rows[hal].credit) == (Decimal("0.00"), Decimal("80.00"))
+    assert (rows[fay].owed, rows[fay].credit) == (Decimal("0.00"), Decimal("90.00"))
+    for pid in (hal, fay):
+        statement = clinic.statement(pid, START, END)
+        assert rows[pid].owed - rows[pid].credit == statement.closing_balance
+
+
 def test_an_address_kept_that_is_not_one_is_posted(clinic: Clinic, ledger: dict[str, int]) -> None:
     """An address imported before addresses were checked (written here straight to the
     database): the statement goes by post, never to a broken address."""

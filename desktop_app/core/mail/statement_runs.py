@@ -77,17 +77,12 @@ class StatementItemState(StrEnum):
     POST = "post"
 
 
-@dataclass(frozen=True, slots=True)
-class StatementRunRow:
-    """One account of a run's list: its figures at the end of the period and where its statement
-    goes (``email`` None: posted)."""
+class _Figures:
+    """An account's figures at the end of a run's period, in minor units and as amounts."""
 
-    account_id: int
-    name: str
-    payer: bool
+    __slots__ = ()
     owed_minor: int
     credit_minor: int
-    email: str | None
     currency: str
 
     @property
@@ -99,6 +94,20 @@ class StatementRunRow:
     def credit(self) -> Decimal:
         """The account credit it held at the end of the period."""
         return to_decimal(self.credit_minor, self.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRunRow(_Figures):
+    """One account of a run's list: its figures at the end of the period and where its statement
+    goes (``email`` None: posted)."""
+
+    account_id: int
+    name: str
+    payer: bool
+    owed_minor: int
+    credit_minor: int
+    email: str | None
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +169,7 @@ class StatementRunRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class StatementRunItemRecord:
+class StatementRunItemRecord(_Figures):
     """One account of a run: its figures, where its statement went and, once emailed, how its
     message stands in the outbox (``error``: the server's reason for a failure)."""
 
@@ -177,16 +186,6 @@ class StatementRunItemRecord:
     error: str | None
     done_at: datetime | None
     currency: str
-
-    @property
-    def owed(self) -> Decimal:
-        """What the account owed at the end of the period."""
-        return to_decimal(self.owed_minor, self.currency)
-
-    @property
-    def credit(self) -> Decimal:
-        """The account credit it held at the end of the period."""
-        return to_decimal(self.credit_minor, self.currency)
 
 
 @dataclass(frozen=True, slots=True)

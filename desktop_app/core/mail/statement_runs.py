@@ -77,12 +77,17 @@ class StatementItemState(StrEnum):
     POST = "post"
 
 
-class _Figures:
-    """An account's figures at the end of a run's period, in minor units and as amounts."""
+@dataclass(frozen=True, slots=True)
+class _RunAccount:
+    """An account of a run: who, its figures at the end of the period (minor units, and as
+    amounts) and where its statement goes (``email`` None: posted)."""
 
-    __slots__ = ()
+    account_id: int
+    name: str
+    payer: bool
     owed_minor: int
     credit_minor: int
+    email: str | None
     currency: str
 
     @property
@@ -97,17 +102,9 @@ class _Figures:
 
 
 @dataclass(frozen=True, slots=True)
-class StatementRunRow(_Figures):
+class StatementRunRow(_RunAccount):
     """One account of a run's list: its figures at the end of the period and where its statement
     goes (``email`` None: posted)."""
-
-    account_id: int
-    name: str
-    payer: bool
-    owed_minor: int
-    credit_minor: int
-    email: str | None
-    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,23 +166,17 @@ class StatementRunRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class StatementRunItemRecord(_Figures):
-    """One account of a run: its figures, where its statement went and, once emailed, how its
-    message stands in the outbox (``error``: the server's reason for a failure)."""
+class StatementRunItemRecord(_RunAccount):
+    """One account of a run: its figures as saved when the run started, where its statement
+    went and, once emailed, how its message stands in the outbox (``error``: the server's
+    reason for a failure)."""
 
     id: int
-    account_id: int
-    name: str
-    payer: bool
-    owed_minor: int
-    credit_minor: int
-    email: str | None
     state: StatementItemState
     outbox_id: int | None
     outbox_status: OutboxStatus | None
     error: str | None
     done_at: datetime | None
-    currency: str
 
 
 @dataclass(frozen=True, slots=True)

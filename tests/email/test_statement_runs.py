@@ -7,6 +7,7 @@ refused with nothing saved."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import date, timedelta
@@ -97,6 +98,30 @@ def test_preview_figures_agree_with_each_statement_and_the_credit_report(
     assert rows[hal] == (Decimal("45.00"), Decimal("0.00"))
 
 
+def test_a_payment_reversed_after_the_period_and_entered_again_in_it_is_listed_exactly(
+    clinic: Clinic, ledger: dict[str, int]
+) -> None:
+    """Hal paid his $80 in the period; since it ended the payment was reversed and entered
+    again, dated in the period too. As the records stand, he paid $160 by the period's end on an
+    $80 invoice: his statement closes $80 in credit, and the run lists him so (with Fay, who
+    also held $10 credit: $90), not leaving him out or hiding part of it."""
+    day = END - timedelta(days=2)
+    hal = clinic.add_patient("Hal", "Hughes", email="hal@example.org")
+    fay = clinic.add_patient("Fay", "Fox", email="fay@example.org")
+    for pid, key in ((hal, "hal"), (fay, "fay")):
+        clinic.create_invoice(pid, [("Consultation", "80", 1)], issue_date=day)
+        first = pay(clinic, pid, "80", day, f"{key}-first")
+        clinic.reverse_payment(first, "wrong method")
+        pay(clinic, pid, "80", day, f"{key}-again")
+    pay(clinic, fay, "10", day, "fay-ahead")
+    rows = {row.account_id: row for row in clinic.preview_statement_run(START, END).rows}
+    assert (rows[hal].owed, rows[hal].credit) == (Decimal("0.00"), Decimal("80.00"))
+    assert (rows[fay].owed, rows[fay].credit) == (Decimal("0.00"), Decimal("90.00"))
+    for pid in (hal, fay):
+        statement = clinic.statement(pid, START, END)
+        assert rows[pid].owed - rows[pid].credit == statement.closing_balance
+
+
 def test_an_address_kept_that_is_not_one_is_posted(clinic: Clinic, ledger: dict[str, int]) -> None:
     """An address imported before addresses were checked (written here straight to the
     database): the statement goes by post, never to a broken address."""
@@ -161,6 +186,15 @@ def test_run_emails_those_with_an_address_and_posts_the_rest(
     assert actions == ["start statement run", "finish statement run"]
 
 
+def _pdf_text(data: bytes) -> str:
+    """The text of a PDF's pages, its runs of white space made single spaces."""
+    pdf = pdfium.PdfDocument(data)
+    try:
+        return " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
+    finally:
+        pdf.close()
+
+
 def test_the_attached_pdf_shows_the_patients_name_and_what_they_owed(
     qapp, clinic: Clinic, ledger: dict[str, int], smtp_server: SmtpServer
 ) -> None:
@@ -177,20 +211,40 @@ def test_the_attached_pdf_shows_the_patients_name_and_what_they_owed(
     message = received["ada@example.org"]
     assert message["To"] == "Ada Lovelace <ada@example.org>"
     (attachment,) = list(message.iter_attachments())
-    pdf = pdfium.PdfDocument(attachment.get_content())
-    try:
-        text = " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
-    finally:
-        pdf.close()
+    text = _pdf_text(attachment.get_content())
     assert "Ada Lovelace" in text and "$80.00" in text
     bupa = received["claims@bupa.example"]
     (attachment,) = list(bupa.iter_attachments())
-    pdf = pdfium.PdfDocument(attachment.get_content())
-    try:
-        text = " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
-    finally:
-        pdf.close()
+    text = _pdf_text(attachment.get_content())
     assert "Bupa" in text and "Gus Grant" in text and "$120.00" in text
+
+
+def test_an_email_states_what_its_attached_statement_shows_after_a_payment_mid_run(
+    qapp, clinic: Clinic, ledger: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    """A payment dated in the period, recorded after the run started but before Ada's statement
+    is done: her email's amount is the attached statement's closing balance, not the figure
+    listed when the run started."""
+    from desktop_app.ui.formatting import Formatter
+    from desktop_app.ui.printing.pdf_bytes import document_pdf
+
+    configure(clinic, smtp_server)
+    formatter = Formatter(clinic.currency, "en_AU")
+    run = clinic.start_statement_run(START, END)
+    pay(clinic, ledger["ada"], "50", END - timedelta(days=1), "ada-pays-in-period")
+    while not clinic.statement_run_step(run, lambda d: document_pdf(d, formatter)).finished:
+        pass
+    clinic.send_outbox()
+    received = {d.recipients[0]: d.message for d in smtp_server.wait_for(3)}
+    message = received["ada@example.org"]
+    body = message.get_body(("plain",)).get_content()
+    (attachment,) = list(message.iter_attachments())
+    text = _pdf_text(attachment.get_content())
+    owing = re.search(r"Balance owing (\$[\d,]+\.\d\d)", text)
+    assert owing is not None, text
+    assert owing.group(1) == "$30.00"
+    assert f"the amount owed is {owing.group(1)} and your account credit is $0.00" in body
+    assert "$80.00" not in body
 
 
 def test_a_run_stopped_part_way_resumes_and_emails_everyone_exactly_once(

@@ -199,6 +199,17 @@ def statement_values(
     }
 
 
+def closing_values(
+    writer: Writer, who: Account, start: date | None, end: date, closing: Decimal
+) -> dict[str, str]:
+    """A statement email's placeholders' values from the statement's closing balance: what is
+    owed when positive, the account credit held when negative (the figures the attached
+    statement itself shows)."""
+    return statement_values(
+        writer, who, start, end, max(closing, Decimal(0)), max(-closing, Decimal(0))
+    )
+
+
 def statement_draft(session: Session, account_id: int, start: date | None, end: date) -> EmailDraft:
     """A statement's email, to the patient or payer, with the statement's PDF."""
     writer = Writer(session)
@@ -214,10 +225,7 @@ def statement_draft(session: Session, account_id: int, start: date | None, end: 
             session, letterhead, writer.currency, account_id, start, end
         )
     )
-    closing = document.closing_balance
-    values = statement_values(
-        writer, who, start, end, max(closing, Decimal(0)), max(-closing, Decimal(0))
-    )
+    values = closing_values(writer, who, start, end, document.closing_balance)
     name = f"Statement {end.isoformat()}.pdf"
     return _draft(session, MailKind.STATEMENT, who, values, name, start=start, end=end)
 

@@ -9,7 +9,8 @@ Starting it (:func:`create_run`) saves the run and one item per account, ``pendi
 transaction; the period is unique, so starting it again (or on another desk) finds the same
 run, which resumes where it stopped. Each :func:`step` takes the next pending items in id
 order: builds each statement (the period's), has it rendered to PDF by the caller (the
-printing layer, outside any transaction), builds its email from the statement template, then
+printing layer, outside any transaction), builds its email from the statement template (its
+figures, what is owed or the credit held, the rendered statement's own closing balance), then
 in one short write transaction locks the items, checks each is still pending, queues its
 message in the outbox and marks it ``emailed`` with the message's id (or ``post``, without an
 address). The message and the mark are saved together, so a run stopped at any moment has
@@ -53,7 +54,7 @@ from ..ledger.transaction import Transaction
 from ..reporting import documents
 from ..reporting.accounts import account_name
 from ..reporting.balances import balances_on
-from .drafts import Account, Writer, statement_values
+from .drafts import Account, Writer, closing_values
 from .message import Attachment, BuiltMessage, build_message
 from .outbox import OutboxStatus, enqueue
 from .settings import EmailSettings, read_template
@@ -77,9 +78,9 @@ class StatementItemState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class StatementRunRow:
-    """One account of a run's list: its figures at the end of the period and where its statement
-    goes (``email`` None: posted)."""
+class _RunAccount:
+    """An account of a run: who, its figures at the end of the period (minor units, and as
+    amounts) and where its statement goes (``email`` None: posted)."""
 
     account_id: int
     name: str
@@ -98,6 +99,12 @@ class StatementRunRow:
     def credit(self) -> Decimal:
         """The account credit it held at the end of the period."""
         return to_decimal(self.credit_minor, self.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRunRow(_RunAccount):
+    """One account of a run's list: its figures at the end of the period and where its statement
+    goes (``email`` None: posted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,33 +166,17 @@ class StatementRunRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class StatementRunItemRecord:
-    """One account of a run: its figures, where its statement went and, once emailed, how its
-    message stands in the outbox (``error``: the server's reason for a failure)."""
+class StatementRunItemRecord(_RunAccount):
+    """One account of a run: its figures as saved when the run started, where its statement
+    went and, once emailed, how its message stands in the outbox (``error``: the server's
+    reason for a failure)."""
 
     id: int
-    account_id: int
-    name: str
-    payer: bool
-    owed_minor: int
-    credit_minor: int
-    email: str | None
     state: StatementItemState
     outbox_id: int | None
     outbox_status: OutboxStatus | None
     error: str | None
     done_at: datetime | None
-    currency: str
-
-    @property
-    def owed(self) -> Decimal:
-        """What the account owed at the end of the period."""
-        return to_decimal(self.owed_minor, self.currency)
-
-    @property
-    def credit(self) -> Decimal:
-        """The account credit it held at the end of the period."""
-        return to_decimal(self.credit_minor, self.currency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -527,8 +518,6 @@ def _prepare(session: Session, run: StatementRun, limit: int) -> list[_Prepared]
             StatementRunItem.id,
             StatementRunItem.account_id,
             StatementRunItem.email,
-            StatementRunItem.owed_minor,
-            StatementRunItem.credit_minor,
         )
         .where(
             StatementRunItem.run_id == run.id,
@@ -543,7 +532,7 @@ def _prepare(session: Session, run: StatementRun, limit: int) -> list[_Prepared]
     template = read_template(session, MailKind.STATEMENT)
     start, end = run.period_start, run.period_end
     prepared: list[_Prepared] = []
-    for item_id, account_id, email, owed, credit in rows:
+    for item_id, account_id, email in rows:
         if email is None:
             prepared.append(_Prepared(item_id, account_id, "", None))
             continue
@@ -558,14 +547,9 @@ def _prepare(session: Session, run: StatementRun, limit: int) -> list[_Prepared]
                 patient.preferred_name or patient.first_name,
                 email,
             )
-        values = statement_values(
-            writer,
-            who,
-            start,
-            end,
-            to_decimal(owed, writer.currency),
-            to_decimal(credit, writer.currency),
-        )
+        # The email's figures are the attached statement's own, as it stands now: a payment or
+        # invoice dated in the period since the run started shows in both alike.
+        values = closing_values(writer, who, start, end, document.closing_balance)
         prepared.append(
             _Prepared(
                 item_id,

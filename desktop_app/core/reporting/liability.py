@@ -69,11 +69,18 @@ def _day(value: Any) -> date:
     return local_day(value) if isinstance(value, datetime) else value
 
 
+def stamps_from(day: date) -> datetime:
+    """A moment no stamp (a void, removal or reversal) made after the desk's ``day`` comes
+    before, whatever the desk's time zone: the loose filter in SQL, exact by
+    :func:`.audit.local_day` after."""
+    return datetime.combine(day - timedelta(days=2), datetime.min.time())
+
+
 def changes_after(session: Session, day: date) -> dict[int, list[tuple[date, int]]]:
     """Every change to any patient's credit dated after ``day``: patient -> [(day, change)]."""
     changes: dict[int, list[tuple[date, int]]] = defaultdict(list)
     # Stamps (removals, reversals) are filtered loosely in SQL, exactly here by their date.
-    since = datetime.combine(day - timedelta(days=2), datetime.min.time())
+    since = stamps_from(day)
 
     # Payments and refunds dated after the day, and the credit their applications used.
     dated = session.execute(
@@ -160,6 +167,18 @@ def changes_after(session: Session, day: date) -> dict[int, list[tuple[date, int
             changes[pid].append((note_date, to_credit))
         if reversed_at is not None and _day(reversed_at) > day:
             changes[pid].append((_day(reversed_at), -to_credit))
+    for on, source, target, amount in transfer_moves_after(session, day):
+        changes[source].append((on, -amount))
+        changes[target].append((on, amount))
+    return changes
+
+
+def transfer_moves_after(session: Session, day: date) -> list[tuple[date, int, int, int]]:
+    """Every move of credit between accounts by a transfer dated after ``day`` or reversed
+    after it (the reversal moves it back, on the day it was made): ``(day, from, to, amount)``.
+    Transfers a merge cancelled are left out."""
+    since = stamps_from(day)
+    moves: list[tuple[date, int, int, int]] = []
     for source, target, on, amount, reversed_at in session.execute(
         select(
             CreditTransfer.from_patient_id,
@@ -173,12 +192,10 @@ def changes_after(session: Session, day: date) -> dict[int, list[tuple[date, int
         )
     ):
         if on > day:
-            changes[source].append((on, -amount))
-            changes[target].append((on, amount))
+            moves.append((on, source, target, amount))
         if reversed_at is not None and _day(reversed_at) > day:
-            changes[source].append((_day(reversed_at), amount))
-            changes[target].append((_day(reversed_at), -amount))
-    return changes
+            moves.append((_day(reversed_at), target, source, amount))
+    return moves
 
 
 def _month_ends(as_of: date, months: int) -> list[date]:

@@ -7,8 +7,10 @@ worker thread: each statement is rendered to PDF and its email queued, a few at 
 progress bar; then the window asks the outbox to send the run's emails at once (the outbox's
 own background sending would get to them too, later). **Cancel** stops between two steps:
 nothing is lost, and the run resumes where it stopped (opening the window for that period says
-so) without sending anyone's statement twice. When the run is done, **Save PDF for posting…**
-prints the statements of accounts without an address into one PDF.
+so) without sending anyone's statement twice. Closing the window does the same without waiting:
+the step under way (or the email being handed to a slow server) ends in the background. When
+the run is done, **Save PDF for posting…** prints the statements of accounts without an address
+into one PDF.
 """
 
 from __future__ import annotations
@@ -555,10 +557,21 @@ class StatementRunDialog(QDialog):
         else:
             self.close()
 
-    def reject(self) -> None:  # Escape: stop what runs first (the run resumes later)
-        self._runner.stop()
+    def _let_go(self) -> None:
+        """The window closes: what runs is cancelled and let go, never waited for (a mail
+        server that does not answer would hold the desk for its whole timeout). It stops on
+        its own after the statements being prepared, or the email being handed to the server;
+        the run resumes later from there."""
+        if self.busy:
+            self._runner.release()
+            self._say("Stopped when the window closed: Resume goes on from there.", HINT_TONE)
+            self.progress_bar.setVisible(False)
+            self._set_busy(False)
+
+    def reject(self) -> None:  # Escape: stop what runs (the run resumes later)
+        self._let_go()
         super().reject()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self._runner.stop()
+        self._let_go()
         super().closeEvent(event)

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDateEdit,
     QDialog,
     QFileDialog,
@@ -33,7 +32,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +42,7 @@ from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.forms import pydate, qdate, set_date_format
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.style import DONE_TONE, HINT_TONE, PROBLEM_TONE, WARNING_TONE, set_tone
+from desktop_app.ui.widgets.record_table import record_table
 
 if TYPE_CHECKING:
     from desktop_app.core import (
@@ -168,19 +167,9 @@ class StatementRunDialog(QDialog):
             ],
             self,
         )
-        self.table = QTableView()
-        self.table.setAccessibleName("Accounts")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = record_table(self.model, "Accounts", (230, 70, 100, 100, 220), single=False)
         # Rows of one height, sized once: thousands of accounts never measure every row.
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((230, 70, 100, 100, 220)):
-            self.table.setColumnWidth(column, width)
         layout.addWidget(self.table, 1)
         self.totals_label = QLabel()
         self.totals_label.setAccessibleName("Totals")

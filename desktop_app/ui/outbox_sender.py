@@ -11,7 +11,9 @@ holds (``clinic.outbox_tally()``) and emits :attr:`OutboxSender.tallied`: the st
 A server that refuses or cannot be reached only leaves its messages failed with its reason
 (the outbox's own backoff tries them again); nothing is shown in a dialog from here. Only a
 role that may email runs it. :meth:`OutboxSender.stop` (the window closing) stops the timer,
-asks the pass under way to stop before its next message and waits for it.
+asks the pass under way to stop before its next message and waits a moment for it, never a mail
+server's whole timeout: a pass still running then ends on its own, on a daemon thread that never
+holds up the app's exit, and its outcome goes nowhere.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from desktop_app.core import BillingError, OutboxTally, Permission, SendSummary
 
@@ -33,7 +35,7 @@ TICK_MS = 60_000
 #: next message, but a message being handed to a silent server waits for the server's timeout.
 #: A pass still running then is left to end on its own (its message becomes unconfirmed if the
 #: app is gone first: it is never sent twice by itself).
-CLOSE_WAIT_S = 5.0
+CLOSE_WAIT_S = 1.0
 
 
 def tally_text(tally: OutboxTally | None) -> str:
@@ -52,6 +54,16 @@ def tally_text(tally: OutboxTally | None) -> str:
     return "Outbox: " + " · ".join(parts) if parts else ""
 
 
+class _Relay(QObject):
+    """Carries one pass's outcome to the GUI thread: (summary or error, tally or None).
+
+    It belongs to the application, not to the sender, so a pass outliving its window emits on
+    an object that still exists (and reaches nobody); the pass has it deleted once it ends.
+    """
+
+    ended = Signal(object, object)
+
+
 class OutboxSender(QObject):
     """Sends a clinic's outbox in the background (see the module)."""
 
@@ -59,8 +71,6 @@ class OutboxSender(QObject):
     tallied = Signal(object)
     #: What a pass did (a :class:`SendSummary`), or the error that stopped it.
     finished = Signal(object)
-    #: The worker's outcome, delivered on the GUI thread: (summary or error, tally or None).
-    _ended = Signal(object, object)
 
     def __init__(self, clinic: Clinic, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -74,9 +84,9 @@ class OutboxSender(QObject):
         #: Passes completed (for tests and the Outbox window).
         self.passes = 0
         self._worker: threading.Thread | None = None
+        self._relay: _Relay | None = None
         self._again = False
         self._stopping = threading.Event()
-        self._ended.connect(self._on_ended)
         self.timer = QTimer(self, interval=TICK_MS)
         self.timer.timeout.connect(self.nudge)
         if self.enabled:
@@ -97,6 +107,8 @@ class OutboxSender(QObject):
             return False
         self._again = False
         clinic, stopping = self.clinic, self._stopping
+        relay = self._relay = _Relay(QCoreApplication.instance())
+        relay.ended.connect(self._on_ended)
 
         def work() -> None:
             outcome: SendSummary | Exception
@@ -109,8 +121,9 @@ class OutboxSender(QObject):
                 tally = clinic.outbox_tally()
             except Exception:
                 tally = None
-            with contextlib.suppress(RuntimeError):  # the window is gone: nobody to tell
-                self._ended.emit(outcome, tally)
+            with contextlib.suppress(RuntimeError):  # the app is gone: nobody to tell
+                relay.ended.emit(outcome, tally)
+                relay.deleteLater()
 
         self._worker = threading.Thread(target=work, name="outbox-sender", daemon=True)
         self._worker.start()
@@ -127,7 +140,7 @@ class OutboxSender(QObject):
         self.tallied.emit(self.tally)
 
     def _on_ended(self, outcome: object, tally: object) -> None:
-        worker, self._worker = self._worker, None
+        worker, self._worker, self._relay = self._worker, None, None
         if worker is not None:
             worker.join()
         self.passes += 1
@@ -150,6 +163,14 @@ class OutboxSender(QObject):
         if worker is not None:
             worker.join(wait)
             if worker.is_alive():
+                self._let_go()
                 return False
             self._worker = None
         return True
+
+    def _let_go(self) -> None:
+        """Leave the pass under way to end on its own: its outcome reaches nobody."""
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            with contextlib.suppress(RuntimeError):  # already ended and deleted
+                relay.ended.disconnect(self._on_ended)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from desktop_app.core import Clinic, PayerStatementDocument, StatementDocument
 
-from .smtp_servers import SmtpServer
+from .smtp_servers import SilentServer, SmtpServer
 
 TODAY = date.today()
 #: Last month: the period the runs cover.
@@ -25,14 +25,14 @@ def fake_pdf(document: StatementDocument | PayerStatementDocument) -> bytes:
     return f"%PDF-1.4\n% statement of {who}: {document.closing_balance}\n".encode()
 
 
-def configure(clinic: Clinic, server: SmtpServer) -> None:
-    """Point the clinic at a plain loopback server."""
+def configure(clinic: Clinic, server: SmtpServer | SilentServer, timeout: int = 5) -> None:
+    """Point the clinic at a plain loopback server (``timeout``: seconds it is waited for)."""
     clinic.set_email_settings(
         host="127.0.0.1",
         port=server.port,
         security="none",
         sender="Harbour Physio <desk@harbour.example>",
-        timeout=5,
+        timeout=timeout,
     )
 
 

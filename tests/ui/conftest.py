@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -10,9 +11,14 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from desktop_app.core import Clinic
+from desktop_app.ui.background import JOB_THREAD_NAME
 from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.main_window import MainWindow
-from tests.email.conftest import make_smtp_server, smtp_server  # noqa: F401 - real SMTP servers
+from tests.email.conftest import (  # noqa: F401 - real SMTP servers
+    make_smtp_server,
+    silent_server,
+    smtp_server,
+)
 
 
 @pytest.fixture
@@ -23,6 +29,26 @@ def clinic(new_sqlite_url) -> Iterator[Clinic]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def jobs_ended(qtbot) -> Callable[[], None]:
+    """Waits until no window's background job is left running, then lets the event loop
+    deliver whatever they sent (a window's callbacks run then, if any)."""
+
+    def wait() -> None:
+        qtbot.waitUntil(
+            lambda: (
+                not any(
+                    thread.name == JOB_THREAD_NAME and thread.is_alive()
+                    for thread in threading.enumerate()
+                )
+            ),
+            timeout=10_000,
+        )
+        qtbot.wait(100)
+
+    return wait
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ settings."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,24 @@ def test_a_role_that_may_not_change_settings_sees_the_page_read_only(qtbot, clin
     assert page.tabs.currentIndex() == TEMPLATES_TAB and not page.subject_edit.isEnabled()
     press_ok(dialog)
     assert dialog.result() == QDialog.DialogCode.Accepted
+
+
+def test_closing_the_window_never_waits_for_a_silent_server(
+    qtbot, clinic, keychain, silent_server, jobs_ended
+):
+    dialog = SettingsDialog(clinic, page=PAGES.index("Email"))
+    dialog.show()
+    page = dialog.email_page
+    fill_server(page, host="127.0.0.1", port=silent_server.port, security=Security.NONE)
+    page.timeout_spin.setValue(20)
+    assert page.send_test_email("ada@example.org")
+    qtbot.wait(300)  # connected, waiting for the server's greeting
+    assert page.testing
+    started = time.monotonic()
+    dialog.close()
+    assert time.monotonic() - started < 2  # not the server's 20 seconds
+    assert not dialog.isVisible()
+    dialog.deleteLater()  # the window is gone before the test email's answer comes
+    qtbot.wait(50)
+    silent_server.stop()  # the server hangs up: the test email fails, in the background
+    jobs_ended()  # its answer touched nothing (a deleted window would raise here)

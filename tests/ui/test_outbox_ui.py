@@ -233,6 +233,30 @@ def test_a_silent_server_keeps_the_window_responsive(qtbot, window, closed_port)
     assert window.outbox_actions.status_button.text() == "Outbox: 1 waiting"
 
 
+def test_closing_the_app_mid_send_never_waits_for_a_silent_server(qtbot, clinic, silent_server):
+    main = MainWindow(clinic)
+    main.show()
+    sender = main.outbox_actions.outbox_sender
+    assert sender is not None
+    qtbot.waitUntil(lambda: not sender.busy)  # the pass at opening, before the message
+    configure(clinic, silent_server.port, timeout=20)
+    queue_invoice(clinic)
+    assert sender.nudge()
+    qtbot.wait(300)  # the message waits for the server's greeting
+    (worker,) = senders_alive()
+    started = time.monotonic()
+    main.close()
+    assert time.monotonic() - started < 2  # not the server's 20 seconds
+    assert worker.daemon  # a pass still running never holds up the app's exit
+    main.deleteLater()  # the window and its sender are gone before the pass ends
+    qtbot.wait(50)
+    silent_server.stop()  # the server hangs up: the pass ends, in the background
+    qtbot.waitUntil(lambda: not senders_alive(), timeout=10_000)
+    qtbot.wait(100)  # its outcome reached nobody (a deleted sender would raise here)
+    (record,) = clinic.outbox()
+    assert record.status is OutboxStatus.FAILED  # tried again when the app opens next
+
+
 def test_the_status_bar_says_what_failed_and_opens_the_outbox(qtbot, window, make_server):
     server = make_server(refuse_rcpt="550 5.1.1 No such mailbox here")
     configure(window.clinic, server.port)

@@ -5,13 +5,14 @@ from a window opened again, and the statements to post printed into one PDF."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
 
-from desktop_app.core import Clinic
+from desktop_app.core import Clinic, OutboxStatus
 from desktop_app.ui.dialogs import statement_run_dialog
 from desktop_app.ui.dialogs.statement_run_dialog import StatementRunDialog, last_full_month
 from desktop_app.ui.printing import pdf_bytes
@@ -102,21 +103,27 @@ def test_send_progresses_to_done_and_prints_the_rest_for_posting(
     assert "Bea Babbage" in text and "$50.00" in text
 
 
+def hold_a_statement(monkeypatch, number: int, until: threading.Event) -> list[int]:
+    """Prepare one statement a step, each a real PDF; the ``number``-th waits until ``until``
+    is set (a slow computer). Returns the list that counts the statements rendered."""
+    monkeypatch.setattr(statement_run_dialog, "STEP", 1)
+    rendered: list[int] = []
+
+    def held(document, formatter):
+        rendered.append(1)
+        if len(rendered) == number:
+            until.wait(10)
+        return document_pdf(document, formatter)
+
+    monkeypatch.setattr(pdf_bytes, "document_pdf", held)
+    return rendered
+
+
 def test_cancel_stops_part_way_and_resume_finishes_without_sending_anyone_twice(
     qtbot, clinic, formatter, server: SmtpServer, monkeypatch
 ) -> None:
-    monkeypatch.setattr(statement_run_dialog, "STEP", 1)
     cancelled = threading.Event()
-    rendered: list[int] = []
-
-    def held_after_three(document, formatter):
-        """The real PDF; the fourth waits until Cancel is pressed (a slow computer)."""
-        rendered.append(1)
-        if len(rendered) == 4:
-            cancelled.wait(10)
-        return document_pdf(document, formatter)
-
-    monkeypatch.setattr(pdf_bytes, "document_pdf", held_after_three)
+    rendered = hold_a_statement(monkeypatch, 4, until=cancelled)  # until Cancel is pressed
     day = END - timedelta(days=2)
     for n in range(20):
         pid = clinic.add_patient(f"Pat{n:02}", "Owing", email=f"pat{n}@example.org")
@@ -125,6 +132,7 @@ def test_cancel_stops_part_way_and_resume_finishes_without_sending_anyone_twice(
     dialog = opened(qtbot, clinic, formatter)
     assert dialog.send()
     qtbot.waitUntil(lambda: dialog.progress_bar.value() == 3, timeout=30_000)
+    qtbot.waitUntil(lambda: len(rendered) == 4, timeout=10_000)  # the fourth is under way
     dialog.close_button.click()  # Cancel
     cancelled.set()
     qtbot.waitUntil(lambda: not dialog.busy, timeout=30_000)
@@ -152,3 +160,62 @@ def test_a_refusal_is_shown_and_nothing_is_started(qtbot, clinic, formatter) -> 
     qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
     assert "Email is not set up" in dialog.status_label.text()
     assert clinic.statement_runs() == [] and dialog.send_button.isEnabled()
+
+
+def test_closing_the_window_mid_send_never_waits_for_a_silent_server(
+    qtbot, clinic, formatter, silent_server, jobs_ended
+) -> None:
+    build_ledger(clinic)
+    configure(clinic, silent_server, timeout=20)
+    dialog = StatementRunDialog(clinic, formatter)
+    dialog.show()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    assert dialog.send()
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() == 4, timeout=30_000)  # all prepared
+    qtbot.wait(300)  # the first email waits for the server's greeting
+    assert dialog.busy
+    started = time.monotonic()
+    dialog.close()
+    assert time.monotonic() - started < 2  # not the server's 20 seconds
+    dialog.deleteLater()  # the window is gone before the send ends
+    qtbot.wait(50)
+    silent_server.stop()  # the server hangs up: the send stops, in the background
+    jobs_ended()  # its outcome touched nothing (a deleted window would raise here)
+    # Nothing was lost: every statement is prepared and its email waits in the outbox, failed
+    # with the server's reason and tried again later (none was sent).
+    again = opened(qtbot, clinic, formatter)
+    assert again.run is not None and again.run.done == 4 and again.run.sent == 0
+    assert "3 wait in the outbox" in again.status_label.text()
+    emails = clinic.outbox()
+    assert len(emails) == 3 and all(email.status is OutboxStatus.FAILED for email in emails)
+    assert all("closed the connection" in (email.last_error or "") for email in emails)
+
+
+def test_closing_the_window_mid_preparation_leaves_the_run_to_resume(
+    qtbot, clinic, formatter, server: SmtpServer, monkeypatch, jobs_ended
+) -> None:
+    closed = threading.Event()
+    rendered = hold_a_statement(monkeypatch, 2, until=closed)  # until the window has closed
+    build_ledger(clinic)
+    configure(clinic, server)
+    dialog = StatementRunDialog(clinic, formatter)
+    dialog.show()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    assert dialog.send()
+    qtbot.waitUntil(lambda: len(rendered) == 2, timeout=10_000)
+    started = time.monotonic()
+    dialog.close()
+    assert time.monotonic() - started < 2  # the statement being prepared is not waited for
+    dialog.deleteLater()
+    qtbot.wait(50)
+    closed.set()
+    jobs_ended()
+    # The run stopped after the statement being prepared; it resumes from there.
+    again = opened(qtbot, clinic, formatter)
+    assert again.run is not None and not again.run.finished and again.run.done < 4
+    assert server.messages == []
+    assert again.send_button.text() == "&Resume"
+    again.send_button.click()
+    qtbot.waitUntil(lambda: not again.busy, timeout=30_000)
+    recipients = sorted(d.recipients[0] for d in server.wait_for(3))
+    assert recipients == ["ada@example.org", "claims@bupa.example", "cy@example.org"]

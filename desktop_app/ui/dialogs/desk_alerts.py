@@ -24,15 +24,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +38,7 @@ from desktop_app.core import CreditAlert, DeskAlerts, Permission
 from desktop_app.ui.background import BackgroundRunner
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.style import HINT_TONE, set_tone
+from desktop_app.ui.widgets.record_table import record_table
 
 if TYPE_CHECKING:
     from desktop_app.ui.formatting import Formatter
@@ -97,18 +95,7 @@ class _Section(QWidget):
             ],
             self,
         )
-        self.view = QTableView()
-        self.view.setAccessibleName(title)
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.verticalHeader().setVisible(False)
-        self.view.setWordWrap(False)
-        header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((180, 90, 90, 105, 110)):
-            self.view.setColumnWidth(column, width)
+        self.view = record_table(self.model, title, (180, 90, 90, 105, 110))
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}

@@ -18,15 +18,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +32,7 @@ from desktop_app.core import BillingError, OutboxRecord, OutboxStatus, SendSumma
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.outbox_sender import OutboxSender, tally_text
 from desktop_app.ui.style import DONE_TONE, HINT_TONE, PROBLEM_TONE, set_tone
+from desktop_app.ui.widgets.record_table import record_table
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic
@@ -149,18 +147,7 @@ class OutboxDialog(QDialog):
             ],
             self,
         )
-        self.view = QTableView()
-        self.view.setAccessibleName("Messages")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setWordWrap(False)
-        self.view.verticalHeader().setVisible(False)
-        header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((125, 75, 185, 210, 125, 70, 125)):
-            self.view.setColumnWidth(column, width)
+        self.view = record_table(self.model, "Messages", (125, 75, 185, 210, 125, 70, 125))
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
         layout.addWidget(self.view, 1)
         #: The selected message in full: to whom, its status and the server's whole reason.

@@ -19,13 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +38,7 @@ from desktop_app.ui.background import BackgroundRunner
 from desktop_app.ui.dialogs.outbox_dialog import when_text
 from desktop_app.ui.models.records import LEFT, RIGHT, header_data
 from desktop_app.ui.style import DONE_TONE, HINT_TONE, PROBLEM_TONE, WARNING_TONE, set_tone
+from desktop_app.ui.widgets.record_table import record_table
 
 if TYPE_CHECKING:
     from desktop_app.core import Clinic, InvoiceDocument
@@ -201,17 +199,9 @@ class RemindersDialog(QDialog):
         self.intro_label.setWordWrap(True)
         layout.addWidget(self.intro_label)
         self.model = ReminderModel(formatter, self)
-        self.view = QTableView()
-        self.view.setAccessibleName("Invoices due a reminder")
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.verticalHeader().setVisible(False)
-        self.view.setWordWrap(False)
-        header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((95, 190, 210, 100, 100, 100)):
-            self.view.setColumnWidth(column, width)
+        self.view = record_table(
+            self.model, "Invoices due a reminder", (95, 190, 210, 100, 100, 100), single=False
+        )
         layout.addWidget(self.view, 1)
         #: What was queued and skipped, or why nothing could be.
         self.message_label = QLabel()

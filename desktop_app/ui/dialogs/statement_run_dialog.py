@@ -7,8 +7,10 @@ worker thread: each statement is rendered to PDF and its email queued, a few at 
 progress bar; then the window asks the outbox to send the run's emails at once (the outbox's
 own background sending would get to them too, later). **Cancel** stops between two steps:
 nothing is lost, and the run resumes where it stopped (opening the window for that period says
-so) without sending anyone's statement twice. When the run is done, **Save PDF for posting…**
-prints the statements of accounts without an address into one PDF.
+so) without sending anyone's statement twice. Closing the window does the same without waiting:
+the step under way (or the email being handed to a slow server) ends in the background. When
+the run is done, **Save PDF for posting…** prints the statements of accounts without an address
+into one PDF.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDateEdit,
     QDialog,
     QFileDialog,
@@ -31,7 +32,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +42,7 @@ from desktop_app.ui.formatting import Formatter
 from desktop_app.ui.forms import pydate, qdate, set_date_format
 from desktop_app.ui.models.records import Column, RecordTableModel
 from desktop_app.ui.style import DONE_TONE, HINT_TONE, PROBLEM_TONE, WARNING_TONE, set_tone
+from desktop_app.ui.widgets.record_table import record_table
 
 if TYPE_CHECKING:
     from desktop_app.core import (
@@ -166,19 +167,9 @@ class StatementRunDialog(QDialog):
             ],
             self,
         )
-        self.table = QTableView()
-        self.table.setAccessibleName("Accounts")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = record_table(self.model, "Accounts", (230, 70, 100, 100, 220), single=False)
         # Rows of one height, sized once: thousands of accounts never measure every row.
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((230, 70, 100, 100, 220)):
-            self.table.setColumnWidth(column, width)
         layout.addWidget(self.table, 1)
         self.totals_label = QLabel()
         self.totals_label.setAccessibleName("Totals")
@@ -555,10 +546,21 @@ class StatementRunDialog(QDialog):
         else:
             self.close()
 
-    def reject(self) -> None:  # Escape: stop what runs first (the run resumes later)
-        self._runner.stop()
+    def _let_go(self) -> None:
+        """The window closes: what runs is cancelled and let go, never waited for (a mail
+        server that does not answer would hold the desk for its whole timeout). It stops on
+        its own after the statements being prepared, or the email being handed to the server;
+        the run resumes later from there."""
+        if self.busy:
+            self._runner.release()
+            self._say("Stopped when the window closed: Resume goes on from there.", HINT_TONE)
+            self.progress_bar.setVisible(False)
+            self._set_busy(False)
+
+    def reject(self) -> None:  # Escape: stop what runs (the run resumes later)
+        self._let_go()
         super().reject()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self._runner.stop()
+        self._let_go()
         super().closeEvent(event)

@@ -8,7 +8,8 @@ Three tabs, each scrolling on a small screen:
   keychain, never in the database), the sender's name and address, reply-to, timeout, and a
   trusted certificate for a server with its own. **Send a test email…** saves what is typed,
   then sends a test message in the background (the window stays responsive) and says whether
-  it went, or the server's reason why not.
+  it went, or the server's reason why not. Closing the settings window meanwhile never waits
+  for the server: the test ends on its own, unseen.
 - **Templates**: each kind of email's subject and body; its placeholders (click one, or press
   Enter on it, to insert it at the cursor), Reset to default, and a live preview with sample
   values. A placeholder the kind does not have is shown in the preview at once and refused at
@@ -446,8 +447,9 @@ class EmailPage(FieldProblems, QWidget):
         set_tone(self.test_label, tone)
 
     def stop(self) -> None:
-        """Wait for a test email on its way (the settings window closes)."""
-        self._runner.stop()
+        """Let a test email on its way go (the settings window closes): it ends on its own in
+        the background, however long the server takes, and its answer is no longer shown."""
+        self._runner.release()
 
     # -- templates --------------------------------------------------------------------------
 

@@ -458,7 +458,7 @@ class SettingsDialog(QDialog):
         self.accept()
 
     def done(self, result: int) -> None:
-        """Close (OK or Cancel), once a test email on its way has had its answer."""
+        """Close (OK or Cancel); a test email on its way is let go (it ends on its own)."""
         self.email_page.stop()
         super().done(result)
 

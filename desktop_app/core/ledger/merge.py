@@ -12,6 +12,15 @@ credit history and where each credit came from read as if it had not been made (
 today would leave the kept patient's history negative in between, where the duplicate spent what
 the kept patient had sent it). The audit entry keeps when and why it was cancelled.
 
+The duplicate's place in statement runs becomes the kept patient's (:func:`_merge_run_items`), so
+a run resumed after the merge never emails the duplicate and sends the kept patient at most one
+statement: in a run listing only the duplicate, its item moves; in a run listing both, one item
+stays. That is the one already done (queued or posted; the kept patient's when both are), so no
+one gets a second statement of the period; when neither is done, the kept patient's, pending,
+with the two accounts' figures added, its statement then covering the merged history. A pending
+item that stays goes to the kept patient's address as it stands after the merge (the
+duplicate's when the kept patient had none).
+
 The preview (:func:`merge_plan`) is what the merge window shows; :func:`merge` recomputes it under
 the patients' locks and refuses when a preview it is given differs (a save on another computer
 since), so what was shown is what is saved.
@@ -22,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import (
@@ -33,9 +42,11 @@ from ..db.models import (
     OutboxMessage,
     Patient,
     Payment,
+    StatementRunItem,
 )
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity, PaymentKind
+from ..domain.mail_text import looks_like_address
 from ..domain.patient_details import DETAILS
 from . import audit
 from .transaction import Transaction
@@ -246,6 +257,7 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
         keep.external_id = external
     keep.credit_minor = plan.credit_minor
     keep.outstanding_minor = plan.outstanding_minor
+    moved_items, removed_items = _merge_run_items(session, keep, merge_row)
     merge_row.credit_minor = 0
     merge_row.outstanding_minor = 0
     merge_row.merged_into = keep.id
@@ -273,9 +285,63 @@ def merge(tx: Transaction, keep: Patient, merge_row: Patient, reason: str | None
             "external_id": keep.external_id,
             "credit_minor": plan.credit_minor,
             "outstanding_minor": plan.outstanding_minor,
+            "statement_run_items": moved_items,
+            "statement_run_items_removed": removed_items,
         },
     )
     return plan
+
+
+def _merge_run_items(
+    session: Session, keep: Patient, merge_row: Patient
+) -> tuple[list[int], list[int]]:
+    """Give the duplicate's statement run items to the kept patient, one item per run (see the
+    module); the ids of the items that now stand for the kept patient, and of those removed."""
+    pending = "pending"
+    address = keep.email.strip() if keep.email and looks_like_address(keep.email) else None
+    moved: list[int] = []
+    removed: list[int] = []
+    duplicates = session.execute(
+        select(
+            StatementRunItem.id,
+            StatementRunItem.run_id,
+            StatementRunItem.state,
+            StatementRunItem.owed_minor,
+            StatementRunItem.credit_minor,
+        )
+        .where(StatementRunItem.account_id == merge_row.id)
+        .order_by(StatementRunItem.id)
+    ).all()
+    for item_id, run_id, state, dupe_owed, dupe_credit in duplicates:
+        kept = session.execute(
+            select(
+                StatementRunItem.id,
+                StatementRunItem.state,
+                StatementRunItem.owed_minor,
+                StatementRunItem.credit_minor,
+            ).where(StatementRunItem.run_id == run_id, StatementRunItem.account_id == keep.id)
+        ).one_or_none()
+        values: dict[str, Any] = {"account_id": keep.id}
+        stays, stays_state = item_id, state
+        if kept is not None:
+            kept_id, kept_state, owed, credit = kept
+            if kept_state == pending and state != pending:
+                gone = kept_id  # the duplicate's statement is done: the kept patient has it
+            else:
+                stays, stays_state, gone = kept_id, kept_state, item_id
+            if kept_state == pending and state == pending:
+                # Neither done: the kept patient's one statement covers both accounts.
+                values |= {"owed_minor": owed + dupe_owed, "credit_minor": credit + dupe_credit}
+            # Off the run first: an account has one item per run (a unique index).
+            session.execute(delete(StatementRunItem).where(StatementRunItem.id == gone))
+            removed.append(gone)
+        if stays_state == pending:
+            values["email"] = address
+        session.execute(
+            update(StatementRunItem).where(StatementRunItem.id == stays).values(**values)
+        )
+        moved.append(stays)
+    return moved, removed
 
 
 def _move_memberships(session: Session, keep: Patient, merge_row: Patient) -> None:

@@ -24,7 +24,8 @@ I8 every money record has its audit entry: each invoice, payment, refund, credit
    entry). Invoices and payments created by a CSV import are covered by their import's entry
    (one per imported file). One anti-join per check on the audit log's (entity, entity_id) index.
 I9 a patient merged into another (``merged_into``) is archived, holds no credit or balance and
-   owns no invoice, payment, credit note or live credit transfer; the patient kept exists.
+   owns no invoice, payment, credit note, live credit transfer or statement run item; the patient
+   kept exists.
 I10 payers' accounts (I1-I7 hold for them as for patients): an invoice owed by a payer names the
    patient it is for, who is a patient and not a payer, and an invoice owed by a patient names no
    other; a split gap invoice is its patient's own and its partner is billed to a payer for the
@@ -665,6 +666,10 @@ def _merged(session: Session) -> list[str]:
         ),
         ("credit note", select(func.count()).where(CreditNote.patient_id == Patient.id)),
         (
+            "statement run item",
+            select(func.count()).where(StatementRunItem.account_id == Patient.id),
+        ),
+        (
             "live credit transfer",
             select(func.count()).where(
                 or_(
@@ -866,8 +871,8 @@ CHECKS: dict[str, str] = {
     "I8": "Every invoice, payment, refund, credit note, transfer and correction has its audit "
     "log entry.",
     "I9": "Each patient merged into another is archived, holds no credit or balance and owns no "
-    "invoice, payment, credit note, live transfer or membership, nor is named by a payer's "
-    "invoice (all moved to the patient kept).",
+    "invoice, payment, credit note, live transfer, membership or statement run item, nor is "
+    "named by a payer's invoice (all moved to the patient kept).",
     "I10": "Each invoice billed to a payer names its patient, split invoices pair up, and a "
     "payer's account is never merged, transferred to or from, or a member of another payer.",
     "I11": "Each statement run emails an account at most one statement, its own, and each "

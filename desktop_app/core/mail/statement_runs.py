@@ -18,6 +18,10 @@ queued each emailed statement exactly once and skipped no one; two desks resumin
 never queue one statement twice (the second finds the item done). The last step marks the
 run finished. Sending is the outbox's (:func:`.outbox.send_due`).
 
+A patient merged into another hands their items to the patient kept (:mod:`..ledger.merge`): an
+item a merge changed while a step was making its statement is left pending, and the next step
+makes it again for the patient kept.
+
 A statement whose email cannot be made (a name that makes the subject too long, a message over
 the server's size limit) is posted instead.
 """
@@ -659,9 +663,14 @@ def _save(store: Store, run_id: int, end: date, ready: Sequence[_Ready]) -> tupl
             )
         now = audit.moment(session)
         for row in locked:
-            if row.state != StatementItemState.PENDING.value:
-                continue
             item = by_id[row.id]
+            if row.state != StatementItemState.PENDING.value or (row.account_id, row.email) != (
+                item.account_id,
+                item.email,
+            ):
+                # Done by another desk, or a merge gave it to the patient kept since it was
+                # read: the next step does it as it is now.
+                continue
             row.done_at = now
             if item.built is None or item.email is None:
                 row.state = StatementItemState.POST.value

@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 import keyring
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
 
 from desktop_app.core import BillingError, Clinic, OutboxStatus, PermissionDenied
 from desktop_app.core.db.models import OutboxMessage, Setting
+from desktop_app.core.mail import outbox as outbox_module
 from tests.helpers import refused, snapshot
 
 from .smtp_servers import SmtpServer
@@ -115,6 +117,9 @@ def test_settings_are_saved_and_the_password_goes_to_the_keychain_not_the_databa
         ({"security": "tls13"}, "security", "starttls"),
         ({"certificate": "not a certificate"}, "certificate", "PEM"),
         ({"host": "smtp example.org"}, "host", "not a server name"),
+        ({"host": "smtp.example..org"}, "host", "not a server name"),
+        ({"host": "." + "x" * 64 + ".example.org"}, "host", "not a server name"),
+        ({"host": "smtp.exa_mple.örg"}, "host", "not a server name"),
     ],
 )
 def test_bad_settings_are_refused_at_their_field(
@@ -423,17 +428,22 @@ def test_a_message_the_server_took_but_never_confirmed_is_not_sent_again_by_itse
     assert len(server.messages) == 1
 
 
+def _queued_then_changed(clinic: Clinic, ada: dict[str, int], **values: object) -> int:
+    """Ada's invoice queued, its row then changed as if by ``values`` (what a crash or an
+    earlier version left)."""
+    message_id = _queue_invoice(clinic, ada["invoice"])
+    with clinic.engine.begin() as conn:
+        conn.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+    return message_id
+
+
 def test_a_message_left_sending_by_an_app_that_closed_becomes_unconfirmed(
     clinic: Clinic, ada: dict[str, int], smtp_server: SmtpServer
 ) -> None:
     _configure(clinic, smtp_server)
-    message_id = _queue_invoice(clinic, ada["invoice"])
-    with clinic.engine.begin() as conn:
-        conn.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="sending", claimed_at=datetime.now(UTC) - timedelta(hours=1))
-        )
+    _queued_then_changed(
+        clinic, ada, status="sending", claimed_at=datetime.now(UTC) - timedelta(hours=1)
+    )
     assert clinic.send_outbox().sent == 0
     assert _only(clinic).status is OutboxStatus.UNCONFIRMED
     assert smtp_server.messages == []
@@ -602,6 +612,27 @@ def test_a_pass_ended_by_an_error_leaves_the_untried_messages_to_the_next_pass(
     assert clinic.verify() == []
 
 
+def test_a_database_error_as_a_message_begins_leaves_it_to_the_next_pass(
+    clinic: Clinic, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _configure(clinic, smtp_server)
+    second = _queue_three(clinic)[1]
+    begin = outbox_module._begin
+
+    def locked_at_the_second(store, token, message_id, rest):  # type: ignore[no-untyped-def]
+        if message_id == second:
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+        return begin(store, token, message_id, rest)
+
+    monkeypatch.setattr(outbox_module, "_begin", locked_at_the_second)
+    with pytest.raises(OperationalError):
+        clinic.send_outbox()
+    monkeypatch.setattr(outbox_module, "_begin", begin)
+    assert _statuses(clinic)[second] == (OutboxStatus.QUEUED, 0)
+    assert clinic.send_outbox().sent == 2  # at once: nothing left reserved
+    assert len({d.message["Message-ID"] for d in smtp_server.wait_for(3)}) == 3
+
+
 def test_a_server_closing_with_421_after_the_data_leaves_the_rest_for_the_next_pass(
     clinic: Clinic, make_smtp_server
 ) -> None:
@@ -653,19 +684,37 @@ def test_retry_starts_the_count_of_attempts_and_the_waits_again(
 # -- addresses a mail server takes ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("juergen@müller.example", "juergen@xn--mller-kva.example"),
+        # IDNA 2008: straße.de is its own domain, not strasse.de.
+        ("juergen@Straße.example", "juergen@xn--strae-oqa.example"),
+    ],
+)
 def test_an_international_domain_is_sent_in_the_form_mail_servers_take(
-    clinic: Clinic, smtp_server: SmtpServer
+    clinic: Clinic, smtp_server: SmtpServer, typed: str, sent: str
 ) -> None:
     _configure(clinic, smtp_server)
-    pid = clinic.add_patient("Jürgen", "Müller", email="juergen@müller.example")
+    pid = clinic.add_patient("Jürgen", "Müller", email=typed)
     invoice = clinic.create_invoice(pid, [("Consult", "80.00", 1)])
     _queue_invoice(clinic, invoice)
-    assert _only(clinic).recipient == "juergen@xn--mller-kva.example"
+    assert _only(clinic).recipient == sent
     assert clinic.send_outbox().sent == 1
     (delivery,) = smtp_server.wait_for(1)
-    assert delivery.recipients == ["juergen@xn--mller-kva.example"]
-    assert delivery.message["To"].addresses[0].addr_spec == "juergen@xn--mller-kva.example"
+    assert delivery.recipients == [sent]
+    assert delivery.message["To"].addresses[0].addr_spec == sent
     assert delivery.message["To"].addresses[0].display_name == "Jürgen Müller"
+
+
+def test_a_message_queued_with_an_international_domain_as_typed_is_sent_in_ascii(
+    clinic: Clinic, ada: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    """A message an earlier version queued with the domain as typed."""
+    _configure(clinic, smtp_server)
+    _queued_then_changed(clinic, ada, recipient="ada@müller.example")
+    assert clinic.send_outbox().sent == 1
+    assert smtp_server.wait_for(1)[0].recipients == ["ada@xn--mller-kva.example"]
 
 
 def test_an_address_with_letters_outside_ascii_before_the_at_is_refused(

@@ -155,3 +155,27 @@ def test_a_merge_while_a_step_makes_the_duplicates_statement_sends_it_to_the_kep
     assert statements["eve@example.org"] == [b"%PDF-1.4\n% statement of Eve Evans: 15.00\n"]
     assert len(smtp_server.messages) == 4
     assert clinic.verify() == []
+
+
+def test_a_merge_while_a_step_makes_the_kept_patients_statement_sends_the_merged_one(
+    clinic: Clinic, ledger: dict[str, int], smtp_server: SmtpServer
+) -> None:
+    """King is merged into Ada Lovelace while a step renders Lovelace's statement (made before
+    the merge, without King's $15): the step leaves it, and the next makes the merged one."""
+    configure(clinic, smtp_server)
+    run = clinic.start_statement_run(START, END)
+    merged: list[bool] = []
+
+    def merges_first(document: StatementDocument) -> bytes:
+        if not merged:
+            clinic.merge_patients(ledger["ada"], ledger["king"], reason="duplicate")
+            merged.append(True)
+        return fake_pdf(document)
+
+    clinic.statement_run_step(run, merges_first, limit=10)
+    _finish(clinic, run)
+    clinic.send_outbox()
+    statements = _statements(smtp_server)
+    assert KING not in statements
+    assert statements["ada@example.org"] == [b"%PDF-1.4\n% statement of Ada Lovelace: 95.00\n"]
+    assert clinic.verify() == []

@@ -11,8 +11,9 @@ that reaches a header is handled in one of two ways:
   space. A name can never add a header, whatever was stored or imported.
 
 Addresses are checked as the patient details are (``name@example.org``), and again by the
-standard library's own parser, which is what builds the message. What is sent is plain ASCII
-(:func:`sendable_address`): an international domain in its ``xn--`` form.
+standard library's own parser, which is what builds the message. An address with letters
+outside ASCII before the @ is refused; one with an international domain is sent with the domain
+in its ASCII form (:mod:`..mail.addresses`).
 """
 
 from __future__ import annotations
@@ -49,42 +50,22 @@ def check_address(value: object, what: str = "email address", *, field: str | No
             code=Refusal.BAD_TEXT,
             field=field,
         )
-    sendable = sendable_address(text, what, field=field)
-    try:
-        parsed = Address(addr_spec=sendable)
-    except (HeaderParseError, ValueError, IndexError):
-        parsed = None
-    if parsed is None or parsed.addr_spec != sendable:
+    if not text.rpartition("@")[0].isascii():
         raise BillingError(
-            f"{text!r} is not an email address (the {what}).", code=Refusal.BAD_TEXT, field=field
-        )
-    return sendable
-
-
-def sendable_address(address: str, what: str = "email address", *, field: str | None = None) -> str:
-    """``address`` as a mail server takes it, in plain ASCII: an international domain
-    (``müller.de``) in its ASCII form (``xn--mller-kva.de``, IDNA), which every server and
-    mail program reads as the same domain. Refused (``bad_text``) when the part before the @
-    has letters outside ASCII: few mail servers can deliver to such an address."""
-    local, _, domain = address.strip().rpartition("@")
-    if not local.isascii():
-        raise BillingError(
-            f"The {what} {address!r} has letters outside plain ASCII before the @, which most "
+            f"The {what} {text!r} has letters outside plain ASCII before the @, which most "
             "mail servers cannot deliver to; ask for another address.",
             code=Refusal.BAD_TEXT,
             field=field,
         )
-    if domain.isascii():
-        return f"{local}@{domain}"
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
+        parsed = Address(addr_spec=text)
+    except (HeaderParseError, ValueError, IndexError):
+        parsed = None
+    if parsed is None or parsed.addr_spec != text:
         raise BillingError(
-            f"The {what} {address!r} does not have a valid domain after the @.",
-            code=Refusal.BAD_TEXT,
-            field=field,
-        ) from None
-    return f"{local}@{ascii_domain}"
+            f"{text!r} is not an email address (the {what}).", code=Refusal.BAD_TEXT, field=field
+        )
+    return text
 
 
 def looks_like_address(value: str) -> bool:

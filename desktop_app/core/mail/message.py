@@ -15,7 +15,8 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from ..domain.mail_text import check_subject, mailbox, sendable_address
+from ..domain.mail_text import check_subject, mailbox
+from .addresses import sendable_address
 from .settings import EmailSettings
 
 

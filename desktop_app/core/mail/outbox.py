@@ -40,10 +40,10 @@ from ..db.models import OutboxMessage
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import AuditAction, AuditEntity
 from ..domain.mail_templates import MailKind
-from ..domain.mail_text import sendable_address
 from ..ledger import audit
 from ..ledger.store import Store
 from ..ledger.transaction import Transaction
+from .addresses import sendable_address
 from .message import BuiltMessage
 from .settings import EmailSettings, save_size_limit
 from .smtp import SendError, SmtpSession
@@ -159,7 +159,7 @@ def enqueue(
     payment_id: int | None = None,
 ) -> int:
     """Queue one built message (sent by the next pass), audited; its id. The recipient is
-    kept as the server is given it (:func:`~..domain.mail_text.sendable_address`)."""
+    kept as the server is given it (:func:`~.addresses.sendable_address`)."""
     recipient = sendable_address(recipient)
     now = audit.moment(tx.session)
     row = OutboxMessage(
@@ -398,10 +398,17 @@ class _Pass:
         assert self.session is not None
         recipient, data = _message(self.store, message_id)
         try:
-            self.session.send(self.settings.sender_address, [recipient], data)
-            outcome: SendError | None = None
-        except SendError as failure:
-            outcome = failure
+            # As queued; one queued before international domains were converted is converted
+            # here (or fails with the reason, for staff).
+            address = sendable_address(recipient)
+        except BillingError as refusal:
+            outcome: SendError | None = SendError(str(refusal), permanent=True)
+        else:
+            try:
+                self.session.send(self.settings.sender_address, [address], data)
+                outcome = None
+            except SendError as failure:
+                outcome = failure
         self.count(_record(self.store, self.token, message_id, outcome))
         return outcome
 
@@ -457,8 +464,9 @@ def send_due(
                     sending.fail_all(batch[at:], failure)
                     batch = []
                     return sending.summary(failure.reason)
-                at += 1
-                if not _begin(store, sending.token, message_id, batch[at:]):
+                begun = _begin(store, sending.token, message_id, batch[at + 1 :])
+                at += 1  # begun or not, it is no longer this pass's to give back
+                if not begun:
                     continue
                 outcome = sending.send(message_id)
                 sending.done += 1

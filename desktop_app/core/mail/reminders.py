@@ -31,12 +31,12 @@ from ..db.models import Invoice, OutboxMessage, Patient, Payer, ReminderSent
 from ..domain.errors import BillingError
 from ..domain.kinds import InvoiceStatus
 from ..domain.mail_templates import MailKind, fill_body, fill_subject
-from ..domain.mail_text import check_address
 from ..domain.money import to_decimal
 from ..ledger import audit
 from ..ledger import settings as stored
 from ..ledger.transaction import Transaction
 from ..reporting import documents
+from .addresses import check_sendable
 from .drafts import Writer, invoice_values
 from .message import Attachment, BuiltMessage, build_message
 from .outbox import OutboxStatus, enqueue
@@ -284,7 +284,7 @@ def draft(session: Session, invoice: Invoice, today: date) -> Drafted | str:
     if not kept.strip():
         return f"no email address kept for {name}"
     try:
-        address = check_address(kept)
+        address = check_sendable(kept)
     except BillingError:
         return f"the email address kept for {name} ({kept}) is not an address"
     assert invoice.number is not None and invoice.due_date is not None

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import choose
 from ..domain.mail_templates import DEFAULT_TEMPLATES, MailKind, MailTemplate
-from ..domain.mail_text import check_address, mailbox, parse_mailbox
+from ..domain.mail_text import mailbox, parse_mailbox
 from ..domain.text import check_line
 from ..ledger import settings as stored
 from ..ledger.transaction import Transaction
+from .addresses import ascii_domain, check_sendable
 
 #: The keychain's service name for the SMTP password (its entry is ``user@host``).
 KEYRING_SERVICE = "Clinic Ledger SMTP"
@@ -168,6 +169,25 @@ def _whole_number(value: object, what: str, field: str, low: int, high: int) -> 
     return value
 
 
+def _host_name(host: str) -> str | None:
+    """``host`` as the computer looks it up: an address as it is, a name with every label
+    between its dots present and at most 63 characters, an international name in its ASCII
+    form (:func:`~.addresses.ascii_domain`); None when it is not a server name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return host
+    if not host.isascii():
+        try:
+            return ascii_domain(host)
+        except ValueError:
+            return None
+    labels = host.removesuffix(".").split(".")
+    return host if all(0 < len(label) <= 63 for label in labels) else None
+
+
 def clean_settings(
     *,
     host: object,
@@ -183,12 +203,15 @@ def clean_settings(
     if not isinstance(host, str) or not host.strip():
         raise BillingError("Enter the mail server's name.", code=Refusal.MISSING, field="host")
     host_text = check_line(host.strip(), "mail server", 253, field="host")
-    if any(char.isspace() or char in "/@:" for char in host_text.strip("[]")):
+    if any(char.isspace() or char in "/@:" for char in host_text.strip("[]")) or not (
+        _host_name(host_text)
+    ):
         raise BillingError(
             f"{host_text!r} is not a server name (such as smtp.example.org).",
             code=Refusal.BAD_TEXT,
             field="host",
         )
+    host_text = _host_name(host_text) or host_text
     chosen = choose(Security, security, "security", field="security")
     if not isinstance(username, str):
         raise BillingError("The user name must be text.", code=Refusal.BAD_TEXT, field="username")
@@ -209,7 +232,7 @@ def clean_settings(
         )
     name, address = parse_mailbox(sender, "sender", field="sender")
     reply = (
-        check_address(reply_to, "reply-to address", field="reply_to")
+        check_sendable(reply_to, "reply-to address", field="reply_to")
         if isinstance(reply_to, str) and reply_to.strip()
         else ""
     )

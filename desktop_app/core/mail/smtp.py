@@ -211,6 +211,13 @@ class SmtpSession:
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
             raise _connection_failure(settings, exc) from None
+        except UnicodeError:
+            self.close()
+            raise SendError(
+                f"{settings.host!r} is not a server name this computer can look up; correct it "
+                "under Settings > Email.",
+                permanent=True,
+            ) from None
         except BaseException:
             self.close()
             raise
@@ -268,8 +275,8 @@ class SmtpSession:
         except UnicodeError:
             self._reset(smtp, 0)
             raise SendError(
-                f"The message's addresses ({sender} to {', '.join(recipients)}) have letters a "
-                "mail server cannot take (outside plain ASCII before the @).",
+                f"The message's addresses ({sender} to {', '.join(recipients)}) have letters "
+                "outside plain ASCII that a mail server cannot take.",
                 permanent=True,
             ) from None
         except smtplib.SMTPDataError as exc:

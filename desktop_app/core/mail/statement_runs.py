@@ -490,27 +490,43 @@ def statement(session: Session, start: date, end: date, account_id: int) -> Stat
     return documents.statement_document(session, letterhead, currency, account_id, start, end)
 
 
+class _ItemAsRead:
+    """An item as a step read it: ``read_as`` is (account, address, owed, credit), which a
+    merge since changes."""
+
+    __slots__ = ()
+    read_as: tuple[int, str | None, int, int]
+
+    @property
+    def account_id(self) -> int:
+        """The account the statement is for."""
+        return self.read_as[0]
+
+    @property
+    def email(self) -> str | None:
+        """Where it goes (None: posted)."""
+        return self.read_as[1]
+
+
 @dataclass(slots=True)
-class _Prepared:
+class _Prepared(_ItemAsRead):
     """One pending item read for a step: its statement and email, before rendering."""
 
     item_id: int
-    account_id: int
+    read_as: tuple[int, str | None, int, int]
     to_name: str
-    email: str | None
     document: Statement | None = None
     subject: str = ""
     body: str = ""
 
 
 @dataclass(slots=True)
-class _Ready:
+class _Ready(_ItemAsRead):
     """One item ready to save: its built message (None: posted)."""
 
     item_id: int
-    account_id: int
+    read_as: tuple[int, str | None, int, int]
     to_name: str
-    email: str | None
     subject: str
     built: BuiltMessage | None
 
@@ -522,6 +538,8 @@ def _prepare(session: Session, run: StatementRun, limit: int) -> list[_Prepared]
             StatementRunItem.id,
             StatementRunItem.account_id,
             StatementRunItem.email,
+            StatementRunItem.owed_minor,
+            StatementRunItem.credit_minor,
         )
         .where(
             StatementRunItem.run_id == run.id,
@@ -536,9 +554,10 @@ def _prepare(session: Session, run: StatementRun, limit: int) -> list[_Prepared]
     template = read_template(session, MailKind.STATEMENT)
     start, end = run.period_start, run.period_end
     prepared: list[_Prepared] = []
-    for item_id, account_id, email in rows:
+    for item_id, account_id, email, owed, credit in rows:
+        read_as = (account_id, email, owed, credit)
         if email is None:
-            prepared.append(_Prepared(item_id, account_id, "", None))
+            prepared.append(_Prepared(item_id, read_as, ""))
             continue
         document = statement(session, start, end, account_id)
         if isinstance(document, documents.PayerStatementDocument):
@@ -557,9 +576,8 @@ def _prepare(session: Session, run: StatementRun, limit: int) -> list[_Prepared]
         prepared.append(
             _Prepared(
                 item_id,
-                account_id,
+                read_as,
                 who.name,
-                email,
                 document,
                 fill_subject(template.subject, MailKind.STATEMENT, values),
                 fill_body(template.body, MailKind.STATEMENT, values),
@@ -620,9 +638,7 @@ def step(
                 pdf = render(item.document)
                 item.document = None  # its memory goes as soon as its PDF is made
                 built = _message(settings, item, pdf, end)
-            ready.append(
-                _Ready(item.item_id, item.account_id, item.to_name, item.email, item.subject, built)
-            )
+            ready.append(_Ready(item.item_id, item.read_as, item.to_name, item.subject, built))
     finally:
         if ready or run.finished_at is None:
             queued = _save(store, run_id, end, ready)
@@ -664,12 +680,11 @@ def _save(store: Store, run_id: int, end: date, ready: Sequence[_Ready]) -> tupl
         now = audit.moment(session)
         for row in locked:
             item = by_id[row.id]
-            if row.state != StatementItemState.PENDING.value or (row.account_id, row.email) != (
-                item.account_id,
-                item.email,
-            ):
-                # Done by another desk, or a merge gave it to the patient kept since it was
-                # read: the next step does it as it is now.
+            read_now = (row.account_id, row.email, row.owed_minor, row.credit_minor)
+            if row.state != StatementItemState.PENDING.value or read_now != item.read_as:
+                # Done by another desk, or changed by a merge since it was read (given to the
+                # patient kept, or the duplicate's figures added): the next step does it as it
+                # is now.
                 continue
             row.done_at = now
             if item.built is None or item.email is None:

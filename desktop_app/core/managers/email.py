@@ -23,11 +23,12 @@ from ..domain import dates
 from ..domain.errors import BillingError, Refusal
 from ..domain.kinds import choose
 from ..domain.mail_templates import MailKind, MailTemplate, check_template
-from ..domain.mail_text import check_address, check_subject
+from ..domain.mail_text import check_subject
 from ..domain.text import check_text
 from ..ledger.guard import check_id, reads_patient, requires
 from ..mail import drafts, outbox
 from ..mail import settings as mail_settings
+from ..mail.addresses import check_sendable
 from ..mail.drafts import EmailDraft
 from ..mail.message import Attachment, build_message
 from ..mail.outbox import OutboxRecord, OutboxStatus, OutboxTally, SendSummary
@@ -247,7 +248,7 @@ class Email(Manager):
             raise BillingError(
                 "Queue a draft made by clinic.email.draft().", code=Refusal.BAD_CHOICE
             )
-        address = check_address(draft.to_address if to is None else to, field="to")
+        address = check_sendable(draft.to_address if to is None else to, field="to")
         subject_text = check_subject(draft.subject if subject is None else subject)
         body_text = draft.body if body is None else body
         if not isinstance(body_text, str) or not body_text.strip():
@@ -327,7 +328,7 @@ class Email(Manager):
         settings = self.settings
         if not settings.configured:
             raise _not_configured()
-        to = check_address(address, field="to")
+        to = check_sendable(address, field="to")
         with self.store.read() as session:
             draft = drafts.test_draft(session, to)
         built = build_message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -43,6 +44,24 @@ def refused(
     assert refused.value.code == code, refused.value
     assert snapshot(clinic) == before
     return refused.value
+
+
+def at_once(calls: list[Callable[[], object]]) -> list[object]:
+    """Run each call on its own thread (two desks at once); what each returned or raised."""
+    outcomes: list[object] = [None] * len(calls)
+
+    def run(n: int) -> None:
+        try:
+            outcomes[n] = calls[n]()
+        except Exception as exc:  # the test looks at it
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
 
 
 # -- a team of staff -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from desktop_app.core.db.models import Patient, Setting
 from desktop_app.core.ledger import idempotency, payment_save
 from desktop_app.core.ledger.store import Store
 from desktop_app.core.ledger.transaction import Transaction
+from tests.helpers import at_once
 
 
 def _remittance_desks(url: str) -> tuple[int, list[int]]:
@@ -90,24 +91,6 @@ def _without_request_id_lock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(idempotency, "saved_record", without_waiting)
 
 
-def _at_once(desks: list[Callable[[], object]]) -> list[object]:
-    """Run each desk's save on its own thread; what each returned or raised."""
-    outcomes: list[object] = [None] * len(desks)
-
-    def run(n: int) -> None:
-        try:
-            outcomes[n] = desks[n]()
-        except Exception as exc:  # the test looks at it
-            outcomes[n] = exc
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(desks))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
-
-
 # -- the same remittance, one request id, from two desks -------------------------------------------
 
 
@@ -141,7 +124,7 @@ def _same_remittance_twice(
             previewed.wait(timeout=30)
             return front_desk.record_payer_payment(preview, "rem-7-save")
 
-    outcomes = _at_once([desk, desk])
+    outcomes = at_once([desk, desk])
     monkeypatch.undo()
     with Clinic.open(url) as clinic:
         payments = [p.id for p in clinic.payments(fund)]
@@ -214,7 +197,7 @@ def _two_remittances(
 
         return save
 
-    outcomes = _at_once([desk(0), desk(1)])
+    outcomes = at_once([desk(0), desk(1)])
     if monkeypatch is not None:
         monkeypatch.undo()
     with Clinic.open(url) as clinic:

@@ -5,7 +5,6 @@ answer, and bad input refused with nothing queued and nothing sent."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import keyring
@@ -16,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from desktop_app.core import BillingError, Clinic, OutboxStatus, PermissionDenied
 from desktop_app.core.db.models import OutboxMessage, Setting
 from desktop_app.core.mail import outbox as outbox_module
-from tests.helpers import refused, snapshot
+from tests.helpers import at_once, refused, snapshot
 
 from .smtp_servers import SmtpServer
 
@@ -493,23 +492,11 @@ def test_two_desks_sending_at_once_deliver_each_message_once(
         pid = clinic.add_patient("Pat", f"Number {n}", email=f"pat{n}@example.org")
         _queue_invoice(clinic, clinic.create_invoice(pid, [("Consult", "80.00", 1)]))
     other = Clinic.open(db_url)
-    errors: list[BaseException] = []
-
-    def desk(which: Clinic) -> None:
-        try:
-            which.send_outbox()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
     try:
-        threads = [threading.Thread(target=desk, args=(c,)) for c in (clinic, other)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        outcomes = at_once([clinic.send_outbox, other.send_outbox])
     finally:
         other.close()
-    assert errors == []
+    assert not [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
     deliveries = smtp_server.wait_for(12)
     ids = [d.message["Message-ID"] for d in deliveries]
     assert len(ids) == len(set(ids)) == 12

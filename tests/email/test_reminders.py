@@ -22,7 +22,7 @@ from desktop_app.core import (
     Refusal,
 )
 from desktop_app.core.db.models import OutboxMessage, ReminderSent
-from tests.helpers import snapshot
+from tests.helpers import at_once, snapshot
 
 from .smtp_servers import SmtpServer
 
@@ -376,17 +376,12 @@ def test_two_desks_sending_the_same_list_at_once_send_one_reminder_each(clinic, 
     invoices = [_overdue_invoice(clinic, ada, days) for days in (30, 20, 10)]
     desks = [Clinic(clinic.engine), Clinic(clinic.engine)]
     start = threading.Barrier(2)
-    results: list[object] = [None, None]
 
-    def approve(at: int) -> None:
+    def approve(desk: Clinic) -> object:
         start.wait()
-        results[at] = desks[at].send_reminders(invoices, fake_render)
+        return desk.send_reminders(invoices, fake_render)
 
-    threads = [threading.Thread(target=approve, args=(at,)) for at in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = at_once([lambda desk=desk: approve(desk) for desk in desks])
     queued = [q.invoice_id for r in results for q in r.queued]  # type: ignore[attr-defined]
     skipped = [s.invoice_id for r in results for s in r.skipped]  # type: ignore[attr-defined]
     assert sorted(queued) == sorted(invoices) and sorted(skipped) == sorted(invoices)

@@ -8,7 +8,6 @@ refused with nothing saved."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,7 +23,7 @@ from desktop_app.core import (
     PermissionDenied,
 )
 from desktop_app.core.db.models import AuditEntry, OutboxMessage, Patient, StatementRun
-from tests.helpers import snapshot
+from tests.helpers import at_once, snapshot
 
 from .smtp_servers import SmtpServer
 from .statement_ledger import END, START, TODAY, build_ledger, configure, fake_pdf, pay
@@ -294,21 +293,10 @@ def test_a_run_is_made_once_per_period_even_when_two_desks_start_it(
 ) -> None:
     configure(clinic, smtp_server)
     other = Clinic(clinic.engine)
-    found: list[int] = []
-    errors: list[BaseException] = []
-
-    def start(desk: Clinic) -> None:
-        try:
-            found.append(desk.start_statement_run(START, END))
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=start, args=(desk,)) for desk in (clinic, other)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == [] and len(set(found)) == 1
+    found = at_once(
+        [lambda desk=desk: desk.start_statement_run(START, END) for desk in (clinic, other)]
+    )
+    assert all(isinstance(run, int) for run in found) and len(set(found)) == 1
     with clinic.reading() as session:
         assert session.scalar(select(func.count()).select_from(StatementRun)) == 1
 
@@ -323,25 +311,17 @@ def test_two_desks_resuming_one_run_never_queue_a_statement_twice(
         clinic.create_invoice(pid, [("Consultation", "10", 1)], issue_date=day)
     run = clinic.start_statement_run(START, END)
     other = Clinic(clinic.engine)
-    errors: list[BaseException] = []
 
     def slow_pdf(document):
         time.sleep(0.01)  # long enough for the two desks' steps to overlap
         return fake_pdf(document)
 
     def resume(desk: Clinic) -> None:
-        try:
-            while not desk.statement_run_step(run, slow_pdf, limit=3).finished:
-                pass
-        except BaseException as error:
-            errors.append(error)
+        while not desk.statement_run_step(run, slow_pdf, limit=3).finished:
+            pass
 
-    threads = [threading.Thread(target=resume, args=(desk,)) for desk in (clinic, other)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    outcomes = at_once([lambda desk=desk: resume(desk) for desk in (clinic, other)])
+    assert outcomes == [None, None]  # neither desk raised
     with clinic.reading() as session:
         per_account = session.execute(
             select(OutboxMessage.account_id, func.count()).group_by(OutboxMessage.account_id)
